@@ -1,0 +1,351 @@
+"""Typed, immutable config models; field names follow the contract in DESIGN.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``5``, ``2.5``, ``"500ms"``, ``"60s"``, ``"15m"``, ``"1h"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 5s, 500ms or 15m")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    else:
+        raise ValueError(f"expected a duration such as 5s, 500ms or 15m, got {value!r}")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+"""Seconds; accepts numbers or strings with a unit (ms, s, m, h, d)."""
+
+
+class Frozen(BaseModel):
+    """Base for every config model: immutable, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Credentials
+# ---------------------------------------------------------------------------------------------------------
+
+
+class CredentialRef(Frozen):
+    """A username and a *reference* to its password; the password itself never sits in the config."""
+
+    username: str
+    password_env: str | None = None
+    password_file: Path | None = None
+
+
+class Secret(Frozen):
+    """A resolved login: the password is a ``SecretStr`` so it never prints."""
+
+    username: str
+    password: SecretStr
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Monitor
+# ---------------------------------------------------------------------------------------------------------
+
+
+class ProbeSchedule(Frozen):
+    """How often and how long one probe kind may run for a tier."""
+
+    interval: Duration = 60.0
+    timeout: Duration = 5.0
+    # Fraction of the interval by which each run is randomly delayed, so a fleet does not probe in lockstep.
+    jitter: float = Field(0.1, ge=0, le=1)
+
+
+class RtspSettings(ProbeSchedule):
+    pass
+
+
+class OnvifSettings(ProbeSchedule):
+    interval: Duration = 300.0
+    # Above this |camera clock - our clock| the camera gets the ``clock_skew`` fault.
+    clock_skew_threshold: Duration = 10.0
+
+
+class VideoSettings(ProbeSchedule):
+    """Video checks decode a few seconds of the stream; thresholds are the camera-agnostic defaults."""
+
+    interval: Duration = 300.0
+    timeout: Duration = 15.0
+    duration: Duration = 3.0
+    # Frames whose mean absolute difference stays below this (0-255 grey levels) count as unchanged.
+    frozen_tolerance: float = Field(1.0, ge=0)
+    frozen_seconds: Duration = 2.0
+    black_luma: float = Field(16.0, ge=0, le=255)
+    # Sharpness below this fraction of the camera's own baseline is ``blurred``.
+    blur_ratio: float = Field(0.35, gt=0, lt=1)
+    # Absolute floor for cameras without a baseline yet (variance of Laplacian at 320x180).
+    blur_floor: float = Field(30.0, ge=0)
+    occluded_fraction: float = Field(0.6, gt=0, le=1)
+    color_cast_ratio: float = Field(0.6, gt=0, le=1)
+
+
+class TierSettings(Frozen):
+    """Overrides for one tier of cameras (e.g. ``key`` cameras probed more often)."""
+
+    rtsp: RtspSettings | None = None
+    onvif: OnvifSettings | None = None
+    video: VideoSettings | None = None
+
+
+class Debounce(Frozen):
+    """K consecutive failures to go down, M consecutive successes to come back."""
+
+    down_after: int = Field(2, ge=1)
+    up_after: int = Field(2, ge=1)
+
+
+class Backoff(Frozen):
+    """Dead cameras are probed less often, but never less often than ``max_interval``."""
+
+    factor: float = Field(2.0, ge=1)
+    max_interval: Duration = 300.0
+
+
+class ClusterSettings(Frozen):
+    """Offline-cluster detection: cameras that go down together."""
+
+    min_cameras: int = Field(3, ge=2)
+    window: Duration = 180.0
+    # Cameras without topology labels are grouped by place: DBSCAN-like radius in metres.
+    radius: float = Field(300.0, gt=0)
+    labels: tuple[str, ...] = ("switch", "fibre", "power", "site")
+
+
+class WebSettings(Frozen):
+    """Optional TLS and basic auth for the exporter (like Prometheus' exporter-toolkit web config)."""
+
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    basic_auth_users: dict[str, str] = Field(default_factory=dict)  # user -> bcrypt/sha256 hash
+    probe_min_interval: Duration = 5.0
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> WebSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file must be given together")
+        return self
+
+
+class MonitorSettings(Frozen):
+    listen: str = "127.0.0.1:9640"
+    state: Path = Path("camwatch.db")
+    concurrency: int = Field(512, ge=1)
+    rtsp: RtspSettings = RtspSettings()
+    onvif: OnvifSettings = OnvifSettings()
+    video: VideoSettings = VideoSettings()
+    tiers: dict[str, TierSettings] = Field(default_factory=dict)
+    debounce: Debounce = Debounce()
+    backoff: Backoff = Backoff()
+    clusters: ClusterSettings = ClusterSettings()
+    web: WebSettings = WebSettings()
+    snapshots: Path | None = None
+    snapshot_max_bytes: int = Field(64 * 1024 * 1024, ge=0)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        _host, sep, port = v.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9640, got {v!r}")
+        return v
+
+    def schedule(self, tier: str, probe: Literal["rtsp", "onvif", "video"]) -> ProbeSchedule:
+        """The effective schedule of ``probe`` for cameras of ``tier`` (tier override, else default)."""
+        override = self.tiers.get(tier)
+        chosen = getattr(override, probe) if override else None
+        return chosen or getattr(self, probe)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reports
+# ---------------------------------------------------------------------------------------------------------
+
+
+class RankThresholds(Frozen):
+    """Colour bands for rankings (逐月排名): below ``red`` is red, below ``orange`` orange, below ``yellow``
+    yellow, otherwise green. Ratios in 0..1."""
+
+    red: float = Field(0.85, ge=0, le=1)
+    orange: float = Field(0.90, ge=0, le=1)
+    yellow: float = Field(0.95, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RankThresholds:
+        if not self.red <= self.orange <= self.yellow:
+            raise ValueError("thresholds must satisfy red <= orange <= yellow")
+        return self
+
+    def colour(self, ratio: float) -> str:
+        if ratio < self.red:
+            return "red"
+        if ratio < self.orange:
+            return "orange"
+        if ratio < self.yellow:
+            return "yellow"
+        return "green"
+
+
+class ReportSettings(Frozen):
+    # Months in reports begin at local midnight of this IANA zone (e.g. Asia/Shanghai).
+    timezone: str = "UTC"
+    online_target: float = Field(0.95, ge=0, le=1)
+    working_target: float = Field(0.90, ge=0, le=1)
+    thresholds: RankThresholds = RankThresholds()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Asia/Shanghai") from None
+        return v
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Coverage
+# ---------------------------------------------------------------------------------------------------------
+
+
+class CategorySpec(Frozen):
+    kind: Literal["road", "intersection", "site"]
+    target: float = Field(ge=0, le=1)
+    # Optional DORI level a camera must reach for this category (IEC 62676-4).
+    dori: Literal["detection", "observation", "recognition", "identification"] | None = None
+
+
+class CoverageSettings(Frozen):
+    roads: Path | None = None
+    sites: Path | None = None
+    buildings: Path | None = None
+    areas: Path | None = None
+    intersection_radius: float = Field(15.0, gt=0)
+    site_buffer: float = Field(10.0, ge=0)
+    min_gap_length: float = Field(30.0, ge=0)
+    # Extra or overriding categories merged over the default vocabulary.
+    categories: dict[str, CategorySpec] = Field(default_factory=dict)
+    recompute_interval: Duration = 900.0
+    thresholds: RankThresholds = RankThresholds()
+    max_suggestions: int = Field(500, ge=0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cameras
+# ---------------------------------------------------------------------------------------------------------
+
+
+class Stream(Frozen):
+    """One of a camera's streams (main, sub, ...)."""
+
+    role: str = "main"
+    rtsp_url: str
+
+
+class Camera(Frozen):
+    """One camera after validation. Coordinates are WGS-84 whatever the ledger used (``source_crs`` keeps it).
+
+    ``password`` is resolved from ``password_env``/``password_file``/credential profile at load time and is a
+    ``SecretStr``; ``rtsp_url`` never holds a password (userinfo is moved into ``username``/``password``).
+    """
+
+    id: str = Field(min_length=1, max_length=128)
+    name: str = ""
+    rtsp_url: str | None = None
+    streams: tuple[Stream, ...] = ()
+    onvif_host: str | None = None
+    onvif_port: int = Field(80, gt=0, lt=65536)
+    username: str | None = None
+    password: SecretStr | None = None
+    vendor: str = ""
+    model: str = ""
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    source_crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+    direction: float | None = Field(None, ge=0, le=360)
+    hfov: float | None = Field(None, gt=0, le=360)
+    range: float | None = Field(None, gt=0, le=5000)
+    camera_type: str = ""
+    resolution: str = ""
+    county: str = ""
+    township: str = ""
+    village: str = ""
+    site: str = ""
+    switch: str = ""
+    fibre: str = ""
+    power: str = ""
+    tier: str = "default"
+    priority: bool = False
+
+    @property
+    def has_position(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    def all_streams(self) -> tuple[Stream, ...]:
+        """Every stream: ``rtsp_url`` is the main stream unless ``streams`` names one."""
+        if self.streams:
+            return self.streams
+        return (Stream(role="main", rtsp_url=self.rtsp_url),) if self.rtsp_url else ()
+
+    def info_labels(self) -> dict[str, str]:
+        """Metadata for ``camwatch_camera_info`` (never secrets)."""
+        return {
+            "name": self.name,
+            "site": self.site,
+            "county": self.county,
+            "township": self.township,
+            "village": self.village,
+            "vendor": self.vendor,
+            "model": self.model,
+            "tier": self.tier,
+            "switch": self.switch,
+            "fibre": self.fibre,
+            "power": self.power,
+            "lat": "" if self.lat is None else f"{self.lat:.6f}",
+            "lon": "" if self.lon is None else f"{self.lon:.6f}",
+            "priority": "true" if self.priority else "false",
+        }
+
+
+class Config(Frozen):
+    """The whole validated config: what every command works from."""
+
+    source: Path
+    cameras: tuple[Camera, ...]
+    monitor: MonitorSettings = MonitorSettings()
+    coverage: CoverageSettings | None = None
+    reports: ReportSettings = ReportSettings()
+
+    def camera(self, camera_id: str) -> Camera:
+        for cam in self.cameras:
+            if cam.id == camera_id:
+                return cam
+        raise KeyError(camera_id)

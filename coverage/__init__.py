@@ -1,0 +1,1 @@
+"""Coverage engine: layers, fields of view, measurement, gaps, placement and reports."""

@@ -1,0 +1,1 @@
+"""Camera health monitor: probes, scheduler, state and Prometheus exporter."""

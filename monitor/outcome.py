@@ -1,0 +1,102 @@
+"""Combine one camera's probe results into its status: up/down, status word, faults, measured values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from camwatch.config.models import Camera
+from camwatch.monitor.probes.base import NOT_FOUND, OK, ProbeResult
+
+# Camera-level statuses from DESIGN.md, most severe video fault first.
+VIDEO_FAULTS = ("frozen", "black", "occluded", "tampered", "moved", "blurred", "color_cast")
+DOWN_STATUSES = ("offline", "timeout", "auth_failed", "error")
+STATUSES = ("ok", *DOWN_STATUSES, "frozen", "black", "blurred", "occluded", "color_cast")
+VALUE_NAMES = ("fps", "luma", "sharpness", "clock_offset_seconds")
+
+
+def liveness_probe(camera: Camera) -> str | None:
+    """The probe that decides whether a camera is up: its stream if it has one, else its ONVIF service."""
+    if camera.all_streams():
+        return "rtsp"
+    if camera.onvif_host:
+        return "onvif"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CameraResult:
+    """One camera's state after a round of probes (the `probe --json` object)."""
+
+    camera: str
+    up: bool
+    status: str
+    faults: tuple[str, ...]
+    probes: Mapping[str, ProbeResult]
+    timestamp: float
+    values: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def working(self) -> bool:
+        """In working order (完好): online with a usable picture."""
+        return self.up and not any(f in VIDEO_FAULTS for f in self.faults)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "camera": self.camera,
+            "up": self.up,
+            "status": self.status,
+            "faults": list(self.faults),
+            "probes": {
+                name: {
+                    "success": r.success,
+                    "status": r.status,
+                    "duration_seconds": round(r.duration_seconds, 4),
+                    "error": r.error,
+                }
+                for name, r in self.probes.items()
+            },
+            "timestamp": self.timestamp,
+        }
+        out.update({k: round(v, 4) for k, v in self.values.items()})
+        return out
+
+
+def combine(camera: Camera, probes: Mapping[str, ProbeResult], *, timestamp: float) -> CameraResult:
+    """Camera status from the latest result of each probe kind.
+
+    Liveness decides ``up``; while down, stale video findings are ignored. A 404 on the stream is a
+    camera-level ``error`` with the ``not_found`` fault, keeping the status vocabulary of DESIGN.md.
+    """
+    live_name = liveness_probe(camera)
+    live = probes.get(live_name) if live_name else None
+    up = bool(live and live.success)
+
+    faults: list[str] = []
+    if not up:
+        status = live.status if live else "error"
+        if status == NOT_FOUND:
+            faults.append(NOT_FOUND)
+        if status not in DOWN_STATUSES:
+            status = "error"
+    else:
+        for name, result in probes.items():
+            if name != live_name:
+                faults.extend(f for f in result.faults if f not in faults)
+        # moved/tampered are faults outside the contract's status words: they show in `faults` only.
+        status = next((f for f in VIDEO_FAULTS if f in faults and f in STATUSES), OK)
+
+    values: dict[str, float] = {}
+    for name, result in probes.items():
+        if up or name == live_name:
+            values.update({k: v for k, v in result.values.items() if k in VALUE_NAMES})
+    return CameraResult(
+        camera=camera.id,
+        up=up,
+        status=status,
+        faults=tuple(faults),
+        probes=dict(probes),
+        timestamp=timestamp,
+        values=values,
+    )

@@ -1,0 +1,79 @@
+"""The one shared probe signature and the result every probe returns."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from camwatch.config.models import Camera, ProbeSchedule
+
+# Per-probe statuses. Camera-level statuses (DESIGN.md) are derived from these in monitor.outcome.
+OK = "ok"
+OFFLINE = "offline"  # refused / unreachable
+TIMEOUT = "timeout"
+AUTH_FAILED = "auth_failed"
+NOT_FOUND = "not_found"
+ERROR = "error"
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """What one probe found. Camera faults are results, never exceptions.
+
+    ``values`` holds measured numbers in base units (``fps``, ``luma``, ``sharpness``,
+    ``clock_offset_seconds``); ``details`` holds descriptive facts (codec, resolution, stream URI, serial).
+    ``error`` is a short human-readable reason and never contains a password.
+    """
+
+    probe: str
+    success: bool
+    status: str
+    duration_seconds: float
+    error: str | None = None
+    faults: tuple[str, ...] = ()
+    values: Mapping[str, float] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+class BaselineStore(Protocol):
+    """Per-camera learned references (sharpness baseline, reference frame) that video checks compare with."""
+
+    def get(self, camera_id: str, key: str) -> Any: ...
+
+    def put(self, camera_id: str, key: str, value: Any) -> None: ...
+
+
+class MemoryBaselines:
+    """Process-local baseline store."""
+
+    def __init__(self) -> None:
+        self._data: dict[tuple[str, str], Any] = {}
+
+    def get(self, camera_id: str, key: str) -> Any:
+        return self._data.get((camera_id, key))
+
+    def put(self, camera_id: str, key: str, value: Any) -> None:
+        self._data[(camera_id, key)] = value
+
+
+@dataclass(slots=True)
+class ProbeContext:
+    """Everything a probe may use besides the camera: its schedule (timeout), the monitor settings and
+    shared per-process resources. ``settings`` is the probe kind's own settings model
+    (``RtspSettings``/``OnvifSettings``/``VideoSettings``)."""
+
+    settings: ProbeSchedule
+    baselines: BaselineStore = field(default_factory=MemoryBaselines)
+    # Results of probes already run for this camera in this round (cheap probes first).
+    previous: Mapping[str, ProbeResult] = field(default_factory=dict)
+    # Optional sink for analysed frames (fault snapshots); signature (camera_id, jpeg_bytes, fault|None).
+    snapshot_sink: Callable[[str, bytes, str | None], None] | None = None
+
+    @property
+    def timeout(self) -> float:
+        return self.settings.timeout
+
+
+ProbeFn = Callable[[Camera, ProbeContext], Awaitable[ProbeResult]]

@@ -1,0 +1,230 @@
+"""When each camera is probed: per-tier intervals with jitter, backoff for dead cameras, bounded concurrency.
+
+APScheduler's AsyncIOScheduler drives one dispatch job per tier; each camera keeps its own due time per
+probe kind in a heap, so 10^4–10^5 cameras cost one heap pop each when due, not one scheduler job each.
+A camera is never probed twice at once, and each camera's round is its own task, so a hanging camera
+delays nobody else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import random
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from camwatch.config.models import Camera, MonitorSettings
+from camwatch.monitor.outcome import liveness_probe
+from camwatch.monitor.probes.base import BaselineStore, MemoryBaselines, ProbeResult
+from camwatch.monitor.snapshot import Lateness
+from camwatch.monitor.sweep import SnapshotSink, applicable_probes, probe_camera
+
+log = logging.getLogger(__name__)
+
+OnProbed = Callable[[Camera, Mapping[str, ProbeResult], float], None]
+
+
+@dataclass(slots=True)
+class _Plan:
+    camera: Camera
+    due: dict[str, float] = field(default_factory=dict)  # probe kind -> next due (monotonic seconds)
+    down_rounds: int = 0  # consecutive failed liveness rounds, for backoff
+    busy: bool = False
+
+
+class Scheduler:
+    """Probes cameras when due and hands each round's results to ``on_probed``."""
+
+    def __init__(
+        self,
+        settings: MonitorSettings,
+        cameras: Iterable[Camera],
+        on_probed: OnProbed,
+        *,
+        baselines: BaselineStore | None = None,
+        snapshot_sink: SnapshotSink | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ):
+        self.settings = settings
+        self.on_probed = on_probed
+        self.baselines = baselines if baselines is not None else MemoryBaselines()
+        self.snapshot_sink = snapshot_sink
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.lateness = Lateness()
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self._plans: dict[str, _Plan] = {}
+        self._heaps: dict[str, list[tuple[float, str]]] = {}
+        self._gate = asyncio.Semaphore(settings.concurrency)
+        self._aps: AsyncIOScheduler | None = None
+        self.set_cameras(cameras)
+
+    # -- inventory ------------------------------------------------------------------------------------
+
+    def set_cameras(self, cameras: Iterable[Camera], *, settings: MonitorSettings | None = None) -> None:
+        """Adopt a (new) inventory; cameras that stay keep their due times."""
+        if settings is not None:
+            self.settings = settings
+        now = self.clock()
+        plans: dict[str, _Plan] = {}
+        for camera in cameras:
+            plan = self._plans.get(camera.id)
+            if plan is None:
+                plan = _Plan(camera)
+                # Spread first probes over the first seconds so a big fleet does not start in one burst.
+                spread = min(self.settings.schedule(camera.tier, "rtsp").interval, 10.0)
+                first = now + spread * (zlib.crc32(camera.id.encode()) % 1000) / 1000.0
+                plan.due = dict.fromkeys(applicable_probes(camera), first)
+            else:
+                plan.camera = camera
+                plan.due = {k: plan.due.get(k, now) for k in applicable_probes(camera)}
+            plans[camera.id] = plan
+        self._plans = plans
+        heaps: dict[str, list[tuple[float, str]]] = {}
+        for plan in plans.values():
+            if plan.due:
+                heaps.setdefault(plan.camera.tier, []).append((min(plan.due.values()), plan.camera.id))
+        for heap in heaps.values():
+            heapq.heapify(heap)
+        self._heaps = heaps
+        if self._aps is not None:
+            self._sync_jobs()
+
+    @property
+    def cameras(self) -> dict[str, Camera]:
+        return {cid: p.camera for cid, p in self._plans.items()}
+
+    # -- running --------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._aps = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
+        self._sync_jobs()
+        self._aps.start()
+
+    def add_job(self, func: Callable[[], object], seconds: float, job_id: str) -> None:
+        """Run ``func`` (sync or async) every ``seconds`` on the same APScheduler (state flush, clusters…)."""
+        assert self._aps is not None, "start() first"
+        self._aps.add_job(
+            func,
+            IntervalTrigger(seconds=seconds),
+            id=job_id,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+
+    def _sync_jobs(self) -> None:
+        assert self._aps is not None
+        wanted = {f"dispatch:{tier}" for tier in self._heaps}
+        for job in self._aps.get_jobs():
+            if job.id.startswith("dispatch:") and job.id not in wanted:
+                job.remove()
+        for tier in self._heaps:
+            shortest = min(self.settings.schedule(tier, k).interval for k in ("rtsp", "onvif", "video"))
+            tick = min(max(shortest / 20.0, 0.05), 1.0)
+            self._aps.add_job(
+                self.dispatch,
+                IntervalTrigger(seconds=tick),
+                args=[tier],
+                id=f"dispatch:{tier}",
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+
+    async def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+        for task in list(self.in_flight):
+            task.cancel()
+        if self.in_flight:
+            await asyncio.gather(*self.in_flight, return_exceptions=True)
+
+    def dispatch(self, tier: str) -> int:
+        """Start a round for every camera of ``tier`` that is due and idle; returns how many started."""
+        heap = self._heaps.get(tier)
+        if not heap:
+            return 0
+        now = self.clock()
+        started = 0
+        while heap and heap[0][0] <= now:
+            due, cid = heapq.heappop(heap)
+            plan = self._plans.get(cid)
+            if plan is None or plan.busy or min(plan.due.values(), default=due) > due:
+                continue  # removed, running (re-queued when done) or a stale heap entry
+            plan.busy = True
+            task = asyncio.create_task(self._round(plan, due))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+            started += 1
+        return started
+
+    async def run_once(self, camera_ids: Iterable[str] | None = None) -> None:
+        """Probe the given cameras (default: all) now, through the same path as scheduled rounds."""
+        now = self.clock()
+        tasks = []
+        for cid in camera_ids if camera_ids is not None else list(self._plans):
+            plan = self._plans[cid]
+            if plan.busy or not plan.due:
+                continue
+            plan.due = dict.fromkeys(plan.due, now)
+            plan.busy = True
+            tasks.append(asyncio.create_task(self._round(plan, now)))
+        await asyncio.gather(*tasks)
+
+    async def _round(self, plan: _Plan, due: float) -> None:
+        camera = plan.camera
+        try:
+            async with self._gate:
+                start = self.clock()
+                self.lateness.observe(start - due)
+                kinds = [k for k, t in plan.due.items() if t <= start + 0.001]
+                results = await probe_camera(
+                    camera,
+                    self.settings,
+                    kinds=kinds,
+                    baselines=self.baselines,
+                    snapshot_sink=self.snapshot_sink,
+                )
+            self._reschedule(plan, start, kinds, results)
+            try:
+                self.on_probed(camera, results, time.time())
+            except Exception:  # a bookkeeping bug must not stop probing
+                log.exception("handling results of camera %s failed", camera.id)
+        finally:
+            plan.busy = False
+            if self._plans.get(camera.id) is plan and plan.due:
+                heapq.heappush(self._heaps.setdefault(camera.tier, []), (min(plan.due.values()), camera.id))
+
+    def _reschedule(
+        self, plan: _Plan, start: float, kinds: list[str], results: Mapping[str, ProbeResult]
+    ) -> None:
+        camera = plan.camera
+        live = liveness_probe(camera)
+        if live in kinds:
+            plan.down_rounds = 0 if results.get(live) and results[live].success else plan.down_rounds + 1
+        for kind in kinds:
+            sched = self.settings.schedule(camera.tier, kind)  # type: ignore[arg-type]
+            interval = sched.interval
+            if kind == live and plan.down_rounds > 1:
+                # Back off from a dead camera, but never beyond the down-interval (nor below the interval).
+                cap = max(self.settings.backoff.max_interval, interval)
+                interval = min(interval * self.settings.backoff.factor ** (plan.down_rounds - 1), cap)
+            jitter = interval * sched.jitter * (self.rng.random() - 0.5)
+            plan.due[kind] = start + interval + jitter
+        if live and plan.down_rounds:
+            # While down only liveness is worth probing; the others wait until it is back.
+            for kind in plan.due:
+                if kind != live:
+                    plan.due[kind] = max(plan.due[kind], plan.due[live])

@@ -1,0 +1,120 @@
+"""Run one camera's due probes, cheap ones first, and one-shot sweeps over many cameras."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Literal, cast
+
+from camwatch.config.models import Camera, MonitorSettings
+from camwatch.monitor.outcome import CameraResult, combine
+from camwatch.monitor.probes.base import (
+    ERROR,
+    TIMEOUT,
+    BaselineStore,
+    MemoryBaselines,
+    ProbeContext,
+    ProbeResult,
+)
+from camwatch.monitor.probes.registry import PROBES
+from camwatch.redact import scrub
+
+log = logging.getLogger(__name__)
+
+PROBE_ORDER = ("rtsp", "onvif", "video")
+ProbeKind = Literal["rtsp", "onvif", "video"]
+SnapshotSink = Callable[[str, bytes, str | None], None]
+
+
+def applicable_probes(camera: Camera) -> tuple[str, ...]:
+    """Probe kinds that make sense for this camera, in the order they run."""
+    kinds = []
+    if camera.all_streams():
+        kinds += ["rtsp", "video"]
+    if camera.onvif_host:
+        kinds.append("onvif")
+    return tuple(k for k in PROBE_ORDER if k in kinds)
+
+
+async def run_probe(name: str, camera: Camera, ctx: ProbeContext) -> ProbeResult:
+    """Run one probe with a safety net: a probe bug or a missed deadline becomes a result, never a hang
+    or an exception that crosses into the scheduler."""
+    started = time.perf_counter()
+    try:
+        # Probes enforce ctx.timeout themselves; this outer bound only catches a probe that fails to.
+        async with asyncio.timeout(ctx.timeout + 1.0):
+            return await PROBES[name](camera, ctx)
+    except TimeoutError:
+        return ProbeResult(
+            name, False, TIMEOUT, time.perf_counter() - started, error="probe deadline exceeded"
+        )
+    except Exception as exc:
+        secret = camera.password.get_secret_value() if camera.password else None
+        log.exception("probe %s for camera %s failed unexpectedly", name, camera.id)
+        return ProbeResult(
+            name,
+            False,
+            ERROR,
+            time.perf_counter() - started,
+            error=scrub(f"internal error: {type(exc).__name__}: {exc}", [secret]),
+        )
+
+
+async def probe_camera(
+    camera: Camera,
+    settings: MonitorSettings,
+    *,
+    kinds: Iterable[str] | None = None,
+    baselines: BaselineStore | None = None,
+    snapshot_sink: SnapshotSink | None = None,
+) -> dict[str, ProbeResult]:
+    """Run ``kinds`` (default: all applicable) for one camera, in order.
+
+    The video probe runs only when this round's RTSP probe passed: decoding a dead stream costs a full
+    timeout for nothing.
+    """
+    wanted = set(applicable_probes(camera) if kinds is None else kinds)
+    results: dict[str, ProbeResult] = {}
+    for name in PROBE_ORDER:
+        if name not in wanted:
+            continue
+        if name == "video" and not (results.get("rtsp") and results["rtsp"].success):
+            continue
+        ctx = ProbeContext(
+            settings=settings.schedule(camera.tier, cast(ProbeKind, name)),
+            baselines=baselines if baselines is not None else MemoryBaselines(),
+            previous=results,
+            snapshot_sink=snapshot_sink,
+        )
+        results[name] = await run_probe(name, camera, ctx)
+    return results
+
+
+async def sweep(
+    cameras: Sequence[Camera],
+    settings: MonitorSettings,
+    *,
+    kinds: Iterable[str] | None = None,
+    on_result: Callable[[CameraResult], Awaitable[None] | None] | None = None,
+) -> list[CameraResult]:
+    """Probe every camera once, at most ``settings.concurrency`` at a time; results in input order.
+
+    Each camera runs in its own task, so a hanging camera delays nobody else.
+    """
+    gate = asyncio.Semaphore(settings.concurrency)
+    baselines = MemoryBaselines()
+    kind_list = tuple(kinds) if kinds is not None else None
+
+    async def one(camera: Camera) -> CameraResult:
+        async with gate:
+            probes = await probe_camera(camera, settings, kinds=kind_list, baselines=baselines)
+        result = combine(camera, probes, timestamp=time.time())
+        if on_result is not None:
+            maybe = on_result(result)
+            if maybe is not None:
+                await maybe
+        return result
+
+    return list(await asyncio.gather(*(one(c) for c in cameras)))

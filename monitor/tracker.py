@@ -1,0 +1,120 @@
+"""Debounced per-camera state: K failures to go down, M successes to come back, transitions on change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from camwatch.config.models import Camera, Debounce
+from camwatch.monitor.outcome import CameraResult, combine
+from camwatch.monitor.probes.base import ProbeResult
+from camwatch.monitor.state import StoredCamera, Transition
+
+
+@dataclass(slots=True)
+class CameraTrack:
+    """What the monitor currently believes about one camera (the exporter reads this)."""
+
+    camera: Camera
+    up: bool | None = None  # None until the first result (or restored state)
+    status: str = "unknown"
+    faults: tuple[str, ...] = ()
+    since: float = 0.0
+    last_probe: float = 0.0
+    flaps: int = 0
+    fails: int = 0  # consecutive raw failures while reported up
+    oks: int = 0  # consecutive raw successes while reported down
+    probes: dict[str, ProbeResult] = field(default_factory=dict)
+    probe_times: dict[str, float] = field(default_factory=dict)
+    result: CameraResult | None = None
+
+    @property
+    def working(self) -> bool:
+        return bool(self.up) and (self.result is None or self.result.working)
+
+    def stored(self) -> StoredCamera:
+        return StoredCamera(
+            self.camera.id, self.up, self.status, self.faults, self.since, self.last_probe, self.flaps
+        )
+
+
+class Tracker:
+    """Applies probe results to camera tracks with debounce and reports transitions."""
+
+    def __init__(
+        self,
+        cameras: Mapping[str, Camera],
+        debounce: Debounce,
+        restored: Mapping[str, StoredCamera] | None = None,
+    ):
+        self.debounce = debounce
+        self.tracks: dict[str, CameraTrack] = {}
+        self.replace_inventory(cameras, restored or {})
+
+    def replace_inventory(
+        self, cameras: Mapping[str, Camera], restored: Mapping[str, StoredCamera] | None = None
+    ) -> None:
+        """Swap in a new inventory, keeping what is known about cameras that stay."""
+        restored = restored or {}
+        tracks: dict[str, CameraTrack] = {}
+        for cid, camera in cameras.items():
+            if (old := self.tracks.get(cid)) is not None:
+                old.camera = camera
+                tracks[cid] = old
+            elif (row := restored.get(cid)) is not None:
+                tracks[cid] = CameraTrack(
+                    camera,
+                    up=row.up,
+                    status=row.status,
+                    faults=row.faults,
+                    since=row.since,
+                    last_probe=row.last_probe,
+                    flaps=row.flaps,
+                )
+            else:
+                tracks[cid] = CameraTrack(camera)
+        self.tracks = tracks
+
+    def observe(self, camera_id: str, probes: Mapping[str, ProbeResult], now: float) -> Transition | None:
+        """Fold this round's probe results into the camera's track; return the transition, if any."""
+        track = self.tracks.get(camera_id)
+        if track is None:  # removed by a reload while its probe ran
+            return None
+        track.probes.update(probes)
+        for name in probes:
+            track.probe_times[name] = now
+        raw = combine(track.camera, track.probes, timestamp=now)
+        track.result = raw
+        track.last_probe = now
+
+        up = self._debounced_up(track, raw.up)
+        if up == raw.up:
+            status, faults = raw.status, raw.faults
+        else:  # still inside the debounce window: keep what we reported
+            status, faults = track.status, track.faults
+        if up == track.up and status == track.status:
+            track.faults = faults
+            return None
+        prev = track.status if track.up is not None else None
+        if track.up is not None and up != track.up:
+            track.flaps += 1
+        track.up, track.status, track.faults, track.since = up, status, faults, now
+        return Transition(camera_id, now, prev, status, up, track.working, faults)
+
+    def _debounced_up(self, track: CameraTrack, raw_up: bool) -> bool:
+        if track.up is None:
+            return raw_up  # first sight: nothing to debounce against
+        if raw_up == track.up:
+            track.fails = track.oks = 0
+            return track.up
+        if raw_up:
+            track.oks += 1
+            if track.oks >= self.debounce.up_after:
+                track.oks = 0
+                return True
+        else:
+            track.fails += 1
+            if track.fails >= self.debounce.down_after:
+                track.fails = 0
+                return False
+        return track.up

@@ -1,0 +1,326 @@
+"""Monthly online rate (在线率) and working-order rate (完好率) per camera and area, ranked (逐月排名).
+
+Rates are time-weighted over *monitored* time only: time the monitor was running (its ``runs``) after the
+camera was first seen, minus the camera's maintenance windows (reported separately). A month in which a
+camera was never monitored has no rate, rather than a made-up 0 or 100 %.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from camwatch.config.models import Camera, Config, ReportSettings
+from camwatch.monitor.state import StateStore, Transition
+
+Interval = tuple[float, float]
+LEVELS = ("county", "township", "village")
+
+
+@dataclass(frozen=True, slots=True)
+class CameraUptime:
+    camera: str
+    monitored: float  # seconds
+    up: float
+    working: float
+    maintenance: float
+
+    @property
+    def online_rate(self) -> float | None:
+        return self.up / self.monitored if self.monitored > 0 else None
+
+    @property
+    def working_rate(self) -> float | None:
+        return self.working / self.monitored if self.monitored > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class AreaUptime:
+    level: str
+    area: str
+    cameras: int
+    monitored: float
+    up: float
+    working: float
+    maintenance: float
+    rank: int
+    status: str
+
+    @property
+    def online_rate(self) -> float:
+        return self.up / self.monitored if self.monitored > 0 else 0.0
+
+    @property
+    def working_rate(self) -> float:
+        return self.working / self.monitored if self.monitored > 0 else 0.0
+
+
+def month_bounds(month: str, tz: str = "UTC") -> Interval:
+    """Epoch seconds of [first instant, first instant of next month) of ``YYYY-MM`` in ``tz``."""
+    try:
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=ZoneInfo(tz))
+    except ValueError:
+        raise ValueError(f"--month must look like 2026-11, got {month!r}") from None
+    nxt = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+    return start.timestamp(), nxt.timestamp()
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, disjoint union of intervals."""
+    out: list[Interval] = []
+    for a, b in sorted(i for i in intervals if i[1] > i[0]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def subtract(base: Sequence[Interval], cut: Sequence[Interval]) -> list[Interval]:
+    """``base`` minus ``cut``, both sorted and disjoint."""
+    out: list[Interval] = []
+    j = 0
+    for a, b in base:
+        while j < len(cut) and cut[j][1] <= a:
+            j += 1
+        k, cur = j, a
+        while k < len(cut) and cut[k][0] < b:
+            if cut[k][0] > cur:
+                out.append((cur, cut[k][0]))
+            cur = max(cur, cut[k][1])
+            k += 1
+        if cur < b:
+            out.append((cur, b))
+    return out
+
+
+def overlap(a: float, b: float, intervals: Sequence[Interval], starts: Sequence[float]) -> float:
+    """Seconds of [a, b) inside ``intervals`` (sorted, disjoint; ``starts`` their start times)."""
+    total = 0.0
+    i = max(bisect.bisect_right(starts, a) - 1, 0)
+    while i < len(intervals) and intervals[i][0] < b:
+        lo, hi = max(a, intervals[i][0]), min(b, intervals[i][1])
+        if hi > lo:
+            total += hi - lo
+        i += 1
+    return total
+
+
+def camera_uptime(
+    camera: str,
+    transitions: Sequence[Transition],
+    monitored: Sequence[Interval],
+    maintenance: Sequence[Interval],
+) -> CameraUptime:
+    """Time-weighted rates from one camera's ordered transitions within ``monitored`` time."""
+    if not transitions:
+        return CameraUptime(camera, 0.0, 0.0, 0.0, 0.0)
+    seen = subtract(monitored, [(float("-inf"), transitions[0].ts)])
+    counted = subtract(seen, maintenance)
+    maint = sum(b - a for a, b in seen) - sum(b - a for a, b in counted)
+    starts = [a for a, _ in counted]
+    up = working = 0.0
+    for i, t in enumerate(transitions):
+        end = transitions[i + 1].ts if i + 1 < len(transitions) else float("inf")
+        if t.up or t.working:
+            seconds = overlap(t.ts, end, counted, starts)
+            up += seconds if t.up else 0.0
+            working += seconds if t.working else 0.0
+    return CameraUptime(camera, sum(b - a for a, b in counted), up, working, maint)
+
+
+def area_ranking(
+    cameras: Sequence[Camera], uptimes: dict[str, CameraUptime], settings: ReportSettings
+) -> list[AreaUptime]:
+    """Roll camera time up to county/township/village; rank each level by online rate, best first."""
+    rows: list[AreaUptime] = []
+    for level in LEVELS:
+        sums: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0.0])
+        for cam in cameras:
+            area = _area_name(cam, level)
+            u = uptimes.get(cam.id)
+            if not area or u is None or u.monitored <= 0:
+                continue
+            s = sums[area]
+            s[0] += 1
+            s[1] += u.monitored
+            s[2] += u.up
+            s[3] += u.working
+            s[4] += u.maintenance
+        ordered = sorted(sums.items(), key=lambda kv: (-(kv[1][2] / kv[1][1]), kv[0]))
+        for rank, (area, (n, mon, up, work, maint)) in enumerate(ordered, start=1):
+            rows.append(
+                AreaUptime(
+                    level, area, int(n), mon, up, work, maint, rank, settings.thresholds.colour(up / mon)
+                )
+            )
+    return rows
+
+
+def _area_name(cam: Camera, level: str) -> str:
+    """Qualified so that two villages of the same name in different townships stay apart."""
+    parts = {
+        "county": [cam.county],
+        "township": [cam.county, cam.township],
+        "village": [cam.county, cam.township, cam.village],
+    }[level]
+    return "/".join(parts) if parts[-1] else ""
+
+
+def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUptime]]:
+    start, end = month_bounds(month, config.reports.timezone)
+    path = (
+        config.monitor.state
+        if config.monitor.state.is_absolute()
+        else config.source.parent / config.monitor.state
+    )
+    if not path.exists():
+        raise ValueError(f"{path}: no state database; run `camwatch run` first to collect history")
+    store = StateStore(path)
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            runs = conn.execute("SELECT started, last_seen FROM runs").fetchall()
+        monitored = merge((max(a, start), min(b, end)) for a, b in runs)
+        windows: dict[str, list[Interval]] = defaultdict(list)
+        for cam, a, b in store.maintenance_windows():
+            windows[cam].append((a, end if b is None else b))
+        history: dict[str, list[Transition]] = defaultdict(list)
+        for t in store.transitions():
+            history[t.camera].append(t)
+    finally:
+        store.close()
+    uptimes = {
+        c.id: camera_uptime(c.id, history.get(c.id, []), monitored, merge(windows.get(c.id, [])))
+        for c in config.cameras
+    }
+    return list(uptimes.values()), area_ranking(config.cameras, uptimes, config.reports)
+
+
+def write_uptime_report(config: Config, month: str, out_dir: Path) -> list[Path]:
+    """Write uptime_areas.csv, uptime_cameras.csv and uptime.md for ``month``; returns the paths."""
+    cameras, areas = compute(config, month)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    targets = config.reports
+    by_id = {c.id: c for c in config.cameras}
+
+    def pct(x: float | None) -> str:
+        return "" if x is None else f"{100 * x:.2f}"
+
+    area_csv = out_dir / "uptime_areas.csv"
+    with area_csv.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(
+            [
+                "level",
+                "area",
+                "rank",
+                "status",
+                "cameras",
+                "online_rate",
+                "working_rate",
+                "monitored_hours",
+                "maintenance_hours",
+                "online_target",
+                "working_target",
+            ]
+        )
+        for a in areas:
+            w.writerow(
+                [
+                    a.level,
+                    a.area,
+                    a.rank,
+                    a.status,
+                    a.cameras,
+                    f"{a.online_rate:.6f}",
+                    f"{a.working_rate:.6f}",
+                    f"{a.monitored / 3600:.2f}",
+                    f"{a.maintenance / 3600:.2f}",
+                    targets.online_target,
+                    targets.working_target,
+                ]
+            )
+    cam_csv = out_dir / "uptime_cameras.csv"
+    with cam_csv.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(
+            [
+                "camera",
+                "name",
+                "county",
+                "township",
+                "village",
+                "online_rate",
+                "working_rate",
+                "monitored_hours",
+                "maintenance_hours",
+            ]
+        )
+        for c in sorted(cameras, key=lambda c: (c.online_rate is None, c.online_rate or 0.0, c.camera)):
+            cam = by_id[c.camera]
+            w.writerow(
+                [
+                    c.camera,
+                    cam.name,
+                    cam.county,
+                    cam.township,
+                    cam.village,
+                    "" if c.online_rate is None else f"{c.online_rate:.6f}",
+                    "" if c.working_rate is None else f"{c.working_rate:.6f}",
+                    f"{c.monitored / 3600:.2f}",
+                    f"{c.maintenance / 3600:.2f}",
+                ]
+            )
+    md = out_dir / "uptime.md"
+    lines = [
+        f"# Online-rate ranking {month}",
+        "",
+        f"Targets: online (在线率) {100 * targets.online_target:.0f} %, "
+        f"working order (完好率) {100 * targets.working_target:.0f} %. Maintenance time is excluded.",
+        "",
+    ]
+    for level in LEVELS:
+        rows = [a for a in areas if a.level == level]
+        if not rows:
+            continue
+        lines += [
+            f"## By {level}",
+            "",
+            "| rank | area | status | cameras | online % | working % |",
+            "|---:|---|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {a.rank} | {a.area} | {a.status} | {a.cameras} | {pct(a.online_rate)} | "
+            f"{pct(a.working_rate)} |"
+            for a in rows
+        ]
+        lines.append("")
+    worst = [
+        c
+        for c in sorted(cameras, key=lambda c: c.online_rate if c.online_rate is not None else 2.0)
+        if c.online_rate is not None and c.online_rate < targets.online_target
+    ][:20]
+    if worst:
+        lines += [
+            "## Cameras below the online target",
+            "",
+            "| camera | name | online % | working % |",
+            "|---|---|---:|---:|",
+        ]
+        lines += [
+            f"| {c.camera} | {by_id[c.camera].name} | {pct(c.online_rate)} | {pct(c.working_rate)} |"
+            for c in worst
+        ]
+    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [area_csv, cam_csv, md]
