@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import inspect
 import logging
 import random
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -37,6 +38,13 @@ class _Plan:
     due: dict[str, float] = field(default_factory=dict)  # probe kind -> next due (monotonic seconds)
     down_rounds: int = 0  # consecutive failed liveness rounds, for backoff
     busy: bool = False
+
+
+def _on_loop(func: Callable[[], object]) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        func()
+
+    return job
 
 
 class Scheduler:
@@ -151,7 +159,7 @@ class Scheduler:
         if self.in_flight:
             await asyncio.gather(*self.in_flight, return_exceptions=True)
 
-    def dispatch(self, tier: str) -> int:
+    async def dispatch(self, tier: str) -> int:
         """Start a round for every camera of ``tier`` that is due and idle; returns how many started."""
         heap = self._heaps.get(tier)
         if not heap:

@@ -1,0 +1,145 @@
+"""The service end to end: real RTSP server, a closed and a hanging port, /metrics, /probe, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from camwatch.config.models import Config, Debounce, MonitorSettings, RtspSettings, VideoSettings, WebSettings
+from camwatch.monitor.service import Service
+from support.cameras import make_camera
+from support.gst_rtsp import unused_port
+
+
+def config(tmp_path: Path, cameras, **monitor) -> Config:
+    settings = MonitorSettings(
+        listen=f"127.0.0.1:{unused_port()}",
+        state=tmp_path / "state.db",
+        rtsp=RtspSettings(interval=1.0, timeout=1.0, jitter=0.0),
+        video=VideoSettings(interval=3600, timeout=10),
+        debounce=Debounce(down_after=1, up_after=1),
+        **monitor,
+    )
+    return Config(source=tmp_path / "camwatch.yaml", cameras=tuple(cameras), monitor=settings)
+
+
+async def scrape(url: str) -> dict[tuple[str, tuple], float]:
+    async with aiohttp.ClientSession() as s, s.get(url + "/metrics") as resp:
+        text = await resp.text()
+    return {(smp.name, tuple(sorted(smp.labels.items()))): smp.value
+            for fam in text_string_to_metric_families(text) for smp in fam.samples}
+
+
+def value(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))))
+
+
+async def wait_for(predicate, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := await predicate():
+            return result
+        await asyncio.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def cameras(gst_rtsp, closed_port, hanging_port):
+    return [
+        make_camera(id="live", rtsp_url=gst_rtsp.url("live"), county="A县", township="X镇"),
+        make_camera(id="closed", rtsp_url=f"rtsp://127.0.0.1:{closed_port}/x", county="A县"),
+        make_camera(id="hang", rtsp_url=f"rtsp://127.0.0.1:{hanging_port}/x", county="A县"),
+    ]
+
+
+async def test_service_monitors_and_exports(tmp_path, cameras):
+    svc = Service(config(tmp_path, cameras))
+    await svc.start()
+    try:
+        async def all_known():
+            m = await scrape(svc.url)
+            return m if all(value(m, "camwatch_camera_up", camera=c) is not None
+                            for c in ("live", "closed", "hang")) else None
+
+        m = await wait_for(all_known)
+        assert value(m, "camwatch_camera_up", camera="live") == 1
+        assert value(m, "camwatch_camera_status", camera="closed", status="offline") == 1
+        assert value(m, "camwatch_camera_status", camera="hang", status="timeout") == 1
+
+        # The hanging camera never delays the live one: it keeps getting probed every second.
+        first = value(m, "camwatch_probe_last_timestamp_seconds", camera="live", probe="rtsp")
+        await asyncio.sleep(2.5)
+        m = await scrape(svc.url)
+        assert value(m, "camwatch_probe_last_timestamp_seconds", camera="live", probe="rtsp") >= first + 1.5
+        assert value(m, "camwatch_probes_total", probe="rtsp", result="ok") >= 2
+
+        async with aiohttp.ClientSession() as s:
+            async with s.get(svc.url + "/healthz") as r:
+                health = await r.json()
+            assert health["cameras"] == 3 and health["up"] == 1
+            async with s.get(svc.url + "/probe", params={"target": "nope"}) as r:
+                assert r.status == 400
+            async with s.get(svc.url + "/probe", params={"target": "live", "module": "ftp"}) as r:
+                assert r.status == 400
+            async with s.get(svc.url + "/probe", params={"target": "live", "module": "rtsp"}) as r:
+                assert r.status == 200
+                text = await r.text()
+            assert 'camwatch_probe_success{camera="live",probe="rtsp"} 1.0' in text
+            async with s.get(svc.url + "/probe", params={"target": "live", "module": "rtsp"}) as r:
+                assert r.status == 429  # rate-limited per camera
+    finally:
+        await svc.stop()
+
+
+async def test_restart_keeps_history(tmp_path, cameras):
+    cfg = config(tmp_path, cameras)
+    svc = Service(cfg)
+    await svc.start()
+    await wait_for(lambda: _all_probed(svc))
+    await svc.stop()
+    with sqlite3.connect(cfg.monitor.state) as conn:
+        before = conn.execute("SELECT camera, status FROM transitions ORDER BY id").fetchall()
+    assert sorted(before) == [("closed", "offline"), ("hang", "timeout"), ("live", "ok")]
+
+    again = Service(cfg)
+    # Restored before any probe runs.
+    assert again.tracker.tracks["live"].up is True and again.tracker.tracks["hang"].status == "timeout"
+    await again.start()
+    await asyncio.sleep(2.5)
+    await again.stop()
+    with sqlite3.connect(cfg.monitor.state) as conn:
+        after = conn.execute("SELECT camera, status FROM transitions ORDER BY id").fetchall()
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        runs = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    assert after == before  # unchanged states are not recorded again
+    assert runs == 2
+
+
+async def _all_probed(svc: Service) -> bool:
+    return all(t.up is not None for t in svc.tracker.tracks.values())
+
+
+async def test_bad_reload_keeps_running_config(tmp_path, cameras):
+    from camwatch.config.errors import ConfigError, Problem
+
+    def broken(_path):
+        raise ConfigError([Problem("cameras.csv", "row 3", "lat", "latitude 134.2 out of range")])
+
+    cfg = config(tmp_path, cameras, web=WebSettings())
+    svc = Service(cfg, loader=broken)
+    await svc.start()
+    try:
+        assert svc.reload() is False
+        assert svc.config is cfg and len(svc.tracker.tracks) == 3
+        m = await scrape(svc.url)
+        assert value(m, "camwatch_config_last_reload_successful") == 0
+        assert svc.reload(config(tmp_path, cameras[:1])) is True
+        assert list(svc.tracker.tracks) == ["live"]
+    finally:
+        await svc.stop()
