@@ -221,6 +221,94 @@ def report_uptime(
     out.print("written: " + ", ".join(str(p) for p in paths))
 
 
+def _state_store(cfg: Config):  # type: ignore[no-untyped-def]
+    from camwatch.monitor.state import StateStore
+
+    path = cfg.monitor.state if cfg.monitor.state.is_absolute() else cfg.source.parent / cfg.monitor.state
+    return StateStore(path)
+
+
+TargetsArg = Annotated[
+    list[str], typer.Argument(help="camera ids or areas (county, township, village, A/B/C)")
+]
+
+
+@maintenance_app.command("start")
+def maintenance_start(
+    config: ConfigArg,
+    targets: TargetsArg,
+    until: Annotated[str | None, typer.Option(help="duration (4h) or local time (2026-12-01T18:00)")] = None,
+    reason: Annotated[str, typer.Option(help="why, shown in reports")] = "",
+) -> None:
+    """Put cameras under maintenance: they stop alerting and their time is counted apart."""
+    import time
+
+    from camwatch.monitor.maintenance import parse_until, resolve_targets
+
+    cfg = load(config)
+    now = time.time()
+    try:
+        ids = resolve_targets(cfg.cameras, targets)
+        end = parse_until(until, now=now, tz=cfg.reports.timezone) if until else None
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    store = _state_store(cfg)
+    try:
+        store.start_maintenance(ids, until=end, reason=reason, now=now)
+    finally:
+        store.close()
+    out.print(
+        f"{len(ids)} camera(s) under maintenance" + (f" for {end - now:.0f} s" if end else " until stopped")
+    )
+
+
+@maintenance_app.command("stop")
+def maintenance_stop(config: ConfigArg, targets: TargetsArg) -> None:
+    """End maintenance for cameras or areas."""
+    from camwatch.monitor.maintenance import resolve_targets
+
+    cfg = load(config)
+    try:
+        ids = resolve_targets(cfg.cameras, targets)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    store = _state_store(cfg)
+    try:
+        n = store.stop_maintenance(ids)
+    finally:
+        store.close()
+    out.print(f"maintenance ended for {n} camera(s)")
+
+
+@maintenance_app.command("list")
+def maintenance_list(config: ConfigArg) -> None:
+    """Show current and future maintenance windows."""
+    import time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    cfg = load(config)
+    store = _state_store(cfg)
+    try:
+        now = time.time()
+        windows = [w for w in store.maintenance_windows() if w[2] is None or w[2] > now]
+    finally:
+        store.close()
+    tz = ZoneInfo(cfg.reports.timezone)
+    table = Table(title=f"{len(windows)} maintenance window(s)")
+    for col in ("camera", "from", "until"):
+        table.add_column(col)
+    for cam, start, end in windows:
+        table.add_row(
+            cam,
+            datetime.fromtimestamp(start, tz).isoformat(timespec="minutes"),
+            datetime.fromtimestamp(end, tz).isoformat(timespec="minutes") if end else "stopped by hand",
+        )
+    out.print(table)
+
+
 @import_app.command("osm")
 def import_osm(
     pbf: Annotated[Path, typer.Argument(help="OSM .pbf extract")],

@@ -21,6 +21,7 @@ from camwatch.monitor.exporter import MonitorCollector
 from camwatch.monitor.probes.base import MemoryBaselines, ProbeResult
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshot import ClusterView, CoverageView, Snapshot
+from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.state import StateStore
 from camwatch.monitor.sweep import probe_camera
 from camwatch.monitor.tracker import Tracker
@@ -52,7 +53,19 @@ class Service:
         self.store = StateStore(self._state_path(config))
         self.tracker = Tracker({c.id: c for c in config.cameras}, self.settings.debounce, self.store.load())
         self.baselines = MemoryBaselines()
-        self.scheduler = Scheduler(self.settings, config.cameras, self._on_probed, baselines=self.baselines)
+        snap_dir = self.settings.snapshots or self.store.path.parent / "snapshots"
+        self.snapshots: SnapshotStore | None = (
+            SnapshotStore(snap_dir, max_bytes=self.settings.snapshot_max_bytes)
+            if self.settings.snapshot_max_bytes
+            else None
+        )
+        self.scheduler = Scheduler(
+            self.settings,
+            config.cameras,
+            self._on_probed,
+            baselines=self.baselines,
+            snapshot_sink=self.snapshots.put if self.snapshots else None,
+        )
         self.probes_total: Counter[tuple[str, str]] = Counter()
         self.clusters: list[ClusterView] = []
         self.coverage: list[CoverageView] = []

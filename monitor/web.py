@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from camwatch.config.models import Camera, MonitorSettings, WebSettings
 from camwatch.monitor.probes.base import ProbeResult
+from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.sweep import applicable_probes
 
 PROBE_MODULES = ("all", "rtsp", "onvif", "video")
@@ -28,6 +29,8 @@ class MonitorApp(Protocol):
 
     settings: MonitorSettings
     registry: CollectorRegistry
+
+    snapshots: SnapshotStore | None
 
     def camera(self, camera_id: str) -> Camera | None: ...
 
@@ -139,7 +142,19 @@ def make_app(service: MonitorApp, web_settings: WebSettings) -> web.Application:
         registry.register(_ProbeResults(camera.id, results, time.perf_counter() - started))
         return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    async def snapshot(request: web.Request) -> web.Response:
+        camera = service.camera(request.match_info["camera"])
+        if camera is None:
+            return web.Response(status=404, text="unknown camera\n")
+        fault = request.query.get("fault")
+        jpeg = service.snapshots.get(camera.id, fault) if service.snapshots is not None else None
+        if jpeg is None:
+            what = f"a {fault} frame" if fault else "an analysed frame"
+            return web.Response(status=404, text=f"no {what} stored for camera {camera.id!r} yet\n")
+        return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/snapshot/{camera}", snapshot)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/probe", probe)
     return app
