@@ -340,6 +340,8 @@ class Config(Frozen):
 
     source: Path
     cameras: tuple[Camera, ...]
+    # Every file this config was read from (config, inventory, password files): watched for reloads.
+    inputs: tuple[Path, ...] = ()
     monitor: MonitorSettings = MonitorSettings()
     coverage: CoverageSettings | None = None
     reports: ReportSettings = ReportSettings()

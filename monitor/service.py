@@ -30,6 +30,7 @@ from camwatch.monitor.web import make_app, serve
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 1.0
+WATCH_INTERVAL = 5.0
 CLUSTER_INTERVAL = 5.0
 MAINTENANCE_INTERVAL = 15.0
 # Recompute effective coverage soon after this share of cameras changed state, not only on its schedule.
@@ -79,6 +80,7 @@ class Service:
         self.registry.register(MonitorCollector(self.snapshot))
         ProcessCollector(registry=self.registry)
         self._runner: web.AppRunner | None = None
+        self._input_stamps: dict[Path, tuple[float, int] | None] = {}
         self.started = False
 
     def _state_path(self, config: Config) -> Path:
@@ -93,6 +95,9 @@ class Service:
         self.scheduler.add_job(self.flush, FLUSH_INTERVAL, "state-flush")
         self.scheduler.add_job(self.update_clusters, CLUSTER_INTERVAL, "clusters")
         self.scheduler.add_job(self.refresh_maintenance, MAINTENANCE_INTERVAL, "maintenance")
+        if self._loader is not None:
+            self._input_stamps = self._stamps(self.config)
+            self.scheduler.add_job(self.watch_inputs, WATCH_INTERVAL, "watch-config")
         await self.refresh_maintenance()
         if self.config.coverage is not None and self._coverage_factory is not None:
             self.scheduler.add_job(
@@ -218,6 +223,25 @@ class Service:
 
     # -- reload ---------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _stamps(config: Config) -> dict[Path, tuple[float, int] | None]:
+        stamps: dict[Path, tuple[float, int] | None] = {}
+        for path in {config.source, *config.inputs}:
+            try:
+                st = path.stat()
+                stamps[path] = (st.st_mtime, st.st_size)
+            except OSError:
+                stamps[path] = None
+        return stamps
+
+    def watch_inputs(self) -> None:
+        """Reload when the config or any file it was read from changed (as SIGHUP does)."""
+        stamps = self._stamps(self.config)
+        if stamps != self._input_stamps:
+            self._input_stamps = stamps
+            log.info("configuration files changed; reloading")
+            self.reload()
+
     def reload(self, new: Config | None = None) -> bool:
         """Apply a new config (or re-read the file); an invalid one is rejected and the running one stays.
 
@@ -238,6 +262,7 @@ class Service:
         self.scheduler.set_cameras(new.cameras, settings=new.monitor)
         self.config = new
         self.settings = new.monitor
+        self._input_stamps = self._stamps(new)
         if inventory_changed and self._coverage_factory is not None and new.coverage is not None:
             self._coverage_task = asyncio.create_task(self._build_coverage())
         self.reload_ok = True
