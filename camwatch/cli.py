@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -144,34 +143,19 @@ def run(config: ConfigArg, verbose: Annotated[bool, typer.Option("--verbose", "-
     run_async(serve_until_stopped(cfg))
 
 
-async def serve_until_stopped(cfg: Config, *, extra: Coroutine[Any, Any, Any] | None = None) -> None:
+async def serve_until_stopped(cfg: Config) -> None:
     """Run the monitor until SIGINT/SIGTERM; SIGHUP (or a change of the config file) reloads."""
     from camwatch.config.load import load_config
+    from camwatch.glue import coverage_factory, wait_for_stop
     from camwatch.monitor.service import Service
 
-    service = Service(cfg, loader=load_config, coverage_factory=_coverage_factory())
+    service = Service(cfg, loader=load_config, coverage_factory=coverage_factory())
     await service.start()
     out.print(f"metrics: {service.url}/metrics   health: {service.url}/healthz")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, service.reload)
-    side = asyncio.create_task(extra) if extra is not None else None
     try:
-        await stop.wait()
+        await wait_for_stop(on_hup=service.reload)
     finally:
-        if side is not None:
-            side.cancel()
         await service.stop()
-
-
-def _coverage_factory() -> Any:
-    try:
-        from camwatch.coverage.measure import CoverageModel
-    except ImportError:
-        return None
-    return CoverageModel.from_config
 
 
 @app.command()
