@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -308,22 +309,28 @@ def import_osm(
 
 @app.command()
 def simulate(
-    count: Annotated[int, typer.Option(help="number of simulated cameras")] = 200,
+    count: Annotated[
+        int | None, typer.Option(help="number of simulated cameras (default: the profile's)")
+    ] = None,
     profile: Annotated[Path | None, typer.Option(help="fault profile YAML")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="where to write inventory and config")] = Path(
         "camwatch-sim"
     ),
+    no_onvif: Annotated[
+        bool, typer.Option("--no-onvif", help="RTSP only (halves the sockets per camera)")
+    ] = False,
 ) -> None:
     """Run a simulated camera fleet on loopback addresses (127.x.y.z) until Ctrl-C."""
     from camwatch.sim.fleet import run_fleet
 
     setup_logging()
-    run_async(run_fleet(profile, count=count, out_dir=out_dir))
+    with contextlib.suppress(KeyboardInterrupt):
+        run_async(run_fleet(profile, count=count, out_dir=out_dir, onvif=False if no_onvif else None))
 
 
 @app.command()
 def demo(
-    count: Annotated[int, typer.Option(help="number of simulated cameras")] = 300,
+    count: Annotated[int | None, typer.Option(help="number of simulated cameras (default 300)")] = None,
     listen: Annotated[str, typer.Option(help="exporter address")] = "127.0.0.1:9640",
     out_dir: Annotated[Path, typer.Option("--out", help="working folder")] = Path("camwatch-demo"),
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
