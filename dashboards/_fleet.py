@@ -1,0 +1,256 @@
+"""Fleet overview: online and working-order rates, status and faults, down and flapping cameras, probing."""
+
+from grafana_foundation_sdk.builders import bargauge, stat, table, timeseries
+from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.models import common as cm
+
+from camwatch.dashboards._grafana import (
+    camera_detail_link,
+    dashboard,
+    hide_columns,
+    latest_value,
+    panel,
+    query,
+    thresholds,
+    value_states,
+)
+from camwatch.dashboards._links import FLEET_UID
+from camwatch.dashboards._promql import FLEET_LEVEL, area_series, with_info
+from camwatch.dashboards._rules import AREA_ONLINE_RATE_THRESHOLD
+
+DOWN_SINCE = (
+    "1000 * max by (camera, status, name, site, county, township, village) (\n"
+    "  camwatch_camera_last_change_timestamp_seconds\n"
+    "  * on(camera) group_left(status) (camwatch_camera_status == 1)\n"
+    "  * on(camera) group_left(name, site, county, township, village) camwatch_camera_info\n"
+    "  and on(camera) (camwatch_camera_up == 0)\n"
+    ")"
+)
+ACTIVE_CLUSTERS = (
+    "max by (cluster, kind, key, county, township) (\n"
+    "  (camwatch_offline_cluster_cameras > 0)\n"
+    "  * on(cluster) group_left(kind, key, county, township) camwatch_offline_cluster_info\n"
+    ")"
+)
+FLAPPING = with_info(
+    "topk(20, increase(camwatch_camera_flaps_total[$__range]) > 0)", ("name", "county", "township")
+)
+# Red below the alert threshold, green from the 98 % that assessments ask of key public areas.
+RATE_COLOURS = thresholds("red", (AREA_ONLINE_RATE_THRESHOLD, "orange"), (0.98, "green"))
+LATENESS = (
+    "histogram_quantile({q},"
+    " sum by (le) (rate(camwatch_scheduler_lateness_seconds_bucket[$__rate_interval])))"
+)
+
+
+def _ratio_stat(title: str, expr: str, description: str) -> stat.Panel:
+    return panel(
+        stat.Panel().unit("percentunit").decimals(1).min(0).max(1).thresholds(RATE_COLOURS),
+        title,
+        query(expr),
+        width=4,
+        height=4,
+        description=description,
+    )
+
+
+def _count_stat(title: str, expr: str, description: str) -> stat.Panel:
+    return panel(stat.Panel().decimals(0), title, query(expr), width=4, height=4, description=description)
+
+
+def build() -> db.Dashboard:
+    """The fleet overview dashboard."""
+    monitored = area_series(FLEET_LEVEL, "cameras_monitored:count")
+    online = area_series(FLEET_LEVEL, "cameras_online:sum")
+    reload_mappings, reload_thresholds = value_states({0: ("failed", "red"), 1: ("ok", "green")})
+    return (
+        dashboard(
+            "camwatch / Fleet overview",
+            uid=FLEET_UID,
+            description="Health of every camera camwatch monitors, and of camwatch's own probing.",
+        )
+        .with_panel(
+            _ratio_stat(
+                "Online rate (在线率)",
+                area_series(FLEET_LEVEL, "camera_online:ratio"),
+                "Share of monitored cameras answering their probes; cameras under maintenance are excluded.",
+            )
+        )
+        .with_panel(
+            _ratio_stat(
+                "Working-order rate (完好率)",
+                area_series(FLEET_LEVEL, "camera_working:ratio"),
+                "Share of monitored cameras that are online with a usable picture (no video fault).",
+            )
+        )
+        .with_panel(_count_stat("Cameras monitored", monitored, "Cameras not under maintenance."))
+        .with_panel(
+            _count_stat("Cameras down", f"{monitored} - {online}", "Monitored cameras failing probes.")
+        )
+        .with_panel(
+            _count_stat(
+                "Under maintenance",
+                "sum(camwatch_camera_maintenance) or vector(0)",
+                "Cameras marked for repair.",
+            )
+        )
+        .with_panel(
+            _count_stat(
+                "Offline clusters",
+                "count(camwatch_offline_cluster_cameras > 0) or vector(0)",
+                "Groups of cameras that went down together (shared switch, fibre, power, site or place).",
+            )
+        )
+        .with_panel(
+            panel(
+                timeseries.Panel().unit("percentunit").max(1),
+                "Online and working-order rate",
+                query(area_series(FLEET_LEVEL, "camera_online:ratio"), legend="online (在线率)"),
+                query(area_series(FLEET_LEVEL, "camera_working:ratio"), legend="working order (完好率)"),
+                width=12,
+                height=8,
+            )
+        )
+        .with_panel(
+            panel(
+                bargauge.Panel()
+                .orientation(cm.VizOrientation.HORIZONTAL)
+                .decimals(0)
+                .reduce_options(latest_value()),
+                "Cameras by status",
+                query("count by (status) (camwatch_camera_status == 1)", legend="{{status}}", instant=True),
+                width=6,
+                height=8,
+            )
+        )
+        .with_panel(
+            panel(
+                bargauge.Panel()
+                .orientation(cm.VizOrientation.HORIZONTAL)
+                .decimals(0)
+                .reduce_options(latest_value()),
+                "Cameras by video fault",
+                query("sum by (fault) (camwatch_video_fault)", legend="{{fault}}", instant=True),
+                width=6,
+                height=8,
+            )
+        )
+        .with_panel(
+            panel(
+                table.Panel()
+                .unit("dateTimeFromNow")
+                .override_by_name("camera", [camera_detail_link()])
+                .with_transformation(hide_columns("Time"))
+                .sort_by([cb.TableSortByFieldState().display_name("Value").desc(False)]),
+                "Cameras down now (since when)",
+                query(DOWN_SINCE, table=True),
+                width=16,
+                height=9,
+                description="Down cameras, longest down first, with when each last changed state.",
+            )
+        )
+        .with_panel(
+            panel(
+                table.Panel().with_transformation(hide_columns("Time")).display_name("cameras down"),
+                "Active offline clusters",
+                query(ACTIVE_CLUSTERS, table=True),
+                width=8,
+                height=9,
+                description="One row per cluster of cameras that went down together, and what they share.",
+            )
+        )
+        .with_panel(
+            panel(
+                table.Panel()
+                .with_transformation(hide_columns("Time"))
+                .override_by_name("camera", [camera_detail_link()])
+                .display_name("up/down changes"),
+                "Flapping cameras",
+                query(FLAPPING, table=True),
+                width=8,
+                height=8,
+                description="Cameras that changed between up and down most often in the selected time range.",
+            )
+        )
+        .with_panel(
+            panel(
+                timeseries.Panel().unit("percentunit").max(1),
+                "Online rate per county",
+                query(area_series("county", "camera_online:ratio"), legend="{{county}}"),
+                width=16,
+                height=8,
+            )
+        )
+        .with_panel(
+            panel(
+                timeseries.Panel().unit("s"),
+                "Probe latency",
+                query("quantile by (probe) (0.9, camwatch_probe_duration_seconds)", legend="p90 {{probe}}"),
+                query("max by (probe) (camwatch_probe_duration_seconds)", legend="max {{probe}}"),
+                width=8,
+                height=8,
+                description="Duration of the latest probe of each camera, across cameras.",
+            )
+        )
+        .with_panel(
+            panel(
+                timeseries.Panel().unit("s"),
+                "Probe staleness",
+                query(
+                    "max by (probe) (time() - camwatch_probe_last_timestamp_seconds)",
+                    legend="oldest {{probe}}",
+                ),
+                width=8,
+                height=8,
+                description="Age of the oldest latest probe per probe type; grows when probing falls behind.",
+            )
+        )
+        .with_panel(
+            panel(
+                timeseries.Panel().unit("ops"),
+                "Probe results",
+                query(
+                    "sum by (probe, result) (rate(camwatch_probes_total[$__rate_interval]))",
+                    legend="{{probe}} {{result}}",
+                ),
+                width=8,
+                height=8,
+            )
+        )
+        .with_panel(
+            panel(
+                timeseries.Panel().unit("s"),
+                "Scheduler lateness",
+                *(query(LATENESS.format(q=q), legend=f"p{round(q * 100)}") for q in (0.5, 0.9, 0.99)),
+                width=12,
+                height=6,
+                description="How late probes start against their schedule; sustained growth means overload.",
+            )
+        )
+        .with_panel(
+            panel(
+                table.Panel()
+                .unit("s")
+                .with_transformation(hide_columns("Time"))
+                .override_by_name("camera", [camera_detail_link()])
+                .display_name("since last probe"),
+                "Stalest cameras",
+                query(
+                    "topk(10, time() - max by (camera) (camwatch_probe_last_timestamp_seconds))",
+                    table=True,
+                ),
+                width=6,
+                height=6,
+            )
+        )
+        .with_panel(
+            panel(
+                stat.Panel().mappings(reload_mappings).thresholds(reload_thresholds),
+                "Last config reload",
+                query("min(camwatch_config_last_reload_successful)"),
+                width=6,
+                height=6,
+            )
+        )
+    )

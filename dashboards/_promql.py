@@ -1,0 +1,46 @@
+"""PromQL fragments shared by the recording rules, the alerts and the dashboards."""
+
+from collections.abc import Sequence
+
+# Area levels from the coarsest down; a level is named by its last label and keyed by all of them,
+# because township and village names repeat across counties.
+AREA_LEVELS: dict[str, tuple[str, ...]] = {
+    "county": ("county",),
+    "township": ("county", "township"),
+    "village": ("county", "township", "village"),
+}
+FLEET_LEVEL = "fleet"
+
+# Labels copied from camwatch_camera_info onto per-camera alerts.
+CAMERA_ALERT_LABELS = ("name", "site", "county", "township", "village", "priority")
+
+# Faults that make a picture unusable; a skewed clock does not, so it does not count against 完好率.
+PICTURE_FAULTS = ("frozen", "black", "blurred", "occluded", "color_cast", "moved", "tampered")
+# Faults that page: the picture is gone or no longer shows what it should.
+ALERTING_PICTURE_FAULTS = ("frozen", "black", "blurred", "occluded", "moved", "tampered")
+
+MONITORED_UP = "camera:camwatch_camera_up:monitored"
+WORKING = "camera:camwatch_camera_working:bool"
+
+# Cameras whose alerts are silenced: under maintenance, unless the ledger marks them priority.
+SILENCED = '(camwatch_camera_maintenance == 1 unless on(camera) camwatch_camera_info{priority="true"})'
+
+
+def with_info(expr: str, labels: Sequence[str], *, info_selector: str = "") -> str:
+    """``expr`` with camera metadata labels joined from ``camwatch_camera_info``."""
+    return f"({expr}) * on(camera) group_left({', '.join(labels)}) camwatch_camera_info{info_selector}"
+
+
+def fault_regex(faults: Sequence[str]) -> str:
+    """A label-matcher regex matching exactly these faults."""
+    return "|".join(faults)
+
+
+def area_series(level: str, series: str) -> str:
+    """Name of a per-area recording rule (``level:metric:operation``, as Prometheus recommends)."""
+    return f"{level}:camwatch_{series}"
+
+
+def target_ratio() -> str:
+    """Coverage target per category, deduplicated across camwatch instances."""
+    return "max by (category) (camwatch_coverage_target_ratio)"

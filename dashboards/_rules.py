@@ -1,0 +1,283 @@
+"""Prometheus recording and alerting rules for camwatch, built as data and rendered as YAML."""
+
+from typing import Any
+
+import yaml
+
+from camwatch.dashboards._links import AREA_UID, CAMERA_UID, COVERAGE_UID, FLEET_UID, dashboard_path
+from camwatch.dashboards._promql import (
+    ALERTING_PICTURE_FAULTS,
+    AREA_LEVELS,
+    CAMERA_ALERT_LABELS,
+    FLEET_LEVEL,
+    MONITORED_UP,
+    PICTURE_FAULTS,
+    SILENCED,
+    WORKING,
+    area_series,
+    fault_regex,
+    target_ratio,
+    with_info,
+)
+
+Rule = dict[str, Any]
+
+# An area below this online rate for AREA_RATE_FOR pages the area's duty officer.
+AREA_ONLINE_RATE_THRESHOLD = 0.9
+AREA_RATE_LEVELS = ("county", "township")
+# A camera not probed for this long means the scheduler or the whole instance has stalled.
+PROBE_STALE_SECONDS = 900
+
+CAMERA_DOWN_FOR = "5m"
+# Shorter than CAMERA_DOWN_FOR so the inhibiting cluster alert fires before its members would.
+OFFLINE_CLUSTER_FOR = "2m"
+
+# camwatch serves the frame that raised a fault; the scrape target is its address.
+SNAPSHOT_LINK = "http://{{ $labels.instance }}/snapshot/{{ $labels.camera }}?fault={{ $labels.fault }}"
+CAMERA_LINK = dashboard_path(CAMERA_UID, camera="{{ $labels.camera }}")
+CLUSTER_CAMERAS = (
+    '{{ range $i, $s := query (printf "camwatch_camera_cluster{cluster=%q}" $labels.cluster)'
+    ' | sortByLabel "camera" }}{{ if $i }}, {{ end }}{{ $s.Labels.camera }}{{ end }}'
+)
+CAMERA_PLACE = (
+    "{{ $labels.name }} at {{ $labels.site }},"
+    " {{ $labels.county }} {{ $labels.township }} {{ $labels.village }}"
+)
+
+
+def recording_rules() -> list[Rule]:
+    """Per-camera monitored/working series and per-area online and working-order (完好率) rates."""
+    rules: list[Rule] = [
+        # Cameras under maintenance are counted apart and never lower an area's rates.
+        {
+            "record": MONITORED_UP,
+            "expr": "camwatch_camera_up unless on(camera) (camwatch_camera_maintenance == 1)",
+        },
+        {
+            "record": WORKING,
+            "expr": (
+                f"({MONITORED_UP} unless on(camera)"
+                f' (camwatch_video_fault{{fault=~"{fault_regex(PICTURE_FAULTS)}"}} == 1))\n'
+                f"or on(camera) (0 * {MONITORED_UP})"
+            ),
+        },
+    ]
+    for level, labels in {FLEET_LEVEL: (), **AREA_LEVELS}.items():
+        by = f"by ({', '.join(labels)}) " if labels else ""
+
+        def per_area(operation: str, series: str, labels: tuple[str, ...] = labels, by: str = by) -> str:
+            return f"{operation} {by}({with_info(series, labels) if labels else series})"
+
+        monitored = area_series(level, "cameras_monitored:count")
+        online = area_series(level, "cameras_online:sum")
+        working = area_series(level, "cameras_working:sum")
+        rules += [
+            {"record": monitored, "expr": per_area("count", MONITORED_UP)},
+            {"record": online, "expr": per_area("sum", MONITORED_UP)},
+            {"record": working, "expr": per_area("sum", WORKING)},
+            {"record": area_series(level, "camera_online:ratio"), "expr": f"{online} / {monitored}"},
+            {"record": area_series(level, "camera_working:ratio"), "expr": f"{working} / {monitored}"},
+        ]
+    return rules
+
+
+def alert(
+    name: str,
+    expr: str,
+    *,
+    duration: str,
+    severity: str,
+    summary: str,
+    description: str,
+    link: str,
+    **extra: str,
+) -> Rule:
+    """One alerting rule with the labels and annotations every camwatch alert carries."""
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": duration,
+        "labels": {"severity": severity},
+        "annotations": {"summary": summary, "description": description, "dashboard_url": link, **extra},
+    }
+
+
+def camera_alert_expr(selected: str) -> str:
+    """Per-camera alert expression: silenced cameras dropped, metadata labels joined."""
+    return with_info(f"{selected} unless on(camera) {SILENCED}", CAMERA_ALERT_LABELS)
+
+
+def camera_down_expr() -> str:
+    """Down cameras; those in an active offline cluster carry its ``cluster`` label for inhibition."""
+    down = camera_alert_expr("(camwatch_camera_up == 0)")
+    return f"({down}) * on(camera) group_left(cluster) camwatch_camera_cluster\nor on(camera)\n{down}"
+
+
+def offline_cluster_expr() -> str:
+    """Active offline clusters with their kind, key and area; a cluster without info still alerts."""
+    active = "(camwatch_offline_cluster_cameras > 0)"
+    return (
+        f"{active} * on(cluster) group_left(kind, key, county, township) camwatch_offline_cluster_info\n"
+        f"or on(cluster)\n{active}"
+    )
+
+
+def area_rate_alert(level: str) -> Rule:
+    """AreaOnlineRateLow for one area level, linking to the drill-down filtered to that area."""
+    labels = AREA_LEVELS[level]
+    place = " ".join(f"{{{{ $labels.{label} }}}}" for label in labels)
+    rule = alert(
+        "AreaOnlineRateLow",
+        f"{area_series(level, 'camera_online:ratio')} < {AREA_ONLINE_RATE_THRESHOLD}",
+        duration="15m",
+        severity="warning",
+        summary=f"Online rate of {level} {place} is {{{{ $value | humanizePercentage }}}}",
+        description=(
+            f"Fewer than {AREA_ONLINE_RATE_THRESHOLD:.0%} of the monitored cameras of {level} {place} "
+            "have been online for 15 minutes (cameras under maintenance excluded)."
+        ),
+        link=dashboard_path(AREA_UID, **{label: f"{{{{ $labels.{label} }}}}" for label in labels}),
+    )
+    rule["labels"]["level"] = level
+    return rule
+
+
+def alerting_rules() -> list[Rule]:
+    """The alerts of issue 4 and the service's own health alerts."""
+    return [
+        alert(
+            "CameraDown",
+            camera_down_expr(),
+            duration=CAMERA_DOWN_FOR,
+            severity="critical",
+            summary="Camera {{ $labels.camera }} is down",
+            description=(
+                f"Camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) has failed its probes"
+                f" for {CAMERA_DOWN_FOR}."
+            ),
+            link=CAMERA_LINK,
+        ),
+        alert(
+            "CameraVideoFault",
+            camera_alert_expr(
+                f'(camwatch_video_fault{{fault=~"{fault_regex(ALERTING_PICTURE_FAULTS)}"}} == 1)'
+            ),
+            duration="5m",
+            severity="warning",
+            summary="Camera {{ $labels.camera }} picture is {{ $labels.fault }}",
+            description=(
+                f"The picture of camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) has been judged "
+                "{{ $labels.fault }} for 5 minutes."
+            ),
+            link=CAMERA_LINK,
+            snapshot_url=SNAPSHOT_LINK,
+        ),
+        alert(
+            "CameraClockSkew",
+            camera_alert_expr('(camwatch_video_fault{fault="clock_skew"} == 1)'),
+            duration="30m",
+            severity="info",
+            summary="Camera {{ $labels.camera }} clock is off",
+            description=(
+                f"The clock of camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) is off by "
+                '{{ with query (printf "camwatch_onvif_clock_offset_seconds{camera=%q}" $labels.camera) }}'
+                '{{ . | first | value | printf "%.0f" }}{{ end }} s; recorded video times are wrong.'
+            ),
+            link=CAMERA_LINK,
+        ),
+        alert(
+            "OfflineCluster",
+            offline_cluster_expr(),
+            duration=OFFLINE_CLUSTER_FOR,
+            severity="critical",
+            summary="{{ $value }} cameras down together in cluster {{ $labels.cluster }}",
+            description=(
+                "{{ $value }} cameras sharing {{ $labels.kind }} {{ $labels.key }} in {{ $labels.county }} "
+                "{{ $labels.township }} went down together: " + CLUSTER_CAMERAS + "."
+            ),
+            link=dashboard_path(AREA_UID, county="{{ $labels.county }}", township="{{ $labels.township }}"),
+        ),
+        *(area_rate_alert(level) for level in AREA_RATE_LEVELS),
+        alert(
+            "CoverageBelowTarget",
+            f"camwatch_coverage_effective_ratio < on(category) group_left() {target_ratio()}",
+            duration="30m",
+            severity="warning",
+            summary="{{ $labels.category }} coverage in {{ $labels.area }} is below target",
+            description=(
+                "Cameras that are up cover {{ $value | humanizePercentage }} of {{ $labels.category }} "
+                "in {{ $labels.area }}, below the target of "
+                '{{ with query (printf "max(camwatch_coverage_target_ratio{category=%q})"'
+                " $labels.category) }}"
+                "{{ . | first | value | humanizePercentage }}{{ end }}."
+            ),
+            link=dashboard_path(COVERAGE_UID, area="{{ $labels.area }}", category="{{ $labels.category }}"),
+        ),
+        alert(
+            "CamwatchProbesStale",
+            (
+                "count by (job, instance) (\n"
+                "  time() - max by (job, instance, camera) (camwatch_probe_last_timestamp_seconds)"
+                f" > {PROBE_STALE_SECONDS}\n)"
+            ),
+            duration="5m",
+            severity="critical",
+            summary="camwatch {{ $labels.instance }} has stopped probing {{ $value }} cameras",
+            description=(
+                f"{{{{ $value }}}} cameras of {{{{ $labels.instance }}}} have not been probed for over "
+                f"{PROBE_STALE_SECONDS // 60} minutes: the scheduler is stalled or overloaded, so their "
+                "status on the dashboards is stale."
+            ),
+            link=dashboard_path(FLEET_UID),
+        ),
+        alert(
+            "CamwatchDown",
+            'up{job=~"camwatch.*"} == 0',
+            duration="5m",
+            severity="critical",
+            summary="camwatch {{ $labels.instance }} cannot be scraped",
+            description=(
+                "Prometheus has failed to scrape {{ $labels.instance }} for 5 minutes: "
+                "no camera it monitors is watched."
+            ),
+            link=dashboard_path(FLEET_UID),
+        ),
+        alert(
+            "CamwatchConfigReloadFailed",
+            "camwatch_config_last_reload_successful == 0",
+            duration="5m",
+            severity="warning",
+            summary="camwatch {{ $labels.instance }} rejected its new configuration",
+            description=(
+                "The last configuration reload of {{ $labels.instance }} failed; it keeps running the "
+                "previous one. Run `camwatch check-config` to see why."
+            ),
+            link=dashboard_path(FLEET_UID),
+        ),
+    ]
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    """Writes multi-line strings (PromQL, templates) as literal blocks so the file reads well."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_LiteralDumper.add_representer(str, _represent_str)
+
+
+def render_rules() -> str:
+    """The rule file's text."""
+    groups = {
+        "groups": [
+            {"name": "camwatch.records", "rules": recording_rules()},
+            {"name": "camwatch.alerts", "rules": alerting_rules()},
+        ]
+    }
+    header = "# Generated by `python -m camwatch.dashboards.generate`; edit dashboards/_rules.py instead.\n"
+    return header + yaml.dump(
+        groups, Dumper=_LiteralDumper, sort_keys=False, allow_unicode=True, width=1_000_000
+    )

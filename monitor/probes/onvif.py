@@ -1,0 +1,253 @@
+"""ONVIF probe: camera clock offset, device identity, first media profile's stream URI and PTZ presence."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import weakref
+from collections.abc import Awaitable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import onvif
+import onvif.settings
+from onvif import ONVIFCamera, ONVIFService
+from onvif.definition import SERVICES
+from zeep.exceptions import (
+    DTDForbidden,
+    EntitiesForbidden,
+    ExternalReferenceForbidden,
+    Fault,
+    TransportError,
+    XMLSyntaxError,
+)
+
+from camwatch.config.models import Camera, OnvifSettings
+from camwatch.monitor.probes.base import (
+    AUTH_FAILED,
+    ERROR,
+    OFFLINE,
+    OK,
+    SKIPPED,
+    TIMEOUT,
+    ProbeContext,
+    ProbeResult,
+)
+from camwatch.redact import scrub
+
+NAME = "onvif"
+_USED_SERVICES = ("devicemgmt", "media", "ptz")
+_WSDL_DIR = Path(onvif.__file__).parent / "wsdl"
+_T = TypeVar("_T")
+
+
+def _harden(settings: Any) -> None:
+    """Camera replies are untrusted: refuse DTDs, entity declarations and external references outright
+    (XXE, billion laughs) and keep libxml2's size limits. onvif-zeep-async parses every reply (and its own
+    bundled WSDLs, which have none of these) with this one shared settings object."""
+    settings.forbid_dtd = True
+    settings.forbid_entities = True
+    settings.forbid_external = True
+    settings.xml_huge_tree = False
+
+
+_harden(onvif.settings.DEFAULT_SETTINGS)
+
+# onvif-zeep-async parses each WSDL once per process into a module cache, but with no lock: probes started
+# together would all miss it and parse in parallel. One shared load per event loop fills it first.
+_wsdl_loads: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]] = (
+    weakref.WeakKeyDictionary()
+)
+_wsdl_loaded = False
+
+
+async def _load_wsdl() -> None:
+    for name in _USED_SERVICES:
+        spec = SERVICES[name]
+        service = ONVIFService(
+            "http://127.0.0.1/",
+            None,
+            None,
+            str(_WSDL_DIR / spec["wsdl"]),
+            no_cache=True,
+            binding_name=f"{{{spec['ns']}}}{spec['binding']}",
+        )
+        try:
+            await service.setup()
+        finally:
+            await service.close()
+
+
+async def load_wsdl() -> None:
+    """Parse the WSDLs the probe uses, once per process; concurrent callers share the one load."""
+    global _wsdl_loaded
+    if _wsdl_loaded:
+        return
+    loop = asyncio.get_running_loop()
+    task = _wsdl_loads.get(loop)
+    if task is None or (task.done() and task.exception() is not None):
+        task = _wsdl_loads[loop] = loop.create_task(_load_wsdl())
+    # Shielded: a probe giving up must not abandon the load the others wait for.
+    await asyncio.shield(task)
+    _wsdl_loaded = True
+
+
+class _UnusableReply(ValueError):
+    """A well-formed exchange whose content the probe cannot use."""
+
+
+@dataclass
+class _Findings:
+    """What the probe learnt so far; kept when a later step fails."""
+
+    step: str = "connect"
+    values: dict[str, float] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def at(self, step: str, awaitable: Awaitable[_T]) -> Awaitable[_T]:
+        self.step = step
+        return awaitable
+
+
+def _camera_utc(system_date_and_time: Any) -> datetime | None:
+    """The camera's UTC clock from a GetSystemDateAndTime reply (UTCDateTime is optional in ONVIF)."""
+    utc = system_date_and_time.UTCDateTime
+    if utc is None:
+        return None
+    d, t = utc.Date, utc.Time
+    return datetime(d.Year, d.Month, d.Day, t.Hour, t.Minute, t.Second, tzinfo=UTC)
+
+
+async def _inspect(cam: ONVIFCamera, found: _Findings, secret: str | None) -> None:
+    """Run the ONVIF calls in order, recording findings as they come."""
+    devicemgmt = await found.at("connect", cam.create_devicemgmt_service())
+    before = time.time()
+    system_time = await found.at("GetSystemDateAndTime", devicemgmt.authless_GetSystemDateAndTime())
+    after = time.time()
+    if system_time is None or (system_time.UTCDateTime is None and system_time.LocalDateTime is None):
+        raise _UnusableReply("malformed reply, it holds no date and time")
+    camera_utc = _camera_utc(system_time)
+    if camera_utc is not None:
+        # Cameras report whole seconds, truncated: their clock is on average half a second later.
+        offset = camera_utc.timestamp() + 0.5 - (before + after) / 2
+        found.values["clock_offset_seconds"] = round(offset, 3)
+        # WS-Security is signed when a service is set up: rebuild the device service on the camera's clock.
+        cam.dt_diff = timedelta(seconds=offset)
+        await devicemgmt.close()
+        del cam.services[devicemgmt.binding_key]
+        devicemgmt = await cam.create_devicemgmt_service()
+
+    await found.at("GetCapabilities", cam.get_capabilities())
+    info = await found.at("GetDeviceInformation", devicemgmt.GetDeviceInformation())
+    found.details.update(
+        manufacturer=info.Manufacturer,
+        model=info.Model,
+        firmware=info.FirmwareVersion,
+        serial=info.SerialNumber,
+        hardware_id=info.HardwareId,
+    )
+
+    media = await found.at("connect media service", cam.create_media_service())
+    profiles = await found.at("GetProfiles", media.GetProfiles())
+    if not profiles:
+        raise _UnusableReply("the camera has no media profile")
+    stream_setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
+    media_uri = await found.at(
+        "GetStreamUri", media.GetStreamUri({"StreamSetup": stream_setup, "ProfileToken": profiles[0].token})
+    )
+    found.details["stream_uri"] = scrub(str(media_uri.Uri), [secret])
+
+    ptz_profile = next((p for p in profiles if getattr(p, "PTZConfiguration", None) is not None), None)
+    if ptz_profile is None or SERVICES["ptz"]["ns"] not in cam.xaddrs:
+        found.details["ptz"] = False
+        return
+    ptz = await found.at("connect PTZ service", cam.create_ptz_service())
+    await found.at("PTZ GetStatus", ptz.GetStatus({"ProfileToken": ptz_profile.token}))
+    found.details["ptz"] = True
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _not_authorized(fault: Fault) -> bool:
+    codes = [str(fault.code or ""), *(str(code) for code in fault.subcodes or ())]
+    return any(code.rpartition("}")[2].rpartition(":")[2] == "NotAuthorized" for code in codes)
+
+
+def _classify(exc: BaseException, step: str) -> tuple[str, str]:
+    """Probe status and a short reason for a failed ONVIF exchange."""
+    for cause in _causes(exc):
+        match cause:
+            case Fault() if _not_authorized(cause):
+                return AUTH_FAILED, f"{step}: not authorized (wrong username or password)"
+            case TransportError(status_code=401):
+                return AUTH_FAILED, f"{step}: HTTP 401 (wrong username or password)"
+            case DTDForbidden() | EntitiesForbidden() | ExternalReferenceForbidden():
+                return ERROR, f"{step}: reply refused, it declares a DTD or XML entities"
+            case aiohttp.ClientConnectorError() | ConnectionRefusedError():
+                errno = getattr(cause, "errno", None)
+                return OFFLINE, f"cannot connect: {os.strerror(errno) if errno else type(cause).__name__}"
+            case TimeoutError():
+                return TIMEOUT, f"{step}: timed out"
+            case XMLSyntaxError() | TransportError(status_code=200):
+                return ERROR, f"{step}: malformed reply"
+            case TransportError():
+                return ERROR, f"{step}: HTTP {cause.status_code}"
+            case Fault(code=None):
+                return ERROR, f"{step}: error reply that is not a SOAP fault"
+            case Fault():
+                return ERROR, f"{step}: SOAP fault: {str(cause.message)[:200]}"
+            case _UnusableReply():
+                return ERROR, f"{step}: {cause}"
+            case aiohttp.ClientError():
+                return ERROR, f"{step}: {type(cause).__name__}"
+    return ERROR, f"{step}: unexpected reply ({type(exc).__name__}: {str(exc)[:120]})"
+
+
+async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
+    """Ask the camera's ONVIF services for its clock, identity, stream URI and PTZ status."""
+    settings = ctx.settings if isinstance(ctx.settings, OnvifSettings) else OnvifSettings()
+    if not camera.onvif_host:
+        return ProbeResult(NAME, success=False, status=SKIPPED, duration_seconds=0.0, error="no onvif_host")
+    secret = camera.password.get_secret_value() if camera.password else None
+    # Loading the WSDLs is a cost of the process, not of the camera: the deadline starts after it.
+    await load_wsdl()
+
+    found = _Findings()
+    status, error = OK, None
+    started = time.monotonic()
+    # Without a login the WS-Security token is empty rather than absent (the library always signs).
+    cam = ONVIFCamera(
+        camera.onvif_host, camera.onvif_port, camera.username or "", secret or "", no_cache=True
+    )
+    try:
+        async with asyncio.timeout(ctx.timeout):
+            await _inspect(cam, found, secret)
+    except TimeoutError:
+        status, error = TIMEOUT, f"no answer to {found.step} within {ctx.timeout:g}s"
+    except Exception as exc:
+        status, error = _classify(exc, found.step)
+    finally:
+        await cam.close()
+
+    offset = found.values.get("clock_offset_seconds")
+    return ProbeResult(
+        probe=NAME,
+        success=status == OK,
+        status=status,
+        duration_seconds=time.monotonic() - started,
+        error=scrub(error, [secret]) if error else None,
+        faults=("clock_skew",) if offset is not None and abs(offset) > settings.clock_skew_threshold else (),
+        values=found.values,
+        details=found.details,
+    )

@@ -1,0 +1,167 @@
+"""Prometheus rules and the Alertmanager example: promtool and amtool checks, a real inhibition."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from camwatch.dashboards.generate import HERE
+
+RULES = HERE / "rules" / "camwatch.rules.yml"
+RULE_TESTS = sorted((HERE / "rules" / "tests").glob("*.test.yml"))
+ALERTMANAGER_CONFIG = HERE / "alertmanager.yml"
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    assert path, f"{name} is missing: install Debian's prometheus / prometheus-alertmanager"
+    return path
+
+
+def alerting_rules() -> list[dict[str, Any]]:
+    groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+
+
+def test_promtool_checks_the_rules() -> None:
+    result = subprocess.run([tool("promtool"), "check", "rules", str(RULES)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+@pytest.mark.parametrize("unit_tests", RULE_TESTS, ids=[p.name for p in RULE_TESTS])
+def test_promtool_unit_tests_pass(unit_tests: Path) -> None:
+    result = subprocess.run(
+        [tool("promtool"), "test", "rules", unit_tests.name],
+        cwd=unit_tests.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_is_complete_and_unit_tested_firing() -> None:
+    firing_in_tests = {
+        case["alertname"]
+        for path in RULE_TESTS
+        for test in yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]
+        for case in test.get("alert_rule_test", [])
+        if case.get("exp_alerts")
+    }
+    names = {rule["alert"] for rule in alerting_rules()}
+    assert {"CameraDown", "CameraVideoFault", "CameraClockSkew", "OfflineCluster", "AreaOnlineRateLow",
+            "CoverageBelowTarget", "CamwatchProbesStale"} <= names  # fmt: skip
+    assert names <= firing_in_tests
+    for rule in alerting_rules():
+        assert rule["for"], rule["alert"]
+        assert rule["labels"]["severity"] in {"critical", "warning", "info"}, rule["alert"]
+        assert {"summary", "description", "dashboard_url"} <= set(rule["annotations"]), rule["alert"]
+
+
+def test_amtool_accepts_the_alertmanager_example() -> None:
+    result = subprocess.run(
+        [tool("amtool"), "check-config", str(ALERTMANAGER_CONFIG)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("labels", "receiver"),
+    [
+        (["alertname=OfflineCluster", "cluster=switch:sw-1", "county=Xiayi"], "duty-officer"),
+        (["alertname=CameraDown", "county=Xiayi", "township=Chengguan"], "duty-officer"),
+        (["alertname=CoverageBelowTarget", "area=Chengguan"], "planners"),
+        (["alertname=CamwatchProbesStale", "instance=camwatch:9640"], "monitoring-admin"),
+    ],
+)
+def test_alerts_route_to_their_receivers(labels: list[str], receiver: str) -> None:
+    result = subprocess.run(
+        [tool("amtool"), "config", "routes", "test", f"--config.file={ALERTMANAGER_CONFIG}", *labels],
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.strip() == receiver, result.stderr
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[str]:
+    """Debian's Alertmanager with the example config on a free loopback port; its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = (tmp_path / "alertmanager.log").open("wb")
+    process = subprocess.Popen(
+        [
+            tool("prometheus-alertmanager"),
+            f"--config.file={ALERTMANAGER_CONFIG}",
+            f"--storage.path={tmp_path}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            assert process.poll() is None, (tmp_path / "alertmanager.log").read_text()
+            try:
+                _get_json(f"{url}/api/v2/status")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "alertmanager did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+        log.close()
+
+
+def test_offline_cluster_inhibits_its_cameras_except_priority_ones(alertmanager: str) -> None:
+    area = {"county": "Xiayi", "township": "Chengguan", "severity": "critical"}
+    cluster = {**area, "cluster": "switch:sw-1"}
+    alerts = [
+        {"alertname": "OfflineCluster", **cluster},
+        {"alertname": "CameraDown", "camera": "s1", "priority": "false", **cluster},
+        {"alertname": "CameraDown", "camera": "s4", "priority": "true", **cluster},
+        {"alertname": "CameraDown", "camera": "x1", "priority": "false", **area},
+        {"alertname": "CameraDown", "camera": "o1", "priority": "false", **area, "cluster": "switch:sw-2"},
+    ]
+    request = urllib.request.Request(
+        f"{alertmanager}/api/v2/alerts",
+        data=json.dumps([{"labels": labels} for labels in alerts]).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=5).close()
+    expected = {"s1": "suppressed", "s4": "active", "x1": "active", "o1": "active"}
+    deadline = time.monotonic() + 10
+    while True:
+        states = {
+            alert["labels"]["camera"]: alert["status"]["state"]
+            for alert in _get_json(f"{alertmanager}/api/v2/alerts")
+            if alert["labels"]["alertname"] == "CameraDown"
+        }
+        if states == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert states == expected
