@@ -1,0 +1,311 @@
+"""RTSP liveness: OPTIONS then DESCRIBE on one connection, answering one authentication challenge."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, cast
+from urllib.parse import unquote, urlsplit
+
+from camwatch.config.models import Camera
+from camwatch.monitor.probes.base import (
+    AUTH_FAILED,
+    ERROR,
+    NOT_FOUND,
+    OFFLINE,
+    OK,
+    SKIPPED,
+    TIMEOUT,
+    ProbeContext,
+    ProbeResult,
+)
+from camwatch.monitor.rtsp_proto import (
+    Challenge,
+    ResponseParser,
+    RtspProtocolError,
+    RtspResponse,
+    basic_authorization,
+    choose_challenge,
+    describe_request,
+    digest_authorization,
+    options_request,
+    parse_challenges,
+    parse_sdp,
+)
+from camwatch.redact import scrub
+
+PROBE = "rtsp"
+DEFAULT_PORT = 554
+_MAX_SERVER_HEADER = 120
+
+
+class _Closed(Exception):
+    """The camera closed the connection; ``mid_reply`` when part of an answer had arrived."""
+
+    def __init__(self, *, mid_reply: bool) -> None:
+        super().__init__("connection closed mid-reply" if mid_reply else "connection closed before a reply")
+        self.mid_reply = mid_reply
+
+
+class _AuthUnanswerable(Exception):
+    """A 401 the probe cannot (or may no longer) answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    host: str
+    port: int
+    url: str  # without userinfo
+    username: str | None
+    password: str | None
+
+
+@lru_cache(maxsize=4096)
+def _target(url: str) -> _Target:
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "rtsp" or not parts.hostname:
+        raise ValueError("expected rtsp://HOST[:PORT]/PATH")
+    port = parts.port or DEFAULT_PORT  # .port raises ValueError when out of range
+    netloc = parts.netloc.rpartition("@")[2]
+    clean = parts._replace(netloc=netloc).geturl()
+    user = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return _Target(parts.hostname, port, clean, user, password)
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection; ``exchange`` sends a request and waits for its whole response."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._parser = ResponseParser()
+        self._waiter: asyncio.Future[RtspResponse] | None = None
+        self._early = bytearray()  # bytes that arrived while no request was waiting
+        self._closed = False
+        self._received = False
+        self.replied = False  # a whole response has arrived at least once
+        self._cseq = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._received = True
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            self._early += data
+            return
+        try:
+            response = self._parser.feed(data)
+        except RtspProtocolError as exc:
+            waiter.set_exception(exc)
+            return
+        if response is not None:
+            self.replied = True
+            waiter.set_result(response)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(_Closed(mid_reply=self._received))
+
+    async def exchange(self, request: bytes, cseq: int) -> RtspResponse:
+        if self._closed:
+            raise _Closed(mid_reply=False)
+        assert self.transport is not None
+        waiter: asyncio.Future[RtspResponse] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        self._received = bool(self._early)
+        self.transport.write(request)
+        if self._early:
+            early, self._early = bytes(self._early), bytearray()
+            self.data_received(early)
+        response = await waiter
+        self._waiter = None
+        echoed = response.header("cseq")
+        if echoed is not None and echoed.strip() != str(cseq):
+            raise RtspProtocolError(f"CSeq {echoed[:20]!r} does not match request {cseq}")
+        return response
+
+    def next_cseq(self) -> int:
+        self._cseq += 1
+        return self._cseq
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class _Auth:
+    """Credentials and the challenge they answer; at most one challenge is answered per probe."""
+
+    __slots__ = ("_challenge", "_count", "password", "username")
+
+    def __init__(self, username: str | None, password: str | None) -> None:
+        self.username = username
+        self.password = password
+        self._challenge: Challenge | None = None
+        self._count = 0
+
+    @property
+    def answered(self) -> bool:
+        return self._challenge is not None
+
+    def header(self, method: str, uri: str) -> str | None:
+        challenge = self._challenge
+        if challenge is None or self.username is None:
+            return None
+        password = self.password or ""
+        if challenge.scheme == "basic":
+            return basic_authorization(self.username, password)
+        self._count += 1
+        return digest_authorization(
+            challenge, username=self.username, password=password, method=method, uri=uri, nc=self._count
+        )
+
+    def accept(self, response: RtspResponse) -> None:
+        """Take the challenge of a 401, or raise ``_AuthUnanswerable``."""
+        if self.username is None:
+            raise _AuthUnanswerable("authentication required but no credentials configured")
+        if self._challenge is not None:
+            raise _AuthUnanswerable("credentials rejected")
+        challenges = parse_challenges(response.header_values("www-authenticate"))
+        chosen = choose_challenge(challenges)
+        if chosen is None:
+            offered = ", ".join(sorted({c.scheme for c in challenges})) or "none"
+            raise _AuthUnanswerable(f"unsupported authentication scheme ({offered[:60]})")
+        self._challenge = chosen
+
+
+async def _request(conn: _Connection, method: str, url: str, auth: _Auth) -> RtspResponse:
+    """Send ``method``; on a first 401 answer the challenge once on the same connection."""
+    build = options_request if method == "OPTIONS" else describe_request
+    for _ in range(2):
+        cseq = conn.next_cseq()
+        response = await conn.exchange(build(url, cseq, authorization=auth.header(method, url)), cseq)
+        if response.status != 401:
+            return response
+        auth.accept(response)
+    raise _AuthUnanswerable("credentials rejected")
+
+
+def _failure(method: str, response: RtspResponse) -> tuple[str, str]:
+    if response.status == 404:
+        return NOT_FOUND, f"{method}: 404 no such stream"
+    return ERROR, f"{method} answered {response.status} {response.reason[:60]}".rstrip()
+
+
+async def _exchange(
+    target: _Target, auth: _Auth, conn: _Connection
+) -> tuple[str, str | None, dict[str, Any]]:
+    options = await _request(conn, "OPTIONS", target.url, auth)
+    if options.status != 200:
+        return (*_failure("OPTIONS", options), {})
+    describe = await _request(conn, "DESCRIBE", target.url, auth)
+    if describe.status != 200:
+        return (*_failure("DESCRIBE", describe), {})
+    try:
+        sdp = parse_sdp(describe.body)
+    except RtspProtocolError as exc:
+        return ERROR, f"malformed SDP: {exc}", {}
+    server = describe.header("server") or options.header("server")
+    found = (("codec", sdp.codec), ("width", sdp.width), ("height", sdp.height), ("server", server))
+    details: dict[str, Any] = {name: value for name, value in found if value is not None}
+    if server:
+        details["server"] = server[:_MAX_SERVER_HEADER]
+    return OK, None, details
+
+
+async def probe_url(
+    url: str, *, username: str | None = None, password: str | None = None, timeout: float
+) -> ProbeResult:
+    """Probe one RTSP URL; every camera fault is a result. ``timeout`` bounds the whole exchange."""
+    started = time.perf_counter()
+    try:
+        target = _target(url)
+    except ValueError as exc:
+        return _result(ERROR, started, f"invalid RTSP URL: {exc}", secrets=(password,))
+    if username is None:
+        username, password = target.username, target.password
+    auth = _Auth(username, password)
+    conn: _Connection | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            loop = asyncio.get_running_loop()
+            _, conn = await loop.create_connection(_Connection, target.host, target.port)
+            status, error, details = await _exchange(target, auth, conn)
+    except TimeoutError:
+        status, error, details = TIMEOUT, f"no complete answer within {timeout:g} s", {}
+    except _AuthUnanswerable as exc:
+        status, error, details = AUTH_FAILED, str(exc), {}
+    except _Closed as exc:
+        replied = exc.mid_reply or (conn is not None and conn.replied)
+        status, error, details = (ERROR if replied else OFFLINE), str(exc), {}
+    except RtspProtocolError as exc:
+        status, error, details = ERROR, f"protocol error: {exc}", {}
+    except OSError as exc:  # refused, unreachable, reset, unknown host
+        status, error, details = OFFLINE, exc.strerror or type(exc).__name__, {}
+    except ValueError as exc:  # a host name that cannot even be encoded (IDNA)
+        status, error, details = ERROR, f"invalid RTSP host: {exc}", {}
+    finally:
+        if conn is not None:
+            conn.close()
+    return _result(status, started, error, details, secrets=(password, auth.password))
+
+
+def _result(
+    status: str,
+    started: float,
+    error: str | None,
+    details: dict[str, Any] | None = None,
+    *,
+    secrets: tuple[str | None, ...],
+) -> ProbeResult:
+    if error is not None:
+        error = scrub(error, secrets)
+    if details and "server" in details:
+        details["server"] = scrub(details["server"], secrets)
+    return ProbeResult(
+        probe=PROBE,
+        success=status == OK,
+        status=status,
+        duration_seconds=time.perf_counter() - started,
+        error=error,
+        details=details or {},
+    )
+
+
+async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
+    """Probe every stream of ``camera``; the camera passes when all of them answer DESCRIBE."""
+    streams = camera.all_streams()
+    if not streams:
+        return ProbeResult(PROBE, False, SKIPPED, 0.0, error="no RTSP URL configured")
+    password = camera.password.get_secret_value() if camera.password else None
+    if len(streams) == 1:
+        return await probe_url(
+            streams[0].rtsp_url, username=camera.username, password=password, timeout=ctx.timeout
+        )
+    started = time.perf_counter()
+    results = await asyncio.gather(
+        *(
+            probe_url(s.rtsp_url, username=camera.username, password=password, timeout=ctx.timeout)
+            for s in streams
+        )
+    )
+    failed = [(s.role, r) for s, r in zip(streams, results, strict=True) if not r.success]
+    role, main = failed[0] if failed else (streams[0].role, results[0])
+    return ProbeResult(
+        probe=PROBE,
+        success=not failed,
+        status=main.status,
+        duration_seconds=time.perf_counter() - started,
+        error=f"{role} stream: {main.error}" if failed else None,
+        details={
+            **main.details,
+            "streams": {s.role: r.status for s, r in zip(streams, results, strict=True)},
+        },
+    )
