@@ -78,6 +78,9 @@ def camera_metrics(tracks: Iterable[CameraTrack], maintenance: frozenset[str] = 
     duration = _gauge("camwatch_probe_duration_seconds", "How long the probe took.", ["camera", "probe"])
     last = _gauge("camwatch_probe_last_timestamp_seconds", "When the probe last ran.", ["camera", "probe"])
     fault = _gauge("camwatch_video_fault", "1 while the fault is present.", ["camera", "fault"])
+    stream_up = _gauge(
+        "camwatch_stream_up", "1 if this stream of the camera answers DESCRIBE.", ["camera", "stream"]
+    )
     values = {key: _gauge(name, doc, ["camera"]) for key, (name, doc) in VALUE_METRICS.items()}
 
     for t in tracks:
@@ -96,6 +99,9 @@ def camera_metrics(tracks: Iterable[CameraTrack], maintenance: frozenset[str] = 
             success.add_metric([cid, name], 1 if result.success else 0)
             duration.add_metric([cid, name], result.duration_seconds)
             last.add_metric([cid, name], t.probe_times.get(name, 0.0))
+        rtsp = t.probes.get("rtsp")
+        for role, stream_status in (rtsp.details.get("streams", {}) if rtsp else {}).items():
+            stream_up.add_metric([cid, role], 1 if stream_status == "ok" else 0)
         if t.up:
             kinds = (VIDEO_FAULTS if "video" in t.probes else ()) + (
                 ("clock_skew",) if "onvif" in t.probes else ()
@@ -118,6 +124,7 @@ def camera_metrics(tracks: Iterable[CameraTrack], maintenance: frozenset[str] = 
         duration,
         last,
         fault,
+        stream_up,
         *values.values(),
     ]
 

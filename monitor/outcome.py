@@ -73,7 +73,7 @@ def combine(camera: Camera, probes: Mapping[str, ProbeResult], *, timestamp: flo
     live = probes.get(live_name) if live_name else None
     up = bool(live and live.success)
 
-    faults: list[str] = []
+    faults: list[str] = list(live.faults) if live else []
     if not up:
         status = live.status if live else "error"
         if status == NOT_FOUND:

@@ -28,6 +28,7 @@ def build() -> tuple[CollectorRegistry, Snapshot]:
         ),
         "b": make_camera(id="b", rtsp_url="rtsp://127.0.0.1:1/b", switch="sw-1"),
         "c": make_camera(id="c", rtsp_url="rtsp://127.0.0.1:1/c"),
+        "d": make_camera(id="d", rtsp_url="rtsp://127.0.0.1:1/d"),
     }
     tracker = Tracker(cams, Debounce())
     tracker.observe(
@@ -49,6 +50,20 @@ def build() -> tuple[CollectorRegistry, Snapshot]:
         1000.0,
     )
     tracker.observe("b", {"rtsp": ProbeResult("rtsp", False, "timeout", 5.0, error="timed out")}, 1001.0)
+    tracker.observe(
+        "d",
+        {
+            "rtsp": ProbeResult(
+                "rtsp",
+                True,
+                "ok",
+                0.02,
+                faults=("sub_stream_down",),
+                details={"streams": {"main": "ok", "sub": "not_found"}},
+            )
+        },
+        1002.0,
+    )
     snap = Snapshot(
         tracks=tracker.tracks,
         probes_total={("rtsp", "ok"): 5, ("rtsp", "timeout"): 2},
@@ -100,6 +115,14 @@ def test_camera_metrics():
     }
     assert set(info) == set(INFO_LABELS)
     assert v("camwatch_camera_info", info) == 1
+
+
+def test_stream_roles():
+    reg, _ = build()
+    v = reg.get_sample_value
+    assert v("camwatch_stream_up", {"camera": "d", "stream": "main"}) == 1
+    assert v("camwatch_stream_up", {"camera": "d", "stream": "sub"}) == 0
+    assert v("camwatch_camera_up", {"camera": "d"}) == 1
 
 
 def test_service_metrics():

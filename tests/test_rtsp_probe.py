@@ -116,7 +116,7 @@ async def test_camera_probe_uses_the_camera_login(gst_rtsp: GstRtsp) -> None:
     assert_no_secret(result, gst_rtsp.password)
 
 
-async def test_camera_probe_reports_the_failing_stream(gst_rtsp: GstRtsp) -> None:
+async def test_sub_stream_failure_is_a_fault_not_an_outage(gst_rtsp: GstRtsp) -> None:
     camera = make_camera(
         streams=(
             Stream(role="main", rtsp_url=gst_rtsp.url("live")),
@@ -124,9 +124,23 @@ async def test_camera_probe_reports_the_failing_stream(gst_rtsp: GstRtsp) -> Non
         )
     )
     result = await probe(camera, ProbeContext(settings=RtspSettings(timeout=TIMEOUT_S)))
-    assert (result.status, result.success) == (NOT_FOUND, False)
+    assert (result.status, result.success) == (OK, True)
+    assert result.faults == ("sub_stream_down",)
     assert (result.error or "").startswith("sub stream: ")
     assert result.details["streams"] == {"main": OK, "sub": NOT_FOUND}
+
+
+async def test_dead_main_stream_beside_a_live_sub_stream_is_flagged(gst_rtsp: GstRtsp) -> None:
+    camera = make_camera(
+        streams=(
+            Stream(role="main", rtsp_url=gst_rtsp.url("gone")),
+            Stream(role="sub", rtsp_url=gst_rtsp.url("live")),
+        )
+    )
+    result = await probe(camera, ProbeContext(settings=RtspSettings(timeout=TIMEOUT_S)))
+    assert (result.status, result.success) == (NOT_FOUND, False)
+    assert result.faults == ("main_stream_down",)
+    assert result.details["streams"] == {"main": NOT_FOUND, "sub": OK}
 
 
 async def test_camera_without_rtsp_url_is_skipped() -> None:

@@ -280,7 +280,11 @@ def _result(
 
 
 async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
-    """Probe every stream of ``camera``; the camera passes when all of them answer DESCRIBE."""
+    """Probe every stream of ``camera`` at once; the main stream decides liveness.
+
+    Other streams' failures are faults (``sub_stream_down``); a dead main stream next to a live one is
+    flagged ``main_stream_down`` — the camera answers, but what the platform records is gone.
+    """
     streams = camera.all_streams()
     if not streams:
         return ProbeResult(PROBE, False, SKIPPED, 0.0, error="no RTSP URL configured")
@@ -296,14 +300,23 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
             for s in streams
         )
     )
+    main_index = next((i for i, s in enumerate(streams) if s.role == "main"), 0)
+    main = results[main_index]
+    faults = [
+        f"{s.role}_stream_down"
+        for i, (s, r) in enumerate(zip(streams, results, strict=True))
+        if i != main_index and not r.success
+    ]
+    if not main.success and len(faults) < len(streams) - 1:
+        faults.append("main_stream_down")
     failed = [(s.role, r) for s, r in zip(streams, results, strict=True) if not r.success]
-    role, main = failed[0] if failed else (streams[0].role, results[0])
     return ProbeResult(
         probe=PROBE,
-        success=not failed,
+        success=main.success,
         status=main.status,
         duration_seconds=time.perf_counter() - started,
-        error=f"{role} stream: {main.error}" if failed else None,
+        error="; ".join(f"{role} stream: {r.error}" for role, r in failed) or None,
+        faults=tuple(faults),
         details={
             **main.details,
             "streams": {s.role: r.status for s, r in zip(streams, results, strict=True)},
