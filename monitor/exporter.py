@@ -184,6 +184,13 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
     for category, value in sorted(targets.items()):
         target.add_metric([category], value)
 
+    events = CounterMetricFamily(
+        "camwatch_device_events",
+        "Device events: replaced, firmware_changed, clock_reset.",
+        labels=["camera", "event"],
+    )
+    for (camera, kind), n in sorted(snap.events_total.items()):
+        events.add_metric([camera, kind], n)
     healthy = _gauge("camwatch_state_healthy", "1 while the state database accepts writes.")
     healthy.add_metric([], 1 if snap.state_healthy else 0)
     write_errors = CounterMetricFamily("camwatch_state_write_errors", "Failed state database flushes.")
@@ -204,6 +211,7 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         ratio,
         effective,
         target,
+        events,
         healthy,
         write_errors,
         reload_ok,

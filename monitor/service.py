@@ -18,11 +18,12 @@ from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config
 from camwatch.monitor.clusters import DownCamera, offline_clusters
 from camwatch.monitor.exporter import MonitorCollector
+from camwatch.monitor.identity import Identity, track_identity
 from camwatch.monitor.probes.base import MemoryBaselines, ProbeResult
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshot import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.snapshots import SnapshotStore
-from camwatch.monitor.state import StateStore
+from camwatch.monitor.state import Event, StateStore
 from camwatch.monitor.sweep import probe_camera
 from camwatch.monitor.tracker import Tracker
 from camwatch.monitor.web import make_app, serve
@@ -53,6 +54,8 @@ class Service:
         self._coverage_factory = coverage_factory
         self.store = StateStore(self._state_path(config))
         self.tracker = Tracker({c.id: c for c in config.cameras}, self.settings.debounce, self.store.load())
+        self.identities = {cam: Identity(*row) for cam, row in self.store.identities().items()}
+        self.events_total: Counter[tuple[str, str]] = Counter()
         self.baselines = MemoryBaselines()
         snap_dir = self.settings.snapshots or self.store.path.parent / "snapshots"
         self.snapshots: SnapshotStore | None = (
@@ -132,6 +135,12 @@ class Service:
         if track is None:
             return
         self.store.stage(track.stored(), transition)
+        for kind, detail in track_identity(self.identities, camera.id, results):
+            log.warning("camera %s: %s %s", camera.id, kind, detail)
+            self.events_total[(camera.id, kind)] += 1
+            self.store.stage_event(Event(camera.id, now, kind, detail))
+        if (ident := self.identities.get(camera.id)) is not None and "onvif" in results:
+            self.store.stage_identity(camera.id, ident.serial, ident.firmware, ident.clock_offset, now)
         if transition is not None:
             self.changes_since_coverage += 1
             if self._coverage_model is not None and self.changes_since_coverage >= max(
@@ -189,6 +198,7 @@ class Service:
             clusters=self.clusters,
             coverage=self.coverage,
             maintenance=self.maintenance,
+            events_total=self.events_total,
             state_healthy=self.store.healthy,
             state_write_errors=self.store.write_errors,
             config_reload_ok=self.reload_ok,

@@ -65,6 +65,7 @@ class Snapshot:
     clusters: Sequence[ClusterView] = ()
     coverage: Sequence[CoverageView] = ()
     maintenance: frozenset[str] = frozenset()
+    events_total: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (camera, kind) -> count
     state_healthy: bool = True
     state_write_errors: int = 0
     config_reload_ok: bool = True

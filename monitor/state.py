@@ -56,6 +56,13 @@ CREATE TABLE IF NOT EXISTS maintenance (
     stopped REAL
 );
 CREATE INDEX IF NOT EXISTS maintenance_camera ON maintenance (camera);
+CREATE TABLE IF NOT EXISTS device_identity (
+    camera TEXT PRIMARY KEY,
+    serial TEXT NOT NULL,
+    firmware TEXT NOT NULL DEFAULT '',
+    clock_offset REAL,
+    ts REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     camera TEXT NOT NULL,
@@ -141,6 +148,7 @@ class StateStore:
         self._pending_rows: dict[str, StoredCamera] = {}
         self._pending_transitions: deque[Transition] = deque()
         self._pending_events: deque[Event] = deque()
+        self._pending_identities: dict[str, tuple[str, str, float | None, float]] = {}
         self.dropped_transitions = 0
         self.write_errors = 0
         self.healthy = True
@@ -209,9 +217,28 @@ class StateStore:
         with self._lock:
             self._pending_events.append(event)
 
+    def stage_identity(
+        self, camera: str, serial: str, firmware: str, clock_offset: float | None, ts: float
+    ) -> None:
+        with self._lock:
+            self._pending_identities[camera] = (serial, firmware, clock_offset, ts)
+
+    def identities(self) -> dict[str, tuple[str, str, float | None]]:
+        """Last known (serial, firmware, clock offset) per camera."""
+        with self._db:
+            rows = self._conn.execute(
+                "SELECT camera, serial, firmware, clock_offset FROM device_identity"
+            ).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
     @property
     def pending(self) -> int:
-        return len(self._pending_rows) + len(self._pending_transitions) + len(self._pending_events)
+        return (
+            len(self._pending_rows)
+            + len(self._pending_transitions)
+            + len(self._pending_events)
+            + len(self._pending_identities)
+        )
 
     def flush(self, now: float | None = None) -> bool:
         """Write everything queued in one transaction; on failure keep it queued. Returns success."""
@@ -220,6 +247,7 @@ class StateStore:
             rows = list(self._pending_rows.values())
             transitions = list(self._pending_transitions)
             events = list(self._pending_events)
+            identities = dict(self._pending_identities)
         try:
             with self._db, self._conn:
                 self._conn.executemany(
@@ -260,6 +288,11 @@ class StateStore:
                     "INSERT INTO events (camera, ts, kind, detail) VALUES (?, ?, ?, ?)",
                     [(e.camera, e.ts, e.kind, json.dumps(e.detail)) for e in events],
                 )
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO device_identity (camera, serial, firmware, clock_offset, ts) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(cam, *ident) for cam, ident in identities.items()],
+                )
                 if self._run_id is not None:
                     self._conn.execute("UPDATE runs SET last_seen = ? WHERE id = ?", (now, self._run_id))
         except sqlite3.Error as exc:
@@ -273,6 +306,9 @@ class StateStore:
                 self._pending_transitions.popleft()
             for _ in range(min(len(events), len(self._pending_events))):
                 self._pending_events.popleft()
+            for cam, ident in identities.items():
+                if self._pending_identities.get(cam) is ident:
+                    del self._pending_identities[cam]
         if not self.healthy:
             log.warning("state database %s is writable again; caught up", self.path)
         self.healthy = True
