@@ -77,7 +77,7 @@ def load(path: Path) -> Config:
     except ConfigError as exc:
         err.print(f"[bold red]{len(exc.problems)} problem(s) in the configuration:[/]")
         for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, highlight=False)
+            err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -179,7 +179,7 @@ def coverage(
         summary = run_coverage(cfg, out_dir, status=status)
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, highlight=False)
+            err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     met = sum(1 for c in summary["categories"].values() if c["meets_target"])
     out.print(

@@ -1,0 +1,339 @@
+"""Load and validate a camwatch config file and its camera inventory into one immutable ``Config``.
+
+The order follows blackbox_exporter's config loading: defaults come from the models, unknown fields are
+refused, then cross-field checks run — but every problem is collected and raised together, each with its file,
+line or row, and field. Loading is pure: it returns a new ``Config`` or raises, and touches no running state,
+so a reload can swap configs atomically or keep the old one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from camwatch.config.columns import ColumnMap, known_fields, unknown_targets
+from camwatch.config.credentials import Profile, load_profile, resolve_path
+from camwatch.config.errors import ConfigError, Problem
+from camwatch.config.inventory import (
+    CameraBuilder,
+    CameraRecord,
+    Records,
+    YamlDocument,
+    apply_defaults,
+    parse_yaml,
+    read_inventory,
+    records_from_yaml,
+    validation_reason,
+)
+from camwatch.config.models import (
+    Config,
+    CoverageSettings,
+    CredentialRef,
+    Frozen,
+    MonitorSettings,
+    ReportSettings,
+)
+
+log = logging.getLogger(__name__)
+
+
+class InventorySource(Frozen):
+    """``cameras:`` in its long form: a ledger file and how to read it."""
+
+    file: Path
+    # XLSX only: the sheet to read (default: the first).
+    sheet: str | None = None
+    # Extra header → field mappings for this ledger's own column names (a field name, or ``ignore``).
+    columns: dict[str, str] = Field(default_factory=dict)
+    # Values for fields a ledger leaves empty, e.g. {crs: gcj02, rtsp_path: /Streaming/Channels/101}.
+    defaults: dict[str, Any] = Field(default_factory=dict)
+
+
+# Top-level sections other than ``cameras``, each validated on its own so one bad section hides nothing else.
+_SECTIONS: dict[str, Any] = {
+    "credentials": dict[str, CredentialRef],
+    "monitor": MonitorSettings,
+    "coverage": CoverageSettings,
+    "reports": ReportSettings,
+}
+_TOP_LEVEL = ("cameras", *_SECTIONS)
+
+
+def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` and everything it names into a validated ``Config``.
+
+    Relative paths (inventory, state, coverage layers, password files, TLS files) resolve against the config
+    file's folder. Passwords come from ``environ`` (default: the process environment) or password files.
+
+    Raises
+    ------
+    ConfigError
+        With every problem found, sorted by file and line/row.
+    """
+    path = Path(path)
+    file = str(path)
+    env = os.environ if environ is None else environ
+    base_dir = path.absolute().parent
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(file, None, None, "config file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError([Problem(file, None, None, f"cannot read config file: {why}")]) from None
+    doc = parse_yaml(text, file)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [Problem(file, doc.line_of(()), None, "expected a mapping with at least 'cameras:'")]
+        )
+
+    problems: list[Problem] = []
+    for key in data:
+        if key not in _TOP_LEVEL:
+            problems.append(
+                Problem(file, doc.line_of((key,)), str(key), _unknown_field(str(key), _TOP_LEVEL))
+            )
+    sections = {
+        name: section
+        for name, schema in _SECTIONS.items()
+        if data.get(name) is not None
+        and (section := _validate(schema, data[name], (name,), doc, file, problems)) is not None
+    }
+
+    profiles = {
+        name: load_profile(
+            name, ref, base_dir=base_dir, environ=env, file=file, where=doc.line_of(("credentials", name))
+        )
+        for name, ref in sections.get("credentials", {}).items()
+    }
+    inputs: list[Path] = []
+    cameras = _load_cameras(
+        data, doc, file, base_dir=base_dir, profiles=profiles, environ=env, problems=problems, inputs=inputs
+    )
+    monitor = _monitor_paths(sections.get("monitor", MonitorSettings()), base_dir, doc, file, problems)
+    coverage = _coverage_paths(sections.get("coverage"), base_dir, doc, file, problems)
+
+    if problems:
+        raise ConfigError(sort_problems(problems))
+    return Config(
+        source=path.absolute(),
+        cameras=tuple(cameras),
+        inputs=tuple(inputs),
+        monitor=monitor,
+        coverage=coverage,
+        reports=sections.get("reports", ReportSettings()),
+    )
+
+
+def _load_cameras(
+    data: dict[str, Any],
+    doc: YamlDocument,
+    file: str,
+    *,
+    base_dir: Path,
+    profiles: Mapping[str, Profile],
+    environ: Mapping[str, str],
+    problems: list[Problem],
+    inputs: list[Path],
+) -> list[Any]:
+    """The ``cameras:`` entry: a ledger path, ``{file, sheet, columns, defaults}``, or an inline list.
+
+    The ledger's path is appended to ``inputs`` (the files a reload watches)."""
+    spec = data.get("cameras")
+    source: InventorySource | None = None
+    if spec is None:
+        problems.append(
+            Problem(file, doc.line_of(("cameras",)), "cameras", "required: a ledger file or a list")
+        )
+        return []
+    if isinstance(spec, list):
+        records = records_from_yaml(doc, spec, ("cameras",), columns=ColumnMap.build(), file=file)
+    else:
+        source = _validate(
+            InventorySource,
+            {"file": spec} if isinstance(spec, str) else spec,
+            ("cameras",),
+            doc,
+            file,
+            problems,
+        )
+        if source is None:
+            return []
+        bad_targets = list(unknown_targets(source.columns))
+        for header, target in bad_targets:
+            where = doc.line_of(("cameras", "columns", header))
+            reason = f"unknown field '{target}'; use one of {known_fields()} or ignore"
+            problems.append(Problem(file, where, f"cameras.columns.{header}", reason))
+        if not _defaults_ok(source.defaults, doc, file, problems):
+            return []
+        ledger = resolve_path(source.file, base_dir)
+        if not ledger.is_file():
+            where = doc.line_of(("cameras", "file") if isinstance(spec, dict) else ("cameras",))
+            problems.append(Problem(file, where, "cameras", f"inventory file not found: {ledger}"))
+            return []
+        inputs.append(ledger)
+        columns = {h: t for h, t in source.columns.items() if (h, t) not in bad_targets}
+        records = read_inventory(ledger, columns=ColumnMap.build(columns), sheet=source.sheet)
+        records = Records(apply_defaults(records.records, source.defaults), records.problems)
+    problems.extend(records.problems)
+    builder = CameraBuilder(profiles)
+    cameras = builder.build(records.records, base_dir=base_dir, environ=environ)
+    problems.extend(builder.problems)
+    if builder.url_passwords:
+        # Accepted for ledgers exported from NVR tools, but the password now sits in a file in plain text.
+        log.warning(
+            "%d camera URL(s) carry a password (first: %s); it was moved out of the URL — "
+            "prefer password_env or password_file",
+            len(builder.url_passwords),
+            builder.url_passwords[0],
+        )
+    return cameras
+
+
+def _defaults_ok(defaults: dict[str, Any], doc: YamlDocument, file: str, problems: list[Problem]) -> bool:
+    """Check ``cameras.defaults`` once, against the camera record fields, instead of once per row."""
+    count = len(problems)
+    for key in ("id", "name"):
+        if key in defaults:
+            problems.append(
+                Problem(
+                    file,
+                    doc.line_of(("cameras", "defaults", key)),
+                    f"cameras.defaults.{key}",
+                    "is per camera",
+                )
+            )
+    try:
+        CameraRecord.model_validate({**defaults, "id": "defaults"})
+    except ValidationError as exc:
+        problems.extend(_problems(exc, ("cameras", "defaults"), doc, file, CameraRecord))
+    return len(problems) == count
+
+
+def _validate(
+    schema: Any, value: Any, prefix: tuple[str, ...], doc: YamlDocument, file: str, problems: list[Problem]
+) -> Any:
+    """``value`` validated against ``schema`` (a model or type); None, with problems added, when invalid."""
+    try:
+        return TypeAdapter(schema).validate_python(value)
+    except ValidationError as exc:
+        problems.extend(_problems(exc, prefix, doc, file, schema))
+        return None
+
+
+def _problems(
+    exc: ValidationError, prefix: tuple[str, ...], doc: YamlDocument, file: str, schema: Any
+) -> list[Problem]:
+    out = []
+    for error in exc.errors():
+        loc = tuple(p for p in error["loc"] if isinstance(p, int) or not _is_tag(p))
+        full = (*prefix, *loc)
+        if error["type"] == "extra_forbidden":
+            reason = _unknown_field(str(loc[-1]), _fields_of(schema, loc[:-1]))
+        else:
+            reason = validation_reason(error)
+        out.append(Problem(file, doc.line_of(full), ".".join(str(p) for p in full), reason))
+    return out
+
+
+def _is_tag(part: str) -> bool:
+    # pydantic adds validator names such as 'function-after[...]' to locations; they are no YAML key.
+    return "[" in part or part in ("str", "list[...]", "dict[...]")
+
+
+def _unknown_field(name: str, known: tuple[str, ...] | None) -> str:
+    if not known:
+        return "unknown field"
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown field{hint} (known: {', '.join(known)})"
+
+
+def _fields_of(schema: Any, path: tuple[Any, ...]) -> tuple[str, ...] | None:
+    """The field names of the model that ``path`` leads to inside ``schema``, for 'known:' hints."""
+    current = schema
+    for part in (*path, None):
+        while get_origin(current) is Union or type(current).__name__ == "UnionType":
+            current = next(a for a in get_args(current) if a is not type(None))
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part is None:
+                return tuple(current.model_fields)
+            field_info = current.model_fields.get(str(part))
+            if field_info is None:
+                return None
+            current = field_info.annotation
+        elif get_origin(current) in (dict, tuple, list) and part is not None:
+            current = get_args(current)[-1 if get_origin(current) is dict else 0]
+        else:
+            return None
+    return None
+
+
+def _checked_file(
+    path: Path, base_dir: Path, loc: tuple[str, ...], doc: YamlDocument, file: str, problems: list[Problem]
+) -> Path:
+    resolved = resolve_path(path, base_dir)
+    if not resolved.exists():
+        problems.append(Problem(file, doc.line_of(loc), ".".join(loc), f"file not found: {resolved}"))
+    return resolved
+
+
+def _monitor_paths(
+    monitor: MonitorSettings, base_dir: Path, doc: YamlDocument, file: str, problems: list[Problem]
+) -> MonitorSettings:
+    web = monitor.web
+    tls = {
+        name: _checked_file(value, base_dir, ("monitor", "web", name), doc, file, problems)
+        for name in ("tls_cert_file", "tls_key_file")
+        if (value := getattr(web, name)) is not None
+    }
+    return monitor.model_copy(
+        update={
+            "state": resolve_path(monitor.state, base_dir),
+            "snapshots": resolve_path(monitor.snapshots, base_dir) if monitor.snapshots else None,
+            "web": web.model_copy(update=tls),
+        }
+    )
+
+
+def _coverage_paths(
+    coverage: CoverageSettings | None, base_dir: Path, doc: YamlDocument, file: str, problems: list[Problem]
+) -> CoverageSettings | None:
+    if coverage is None:
+        return None
+    layers = {
+        name: _checked_file(value, base_dir, ("coverage", name), doc, file, problems)
+        for name in ("roads", "sites", "buildings", "areas")
+        if (value := getattr(coverage, name)) is not None
+    }
+    return coverage.model_copy(update=layers)
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    """Problems grouped by file (in order of first appearance), then by line/row number."""
+    order = {f: i for i, f in reversed(list(enumerate(p.file for p in problems)))}
+
+    def key(p: Problem) -> tuple[int, int]:
+        number = _NUMBER.search(p.where or "")
+        return order[p.file], int(number.group()) if number else 0
+
+    return sorted(problems, key=key)
+
+
+def describe_problems(error: ConfigError) -> str:
+    """The text ``camwatch check-config`` prints: a count, then one problem per line."""
+    count = len(error.problems)
+    lines = [f"{count} problem{'s' if count != 1 else ''} found:"]
+    lines += [f"  {p}" for p in error.problems]
+    return "\n".join(lines)
