@@ -102,8 +102,9 @@ class VideoSettings(ProbeSchedule):
     black_luma: float = Field(16.0, ge=0, le=255)
     # Sharpness below this fraction of the camera's own baseline is ``blurred``.
     blur_ratio: float = Field(0.35, gt=0, lt=1)
-    # Absolute floor for cameras without a baseline yet (variance of Laplacian at 320x180).
-    blur_floor: float = Field(30.0, ge=0)
+    # Absolute floor for cameras without a baseline yet (variance of Laplacian at 320x180): heavily
+    # defocused scenes measure 30-100, ordinary street scenes some hundreds, sharp patterns thousands.
+    blur_floor: float = Field(100.0, ge=0)
     occluded_fraction: float = Field(0.6, gt=0, le=1)
     color_cast_ratio: float = Field(0.6, gt=0, le=1)
 

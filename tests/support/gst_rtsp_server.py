@@ -34,9 +34,10 @@ DEFAULT_MOUNTS: dict[str, str] = {
     "clock": f"{_SRC} pattern=pinwheel ! clockoverlay time-format=%H:%M:%S font-desc=Sans,36",
     "frozen": f"{_SRC} pattern=pinwheel",
     "black": f"{_SRC} pattern=black",
+    # A defocused camera that still shows a ticking clock: blurred, but not frozen.
     "blurred": (
-        f"{_SRC} pattern=pinwheel ! video/x-raw,width={WIDTH},height={HEIGHT} "
-        "! videoscale ! video/x-raw,width=40,height=22"
+        f"{_SRC} pattern=pinwheel ! clockoverlay time-format=%H:%M:%S font-desc=Sans,36 "
+        f"! video/x-raw,width={WIDTH},height={HEIGHT} ! videoscale ! video/x-raw,width=24,height=14"
     ),
     "secure": _MOTION,
 }

@@ -1,0 +1,275 @@
+"""Video probe: decode a few seconds of a camera's stream and judge the picture (frozen, black, blurred, ...).
+
+Decoding every frame of every camera costs too much CPU for a fleet. The probe receives the stream but
+decodes only keyframes (one per GOP, typically every 1-2 s), which it compares with each other for
+``frozen``; only a GOP longer than ``frozen_seconds`` makes it decode the frames in between, sparsely. It
+stops receiving as soon as the verdict cannot change any more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import av
+import av.error
+import cv2
+
+from camwatch.config.models import Camera, VideoSettings
+from camwatch.monitor import video_analysis as analysis
+from camwatch.monitor.probes.base import (
+    AUTH_FAILED,
+    ERROR,
+    NOT_FOUND,
+    OFFLINE,
+    OK,
+    SKIPPED,
+    TIMEOUT,
+    ProbeContext,
+    ProbeResult,
+)
+from camwatch.redact import scrub
+
+NAME = "video"
+BASELINE_KEY = "sharpness"
+_SNAPSHOT_QUALITY = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """Pictures analysed from one window of a stream, the stream's frame rate and what it carried."""
+
+    pictures: tuple[analysis.Picture, ...]
+    fps: float
+    codec: str
+    width: int
+    height: int
+
+
+class StreamTimeout(Exception):
+    """The stream did not deliver a full window within the probe's time."""
+
+
+def url_with_login(url: str, username: str | None, password: str | None) -> str:
+    """``url`` with the login as userinfo; only ever handed to the decoder, never shown."""
+    if not username:
+        return url
+    parts = urlsplit(url)
+    userinfo = quote(username, safe="") + (f":{quote(password, safe='')}" if password else "")
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+
+
+class _Watch:
+    """Decodes one window of packets as they arrive and keeps the pictures worth analysing.
+
+    Keyframes are decoded alone (the decoder skips every other frame without reconstructing it). When the
+    last keyframe lies more than ``frozen_seconds`` back (a long GOP), the frames since it are decoded in full
+    from then on, one picture every quarter of ``frozen_seconds``. The window ends after ``duration`` seconds,
+    or earlier once the frozen verdict is settled either way.
+    """
+
+    def __init__(self, stream: Any, settings: VideoSettings) -> None:
+        self.stream = stream
+        self.settings = settings
+        self.pictures: list[analysis.Picture] = []
+        self.stamps: list[float] = []
+        self.tracker = analysis.StillTracker(settings.frozen_tolerance)
+        self._gop: list[Any] = []  # packets since the last keyframe, kept to decode them in full if need be
+        self._start: float | None = None
+        self._full = False
+        self._next_sample = 0.0
+        self._codec = stream.codec_context
+        self._codec.skip_frame = "NONKEY"
+
+    def _seconds(self, pts: int) -> float:
+        return float(pts * self.stream.time_base)
+
+    def add(self, packet: Any) -> bool:
+        """Take one packet; return whether the window is complete."""
+        t = self._seconds(packet.pts)
+        self.stamps.append(t)
+        if packet.is_keyframe:
+            self._gop = []
+            self._start = t if self._start is None else self._start
+        if self._start is None:
+            return False  # nothing before the first keyframe can be decoded
+        self._gop.append(packet)
+        feed = [packet]
+        if not self._full and t - self._seconds(self._gop[0].pts) > self.settings.frozen_seconds:
+            self._full, feed = True, self._gop
+            self._codec.skip_frame = "DEFAULT"
+        for each in feed:
+            self._take(self._codec.decode(each))
+        return t - self._start >= self.settings.duration or self._settled()
+
+    def finish(self) -> None:
+        """Drain frames the decoder still holds."""
+        self._take(self._codec.decode(None))
+
+    def _settled(self) -> bool:
+        seconds = self.settings.frozen_seconds
+        return self.tracker.longest >= seconds or not self.tracker.can_reach(seconds, self.settings.duration)
+
+    def _take(self, frames: Any) -> None:
+        assert self._start is not None
+        for frame in frames:
+            if frame.pts is None:
+                continue
+            t = self._seconds(frame.pts) - self._start
+            newest = self.pictures[-1].pts if self.pictures else -1.0
+            if t <= newest or (not frame.key_frame and t < self._next_sample):
+                continue
+            self._next_sample = t + self.settings.frozen_seconds / 4
+            small = frame.reformat(
+                width=analysis.ANALYSIS_WIDTH,
+                height=analysis.ANALYSIS_HEIGHT,
+                format="bgr24",
+                interpolation="AREA",
+            )
+            pic = analysis.picture(small.to_ndarray(), t)
+            self.pictures.append(pic)
+            self.tracker.add(pic)
+
+    @property
+    def fps(self) -> float:
+        """Frames over the PTS span of every packet seen, those before the first keyframe included."""
+        span = max(self.stamps) - min(self.stamps) if self.stamps else 0.0
+        return (len(self.stamps) - 1) / span if span > 0 else 0.0
+
+
+def capture(url: str, *, settings: VideoSettings, deadline: float, cancel: threading.Event) -> Capture:
+    """Decode one window of ``url`` (blocking). Raises PyAV errors or ``StreamTimeout``."""
+    io_timeout = max(0.1, deadline - time.monotonic())
+    options = {
+        "rtsp_transport": "tcp",
+        "timeout": str(int(io_timeout * 1_000_000)),
+        # The SDP already names the codec; probing would receive and decode seconds of frames only to
+        # throw them away.
+        "analyzeduration": "0",
+        "probesize": "32",
+    }
+    with av.open(url, options=options, timeout=(io_timeout, io_timeout)) as container:
+        stream = container.streams.video[0]
+        # Decoder threads would only add overhead for the few frames decoded.
+        stream.thread_type = "NONE"
+        watch = _Watch(stream, settings)
+        for packet in container.demux(stream):
+            if cancel.is_set() or time.monotonic() > deadline:
+                raise StreamTimeout(f"no {settings.duration:g} s of video within the probe timeout")
+            if packet.pts is not None and watch.add(packet):
+                break
+        watch.finish()
+        ctx = stream.codec_context
+        return Capture(tuple(watch.pictures), watch.fps, ctx.name, ctx.width, ctx.height)
+
+
+def _status_of(exc: BaseException, elapsed: float, io_timeout: float) -> str:
+    if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
+        return AUTH_FAILED
+    if isinstance(exc, av.error.HTTPNotFoundError):
+        return NOT_FOUND
+    if isinstance(exc, StreamTimeout | TimeoutError | av.error.ExitError):
+        return TIMEOUT
+    code = getattr(exc, "errno", None)
+    if code in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ECONNRESET):
+        return OFFLINE
+    # FFmpeg reports a silent peer as invalid data once its I/O timeout has run out.
+    return TIMEOUT if elapsed >= io_timeout * 0.9 else ERROR
+
+
+def _snapshot(pic: analysis.Picture) -> bytes:
+    ok, jpeg = cv2.imencode(".jpg", pic.bgr, [cv2.IMWRITE_JPEG_QUALITY, _SNAPSHOT_QUALITY])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return jpeg.tobytes()
+
+
+async def _in_thread(fn: Any, timeout: float) -> Any:
+    """Run blocking ``fn`` in its own daemon thread and wait at most ``timeout`` seconds for it.
+
+    A dedicated thread rather than the loop's executor: a busy shared pool must not eat a camera's time, and
+    a thread stuck in a read cannot be killed, so it must never keep the process alive.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+
+    def settle(outcome: Any, failure: BaseException | None) -> None:
+        if done.cancelled():
+            return
+        if failure is None:
+            done.set_result(outcome)
+        else:
+            done.set_exception(failure)
+
+    def run() -> None:
+        try:
+            outcome, failure = fn(), None
+        except BaseException as exc:
+            outcome, failure = None, exc
+        # The caller may have given up and closed its loop meanwhile; nobody is left to tell.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, outcome, failure)
+
+    threading.Thread(target=run, name="camwatch-video", daemon=True).start()
+    return await asyncio.wait_for(done, timeout)
+
+
+async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
+    """Decode ``duration`` seconds of the camera's main stream and report picture faults."""
+    settings = cast(VideoSettings, ctx.settings)
+    started = time.monotonic()
+    if not camera.rtsp_url:
+        return ProbeResult(NAME, False, SKIPPED, 0.0, error="camera has no rtsp_url")
+    password = camera.password.get_secret_value() if camera.password else None
+    source = url_with_login(camera.rtsp_url, camera.username, password)
+    deadline = started + ctx.timeout
+    cancel = threading.Event()
+
+    def elapsed() -> float:
+        return time.monotonic() - started
+
+    try:
+        got: Capture = await _in_thread(
+            lambda: capture(source, settings=settings, deadline=deadline, cancel=cancel), ctx.timeout
+        )
+    except TimeoutError:
+        cancel.set()
+        return ProbeResult(NAME, False, TIMEOUT, elapsed(), error=f"no verdict within {ctx.timeout:g} s")
+    except Exception as exc:
+        status = _status_of(exc, elapsed(), ctx.timeout)
+        return ProbeResult(
+            NAME, False, status, elapsed(), error=scrub(str(exc) or type(exc).__name__, [password])
+        )
+    if not got.pictures:
+        return ProbeResult(NAME, False, ERROR, elapsed(), error="no decodable keyframe in the stream")
+
+    baseline = ctx.baselines.get(camera.id, BASELINE_KEY)
+    verdict = analysis.assess(got.pictures, fps=got.fps, baseline=baseline, settings=settings)
+    learned = analysis.next_baseline(baseline, verdict)
+    if learned != baseline:
+        ctx.baselines.put(camera.id, BASELINE_KEY, learned)
+    worst = verdict.faults[0] if verdict.faults else None
+    if ctx.snapshot_sink is not None:
+        ctx.snapshot_sink(camera.id, _snapshot(got.pictures[-1]), worst)
+    return ProbeResult(
+        NAME,
+        success=worst is None,
+        status=worst or OK,
+        duration_seconds=elapsed(),
+        faults=verdict.faults,
+        values={"fps": verdict.fps, "luma": verdict.luma, "sharpness": verdict.sharpness},
+        details={
+            "codec": got.codec,
+            "width": got.width,
+            "height": got.height,
+            "pictures": len(got.pictures),
+            "baseline_sharpness": baseline,
+        },
+    )

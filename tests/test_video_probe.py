@@ -1,0 +1,149 @@
+"""The video probe against the real GStreamer RTSP server, and its decoding of long-GOP H.264."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from conftest import GST_RTSP_PASSWORD, GST_RTSP_USER
+
+from camwatch.config.models import VideoSettings
+from camwatch.monitor.probes.base import ProbeContext, ProbeResult
+from camwatch.monitor.probes.video import BASELINE_KEY, capture, probe
+from camwatch.monitor.video_analysis import assess
+from support.cameras import make_camera
+from support.gst_rtsp import GstRtsp
+
+# The test server's frame rate (tests/support/gst_rtsp_server.py).
+SERVER_FPS = 15
+
+
+def context(**settings: float) -> ProbeContext:
+    return ProbeContext(settings=VideoSettings(**settings))
+
+
+async def check(url: str, ctx: ProbeContext, camera_id: str = "cam-1", **login: str) -> ProbeResult:
+    return await probe(make_camera(id=camera_id, rtsp_url=url, **login), ctx)
+
+
+async def test_mounts_are_classified(gst_rtsp: GstRtsp) -> None:
+    expected = {"live": "ok", "clock": "ok", "frozen": "frozen", "black": "black"}
+    snapshots: list[tuple[str, bytes, str | None]] = []
+    ctx = context()
+    ctx.snapshot_sink = lambda camera, jpeg, fault: snapshots.append((camera, jpeg, fault))
+    results = dict(
+        zip(
+            expected,
+            await asyncio.gather(*(check(gst_rtsp.url(m), ctx, camera_id=m) for m in expected)),
+            strict=True,
+        )
+    )
+    assert {m: r.status for m, r in results.items()} == expected
+    for mount, result in results.items():
+        assert result.probe == "video"
+        assert result.success is (expected[mount] == "ok")
+        assert result.faults == (() if expected[mount] == "ok" else (expected[mount],))
+        assert result.values["fps"] == pytest.approx(SERVER_FPS, abs=0.5)
+    assert results["black"].values["luma"] < 16 < results["live"].values["luma"]
+    assert results["clock"].values["sharpness"] > VideoSettings().blur_floor
+    assert sorted((camera, fault) for camera, _, fault in snapshots) == [
+        ("black", "black"),
+        ("clock", None),
+        ("frozen", "frozen"),
+        ("live", None),
+    ]
+    for _, jpeg, _ in snapshots:
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert image is not None and image.shape[1] <= 320
+
+
+async def test_secured_mount_needs_the_login(gst_rtsp: GstRtsp) -> None:
+    url = gst_rtsp.url("secure")
+    ctx = context()
+    good = await check(url, ctx, username=GST_RTSP_USER, password=GST_RTSP_PASSWORD)
+    wrong = await check(url, ctx, username=GST_RTSP_USER, password="not-" + GST_RTSP_PASSWORD)
+    assert good.status == "ok"
+    assert wrong.status == "auth_failed"
+    assert wrong.error and GST_RTSP_PASSWORD not in wrong.error and "not-" not in wrong.error
+
+
+async def test_blurred_by_baseline_and_by_floor(gst_rtsp: GstRtsp) -> None:
+    blurred_url = gst_rtsp.url("blurred")  # a defocused scene that still shows a ticking clock
+    sharp_url = gst_rtsp.url("clock")
+    # The floor catches a camera checked for the first time; the camera's own baseline catches the rest.
+    ctx = context(blur_floor=100.0)
+    lenient = context(blur_floor=1.0)
+    first, sharp, unjudged = await asyncio.gather(
+        check(blurred_url, ctx, camera_id="new-cam"),
+        check(sharp_url, ctx, camera_id="cam-b"),
+        check(blurred_url, lenient, camera_id="cam-c"),
+    )
+    assert (first.status, sharp.status, unjudged.status) == ("blurred", "ok", "ok")
+    assert ctx.baselines.get("cam-b", BASELINE_KEY) == pytest.approx(sharp.values["sharpness"])
+    assert ctx.baselines.get("new-cam", BASELINE_KEY) is None  # a faulty check never teaches the baseline
+
+    # Above the floor, only the baseline learned from the sharp stream makes the difference.
+    lenient.baselines.put("cam-c", BASELINE_KEY, sharp.values["sharpness"])
+    blurred, still_blurred = await asyncio.gather(
+        check(blurred_url, ctx, camera_id="cam-b"), check(blurred_url, lenient, camera_id="cam-c")
+    )
+    assert (blurred.status, blurred.faults) == ("blurred", ("blurred",))
+    assert still_blurred.status == "blurred"
+    assert ctx.baselines.get("cam-b", BASELINE_KEY) == pytest.approx(sharp.values["sharpness"])
+
+
+async def test_refused_port_is_offline_at_once(closed_port: int) -> None:
+    result = await check(f"rtsp://127.0.0.1:{closed_port}/live", context(timeout=2.0))
+    assert result.status == "offline" and not result.success
+    assert result.duration_seconds < 2.0
+
+
+async def test_silent_server_times_out_within_timeout(hanging_port: int) -> None:
+    started = time.monotonic()
+    result = await check(
+        f"rtsp://127.0.0.1:{hanging_port}/live", context(timeout=2.0), username="admin", password="pw-hidden"
+    )
+    assert result.status == "timeout"
+    assert time.monotonic() - started < 2.0 + 1.0
+    assert result.error and "pw-hidden" not in result.error
+
+
+def encode_clip(path: Path, *, moving: bool, seconds: int = 6, fps: int = 15, gop: int = 60) -> Path:
+    """An H.264 clip whose keyframes come every ``gop`` frames: a still textured scene, or a square moving
+    across it."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        stream.codec_context.gop_size = gop
+        stream.options = {"preset": "ultrafast", "tune": "zerolatency"}
+        tiles = np.random.default_rng(0).integers(0, 256, (18, 32, 3), dtype=np.uint8)
+        base = cv2.resize(tiles, (640, 360), interpolation=cv2.INTER_NEAREST)
+        for i in range(seconds * fps):
+            image = base.copy()
+            if moving:
+                cv2.rectangle(image, (10 + 8 * i, 10), (60 + 8 * i, 60), (0, 0, 255), -1)
+            frame = av.VideoFrame.from_ndarray(np.asarray(image, np.uint8), format="bgr24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("moving", [False, True])
+def test_long_gop_is_sampled_between_keyframes(tmp_path: Path, moving: bool) -> None:
+    clip = encode_clip(tmp_path / "clip.ts", moving=moving)
+    settings = VideoSettings()
+    got = capture(str(clip), settings=settings, deadline=time.monotonic() + 10, cancel=threading.Event())
+    # One keyframe per 4 s: every picture after the first comes from frames decoded in between.
+    assert got.pictures[0].pts == 0.0 and len(got.pictures) >= 4
+    assert got.fps == pytest.approx(15)
+    verdict = assess(got.pictures, fps=got.fps, baseline=None, settings=settings)
+    assert ("frozen" in verdict.faults) is not moving
