@@ -7,6 +7,7 @@ variable or file is missing, never a value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ def resolve_path(path: Path, base_dir: Path) -> Path:
     return path if path.is_absolute() else base_dir / path
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def read_password(
     *,
     password_env: str | None,
@@ -47,6 +51,12 @@ def read_password(
     if password_env and password_file:
         raise SecretUnavailable("password_env", "give password_env or password_file, not both")
     if password_env:
+        if not _ENV_NAME.fullmatch(password_env):
+            # Never echo it: the usual slip is the password itself typed where its reference belongs.
+            raise SecretUnavailable(
+                "password_env",
+                "must name an environment variable (letters, digits, '_'); the value is not shown",
+            )
         value = environ.get(password_env)
         if value is None:
             raise SecretUnavailable("password_env", f"environment variable {password_env} is not set")
@@ -59,9 +69,12 @@ def read_password(
             value = path.read_text(encoding="utf-8").rstrip("\r\n")
         except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a readable text file"
-            raise SecretUnavailable("password_file", f"cannot read password file {path}: {why}") from None
+            # The name is not echoed (it may be a password typed in the wrong place); the folder is.
+            raise SecretUnavailable(
+                "password_file", f"cannot read the file it names (looked in {path.parent}): {why}"
+            ) from None
         if not value:
-            raise SecretUnavailable("password_file", f"password file {path} is empty")
+            raise SecretUnavailable("password_file", f"the file it names (in {path.parent}) is empty")
         return SecretStr(value)
     return None
 

@@ -105,7 +105,9 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}" if mark else None
+        # libyaml puts an end-of-stream error one line past a last line that has no line break.
+        last_line = max(len(text.splitlines()), 1)
+        where = f"line {min(mark.line + 1, last_line)}" if mark else None
         reason = f"invalid YAML: {exc.problem or exc}"
         if exc.context and exc.context_mark:
             reason += f" ({exc.context} at line {exc.context_mark.line + 1})"

@@ -237,16 +237,20 @@ def _problems(
         loc = tuple(p for p in error["loc"] if isinstance(p, int) or not _is_tag(p))
         full = (*prefix, *loc)
         if error["type"] == "extra_forbidden":
-            reason = _unknown_field(str(loc[-1]), _fields_of(schema, loc[:-1]))
+            # The unknown key is always the raw location's last part, whatever characters it holds.
+            reason = _unknown_field(str(error["loc"][-1]), _fields_of(schema, loc[:-1]))
         else:
             reason = validation_reason(error)
         out.append(Problem(file, doc.line_of(full), ".".join(str(p) for p in full), reason))
     return out
 
 
+_TAG = re.compile(r"[a-z][a-z-]*\[.*\]")
+
+
 def _is_tag(part: str) -> bool:
     # pydantic adds validator names such as 'function-after[...]' to locations; they are no YAML key.
-    return "[" in part or part in ("str", "list[...]", "dict[...]")
+    return part in ("str", "int", "float", "bool") or _TAG.fullmatch(part) is not None
 
 
 def _unknown_field(name: str, known: tuple[str, ...] | None) -> str:

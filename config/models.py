@@ -107,6 +107,13 @@ class VideoSettings(ProbeSchedule):
     blur_floor: float = Field(100.0, ge=0)
     occluded_fraction: float = Field(0.6, gt=0, le=1)
     color_cast_ratio: float = Field(0.6, gt=0, le=1)
+    # Scene shift and tamper, against each camera's own reference scene (camwatch.monitor.scene):
+    # below this share of still-matching textured blocks the camera has ``moved`` (turned, re-aimed) ...
+    scene_match_min: float = Field(0.6, gt=0, le=1)
+    # ... and when this share of the reference's textured blocks lost their texture it is ``tampered``.
+    tampered_fraction: float = Field(0.6, gt=0, le=1)
+    # Weight of a healthy check in the reference once it is learned (exponentially weighted mean).
+    scene_refresh: float = Field(0.05, gt=0, le=1)
 
 
 class TierSettings(Frozen):

@@ -27,10 +27,13 @@ class SnapshotStore:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._sizes: dict[Path, tuple[float, int]] = {}
-        self.root.mkdir(parents=True, exist_ok=True)
-        for path in self.root.glob("*/*.jpg"):
-            st = path.stat()
-            self._sizes[path] = (st.st_mtime, st.st_size)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            for path in self.root.glob("*/*.jpg"):
+                st = path.stat()
+                self._sizes[path] = (st.st_mtime, st.st_size)
+        except OSError as exc:  # snapshots are a convenience: never a reason not to monitor
+            log.warning("snapshot folder %s unusable (%s); snapshots will be retried per frame", root, exc)
 
     def path(self, camera: str, fault: str | None = None) -> Path:
         return self.root / _safe(camera) / f"{_safe(fault or LATEST)}.jpg"

@@ -142,23 +142,42 @@ class StateStore:
 
     def __init__(self, path: Path):
         self.path = path
-        self._conn = connect(path)
+        self.dropped_transitions = 0
+        self.write_errors = 0
+        self.healthy = True
+        self._run_started: float | None = None
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self._conn = connect(path)
+        except (sqlite3.OperationalError, OSError) as exc:
+            # An unwritable or full disk must not stop monitoring: keep state in memory, retry on flush.
+            self._failed(exc)
         self._lock = threading.Lock()  # guards the pending batch
         self._db = threading.RLock()  # the connection is used from the loop thread and the flush thread
         self._pending_rows: dict[str, StoredCamera] = {}
         self._pending_transitions: deque[Transition] = deque()
         self._pending_events: deque[Event] = deque()
         self._pending_identities: dict[str, tuple[str, str, float | None, float]] = {}
-        self.dropped_transitions = 0
-        self.write_errors = 0
-        self.healthy = True
         self._run_id: int | None = None
 
     # -- reading --------------------------------------------------------------------------------------
 
+    def _attached(self) -> sqlite3.Connection | None:
+        """The connection, opening it if an earlier attempt failed (the disk may be back)."""
+        if self._conn is None:
+            try:
+                self._conn = connect(self.path)
+            except (sqlite3.OperationalError, OSError):
+                return None
+            if self._run_started is not None:
+                self.begin_run(self._run_started)
+        return self._conn
+
     def load(self) -> dict[str, StoredCamera]:
         with self._db:
-            rows = self._conn.execute(
+            if (conn := self._attached()) is None:
+                return {}
+            rows = conn.execute(
                 "SELECT camera, up, status, faults, since, last_probe, flaps FROM camera_state"
             ).fetchall()
         return {
@@ -176,7 +195,9 @@ class StateStore:
             args = (camera,)
         sql += " ORDER BY id"
         with self._db:
-            rows = self._conn.execute(sql, args).fetchall()
+            if (conn := self._attached()) is None:
+                return []
+            rows = conn.execute(sql, args).fetchall()
         return [
             Transition(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), tuple(json.loads(r[6]))) for r in rows
         ]
@@ -188,7 +209,9 @@ class StateStore:
             sql += " WHERE camera = ?"
             args = (camera,)
         with self._db:
-            rows = self._conn.execute(sql + " ORDER BY id", args).fetchall()
+            if (conn := self._attached()) is None:
+                return []
+            rows = conn.execute(sql + " ORDER BY id", args).fetchall()
         return [Event(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     # -- writing --------------------------------------------------------------------------------------
@@ -196,9 +219,13 @@ class StateStore:
     def begin_run(self, now: float | None = None) -> None:
         """Record that monitoring runs from now: the uptime report counts only monitored time."""
         now = time.time() if now is None else now
+        self._run_started = now
         try:
-            with self._db, self._conn:
-                cur = self._conn.execute("INSERT INTO runs (started, last_seen) VALUES (?, ?)", (now, now))
+            with self._db:
+                if (conn := self._attached()) is None:
+                    return  # recorded when the database can be opened
+                with conn:
+                    cur = conn.execute("INSERT INTO runs (started, last_seen) VALUES (?, ?)", (now, now))
             self._run_id = cur.lastrowid
         except sqlite3.Error as exc:
             self._failed(exc)
@@ -226,7 +253,9 @@ class StateStore:
     def identities(self) -> dict[str, tuple[str, str, float | None]]:
         """Last known (serial, firmware, clock offset) per camera."""
         with self._db:
-            rows = self._conn.execute(
+            if (conn := self._attached()) is None:
+                return {}
+            rows = conn.execute(
                 "SELECT camera, serial, firmware, clock_offset FROM device_identity"
             ).fetchall()
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
@@ -248,9 +277,14 @@ class StateStore:
             transitions = list(self._pending_transitions)
             events = list(self._pending_events)
             identities = dict(self._pending_identities)
+        with self._db:
+            conn = self._attached()
+        if conn is None:
+            self._failed(sqlite3.OperationalError("unable to open database file"))
+            return False
         try:
-            with self._db, self._conn:
-                self._conn.executemany(
+            with self._db, conn:
+                conn.executemany(
                     "INSERT INTO camera_state (camera, up, status, faults, since, last_probe, flaps) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(camera) DO UPDATE SET up=excluded.up, "
                     "status=excluded.status, faults=excluded.faults, since=excluded.since, "
@@ -268,7 +302,7 @@ class StateStore:
                         for r in rows
                     ],
                 )
-                self._conn.executemany(
+                conn.executemany(
                     "INSERT INTO transitions (camera, ts, prev_status, status, up, working, faults) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
@@ -284,17 +318,17 @@ class StateStore:
                         for t in transitions
                     ],
                 )
-                self._conn.executemany(
+                conn.executemany(
                     "INSERT INTO events (camera, ts, kind, detail) VALUES (?, ?, ?, ?)",
                     [(e.camera, e.ts, e.kind, json.dumps(e.detail)) for e in events],
                 )
-                self._conn.executemany(
+                conn.executemany(
                     "INSERT OR REPLACE INTO device_identity (camera, serial, firmware, clock_offset, ts) "
                     "VALUES (?, ?, ?, ?, ?)",
                     [(cam, *ident) for cam, ident in identities.items()],
                 )
                 if self._run_id is not None:
-                    self._conn.execute("UPDATE runs SET last_seen = ? WHERE id = ?", (now, self._run_id))
+                    conn.execute("UPDATE runs SET last_seen = ? WHERE id = ?", (now, self._run_id))
         except sqlite3.Error as exc:
             self._failed(exc)
             return False
@@ -314,7 +348,7 @@ class StateStore:
         self.healthy = True
         return True
 
-    def _failed(self, exc: sqlite3.Error) -> None:
+    def _failed(self, exc: Exception) -> None:
         self.write_errors += 1
         if self.healthy:  # log once per episode, not once per flush
             log.error(
@@ -328,8 +362,8 @@ class StateStore:
         self, cameras: Iterable[str], *, until: float | None, reason: str, now: float | None = None
     ) -> int:
         now = time.time() if now is None else now
-        with self._db, self._conn:
-            cur = self._conn.executemany(
+        with self._db, self._required() as conn:
+            cur = conn.executemany(
                 "INSERT INTO maintenance (camera, start, until, reason) VALUES (?, ?, ?, ?)",
                 [(c, now, until, reason) for c in cameras],
             )
@@ -337,8 +371,8 @@ class StateStore:
 
     def stop_maintenance(self, cameras: Iterable[str], *, now: float | None = None) -> int:
         now = time.time() if now is None else now
-        with self._db, self._conn:
-            cur = self._conn.executemany(
+        with self._db, self._required() as conn:
+            cur = conn.executemany(
                 "UPDATE maintenance SET stopped = ? WHERE camera = ? AND stopped IS NULL "
                 "AND (until IS NULL OR until > ?)",
                 [(now, c, now) for c in cameras],
@@ -348,14 +382,23 @@ class StateStore:
     def maintenance_windows(self) -> Iterator[tuple[str, float, float | None]]:
         """(camera, start, end or None) for every maintenance window; end = stop or until."""
         with self._db:
-            rows = self._conn.execute(
+            if (conn := self._attached()) is None:
+                return
+            rows = conn.execute(
                 "SELECT camera, start, until, stopped FROM maintenance ORDER BY start"
             ).fetchall()
         for camera, start, until, stopped in rows:
             ends = [t for t in (until, stopped) if t is not None]
             yield camera, start, (min(ends) if ends else None)
 
+    def _required(self) -> sqlite3.Connection:
+        if (conn := self._attached()) is None:
+            raise StateError(f"{self.path}: cannot open the state database (is its folder writable?)")
+        return conn
+
     def close(self) -> None:
         self.flush()
         with self._db:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from camwatch.config.models import VideoSettings
+from camwatch.monitor import scene
 
 # Every measure is taken at one fixed size so that values compare across cameras and resolutions.
 ANALYSIS_WIDTH, ANALYSIS_HEIGHT = 320, 180
@@ -26,8 +27,9 @@ UNIFORM_LEVEL_BAND = 12.0
 BASELINE_WEIGHT = 0.2
 
 # Most severe first: a frozen picture makes every other measure stale; black hides the rest; a covered lens
-# looks uniform and unsharp; a colour cast is the mildest.
-FAULT_ORDER = ("frozen", "black", "occluded", "blurred", "color_cast")
+# looks uniform and unsharp; a turned camera shows a sound picture of the wrong place; a colour cast is the
+# mildest.
+FAULT_ORDER = ("frozen", "black", "occluded", "tampered", "moved", "blurred", "color_cast")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +45,15 @@ class Picture:
 
 @dataclass(frozen=True, slots=True)
 class VideoVerdict:
-    """What one video check found: measured values and faults, most severe first."""
+    """What one video check found: measured values and faults, most severe first; ``view`` is the current
+    view's scene signature and ``scene_comparison`` how it compares with the camera's reference, if any."""
 
     fps: float
     luma: float
     sharpness: float
     faults: tuple[str, ...]
+    view: scene.SceneSignature | None = None
+    scene_comparison: scene.SceneComparison | None = None
 
     @property
     def healthy(self) -> bool:
@@ -156,12 +161,18 @@ def is_blurred(value: float, baseline: float | None, settings: VideoSettings) ->
 
 
 def assess(
-    pictures: Sequence[Picture], *, fps: float, baseline: float | None, settings: VideoSettings
+    pictures: Sequence[Picture],
+    *,
+    fps: float,
+    baseline: float | None,
+    settings: VideoSettings,
+    reference: scene.SceneReference | None = None,
 ) -> VideoVerdict:
     """Faults of one check from its pictures in PTS order; the last picture stands for the current view.
 
     ``frozen`` is only judged on a picture with content: a black or covered view has nothing that could
-    change, and its own fault says more.
+    change, and its own fault says more. ``moved`` and ``tampered`` are judged only against the camera's
+    ``reference`` scene, and not on a black picture, which shows no scene at all.
     """
     if not pictures:
         raise ValueError("assess needs at least one picture")
@@ -174,13 +185,21 @@ def assess(
         found.add("occluded")
     elif longest_still_seconds(pictures, settings.frozen_tolerance) >= settings.frozen_seconds:
         found.add("frozen")
+    view = scene.signature(last.grey)
+    comparison = None
     if "black" not in found:
         if is_blurred(crisp, baseline, settings):
             found.add("blurred")
         if dominant_channel_share(last) >= settings.color_cast_ratio:
             found.add("color_cast")
+        if reference is not None:
+            comparison = scene.compare(reference.signature, view)
+            # A colour cast leaves the structure intact: a turned camera is still worth telling.
+            found.update(scene.scene_faults(comparison, settings, sound=found <= {"color_cast"}))
     faults = tuple(f for f in FAULT_ORDER if f in found)
-    return VideoVerdict(fps=fps, luma=level, sharpness=crisp, faults=faults)
+    return VideoVerdict(
+        fps=fps, luma=level, sharpness=crisp, faults=faults, view=view, scene_comparison=comparison
+    )
 
 
 def next_baseline(previous: float | None, verdict: VideoVerdict) -> float | None:

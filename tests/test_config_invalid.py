@@ -107,8 +107,8 @@ CASES: dict[str, list[str]] = {
     "invalid-secrets.yaml": [
         "invalid-secrets.yaml, line 2, field 'credentials.default.password_env': "
         "environment variable CAMWATCH_TEST_UNSET is not set (used by 1 camera, e.g. line 6)",
-        "invalid-secrets.yaml, line 4, field 'credentials.nvr.password_file': cannot read password file "
-        "no-such-password-file: No such file or directory (used by 1 camera, e.g. line 8)",
+        "invalid-secrets.yaml, line 4, field 'credentials.nvr.password_file': cannot read the file it names "
+        f"(looked in {TESTDATA.absolute()}): No such file or directory (used by 1 camera, e.g. line 8)",
         "invalid-secrets.yaml, line 9, field 'credentials': "
         "unknown credentials profile 'hik'; defined: default, nvr, spare",
         "invalid-secrets.yaml, line 10, field 'password_env': give password_env or password_file, not both",
@@ -135,7 +135,7 @@ CASES: dict[str, list[str]] = {
         "ledger-rows.csv, row 9: cells in column(s) 8 have no header",
     ],
     "invalid-ledger-yaml.yaml": [
-        "ledger-syntax.yaml, line 5: invalid YAML: did not find expected ',' or ']' "
+        "ledger-syntax.yaml, line 4: invalid YAML: did not find expected ',' or ']' "
         "(while parsing a flow sequence at line 4)",
     ],
 }

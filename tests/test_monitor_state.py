@@ -70,3 +70,21 @@ def test_maintenance_windows(tmp_path):
     store.stop_maintenance(["b"], now=150.0)
     assert sorted(store.maintenance_windows()) == [("a", 100.0, 200.0), ("b", 100.0, 150.0)]
     store.close()
+
+
+def test_unopenable_state_path_degrades_to_memory_and_recovers(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state folder should be")
+    store = StateStore(blocker / "state.db")  # cannot even create the folder: no crash
+    assert not store.healthy and store.load() == {}
+    store.begin_run(now=5)
+    store.stage(row("a", True, "ok", 5), trans("a", 5, None, "ok", True))
+    assert not store.flush() and store.pending == 1 + 1
+    blocker.unlink()
+    blocker.mkdir()
+    assert store.flush(now=6)  # the disk is back: everything queued is written, the run too
+    assert store.healthy and store.load()["a"].status == "ok"
+    assert [t.status for t in store.transitions()] == ["ok"]
+    with sqlite3.connect(blocker / "state.db") as conn:
+        assert conn.execute("SELECT started FROM runs").fetchall() == [(5.0,)]
+    store.close()

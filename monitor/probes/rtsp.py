@@ -254,7 +254,20 @@ async def probe_url(
     finally:
         if conn is not None:
             conn.close()
-    return _result(status, started, error, details, secrets=(password, auth.password))
+    return _result(
+        status, started, error, details, secrets=_secret_forms(auth.username, auth.password, password)
+    )
+
+
+def _secret_forms(username: str | None, *passwords: str | None) -> tuple[str, ...]:
+    """Every form a password can take on the wire: plain, and inside a Basic token (a hostile camera
+    may echo the Authorization header back in its reason phrase or Server header)."""
+    forms: list[str] = []
+    for password in passwords:
+        if password:
+            token = basic_authorization(username or "", password).removeprefix("Basic ")
+            forms += [password, token, token.rstrip("=")]
+    return tuple(forms)
 
 
 def _result(

@@ -22,6 +22,7 @@ import av.error
 import cv2
 
 from camwatch.config.models import Camera, VideoSettings
+from camwatch.monitor import scene
 from camwatch.monitor import video_analysis as analysis
 from camwatch.monitor.probes.base import (
     AUTH_FAILED,
@@ -38,6 +39,7 @@ from camwatch.redact import scrub
 
 NAME = "video"
 BASELINE_KEY = "sharpness"
+SCENE_KEY = "scene"
 _SNAPSHOT_QUALITY = 80
 
 
@@ -251,25 +253,42 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         return ProbeResult(NAME, False, ERROR, elapsed(), error="no decodable keyframe in the stream")
 
     baseline = ctx.baselines.get(camera.id, BASELINE_KEY)
-    verdict = analysis.assess(got.pictures, fps=got.fps, baseline=baseline, settings=settings)
+    reference = ctx.baselines.get(camera.id, SCENE_KEY)
+    verdict = analysis.assess(
+        got.pictures, fps=got.fps, baseline=baseline, settings=settings, reference=reference
+    )
     learned = analysis.next_baseline(baseline, verdict)
     if learned != baseline:
         ctx.baselines.put(camera.id, BASELINE_KEY, learned)
+    if verdict.view is not None:
+        refreshed = scene.next_reference(
+            reference, verdict.view, healthy=verdict.healthy, refresh=settings.scene_refresh
+        )
+        if refreshed is not reference:
+            ctx.baselines.put(camera.id, SCENE_KEY, refreshed)
     worst = verdict.faults[0] if verdict.faults else None
     if ctx.snapshot_sink is not None:
         ctx.snapshot_sink(camera.id, _snapshot(got.pictures[-1]), worst)
+    values = {"fps": verdict.fps, "luma": verdict.luma, "sharpness": verdict.sharpness}
+    details = {
+        "codec": got.codec,
+        "width": got.width,
+        "height": got.height,
+        "pictures": len(got.pictures),
+        "baseline_sharpness": baseline,
+        "scene_reference_checks": reference.checks if reference is not None else 0,
+    }
+    compared = verdict.scene_comparison
+    if compared is not None:
+        details["scene_texture_lost"] = compared.texture_lost
+        if compared.match is not None:
+            values["scene_match"] = compared.match
     return ProbeResult(
         NAME,
         success=worst is None,
         status=worst or OK,
         duration_seconds=elapsed(),
         faults=verdict.faults,
-        values={"fps": verdict.fps, "luma": verdict.luma, "sharpness": verdict.sharpness},
-        details={
-            "codec": got.codec,
-            "width": got.width,
-            "height": got.height,
-            "pictures": len(got.pictures),
-            "baseline_sharpness": baseline,
-        },
+        values=values,
+        details=details,
     )
