@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -324,7 +325,7 @@ def simulate(
     from camwatch.sim.fleet import run_fleet
 
     setup_logging()
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt), _address_in_use_is_an_error():
         run_async(run_fleet(profile, count=count, out_dir=out_dir, onvif=False if no_onvif else None))
 
 
@@ -334,12 +335,32 @@ def demo(
     listen: Annotated[str, typer.Option(help="exporter address")] = "127.0.0.1:9640",
     out_dir: Annotated[Path, typer.Option("--out", help="working folder")] = Path("camwatch-demo"),
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
+    base_address: Annotated[str, typer.Option(help="first loopback address of the fleet")] = "127.20.0.1",
 ) -> None:
     """No config needed: a simulated fleet, monitored, with /metrics and a coverage map."""
     from camwatch.sim.demo import run_demo
 
     setup_logging()
-    run_async(run_demo(count=count, listen=listen, out_dir=out_dir, duration=duration))
+    with _address_in_use_is_an_error():
+        run_async(
+            run_demo(
+                count=count, listen=listen, out_dir=out_dir, duration=duration, base_address=base_address
+            )
+        )
+
+
+@contextlib.contextmanager
+def _address_in_use_is_an_error() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        err.print(
+            f"[red]address already in use[/] ({exc.strerror}): another camwatch demo/simulate or the "
+            "exporter port is taken; use --listen / --base-address to pick others"
+        )
+        raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":

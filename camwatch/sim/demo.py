@@ -28,21 +28,23 @@ DEMO_MONITOR: dict[str, Any] = {
 COVERAGE_AFTER = 20.0  # seconds: let the first sweep finish so the report counts cameras that are down
 
 
-async def run_demo(*, count: int | None, listen: str, out_dir: Path, duration: float | None) -> None:
+async def run_demo(
+    *, count: int | None, listen: str, out_dir: Path, duration: float | None, base_address: str = "127.20.0.1"
+) -> None:
     """Serve the fleet and monitor it until Ctrl-C (or ``duration`` seconds); print where to look."""
     from camwatch.coverage.command import run_coverage, sample_area
 
     out_dir = Path(out_dir).absolute()
     spec = load_spec(None)
     password, origin = fleet_password(out_dir)
-    fleet = Fleet(spec, password=password, count=count)
+    fleet = Fleet(spec, password=password, count=count, base_address=base_address)
     async with fleet:
         config_path = fleet.write_config(
             out_dir / "camwatch.yaml",
             listen=listen,
             state=out_dir / "camwatch.db",
             monitor=DEMO_MONITOR,
-            coverage={k: str(v) for k, v in sample_area().items()},
+            coverage=sample_area().model_dump(mode="json", exclude_defaults=True),
         )
         config = load_config(config_path)
         service = Service(config, loader=load_config, coverage_factory=coverage_factory())
