@@ -56,7 +56,7 @@ def setup_logging(verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("zeep", "httpx", "httpcore", "apscheduler", "aiohttp.access", "asyncio"):
+    for noisy in ("zeep", "httpx", "httpcore", "apscheduler", "aiohttp.access", "asyncio", "pyogrio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

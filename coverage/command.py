@@ -1,0 +1,184 @@
+"""`camwatch coverage`: build the model, measure, find gaps, suggest cameras and write every report file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from camwatch.config.models import Camera, Config, CoverageSettings
+from camwatch.coverage import report
+from camwatch.coverage.gaps import find_gaps
+from camwatch.coverage.layers import assign_areas
+from camwatch.coverage.measure import CoverageModel, Step, area_paths
+from camwatch.coverage.placement import suggest_cameras
+from camwatch.coverage.status import load_status
+
+log = logging.getLogger(__name__)
+
+SAMPLE_FILES = {
+    "roads": "sample_roads.gpkg",
+    "sites": "sample_sites.gpkg",
+    "buildings": "sample_buildings.gpkg",
+    "areas": "sample_areas.gpkg",
+}
+SAMPLE_CAMERAS = "sample_cameras.csv"
+
+# Stages announced by run_coverage, for the progress bar's length.
+_STAGES = 8
+
+
+def sample_folder() -> Path:
+    return Path(str(resources.files("camwatch.coverage") / "data"))
+
+
+def sample_area() -> CoverageSettings:
+    """Coverage settings for the bundled sample area (central Helsinki from OpenStreetMap, © OpenStreetMap
+    contributors, ODbL; areas are illustrative districts), used by ``camwatch demo``."""
+    folder = sample_folder()
+    return CoverageSettings(**{role: folder / name for role, name in SAMPLE_FILES.items()})
+
+
+def sample_cameras() -> list[Camera]:
+    """The OpenStreetMap surveillance cameras of the sample area, with the district they stand in."""
+    table = pd.read_csv(sample_folder() / SAMPLE_CAMERAS, dtype=str, keep_default_na=False)
+    numeric = {"lat", "lon", "direction", "hfov", "range"}
+    return [
+        Camera(**{k: (float(v) if k in numeric else v) for k, v in row.items() if v != ""})
+        for row in table.to_dict("records")
+    ]
+
+
+@contextmanager
+def _progress() -> Iterator[Step]:
+    """A progress bar over the report's stages on stderr; silent when stderr is not a terminal."""
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=not sys.stderr.isatty(), transient=True) as bar:
+        task = bar.add_task("coverage", total=_STAGES)
+
+        def step(stage: str) -> None:
+            bar.update(task, description=stage, advance=1)
+            log.debug("coverage: %s", stage)
+
+        yield step
+        bar.update(task, completed=_STAGES)
+
+
+def run_coverage(config: Config, out: Path, *, status: Path | None = None) -> dict[str, Any]:
+    """Write the coverage report of ``config`` into ``out`` and return the ``summary.json`` document.
+
+    ``status`` is a ``camwatch probe --json`` file or the monitor's state database; without it every camera
+    counts as up. Files: ``summary.json``, ``gaps.geojson``, ``by_area.csv``, ``report.md``, ``map.html``.
+    """
+    snapshot = load_status(status) if status is not None else None
+    with _progress() as step:
+        model = CoverageModel.from_config(config, step=step)
+        step("measuring")
+        rows = model.measure_frame(snapshot)
+        settings = model.settings
+        scores = report.area_scores(rows, settings.thresholds)
+        step("finding gaps")
+        gaps = find_gaps(model)
+        step("suggesting cameras")
+        suggestions = suggest_cameras(model)
+        needed = report.cameras_needed(suggestions)
+        step("writing report")
+        document = report.summary(rows, scores, crs=model.crs.to_string())
+        text = report.markdown(
+            rows, scores, facts=_facts(model, snapshot), gaps=gaps, suggestions=suggestions, needed=needed
+        )
+        report.write_files(
+            out, document=document, area_table=report.by_area(rows, scores, needed), gaps=gaps, text=text
+        )
+        _write_map(out / "map.html", model, snapshot, gaps=gaps, suggestions=suggestions, scores=scores)
+    return document
+
+
+def _facts(model: CoverageModel, snapshot: Mapping[str, bool] | None) -> list[tuple[str, str]]:
+    cameras = model.cameras
+    facts = [
+        ("Projected CRS", model.crs.to_string()),
+        ("Cameras placed", str(len(cameras))),
+        ("Cameras with default direction or FOV", str(int(cameras["assumed_view"].sum()))),
+    ]
+    if snapshot is not None:
+        up = model.camera_up(snapshot)
+        facts.append(("Cameras up in the status snapshot", f"{int(up.sum())} of {len(up)}"))
+    kinds = model.features["kind"].value_counts()
+    facts += [
+        (f"{kind.capitalize()} features", str(int(kinds.get(kind, 0))))
+        for kind in ("road", "intersection", "site")
+    ]
+    return facts
+
+
+def _write_map(
+    path: Path,
+    model: CoverageModel,
+    snapshot: Mapping[str, bool] | None,
+    *,
+    gaps: gpd.GeoDataFrame,
+    suggestions: gpd.GeoDataFrame,
+    scores: pd.DataFrame,
+) -> None:
+    """Hand the map layers, in EPSG:4326, to :func:`camwatch.coverage.mapview.write_map`."""
+    from camwatch.coverage.mapview import write_map
+
+    up = model.camera_up(snapshot)
+    cameras = model.cameras
+    roads = model.road_stretches()[["category", "covered", "geometry"]]
+    sectors = gpd.GeoDataFrame(
+        {"camera": cameras["camera"].to_numpy(), "up": up}, geometry=model.sectors, crs=model.crs
+    )
+    points = gpd.GeoDataFrame(
+        {
+            "camera": cameras["camera"].to_numpy(),
+            "name": cameras["name"].to_numpy(),
+            "up": up.astype(object) if snapshot is not None else np.full(len(cameras), None, dtype=object),
+        },
+        geometry=cameras.geometry.to_numpy(),
+        crs=model.crs,
+    )
+    write_map(
+        path,
+        roads=roads.to_crs(4326),
+        sectors=sectors.to_crs(4326),
+        cameras=points.to_crs(4326),
+        gaps=gaps.to_crs(4326),
+        suggestions=suggestions[["direction", "gain", "area", "geometry"]].to_crs(4326),
+        areas=_area_polygons(model, scores).to_crs(4326),
+    )
+
+
+def _area_polygons(model: CoverageModel, scores: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The areas layer's polygons named by path, with their status and score (as ``ratio``)."""
+    polygons = model.layers.areas
+    if polygons.empty or scores.empty:
+        return gpd.GeoDataFrame(
+            {c: [] for c in ("area", "level", "status", "ratio")}, geometry=[], crs=model.crs
+        )
+    names = assign_areas(shapely.point_on_surface(polygons.geometry.to_numpy()), polygons, model.cameras)
+    paths = area_paths(names)
+    area = [paths[level][i] for i, level in enumerate(polygons["level"])]
+    frame = gpd.GeoDataFrame(
+        {"area": area, "level": polygons["level"].to_numpy()},
+        geometry=polygons.geometry.to_numpy(),
+        crs=model.crs,
+    )
+    frame = frame.merge(scores[["level", "area", "status", "score"]], on=["level", "area"], how="left")
+    frame = frame.rename(columns={"score": "ratio"})
+    return gpd.GeoDataFrame(
+        frame[["area", "level", "status", "ratio", "geometry"]], geometry="geometry", crs=model.crs
+    )

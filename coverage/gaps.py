@@ -1,0 +1,64 @@
+"""Coverage gaps: uncovered road stretches, intersections and key sites as map features."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from camwatch.coverage.measure import ALL, CoverageModel
+
+GAP_COLUMNS = ["kind", "category", "area", "length_m"]
+
+
+def finest_area(model: CoverageModel) -> NDArray[np.object_]:
+    """The most detailed area path of each feature (village, else township, else county, else ``all``)."""
+    paths = model.area_paths()
+    finest = paths[ALL].copy()
+    for level, names in paths.items():
+        if level != ALL:
+            finest = np.where(pd.isna(names), finest, names)
+    return finest
+
+
+def merged_lines(frame: gpd.GeoDataFrame, by: list[str]) -> gpd.GeoDataFrame:
+    """Lines dissolved by ``by`` and merged into continuous stretches, one row per stretch."""
+    if frame.empty:
+        return gpd.GeoDataFrame({c: [] for c in by}, geometry=[], crs=frame.crs)
+    dissolved = frame[[*by, "geometry"]].dissolve(by=by, as_index=False)
+    dissolved["geometry"] = shapely.line_merge(dissolved.geometry.to_numpy())
+    return dissolved.explode(index_parts=False).reset_index(drop=True)
+
+
+def find_gaps(model: CoverageModel) -> gpd.GeoDataFrame:
+    """Gap features in the model's CRS: :data:`GAP_COLUMNS` + geometry.
+
+    Roads: continuous uncovered stretches (per category and area) of at least ``min_gap_length`` m, as
+    LineStrings; intersections and sites that no camera sees, as Points (``length_m`` 0). Coverage here is
+    the design coverage (every camera counts): a gap is where the network has no camera, not a camera down.
+    """
+    area = finest_area(model)
+    stretches = model.road_stretches()
+    uncovered = stretches[~stretches["covered"]].assign(
+        area=area[stretches["feature"][~stretches["covered"]]]
+    )
+    roads = merged_lines(uncovered, ["category", "area"])
+    roads["length_m"] = roads.length
+    roads = roads[roads["length_m"] >= model.settings.min_gap_length].assign(kind="road")
+    coverage = model.feature_coverage()
+    features = model.features
+    unseen = (features["kind"] != "road").to_numpy() & (coverage["covered"].to_numpy() <= 0)
+    points = gpd.GeoDataFrame(
+        {
+            "kind": features["kind"].to_numpy()[unseen],
+            "category": features["category"].to_numpy()[unseen],
+            "area": area[unseen],
+            "length_m": 0.0,
+        },
+        geometry=features["anchor"].to_numpy()[unseen],
+        crs=model.crs,
+    )
+    gaps = pd.concat([roads[[*GAP_COLUMNS, "geometry"]], points], ignore_index=True)
+    return gpd.GeoDataFrame(gaps, geometry="geometry", crs=model.crs)
