@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Config
 from camwatch.redact import redact_url
+
+if TYPE_CHECKING:
+    from camwatch.monitor.state import StateStore
 
 app = typer.Typer(
     help="Keep a video-surveillance network honest: camera health and coverage gaps.",
@@ -207,11 +210,10 @@ def report_uptime(
     out.print("written: " + ", ".join(str(p) for p in paths))
 
 
-def _state_store(cfg: Config):  # type: ignore[no-untyped-def]
+def _state_store(cfg: Config) -> StateStore:
     from camwatch.monitor.state import StateStore
 
-    path = cfg.monitor.state if cfg.monitor.state.is_absolute() else cfg.source.parent / cfg.monitor.state
-    return StateStore(path)
+    return StateStore(cfg.state_path)
 
 
 TargetsArg = Annotated[

@@ -354,6 +354,12 @@ class Config(Frozen):
     coverage: CoverageSettings | None = None
     reports: ReportSettings = ReportSettings()
 
+    @property
+    def state_path(self) -> Path:
+        """The state database; a relative ``monitor.state`` is relative to the config file's folder."""
+        state = self.monitor.state
+        return state if state.is_absolute() else self.source.parent / state
+
     def camera(self, camera_id: str) -> Camera:
         for cam in self.cameras:
             if cam.id == camera_id:

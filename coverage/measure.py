@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -17,7 +18,7 @@ from camwatch.config.categories import CategoryCatalog, load_categories
 from camwatch.config.errors import ConfigError, Problem
 from camwatch.config.models import Camera, Config, CoverageSettings
 from camwatch.coverage.fov import camera_frame, dori_limited, fov_sectors
-from camwatch.coverage.layers import LEVELS, Layers, assign_areas, derive_intersections, read_layers
+from camwatch.coverage.layers import LEVELS, Layers, Role, assign_areas, derive_intersections, read_layers
 
 SEGMENT_LENGTH = 50.0
 """Roads are cut into straight pieces of at most this many metres, each assigned to one area."""
@@ -204,7 +205,7 @@ class CoverageModel:
         catalog = catalog or load_categories(settings.categories)
         step("reading layers")
         wgs_cameras = camera_frame(cameras)
-        paths = {
+        paths: dict[Role, Path | None] = {
             "roads": settings.roads,
             "sites": settings.sites,
             "buildings": settings.buildings,

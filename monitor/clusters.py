@@ -37,8 +37,8 @@ def _place_groups(members: Sequence[DownCamera], radius: float) -> list[list[Dow
     """Single-linkage groups of cameras within ``radius`` metres of one another (grid-hashed, no n² loop)."""
     if not members:
         return []
-    lat = np.radians([m.camera.lat for m in members])
-    lon = np.radians([m.camera.lon for m in members])
+    lat = np.radians(np.array([m.camera.lat for m in members], dtype=float))
+    lon = np.radians(np.array([m.camera.lon for m in members], dtype=float))
     # Local equirectangular metres: errors well under 1 % across a county.
     x = EARTH_RADIUS_M * lon * np.cos(lat.mean())
     y = EARTH_RADIUS_M * lat

@@ -52,7 +52,7 @@ class Service:
         self.settings = config.monitor
         self._loader = loader
         self._coverage_factory = coverage_factory
-        self.store = StateStore(self._state_path(config))
+        self.store = StateStore(config.state_path)
         self.tracker = Tracker({c.id: c for c in config.cameras}, self.settings.debounce, self.store.load())
         self.identities = {cam: Identity(*row) for cam, row in self.store.identities().items()}
         self.events_total: Counter[tuple[str, str]] = Counter()
@@ -85,10 +85,6 @@ class Service:
         self._runner: web.AppRunner | None = None
         self._input_stamps: dict[Path, tuple[float, int] | None] = {}
         self.started = False
-
-    def _state_path(self, config: Config) -> Path:
-        path = config.monitor.state
-        return path if path.is_absolute() else config.source.parent / path
 
     # -- lifecycle ------------------------------------------------------------------------------------
 

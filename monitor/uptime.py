@@ -180,11 +180,7 @@ def _area_name(cam: Camera, level: str) -> str:
 
 def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUptime]]:
     start, end = month_bounds(month, config.reports.timezone)
-    path = (
-        config.monitor.state
-        if config.monitor.state.is_absolute()
-        else config.source.parent / config.monitor.state
-    )
+    path = config.state_path
     if not path.exists():
         raise ValueError(f"{path}: no state database; run `camwatch run` first to collect history")
     store = StateStore(path)

@@ -7,12 +7,13 @@ import hashlib
 import hmac
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Protocol
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from camwatch.config.models import Camera, MonitorSettings, WebSettings
@@ -54,7 +55,7 @@ def check_password(stored: str, given: str) -> bool:
     return False
 
 
-def _basic_auth(users: Mapping[str, str]) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def _basic_auth(users: Mapping[str, str]) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         header = request.headers.get("Authorization", "")
@@ -79,7 +80,7 @@ class _ProbeResults(Collector):
     def __init__(self, camera: str, results: Mapping[str, ProbeResult], elapsed: float):
         self.camera, self.results, self.elapsed = camera, results, elapsed
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[Metric]:
         success = GaugeMetricFamily(
             "camwatch_probe_success", "1 if the probe succeeded.", labels=["camera", "probe"]
         )
