@@ -73,6 +73,11 @@ def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run(coro)
 
 
+def _print_problems(exc: ConfigError) -> None:
+    for problem in exc.problems:
+        err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+
+
 def load(path: Path) -> Config:
     from camwatch.config.load import load_config
 
@@ -80,8 +85,7 @@ def load(path: Path) -> Config:
         return load_config(path)
     except ConfigError as exc:
         err.print(f"[bold red]{len(exc.problems)} problem(s) in the configuration:[/]")
-        for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+        _print_problems(exc)
         raise typer.Exit(1) from None
 
 
@@ -182,8 +186,7 @@ def coverage(
     try:
         summary = run_coverage(cfg, out_dir, status=status)
     except ConfigError as exc:
-        for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+        _print_problems(exc)
         raise typer.Exit(1) from None
     met = sum(1 for c in summary["categories"].values() if c["meets_target"])
     out.print(
@@ -305,7 +308,11 @@ def import_osm(
     """Turn OSM man_made=surveillance nodes into a camera inventory."""
     from camwatch.coverage.osm_cameras import cameras_from_osm, write_inventory
 
-    cameras = cameras_from_osm(pbf)
+    try:
+        cameras = cameras_from_osm(pbf)
+    except ConfigError as exc:
+        _print_problems(exc)
+        raise typer.Exit(1) from None
     write_inventory(cameras, out_file)
     out.print(f"{len(cameras)} cameras written to {out_file}")
 

@@ -14,7 +14,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 import xstatic.pkg.leaflet as leaflet_pkg
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
+from folium.template import Template
 from numpy.typing import NDArray
 
 __all__ = ["PALETTE", "STATUS_COLOURS", "write_map"]
@@ -41,6 +42,8 @@ ARROW_BARB_METRES = 10.0
 # Markers keep their pixel size at every zoom: a layer with more of them starts hidden, or a county-wide view
 # would be nothing but markers.
 DENSE_MARKERS = 2000
+# Zoom level from which lines and markers have their full width (16: about 2 m per pixel).
+FULL_WIDTH_ZOOM = 16
 # Targets of 100 % make a road important; such roads are drawn thicker than village roads.
 MINOR_ROAD_CATEGORIES = frozenset({"village_road", "village_entrance"})
 
@@ -107,6 +110,7 @@ def write_map(
     _add_suggestions(fmap, layers["suggestions"])
 
     folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.add_child(_ZoomScaledLines())
     _figure(fmap).html.add_child(Element(_legend_html()))
     bounds = _bounds(layers.values())
     if bounds is not None:
@@ -363,6 +367,41 @@ def _use_inline_leaflet(fmap: folium.Map) -> None:
     header = _figure(fmap).header
     header.add_child(_Verbatim(f"<style>{style}</style>"), name="leaflet_inline_css")
     header.add_child(_Verbatim(f"<script>{script}</script>"), name="leaflet_inline_js")
+
+
+class _ZoomScaledLines(MacroElement):
+    """Thin lines and small markers when zoomed out, full width from :data:`FULL_WIDTH_ZOOM` on: a county's
+    roads drawn at street width would hide one another and the areas under them."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            const map = {{ this._parent.get_name() }};
+            function rescale() {
+                const k = Math.max(0.2, Math.min(1, Math.pow(2, (map.getZoom() - {{ this.full_zoom }}) / 2)));
+                map.eachLayer(function (layer) {
+                    if (!(layer instanceof L.GeoJSON) || typeof layer.options.style !== "function") return;
+                    layer.eachLayer(function (feature) {
+                        const base = layer.options.style(feature.feature);
+                        const scaled = {weight: (base.weight || 3) * k};
+                        if (feature instanceof L.CircleMarker) {
+                            scaled.radius = Math.max(2, (base.radius || 5) * k);
+                        }
+                        feature.setStyle(scaled);
+                    });
+                });
+            }
+            map.on("zoomend overlayadd", rescale);
+            map.whenReady(rescale);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full_zoom = FULL_WIDTH_ZOOM
 
 
 class _Verbatim(Element):
