@@ -222,7 +222,12 @@ def write_files(
         json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     area_table.to_csv(out / "by_area.csv", index=False)
+    # 6 decimals of a degree is ~0.1 m: more only bloats a county's file (RFC 7946 recommends 6).
     pyogrio.write_dataframe(
-        gaps.to_crs(4326), out / "gaps.geojson", driver="GeoJSON", geometry_type="Unknown"
+        gaps.to_crs(4326),
+        out / "gaps.geojson",
+        driver="GeoJSON",
+        geometry_type="Unknown",
+        layer_options={"COORDINATE_PRECISION": 6},
     )
     (out / "report.md").write_text(text, encoding="utf-8")
