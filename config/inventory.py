@@ -538,7 +538,7 @@ class CameraRecord(Frozen):
     rtsp_path: str = "/"
     streams: tuple[Stream, ...] = ()
     onvif_host: str | None = None
-    onvif_port: int = Field(80, gt=0, lt=65536)
+    onvif_port: int | None = Field(None, gt=0, lt=65536)
     username: str | None = None
     password_env: str | None = None
     password_file: Path | None = None
@@ -715,7 +715,10 @@ class CameraBuilder:
             self.problems.append(
                 record.problem("host", f"host {rec.host!r} differs from the host in rtsp_url ({url_host})")
             )
-        fields["onvif_host"] = rec.onvif_host or url_host
+        # ONVIF is probed only where the ledger says the device speaks it (a host or a port), not on
+        # every RTSP camera's port 80: a probe per camera that can only fail is load and noise.
+        fields["onvif_host"] = rec.onvif_host or (url_host if rec.onvif_port is not None else None)
+        fields["onvif_port"] = rec.onvif_port or 80
         if login and login.password is not None:
             self.url_passwords.append(f"{record.file} {record.where}")
         return login

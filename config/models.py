@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -319,6 +320,11 @@ class Camera(Frozen):
 
     def all_streams(self) -> tuple[Stream, ...]:
         """Every stream: ``rtsp_url`` is the main stream unless ``streams`` names one."""
+        return self._streams
+
+    @cached_property
+    def _streams(self) -> tuple[Stream, ...]:
+        # Computed once per camera: the probe path asks for it on every round.
         if self.streams:
             return self.streams
         return (Stream(role="main", rtsp_url=self.rtsp_url),) if self.rtsp_url else ()

@@ -42,7 +42,7 @@ def test_chinese_gcj02_ledger_converts_within_5_m(tmp_path: Path) -> None:
     shanghai = by_id["SH-001"]
     assert shanghai.name == "上海浦东"
     assert shanghai.rtsp_url == "rtsp://10.1.0.1:554/"
-    assert shanghai.onvif_host == "10.1.0.1"
+    assert shanghai.onvif_host is None  # the ledger names no ONVIF host or port: ONVIF is not probed
     assert (shanghai.direction, shanghai.hfov, shanghai.range) == (45.0, 90.0, 100.0)
     assert (shanghai.county, shanghai.township, shanghai.village) == ("浦东新区", "三林镇", "")
     assert (shanghai.site, shanghai.vendor, shanghai.model) == (
@@ -139,15 +139,19 @@ def test_geojson_and_yaml_ledgers(tmp_path: Path) -> None:
     )
 
     (tmp_path / "cams.yaml").write_text(
-        "cameras:\n  - {id: y-1, 设备名称: 南门, rtsp_url: 'rtsps://cam.example:322/s1'}\n", encoding="utf-8"
+        "cameras:\n  - {id: y-1, 设备名称: 南门, rtsp_url: 'rtsps://cam.example:322/s1'}\n"
+        "  - {id: y-2, rtsp_url: 'rtsp://cam2.example/s1', onvif_port: 8000}\n",
+        encoding="utf-8",
     )
-    (camera,) = load_config(write_config(tmp_path, "cameras: cams.yaml\n"), environ={}).cameras
+    camera, with_onvif = load_config(write_config(tmp_path, "cameras: cams.yaml\n"), environ={}).cameras
     assert (camera.id, camera.name, camera.rtsp_url, camera.onvif_host) == (
         "y-1",
         "南门",
         "rtsps://cam.example:322/s1",
-        "cam.example",
+        None,
     )
+    # An ONVIF port in the ledger means the device speaks ONVIF at the stream's host.
+    assert (with_onvif.onvif_host, with_onvif.onvif_port) == ("cam2.example", 8000)
 
 
 def test_custom_columns_extend_the_mapping(tmp_path: Path) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
+import random
 import resource
 import time
 from dataclasses import replace
@@ -207,3 +211,31 @@ async def test_repeated_probes_reuse_parsed_wsdl(monkeypatch: pytest.MonkeyPatch
 
     assert result.status == "ok" and result.details["ptz"] is True
     assert parses == []
+
+
+async def test_cancelled_probes_close_every_http_session() -> None:
+    """A deadline can cancel a probe anywhere, even while the library creates a service: no session leaks."""
+    loop = asyncio.get_running_loop()
+    unclosed: list[str] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: unclosed.append(str(context.get("message"))))
+    rng = random.Random(5)
+    try:
+        async with serve_devices([DEVICE]) as (served,):
+            camera = make_camera(
+                onvif_host=served.host, onvif_port=served.port, username=DEVICE.username, password=PASSWORD
+            )
+            ctx = ProbeContext(settings=OnvifSettings(timeout=5))
+            assert (await onvif_probe.probe(camera, ctx)).status == "ok"
+            for _ in range(150):
+                task = asyncio.ensure_future(onvif_probe.probe(camera, ctx))
+                await asyncio.sleep(rng.uniform(0.0, 0.02))
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        gc.collect()
+        await asyncio.sleep(0.1)
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert [m for m in unclosed if "Unclosed" in m] == []

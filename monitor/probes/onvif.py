@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import weakref
@@ -214,6 +215,49 @@ def _classify(exc: BaseException, step: str) -> tuple[str, str]:
     return ERROR, f"{step}: unexpected reply ({type(exc).__name__}: {str(exc)[:120]})"
 
 
+def _track_services(cam: ONVIFCamera) -> list[ONVIFService]:
+    """Record every service the camera object creates.
+
+    A cancel (deadline) can land after the library made a service but before it stored it in
+    ``cam.services``; ``cam.close()`` would then miss it and leak its HTTP session.
+    """
+    created: list[ONVIFService] = []
+    create = cam.create_onvif_service
+
+    async def tracked(*args: Any, **kwargs: Any) -> ONVIFService:
+        task = asyncio.ensure_future(create(*args, **kwargs))
+
+        def record(done: asyncio.Future[ONVIFService]) -> None:
+            # Whatever happens to the caller, a service that gets made is recorded, so it gets closed.
+            if not done.cancelled() and done.exception() is None:
+                created.append(done.result())
+
+        task.add_done_callback(record)
+        return await asyncio.shield(task)
+
+    cam.create_onvif_service = tracked  # type: ignore[method-assign]
+    return created
+
+
+async def _close(cam: ONVIFCamera, created: list[ONVIFService]) -> None:
+    """Close the camera's services, finishing even if this task is cancelled meanwhile."""
+
+    async def close_all() -> None:
+        await cam.close()
+        stored = {id(s) for s in cam.services.values()}
+        for service in created:
+            if id(service) not in stored:
+                with contextlib.suppress(Exception):  # already closed (a replaced service) is fine
+                    await service.close()
+
+    closing = asyncio.ensure_future(close_all())
+    try:
+        await asyncio.shield(closing)
+    except asyncio.CancelledError:
+        await closing  # complete the cleanup, then let the cancel through
+        raise
+
+
 async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     """Ask the camera's ONVIF services for its clock, identity, stream URI and PTZ status."""
     settings = ctx.settings if isinstance(ctx.settings, OnvifSettings) else OnvifSettings()
@@ -230,6 +274,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     cam = ONVIFCamera(
         camera.onvif_host, camera.onvif_port, camera.username or "", secret or "", no_cache=True
     )
+    created = _track_services(cam)
     try:
         async with asyncio.timeout(ctx.timeout):
             await _inspect(cam, found, secret)
@@ -238,7 +283,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     except Exception as exc:
         status, error = _classify(exc, found.step)
     finally:
-        await cam.close()
+        await _close(cam, created)
 
     offset = found.values.get("clock_offset_seconds")
     return ProbeResult(
