@@ -168,6 +168,9 @@ class MonitorSettings(Frozen):
     listen: str = "127.0.0.1:9640"
     state: Path = Path("camwatch.db")
     concurrency: int = Field(512, ge=1)
+    # Video checks decode for seconds each; a small gate of their own keeps them from starving liveness.
+    # Cameras per video round ≈ video_concurrency × video.interval / video.duration.
+    video_concurrency: int = Field(16, ge=1)
     rtsp: RtspSettings = RtspSettings()
     onvif: OnvifSettings = OnvifSettings()
     video: VideoSettings = VideoSettings()

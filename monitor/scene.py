@@ -16,32 +16,40 @@ _WIDTH, _HEIGHT = 160, 90
 # 16 x 9 blocks of 10 x 10 pixels: a block spans about 6 % of the view, so a re-aimed camera puts different
 # structure into most blocks while a shake of a few pixels does not.
 SCENE_COLUMNS, SCENE_ROWS = 16, 9
+_BLOCK = _WIDTH // SCENE_COLUMNS
 # Edge directions modulo 180 degrees, so that a contrast reversal (infrared lighting) keeps a block's
 # structure.
 ORIENTATION_BINS = 8
-# Gradient magnitude is divided by the block's mean grey level plus this, so that a darker exposure of the
-# same scene keeps its contrast, without letting noise in near-black blocks count as texture.
+# Edge strength and grey-level spread are divided by the block's mean grey level plus this, so that a darker
+# exposure of the same scene keeps its values, without letting noise in near-black blocks count.
 _LUMA_OFFSET = 20.0
-NOISE_FLOOR = 2.0
-# A block with less contrast than this shows no texture worth comparing (flat sky, a wall, a lens cover).
-TEXTURE_MIN = 0.1
-# A block of the reference that keeps less than this share of its contrast has lost its texture.
-TEXTURE_KEPT_MIN = 0.25
+# Grey-level spread is measured after this smoothing (pixels at the structure size), which takes most of the
+# sensor noise out of a covered lens but little from the scene.
+_SPREAD_SMOOTHING = 1.0
+# A block with less edge strength than this has no structure worth comparing (flat sky, a wall).
+EDGES_MIN = 0.1
+# A block with less grey-level spread than this shows no picture a cover could take away.
+SPREAD_MIN = 0.05
+# A block of the reference that keeps less than this share of its spread has lost its picture.
+SPREAD_KEPT_MIN = 0.25
 # Blocks whose edge-direction histograms have at least this cosine similarity show the same structure.
 BLOCK_MATCH = 0.8
-# Below this share of textured blocks the reference has too little structure to judge the view by.
+# Below this share of blocks with structure the reference has too little to judge the view by.
 TEXTURED_SHARE_MIN = 0.15
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SceneSignature:
-    """The structure of one picture per block: ``orientation`` (rows x columns x bins) holds each block's
-    edge-direction histogram weighted by edge strength, scaled to unit length; ``contrast`` (rows x columns)
-    its mean gradient magnitude over its mean grey level. Both are blind to the picture's brightness and
-    colour."""
+    """One picture's scene, per block (rows x columns), blind to its brightness and colour.
+
+    ``orientation`` (rows x columns x bins): the block's edge-direction histogram weighted by edge strength,
+    scaled to unit length; ``edges``: its edge strength, ``spread``: its grey-level standard deviation, both
+    over its mean grey level. Blur weakens edges but keeps most of the spread; a cover takes away both.
+    """
 
     orientation: np.ndarray
-    contrast: np.ndarray
+    edges: np.ndarray
+    spread: np.ndarray
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -57,9 +65,9 @@ class SceneReference:
 class SceneComparison:
     """How a picture compares with its camera's reference.
 
-    ``textured_share``: share of the grid textured in the reference; ``texture_lost``: share of those blocks
-    that lost their texture; ``match``: share of blocks textured in both whose structure still matches
-    (``None`` when no block is textured in both).
+    ``textured_share``: share of the grid with structure in the reference; ``texture_lost``: share of the
+    reference's blocks with a grey-level spread that lost it (one colour now); ``match``: share of the blocks
+    with structure in both whose edge directions still match (``None`` when no block has structure in both).
     """
 
     textured_share: float
@@ -71,7 +79,16 @@ class SceneComparison:
 def _block_index() -> np.ndarray:
     """The block number (row-major) of every pixel at the structure size."""
     rows, columns = np.mgrid[0:_HEIGHT, 0:_WIDTH]
-    return (rows // (_HEIGHT // SCENE_ROWS)) * SCENE_COLUMNS + columns // (_WIDTH // SCENE_COLUMNS)
+    return (rows // _BLOCK) * SCENE_COLUMNS + columns // _BLOCK
+
+
+def _blocks(image: np.ndarray) -> np.ndarray:
+    """``image`` at the structure size as (rows, columns, block pixels)."""
+    return (
+        image.reshape(SCENE_ROWS, _BLOCK, SCENE_COLUMNS, _BLOCK)
+        .transpose(0, 2, 1, 3)
+        .reshape(SCENE_ROWS, SCENE_COLUMNS, _BLOCK * _BLOCK)
+    )
 
 
 def signature(grey: np.ndarray) -> SceneSignature:
@@ -79,7 +96,7 @@ def signature(grey: np.ndarray) -> SceneSignature:
     small = cv2.resize(grey, (_WIDTH, _HEIGHT), interpolation=cv2.INTER_AREA).astype(np.float32)
     magnitude, angle = cv2.cartToPolar(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1))
     # Most pixels of a scene lie off its edges, so the median strength stands for the picture's noise;
-    # taking it off keeps the grain of a night picture, or of a noisy lens cover, from counting as texture.
+    # taking it off keeps the grain of a night picture from counting as structure.
     magnitude = np.maximum(magnitude - float(np.median(magnitude)), 0)
     # Each pixel's strength is shared between the two nearest direction bins, so that a slight turn of an
     # edge moves weight gradually rather than flipping it into the next bin.
@@ -94,10 +111,13 @@ def signature(grey: np.ndarray) -> SceneSignature:
         (slots + (lower_bin + 1) % ORIENTATION_BINS).ravel(), (magnitude * upper_weight).ravel(), size
     )
     histogram = histogram.reshape(SCENE_ROWS, SCENE_COLUMNS, ORIENTATION_BINS)
-    block_pixels = (_HEIGHT // SCENE_ROWS) * (_WIDTH // SCENE_COLUMNS)
-    block_luma = cv2.resize(small, (SCENE_COLUMNS, SCENE_ROWS), interpolation=cv2.INTER_AREA)
-    contrast = histogram.sum(axis=2) / block_pixels / (block_luma + _LUMA_OFFSET)
-    return SceneSignature(orientation=_unit(histogram), contrast=contrast.astype(np.float32))
+    blocks = _blocks(cv2.GaussianBlur(small, (0, 0), _SPREAD_SMOOTHING))
+    level = blocks.mean(axis=2) + _LUMA_OFFSET
+    return SceneSignature(
+        orientation=_unit(histogram),
+        edges=(histogram.sum(axis=2) / (_BLOCK * _BLOCK) / level).astype(np.float32),
+        spread=(blocks.std(axis=2) / level).astype(np.float32),
+    )
 
 
 def _unit(histogram: np.ndarray) -> np.ndarray:
@@ -107,23 +127,22 @@ def _unit(histogram: np.ndarray) -> np.ndarray:
 
 def compare(reference: SceneSignature, current: SceneSignature) -> SceneComparison:
     """Compare ``current`` with ``reference`` block by block."""
-    textured = reference.contrast >= TEXTURE_MIN
-    count = int(textured.sum())
-    lost = textured & (current.contrast < TEXTURE_KEPT_MIN * reference.contrast)
-    both = textured & (current.contrast >= TEXTURE_MIN)
+    pictured = reference.spread >= SPREAD_MIN
+    lost = pictured & (current.spread < SPREAD_KEPT_MIN * reference.spread)
+    structured = reference.edges >= EDGES_MIN
+    both = structured & (current.edges >= EDGES_MIN)
     similarity = (reference.orientation * current.orientation).sum(axis=2)
     return SceneComparison(
-        textured_share=count / textured.size,
-        texture_lost=int(lost.sum()) / count if count else 0.0,
+        textured_share=float(structured.mean()),
+        texture_lost=float(lost.sum() / pictured.sum()) if pictured.any() else 0.0,
         match=float((similarity[both] >= BLOCK_MATCH).mean()) if both.any() else None,
     )
 
 
-def scene_faults(
-    comparison: SceneComparison, settings: VideoSettings, *, sound: bool
-) -> tuple[str, ...]:
-    """``tampered`` when most of a textured reference lost its texture (covered, sprayed); else ``moved``
-    when the structure that is still there no longer matches the reference (turned, re-aimed).
+def scene_faults(comparison: SceneComparison, settings: VideoSettings, *, sound: bool) -> tuple[str, ...]:
+    """``tampered`` when most of the reference's blocks turned one colour (covered or sprayed lens); else
+    ``moved`` when the structure that is still there no longer matches the reference (turned, re-aimed).
+    A reference with too little structure judges neither.
 
     ``moved`` is only judged on a ``sound`` picture (no other fault): a frozen, blurred or partly covered
     picture differs from its reference for reasons its own fault already names.
@@ -143,7 +162,7 @@ def next_reference(
     """The camera's reference after a check: learned and refreshed only from healthy checks.
 
     The first healthy checks are averaged with equal weight; from then on each adds ``refresh``, so the
-    reference follows seasons and new buildings but not a camera that is being turned.
+    reference follows slow changes of the scene (seasons, a new building) while no single check moves it far.
     """
     if not healthy:
         return reference
@@ -153,6 +172,7 @@ def next_reference(
     old = reference.signature
     mixed = SceneSignature(
         orientation=_unit((1 - weight) * old.orientation + weight * current.orientation),
-        contrast=((1 - weight) * old.contrast + weight * current.contrast).astype(np.float32),
+        edges=((1 - weight) * old.edges + weight * current.edges).astype(np.float32),
+        spread=((1 - weight) * old.spread + weight * current.spread).astype(np.float32),
     )
     return SceneReference(signature=mixed, checks=reference.checks + 1)

@@ -30,6 +30,7 @@ from camwatch.monitor.sweep import SnapshotSink, applicable_probes, probe_camera
 log = logging.getLogger(__name__)
 
 OnProbed = Callable[[Camera, Mapping[str, ProbeResult], float], None]
+LIVENESS_SPREAD = 10.0  # seconds over which a new fleet's first liveness probes are spread
 
 
 @dataclass(slots=True)
@@ -72,6 +73,7 @@ class Scheduler:
         self._plans: dict[str, _Plan] = {}
         self._heaps: dict[str, list[tuple[float, str]]] = {}
         self._gate = asyncio.Semaphore(settings.concurrency)
+        self._video_gate = asyncio.Semaphore(settings.video_concurrency)
         self._aps: AsyncIOScheduler | None = None
         self.set_cameras(cameras)
 
@@ -87,10 +89,7 @@ class Scheduler:
             plan = self._plans.get(camera.id)
             if plan is None:
                 plan = _Plan(camera)
-                # Spread first probes over the first seconds so a big fleet does not start in one burst.
-                spread = min(self.settings.schedule(camera.tier, "rtsp").interval, 10.0)
-                first = now + spread * (zlib.crc32(camera.id.encode()) % 1000) / 1000.0
-                plan.due = dict.fromkeys(applicable_probes(camera), first)
+                plan.due = self._first_due(camera, now)
             else:
                 plan.camera = camera
                 plan.due = {k: plan.due.get(k, now) for k in applicable_probes(camera)}
@@ -106,6 +105,18 @@ class Scheduler:
         if self._aps is not None:
             self._sync_jobs()
 
+    def _first_due(self, camera: Camera, now: float) -> dict[str, float]:
+        """When a new camera's probes first run: liveness within the first seconds (people want to see
+        the fleet soon), costlier kinds spread over their own interval so a big fleet does not start
+        with every decode at once. Spread by a hash of the id, so restarts keep the same pattern."""
+        share = (zlib.crc32(camera.id.encode()) % 1000) / 1000.0
+        live = liveness_probe(camera)
+        due = {}
+        for kind in applicable_probes(camera):
+            interval = self.settings.schedule(camera.tier, kind).interval  # type: ignore[arg-type]
+            due[kind] = now + share * (min(interval, LIVENESS_SPREAD) if kind == live else interval)
+        return due
+
     @property
     def cameras(self) -> dict[str, Camera]:
         return {cid: p.camera for cid, p in self._plans.items()}
@@ -118,10 +129,14 @@ class Scheduler:
         self._aps.start()
 
     def add_job(self, func: Callable[[], object], seconds: float, job_id: str) -> None:
-        """Run ``func`` (sync or async) every ``seconds`` on the same APScheduler (state flush, clusters…)."""
+        """Run ``func`` every ``seconds`` on the event loop (state flush, clusters, config watch…).
+
+        APScheduler's asyncio executor runs plain functions in a thread pool; monitor state is not
+        thread-safe, so every job runs as a coroutine on the loop (it may offload I/O itself).
+        """
         assert self._aps is not None, "start() first"
         self._aps.add_job(
-            func,
+            func if inspect.iscoroutinefunction(func) else _on_loop(func),
             IntervalTrigger(seconds=seconds),
             id=job_id,
             replace_existing=True,
@@ -178,34 +193,52 @@ class Scheduler:
             started += 1
         return started
 
-    async def run_once(self, camera_ids: Iterable[str] | None = None) -> None:
-        """Probe the given cameras (default: all) now, through the same path as scheduled rounds."""
+    async def run_once(
+        self, camera_ids: Iterable[str] | None = None, *, kinds: Iterable[str] | None = None
+    ) -> None:
+        """Probe the given cameras (default: all) now — all their probe kinds, or only ``kinds`` — through
+        the same path as scheduled rounds."""
         now = self.clock()
+        only = set(kinds) if kinds is not None else None
         tasks = []
         for cid in camera_ids if camera_ids is not None else list(self._plans):
             plan = self._plans[cid]
             if plan.busy or not plan.due:
                 continue
-            plan.due = dict.fromkeys(plan.due, now)
+            for kind in plan.due:
+                if only is None or kind in only:
+                    plan.due[kind] = now
             plan.busy = True
             tasks.append(asyncio.create_task(self._round(plan, now)))
         await asyncio.gather(*tasks)
 
     async def _round(self, plan: _Plan, due: float) -> None:
         camera = plan.camera
+        live = liveness_probe(camera)
         try:
             async with self._gate:
                 start = self.clock()
                 self.lateness.observe(start - due)
                 kinds = [k for k, t in plan.due.items() if t <= start + 0.001]
+                if live and live not in kinds:
+                    kinds.append(live)  # the other probes only make sense on a camera that answers
                 results = await probe_camera(
-                    camera,
-                    self.settings,
-                    kinds=kinds,
-                    baselines=self.baselines,
-                    snapshot_sink=self.snapshot_sink,
+                    camera, self.settings, kinds=[k for k in kinds if k != "video"], baselines=self.baselines
                 )
-            self._reschedule(plan, start, kinds, results)
+            if "video" in kinds and live and results[live].success:
+                # Decoding holds a slot for seconds: it waits on its own gate, never on liveness's.
+                async with self._video_gate:
+                    results.update(
+                        await probe_camera(
+                            camera,
+                            self.settings,
+                            kinds=["video"],
+                            previous=results,
+                            baselines=self.baselines,
+                            snapshot_sink=self.snapshot_sink,
+                        )
+                    )
+            self._reschedule(plan, start, [k for k in kinds if k in results], results)
             try:
                 self.on_probed(camera, results, time.time())
             except Exception:  # a bookkeeping bug must not stop probing

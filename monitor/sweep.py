@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Literal, cast
 
 from camwatch.config.models import Camera, MonitorSettings
@@ -38,14 +39,57 @@ def applicable_probes(camera: Camera) -> tuple[str, ...]:
     return tuple(k for k in PROBE_ORDER if k in kinds)
 
 
+class _SafetyNet:
+    """Deadlines of every running probe on one event loop, armed by one shared tick instead of one timer each.
+
+    Nearly every probe ends long before its safety deadline, so a deadline is only armed (a timer on its
+    ``asyncio.Timeout``) once a tick finds it due before the next tick; until then it is a dict entry. The
+    tick runs only while some deadline waits, and arms each one before it is due, so none fires late.
+    """
+
+    TICK = 1.0  # seconds
+
+    def __init__(self) -> None:
+        self._waiting: dict[asyncio.Timeout, float] = {}
+        self._tick: asyncio.TimerHandle | None = None
+
+    def watch(self, timeout: asyncio.Timeout, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        if deadline - loop.time() <= self.TICK:
+            timeout.reschedule(deadline)
+            return
+        self._waiting[timeout] = deadline
+        if self._tick is None:
+            self._tick = loop.call_later(self.TICK, self._arm_due)
+
+    def release(self, timeout: asyncio.Timeout) -> None:
+        self._waiting.pop(timeout, None)
+
+    def _arm_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        horizon = loop.time() + self.TICK
+        for timeout in [t for t, deadline in self._waiting.items() if deadline <= horizon]:
+            timeout.reschedule(self._waiting.pop(timeout))
+        self._tick = loop.call_later(self.TICK, self._arm_due) if self._waiting else None
+
+
+_nets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SafetyNet] = weakref.WeakKeyDictionary()
+
+
 async def run_probe(name: str, camera: Camera, ctx: ProbeContext) -> ProbeResult:
     """Run one probe with a safety net: a probe bug or a missed deadline becomes a result, never a hang
     or an exception that crosses into the scheduler."""
     started = time.perf_counter()
+    loop = asyncio.get_running_loop()
+    net = _nets.get(loop) or _nets.setdefault(loop, _SafetyNet())
     try:
         # Probes enforce ctx.timeout themselves; this outer bound only catches a probe that fails to.
-        async with asyncio.timeout(ctx.timeout + 1.0):
-            return await PROBES[name](camera, ctx)
+        async with asyncio.timeout(None) as deadline:
+            net.watch(deadline, loop.time() + ctx.timeout + 1.0)
+            try:
+                return await PROBES[name](camera, ctx)
+            finally:
+                net.release(deadline)
     except TimeoutError:
         return ProbeResult(
             name, False, TIMEOUT, time.perf_counter() - started, error="probe deadline exceeded"
@@ -67,28 +111,30 @@ async def probe_camera(
     settings: MonitorSettings,
     *,
     kinds: Iterable[str] | None = None,
+    previous: Mapping[str, ProbeResult] | None = None,
     baselines: BaselineStore | None = None,
     snapshot_sink: SnapshotSink | None = None,
 ) -> dict[str, ProbeResult]:
-    """Run ``kinds`` (default: all applicable) for one camera, in order.
+    """Run ``kinds`` (default: all applicable) for one camera, in order; returns the results of those run.
 
-    The video probe runs only when this round's RTSP probe passed: decoding a dead stream costs a full
-    timeout for nothing.
+    ``previous`` holds results of this round already taken (by an earlier call). The video probe runs only
+    when this round's RTSP probe passed: decoding a dead stream costs a full timeout for nothing.
     """
     wanted = set(applicable_probes(camera) if kinds is None else kinds)
+    done: dict[str, ProbeResult] = dict(previous or {})
     results: dict[str, ProbeResult] = {}
     for name in PROBE_ORDER:
         if name not in wanted:
             continue
-        if name == "video" and not (results.get("rtsp") and results["rtsp"].success):
+        if name == "video" and not (done.get("rtsp") and done["rtsp"].success):
             continue
         ctx = ProbeContext(
             settings=settings.schedule(camera.tier, cast(ProbeKind, name)),
             baselines=baselines if baselines is not None else MemoryBaselines(),
-            previous=results,
+            previous=done,
             snapshot_sink=snapshot_sink,
         )
-        results[name] = await run_probe(name, camera, ctx)
+        results[name] = done[name] = await run_probe(name, camera, ctx)
     return results
 
 

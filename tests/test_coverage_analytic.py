@@ -17,7 +17,7 @@ from camwatch.coverage.fov import camera_frame, dori_distance
 from camwatch.coverage.gaps import find_gaps
 from camwatch.coverage.measure import CoverageModel
 from camwatch.coverage.placement import suggest_cameras
-from tests.support.coverage_sample import camera_at, lonlat, write_layer
+from support.coverage_sample import camera_at, lonlat, write_layer
 
 # A road 200 m long, 50 m north of the origin, crossing the view of a camera at the origin facing north with
 # a 90° FOV: the sector's straight edges (x = ±y) cut it at x = ±50, so exactly half of it is seen.

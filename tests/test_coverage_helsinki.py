@@ -15,7 +15,7 @@ from camwatch.coverage.command import run_coverage, sample_area, sample_cameras
 from camwatch.coverage.layers import osm_tag
 from camwatch.coverage.measure import CoverageModel
 from camwatch.coverage.osm_cameras import cameras_from_osm
-from tests.support.coverage_sample import helsinki_pbf
+from support.coverage_sample import helsinki_pbf
 
 
 @pytest.fixture(scope="module")

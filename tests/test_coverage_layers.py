@@ -16,7 +16,7 @@ from camwatch.config.errors import ConfigError
 from camwatch.config.models import CategorySpec
 from camwatch.coverage.fov import camera_frame
 from camwatch.coverage.layers import assign_areas, derive_intersections, osm_tag, read_layer, read_layers
-from tests.support.coverage_sample import ORIGIN, UTM_EPSG, camera_at, helsinki_pbf, write_layer
+from support.coverage_sample import ORIGIN, UTM_EPSG, camera_at, helsinki_pbf, write_layer
 
 CATALOG = load_categories()
 

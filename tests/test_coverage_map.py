@@ -15,7 +15,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 
 from camwatch.coverage.mapview import PALETTE, STATUS_COLOURS, write_map
-from tests.support.browser import PageLoad, load_page
+from support.browser import PageLoad, load_page
 
 # A crossroads in Shangqiu; one step is ~100 m.
 X0, Y0, STEP = 115.65, 34.41, 0.001

@@ -18,7 +18,7 @@ from camwatch.config.errors import ConfigError
 from camwatch.config.load import load_config
 from camwatch.coverage.command import run_coverage
 from camwatch.coverage.status import load_status
-from tests.support.coverage_sample import lonlat, write_layer
+from support.coverage_sample import lonlat, write_layer
 
 CATEGORY_KEYS = {"kind", "target", "total", "covered", "ratio", "effective_ratio", "meets_target"}
 

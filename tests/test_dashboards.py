@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from camwatch.dashboards import _links
 from camwatch.dashboards.generate import DASHBOARDS, HERE, generated_files, stale_files
-from tests.support.prometheus import Prometheus, running_prometheus, write_config
+from support.prometheus import Prometheus, running_prometheus, write_config
 
 REPO = HERE.parent
 RULES = HERE / "rules" / "camwatch.rules.yml"

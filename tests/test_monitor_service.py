@@ -32,8 +32,11 @@ def config(tmp_path: Path, cameras, **monitor) -> Config:
 async def scrape(url: str) -> dict[tuple[str, tuple], float]:
     async with aiohttp.ClientSession() as s, s.get(url + "/metrics") as resp:
         text = await resp.text()
-    return {(smp.name, tuple(sorted(smp.labels.items()))): smp.value
-            for fam in text_string_to_metric_families(text) for smp in fam.samples}
+    return {
+        (smp.name, tuple(sorted(smp.labels.items()))): smp.value
+        for fam in text_string_to_metric_families(text)
+        for smp in fam.samples
+    }
 
 
 def value(samples, name, **labels):
@@ -62,10 +65,16 @@ async def test_service_monitors_and_exports(tmp_path, cameras):
     svc = Service(config(tmp_path, cameras))
     await svc.start()
     try:
+
         async def all_known():
             m = await scrape(svc.url)
-            return m if all(value(m, "camwatch_camera_up", camera=c) is not None
-                            for c in ("live", "closed", "hang")) else None
+            return (
+                m
+                if all(
+                    value(m, "camwatch_camera_up", camera=c) is not None for c in ("live", "closed", "hang")
+                )
+                else None
+            )
 
         m = await wait_for(all_known)
         assert value(m, "camwatch_camera_up", camera="live") == 1
@@ -143,3 +152,34 @@ async def test_bad_reload_keeps_running_config(tmp_path, cameras):
         assert list(svc.tracker.tracks) == ["live"]
     finally:
         await svc.stop()
+
+
+async def test_jobs_and_rounds_run_on_the_event_loop_thread(tmp_path, cameras):
+    """APScheduler runs plain functions in a thread pool; monitor state is not thread-safe."""
+    import threading
+
+    svc = Service(config(tmp_path, cameras))
+    await svc.start()
+    seen: list[int] = []
+    try:
+        svc.scheduler.add_job(lambda: seen.append(threading.get_ident()), 0.1, "probe-thread")
+        await wait_for(lambda: _true_when(bool(seen)))
+    finally:
+        await svc.stop()
+    assert set(seen) == {threading.get_ident()}
+
+
+async def test_first_rounds_spread_costly_probes_over_their_interval(tmp_path):
+    from camwatch.monitor.scheduler import LIVENESS_SPREAD, Scheduler
+
+    cams = [make_camera(id=f"c{i}", rtsp_url=f"rtsp://127.0.0.1:9/{i}") for i in range(200)]
+    settings = MonitorSettings(rtsp=RtspSettings(interval=60), video=VideoSettings(interval=300))
+    sched = Scheduler(settings, cams, lambda *a: None, clock=lambda: 0.0)
+    rtsp = [p.due["rtsp"] for p in sched._plans.values()]
+    video = [p.due["video"] for p in sched._plans.values()]
+    assert max(rtsp) <= LIVENESS_SPREAD and max(video) > 200  # video spread over its 300 s interval
+    assert sum(v < 30 for v in video) < 40  # not all decodes in the first seconds
+
+
+async def _true_when(value: bool) -> bool:
+    return value

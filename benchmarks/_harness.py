@@ -1,0 +1,273 @@
+"""Benchmark helpers: a simulated fleet in its own process, per-process CPU and memory, percentiles."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+PROFILES = Path(__file__).resolve().parent / "profiles"
+PASSWORD_ENV = "CAMWATCH_PASSWORD"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True, slots=True)
+class FleetProcess:
+    """A ``camwatch simulate`` process: its pid, the config it wrote and the log it writes."""
+
+    pid: int
+    config: Path
+    log: Path
+
+
+@contextmanager
+def fleet_process(
+    profile: Path,
+    out_dir: Path,
+    *,
+    count: int | None = None,
+    onvif: bool = True,
+    start_timeout: float = 300.0,
+) -> Iterator[FleetProcess]:
+    """Run a simulated fleet in its own process group (so its CPU is never counted as the monitor's).
+
+    The fleet password goes into ``$CAMWATCH_PASSWORD`` of this process too, so that the written config
+    resolves. The process group is killed on exit.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault(PASSWORD_ENV, secrets.token_urlsafe(12))
+    command = [sys.executable, "-m", "camwatch", "simulate", "--profile", str(profile), "--out", str(out_dir)]
+    if count is not None:
+        command += ["--count", str(count)]
+    if not onvif:
+        command.append("--no-onvif")
+    log = out_dir / "fleet.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + start_timeout
+        # The fleet prints its password origin last, once every camera listens.
+        while "password:" not in log.read_text(errors="replace"):
+            if proc.poll() is not None:
+                raise RuntimeError(f"fleet exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"fleet not ready within {start_timeout:g} s")
+            time.sleep(0.2)
+        yield FleetProcess(proc.pid, out_dir / "camwatch.yaml", log)
+    finally:
+        stop_group(proc)
+
+
+def monitor_config(fleet_config: Path, path: Path, *, monitor: Mapping[str, Any]) -> Path:
+    """A copy of the fleet's config with ``monitor`` settings merged over it, written next to it (so that the
+    inventory path still resolves)."""
+    doc = yaml.safe_load(fleet_config.read_text())
+    doc["monitor"] = {**doc.get("monitor", {}), **monitor}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorProcess:
+    """A ``camwatch run`` process: its pid, base URL and log file."""
+
+    pid: int
+    url: str
+    log: Path
+
+
+@contextmanager
+def monitor_process(config: Path, log: Path, *, start_timeout: float = 120.0) -> Iterator[MonitorProcess]:
+    """Run ``camwatch run CONFIG`` in its own process group until ready (``/healthz``); SIGTERM on exit, so
+    that it stops as an operator would stop it (state flushed)."""
+    listen = yaml.safe_load(config.read_text())["monitor"]["listen"]
+    url = f"http://{listen}"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "camwatch", "run", str(config)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        asyncio.run(_wait_healthy(url, proc, start_timeout))
+        yield MonitorProcess(proc.pid, url, log)
+    finally:
+        stop_group(proc)
+
+
+async def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"camwatch run exited with {proc.returncode}")
+            try:
+                async with session.get(f"{url}/healthz") as reply:
+                    if reply.status == 200:
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"camwatch run not healthy within {timeout:g} s")
+
+
+@dataclass(slots=True)
+class Watch:
+    """What watching a running monitor recorded: one entry per scrape of ``/metrics``."""
+
+    elapsed: list[float] = field(default_factory=list)  # seconds since the watch began, at each scrape
+    scrape_seconds: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)  # the monitor's resident set, bytes
+    failed_scrapes: int = 0
+    body_bytes: int = 0
+    warm: str = ""  # the exposition at the end of the warm-up
+    last: str = ""
+
+    def after(self, seconds: float) -> list[float]:
+        """Scrape times from ``seconds`` into the watch on."""
+        return [s for t, s in zip(self.elapsed, self.scrape_seconds, strict=True) if t >= seconds]
+
+
+async def watch_monitor(
+    monitor: MonitorProcess, *, duration: float, every: float, warmup: float, scrape_timeout: float = 10.0
+) -> Watch:
+    """Scrape ``/metrics`` every ``every`` seconds for ``duration`` seconds, timing each scrape (request to
+    last byte) and sampling the monitor's RSS."""
+    watch = Watch()
+    timeout = aiohttp.ClientTimeout(total=scrape_timeout)
+    start = time.monotonic()
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        while (elapsed := time.monotonic() - start) < duration:
+            began = time.perf_counter()
+            try:
+                async with session.get(f"{monitor.url}/metrics") as reply:
+                    text = await reply.text()
+                    reply.raise_for_status()
+            except (aiohttp.ClientError, TimeoutError):
+                watch.failed_scrapes += 1
+                text = ""
+            took = time.perf_counter() - began
+            if text:
+                watch.elapsed.append(elapsed)
+                watch.scrape_seconds.append(took)
+                watch.body_bytes = len(text)
+                watch.last = text
+                if elapsed < warmup or not watch.warm:
+                    watch.warm = text
+            watch.rss.append(rss_bytes(monitor.pid))
+            await asyncio.sleep(max(0.0, every - took))
+    return watch
+
+
+def error_lines(log: Path) -> list[str]:
+    """Log lines at ERROR or CRITICAL level, and tracebacks, from a camwatch log."""
+    markers = (" ERROR ", " CRITICAL ", "Traceback (most recent call last)")
+    return [line for line in log.read_text(errors="replace").splitlines() if any(m in line for m in markers)]
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a process started with ``start_new_session=True`` and everything it started."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU seconds of a process, all its threads (``/proc/PID/stat``)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def rss_bytes(pid: int | str = "self") -> int:
+    """Resident set size of a process now (``/proc/PID/statm``)."""
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q``-quantile (0 < q <= 1) of ``values``; NaN when empty."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+Buckets = list[tuple[float, float]]
+
+
+def histogram(text: str, name: str) -> Buckets:
+    """The cumulative ``(le, count)`` buckets of Prometheus histogram ``name`` in exposition ``text``."""
+    for family in text_string_to_metric_families(text):
+        if family.name == name:
+            return sorted(
+                (float(s.labels["le"]), s.value) for s in family.samples if s.name == name + "_bucket"
+            )
+    return []
+
+
+def since(later: Buckets, earlier: Buckets) -> Buckets:
+    """The observations ``later`` has that ``earlier`` had not (both cumulative, same buckets)."""
+    if not earlier:
+        return later
+    return [(le, count - before) for (le, count), (_, before) in zip(later, earlier, strict=True)]
+
+
+def quantile(buckets: Buckets, q: float) -> float:
+    """The ``q``-quantile of cumulative histogram buckets, linear inside a bucket as PromQL's
+    ``histogram_quantile``; the last finite bound when it falls in ``+Inf``; NaN when empty."""
+    if not buckets or buckets[-1][1] == 0:
+        return math.nan
+    rank = q * buckets[-1][1]
+    lower, below = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if math.isinf(bound):
+                return lower
+            return lower + (bound - lower) * (rank - below) / max(count - below, 1e-12)
+        lower, below = bound, count
+    return lower
+
+
+def sample_value(text: str, name: str, labels: dict[str, str] | None = None) -> float:
+    """The value of sample ``name`` with exactly ``labels`` in exposition ``text``; NaN when absent."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == (labels or {}):
+                return sample.value
+    return math.nan
+
+
+def machine() -> str:
+    """One line naming this machine: CPUs, CPU model and Python."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    return f"{os.cpu_count()} CPUs ({model}), Python {sys.version.split()[0]}"
