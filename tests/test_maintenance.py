@@ -1,0 +1,76 @@
+"""Maintenance windows: targets by camera or area, the CLI, and the running service picking them up."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from camwatch.cli import app
+from camwatch.config.load import load_config
+from camwatch.monitor.maintenance import parse_until, resolve_targets
+from camwatch.monitor.service import Service
+from support.cameras import make_camera
+from support.gst_rtsp import unused_port
+
+CAMS = [
+    make_camera(id="a1", county="柘城县", township="城关镇", village="东村"),
+    make_camera(id="a2", county="柘城县", township="城关镇", village="西村"),
+    make_camera(id="b1", county="柘城县", township="安平镇", village="东村"),
+    make_camera(id="c1", county="夏邑县", township="城关镇", village="东村"),
+]
+
+
+def test_targets_by_id_area_and_path():
+    assert resolve_targets(CAMS, ["a1"]) == ["a1"]
+    assert resolve_targets(CAMS, ["安平镇"]) == ["b1"]
+    assert resolve_targets(CAMS, ["城关镇"]) == ["a1", "a2", "c1"]  # a name shared by two counties
+    assert resolve_targets(CAMS, ["柘城县/城关镇"]) == ["a1", "a2"]
+    assert resolve_targets(CAMS, ["柘城县/城关镇/东村", "c1"]) == ["a1", "c1"]
+    with pytest.raises(ValueError, match="'nowhere'"):
+        resolve_targets(CAMS, ["a1", "nowhere"])
+
+
+def test_until_as_duration_or_local_time():
+    now = 1_790_000_000.0
+    assert parse_until("4h", now=now, tz="Asia/Shanghai") == now + 4 * 3600
+    ten_utc = datetime(2026, 12, 1, 10, 0, tzinfo=UTC).timestamp()  # 18:00 in Shanghai (UTC+8)
+    assert parse_until("2026-12-01T18:00", now=now, tz="Asia/Shanghai") == ten_utc
+    with pytest.raises(ValueError, match="past"):
+        parse_until("2020-01-01T00:00", now=now, tz="UTC")
+    with pytest.raises(ValueError, match="duration"):
+        parse_until("soon", now=now, tz="UTC")
+
+
+async def test_cli_windows_reach_the_running_service(tmp_path):
+    config = tmp_path / "camwatch.yaml"
+    config.write_text(
+        f"monitor: {{listen: '127.0.0.1:{unused_port()}', state: state.db}}\n"
+        "cameras:\n"
+        "  - {id: a1, rtsp_url: 'rtsp://127.0.0.1:9/a', county: 柘城县, township: 城关镇}\n"
+        "  - {id: a2, rtsp_url: 'rtsp://127.0.0.1:9/b', county: 柘城县, township: 城关镇}\n"
+        "  - {id: c1, rtsp_url: 'rtsp://127.0.0.1:9/c', county: 夏邑县, township: 城关镇}\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    started = runner.invoke(
+        app, ["maintenance", "start", str(config), "柘城县", "--until", "2h", "--reason", "fibre repair"]
+    )
+    assert started.exit_code == 0, started.output
+    assert "2 camera(s) under maintenance" in started.output
+    listed = runner.invoke(app, ["maintenance", "list", str(config)])
+    assert listed.exit_code == 0 and "a1" in listed.output and "c1" not in listed.output
+    unknown = runner.invoke(app, ["maintenance", "start", str(config), "nowhere"])
+    assert unknown.exit_code == 1 and "nowhere" in unknown.output
+
+    svc = Service(load_config(config))
+    await svc.start()
+    try:
+        assert svc.maintenance == frozenset({"a1", "a2"})
+        assert svc.registry.get_sample_value("camwatch_camera_maintenance", {"camera": "a1"}) == 1
+        assert svc.registry.get_sample_value("camwatch_camera_maintenance", {"camera": "c1"}) == 0
+        stopped = runner.invoke(app, ["maintenance", "stop", str(config), "a1"])
+        assert stopped.exit_code == 0 and "1 camera(s)" in stopped.output
+        await svc.refresh_maintenance()
+        assert svc.maintenance == frozenset({"a2"})
+    finally:
+        await svc.stop()
