@@ -1,18 +1,24 @@
-"""Prometheus collector over the monitor's in-memory snapshot: no probing and no I/O at scrape time."""
+"""What /metrics serves, from the monitor's in-memory snapshot: no probing and no I/O at scrape time."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
+from prometheus_client import ProcessCollector, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.registry import Collector
+from prometheus_client.registry import Collector, CollectorRegistry
 
-from camwatch.monitor.outcome import VIDEO_FAULTS
+from camwatch.config.models import Camera
+from camwatch.monitor.exposition import escape_label_value, family_header, format_value, label_pairs
+from camwatch.monitor.outcome import VIDEO_FAULTS, CameraResult
+from camwatch.monitor.probes.base import ProbeResult
 from camwatch.monitor.snapshot import Snapshot
 from camwatch.monitor.tracker import CameraTrack
 
@@ -37,17 +43,184 @@ VALUE_METRICS = {
     "fps": ("camwatch_video_fps", "Frames per second measured on the stream."),
     "luma": ("camwatch_video_luma", "Mean luma (0-255) of the analysed frames."),
     "sharpness": ("camwatch_video_sharpness", "Variance of the Laplacian at the fixed analysis size."),
+    "scene_match": (
+        "camwatch_video_scene_match",
+        "How well the picture matches the camera's reference view (0-1).",
+    ),
     "clock_offset_seconds": ("camwatch_onvif_clock_offset_seconds", "Camera clock minus monitor clock."),
 }
-FAULT_KINDS = (*VIDEO_FAULTS, "clock_skew")
 
 
-def _gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, doc, labels=list(labels))
+@dataclass(frozen=True, slots=True, eq=False)  # identity hash: families key each camera's lines
+class Family:
+    """A per-camera metric family: its exposed name (a counter's ends in ``_total``), type and help."""
+
+    name: str
+    kind: str
+    doc: str
 
 
-class MonitorCollector(Collector):
-    """Builds every camwatch metric fresh from ``snapshot()`` on each scrape."""
+INFO = Family("camwatch_camera_info", "gauge", "Camera metadata; join on `camera`.")
+UP = Family("camwatch_camera_up", "gauge", "1 if the camera's stream (or ONVIF service) answers.")
+STATUS = Family("camwatch_camera_status", "gauge", "Current camera status, one-hot.")
+WORKING = Family("camwatch_camera_working", "gauge", "1 if online with a usable picture (完好).")
+MAINTENANCE = Family("camwatch_camera_maintenance", "gauge", "1 while the camera is under maintenance.")
+CHANGED = Family("camwatch_camera_last_change_timestamp_seconds", "gauge", "When the status last changed.")
+FLAPS = Family("camwatch_camera_flaps_total", "counter", "Up/down transitions since the state began.")
+SUCCESS = Family("camwatch_probe_success", "gauge", "1 if the probe succeeded.")
+DURATION = Family("camwatch_probe_duration_seconds", "gauge", "How long the probe took.")
+LAST = Family("camwatch_probe_last_timestamp_seconds", "gauge", "When the probe last ran.")
+FAULT = Family("camwatch_video_fault", "gauge", "1 while the fault is present.")
+STREAM_UP = Family("camwatch_stream_up", "gauge", "1 if this stream of the camera answers DESCRIBE.")
+VALUES = {key: Family(name, "gauge", doc) for key, (name, doc) in VALUE_METRICS.items()}
+CAMERA_FAMILIES = (
+    INFO,
+    UP,
+    STATUS,
+    WORKING,
+    MAINTENANCE,
+    CHANGED,
+    FLAPS,
+    SUCCESS,
+    DURATION,
+    LAST,
+    FAULT,
+    STREAM_UP,
+    *VALUES.values(),
+)
+_HEADERS = tuple(family_header(f.name, f.kind, f.doc).encode() for f in CAMERA_FAMILIES)
+
+
+@lru_cache(maxsize=4096)
+def _label_end(name: str, value: str) -> str:
+    """``,name="value"} `` for the few distinct probe names, statuses, faults and stream roles."""
+    return f',{name}="{escape_label_value(value)}"}} '
+
+
+def _flag(on: bool) -> str:
+    return "1.0" if on else "0.0"
+
+
+class _CameraText:
+    """One camera's exposition lines, and what they were rendered from, to redo only what changed."""
+
+    __slots__ = ("camera", "chunks", "info", "label", "probes", "result", "state", "verdict")
+
+    def __init__(self, camera: Camera):
+        self.camera = camera
+        self.label = f'camera="{escape_label_value(camera.id)}"'  # the pair that opens every label set
+        metadata = label_pairs([("camera", camera.id), *camera.info_labels().items()])
+        self.info = f"{INFO.name}{{{metadata}}} 1.0\n"
+        self.result: CameraResult | None = None
+        self.state: tuple[object, ...] | None = None
+        self.chunks: tuple[bytes, ...] = ()  # one per CAMERA_FAMILIES entry
+        self.probes: dict[str, tuple[ProbeResult, float, tuple[str, str, str]]] = {}
+        self.verdict: tuple[tuple[object, ...], dict[Family, str]] | None = None
+
+    def refresh(self, track: CameraTrack, maintained: bool) -> None:
+        # A track changes by observe(), which always sets a new result (and with it probes and probe times),
+        # by a restore or debounce step (the state fields), or by a reload swapping its camera.
+        state = (track.up, track.status, track.faults, track.since, track.flaps, track.last_probe, maintained)
+        if track.result is self.result and state == self.state:
+            return
+        one = f"{{{self.label}}} "
+        lines = {INFO: self.info, MAINTENANCE: f"{MAINTENANCE.name}{one}{_flag(maintained)}\n"}
+        if track.up is not None:  # never probed: no made-up values
+            lines[UP] = f"{UP.name}{one}{_flag(track.up)}\n"
+            lines[STATUS] = f"{STATUS.name}{{{self.label}{_label_end('status', track.status)}1.0\n"
+            lines[WORKING] = f"{WORKING.name}{one}{_flag(track.working)}\n"
+            lines[CHANGED] = f"{CHANGED.name}{one}{format_value(track.since)}\n"
+            lines[FLAPS] = f"{FLAPS.name}{one}{format_value(track.flaps)}\n"
+            lines.update(self._probe_lines(track))
+            lines.update(self._verdict_lines(track))
+        self.chunks = tuple([lines[f].encode() if f in lines else b"" for f in CAMERA_FAMILIES])
+        self.result, self.state = track.result, state
+
+    def _probe_lines(self, track: CameraTrack) -> dict[Family, str]:
+        """Success, duration and time of each probe, and the stream roles the stream check saw."""
+        probes = {}
+        for name, result in track.probes.items():
+            at = track.probe_times.get(name, 0.0)
+            done = self.probes.get(name)
+            if done is None or done[0] is not result or done[1] != at:  # most rounds run only some probes
+                labels = f"{{{self.label}{_label_end('probe', name)}"
+                lines = (
+                    f"{SUCCESS.name}{labels}{_flag(result.success)}\n",
+                    f"{DURATION.name}{labels}{format_value(result.duration_seconds)}\n",
+                    f"{LAST.name}{labels}{format_value(at)}\n",
+                )
+                done = (result, at, lines)
+            probes[name] = done
+        self.probes = probes
+        rtsp = track.probes.get("rtsp")
+        streams = rtsp.details.get("streams", {}) if rtsp else {}
+        return {
+            SUCCESS: "".join(lines[0] for _, _, lines in probes.values()),
+            DURATION: "".join(lines[1] for _, _, lines in probes.values()),
+            LAST: "".join(lines[2] for _, _, lines in probes.values()),
+            STREAM_UP: "".join(
+                f"{STREAM_UP.name}{{{self.label}{_label_end('stream', role)}{_flag(status == 'ok')}\n"
+                for role, status in streams.items()
+            ),
+        }
+
+    def _verdict_lines(self, track: CameraTrack) -> dict[Family, str]:
+        """Fault flags (while up, for the checks that ran) and measured values."""
+        kinds: tuple[str, ...] = ()
+        if track.up:
+            kinds = (VIDEO_FAULTS if "video" in track.probes else ()) + (
+                ("clock_skew",) if "onvif" in track.probes else ()
+            )
+        values = track.result.values if track.result is not None else {}
+        key = (kinds, track.faults, values)
+        if self.verdict is None or self.verdict[0] != key:
+            one = f"{{{self.label}}} "
+            lines = {
+                FAULT: "".join(
+                    f"{FAULT.name}{{{self.label}{_label_end('fault', kind)}{_flag(kind in track.faults)}\n"
+                    for kind in kinds
+                )
+            }
+            for name, value in values.items():
+                if (family := VALUES.get(name)) is not None:
+                    lines[family] = f"{family.name}{one}{format_value(value)}\n"
+            self.verdict = (key, lines)
+        return self.verdict[1]
+
+    def describes(self, camera: Camera) -> bool:
+        """Whether these lines are still ``camera``'s: a reload brings new but mostly equal Camera objects."""
+        if camera is not self.camera:
+            if camera != self.camera:
+                return False
+            self.camera = camera
+        return True
+
+
+class CameraExposition:
+    """The per-camera families as exposition text; a camera's lines are redone only when its track changed."""
+
+    def __init__(self) -> None:
+        self._cameras: dict[str, _CameraText] = {}
+
+    def render(self, tracks: Iterable[CameraTrack], maintenance: frozenset[str] = frozenset()) -> list[bytes]:
+        """The families' lines, in parts to join (the body is large: joined once, with what follows it)."""
+        cached, current = self._cameras, {}
+        for track in tracks:
+            text = cached.get(track.camera.id)
+            if text is None or not text.describes(track.camera):
+                text = _CameraText(track.camera)
+            text.refresh(track, track.camera.id in maintenance)
+            current[track.camera.id] = text
+        self._cameras = current  # cameras gone from the inventory leave the cache here
+        out: list[bytes] = []
+        for i, header in enumerate(_HEADERS):
+            out.append(header)
+            out.extend([text.chunks[i] for text in current.values()])
+        return out
+
+
+class ServiceCollector(Collector):
+    """The service-level families (probe counts, lateness, clusters, coverage, state, reloads)."""
 
     def __init__(self, snapshot: Callable[[], Snapshot]):
         self._snapshot = snapshot
@@ -56,77 +229,29 @@ class MonitorCollector(Collector):
         return []  # keeps the registry from calling collect() at registration
 
     def collect(self) -> Iterable[Metric]:
+        yield from service_metrics(self._snapshot())
+
+
+class Exporter:
+    """The /metrics body: the per-camera families (about 28 series a camera), written directly and kept per
+    camera until its track changes, then the registry's few service-level families and the process metrics."""
+
+    def __init__(self, snapshot: Callable[[], Snapshot]):
+        self._snapshot = snapshot
+        self._cameras = CameraExposition()
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(ServiceCollector(snapshot))
+        ProcessCollector(registry=self.registry)
+
+    def exposition(self) -> bytes:
         snap = self._snapshot()
-        yield from camera_metrics(snap.tracks.values(), snap.maintenance)
-        yield from service_metrics(snap)
+        parts = self._cameras.render(snap.tracks.values(), snap.maintenance)
+        parts.append(generate_latest(self.registry))
+        return b"".join(parts)
 
 
-def camera_metrics(tracks: Iterable[CameraTrack], maintenance: frozenset[str] = frozenset()) -> list[Metric]:
-    """Per-camera families; also used by ``/probe`` for a single camera."""
-    info = _gauge("camwatch_camera_info", "Camera metadata; join on `camera`.", INFO_LABELS)
-    up = _gauge("camwatch_camera_up", "1 if the camera's stream (or ONVIF service) answers.", ["camera"])
-    status = _gauge("camwatch_camera_status", "Current camera status, one-hot.", ["camera", "status"])
-    working = _gauge("camwatch_camera_working", "1 if online with a usable picture (完好).", ["camera"])
-    maint = _gauge("camwatch_camera_maintenance", "1 while the camera is under maintenance.", ["camera"])
-    changed = _gauge(
-        "camwatch_camera_last_change_timestamp_seconds", "When the status last changed.", ["camera"]
-    )
-    flaps = CounterMetricFamily(
-        "camwatch_camera_flaps", "Up/down transitions since the state began.", labels=["camera"]
-    )
-    success = _gauge("camwatch_probe_success", "1 if the probe succeeded.", ["camera", "probe"])
-    duration = _gauge("camwatch_probe_duration_seconds", "How long the probe took.", ["camera", "probe"])
-    last = _gauge("camwatch_probe_last_timestamp_seconds", "When the probe last ran.", ["camera", "probe"])
-    fault = _gauge("camwatch_video_fault", "1 while the fault is present.", ["camera", "fault"])
-    stream_up = _gauge(
-        "camwatch_stream_up", "1 if this stream of the camera answers DESCRIBE.", ["camera", "stream"]
-    )
-    values = {key: _gauge(name, doc, ["camera"]) for key, (name, doc) in VALUE_METRICS.items()}
-
-    for t in tracks:
-        cid = t.camera.id
-        labels = t.camera.info_labels()
-        info.add_metric([cid, *(labels[k] for k in INFO_LABELS[1:])], 1)
-        maint.add_metric([cid], 1 if cid in maintenance else 0)
-        if t.up is None:
-            continue
-        up.add_metric([cid], 1 if t.up else 0)
-        status.add_metric([cid, t.status], 1)
-        working.add_metric([cid], 1 if t.working else 0)
-        changed.add_metric([cid], t.since)
-        flaps.add_metric([cid], t.flaps)
-        for name, result in t.probes.items():
-            success.add_metric([cid, name], 1 if result.success else 0)
-            duration.add_metric([cid, name], result.duration_seconds)
-            last.add_metric([cid, name], t.probe_times.get(name, 0.0))
-        rtsp = t.probes.get("rtsp")
-        for role, stream_status in (rtsp.details.get("streams", {}) if rtsp else {}).items():
-            stream_up.add_metric([cid, role], 1 if stream_status == "ok" else 0)
-        if t.up:
-            kinds = (VIDEO_FAULTS if "video" in t.probes else ()) + (
-                ("clock_skew",) if "onvif" in t.probes else ()
-            )
-            for kind in kinds:
-                fault.add_metric([cid, kind], 1 if kind in t.faults else 0)
-        if t.result is not None:
-            for key, value in t.result.values.items():
-                if key in values:
-                    values[key].add_metric([cid], value)
-    return [
-        info,
-        up,
-        status,
-        working,
-        maint,
-        changed,
-        flaps,
-        success,
-        duration,
-        last,
-        fault,
-        stream_up,
-        *values.values(),
-    ]
+def _gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=list(labels))
 
 
 def service_metrics(snap: Snapshot) -> list[Metric]:

@@ -13,7 +13,7 @@ from camwatch.monitor.probes.base import NOT_FOUND, OK, ProbeResult
 VIDEO_FAULTS = ("frozen", "black", "occluded", "tampered", "moved", "blurred", "color_cast")
 DOWN_STATUSES = ("offline", "timeout", "auth_failed", "error")
 STATUSES = ("ok", *DOWN_STATUSES, "frozen", "black", "blurred", "occluded", "color_cast")
-VALUE_NAMES = ("fps", "luma", "sharpness", "clock_offset_seconds")
+VALUE_NAMES = ("fps", "luma", "sharpness", "scene_match", "clock_offset_seconds")
 
 
 def liveness_probe(camera: Camera) -> str | None:

@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import ProcessCollector
-from prometheus_client.registry import CollectorRegistry
 
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config
 from camwatch.monitor.clusters import DownCamera, offline_clusters
-from camwatch.monitor.exporter import MonitorCollector
+from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.identity import Identity, track_identity
 from camwatch.monitor.probes.base import MemoryBaselines, ProbeResult
 from camwatch.monitor.scheduler import Scheduler
@@ -79,9 +77,8 @@ class Service:
         self.changes_since_coverage = 0
         self._coverage_model: Any = None
         self._coverage_task: asyncio.Task[None] | None = None
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(MonitorCollector(self.snapshot))
-        ProcessCollector(registry=self.registry)
+        self.exporter = Exporter(self.snapshot)
+        self.registry = self.exporter.registry
         self._runner: web.AppRunner | None = None
         self._input_stamps: dict[Path, tuple[float, int] | None] = {}
         self.started = False

@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from camwatch.config.models import Camera, MonitorSettings, WebSettings
+from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.probes.base import ProbeResult
 from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.sweep import applicable_probes
@@ -29,7 +30,7 @@ class MonitorApp(Protocol):
     """What the web layer needs from the running service."""
 
     settings: MonitorSettings
-    registry: CollectorRegistry
+    exporter: Exporter
 
     snapshots: SnapshotStore | None
 
@@ -103,7 +104,7 @@ def make_app(service: MonitorApp, web_settings: WebSettings) -> web.Application:
     last_probe: dict[str, float] = {}
 
     async def metrics(_: web.Request) -> web.Response:
-        body = generate_latest(service.registry)
+        body = service.exporter.exposition()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def healthz(_: web.Request) -> web.Response:

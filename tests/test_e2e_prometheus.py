@@ -153,3 +153,19 @@ async def test_rules_load_and_evaluate(stack: Stack) -> None:
     assert broken == []
     (online,) = await stack.prometheus.query("fleet:camwatch_camera_online:ratio")
     assert 0.5 < float(online["value"][1]) < 1.0
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_frame_judged_frozen_is_served(stack: Stack) -> None:
+    """A duty officer follows the alert's snapshot link and sees the frame that was judged frozen."""
+    import aiohttp
+    import cv2
+    import numpy as np
+
+    frozen = next(c.id for c in stack.fleet.cameras if c.picture == "frozen" and c.behaviour == "ok")
+    url = f"{stack.service.url}/snapshot/{frozen}"
+    async with aiohttp.ClientSession() as session, session.get(url, params={"fault": "frozen"}) as resp:
+        assert resp.status == 200 and resp.content_type == "image/jpeg"
+        body = await resp.read()
+    image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.shape[1] <= 320 and image.std() > 5  # a real picture, not a blank
