@@ -235,7 +235,7 @@ def _track_services(cam: ONVIFCamera) -> list[ONVIFService]:
         task.add_done_callback(record)
         return await asyncio.shield(task)
 
-    cam.create_onvif_service = tracked  # type: ignore[method-assign]
+    cam.create_onvif_service = tracked
     return created
 
 
