@@ -30,7 +30,8 @@ from camwatch.monitor.sweep import SnapshotSink, applicable_probes, probe_camera
 log = logging.getLogger(__name__)
 
 OnProbed = Callable[[Camera, Mapping[str, ProbeResult], float], None]
-LIVENESS_SPREAD = 10.0  # seconds over which a new fleet's first liveness probes are spread
+LIVENESS_SPREAD = 10.0  # seconds over which a new fleet's first probes are spread
+VIDEO_RETRY = 15.0  # a video check that found every decoder busy is retried within this many seconds
 
 
 @dataclass(slots=True)
@@ -106,16 +107,13 @@ class Scheduler:
             self._sync_jobs()
 
     def _first_due(self, camera: Camera, now: float) -> dict[str, float]:
-        """When a new camera's probes first run: liveness within the first seconds (people want to see
-        the fleet soon), costlier kinds spread over their own interval so a big fleet does not start
-        with every decode at once. Spread by a hash of the id, so restarts keep the same pattern."""
+        """When a new camera is first probed: within the first seconds (people want to see the fleet soon),
+        spread by a hash of the id so a big fleet does not start in one burst and restarts keep the pattern.
+        Costly kinds need no spreading of their own: the video gate spreads them (see ``_round``)."""
         share = (zlib.crc32(camera.id.encode()) % 1000) / 1000.0
-        live = liveness_probe(camera)
-        due = {}
-        for kind in applicable_probes(camera):
-            interval = self.settings.schedule(camera.tier, kind).interval  # type: ignore[arg-type]
-            due[kind] = now + share * (min(interval, LIVENESS_SPREAD) if kind == live else interval)
-        return due
+        live = liveness_probe(camera) or "rtsp"
+        spread = min(self.settings.schedule(camera.tier, live).interval, LIVENESS_SPREAD)  # type: ignore[arg-type]
+        return dict.fromkeys(applicable_probes(camera), now + share * spread)
 
     @property
     def cameras(self) -> dict[str, Camera]:
@@ -220,7 +218,11 @@ class Scheduler:
                 start = self.clock()
                 self.lateness.observe(start - due)
                 kinds = [k for k, t in plan.due.items() if t <= start + 0.001]
-                if live and live not in kinds:
+                if "video" in kinds and self._video_gate.locked():
+                    # Never hold a camera (and its liveness) waiting for a decoder: try again shortly.
+                    kinds.remove("video")
+                    plan.due["video"] = start + self.rng.uniform(1.0, VIDEO_RETRY)
+                if live and kinds and live not in kinds:
                     kinds.append(live)  # the other probes only make sense on a camera that answers
                 results = await probe_camera(
                     camera, self.settings, kinds=[k for k in kinds if k != "video"], baselines=self.baselines
@@ -238,11 +240,12 @@ class Scheduler:
                             snapshot_sink=self.snapshot_sink,
                         )
                     )
-            self._reschedule(plan, start, [k for k in kinds if k in results], results)
-            try:
-                self.on_probed(camera, results, time.time())
-            except Exception:  # a bookkeeping bug must not stop probing
-                log.exception("handling results of camera %s failed", camera.id)
+            self._reschedule(plan, start, kinds, results)
+            if results:
+                try:
+                    self.on_probed(camera, results, time.time())
+                except Exception:  # a bookkeeping bug must not stop probing
+                    log.exception("handling results of camera %s failed", camera.id)
         finally:
             plan.busy = False
             if self._plans.get(camera.id) is plan and plan.due:

@@ -126,12 +126,14 @@ async def test_switch_outage_becomes_one_cluster_alert(stack: Stack) -> None:
 async def test_every_dashboard_query_returns_data_from_real_camwatch(stack: Stack, name: str) -> None:
     dashboard = load(name)
     values = await resolve_variables(dashboard, stack.prometheus, pick_all=True)
-    if "camera" in values:  # the camera page shows one camera: pick one that is up with a live picture
+    if "camera" in values:  # the camera page shows one camera: one that is up and whose video was checked
+        checked = {r["metric"]["camera"] for r in await stack.prometheus.query("camwatch_video_fps")}
         values["camera"] = next(
             c.id
             for c in stack.fleet.cameras
-            if c.behaviour == "ok" and c.picture == "live" and stack.fleet.is_up(c.id)
+            if c.behaviour == "ok" and c.picture == "live" and stack.fleet.is_up(c.id) and c.id in checked
         )
+
     empty = []
     for panel in panels(dashboard):
         for target in panel["targets"]:
@@ -162,7 +164,8 @@ async def test_the_frame_judged_frozen_is_served(stack: Stack) -> None:
     import cv2
     import numpy as np
 
-    frozen = next(c.id for c in stack.fleet.cameras if c.picture == "frozen" and c.behaviour == "ok")
+    judged = await stack.prometheus.wait_for('camwatch_video_fault{fault="frozen"} == 1')
+    frozen = judged[0]["metric"]["camera"]
     url = f"{stack.service.url}/snapshot/{frozen}"
     async with aiohttp.ClientSession() as session, session.get(url, params={"fault": "frozen"}) as resp:
         assert resp.status == 200 and resp.content_type == "image/jpeg"
