@@ -9,6 +9,7 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,7 +18,8 @@ USER_AGENT = "camwatch"
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 256 * 1024
 _MAX_HEADER_LINES = 256
-_FORBIDDEN_IN_LINE = ("\r", "\n", "\x00")
+_LINE_BREAK = re.compile("[\r\n\x00]")
+_URL_BREAK = re.compile("[ \r\n\x00]")
 _RTSP_VERSION = b"RTSP/"
 
 
@@ -32,11 +34,11 @@ class RtspProtocolError(ValueError):
 
 def build_request(method: str, url: str, cseq: int, *, headers: Iterable[tuple[str, str]] = ()) -> bytes:
     """One request with ``CSeq`` and ``User-Agent``; refuses CR/LF/space in the URL and CR/LF in headers."""
-    if " " in url or any(c in url for c in _FORBIDDEN_IN_LINE):
+    if _URL_BREAK.search(url):
         raise RtspProtocolError("request URL contains whitespace or control characters")
     lines = [f"{method} {url} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {USER_AGENT}\r\n"]
     for name, value in headers:
-        if any(c in name or c in value for c in _FORBIDDEN_IN_LINE):
+        if _LINE_BREAK.search(name) or _LINE_BREAK.search(value):
             raise RtspProtocolError(f"header {name!r} contains line breaks")
         lines.append(f"{name}: {value}\r\n")
     lines.append("\r\n")
@@ -115,16 +117,17 @@ def parse_head(block: str) -> tuple[int, str, tuple[tuple[str, str], ...]]:
     if len(lines) > _MAX_HEADER_LINES:
         raise RtspProtocolError(f"more than {_MAX_HEADER_LINES} header lines")
     headers: list[tuple[str, str]] = []
-    for raw in lines[1:]:
-        line = raw.rstrip("\r")
-        if line[:1] in (" ", "\t") and headers:  # obsolete folding: continues the previous value
+    for line in lines[1:]:
+        # strip() below also drops the CR of a CRLF line end.
+        first = line[:1]
+        if (first == " " or first == "\t") and headers:  # obsolete folding: continues the previous value
             name, value = headers[-1]
             headers[-1] = (name, f"{value} {line.strip()}")
             continue
         name, sep, value = line.partition(":")
-        name = name.strip()
-        if not sep or not name:
-            raise RtspProtocolError(f"malformed header line: {line[:60]!r}")
+        if not sep or not (name := name.strip()):
+            shown = line.rstrip("\r")[:60]
+            raise RtspProtocolError(f"malformed header line: {shown!r}")
         headers.append((name.lower(), value.strip()))
     return status, reason.strip(), tuple(headers)
 
@@ -207,7 +210,7 @@ class Challenge:
     params: dict[str, str] = field(default_factory=dict)
 
 
-_TOKEN_STOP = frozenset(' \t,="')
+_TOKEN = re.compile('[^ \t,="]*')
 
 
 def _skip(text: str, pos: int, chars: str) -> int:
@@ -217,16 +220,18 @@ def _skip(text: str, pos: int, chars: str) -> int:
 
 
 def _token(text: str, pos: int) -> tuple[str, int]:
-    start = pos
-    while pos < len(text) and text[pos] not in _TOKEN_STOP:
-        pos += 1
-    return text[start:pos], pos
+    match = _TOKEN.match(text, pos)
+    assert match is not None  # the pattern matches the empty string
+    return match.group(), match.end()
 
 
 def _quoted(text: str, pos: int) -> tuple[str, int]:
     """A quoted-string starting at ``text[pos] == '"'``; backslash escapes the next character."""
-    out: list[str] = []
     pos += 1
+    end = text.find('"', pos)
+    if end != -1 and "\\" not in text[pos:end]:
+        return text[pos:end], end + 1  # the usual case: nothing escaped
+    out: list[str] = []
     while pos < len(text):
         c = text[pos]
         if c == '"':
@@ -288,6 +293,11 @@ def _digest_supported(challenge: Challenge) -> bool:
         and params.get("algorithm", "MD5").upper() == "MD5"
         and (qop is None or "auth" in _qop_options(qop))
     )
+
+
+def digest_is_stale(challenge: Challenge) -> bool:
+    """Whether a Digest challenge says only the nonce expired, not the credentials (``stale=true``)."""
+    return challenge.params.get("stale", "").lower() == "true"
 
 
 def _qop_options(qop: str) -> list[str]:

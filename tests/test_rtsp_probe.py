@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
@@ -22,11 +24,25 @@ from camwatch.monitor.probes.base import (
     ProbeContext,
     ProbeResult,
 )
-from camwatch.monitor.probes.rtsp import probe, probe_url
+from camwatch.monitor.probes.registry import PROBES
+from camwatch.monitor.probes.rtsp import ChallengeCache, Remembered, challenges, probe, probe_url
+from camwatch.monitor.rtsp_proto import Challenge
+from camwatch.monitor.sweep import run_probe
+from camwatch.sim.h264 import clip
+from camwatch.sim.rtsp_server import RtspCamera, RtspFleetServer
 from support.cameras import make_camera
-from support.gst_rtsp import GstRtsp
+from support.gst_rtsp import GstRtsp, unused_port
+from support.rtsp_relay import media_held, recording_relay
 
 TIMEOUT_S = 5.0
+
+
+@pytest.fixture(autouse=True)
+def no_remembered_challenges() -> Iterator[None]:
+    """Each test starts with no remembered challenge (a port may be reused by a later test)."""
+    challenges.clear()
+    yield
+    challenges.clear()
 
 
 def assert_no_secret(result: ProbeResult, password: str) -> None:
@@ -268,3 +284,212 @@ async def test_connection_closed_before_any_reply_is_offline() -> None:
     async with loopback_server(answering()) as url:
         result = await probe_url(url, timeout=TIMEOUT_S)
     assert result.status == OFFLINE
+
+
+# ------------------------------------------------------------------------------------ remembered challenges
+
+NO_AUTH = None
+FIRST_PROBE = [("OPTIONS", NO_AUTH), ("DESCRIBE", NO_AUTH)]
+
+
+async def test_basic_login_is_sent_up_front_once_the_camera_asked_for_it(
+    gst_rtsp_server_factory: Callable[..., GstRtsp],
+) -> None:
+    server = gst_rtsp_server_factory(
+        {"cam": "videotestsrc is-live=true pattern=black"}, user="viewer", password="basic-pw", auth="basic"
+    )
+    held = media_held(
+        server.url("cam"), host=server.host, port=server.port, username="viewer", password="basic-pw"
+    )
+    async with held, recording_relay(server.host, server.port) as relay:
+        url = relay.url("cam")
+
+        async def probed(password: str) -> str:
+            return (await probe_url(url, username="viewer", password=password, timeout=TIMEOUT_S)).status
+
+        assert await probed("basic-pw") == OK
+        assert relay.take() == [*FIRST_PROBE, ("DESCRIBE", "Basic")]
+        assert await probed("basic-pw") == OK
+        assert relay.take() == [("OPTIONS", NO_AUTH), ("DESCRIBE", "Basic")]
+        # A changed password: the up-front answer and the answer to the new challenge are both refused,
+        # and the camera is forgotten, so the next probe starts over without credentials.
+        assert await probed("changed") == AUTH_FAILED
+        assert relay.take() == [("OPTIONS", NO_AUTH), ("DESCRIBE", "Basic"), ("DESCRIBE", "Basic")]
+        assert url not in [*challenges._entries]
+        assert await probed("basic-pw") == OK
+        assert relay.take() == [*FIRST_PROBE, ("DESCRIBE", "Basic")]
+
+
+async def test_credentials_never_go_to_a_camera_that_did_not_ask(gst_rtsp: GstRtsp) -> None:
+    assert gst_rtsp.password
+    held = media_held(gst_rtsp.url("live"), host=gst_rtsp.host, port=gst_rtsp.port)
+    async with held, recording_relay(gst_rtsp.host, gst_rtsp.port) as relay:
+        for _ in range(2):
+            result = await probe_url(
+                relay.url("live"), username=gst_rtsp.username, password=gst_rtsp.password, timeout=TIMEOUT_S
+            )
+            assert result.status == OK, result.error
+        assert relay.take() == FIRST_PROBE * 2
+    assert len(challenges) == 0
+
+
+async def test_gstreamer_single_use_nonce_falls_back_then_is_not_sent_up_front_again(
+    gst_rtsp_server_factory: Callable[..., GstRtsp],
+) -> None:
+    """GStreamer binds a Digest nonce to its connection: a remembered one is refused (without stale=true),
+    the probe answers the new challenge, and later probes stop sending a nonce bound to fail."""
+    server = gst_rtsp_server_factory(
+        {"cam": "videotestsrc is-live=true pattern=black"}, user="viewer", password="digest-pw", auth="digest"
+    )
+    held = media_held(
+        server.url("cam"), host=server.host, port=server.port, username="viewer", password="digest-pw"
+    )
+    async with held, recording_relay(server.host, server.port) as relay:
+        seen = []
+        for _ in range(3):
+            result = await probe_url(
+                relay.url("cam"), username="viewer", password="digest-pw", timeout=TIMEOUT_S
+            )
+            assert (result.status, result.details["width"]) == (OK, 640)
+            seen.append(relay.take())
+    assert seen == [
+        [*FIRST_PROBE, ("DESCRIBE", "Digest")],
+        [("OPTIONS", NO_AUTH), ("DESCRIBE", "Digest"), ("DESCRIBE", "Digest")],
+        [*FIRST_PROBE, ("DESCRIBE", "Digest")],
+    ]
+
+
+@pytest.fixture
+async def sim_camera() -> AsyncIterator[tuple[RtspFleetServer, RtspCamera]]:
+    """One simulated Digest camera whose nonce outlives connections (one nonce per server, as the fleet's)."""
+    fleet = RtspFleetServer()
+    camera = RtspCamera(
+        id="sim-1",
+        address="127.0.0.1",
+        port=unused_port(),
+        username="admin",
+        password="sim-pw",
+        clip=clip("live", width=64, height=36, fps=10, seconds=1),
+    )
+    await fleet.open(camera)
+    yield fleet, camera
+    await fleet.close_all()
+
+
+async def test_second_probe_of_a_digest_camera_takes_two_exchanges_and_survives_a_new_nonce(
+    sim_camera: tuple[RtspFleetServer, RtspCamera],
+) -> None:
+    fleet, camera = sim_camera
+    async with recording_relay(camera.address, camera.port) as relay:
+
+        async def probed() -> list[tuple[str, str | None]]:
+            result = await probe_url(
+                relay.url(camera.path), username="admin", password="sim-pw", timeout=TIMEOUT_S
+            )
+            assert (result.status, result.details["width"]) == (OK, 64)
+            return relay.take()
+
+        assert await probed() == [*FIRST_PROBE, ("DESCRIBE", "Digest")]
+        assert await probed() == [("OPTIONS", NO_AUTH), ("DESCRIBE", "Digest")]
+        fleet.nonce = secrets.token_hex(16)  # the camera's nonce expired: one fallback, then up front again
+        assert await probed() == [("OPTIONS", NO_AUTH), ("DESCRIBE", "Digest"), ("DESCRIBE", "Digest")]
+        assert await probed() == [("OPTIONS", NO_AUTH), ("DESCRIBE", "Digest")]
+
+
+def stale_nonce_camera(nonces: list[str], seen: list[dict[str, str]]) -> Handler:
+    """A camera with qop=auth whose current nonce is ``nonces[-1]``: it accepts an answer to that nonce and
+    refuses an older one with ``stale=true`` (it checks nonces only: the Digest maths is tested elsewhere)."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while head := (await reader.readuntil(b"\r\n\r\n")).decode():
+            cseq = re.search(r"CSeq: (\d+)", head)[1]  # type: ignore[index]
+            params = dict(re.findall(r'(\w+)="?([^",]*)"?', head.partition("Authorization: Digest ")[2]))
+            if head.startswith("OPTIONS"):
+                writer.write(f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n".encode())
+            elif params.get("nonce") == nonces[-1]:
+                seen.append(params)
+                writer.write(
+                    b"RTSP/1.0 200 OK\r\nCSeq: %s\r\nContent-Length: %d\r\n\r\n%s"
+                    % (cseq.encode(), len(SDP), SDP)
+                )
+            else:
+                stale = ", stale=true" if params else ""
+                challenge = f'WWW-Authenticate: Digest realm="cam", nonce="{nonces[-1]}", qop="auth"{stale}'
+                writer.write(f"RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n{challenge}\r\n\r\n".encode())
+            await writer.drain()
+
+    return handler
+
+
+async def test_stale_nonce_is_answered_again_and_nonce_counts_go_up() -> None:
+    """A remembered nonce refused with ``stale=true`` is replaced and still sent up front afterwards, even
+    though no up-front answer had worked yet (unlike a nonce refused without it)."""
+    nonces, seen = ["n1"], []  # type: tuple[list[str], list[dict[str, str]]]
+    async with loopback_server(stale_nonce_camera(nonces, seen)) as url:
+
+        async def probed() -> str:
+            return (await probe_url(url, username="u", password="p", timeout=TIMEOUT_S)).status
+
+        statuses = [await probed()]
+        nonces.append("n2")
+        statuses += [await probed() for _ in range(3)]
+    assert statuses == [OK] * 4
+    # nc 2 and 3 with the same nonce: answered up front, no new challenge in between.
+    assert [(p["nonce"], p["nc"]) for p in seen] == [
+        ("n1", "00000001"),
+        ("n2", "00000001"),
+        ("n2", "00000002"),
+        ("n2", "00000003"),
+    ]
+    assert len({p["cnonce"] for p in seen}) == 4
+
+
+def test_challenge_cache_is_a_bounded_lru() -> None:
+    cache = ChallengeCache(2)
+    a, b, c = (Remembered(Challenge("basic", {"realm": r})) for r in "abc")
+    cache.put("rtsp://a/", a)
+    cache.put("rtsp://b/", b)
+    assert cache.get("rtsp://a/") is a  # now the most recently used
+    cache.put("rtsp://c/", c)
+    assert (cache.get("rtsp://b/"), cache.get("rtsp://a/"), cache.get("rtsp://c/"), len(cache)) == (
+        None,
+        a,
+        c,
+        2,
+    )
+    cache.discard("rtsp://a/")
+    assert (cache.get("rtsp://a/"), len(cache)) == (None, 1)
+
+
+# --------------------------------------------------------------------------------------------- safety net
+
+
+async def test_a_probe_that_ignores_its_deadline_becomes_a_timeout_result(
+    hanging_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe that fails to enforce ``ctx.timeout`` is stopped at timeout + 1 s, armed directly (short
+    deadline) or by the shared tick (longer one)."""
+
+    async def ignores_deadline(camera: object, ctx: ProbeContext) -> ProbeResult:
+        return await probe_url(f"rtsp://127.0.0.1:{hanging_port}/live", timeout=3600)
+
+    monkeypatch.setitem(PROBES, "stuck", ignores_deadline)
+    camera = make_camera()
+
+    async def timed(timeout: float) -> tuple[ProbeResult, float]:
+        started = time.monotonic()
+        result = await run_probe("stuck", camera, ProbeContext(settings=RtspSettings(timeout=timeout)))
+        return result, time.monotonic() - started
+
+    for (result, took), timeout in zip(await asyncio.gather(timed(0.2), timed(1.6)), (0.2, 1.6), strict=True):
+        assert (result.status, result.error) == (TIMEOUT, "probe deadline exceeded")
+        assert timeout + 1 <= took <= timeout + 1.5
+
+
+async def test_cancelling_a_probe_from_outside_still_cancels_it(hanging_port: int) -> None:
+    camera = make_camera(rtsp_url=f"rtsp://127.0.0.1:{hanging_port}/live")
+    task = asyncio.create_task(run_probe("rtsp", camera, ProbeContext(settings=RtspSettings(timeout=5))))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -24,6 +24,7 @@ from camwatch.monitor.rtsp_proto import (
     choose_challenge,
     describe_request,
     digest_authorization,
+    digest_is_stale,
     options_request,
     parse_challenges,
     parse_sdp,
@@ -74,7 +75,7 @@ def test_describe_request_accepts_sdp_and_sends_authorization() -> None:
     assert request.endswith(b"\r\n\r\n")
 
 
-@pytest.mark.parametrize("url", ["rtsp://h/a b", "rtsp://h/a\r\nX: y", "rtsp://h/\n"])
+@pytest.mark.parametrize("url", ["rtsp://h/a b", "rtsp://h/a\r\nX: y", "rtsp://h/\n", "rtsp://h/\x00"])
 def test_request_refuses_urls_that_would_inject_lines(url: str) -> None:
     with pytest.raises(RtspProtocolError):
         options_request(url, 1)
@@ -212,6 +213,20 @@ def test_choose_prefers_digest_md5_and_falls_back_to_basic() -> None:
     assert choose_challenge([basic, digest]) is digest
     assert choose_challenge([sha, auth_int, basic]) is basic
     assert choose_challenge([sha, Challenge("ntlm")]) is None
+
+
+def test_quoted_values_with_and_without_escapes_and_empty_ones() -> None:
+    (challenge,) = parse_challenges(['Digest realm="", nonce="a\\\\b", opaque="x\\"y,z", qop="auth"'])
+    assert challenge.params == {"realm": "", "nonce": "a\\b", "opaque": 'x"y,z', "qop": "auth"}
+
+
+@pytest.mark.parametrize(
+    ("value", "stale"),
+    [("stale=true", True), ("stale=TRUE", True), ('stale="true"', True), ("stale=FALSE", False), ("", False)],
+)
+def test_stale_flag_of_a_digest_challenge(value: str, stale: bool) -> None:
+    (challenge,) = parse_challenges([f'Digest realm="r", nonce="n2", {value}'.rstrip(", ")])
+    assert digest_is_stale(challenge) is stale
 
 
 @pytest.mark.parametrize("value", ['Digest realm="unterminated', 'Digest ="x"', '"quoted"', "Digest a=b c"])

@@ -1,9 +1,15 @@
-"""RTSP liveness: OPTIONS then DESCRIBE on one connection, answering one authentication challenge."""
+"""RTSP liveness: OPTIONS then DESCRIBE on one connection, answering one authentication challenge.
+
+A challenge that a stream's credentials answered is remembered (``challenges``), so that the next probe of
+that stream sends them up front: two exchanges instead of three. Credentials only ever go to a stream that
+challenged for them and accepted them before.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
@@ -30,6 +36,7 @@ from camwatch.monitor.rtsp_proto import (
     choose_challenge,
     describe_request,
     digest_authorization,
+    digest_is_stale,
     options_request,
     parse_challenges,
     parse_sdp,
@@ -39,6 +46,8 @@ from camwatch.redact import scrub
 PROBE = "rtsp"
 DEFAULT_PORT = 554
 _MAX_SERVER_HEADER = 120
+# Streams whose last accepted challenge is kept; above a shard's camera count, so a sweep never evicts.
+CHALLENGE_CACHE_SIZE = 65536
 
 
 class _Closed(Exception):
@@ -140,56 +149,125 @@ class _Connection(asyncio.Protocol):
             self.transport.abort()
 
 
+@dataclass(slots=True, eq=False)
+class Remembered:
+    """A challenge a stream's credentials answered: what the camera sent (never a credential) and how it
+    treats answers given up front."""
+
+    challenge: Challenge
+    options: bool = False  # OPTIONS wants credentials too, not only DESCRIBE
+    up_front: bool = True  # send credentials with the first request; False once a nonce proved single-use
+    proven: bool = False  # an up-front answer has been accepted at least once
+    nc: int = 0  # Digest nonce count: requests answered with this nonce so far (RFC 7616 §3.4)
+
+
+class ChallengeCache:
+    """The last accepted challenge per stream URL (without userinfo), least recently used evicted first."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[str, Remembered] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, url: str) -> Remembered | None:
+        entry = self._entries.get(url)
+        if entry is not None:
+            self._entries.move_to_end(url)
+        return entry
+
+    def put(self, url: str, entry: Remembered) -> None:
+        self._entries[url] = entry
+        self._entries.move_to_end(url)
+        if len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+
+    def discard(self, url: str) -> None:
+        self._entries.pop(url, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+challenges = ChallengeCache(CHALLENGE_CACHE_SIZE)
+
+
 class _Auth:
-    """Credentials and the challenge they answer; at most one challenge is answered per probe."""
+    """Credentials and the challenge they answer: a remembered one sent up front, then at most one
+    challenge received on this connection."""
 
-    __slots__ = ("_challenge", "_count", "password", "username")
+    __slots__ = ("accepted", "challenged", "current", "fresh", "password", "remembered", "username")
 
-    def __init__(self, username: str | None, password: str | None) -> None:
+    def __init__(self, username: str | None, password: str | None, remembered: Remembered | None) -> None:
         self.username = username
         self.password = password
-        self._challenge: Challenge | None = None
-        self._count = 0
-
-    @property
-    def answered(self) -> bool:
-        return self._challenge is not None
+        self.remembered = remembered
+        usable = remembered is not None and remembered.up_front and username is not None
+        self.current = remembered if usable else None
+        self.fresh = False  # ``current`` came from a 401 on this connection
+        self.challenged = False  # a 401 arrived
+        self.accepted = False  # a request that carried credentials got an answer other than 401
 
     def header(self, method: str, uri: str) -> str | None:
-        challenge = self._challenge
-        if challenge is None or self.username is None:
+        current = self.current
+        if current is None or self.username is None or (method == "OPTIONS" and not current.options):
             return None
         password = self.password or ""
+        challenge = current.challenge
         if challenge.scheme == "basic":
             return basic_authorization(self.username, password)
-        self._count += 1
+        current.nc += 1
         return digest_authorization(
-            challenge, username=self.username, password=password, method=method, uri=uri, nc=self._count
+            challenge, username=self.username, password=password, method=method, uri=uri, nc=current.nc
         )
 
-    def accept(self, response: RtspResponse) -> None:
-        """Take the challenge of a 401, or raise ``_AuthUnanswerable``."""
+    def answered(self, method: str, response: RtspResponse, *, with_credentials: bool) -> None:
+        """Note the answer to a request; take the challenge of a 401, or raise ``_AuthUnanswerable``."""
+        if response.status != 401:
+            if with_credentials:
+                self.accepted = True
+                if self.current is not None and not self.fresh:
+                    self.current.proven = True
+            return
+        self.challenged = True
         if self.username is None:
             raise _AuthUnanswerable("authentication required but no credentials configured")
-        if self._challenge is not None:
+        if self.fresh:
             raise _AuthUnanswerable("credentials rejected")
-        challenges = parse_challenges(response.header_values("www-authenticate"))
-        chosen = choose_challenge(challenges)
+        parsed = parse_challenges(response.header_values("www-authenticate"))
+        chosen = choose_challenge(parsed)
         if chosen is None:
-            offered = ", ".join(sorted({c.scheme for c in challenges})) or "none"
+            offered = ", ".join(sorted({c.scheme for c in parsed})) or "none"
             raise _AuthUnanswerable(f"unsupported authentication scheme ({offered[:60]})")
-        self._challenge = chosen
+        known = self.remembered
+        entry = Remembered(chosen, options=method == "OPTIONS" or (known is not None and known.options))
+        if known is not None and chosen.scheme == "digest":
+            # A remembered nonce refused without ``stale=true``, and never accepted before: this camera's
+            # nonces do not outlive a connection, so answering up front only adds a failed login each time.
+            expired = known.proven or digest_is_stale(chosen)
+            entry.up_front = known.up_front and (expired or not with_credentials)
+            entry.proven = known.proven
+        self.current, self.fresh = entry, True
+
+    def remember(self, url: str) -> None:
+        """Keep the challenge these credentials answered for the next probe; forget one that failed."""
+        if self.accepted and self.current is not None:
+            challenges.put(url, self.current)
+        elif self.challenged:
+            challenges.discard(url)
 
 
 async def _request(conn: _Connection, method: str, url: str, auth: _Auth) -> RtspResponse:
-    """Send ``method``; on a first 401 answer the challenge once on the same connection."""
+    """Send ``method``; answer a 401 once on the same connection (a second 401 raises)."""
     build = options_request if method == "OPTIONS" else describe_request
     for _ in range(2):
         cseq = conn.next_cseq()
-        response = await conn.exchange(build(url, cseq, authorization=auth.header(method, url)), cseq)
+        authorization = auth.header(method, url)
+        response = await conn.exchange(build(url, cseq, authorization=authorization), cseq)
+        auth.answered(method, response, with_credentials=authorization is not None)
         if response.status != 401:
             return response
-        auth.accept(response)
     raise _AuthUnanswerable("credentials rejected")
 
 
@@ -231,7 +309,7 @@ async def probe_url(
         return _result(ERROR, started, f"invalid RTSP URL: {exc}", secrets=(password,))
     if username is None:
         username, password = target.username, target.password
-    auth = _Auth(username, password)
+    auth = _Auth(username, password, challenges.get(target.url))
     conn: _Connection | None = None
     try:
         async with asyncio.timeout(timeout):
@@ -254,6 +332,7 @@ async def probe_url(
     finally:
         if conn is not None:
             conn.close()
+    auth.remember(target.url)
     return _result(
         status, started, error, details, secrets=_secret_forms(auth.username, auth.password, password)
     )
@@ -270,6 +349,14 @@ def _secret_forms(username: str | None, *passwords: str | None) -> tuple[str, ..
     return tuple(forms)
 
 
+def _scrubbed(text: str, secrets: tuple[str | None, ...]) -> str:
+    """``scrub`` only where it could change something: it percent-encodes every secret on each call, but
+    a text holding no secret, no ``%`` (an encoded one) and no ``@`` (URL userinfo) comes back unchanged."""
+    if "%" in text or "@" in text or any(secret and secret in text for secret in secrets):
+        return scrub(text, secrets)
+    return text
+
+
 def _result(
     status: str,
     started: float,
@@ -279,9 +366,9 @@ def _result(
     secrets: tuple[str | None, ...],
 ) -> ProbeResult:
     if error is not None:
-        error = scrub(error, secrets)
+        error = _scrubbed(error, secrets)
     if details and "server" in details:
-        details["server"] = scrub(details["server"], secrets)
+        details["server"] = _scrubbed(details["server"], secrets)
     return ProbeResult(
         probe=PROBE,
         success=status == OK,
