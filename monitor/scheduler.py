@@ -40,6 +40,7 @@ class _Plan:
     due: dict[str, float] = field(default_factory=dict)  # probe kind -> next due (monotonic seconds)
     down_rounds: int = 0  # consecutive failed liveness rounds, for backoff
     busy: bool = False
+    only: frozenset[str] | None = None  # run_once(kinds=...): the next round runs only these
 
 
 def _on_loop(func: Callable[[], object]) -> Callable[[], Awaitable[None]]:
@@ -73,9 +74,9 @@ class Scheduler:
         self.in_flight: set[asyncio.Task[None]] = set()
         self._plans: dict[str, _Plan] = {}
         self._heaps: dict[str, list[tuple[float, str]]] = {}
-        self._gate = asyncio.Semaphore(settings.concurrency)
         self._video_gate = asyncio.Semaphore(settings.video_concurrency)
         self._aps: AsyncIOScheduler | None = None
+        self._finished: set[str] | None = None  # cameras whose round ended, while run_once waits
         self.set_cameras(cameras)
 
     # -- inventory ------------------------------------------------------------------------------------
@@ -173,13 +174,21 @@ class Scheduler:
             await asyncio.gather(*self.in_flight, return_exceptions=True)
 
     async def dispatch(self, tier: str) -> int:
-        """Start a round for every camera of ``tier`` that is due and idle; returns how many started."""
+        """The APScheduler job: start what is due (rounds ending also start the next ones at once)."""
+        return self._start_due(tier)
+
+    def _start_due(self, tier: str) -> int:
+        """Start a round for every camera of ``tier`` that is due and idle, up to the concurrency bound.
+
+        Cameras beyond the bound stay in the heap rather than as tasks parked on a semaphore: no memory
+        per waiting camera, and lateness is measured honestly.
+        """
         heap = self._heaps.get(tier)
         if not heap:
             return 0
         now = self.clock()
         started = 0
-        while heap and heap[0][0] <= now:
+        while heap and heap[0][0] <= now and len(self.in_flight) < self.settings.concurrency:
             due, cid = heapq.heappop(heap)
             plan = self._plans.get(cid)
             if plan is None or plan.busy or min(plan.due.values(), default=due) > due:
@@ -187,46 +196,66 @@ class Scheduler:
             plan.busy = True
             task = asyncio.create_task(self._round(plan, due))
             self.in_flight.add(task)
-            task.add_done_callback(self.in_flight.discard)
+            task.add_done_callback(self._round_done)
             started += 1
         return started
+
+    def _round_done(self, task: asyncio.Task[None]) -> None:
+        self.in_flight.discard(task)
+        # A slot is free: fill it now rather than at the next tick.
+        for tier, heap in self._heaps.items():
+            if heap and heap[0][0] <= self.clock():
+                self._start_due(tier)
+                if len(self.in_flight) >= self.settings.concurrency:
+                    break
 
     async def run_once(
         self, camera_ids: Iterable[str] | None = None, *, kinds: Iterable[str] | None = None
     ) -> None:
         """Probe the given cameras (default: all) now — all their probe kinds, or only ``kinds`` — through
-        the same path as scheduled rounds."""
+        the same path as scheduled rounds, and return when each has had its round."""
         now = self.clock()
-        only = set(kinds) if kinds is not None else None
-        tasks = []
+        only = frozenset(kinds) if kinds is not None else None
+        waiting: set[str] = set()
         for cid in camera_ids if camera_ids is not None else list(self._plans):
             plan = self._plans[cid]
-            if plan.busy or not plan.due:
+            if not plan.due:
                 continue
             for kind in plan.due:
                 if only is None or kind in only:
                     plan.due[kind] = now
-            plan.busy = True
-            tasks.append(asyncio.create_task(self._round(plan, now)))
-        await asyncio.gather(*tasks)
+            plan.only = only
+            heapq.heappush(self._heaps.setdefault(plan.camera.tier, []), (now, cid))
+            waiting.add(cid)
+        done: set[str] = set()
+        self._finished = done
+        try:
+            while not waiting <= done:
+                for tier in list(self._heaps):
+                    self._start_due(tier)
+                if not self.in_flight:
+                    break
+                await asyncio.wait(set(self.in_flight), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._finished = None
 
     async def _round(self, plan: _Plan, due: float) -> None:
         camera = plan.camera
         live = liveness_probe(camera)
+        only, plan.only = plan.only, None
         try:
-            async with self._gate:
-                start = self.clock()
-                self.lateness.observe(start - due)
-                kinds = [k for k, t in plan.due.items() if t <= start + 0.001]
-                if "video" in kinds and self._video_gate.locked():
-                    # Never hold a camera (and its liveness) waiting for a decoder: try again shortly.
-                    kinds.remove("video")
-                    plan.due["video"] = start + self.rng.uniform(1.0, VIDEO_RETRY)
-                if live and kinds and live not in kinds:
-                    kinds.append(live)  # the other probes only make sense on a camera that answers
-                results = await probe_camera(
-                    camera, self.settings, kinds=[k for k in kinds if k != "video"], baselines=self.baselines
-                )
+            start = self.clock()
+            self.lateness.observe(start - due)
+            kinds = [k for k, t in plan.due.items() if t <= start + 0.001 and (only is None or k in only)]
+            if "video" in kinds and self._video_gate.locked():
+                # Never hold a camera (and its liveness) waiting for a decoder: try again shortly.
+                kinds.remove("video")
+                plan.due["video"] = start + self.rng.uniform(1.0, VIDEO_RETRY)
+            if live and kinds and live not in kinds:
+                kinds.append(live)  # the other probes only make sense on a camera that answers
+            results = await probe_camera(
+                camera, self.settings, kinds=[k for k in kinds if k != "video"], baselines=self.baselines
+            )
             if "video" in kinds and live and results[live].success:
                 # Decoding holds a slot for seconds: it waits on its own gate, never on liveness's.
                 async with self._video_gate:
@@ -248,6 +277,8 @@ class Scheduler:
                     log.exception("handling results of camera %s failed", camera.id)
         finally:
             plan.busy = False
+            if self._finished is not None:
+                self._finished.add(camera.id)
             if self._plans.get(camera.id) is plan and plan.due:
                 heapq.heappush(self._heaps.setdefault(camera.tier, []), (min(plan.due.values()), camera.id))
 

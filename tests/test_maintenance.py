@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from camwatch.cli import app
@@ -68,8 +69,13 @@ async def test_cli_windows_reach_the_running_service(tmp_path):
     await svc.start()
     try:
         assert svc.maintenance == frozenset({"a1", "a2"})
-        assert svc.registry.get_sample_value("camwatch_camera_maintenance", {"camera": "a1"}) == 1
-        assert svc.registry.get_sample_value("camwatch_camera_maintenance", {"camera": "c1"}) == 0
+        exported = {
+            sample.labels["camera"]: sample.value
+            for family in text_string_to_metric_families(svc.exporter.exposition().decode())
+            if family.name == "camwatch_camera_maintenance"
+            for sample in family.samples
+        }
+        assert exported == {"a1": 1, "a2": 1, "c1": 0}
         stopped = runner.invoke(app, ["maintenance", "stop", str(config), "a1"])
         assert stopped.exit_code == 0 and "1 camera(s)" in stopped.output
         await svc.refresh_maintenance()
