@@ -76,7 +76,6 @@ class Scheduler:
         self._heaps: dict[str, list[tuple[float, str]]] = {}
         self._video_gate = asyncio.Semaphore(settings.video_concurrency)
         self._aps: AsyncIOScheduler | None = None
-        self._finished: set[str] | None = None  # cameras whose round ended, while run_once waits
         self.set_cameras(cameras)
 
     # -- inventory ------------------------------------------------------------------------------------
@@ -193,15 +192,21 @@ class Scheduler:
             plan = self._plans.get(cid)
             if plan is None or plan.busy or min(plan.due.values(), default=due) > due:
                 continue  # removed, running (re-queued when done) or a stale heap entry
-            plan.busy = True
-            task = asyncio.create_task(self._round(plan, due))
-            self.in_flight.add(task)
-            task.add_done_callback(self._round_done)
+            self._start(plan, due)
             started += 1
         return started
 
+    def _start(self, plan: _Plan, due: float) -> asyncio.Task[None]:
+        plan.busy = True
+        task = asyncio.create_task(self._round(plan, due))
+        self.in_flight.add(task)
+        task.add_done_callback(self._round_done)
+        return task
+
     def _round_done(self, task: asyncio.Task[None]) -> None:
         self.in_flight.discard(task)
+        if self._aps is None:
+            return  # not scheduling (only run_once): nothing else is due
         # A slot is free: fill it now rather than at the next tick.
         for tier, heap in self._heaps.items():
             if heap and heap[0][0] <= self.clock():
@@ -213,31 +218,40 @@ class Scheduler:
         self, camera_ids: Iterable[str] | None = None, *, kinds: Iterable[str] | None = None
     ) -> None:
         """Probe the given cameras (default: all) now — all their probe kinds, or only ``kinds`` — through
-        the same path as scheduled rounds, and return when each has had its round."""
+        the same rounds as scheduled probing, at most ``concurrency`` at a time; return when all are done."""
         now = self.clock()
         only = frozenset(kinds) if kinds is not None else None
-        waiting: set[str] = set()
-        for cid in camera_ids if camera_ids is not None else list(self._plans):
-            plan = self._plans[cid]
-            if not plan.due:
-                continue
-            for kind in plan.due:
-                if only is None or kind in only:
-                    plan.due[kind] = now
-            plan.only = only
-            heapq.heappush(self._heaps.setdefault(plan.camera.tier, []), (now, cid))
-            waiting.add(cid)
-        done: set[str] = set()
-        self._finished = done
-        try:
-            while not waiting <= done:
-                for tier in list(self._heaps):
-                    self._start_due(tier)
-                if not self.in_flight:
-                    break
-                await asyncio.wait(set(self.in_flight), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._finished = None
+        ids = camera_ids if camera_ids is not None else list(self._plans)
+        queue = [p for cid in ids if (p := self._plans[cid]).due and not p.busy]
+        queue.reverse()  # popped from the end: keep the callers' order
+        left = len(queue)
+        all_done = asyncio.Event()
+
+        def settle() -> None:
+            nonlocal left
+            left -= 1
+            if left == 0:
+                all_done.set()
+
+        def done(_: asyncio.Task[None]) -> None:
+            settle()
+            fill()
+
+        def fill() -> None:
+            while queue and len(self.in_flight) < self.settings.concurrency:
+                plan = queue.pop()
+                if plan.busy:  # a scheduled round got there first: it counts
+                    settle()
+                    continue
+                for kind in plan.due:
+                    if only is None or kind in only:
+                        plan.due[kind] = now
+                plan.only = only
+                self._start(plan, now).add_done_callback(done)
+
+        fill()
+        if left > 0:
+            await all_done.wait()
 
     async def _round(self, plan: _Plan, due: float) -> None:
         camera = plan.camera
@@ -277,8 +291,6 @@ class Scheduler:
                     log.exception("handling results of camera %s failed", camera.id)
         finally:
             plan.busy = False
-            if self._finished is not None:
-                self._finished.add(camera.id)
             if self._plans.get(camera.id) is plan and plan.due:
                 heapq.heappush(self._heaps.setdefault(camera.tier, []), (min(plan.due.values()), camera.id))
 
