@@ -37,8 +37,9 @@ app.add_typer(report_app, name="report")
 app.add_typer(import_app, name="import")
 app.add_typer(maintenance_app, name="maintenance")
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: messages (paths, problems) stay one line each, whatever the terminal's width or none.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigArg = Annotated[Path, typer.Argument(help="camwatch config YAML", exists=False)]
 
@@ -75,7 +76,7 @@ def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
 
 def _print_problems(exc: ConfigError) -> None:
     for problem in exc.problems:
-        err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"  {problem}", markup=False, highlight=False)
 
 
 def load(path: Path) -> Config:
