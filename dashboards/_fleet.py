@@ -114,10 +114,7 @@ def build() -> db.Dashboard:
         )
         .with_panel(
             panel(
-                bargauge.Panel()
-                .orientation(cm.VizOrientation.HORIZONTAL)
-                .decimals(0)
-                .reduce_options(latest_value()),
+                _count_bars(),
                 "Cameras by status",
                 query("count by (status) (camwatch_camera_status == 1)", legend="{{status}}", instant=True),
                 width=6,
@@ -126,10 +123,7 @@ def build() -> db.Dashboard:
         )
         .with_panel(
             panel(
-                bargauge.Panel()
-                .orientation(cm.VizOrientation.HORIZONTAL)
-                .decimals(0)
-                .reduce_options(latest_value()),
+                _count_bars(),
                 "Cameras by video fault",
                 query("sum by (fault) (camwatch_video_fault)", legend="{{fault}}", instant=True),
                 width=6,
@@ -253,4 +247,11 @@ def build() -> db.Dashboard:
                 height=6,
             )
         )
+    )
+
+
+def _count_bars() -> bargauge.Panel:
+    """Horizontal bars of whole-camera counts, latest value."""
+    return (
+        bargauge.Panel().orientation(cm.VizOrientation.HORIZONTAL).decimals(0).reduce_options(latest_value())
     )
