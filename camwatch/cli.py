@@ -75,8 +75,9 @@ def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
 
 
 def _print_problems(exc: ConfigError) -> None:
-    for problem in exc.problems:
-        err.print(f"  {problem}", markup=False, highlight=False)
+    from camwatch.config.load import describe_problems
+
+    err.print(describe_problems(exc), markup=False, highlight=False)
 
 
 def load(path: Path) -> Config:
@@ -85,7 +86,6 @@ def load(path: Path) -> Config:
     try:
         return load_config(path)
     except ConfigError as exc:
-        err.print(f"[bold red]{len(exc.problems)} problem(s) in the configuration:[/]")
         _print_problems(exc)
         raise typer.Exit(1) from None
 

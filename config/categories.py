@@ -12,8 +12,6 @@ import yaml
 
 from camwatch.config.models import CategorySpec
 
-KINDS = ("road", "intersection", "site")
-
 
 @dataclass(frozen=True)
 class CategoryCatalog:

@@ -60,13 +60,6 @@ class CredentialRef(Frozen):
     password_file: Path | None = None
 
 
-class Secret(Frozen):
-    """A resolved login: the password is a ``SecretStr`` so it never prints."""
-
-    username: str
-    password: SecretStr
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Monitor
 # ---------------------------------------------------------------------------------------------------------
