@@ -1,4 +1,10 @@
-"""Write the coverage map (``map.html``): a self-contained folium page that works offline."""
+"""Write the coverage map (``map.html``): a self-contained folium page that works offline.
+
+Names, areas and every other value from a ledger or OSM are data, never markup or template: branca compiles
+the script each folium element renders as a Jinja template once more before the page is written, so a value
+placed in such a script would be evaluated (``{{7*7}}`` shows 49; worse runs Python). Features therefore go
+into JSON blocks that no template sees (:class:`_DataLayer`), and tooltips are built from text nodes.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import numpy as np
 import shapely
 import xstatic.pkg.leaflet as leaflet_pkg
 from branca.element import Element, Figure, MacroElement
+from folium.map import Layer
 from folium.template import Template
 from numpy.typing import NDArray
 
@@ -118,8 +125,8 @@ def write_map(
     path.write_text(fmap.get_root().render(), encoding="utf-8")
 
 
-def _figure(fmap: folium.Map) -> Figure:
-    root = fmap.get_root()
+def _figure(element: Element) -> Figure:
+    root = element.get_root()
     assert isinstance(root, Figure)  # a folium.Map is always created inside a Figure
     return root
 
@@ -175,14 +182,9 @@ def _add_layer(
     """One overlay of ``parent``: ``frame`` drawn in ``style``, with ``tooltip`` (column -> label)."""
     if frame.empty:
         return
-    folium.GeoJson(
-        _features(frame, list(tooltip)),
-        name=name,
-        show=show,
-        style_function=_constant(style),
-        marker=folium.CircleMarker(radius=style.get("radius", 5), fill=True),
-        tooltip=folium.GeoJsonTooltip(fields=list(tooltip), aliases=list(tooltip.values())),
-    ).add_to(parent)
+    _DataLayer(_features(frame, list(tooltip)), name=name, show=show, style=style, tooltip=tooltip).add_to(
+        parent
+    )
 
 
 def _area_levels(areas: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
@@ -367,6 +369,81 @@ def _use_inline_leaflet(fmap: folium.Map) -> None:
     header = _figure(fmap).header
     header.add_child(_Verbatim(f"<style>{style}</style>"), name="leaflet_inline_css")
     header.add_child(_Verbatim(f"<script>{script}</script>"), name="leaflet_inline_js")
+    header.add_child(_Verbatim(f"<style>{_TOOLTIP_CSS}</style>"), name="camwatch_tooltip_css")
+    header.add_child(_Verbatim(f"<script>{_DATA_LAYER_JS}</script>"), name="camwatch_data_layer_js")
+
+
+# Tooltips are tables built from text nodes (textContent): a name such as ``<img onerror=...>`` is shown as
+# typed, never parsed as HTML (folium's GeoJsonTooltip writes values into innerHTML).
+_DATA_LAYER_JS = """
+function camwatchLayer(id, style, fields) {
+    const collection = JSON.parse(document.getElementById(id).textContent);
+    return L.geoJSON(collection, {
+        style: function () { return style; },
+        pointToLayer: function (feature, latlng) {
+            return L.circleMarker(latlng, {radius: style.radius || 5, fill: true});
+        },
+    }).bindTooltip(function (layer) {
+        const table = document.createElement("table");
+        for (const [key, label] of fields) {
+            const row = table.insertRow();
+            const head = document.createElement("th");
+            head.textContent = label;
+            row.appendChild(head);
+            const value = layer.feature.properties[key];
+            row.insertCell().textContent = value === null || value === undefined ? "" : String(value);
+        }
+        return table;
+    }, {sticky: true, className: "camwatch-tooltip"});
+}
+"""
+_TOOLTIP_CSS = (
+    ".camwatch-tooltip th{padding:2px 8px 2px 2px;text-align:left}.camwatch-tooltip td{text-align:left}"
+)
+
+
+def _json_for_script(value: Any) -> str:
+    """``value`` as JSON that can sit inside ``<script type="application/json">``: ``<``, ``>`` and ``&`` are
+    escaped, so no value can close the element (``</script>``) or open a comment."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class _DataLayer(Layer):
+    """A GeoJSON overlay whose features are a JSON block of the page, outside every template; its script
+    (which branca compiles as a template again) names the block and holds only camwatch's own constants."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = camwatchLayer(
+            {{ this.data_id|tojson }}, {{ this.style|tojson }}, {{ this.fields|tojson }}
+        );
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        collection: dict[str, Any],
+        *,
+        name: str,
+        show: bool,
+        style: dict[str, Any],
+        tooltip: dict[str, str],
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "DataLayer"
+        self.collection = collection
+        self.style = style
+        self.fields = list(tooltip.items())
+        self.data_id = f"{self.get_name()}_data"
+
+    def render(self, **kwargs: Any) -> None:
+        data = _json_for_script(self.collection)
+        block = f'<script type="application/json" id="{self.data_id}">{data}</script>'
+        _figure(self).html.add_child(_Verbatim(block), name=self.data_id)
+        super().render(**kwargs)
 
 
 class _ZoomScaledLines(MacroElement):

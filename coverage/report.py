@@ -16,6 +16,7 @@ import pyogrio
 from camwatch.config.models import RankThresholds
 from camwatch.coverage.layers import LEVELS
 from camwatch.coverage.measure import ALL
+from camwatch.report_cells import markdown_cell, spreadsheet_cell
 
 # A ratio this close below its target still meets it (float noise in lengths).
 TARGET_TOLERANCE = 1e-9
@@ -181,7 +182,7 @@ def markdown(
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {r['rank']} | {r['area']} | {r['status']} | {_percent(r['score'])} | "
+            f"| {r['rank']} | {markdown_cell(r['area'])} | {r['status']} | {_percent(r['score'])} | "
             f"{needed.get(r['area'], 0)} |"
             for r in part.to_dict("records")
         ]
@@ -221,7 +222,8 @@ def write_files(
     (out / "summary.json").write_text(
         json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    area_table.to_csv(out / "by_area.csv", index=False)
+    # Numbers keep their dtype; only text that a spreadsheet would run as a formula changes.
+    area_table.map(spreadsheet_cell).to_csv(out / "by_area.csv", index=False)
     # 6 decimals of a degree is ~0.1 m: more only bloats a county's file (RFC 7946 recommends 6).
     pyogrio.write_dataframe(
         gaps.to_crs(4326),

@@ -8,7 +8,6 @@ camera was never monitored has no rate, rather than a made-up 0 or 100 %.
 from __future__ import annotations
 
 import bisect
-import csv
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from camwatch.config.models import Camera, Config, ReportSettings
 from camwatch.monitor.state import StateStore, Transition
+from camwatch.report_cells import markdown_cell, write_csv
 
 Interval = tuple[float, float]
 LEVELS = ("county", "township", "village")
@@ -214,70 +214,67 @@ def write_uptime_report(config: Config, month: str, out_dir: Path) -> list[Path]
         return "" if x is None else f"{100 * x:.2f}"
 
     area_csv = out_dir / "uptime_areas.csv"
-    with area_csv.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(
+    write_csv(
+        area_csv,
+        [
+            "level",
+            "area",
+            "rank",
+            "status",
+            "cameras",
+            "online_rate",
+            "working_rate",
+            "monitored_hours",
+            "maintenance_hours",
+            "online_target",
+            "working_target",
+        ],
+        (
             [
-                "level",
-                "area",
-                "rank",
-                "status",
-                "cameras",
-                "online_rate",
-                "working_rate",
-                "monitored_hours",
-                "maintenance_hours",
-                "online_target",
-                "working_target",
+                a.level,
+                a.area,
+                a.rank,
+                a.status,
+                a.cameras,
+                f"{a.online_rate:.6f}",
+                f"{a.working_rate:.6f}",
+                f"{a.monitored / 3600:.2f}",
+                f"{a.maintenance / 3600:.2f}",
+                targets.online_target,
+                targets.working_target,
             ]
-        )
-        for a in areas:
-            w.writerow(
-                [
-                    a.level,
-                    a.area,
-                    a.rank,
-                    a.status,
-                    a.cameras,
-                    f"{a.online_rate:.6f}",
-                    f"{a.working_rate:.6f}",
-                    f"{a.monitored / 3600:.2f}",
-                    f"{a.maintenance / 3600:.2f}",
-                    targets.online_target,
-                    targets.working_target,
-                ]
-            )
+            for a in areas
+        ),
+    )
     cam_csv = out_dir / "uptime_cameras.csv"
-    with cam_csv.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(
+    write_csv(
+        cam_csv,
+        [
+            "camera",
+            "name",
+            "county",
+            "township",
+            "village",
+            "online_rate",
+            "working_rate",
+            "monitored_hours",
+            "maintenance_hours",
+        ],
+        (
             [
-                "camera",
-                "name",
-                "county",
-                "township",
-                "village",
-                "online_rate",
-                "working_rate",
-                "monitored_hours",
-                "maintenance_hours",
+                c.camera,
+                by_id[c.camera].name,
+                by_id[c.camera].county,
+                by_id[c.camera].township,
+                by_id[c.camera].village,
+                "" if c.online_rate is None else f"{c.online_rate:.6f}",
+                "" if c.working_rate is None else f"{c.working_rate:.6f}",
+                f"{c.monitored / 3600:.2f}",
+                f"{c.maintenance / 3600:.2f}",
             ]
-        )
-        for c in sorted(cameras, key=lambda c: (c.online_rate is None, c.online_rate or 0.0, c.camera)):
-            cam = by_id[c.camera]
-            w.writerow(
-                [
-                    c.camera,
-                    cam.name,
-                    cam.county,
-                    cam.township,
-                    cam.village,
-                    "" if c.online_rate is None else f"{c.online_rate:.6f}",
-                    "" if c.working_rate is None else f"{c.working_rate:.6f}",
-                    f"{c.monitored / 3600:.2f}",
-                    f"{c.maintenance / 3600:.2f}",
-                ]
-            )
+            for c in sorted(cameras, key=lambda c: (c.online_rate is None, c.online_rate or 0.0, c.camera))
+        ),
+    )
     md = out_dir / "uptime.md"
     lines = [
         f"# Online-rate ranking {month}",
@@ -297,7 +294,7 @@ def write_uptime_report(config: Config, month: str, out_dir: Path) -> list[Path]
             "|---:|---|---|---:|---:|---:|",
         ]
         lines += [
-            f"| {a.rank} | {a.area} | {a.status} | {a.cameras} | {pct(a.online_rate)} | "
+            f"| {a.rank} | {markdown_cell(a.area)} | {a.status} | {a.cameras} | {pct(a.online_rate)} | "
             f"{pct(a.working_rate)} |"
             for a in rows
         ]
@@ -315,7 +312,8 @@ def write_uptime_report(config: Config, month: str, out_dir: Path) -> list[Path]
             "|---|---|---:|---:|",
         ]
         lines += [
-            f"| {c.camera} | {by_id[c.camera].name} | {pct(c.online_rate)} | {pct(c.working_rate)} |"
+            f"| {markdown_cell(c.camera)} | {markdown_cell(by_id[c.camera].name)} | "
+            f"{pct(c.online_rate)} | {pct(c.working_rate)} |"
             for c in worst
         ]
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -119,8 +119,9 @@ def colour_pixels(image: np.ndarray, hex_colour: str, *, tolerance: int = 8) -> 
 
 
 def map_data(html: str) -> list[dict]:
-    """The GeoJSON collections embedded in the page."""
-    return [json.loads(blob) for blob in re.findall(r"_add\((\{.*?\})\);", html, flags=re.S)]
+    """The GeoJSON collections embedded in the page (JSON blocks, with ``<``, ``>``, ``&`` escaped)."""
+    blocks = re.findall(r'<script type="application/json" id="[\w-]+">(.*?)</script>', html, flags=re.S)
+    return [json.loads(blob) for blob in blocks]
 
 
 @dataclass(frozen=True)
