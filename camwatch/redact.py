@@ -6,13 +6,46 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote
 
-# scheme://user:password@host  ->  scheme://user:***@host. The password part runs to the LAST '@' before
-# the path, so an unencoded '@' inside a password cannot leave its tail behind.
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^/\s]*)@")
+_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:(?://)?")
+
+# In free text: scheme://user:password@. The password runs to the LAST '@' of the URL (which ends at
+# whitespace), so an unencoded '@', '/', '#' or '?' inside a password cannot leave any of it behind. A path
+# holding '@' after a port is masked too: better too much than a password.
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:\s]*):\S*@")
+
+
+def userinfo_span(url: str) -> tuple[int, int] | None:
+    """Where the userinfo of the single URL ``url`` is: ``(start, end)`` with ``url[end] == '@'``; None when
+    it has none.
+
+    The userinfo is everything between ``//`` and the LAST ``@`` whenever that holds a ``:`` (a
+    ``user:password``), whatever characters the password has: an unencoded ``/``, ``#``, ``?``, ``@`` or
+    ``[`` in a password makes :func:`urllib.parse.urlsplit` take part of it for the host, port or path.
+    Without a ``:``, it is a user name only when the ``@`` comes before the path (``rtsp://user@host/x``),
+    so that ``rtsp://host/a@b`` keeps its path."""
+    scheme = _SCHEME.match(url)
+    at = url.rfind("@")
+    if scheme is None or at < scheme.end():
+        return None
+    start = scheme.end()
+    if ":" in url[start:at]:
+        return start, at
+    authority = re.match(r"[^/?#]*", url[start:])
+    return (start, at) if authority and start + authority.end() > at else None
+
+
+def mask_url(url: str) -> str:
+    """The single URL ``url`` with its password masked: ``rtsp://user:***@host/path``."""
+    span = userinfo_span(url)
+    if span is None:
+        return url
+    start, end = span
+    user, sep, _ = url[start:end].partition(":")
+    return f"{url[:start]}{user}{sep and ':***'}{url[end:]}"
 
 
 def redact_url(text: str) -> str:
-    """Mask the password part of every URL userinfo in ``text``."""
+    """Mask the password part of every URL userinfo in the free text ``text``."""
     return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
 
 

@@ -11,11 +11,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from pydantic import SecretStr
 
 from camwatch.config.models import CredentialRef
+from camwatch.redact import userinfo_span
 
 
 class SecretUnavailable(ValueError):
@@ -126,15 +127,17 @@ class UrlLogin:
 
 
 def split_userinfo(url: str) -> UrlLogin:
-    """Move ``user:password@`` out of a URL: cameras keep logins in ``username``/``password`` only."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
+    """Move ``user:password@`` out of a URL: cameras keep logins in ``username``/``password`` only.
+
+    The userinfo runs to the last ``@`` (:func:`camwatch.redact.userinfo_span`), so a password holding an
+    unencoded ``/``, ``#``, ``?`` or ``@`` comes out whole and the rest is the camera's own URL."""
+    span = userinfo_span(url)
+    if span is None:
         return UrlLogin(url, None, None)
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, sep, password = userinfo.partition(":")
-    clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
+    start, end = span
+    user, sep, password = url[start:end].partition(":")
     return UrlLogin(
-        clean,
+        url[:start] + url[end + 1 :],
         unquote(user) or None,
         SecretStr(unquote(password)) if sep and password else None,
     )

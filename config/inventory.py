@@ -25,7 +25,7 @@ from camwatch.config.coords import to_wgs84
 from camwatch.config.credentials import Profile, SecretUnavailable, UrlLogin, read_password, split_userinfo
 from camwatch.config.errors import ConfigError, Problem
 from camwatch.config.models import Camera, Frozen, Stream
-from camwatch.redact import redact_url
+from camwatch.redact import mask_url, redact_url
 
 # libyaml's parser is ~20x faster than PyYAML's pure-Python one (a 10^4-camera YAML ledger: ~1 s, not ~20 s).
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -572,7 +572,8 @@ def validation_reason(error: Mapping[str, Any]) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     value = error.get("input")
     if kind != "value_error" and isinstance(value, str | int | float) and not isinstance(value, bool):
-        message += f" (got {redact_url(repr(value))})"
+        shown = mask_url(value) if isinstance(value, str) else value
+        message += f" (got {redact_url(repr(shown))})"
     return message
 
 
@@ -597,17 +598,22 @@ def _record_problems(record: RawRecord, exc: ValidationError) -> list[Problem]:
 
 
 def _stream_url(url: str) -> UrlLogin:
-    """Check an RTSP URL and take its userinfo out; ``ValueError`` says what is wrong (never the password)."""
+    """Check an RTSP URL and take its userinfo out; ``ValueError`` says what is wrong (never the password).
+
+    The userinfo is taken out first: what is checked, and what a parser's own error text can quote, is then
+    only the camera's address."""
+    login = split_userinfo(url)
+    shown = mask_url(url)
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(login.url)
         parts.port  # noqa: B018 - parsing the port raises ValueError for a bad one
     except ValueError as exc:
-        raise ValueError(f"not a valid URL ({exc}): {redact_url(url)!r}") from None
+        raise ValueError(f"not a valid URL ({exc}): {shown!r}") from None
     if parts.scheme.lower() not in ("rtsp", "rtsps"):
-        raise ValueError(f"URL scheme must be rtsp or rtsps, got {redact_url(url)!r}")
+        raise ValueError(f"URL scheme must be rtsp or rtsps, got {shown!r}")
     if not parts.hostname:
-        raise ValueError(f"URL has no host: {redact_url(url)!r}")
-    return split_userinfo(url)
+        raise ValueError(f"URL has no host: {shown!r}")
+    return login
 
 
 def _url_from_host(host: str, port: int, path: str) -> str:

@@ -61,8 +61,8 @@ def load_page(
     timeout_s: float = 60.0,
 ) -> PageLoad:
     """Open ``url`` in a fresh headless Chromium, wait for its load event plus ``settle_s``, evaluate the
-    ``evaluate`` JavaScript expressions (name -> expression) and take a screenshot; the browser is stopped
-    before returning."""
+    ``evaluate`` JavaScript expressions (name -> expression; a Promise is awaited) and take a screenshot;
+    the browser is stopped before returning."""
     with tempfile.TemporaryDirectory(prefix="camwatch-chromium-") as profile:
         process = subprocess.Popen(
             [
@@ -167,7 +167,8 @@ async def _drive(
             _drain(session, result)
             for name, expression in evaluate.items():
                 answer = await session.call(
-                    "Runtime.evaluate", {"expression": expression, "returnByValue": True}
+                    "Runtime.evaluate",
+                    {"expression": expression, "returnByValue": True, "awaitPromise": True},
                 )
                 result.values[name] = answer["result"].get("value")
             shot = await session.call("Page.captureScreenshot", {"format": "png"})
