@@ -8,10 +8,12 @@ from urllib.parse import quote
 
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:(?://)?")
 
-# In free text: scheme://user:password@. The password runs to the LAST '@' of the URL (which ends at
-# whitespace), so an unencoded '@', '/', '#' or '?' inside a password cannot leave any of it behind. A path
-# holding '@' after a port is masked too: better too much than a password.
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:\s]*):\S*@")
+# In free text: scheme://user:password@host. The password runs to the LAST '@' before a host, on its line and
+# short of the next URL, so an unencoded '@', '/', '#', '?' or space inside a password cannot leave any of it
+# behind. A later '@' on the line (a path holding one) is masked with it: better too much than a password.
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:\s]*):(?:(?!://)[^\n])*@(?=[\w\[])"
+)
 
 
 def userinfo_span(url: str) -> tuple[int, int] | None:
