@@ -439,11 +439,11 @@ class _DataLayer(Layer):
         self.fields = list(tooltip.items())
         self.data_id = f"{self.get_name()}_data"
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         data = _json_for_script(self.collection)
         block = f'<script type="application/json" id="{self.data_id}">{data}</script>'
         _figure(self).html.add_child(_Verbatim(block), name=self.data_id)
-        super().render(**kwargs)
+        return super().render(**kwargs)
 
 
 class _ZoomScaledLines(MacroElement):
