@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from camwatch.config.errors import ConfigError
@@ -119,7 +120,7 @@ def probe(
         known = {c.id for c in cameras}
         missing = [c for c in camera if c not in known]
         if missing:
-            err.print(f"[red]unknown camera id(s):[/] {', '.join(missing)}")
+            err.print(f"[red]unknown camera id(s):[/] {escape(', '.join(missing))}")
             raise typer.Exit(1)
         cameras = [c for c in cameras if c.id in set(camera)]
     results = run_async(sweep(cameras, cfg.monitor))
@@ -132,7 +133,7 @@ def probe(
     for r in results:
         rtsp = r.probes.get("rtsp")
         table.add_row(
-            r.camera,
+            escape(r.camera),
             "[green]yes[/]" if r.up else "[red]no[/]",
             r.status,
             ", ".join(r.faults),
@@ -209,7 +210,7 @@ def report_uptime(
     try:
         paths = write_uptime_report(cfg, month, out_dir or Path("."))
     except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
     out.print("written: " + ", ".join(str(p) for p in paths))
 
@@ -243,7 +244,7 @@ def maintenance_start(
         ids = resolve_targets(cfg.cameras, targets)
         end = parse_until(until, now=now, tz=cfg.reports.timezone) if until else None
     except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
     store = _state_store(cfg)
     try:
@@ -264,7 +265,7 @@ def maintenance_stop(config: ConfigArg, targets: TargetsArg) -> None:
     try:
         ids = resolve_targets(cfg.cameras, targets)
     except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
     store = _state_store(cfg)
     try:
@@ -294,7 +295,7 @@ def maintenance_list(config: ConfigArg) -> None:
         table.add_column(col)
     for cam, start, end in windows:
         table.add_row(
-            cam,
+            escape(cam),
             datetime.fromtimestamp(start, tz).isoformat(timespec="minutes"),
             datetime.fromtimestamp(end, tz).isoformat(timespec="minutes") if end else "stopped by hand",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -232,3 +233,18 @@ def test_osm_import_keeps_a_hostile_name_literal(tmp_path: Path, name: str) -> N
     assert yaml.safe_load(inventory.read_text(encoding="utf-8"))["cameras"][0]["name"] == name
     (tmp_path / "camwatch.yaml").write_text("cameras: cameras.yaml\n")
     assert [c.name for c in load_config(tmp_path / "camwatch.yaml").cameras] == [name]
+
+
+def test_probe_table_shows_a_camera_id_as_typed(tmp_path: Path, closed_port: int) -> None:
+    camera = "[red]x[/red][link=http://127.0.0.1/]y"  # rich markup: would style and link if not escaped
+    config = tmp_path / "camwatch.yaml"
+    rtsp_url = f"rtsp://127.0.0.1:{closed_port}/x"
+    config.write_text(yaml.safe_dump({"cameras": [{"id": camera, "rtsp_url": rtsp_url}]}))
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        result = CliRunner().invoke(app, ["probe", str(config)], env={"COLUMNS": "200"})
+    finally:
+        root.handlers[:], root.level = handlers, level
+    assert result.exit_code == 0, result.output
+    assert camera in result.output
