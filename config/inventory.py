@@ -616,10 +616,16 @@ def _stream_url(url: str) -> UrlLogin:
     return login
 
 
+def _shown_host(host: str) -> str:
+    """``host`` as an error may quote it: a login typed into it (``user:password@``) is masked."""
+    _login, at, rest = host.rpartition("@")
+    return f"***@{rest}" if at else host
+
+
 def _url_from_host(host: str, port: int, path: str) -> str:
     """``rtsp://host:port/path``; IPv6 literals get their brackets."""
     if not re.fullmatch(r"[A-Za-z0-9.\-:%\[\]]+", host):
-        raise ValueError(f"not a host name or IP address: {host!r}")
+        raise ValueError(f"not a host name or IP address: {_shown_host(host)!r}")
     bare = host.strip("[]")
     try:
         literal = ipaddress.ip_address(bare.split("%")[0])
@@ -719,7 +725,9 @@ class CameraBuilder:
         url_host = urlsplit(first_url).hostname if first_url else None
         if rec.host and rec.rtsp_url and url_host != rec.host.strip("[]").lower():
             self.problems.append(
-                record.problem("host", f"host {rec.host!r} differs from the host in rtsp_url ({url_host})")
+                record.problem(
+                    "host", f"host {_shown_host(rec.host)!r} differs from the host in rtsp_url ({url_host})"
+                )
             )
         # ONVIF is probed only where the ledger says the device speaks it (a host or a port), not on
         # every RTSP camera's port 80: a probe per camera that can only fail is load and noise.

@@ -112,3 +112,15 @@ async def test_a_rejected_reload_logs_no_password(
     assert "configuration reload rejected" in logged and "admin:***@127.0.0.1:99999/x" in logged
     assert "carry a password" in logged
     assert exposed(logged, password) == []
+
+
+@pytest.mark.parametrize("password", ["Zq7/Wk9", "Zq7@Wk9/Vb4#Xr2?Yt6"])
+def test_a_login_typed_into_the_host_field_is_not_echoed(
+    tmp_path: Path, password: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    host = f"admin:{password}@10.0.0.1"
+    cameras = [{"id": "c1", "host": host}, {"id": "c2", "host": host, "rtsp_url": "rtsp://10.0.0.1/x"}]
+    (tmp_path / "camwatch.yaml").write_text(yaml.safe_dump({"cameras": cameras}))
+    result = CliRunner().invoke(app, ["check-config", str(tmp_path / "camwatch.yaml")])
+    assert result.exit_code == 1 and result.output.count("'***@10.0.0.1'") == 2
+    assert exposed(result.output + caplog.text, password) == []
