@@ -223,7 +223,7 @@ def write_files(
         json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     # Numbers keep their dtype; only text that a spreadsheet would run as a formula changes.
-    area_table.map(spreadsheet_cell).to_csv(out / "by_area.csv", index=False)
+    area_table.apply(lambda column: column.map(spreadsheet_cell)).to_csv(out / "by_area.csv", index=False)
     # 6 decimals of a degree is ~0.1 m: more only bloats a county's file (RFC 7946 recommends 6).
     pyogrio.write_dataframe(
         gaps.to_crs(4326),
