@@ -63,6 +63,15 @@ class CameraResult:
         return out
 
 
+def reason(camera: Camera, result: CameraResult) -> str:
+    """Why the camera has its status, in a few words: the liveness probe's error while down, else the
+    faults found (probe errors never hold a password)."""
+    if not result.up:
+        live = result.probes.get(liveness_probe(camera) or "")
+        return (live.error if live else None) or result.status
+    return ", ".join(result.faults) or "stream answers"
+
+
 def combine(camera: Camera, probes: Mapping[str, ProbeResult], *, timestamp: float) -> CameraResult:
     """Camera status from the latest result of each probe kind.
 

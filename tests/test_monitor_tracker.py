@@ -82,3 +82,15 @@ def test_reload_keeps_known_cameras_and_drops_removed():
     tr.replace_inventory({"c2": other})
     assert "c1" not in tr.tracks
     assert tr.observe("c1", rtsp(True), 1) is None
+
+
+def test_down_time_is_known_only_when_seen_going_down():
+    t = Tracker({"c1": CAM}, Debounce(down_after=1, up_after=1))
+    t.observe("c1", rtsp(False), now=1.0)
+    assert t.tracks["c1"].down_since is None  # already down when first seen
+    t.observe("c1", rtsp(True), now=2.0)
+    t.observe("c1", rtsp(False), now=3.0)
+    t.observe("c1", rtsp(False, "timeout"), now=4.0)
+    assert t.tracks["c1"].down_since == 3.0  # a new status while down keeps the down time
+    t.observe("c1", rtsp(True), now=5.0)
+    assert t.tracks["c1"].down_since is None
