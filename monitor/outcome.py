@@ -13,6 +13,14 @@ from camwatch.monitor.probes.base import NOT_FOUND, OK, ProbeResult
 VIDEO_FAULTS = ("frozen", "black", "occluded", "tampered", "moved", "blurred", "color_cast")
 DOWN_STATUSES = ("offline", "timeout", "auth_failed", "error")
 STATUSES = ("ok", *DOWN_STATUSES, "frozen", "black", "blurred", "occluded", "color_cast")
+# What a stored status means, for histories (the probe's own words go to the log when it happens).
+STATUS_MEANINGS = {
+    "ok": "stream answers",
+    "offline": "unreachable: connection refused or no route",
+    "timeout": "no answer within the probe timeout",
+    "auth_failed": "login refused",
+    "error": "the stream or device answered with an error",
+}
 VALUE_NAMES = ("fps", "luma", "sharpness", "scene_match", "clock_offset_seconds")
 
 
@@ -68,8 +76,13 @@ def reason(camera: Camera, result: CameraResult) -> str:
     faults found (probe errors never hold a password)."""
     if not result.up:
         live = result.probes.get(liveness_probe(camera) or "")
-        return (live.error if live else None) or result.status
-    return ", ".join(result.faults) or "stream answers"
+        return (live.error if live else None) or stored_reason(result.status, result.faults)
+    return stored_reason(result.status, result.faults)
+
+
+def stored_reason(status: str, faults: tuple[str, ...]) -> str:
+    """Why a camera had a stored status: its faults, else what the status means."""
+    return ", ".join(faults) or STATUS_MEANINGS.get(status, status)
 
 
 def combine(camera: Camera, probes: Mapping[str, ProbeResult], *, timestamp: float) -> CameraResult:
