@@ -226,6 +226,7 @@ def history(
     import sqlite3
     import time
     from datetime import datetime
+    from itertools import zip_longest
     from zoneinfo import ZoneInfo
 
     from camwatch.config.models import parse_duration
@@ -248,29 +249,34 @@ def history(
         err.print(f"[red]cannot read the state database[/] {cfg.state_path}: {exc}", highlight=False)
         raise typer.Exit(1) from None
     tz = ZoneInfo(cfg.reports.timezone)
-    entries = [
-        {
-            "time": datetime.fromtimestamp(t.ts, tz).isoformat(timespec="seconds"),
-            "timestamp": t.ts,
-            "status": t.status,
-            "up": t.up,
-            "reason": stored_reason(t.status, t.faults),
-            "faults": list(t.faults),
-            # Until the next change; the last one is still going on.
-            "duration_seconds": round((nxt.ts if nxt else now) - t.ts, 3),
-            "ongoing": nxt is None,
-        }
-        for t, nxt in zip(rows, [*rows[1:], None], strict=True)
-    ]
+    # Each status lasts until the next change; the last one is still going on.
+    spans = [(t, (nxt.ts if nxt else now) - t.ts, nxt is None) for t, nxt in zip_longest(rows, rows[1:])]
     if as_json:
+        entries = [
+            {
+                "time": datetime.fromtimestamp(t.ts, tz).isoformat(timespec="seconds"),
+                "timestamp": t.ts,
+                "status": t.status,
+                "up": t.up,
+                "reason": stored_reason(t.status, t.faults),
+                "faults": list(t.faults),
+                "duration_seconds": round(duration, 3),
+                "ongoing": ongoing,
+            }
+            for t, duration, ongoing in spans
+        ]
         sys.stdout.write(json.dumps(entries, ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table(title=f"{camera}: {len(entries)} status change(s) in the last {since} ({tz.key})")
+    table = Table(title=f"{camera}: {len(spans)} status change(s) in the last {since} ({tz.key})")
     for col in ("time", "status", "reason", "duration"):
         table.add_column(col)
-    for e in entries:
-        took = _human_duration(e["duration_seconds"]) + (" so far" if e["ongoing"] else "")
-        table.add_row(e["time"], e["status"], e["reason"], took)
+    for t, duration, ongoing in spans:
+        table.add_row(
+            datetime.fromtimestamp(t.ts, tz).isoformat(timespec="seconds"),
+            t.status,
+            stored_reason(t.status, t.faults),
+            _human_duration(duration) + (" so far" if ongoing else ""),
+        )
     out.print(table)
 
 

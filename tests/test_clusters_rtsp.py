@@ -56,14 +56,20 @@ async def test_broken_cameras_form_no_cluster_and_a_dead_switch_forms_exactly_on
         )
         for i, m in enumerate(mounts)
     ]
+    closed = f"rtsp://127.0.0.1:{closed_port}"
     broken = [
-        make_camera(id="a-closed-1", rtsp_url=f"rtsp://127.0.0.1:{closed_port}/x", switch="sw-a", **SHARED, **at(1)),
-        make_camera(id="a-closed-2", rtsp_url=f"rtsp://127.0.0.1:{closed_port}/y", switch="sw-a", **SHARED, **at(2)),
+        make_camera(id="a-closed-1", rtsp_url=f"{closed}/x", switch="sw-a", **SHARED, **at(1)),
+        make_camera(id="a-closed-2", rtsp_url=f"{closed}/y", switch="sw-a", **SHARED, **at(2)),
         make_camera(
-            id="a-wrong-pw", rtsp_url=gst_rtsp.url("secure"), username="admin", password="not-it",
-            switch="sw-a", **SHARED, **at(3),
+            id="a-wrong-pw",
+            rtsp_url=gst_rtsp.url("secure"),
+            username="admin",
+            password="not-it",
+            switch="sw-a",
+            **SHARED,
+            **at(3),
         ),
-    ]  # fmt: skip
+    ]
     switch_b = [
         make_camera(
             id=f"b{i}", name=f"B view {i}", rtsp_url=behind_b.url("cam"), switch="sw-b", **SHARED, **at(i + 4)
