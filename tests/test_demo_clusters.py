@@ -10,6 +10,7 @@ left out: they never decide whether a camera with a stream is reachable, and cos
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,11 @@ def compressed_monitor() -> dict[str, Any]:
     }
 
 
-async def test_demo_outage_is_the_only_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_demo_outage_is_the_only_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    caplog.set_level(logging.INFO, logger="camwatch.monitor.service")
     spec = compressed(load_spec(None))
     fleet = Fleet(spec, password=PASSWORD, base_address="127.47.0.1", onvif=False)
     ((outage, switch),) = outage_groups(spec, fleet.cameras)
@@ -99,3 +103,11 @@ async def test_demo_outage_is_the_only_cluster(tmp_path: Path, monkeypatch: pyte
     assert set(seen) == {f"switch:{switch}"}, seen
     # Cameras of the switch that answer unless the outage holds them down are all in it, and no other.
     assert steady <= seen[f"switch:{switch}"] <= group
+
+    lines = [r.getMessage() for r in caplog.records]
+    starts_and_ends = [x for x in lines if x.startswith("offline cluster ") and " joined " not in x]
+    assert len(starts_and_ends) == 2, starts_and_ends
+    assert starts_and_ends[0].startswith(f"offline cluster switch:{switch} started: ")
+    assert starts_and_ends[1].startswith(f"offline cluster switch:{switch} ended: ")
+    # The first camera back is still a member when it changes: its line names the cluster.
+    assert any(x.endswith(f"-> ok: stream answers; cluster switch:{switch}") for x in lines)
