@@ -122,38 +122,44 @@ def _commonest(cameras: Iterable[Camera], name: str) -> str:
     return counts.most_common(1)[0][0] if counts else ""
 
 
-class _Round:
-    """What one update knows: the monitored cameras, who is unreachable, and counts per label value."""
+class _Monitored:
+    """The monitored cameras by label value, and their positions: rebuilt only when the set changes."""
 
-    def __init__(
-        self, monitored: Sequence[Camera], unreachable: Mapping[str, DownCamera], settings: ClusterSettings
-    ):
-        self.monitored = monitored
-        self.unreachable = unreachable
+    def __init__(self, monitored: Sequence[Camera], settings: ClusterSettings):
+        # Identity, not equality: a reload brings new Camera objects, and the old ones stay referenced here.
+        self.key = (tuple(map(id, monitored)), settings)
+        self.cameras = monitored
         self.settings = settings
-        self._places: _Places | None = None
-        # label -> value -> (monitored cameras, unreachable cameras)
-        self.counts: dict[str, dict[str, tuple[int, int]]] = {}
-        for label in settings.labels:
-            per: dict[str, tuple[int, int]] = {}
-            for c in monitored:
+        self.by_label: dict[str, dict[str, list[str]]] = {label: {} for label in settings.labels}
+        for c in monitored:
+            for label, values in self.by_label.items():
                 if value := getattr(c, label, ""):
-                    n, u = per.get(value, (0, 0))
-                    per[value] = (n + 1, u + (c.id in unreachable))
-            self.counts[label] = per
+                    values.setdefault(value, []).append(c.id)
+        self._places: _Places | None = None
 
     @property
     def places(self) -> _Places:
         if self._places is None:  # built only when some camera is grouped by place
-            self._places = _Places(self.monitored, self.settings.radius)
+            self._places = _Places(self.cameras, self.settings.radius)
         return self._places
+
+
+class _Round:
+    """What one update knows: the monitored cameras and who among them is unreachable."""
+
+    def __init__(self, monitored: _Monitored, unreachable: Mapping[str, DownCamera]):
+        self.monitored = monitored
+        self.unreachable = unreachable
 
     def share(self, kind: str, key: str, members: Iterable[str]) -> tuple[int, int]:
         """(monitored, unreachable) cameras of a label value, or for a place, within radius of ``members``."""
-        if kind == PLACE:
-            around = self.places.near(members)
-            return len(around), sum(c in self.unreachable for c in around)
-        return self.counts.get(kind, {}).get(key, (0, 0))
+        ids: Iterable[str] = (
+            self.monitored.places.near(members)
+            if kind == PLACE
+            else self.monitored.by_label.get(kind, {}).get(key, ())
+        )
+        counted = [c in self.unreachable for c in ids]
+        return len(counted), sum(counted)
 
     def still_down(self, active: _Active) -> list[DownCamera]:
         """Members still unreachable in the same down spell they joined with."""
@@ -183,6 +189,7 @@ class ClusterTracker:
         self.settings = settings
         self._active: dict[str, _Active] = {}
         self._spent: set[tuple[str, float | None]] = set()  # down spells that already ended in a cluster
+        self._monitored: _Monitored | None = None
         self.clusters: list[ClusterView] = []
 
     def update(
@@ -194,7 +201,9 @@ class ClusterTracker:
         """
         s = self.settings
         unreachable = {m.camera.id: m for m in down if m.status in REACHABILITY_STATUSES}
-        r = _Round(monitored, unreachable, s)
+        if self._monitored is None or self._monitored.key != (tuple(map(id, monitored)), s):
+            self._monitored = _Monitored(monitored, s)
+        r = _Round(self._monitored, unreachable)
         self._spent = {
             (c, since) for c, since in self._spent if (m := unreachable.get(c)) and m.since == since
         }
@@ -244,8 +253,8 @@ class ClusterTracker:
 
         placed = [m for m in free if m.since is not None and m.camera.has_position]
         if len(placed) >= s.min_cameras:
-            for near in _place_groups(placed, r.places):
-                for group in _place_groups(_densest_window(near, s.window), r.places):
+            for near in _place_groups(placed, r.monitored.places):
+                for group in _place_groups(_densest_window(near, s.window), r.monitored.places):
                     cid = f"{PLACE}:{min(m.camera.id for m in group)}"
                     if len(group) < s.min_cameras or cid in self._active:
                         continue
@@ -276,7 +285,7 @@ class ClusterTracker:
         if m.since is not None and abs(m.since - active.since) > self.settings.window:
             return False  # a later failure is another outage: membership does not grow forever
         if active.kind == PLACE:
-            return bool(r.places.near([m.camera.id]) & active.members.keys())
+            return bool(r.monitored.places.near([m.camera.id]) & active.members.keys())
         return bool(getattr(m.camera, active.kind, "") == active.key)
 
     def _view(self, cid: str, active: _Active, r: _Round) -> ClusterView:
