@@ -1,4 +1,5 @@
-"""The one command line: camwatch demo, check-config, probe, run, coverage, report, import, simulate."""
+"""The one command line: camwatch demo, check-config, probe, run, history, coverage, report, import,
+simulate."""
 
 from __future__ import annotations
 
@@ -81,11 +82,11 @@ def _print_problems(exc: ConfigError) -> None:
     err.print(describe_problems(exc), markup=False, highlight=False)
 
 
-def load(path: Path) -> Config:
+def load(path: Path, *, resolve_secrets: bool = True) -> Config:
     from camwatch.config.load import load_config
 
     try:
-        return load_config(path)
+        return load_config(path, resolve_secrets=resolve_secrets)
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
@@ -213,6 +214,83 @@ def report_uptime(
         err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
     out.print("written: " + ", ".join(str(p) for p in paths))
+
+
+@app.command()
+def history(
+    config: ConfigArg,
+    camera: Annotated[str, typer.Argument(help="camera id")],
+    since: Annotated[str, typer.Option(help="how far back: 7d, 12h, 30m")] = "7d",
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of transitions")] = False,
+) -> None:
+    """A camera's status changes from the state database; needs no camera passwords."""
+    import sqlite3
+    import time
+    from datetime import datetime
+    from itertools import zip_longest
+    from zoneinfo import ZoneInfo
+
+    from camwatch.config.models import parse_duration
+    from camwatch.monitor.outcome import stored_reason
+    from camwatch.monitor.state import StateError, read_transitions
+
+    cfg = load(config, resolve_secrets=False)
+    if not any(c.id == camera for c in cfg.cameras):
+        err.print(f"[red]unknown camera id:[/] {camera}", highlight=False)
+        raise typer.Exit(1)
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        err.print(f"[red]--since:[/] {exc}")
+        raise typer.Exit(1) from None
+    now = time.time()
+    try:
+        rows = read_transitions(cfg.state_path, camera, since=now - window)
+    except (sqlite3.Error, StateError) as exc:
+        err.print(f"[red]cannot read the state database[/] {cfg.state_path}: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    tz = ZoneInfo(cfg.reports.timezone)
+    # Each status lasts until the next change; the last one is still going on.
+    spans = [(t, (nxt.ts if nxt else now) - t.ts, nxt is None) for t, nxt in zip_longest(rows, rows[1:])]
+    if as_json:
+        entries = [
+            {
+                "time": datetime.fromtimestamp(t.ts, tz).isoformat(timespec="seconds"),
+                "timestamp": t.ts,
+                "status": t.status,
+                "up": t.up,
+                "reason": stored_reason(t.status, t.faults),
+                "faults": list(t.faults),
+                "duration_seconds": round(duration, 3),
+                "ongoing": ongoing,
+            }
+            for t, duration, ongoing in spans
+        ]
+        sys.stdout.write(json.dumps(entries, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"{camera}: {len(spans)} status change(s) in the last {since} ({tz.key})")
+    for col in ("time", "status", "reason", "duration"):
+        table.add_column(col)
+    for t, duration, ongoing in spans:
+        table.add_row(
+            datetime.fromtimestamp(t.ts, tz).isoformat(timespec="seconds"),
+            t.status,
+            stored_reason(t.status, t.faults),
+            _human_duration(duration) + (" so far" if ongoing else ""),
+        )
+    out.print(table)
+
+
+def _human_duration(seconds: float) -> str:
+    s = int(seconds)
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {s:02d}s" if minutes else f"{s}s"
 
 
 def _state_store(cfg: Config) -> StateStore:

@@ -100,10 +100,14 @@ def load_profile(
     environ: Mapping[str, str],
     file: str,
     where: str | None,
+    resolve: bool = True,
 ) -> Profile:
-    """Resolve one ``credentials:`` entry; a failure is kept, to be reported only if a camera uses it."""
+    """Resolve one ``credentials:`` entry; a failure is kept, to be reported only if a camera uses it.
+    With ``resolve=False`` the password is left unread (and unchecked)."""
     password: SecretStr | None = None
     failure: SecretUnavailable | None = None
+    if not resolve:
+        return Profile(name, ref.username, None, None, file, where)
     try:
         password = read_password(
             password_env=ref.password_env, password_file=ref.password_file, base_dir=base_dir, environ=environ

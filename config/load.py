@@ -66,11 +66,15 @@ _SECTIONS: dict[str, Any] = {
 _TOP_LEVEL = ("cameras", *_SECTIONS)
 
 
-def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: Path, *, environ: Mapping[str, str] | None = None, resolve_secrets: bool = True
+) -> Config:
     """Read ``path`` and everything it names into a validated ``Config``.
 
     Relative paths (inventory, state, coverage layers, password files, TLS files) resolve against the config
-    file's folder. Passwords come from ``environ`` (default: the process environment) or password files.
+    file's folder. Passwords come from ``environ`` (default: the process environment) or password files;
+    with ``resolve_secrets=False`` (commands that only read the state database) none is read and cameras
+    carry no password.
 
     Raises
     ------
@@ -110,13 +114,27 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
 
     profiles = {
         name: load_profile(
-            name, ref, base_dir=base_dir, environ=env, file=file, where=doc.line_of(("credentials", name))
+            name,
+            ref,
+            base_dir=base_dir,
+            environ=env,
+            file=file,
+            where=doc.line_of(("credentials", name)),
+            resolve=resolve_secrets,
         )
         for name, ref in sections.get("credentials", {}).items()
     }
     inputs: list[Path] = []
     cameras = _load_cameras(
-        data, doc, file, base_dir=base_dir, profiles=profiles, environ=env, problems=problems, inputs=inputs
+        data,
+        doc,
+        file,
+        base_dir=base_dir,
+        profiles=profiles,
+        environ=env,
+        problems=problems,
+        inputs=inputs,
+        resolve_secrets=resolve_secrets,
     )
     monitor = _monitor_paths(sections.get("monitor", MonitorSettings()), base_dir, doc, file, problems)
     coverage = _coverage_paths(sections.get("coverage"), base_dir, doc, file, problems)
@@ -143,6 +161,7 @@ def _load_cameras(
     environ: Mapping[str, str],
     problems: list[Problem],
     inputs: list[Path],
+    resolve_secrets: bool = True,
 ) -> list[Any]:
     """The ``cameras:`` entry: a ledger path, ``{file, sheet, columns, defaults}``, or an inline list.
 
@@ -184,7 +203,7 @@ def _load_cameras(
         records = read_inventory(ledger, columns=ColumnMap.build(columns), sheet=source.sheet)
         records = Records(apply_defaults(records.records, source.defaults), records.problems)
     problems.extend(records.problems)
-    builder = CameraBuilder(profiles)
+    builder = CameraBuilder(profiles, resolve_secrets=resolve_secrets)
     cameras = builder.build(records.records, base_dir=base_dir, environ=environ)
     problems.extend(builder.problems)
     if builder.url_passwords:

@@ -133,9 +133,11 @@ class Backoff(Frozen):
 
 
 class ClusterSettings(Frozen):
-    """Offline-cluster detection: cameras that go down together."""
+    """Offline-cluster detection: cameras that become unreachable together behind one shared part."""
 
     min_cameras: int = Field(3, ge=2)
+    # ... and at least this share of the label's (or place's) monitored cameras unreachable.
+    min_share: float = Field(0.8, gt=0, le=1)
     window: Duration = 180.0
     # Cameras without topology labels are grouped by place: DBSCAN-like radius in metres.
     radius: float = Field(300.0, gt=0)

@@ -28,9 +28,9 @@ DOWN_SINCE = (
     ")"
 )
 ACTIVE_CLUSTERS = (
-    "max by (cluster, kind, key, county, township) (\n"
+    "max by (cluster, kind, key, county, township, onset) (\n"
     "  (camwatch_offline_cluster_cameras > 0)\n"
-    "  * on(cluster) group_left(kind, key, county, township) camwatch_offline_cluster_info\n"
+    "  * on(cluster) group_left(kind, key, county, township, onset) camwatch_offline_cluster_info\n"
     ")"
 )
 FLAPPING = with_info(
@@ -151,7 +151,10 @@ def build() -> db.Dashboard:
                 query(ACTIVE_CLUSTERS, table=True),
                 width=8,
                 height=9,
-                description="One row per cluster of cameras that went down together, and what they share.",
+                description=(
+                    "One row per cluster of cameras that became unreachable together, what they share, and "
+                    "whether that was seen (onset observed) or they were down before monitoring began."
+                ),
             )
         )
         .with_panel(

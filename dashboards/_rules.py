@@ -39,6 +39,14 @@ CLUSTER_CAMERAS = (
     '{{ range $i, $s := query (printf "camwatch_camera_cluster{cluster=%q}" $labels.cluster)'
     ' | sortByLabel "camera" }}{{ if $i }}, {{ end }}{{ $s.Labels.camera }}{{ end }}'
 )
+CLUSTER_SHARE = (
+    '{{ with query (printf "camwatch_offline_cluster_share{cluster=%q}" $labels.cluster) }}'
+    "{{ . | first | value | humanizePercentage }}{{ end }}"
+)
+CLUSTER_ONSET = (
+    '{{ if eq $labels.onset "before_monitoring" }}have been unreachable since before monitoring began'
+    "{{ else }}became unreachable together{{ end }}"
+)
 CAMERA_PLACE = (
     "{{ $labels.name }} at {{ $labels.site }},"
     " {{ $labels.county }} {{ $labels.township }} {{ $labels.village }}"
@@ -114,11 +122,11 @@ def camera_down_expr() -> str:
 
 
 def offline_cluster_expr() -> str:
-    """Active offline clusters with their kind, key and area; a cluster without info still alerts."""
+    """Active offline clusters with their label, area and onset; a cluster without info still alerts."""
     active = "(camwatch_offline_cluster_cameras > 0)"
     return (
-        f"{active} * on(cluster) group_left(kind, key, county, township) camwatch_offline_cluster_info\n"
-        f"or on(cluster)\n{active}"
+        f"{active} * on(cluster) group_left(kind, key, county, township, onset)"
+        f" camwatch_offline_cluster_info\nor on(cluster)\n{active}"
     )
 
 
@@ -190,10 +198,12 @@ def alerting_rules() -> list[Rule]:
             offline_cluster_expr(),
             duration=OFFLINE_CLUSTER_FOR,
             severity="critical",
-            summary="{{ $value }} cameras down together in cluster {{ $labels.cluster }}",
+            summary="{{ $value }} cameras of {{ $labels.kind }} {{ $labels.key }} are unreachable together",
             description=(
-                "{{ $value }} cameras sharing {{ $labels.kind }} {{ $labels.key }} in {{ $labels.county }} "
-                "{{ $labels.township }} went down together: " + CLUSTER_CAMERAS + "."
+                "{{ $value }} cameras of {{ $labels.kind }} {{ $labels.key }} in {{ $labels.county }} "
+                "{{ $labels.township }} " + CLUSTER_ONSET + " (" + CLUSTER_SHARE + " of its monitored "
+                "cameras are unreachable): " + CLUSTER_CAMERAS + ". Their CameraDown pages are muted, "
+                "except priority cameras'."
             ),
             link=dashboard_path(AREA_UID, county="{{ $labels.county }}", township="{{ $labels.township }}"),
         ),

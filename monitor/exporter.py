@@ -279,7 +279,12 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
     cluster_info = _gauge(
         "camwatch_offline_cluster_info",
         "Offline cluster metadata.",
-        ["cluster", "kind", "key", "county", "township"],
+        ["cluster", "kind", "key", "county", "township", "onset"],
+    )
+    cluster_share = _gauge(
+        "camwatch_offline_cluster_share",
+        "Share of the cluster's label (or place) monitored cameras that are unreachable.",
+        ["cluster"],
     )
     cluster_since = _gauge(
         "camwatch_offline_cluster_since_timestamp_seconds", "When the cluster formed.", ["cluster"]
@@ -289,7 +294,8 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
     )
     for c in snap.clusters:
         cluster_size.add_metric([c.cluster], len(c.cameras))
-        cluster_info.add_metric([c.cluster, c.kind, c.key, c.county, c.township], 1)
+        cluster_info.add_metric([c.cluster, c.kind, c.key, c.county, c.township, c.onset], 1)
+        cluster_share.add_metric([c.cluster], c.share)
         cluster_since.add_metric([c.cluster], c.since)
         for cam in c.cameras:
             member.add_metric([cam, c.cluster], 1)
@@ -332,6 +338,7 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         cluster_size,
         cluster_info,
         cluster_since,
+        cluster_share,
         member,
         ratio,
         effective,

@@ -13,6 +13,14 @@ from camwatch.monitor.probes.base import NOT_FOUND, OK, ProbeResult
 VIDEO_FAULTS = ("frozen", "black", "occluded", "tampered", "moved", "blurred", "color_cast")
 DOWN_STATUSES = ("offline", "timeout", "auth_failed", "error")
 STATUSES = ("ok", *DOWN_STATUSES, "frozen", "black", "blurred", "occluded", "color_cast")
+# What a stored status means, for histories (the probe's own words go to the log when it happens).
+STATUS_MEANINGS = {
+    "ok": "stream answers",
+    "offline": "unreachable: connection refused or no route",
+    "timeout": "no answer within the probe timeout",
+    "auth_failed": "login refused",
+    "error": "the stream or device answered with an error",
+}
 VALUE_NAMES = ("fps", "luma", "sharpness", "scene_match", "clock_offset_seconds")
 
 
@@ -61,6 +69,20 @@ class CameraResult:
         }
         out.update({k: round(v, 4) for k, v in self.values.items()})
         return out
+
+
+def reason(camera: Camera, result: CameraResult) -> str:
+    """Why the camera has its status, in a few words: the liveness probe's error while down, else the
+    faults found (probe errors never hold a password)."""
+    if not result.up:
+        live = result.probes.get(liveness_probe(camera) or "")
+        return (live.error if live else None) or stored_reason(result.status, result.faults)
+    return stored_reason(result.status, result.faults)
+
+
+def stored_reason(status: str, faults: tuple[str, ...]) -> str:
+    """Why a camera had a stored status: its faults, else what the status means."""
+    return ", ".join(faults) or STATUS_MEANINGS.get(status, status)
 
 
 def combine(camera: Camera, probes: Mapping[str, ProbeResult], *, timestamp: float) -> CameraResult:

@@ -14,9 +14,10 @@ from aiohttp import web
 
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config
-from camwatch.monitor.clusters import DownCamera, offline_clusters
+from camwatch.monitor.clusters import ClusterChange, ClusterTracker, DownCamera
 from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.identity import Identity, track_identity
+from camwatch.monitor.outcome import CameraResult, reason
 from camwatch.monitor.probes.base import MemoryBaselines, ProbeResult
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshot import ClusterView, CoverageView, Snapshot
@@ -69,7 +70,9 @@ class Service:
             snapshot_sink=self.snapshots.put if self.snapshots else None,
         )
         self.probes_total: Counter[tuple[str, str]] = Counter()
+        self.cluster_tracker = ClusterTracker(self.settings.clusters)
         self.clusters: list[ClusterView] = []
+        self._cluster_of: dict[str, str] = {}  # camera -> the cluster it is in
         self.coverage: list[CoverageView] = []
         self.maintenance: frozenset[str] = frozenset()
         self.reload_ok = True
@@ -128,6 +131,8 @@ class Service:
         if track is None:
             return
         self.store.stage(track.stored(), transition)
+        if transition is not None and (transition.prev_status is not None or not transition.working):
+            self._log_transition(camera, transition.prev_status, track.status, track.result)
         for kind, detail in track_identity(self.identities, camera.id, results):
             log.warning("camera %s: %s %s", camera.id, kind, detail)
             self.events_total[(camera.id, kind)] += 1
@@ -145,13 +150,30 @@ class Service:
     async def flush(self) -> None:
         await asyncio.to_thread(self.store.flush)
 
-    def update_clusters(self) -> None:
-        down = [
-            DownCamera(t.camera, t.since)
-            for t in self.tracker.tracks.values()
-            if t.up is False and t.camera.id not in self.maintenance
-        ]
-        self.clusters = offline_clusters(down, self.settings.clusters)
+    def _log_transition(self, camera: Camera, old: str | None, new: str, result: CameraResult | None) -> None:
+        """One INFO line per state change (and per camera first seen in trouble): camera, name,
+        old -> new status, reason, cluster if any."""
+        cluster = self._cluster_of.get(camera.id)
+        log.info(
+            "camera %s (%s): %s -> %s: %s%s",
+            camera.id,
+            camera.name or "-",
+            old or "new",
+            new,
+            reason(camera, result) if result is not None else new,
+            f"; cluster {cluster}" if cluster else "",
+        )
+
+    def update_clusters(self, now: float | None = None) -> None:
+        tracks = [t for t in self.tracker.tracks.values() if t.camera.id not in self.maintenance]
+        down = [DownCamera(t.camera, t.status, t.down_since) for t in tracks if t.up is False]
+        changes = self.cluster_tracker.update(
+            [t.camera for t in tracks], down, time.time() if now is None else now
+        )
+        self.clusters = self.cluster_tracker.clusters
+        self._cluster_of = {cam: c.cluster for c in self.clusters for cam in c.cameras}
+        for change in changes:
+            _log_cluster_change(change)
 
     async def refresh_maintenance(self) -> None:
         now = time.time()
@@ -262,6 +284,7 @@ class Service:
         cameras = {c.id: c for c in new.cameras}
         inventory_changed = new.cameras != self.config.cameras or new.coverage != self.config.coverage
         self.tracker.replace_inventory(cameras)
+        self.cluster_tracker.settings = new.monitor.clusters
         self.scheduler.set_cameras(new.cameras, settings=new.monitor)
         self.config = new
         self.settings = new.monitor
@@ -272,3 +295,23 @@ class Service:
         self.reload_timestamp = time.time()
         log.info("configuration reloaded: %d cameras", len(cameras))
         return True
+
+
+def _log_cluster_change(change: ClusterChange) -> None:
+    c = change.cluster
+    what = f"{c.kind} {c.key}" if c.kind != "place" else f"cameras near {c.key}"
+    if change.change == "started":
+        onset = "down since before monitoring began" if c.onset == "before_monitoring" else "down together"
+        log.info(
+            "offline cluster %s started: %d cameras of %s in %s %s %s, %.0f%% of its monitored cameras "
+            "unreachable: %s",
+            *(c.cluster, len(c.cameras), what, c.county or "-", c.township or "-", onset, 100 * c.share),
+            ", ".join(change.cameras),
+        )
+    elif change.change == "joined":
+        log.info(
+            "offline cluster %s: %s joined (%d cameras)", c.cluster, ", ".join(change.cameras), len(c.cameras)
+        )
+    else:
+        alone = f"; still down, paging alone: {', '.join(change.cameras)}" if change.cameras else ""
+        log.info("offline cluster %s ended: most of its cameras are back%s", c.cluster, alone)

@@ -35,7 +35,9 @@ class Lateness:
 
 @dataclass(frozen=True, slots=True)
 class ClusterView:
-    """An offline cluster as exported: id, grouping kind (switch/fibre/power/site/place) and members."""
+    """An offline cluster as exported: id, grouping kind (switch/fibre/power/site/place), members still down,
+    the share of the label's (or place's) monitored cameras that are unreachable, and whether its onset was
+    seen (``observed``) or the cameras were down before monitoring began (``before_monitoring``)."""
 
     cluster: str
     kind: str
@@ -44,6 +46,8 @@ class ClusterView:
     county: str = ""
     township: str = ""
     since: float = 0.0
+    share: float = 0.0
+    onset: str = "observed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ monitor goes on; the next successful flush catches up.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -17,6 +18,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,23 @@ def _check_version(conn: sqlite3.Connection, path: Path) -> None:
         raise StateError(f"{path}: schema version {version}, expected {SCHEMA_VERSION}")
 
 
+_TRANSITION_COLUMNS = "camera, ts, prev_status, status, up, working, faults"
+
+
+def _transition(r: tuple[Any, ...]) -> Transition:
+    return Transition(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), tuple(json.loads(r[6])))
+
+
+def read_transitions(path: Path, camera: str, *, since: float = 0.0) -> list[Transition]:
+    """One camera's transitions from ``since`` on, read-only: safe beside a running monitor."""
+    with contextlib.closing(connect(path, readonly=True)) as conn:
+        rows = conn.execute(
+            f"SELECT {_TRANSITION_COLUMNS} FROM transitions WHERE camera = ? AND ts >= ? ORDER BY id",
+            (camera, since),
+        ).fetchall()
+    return [_transition(r) for r in rows]
+
+
 class StateStore:
     """Current camera state and history in SQLite, written in batches from a worker thread."""
 
@@ -188,7 +207,7 @@ class StateStore:
         }
 
     def transitions(self, camera: str | None = None) -> list[Transition]:
-        sql = "SELECT camera, ts, prev_status, status, up, working, faults FROM transitions"
+        sql = f"SELECT {_TRANSITION_COLUMNS} FROM transitions"
         args: tuple[str, ...] = ()
         if camera is not None:
             sql += " WHERE camera = ?"
@@ -198,9 +217,7 @@ class StateStore:
             if (conn := self._attached()) is None:
                 return []
             rows = conn.execute(sql, args).fetchall()
-        return [
-            Transition(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), tuple(json.loads(r[6]))) for r in rows
-        ]
+        return [_transition(r) for r in rows]
 
     def events(self, camera: str | None = None) -> list[Event]:
         sql = "SELECT camera, ts, kind, detail FROM events"

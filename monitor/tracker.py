@@ -20,6 +20,9 @@ class CameraTrack:
     status: str = "unknown"
     faults: tuple[str, ...] = ()
     since: float = 0.0
+    # When it last went down while monitored; None while up, or when it was already down when first seen
+    # (at start, restored from the database, or added by a reload): that down time is unknown.
+    down_since: float | None = None
     last_probe: float = 0.0
     flaps: int = 0
     fails: int = 0  # consecutive raw failures while reported up
@@ -98,6 +101,8 @@ class Tracker:
         prev = track.status if track.up is not None else None
         if track.up is not None and up != track.up:
             track.flaps += 1
+        if up != track.up:
+            track.down_since = now if track.up and not up else None
         track.up, track.status, track.faults, track.since = up, status, faults, now
         return Transition(camera_id, now, prev, status, up, track.working, faults)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from camwatch.config.models import Debounce
 from camwatch.monitor.probes.base import ProbeResult
+from camwatch.monitor.state import StoredCamera
 from camwatch.monitor.tracker import Tracker
 from support.cameras import make_camera
 
@@ -82,3 +83,26 @@ def test_reload_keeps_known_cameras_and_drops_removed():
     tr.replace_inventory({"c2": other})
     assert "c1" not in tr.tracks
     assert tr.observe("c1", rtsp(True), 1) is None
+
+
+def test_down_time_is_known_only_when_seen_going_down():
+    t = Tracker({"c1": CAM}, Debounce(down_after=1, up_after=1))
+    t.observe("c1", rtsp(False), now=1.0)
+    assert t.tracks["c1"].down_since is None  # already down when first seen
+    t.observe("c1", rtsp(True), now=2.0)
+    t.observe("c1", rtsp(False), now=3.0)
+    t.observe("c1", rtsp(False, "timeout"), now=4.0)
+    assert t.tracks["c1"].down_since == 3.0  # a new status while down keeps the down time
+    t.observe("c1", rtsp(True), now=5.0)
+    assert t.tracks["c1"].down_since is None
+
+
+def test_cameras_added_by_a_reload_or_restored_down_have_no_known_down_time():
+    restored = {"c1": StoredCamera("c1", False, "offline", (), 50.0, 50.0)}
+    t = Tracker({"c1": CAM}, Debounce(down_after=1, up_after=1), restored)
+    t.observe("c1", rtsp(False), now=100.0)
+    assert t.tracks["c1"].down_since is None  # down before this run began
+    added = make_camera(id="c2", rtsp_url="rtsp://127.0.0.1:2/x")
+    t.replace_inventory({"c1": CAM, "c2": added})
+    t.observe("c2", rtsp(False), now=101.0)
+    assert t.tracks["c2"].down_since is None

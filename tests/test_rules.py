@@ -136,7 +136,7 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def test_offline_cluster_inhibits_its_cameras_except_priority_ones(alertmanager: str) -> None:
+def test_offline_cluster_inhibits_only_its_members_camera_down(alertmanager: str) -> None:
     area = {"county": "Xiayi", "township": "Chengguan", "severity": "critical"}
     cluster = {**area, "cluster": "switch:sw-1"}
     alerts = [
@@ -145,6 +145,9 @@ def test_offline_cluster_inhibits_its_cameras_except_priority_ones(alertmanager:
         {"alertname": "CameraDown", "camera": "s4", "priority": "true", **cluster},
         {"alertname": "CameraDown", "camera": "x1", "priority": "false", **area},
         {"alertname": "CameraDown", "camera": "o1", "priority": "false", **area, "cluster": "switch:sw-2"},
+        # A member's picture alert and its area's online rate are not the cluster's to mute.
+        {"alertname": "CameraVideoFault", "camera": "s2", "fault": "frozen", **area, "severity": "warning"},
+        {"alertname": "AreaOnlineRateLow", "level": "township", **area},
     ]
     request = urllib.request.Request(
         f"{alertmanager}/api/v2/alerts",
@@ -153,13 +156,20 @@ def test_offline_cluster_inhibits_its_cameras_except_priority_ones(alertmanager:
         method="POST",
     )
     urllib.request.urlopen(request, timeout=5).close()
-    expected = {"s1": "suppressed", "s4": "active", "x1": "active", "o1": "active"}
+    expected = {
+        ("CameraDown", "s1"): "suppressed",
+        ("CameraDown", "s4"): "active",
+        ("CameraDown", "x1"): "active",
+        ("CameraDown", "o1"): "active",
+        ("CameraVideoFault", "s2"): "active",
+        ("AreaOnlineRateLow", ""): "active",
+    }
     deadline = time.monotonic() + 10
     while True:
         states = {
-            alert["labels"]["camera"]: alert["status"]["state"]
+            (alert["labels"]["alertname"], alert["labels"].get("camera", "")): alert["status"]["state"]
             for alert in _get_json(f"{alertmanager}/api/v2/alerts")
-            if alert["labels"]["alertname"] == "CameraDown"
+            if alert["labels"]["alertname"] != "OfflineCluster"
         }
         if states == expected or time.monotonic() > deadline:
             break
