@@ -109,7 +109,6 @@ class _ReplyRefused(ValueError):
 # Content-Encoding -> zlib window bits. Replies are asked for uncompressed, but a camera may compress anyway.
 _DECODABLE = {"gzip": 31, "x-gzip": 31, "deflate": 15}
 _CHUNK = 64 * 1024
-_MAX_HEADERS = 100  # real cameras send a dozen
 
 
 def _size(count: int) -> str:
@@ -171,8 +170,8 @@ class _BoundedReply:
 
 
 class _BoundedSession:
-    """One ONVIF service's aiohttp session: replies are asked for uncompressed, their headers are capped
-    and their bodies read through ``_BoundedReply``. Everything else is the session itself."""
+    """One ONVIF service's aiohttp session: replies are asked for uncompressed and their bodies read through
+    ``_BoundedReply`` (aiohttp bounds their heads itself). Everything else is the session itself."""
 
     def __init__(self, session: aiohttp.ClientSession, limit: int) -> None:
         self._session = session
@@ -190,9 +189,7 @@ class _BoundedSession:
     async def _send(self, send: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> _BoundedReply:
         headers = dict(kwargs.pop("headers", None) or {})
         headers["Accept-Encoding"] = "identity"
-        response = await send(
-            *args, headers=headers, auto_decompress=False, max_headers=_MAX_HEADERS, **kwargs
-        )
+        response = await send(*args, headers=headers, auto_decompress=False, **kwargs)
         return _BoundedReply(response, self._limit)
 
 
