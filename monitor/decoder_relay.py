@@ -86,6 +86,10 @@ class DecoderRelay:
     def url(self) -> str:
         return self._local + self._rest
 
+    def as_camera(self, text: str) -> str:
+        """``text`` (a decoder error) naming the camera's URL, without userinfo, instead of the relay's."""
+        return text.replace(self.url, self._origin + self._rest) if self._local else text
+
     async def __aenter__(self) -> DecoderRelay:
         self._server = await asyncio.start_server(self._accept, LOOPBACK, 0)
         self._local = f"rtsp://{LOOPBACK}:{self._server.sockets[0].getsockname()[1]}"

@@ -8,12 +8,14 @@ import base64
 import resource
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
 from camwatch.config.models import MonitorSettings, OnvifSettings, RtspSettings, VideoSettings
+from camwatch.monitor.decoder_relay import DecoderRelay
 from camwatch.monitor.probes import onvif as onvif_probe
-from camwatch.monitor.probes.base import ERROR, OK, ProbeContext, ProbeResult
+from camwatch.monitor.probes.base import ERROR, OFFLINE, OK, ProbeContext, ProbeResult
 from camwatch.monitor.probes.rtsp import challenges, probe_url
 from camwatch.monitor.probes.video import probe as video_probe
 from camwatch.monitor.rtsp_proto import MAX_BODY_BYTES, MAX_HEADER_BYTES
@@ -233,3 +235,41 @@ async def test_stalled_decode_never_holds_back_liveness() -> None:
     assert reports[0] == ("rtsp",)
     before_video = reports[: next(i for i, kinds in enumerate(reports) if "video" in kinds)]
     assert len(before_video) >= 3 and all(kinds == ("rtsp",) for kinds in before_video), reports
+
+
+async def test_decoder_relay_lends_the_login_to_one_connection_only() -> None:
+    async with (
+        hostile_rtsp(decoder="stall", auth="digest") as camera,
+        DecoderRelay(camera.url("cam"), CAM_USER, CAM_PASSWORD) as relay,
+    ):
+        port = urlsplit(relay.url).port
+        _, first = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.sleep(0.1)
+
+        async def second_client_hears() -> bytes:
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except ConnectionRefusedError:
+                return b""
+            writer.write(b"OPTIONS rtsp://127.0.0.1/cam RTSP/1.0\r\nCSeq: 1\r\n\r\n")
+            try:
+                return await reader.read(1)
+            except ConnectionError:
+                return b""
+            finally:
+                writer.close()
+
+        assert await second_client_hears() == b""
+        first.close()
+    assert camera.requests == []
+
+
+async def test_decoder_relay_bounds_what_the_camera_sends() -> None:
+    server, url, sent = await serve_once(b"RTSP/1.0 200 OK\r\nCSeq: 2\r\nX-Filler: ")
+    try:
+        result = await decode(url)
+    finally:
+        server.close()
+    assert result.status in (ERROR, OFFLINE), result
+    assert url in (result.error or "")  # the camera named, not the relay
+    assert (sent or [0])[0] < MAX_HEADER_BYTES + (16 << 20)

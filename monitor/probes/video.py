@@ -245,9 +245,8 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         # A camera the relay could not reach: the decoder only saw the relay hang up.
         failure: BaseException = relay.unreachable or exc
         status = _status_of(failure, elapsed(), ctx.timeout)
-        return ProbeResult(
-            NAME, False, status, elapsed(), error=scrub(str(failure) or type(failure).__name__, [password])
-        )
+        error = relay.as_camera(str(failure)) or type(failure).__name__
+        return ProbeResult(NAME, False, status, elapsed(), error=scrub(error, [password]))
     if not got.pictures:
         return ProbeResult(NAME, False, ERROR, elapsed(), error="no decodable keyframe in the stream")
 
