@@ -82,3 +82,16 @@ def test_reload_keeps_known_cameras_and_drops_removed():
     tr.replace_inventory({"c2": other})
     assert "c1" not in tr.tracks
     assert tr.observe("c1", rtsp(True), 1) is None
+
+
+def test_a_video_report_on_its_own_is_no_liveness_vote():
+    """The scheduler reports a round's liveness first and its video check apart: only the first counts."""
+    tr = Tracker({"c1": CAM}, Debounce(down_after=2, up_after=2))
+    tr.observe("c1", rtsp(False), 0)
+    assert tr.observe("c1", rtsp(True), 1) is None
+    assert tr.observe("c1", video(), 2) is None  # not a second success
+    assert tr.tracks["c1"].up is False
+    back = tr.observe("c1", rtsp(True), 3)
+    assert back is not None and back.up
+    frozen = tr.observe("c1", video("frozen"), 4)
+    assert frozen is not None and frozen.status == "frozen" and frozen.up
