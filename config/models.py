@@ -82,6 +82,8 @@ class OnvifSettings(ProbeSchedule):
     interval: Duration = 300.0
     # Above this |camera clock - our clock| the camera gets the ``clock_skew`` fault.
     clock_skew_threshold: Duration = 10.0
+    # Most bytes of one reply read from a camera, both as sent and once decompressed (a gzip bomb stops here).
+    max_reply_bytes: int = Field(1024 * 1024, ge=4096)
 
 
 class VideoSettings(ProbeSchedule):

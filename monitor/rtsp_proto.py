@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 USER_AGENT = "camwatch"
 MAX_HEADER_BYTES = 64 * 1024
@@ -195,6 +196,17 @@ class ResponseParser:
                     raise RtspProtocolError(f"response body larger than {MAX_BODY_BYTES} bytes")
                 return length
         return 0
+
+
+def redirect_message(status: int, location: str | None) -> str:
+    """Why a redirect was refused, naming the host it points to (never its userinfo)."""
+    try:
+        host = urlsplit(location or "").hostname
+    except ValueError:
+        host = None
+    shown = "".join(c for c in host[:100] if c.isprintable()) if host else ""
+    shown = shown or "an unnamed host"
+    return f"redirected ({status}) to {shown}; camwatch follows no redirect"
 
 
 # ---------------------------------------------------------------------------------------------------------

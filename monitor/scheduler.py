@@ -40,6 +40,7 @@ class _Plan:
     due: dict[str, float] = field(default_factory=dict)  # probe kind -> next due (monotonic seconds)
     down_rounds: int = 0  # consecutive failed liveness rounds, for backoff
     busy: bool = False
+    decoding: bool = False  # its video check runs (past the liveness part of a round)
     only: frozenset[str] | None = None  # run_once(kinds=...): the next round runs only these
 
 
@@ -257,11 +258,12 @@ class Scheduler:
         camera = plan.camera
         live = liveness_probe(camera)
         only, plan.only = plan.only, None
+        decode = False
         try:
             start = self.clock()
             self.lateness.observe(start - due)
             kinds = [k for k, t in plan.due.items() if t <= start + 0.001 and (only is None or k in only)]
-            if "video" in kinds and self._video_gate.locked():
+            if "video" in kinds and (plan.decoding or self._video_gate.locked()):
                 # Never hold a camera (and its liveness) waiting for a decoder: try again shortly.
                 kinds.remove("video")
                 plan.due["video"] = start + self.rng.uniform(1.0, VIDEO_RETRY)
@@ -270,29 +272,41 @@ class Scheduler:
             results = await probe_camera(
                 camera, self.settings, kinds=[k for k in kinds if k != "video"], baselines=self.baselines
             )
-            if "video" in kinds and live and results[live].success:
-                # Decoding holds a slot for seconds: it waits on its own gate, never on liveness's.
-                async with self._video_gate:
-                    results.update(
-                        await probe_camera(
-                            camera,
-                            self.settings,
-                            kinds=["video"],
-                            previous=results,
-                            baselines=self.baselines,
-                            snapshot_sink=self.snapshot_sink,
-                        )
-                    )
+            decode = "video" in kinds and live is not None and results[live].success
             self._reschedule(plan, start, kinds, results)
-            if results:
-                try:
-                    self.on_probed(camera, results, time.time())
-                except Exception:  # a bookkeeping bug must not stop probing
-                    log.exception("handling results of camera %s failed", camera.id)
+            # Liveness is recorded now, not after a decode that may take its whole timeout.
+            self._report(camera, results)
+            plan.decoding = decode
         finally:
             plan.busy = False
             if self._plans.get(camera.id) is plan and plan.due:
                 heapq.heappush(self._heaps.setdefault(camera.tier, []), (min(plan.due.values()), camera.id))
+        if not decode:
+            return
+        # The camera's next liveness rounds go on while it decodes (``plan.decoding`` keeps a second decode
+        # out); this task stays in flight, so the decode still counts against ``concurrency``.
+        try:
+            # Decoding holds a slot for seconds: it waits on its own gate, never on liveness's.
+            async with self._video_gate:
+                video = await probe_camera(
+                    camera,
+                    self.settings,
+                    kinds=["video"],
+                    previous=results,
+                    baselines=self.baselines,
+                    snapshot_sink=self.snapshot_sink,
+                )
+            self._report(camera, video)
+        finally:
+            plan.decoding = False
+
+    def _report(self, camera: Camera, results: Mapping[str, ProbeResult]) -> None:
+        if not results:
+            return
+        try:
+            self.on_probed(camera, results, time.time())
+        except Exception:  # a bookkeeping bug must not stop probing
+            log.exception("handling results of camera %s failed", camera.id)
 
     def _reschedule(
         self, plan: _Plan, start: float, kinds: list[str], results: Mapping[str, ProbeResult]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from camwatch.config.models import Camera, Debounce
-from camwatch.monitor.outcome import CameraResult, combine
+from camwatch.monitor.outcome import CameraResult, combine, liveness_probe
 from camwatch.monitor.probes.base import ProbeResult
 from camwatch.monitor.state import StoredCamera, Transition
 
@@ -90,7 +90,10 @@ class Tracker:
         track.result = raw
         track.last_probe = now
 
-        up = self._debounced_up(track, raw.up)
+        if liveness_probe(track.camera) in probes or track.up is None:
+            up = self._debounced_up(track, raw.up)
+        else:  # a report without liveness (a video check on its own) is no vote for up or down
+            up = track.up
         if up == raw.up:
             status, faults = raw.status, raw.faults
         else:  # still inside the debounce window: keep what we reported

@@ -106,3 +106,16 @@ def test_cameras_added_by_a_reload_or_restored_down_have_no_known_down_time():
     t.replace_inventory({"c1": CAM, "c2": added})
     t.observe("c2", rtsp(False), now=101.0)
     assert t.tracks["c2"].down_since is None
+
+
+def test_a_video_report_on_its_own_is_no_liveness_vote():
+    """The scheduler reports a round's liveness first and its video check apart: only the first counts."""
+    tr = Tracker({"c1": CAM}, Debounce(down_after=2, up_after=2))
+    tr.observe("c1", rtsp(False), 0)
+    assert tr.observe("c1", rtsp(True), 1) is None
+    assert tr.observe("c1", video(), 2) is None  # not a second success
+    assert tr.tracks["c1"].up is False
+    back = tr.observe("c1", rtsp(True), 3)
+    assert back is not None and back.up
+    frozen = tr.observe("c1", video("frozen"), 4)
+    assert frozen is not None and frozen.status == "frozen" and frozen.up

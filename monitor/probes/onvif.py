@@ -7,7 +7,8 @@ import contextlib
 import os
 import time
 import weakref
-from collections.abc import Awaitable, Iterator
+import zlib
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -99,6 +100,104 @@ async def load_wsdl() -> None:
 
 class _UnusableReply(ValueError):
     """A well-formed exchange whose content the probe cannot use."""
+
+
+class _ReplyRefused(ValueError):
+    """A reply the probe will not read to the end: too large, or in an encoding it did not ask for."""
+
+
+# Content-Encoding -> zlib window bits. Replies are asked for uncompressed, but a camera may compress anyway.
+_DECODABLE = {"gzip": 31, "x-gzip": 31, "deflate": 15}
+_CHUNK = 64 * 1024
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count % scale == 0:
+            return f"{count // scale} {unit}"
+    return f"{count} bytes"
+
+
+class _BoundedReply:
+    """An aiohttp reply whose ``read`` takes at most ``limit`` bytes off the wire and yields at most ``limit``
+    decompressed bytes; anything beyond raises ``_ReplyRefused`` and drops the connection."""
+
+    def __init__(self, response: aiohttp.ClientResponse, limit: int) -> None:
+        self._response = response
+        self._limit = limit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._response, name)
+
+    async def read(self) -> bytes:
+        try:
+            body = await self._read()
+        except BaseException:
+            self._response.close()
+            raise
+        self._response.release()
+        return body
+
+    async def _read(self) -> bytes:
+        limit, response = self._limit, self._response
+        too_large = _ReplyRefused(f"reply larger than {_size(limit)}")
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower() or "identity"
+        if encoding != "identity" and encoding not in _DECODABLE:
+            raise _ReplyRefused(f"reply in an encoding that was not asked for ({encoding[:20]})")
+        if (response.content_length or 0) > limit:
+            raise too_large
+        inflate = zlib.decompressobj(_DECODABLE[encoding]) if encoding in _DECODABLE else None
+        body = bytearray()
+        received = 0
+        try:
+            async for chunk in response.content.iter_chunked(_CHUNK):
+                received += len(chunk)
+                if received > limit:
+                    raise too_large
+                if inflate is None:
+                    body += chunk
+                    continue
+                body += inflate.decompress(chunk, limit + 1 - len(body))
+                if len(body) > limit or inflate.unconsumed_tail:
+                    raise too_large
+            if inflate is not None:
+                body += inflate.flush(limit + 1 - len(body))
+                if len(body) > limit:
+                    raise too_large
+        except zlib.error as exc:
+            raise _ReplyRefused(f"reply is not valid {encoding}") from exc
+        return bytes(body)
+
+
+class _BoundedSession:
+    """One ONVIF service's aiohttp session: replies are asked for uncompressed and their bodies read through
+    ``_BoundedReply`` (aiohttp bounds their heads itself). Everything else is the session itself."""
+
+    def __init__(self, session: aiohttp.ClientSession, limit: int) -> None:
+        self._session = session
+        self._limit = limit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    async def post(self, *args: Any, **kwargs: Any) -> _BoundedReply:
+        return await self._send(self._session.post, args, kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> _BoundedReply:
+        return await self._send(self._session.get, args, kwargs)
+
+    async def _send(self, send: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> _BoundedReply:
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers["Accept-Encoding"] = "identity"
+        response = await send(*args, headers=headers, auto_decompress=False, **kwargs)
+        return _BoundedReply(response, self._limit)
+
+
+def _bound_replies(service: ONVIFService, limit: int) -> None:
+    """Read every reply of ``service`` through a size cap (the library reads whole bodies, inflated)."""
+    transport = service.transport
+    if not isinstance(transport.session, _BoundedSession):
+        transport.session = _BoundedSession(transport.session, limit)
 
 
 @dataclass
@@ -208,15 +307,15 @@ def _classify(exc: BaseException, step: str) -> tuple[str, str]:
                 return ERROR, f"{step}: error reply that is not a SOAP fault"
             case Fault():
                 return ERROR, f"{step}: SOAP fault: {str(cause.message)[:200]}"
-            case _UnusableReply():
+            case _UnusableReply() | _ReplyRefused():
                 return ERROR, f"{step}: {cause}"
             case aiohttp.ClientError():
                 return ERROR, f"{step}: {type(cause).__name__}"
     return ERROR, f"{step}: unexpected reply ({type(exc).__name__}: {str(exc)[:120]})"
 
 
-def _track_services(cam: ONVIFCamera) -> list[ONVIFService]:
-    """Record every service the camera object creates.
+def _track_services(cam: ONVIFCamera, max_reply_bytes: int) -> list[ONVIFService]:
+    """Record every service the camera object creates, each reading replies of at most ``max_reply_bytes``.
 
     A cancel (deadline) can land after the library made a service but before it stored it in
     ``cam.services``; ``cam.close()`` would then miss it and leak its HTTP session.
@@ -224,8 +323,13 @@ def _track_services(cam: ONVIFCamera) -> list[ONVIFService]:
     created: list[ONVIFService] = []
     create = cam.create_onvif_service
 
+    async def create_bounded(*args: Any, **kwargs: Any) -> ONVIFService:
+        service = await create(*args, **kwargs)
+        _bound_replies(service, max_reply_bytes)
+        return service
+
     async def tracked(*args: Any, **kwargs: Any) -> ONVIFService:
-        task = asyncio.ensure_future(create(*args, **kwargs))
+        task = asyncio.ensure_future(create_bounded(*args, **kwargs))
 
         def record(done: asyncio.Future[ONVIFService]) -> None:
             # Whatever happens to the caller, a service that gets made is recorded, so it gets closed.
@@ -274,7 +378,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     cam = ONVIFCamera(
         camera.onvif_host, camera.onvif_port, camera.username or "", secret or "", no_cache=True
     )
-    created = _track_services(cam)
+    created = _track_services(cam, settings.max_reply_bytes)
     try:
         async with asyncio.timeout(ctx.timeout):
             await _inspect(cam, found, secret)

@@ -1,8 +1,10 @@
 """RTSP liveness: OPTIONS then DESCRIBE on one connection, answering one authentication challenge.
 
-A challenge that a stream's credentials answered is remembered (``challenges``), so that the next probe of
-that stream sends them up front: two exchanges instead of three. Credentials only ever go to a stream that
-challenged for them and accepted them before.
+A Digest challenge that a stream's credentials answered is remembered (``challenges``), so that the next
+probe of that stream answers it up front: two exchanges instead of three. A Digest answer only ever goes to a
+stream that challenged for it and accepted it before; a Basic login (the password in clear) only ever answers
+a challenge received on the same connection. Redirects are never followed: a 3xx is an error naming where
+it points.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from camwatch.monitor.rtsp_proto import (
     options_request,
     parse_challenges,
     parse_sdp,
+    redirect_message,
 )
 from camwatch.redact import scrub
 
@@ -203,7 +206,13 @@ class _Auth:
         self.username = username
         self.password = password
         self.remembered = remembered
-        usable = remembered is not None and remembered.up_front and username is not None
+        # Basic is never sent up front: the host must ask for the password on this very connection.
+        usable = (
+            remembered is not None
+            and remembered.up_front
+            and remembered.challenge.scheme == "digest"
+            and username is not None
+        )
         self.current = remembered if usable else None
         self.fresh = False  # ``current`` came from a 401 on this connection
         self.challenged = False  # a 401 arrived
@@ -251,8 +260,8 @@ class _Auth:
         self.current, self.fresh = entry, True
 
     def remember(self, url: str) -> None:
-        """Keep the challenge these credentials answered for the next probe; forget one that failed."""
-        if self.accepted and self.current is not None:
+        """Keep the Digest challenge these credentials answered for the next probe; forget one that failed."""
+        if self.accepted and self.current is not None and self.current.challenge.scheme == "digest":
             challenges.put(url, self.current)
         elif self.challenged:
             challenges.discard(url)
@@ -274,6 +283,8 @@ async def _request(conn: _Connection, method: str, url: str, auth: _Auth) -> Rts
 def _failure(method: str, response: RtspResponse) -> tuple[str, str]:
     if response.status == 404:
         return NOT_FOUND, f"{method}: 404 no such stream"
+    if 300 <= response.status < 400:
+        return ERROR, f"{method}: {redirect_message(response.status, response.header('location'))}"
     return ERROR, f"{method} answered {response.status} {response.reason[:60]}".rstrip()
 
 

@@ -15,7 +15,6 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import av
 import av.error
@@ -24,6 +23,7 @@ import cv2
 from camwatch.config.models import Camera, VideoSettings
 from camwatch.monitor import scene
 from camwatch.monitor import video_analysis as analysis
+from camwatch.monitor.decoder_relay import DecoderRelay
 from camwatch.monitor.probes.base import (
     AUTH_FAILED,
     ERROR,
@@ -56,16 +56,6 @@ class Capture:
 
 class StreamTimeout(Exception):
     """The stream did not deliver a full window within the probe's time."""
-
-
-def url_with_login(url: str, username: str | None, password: str | None) -> str:
-    """``url`` with the login as userinfo; only ever handed to the decoder, never shown."""
-    if not username:
-        return url
-    parts = urlsplit(url)
-    userinfo = quote(username, safe="") + (f":{quote(password, safe='')}" if password else "")
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
 
 
 class _Watch:
@@ -230,25 +220,33 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     if not camera.rtsp_url:
         return ProbeResult(NAME, False, SKIPPED, 0.0, error="camera has no rtsp_url")
     password = camera.password.get_secret_value() if camera.password else None
-    source = url_with_login(camera.rtsp_url, camera.username, password)
     deadline = started + ctx.timeout
     cancel = threading.Event()
 
     def elapsed() -> float:
         return time.monotonic() - started
 
+    # The decoder talks to the camera only through the relay, which holds the login (see decoder_relay).
     try:
-        got: Capture = await _in_thread(
-            lambda: capture(source, settings=settings, deadline=deadline, cancel=cancel), ctx.timeout
-        )
+        relay = DecoderRelay(camera.rtsp_url, camera.username, password)
+    except ValueError as exc:
+        return ProbeResult(NAME, False, ERROR, elapsed(), error=f"invalid RTSP URL: {exc}")
+    try:
+        async with relay:
+            got: Capture = await _in_thread(
+                lambda: capture(relay.url, settings=settings, deadline=deadline, cancel=cancel), ctx.timeout
+            )
     except TimeoutError:
         cancel.set()
         return ProbeResult(NAME, False, TIMEOUT, elapsed(), error=f"no verdict within {ctx.timeout:g} s")
     except Exception as exc:
-        status = _status_of(exc, elapsed(), ctx.timeout)
-        return ProbeResult(
-            NAME, False, status, elapsed(), error=scrub(str(exc) or type(exc).__name__, [password])
-        )
+        if relay.redirect is not None:
+            return ProbeResult(NAME, False, ERROR, elapsed(), error=relay.redirect)
+        # A camera the relay could not reach: the decoder only saw the relay hang up.
+        failure: BaseException = relay.unreachable or exc
+        status = _status_of(failure, elapsed(), ctx.timeout)
+        error = relay.as_camera(str(failure)) or type(failure).__name__
+        return ProbeResult(NAME, False, status, elapsed(), error=scrub(error, [password]))
     if not got.pictures:
         return ProbeResult(NAME, False, ERROR, elapsed(), error="no decodable keyframe in the stream")
 
