@@ -41,6 +41,25 @@ app.add_typer(maintenance_app, name="maintenance")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"camwatch {version('camwatch')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    pass
+
+
 ConfigArg = Annotated[Path, typer.Argument(help="camwatch config YAML", exists=False)]
 
 
@@ -80,11 +99,16 @@ def _print_problems(exc: ConfigError) -> None:
     err.print(describe_problems(exc), markup=False, highlight=False)
 
 
-def load(path: Path) -> Config:
+def load(path: Path, *, logins: bool) -> Config:
+    """The config at ``path``, or exit 1 after printing every problem.
+
+    ``logins``: whether the command talks to cameras and so needs their passwords resolved. Commands that only
+    read the config, the state database or layers (reports, coverage, maintenance) pass False, so they run
+    where the password variables are not set (an office PC, a cron job)."""
     from camwatch.config.load import load_config
 
     try:
-        return load_config(path)
+        return load_config(path, resolve_secrets=logins)
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
@@ -93,12 +117,17 @@ def load(path: Path) -> Config:
 @app.command("check-config")
 def check_config(config: ConfigArg) -> None:
     """Validate a config and its inventory; every problem names file, row/line, field and why."""
-    cfg = load(config)
-    counties = {c.county for c in cfg.cameras if c.county}
+    cfg = load(config, logins=True)
+    counties = len({c.county for c in cfg.cameras if c.county})
     out.print(
-        f"[green]OK[/]: {len(cfg.cameras)} cameras in {len(counties)} counties; "
+        f"[green]OK[/]: {_count(len(cfg.cameras), 'camera')} in {_count(counties, 'county', 'counties')}; "
         f"coverage {'configured' if cfg.coverage else 'not configured'}"
     )
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 camera``, ``2 cameras``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 @app.command()
@@ -113,7 +142,7 @@ def probe(
     from camwatch.monitor.sweep import sweep
 
     setup_logging()
-    cfg = load(config)
+    cfg = load(config, logins=True)
     cameras = list(cfg.cameras)
     if camera:
         known = {c.id for c in cameras}
@@ -127,7 +156,8 @@ def probe(
         sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
         return
     table = Table(title=f"{len(results)} cameras, {sum(r.up for r in results)} up")
-    for col in ("camera", "up", "status", "faults", "rtsp s", "fps", "luma", "sharpness", "clock offset s"):
+    columns = ("camera", "up", "status", "faults", "reason", "rtsp s", "fps", "luma", "sharpness")
+    for col in (*columns, "clock offset s"):
         table.add_column(col)
     for r in results:
         rtsp = r.probes.get("rtsp")
@@ -136,6 +166,8 @@ def probe(
             "[green]yes[/]" if r.up else "[red]no[/]",
             r.status,
             ", ".join(r.faults),
+            # The first probe that gave a reason (the liveness probe's comes first): why it is not ok.
+            next((p.error for p in r.probes.values() if p.error), ""),
             f"{rtsp.duration_seconds:.3f}" if rtsp else "",
             *(
                 f"{r.values[k]:.1f}" if k in r.values else ""
@@ -146,11 +178,15 @@ def probe(
 
 
 @app.command()
-def run(config: ConfigArg, verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def run(
+    config: ConfigArg,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log at DEBUG level")] = False,
+) -> None:
     """The long-running service: scheduler, state database and exporter. SIGHUP reloads the config."""
     setup_logging(verbose)
-    cfg = load(config)
-    run_async(serve_until_stopped(cfg))
+    cfg = load(config, logins=True)
+    with _address_in_use_is_an_error(f"monitor.listen ({cfg.monitor.listen}) is taken; pick another port"):
+        run_async(serve_until_stopped(cfg))
 
 
 async def serve_until_stopped(cfg: Config) -> None:
@@ -180,7 +216,7 @@ def coverage(
     from camwatch.coverage.command import run_coverage
 
     setup_logging()
-    cfg = load(config)
+    cfg = load(config, logins=False)
     if cfg.coverage is None:
         err.print(f"[red]{config}: no 'coverage' section[/] (roads, sites, buildings, areas)")
         raise typer.Exit(1)
@@ -205,7 +241,7 @@ def report_uptime(
     """Monthly online-rate and working-order-rate ranking per camera and area (逐月排名)."""
     from camwatch.monitor.uptime import write_uptime_report
 
-    cfg = load(config)
+    cfg = load(config, logins=False)
     try:
         paths = write_uptime_report(cfg, month, out_dir or Path("."))
     except ValueError as exc:
@@ -229,30 +265,51 @@ TargetsArg = Annotated[
 def maintenance_start(
     config: ConfigArg,
     targets: TargetsArg,
-    until: Annotated[str | None, typer.Option(help="duration (4h) or local time (2026-12-01T18:00)")] = None,
-    reason: Annotated[str, typer.Option(help="why, shown in reports")] = "",
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="a duration (4h, 2d) or a time in reports.timezone (2026-12-01T18:00); default: 24 hours"
+        ),
+    ] = None,
+    indefinite: Annotated[
+        bool, typer.Option("--indefinite", help="no end: the window lasts until `maintenance stop`")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="why, shown by `maintenance list` and in reports")] = "",
 ) -> None:
     """Put cameras under maintenance: they stop alerting and their time is counted apart."""
     import time
 
-    from camwatch.monitor.maintenance import parse_until, resolve_targets
+    from camwatch.monitor.maintenance import DEFAULT_MAX_SECONDS, parse_until, resolve_targets
 
-    cfg = load(config)
+    cfg = load(config, logins=False)
+    if until and indefinite:
+        err.print("[red]give --until or --indefinite, not both[/]")
+        raise typer.Exit(1)
     now = time.time()
     try:
         ids = resolve_targets(cfg.cameras, targets)
-        end = parse_until(until, now=now, tz=cfg.reports.timezone) if until else None
+        end = parse_until(until, now=now, tz=cfg.reports.timezone) if until else now + DEFAULT_MAX_SECONDS
     except ValueError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
     store = _state_store(cfg)
     try:
-        store.start_maintenance(ids, until=end, reason=reason, now=now)
+        store.start_maintenance(ids, until=None if indefinite else end, reason=reason, now=now)
     finally:
         store.close()
-    out.print(
-        f"{len(ids)} camera(s) under maintenance" + (f" for {end - now:.0f} s" if end else " until stopped")
-    )
+    if indefinite:
+        out.print(f"{len(ids)} camera(s) under maintenance until `camwatch maintenance stop`")
+    else:
+        note = "" if until else " (the default; --until or --indefinite to change)"
+        out.print(f"{len(ids)} camera(s) under maintenance until {_local_time(end, cfg)}{note}")
+
+
+def _local_time(ts: float, cfg: Config) -> str:
+    """``ts`` as a minute-precision ISO time in ``reports.timezone``."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromtimestamp(ts, ZoneInfo(cfg.reports.timezone)).isoformat(timespec="minutes")
 
 
 @maintenance_app.command("stop")
@@ -260,7 +317,7 @@ def maintenance_stop(config: ConfigArg, targets: TargetsArg) -> None:
     """End maintenance for cameras or areas."""
     from camwatch.monitor.maintenance import resolve_targets
 
-    cfg = load(config)
+    cfg = load(config, logins=False)
     try:
         ids = resolve_targets(cfg.cameras, targets)
     except ValueError as exc:
@@ -276,27 +333,22 @@ def maintenance_stop(config: ConfigArg, targets: TargetsArg) -> None:
 
 @maintenance_app.command("list")
 def maintenance_list(config: ConfigArg) -> None:
-    """Show current and future maintenance windows."""
+    """Show current and future maintenance windows, with their reasons."""
     import time
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
 
-    cfg = load(config)
-    store = _state_store(cfg)
-    try:
-        now = time.time()
-        windows = [w for w in store.maintenance_windows() if w[2] is None or w[2] > now]
-    finally:
-        store.close()
-    tz = ZoneInfo(cfg.reports.timezone)
-    table = Table(title=f"{len(windows)} maintenance window(s)")
-    for col in ("camera", "from", "until"):
+    from camwatch.monitor.maintenance import current_windows
+
+    cfg = load(config, logins=False)
+    windows = current_windows(cfg.state_path, now=time.time())
+    table = Table(title=f"{len(windows)} maintenance window{'s' if len(windows) != 1 else ''}")
+    for col in ("camera", "from", "until", "reason"):
         table.add_column(col)
-    for cam, start, end in windows:
+    for w in windows:
         table.add_row(
-            cam,
-            datetime.fromtimestamp(start, tz).isoformat(timespec="minutes"),
-            datetime.fromtimestamp(end, tz).isoformat(timespec="minutes") if end else "stopped by hand",
+            w.camera,
+            _local_time(w.start, cfg),
+            _local_time(w.end, cfg) if w.end is not None else "until stopped",
+            w.reason,
         )
     out.print(table)
 
@@ -314,8 +366,11 @@ def import_osm(
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
+    if not cameras:
+        err.print(f"[red]no cameras in {pbf}[/]: it has no man_made=surveillance nodes; nothing written")
+        raise typer.Exit(1)
     write_inventory(cameras, out_file)
-    out.print(f"{len(cameras)} cameras written to {out_file}")
+    out.print(f"{_count(len(cameras), 'camera')} written to {out_file}")
 
 
 @app.command()
@@ -335,7 +390,7 @@ def simulate(
     from camwatch.sim.fleet import run_fleet
 
     setup_logging()
-    with contextlib.suppress(KeyboardInterrupt), _address_in_use_is_an_error():
+    with contextlib.suppress(KeyboardInterrupt), _address_in_use_is_an_error(_SIM_PORTS_TAKEN):
         run_async(run_fleet(profile, count=count, out_dir=out_dir, onvif=False if no_onvif else None))
 
 
@@ -351,7 +406,7 @@ def demo(
     from camwatch.sim.demo import run_demo
 
     setup_logging()
-    with _address_in_use_is_an_error():
+    with _address_in_use_is_an_error(_SIM_PORTS_TAKEN):
         run_async(
             run_demo(
                 count=count, listen=listen, out_dir=out_dir, duration=duration, base_address=base_address
@@ -359,17 +414,21 @@ def demo(
         )
 
 
+_SIM_PORTS_TAKEN = (
+    "another camwatch demo/simulate or the exporter port is taken; "
+    "use --listen / --base-address to pick others"
+)
+
+
 @contextlib.contextmanager
-def _address_in_use_is_an_error() -> Iterator[None]:
+def _address_in_use_is_an_error(hint: str) -> Iterator[None]:
+    """A port someone else holds is one line and exit 1, not a traceback."""
     try:
         yield
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
-        err.print(
-            f"[red]address already in use[/] ({exc.strerror}): another camwatch demo/simulate or the "
-            "exporter port is taken; use --listen / --base-address to pick others"
-        )
+        err.print(f"[red]address already in use[/] ({exc.strerror}): {hint}")
         raise typer.Exit(1) from None
 
 

@@ -96,13 +96,17 @@ def load_profile(
     ref: CredentialRef,
     *,
     base_dir: Path,
-    environ: Mapping[str, str],
+    environ: Mapping[str, str] | None,
     file: str,
     where: str | None,
 ) -> Profile:
-    """Resolve one ``credentials:`` entry; a failure is kept, to be reported only if a camera uses it."""
+    """Resolve one ``credentials:`` entry; a failure is kept, to be reported only if a camera uses it.
+
+    ``environ`` None: the password is not resolved (the profile's password is None, with no failure)."""
     password: SecretStr | None = None
     failure: SecretUnavailable | None = None
+    if environ is None:
+        return Profile(name, ref.username, None, None, file, where)
     try:
         password = read_password(
             password_env=ref.password_env, password_file=ref.password_file, base_dir=base_dir, environ=environ

@@ -637,13 +637,17 @@ class CameraBuilder:
     # Cameras whose rtsp_url carried a password (reported as one warning, never with the password).
     url_passwords: list[str] = field(default_factory=list)
     _profile_users: dict[str, list[str]] = field(default_factory=dict)
+    # (field, reason) of a camera's own password reference that failed → the records naming it.
+    _password_failures: dict[tuple[str, str], list[RawRecord]] = field(default_factory=dict)
 
     def build(
-        self, records: Iterable[RawRecord], *, base_dir: Path, environ: Mapping[str, str]
+        self, records: Iterable[RawRecord], *, base_dir: Path, environ: Mapping[str, str] | None
     ) -> list[Camera]:
+        """Cameras from ``records``; ``environ`` None leaves passwords unresolved (and unchecked)."""
         drafts = [d for r in records if (d := self._draft(r, base_dir=base_dir, environ=environ))]
         self._check_duplicates(drafts)
         self._report_profile_failures()
+        self._report_password_failures()
         positioned = self._check_positions(drafts)
         lat, lon = to_wgs84(
             [d.fields["lat"] for d in positioned],
@@ -660,7 +664,9 @@ class CameraBuilder:
                 self.problems.extend(_record_problems(draft.record, exc))
         return cameras
 
-    def _draft(self, record: RawRecord, *, base_dir: Path, environ: Mapping[str, str]) -> _Draft | None:
+    def _draft(
+        self, record: RawRecord, *, base_dir: Path, environ: Mapping[str, str] | None
+    ) -> _Draft | None:
         count = len(self.problems)
         bad: set[str | int] = set()
         try:
@@ -679,13 +685,13 @@ class CameraBuilder:
         )
         fields["source_crs"] = rec.crs
         login = self._stream(record, rec, fields)
-        self._login(record, rec, login, fields, base_dir=base_dir, environ=environ)
+        logged_in = self._login(record, rec, login, fields, base_dir=base_dir, environ=environ)
         if (rec.lat is None) != (rec.lon is None) and not bad & {"lat", "lon"}:
             missing = "lon" if rec.lon is None else "lat"
             self.problems.append(
                 record.problem(missing, f"{missing} is missing while the other coordinate is given")
             )
-        return _Draft(record, fields) if len(self.problems) == count else None
+        return _Draft(record, fields) if logged_in and len(self.problems) == count else None
 
     def _stream(self, record: RawRecord, rec: CameraRecord, fields: dict[str, Any]) -> UrlLogin | None:
         """Set ``rtsp_url``/``streams``/``onvif_host``; return the login found in a URL, if any."""
@@ -731,10 +737,11 @@ class CameraBuilder:
         fields: dict[str, Any],
         *,
         base_dir: Path,
-        environ: Mapping[str, str],
-    ) -> None:
+        environ: Mapping[str, str] | None,
+    ) -> bool:
         """Username and password, each from the first source that has one: the camera's own fields, its URL's
-        userinfo, then its named profile (or ``default``)."""
+        userinfo, then its named profile (or ``default``). ``environ`` None: the camera's own reference is
+        not read. False when the login is unusable (the problem is recorded)."""
         profile: Profile | None = None
         if rec.credentials is not None:
             profile = self.profiles.get(rec.credentials)
@@ -745,19 +752,24 @@ class CameraBuilder:
                         "credentials", f"unknown credentials profile '{rec.credentials}'; defined: {known}"
                     )
                 )
-                return
+                return False
         else:
             profile = self.profiles.get("default")
         try:
-            own = read_password(
-                password_env=rec.password_env,
-                password_file=rec.password_file,
-                base_dir=base_dir,
-                environ=environ,
+            own = (
+                read_password(
+                    password_env=rec.password_env,
+                    password_file=rec.password_file,
+                    base_dir=base_dir,
+                    environ=environ,
+                )
+                if environ is not None
+                else None
             )
         except SecretUnavailable as exc:
-            self.problems.append(record.problem(exc.field, exc.reason))
-            return
+            # Reported once per reference (one unset variable named by 5,000 rows is one problem).
+            self._password_failures.setdefault((exc.field, exc.reason), []).append(record)
+            return False
         password = own or (url_login.password if url_login else None)
         username = rec.username or (url_login.username if url_login else None)
         if password is None and profile is not None:
@@ -771,8 +783,9 @@ class CameraBuilder:
                 "password_env" if rec.password_env else "password_file" if rec.password_file else "rtsp_url"
             )
             self.problems.append(record.problem(field_name, "a password is given but no username"))
-            return
+            return False
         fields["username"], fields["password"] = username, password
+        return True
 
     def _report_profile_failures(self) -> None:
         for name, users in self._profile_users.items():
@@ -787,6 +800,12 @@ class CameraBuilder:
                         f"{profile.failure.reason} ({used_by})",
                     )
                 )
+
+    def _report_password_failures(self) -> None:
+        for (field_name, reason), records in self._password_failures.items():
+            first = records[0]
+            more = f" (and {len(records) - 1} more camera{'s' if len(records) != 2 else ''})"
+            self.problems.append(first.problem(field_name, reason + (more if len(records) > 1 else "")))
 
     def _check_duplicates(self, drafts: list[_Draft]) -> None:
         first: dict[str, _Draft] = {}

@@ -66,11 +66,15 @@ _SECTIONS: dict[str, Any] = {
 _TOP_LEVEL = ("cameras", *_SECTIONS)
 
 
-def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: Path, *, environ: Mapping[str, str] | None = None, resolve_secrets: bool = True
+) -> Config:
     """Read ``path`` and everything it names into a validated ``Config``.
 
     Relative paths (inventory, state, coverage layers, password files, TLS files) resolve against the config
     file's folder. Passwords come from ``environ`` (default: the process environment) or password files.
+    With ``resolve_secrets=False`` (commands that never talk to a camera: reports, coverage, maintenance)
+    password references are not read at all, so an unset variable is no error and every ``password`` is None.
 
     Raises
     ------
@@ -110,13 +114,25 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
 
     profiles = {
         name: load_profile(
-            name, ref, base_dir=base_dir, environ=env, file=file, where=doc.line_of(("credentials", name))
+            name,
+            ref,
+            base_dir=base_dir,
+            environ=env if resolve_secrets else None,
+            file=file,
+            where=doc.line_of(("credentials", name)),
         )
         for name, ref in sections.get("credentials", {}).items()
     }
     inputs: list[Path] = []
     cameras = _load_cameras(
-        data, doc, file, base_dir=base_dir, profiles=profiles, environ=env, problems=problems, inputs=inputs
+        data,
+        doc,
+        file,
+        base_dir=base_dir,
+        profiles=profiles,
+        environ=env if resolve_secrets else None,
+        problems=problems,
+        inputs=inputs,
     )
     monitor = _monitor_paths(sections.get("monitor", MonitorSettings()), base_dir, doc, file, problems)
     coverage = _coverage_paths(sections.get("coverage"), base_dir, doc, file, problems)
@@ -140,13 +156,14 @@ def _load_cameras(
     *,
     base_dir: Path,
     profiles: Mapping[str, Profile],
-    environ: Mapping[str, str],
+    environ: Mapping[str, str] | None,
     problems: list[Problem],
     inputs: list[Path],
 ) -> list[Any]:
     """The ``cameras:`` entry: a ledger path, ``{file, sheet, columns, defaults}``, or an inline list.
 
-    The ledger's path is appended to ``inputs`` (the files a reload watches)."""
+    The ledger's path is appended to ``inputs`` (the files a reload watches); ``environ`` None: passwords
+    are not resolved."""
     spec = data.get("cameras")
     source: InventorySource | None = None
     if spec is None:

@@ -178,6 +178,19 @@ def _area_name(cam: Camera, level: str) -> str:
     return "/".join(parts) if parts[-1] else ""
 
 
+class NoHistory(ValueError):
+    """The monitor did not run in the month asked for: there is nothing to rate."""
+
+
+def _no_history(month: str, path: Path, runs: Sequence[tuple[float, float]], tz: str) -> str:
+    if not runs:
+        return f"no monitoring history for {month}: {path} holds none yet (`camwatch run` collects it)"
+    zone = ZoneInfo(tz)
+    first = datetime.fromtimestamp(min(a for a, _ in runs), zone).date()
+    last = datetime.fromtimestamp(max(b for _, b in runs), zone).date()
+    return f"no monitoring history for {month}: {path} covers {first} to {last}"
+
+
 def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUptime]]:
     start, end = month_bounds(month, config.reports.timezone)
     path = config.state_path
@@ -188,6 +201,8 @@ def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUp
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
             runs = conn.execute("SELECT started, last_seen FROM runs").fetchall()
         monitored = merge((max(a, start), min(b, end)) for a, b in runs)
+        if not monitored:
+            raise NoHistory(_no_history(month, path, runs, config.reports.timezone))
         windows: dict[str, list[Interval]] = defaultdict(list)
         for cam, a, b in store.maintenance_windows():
             windows[cam].append((a, end if b is None else b))
