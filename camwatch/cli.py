@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import json
 import logging
 import sys
@@ -99,16 +100,16 @@ def _print_problems(exc: ConfigError) -> None:
     err.print(describe_problems(exc), markup=False, highlight=False)
 
 
-def load(path: Path, *, logins: bool) -> Config:
+def load(path: Path, *, talks_to_cameras: bool) -> Config:
     """The config at ``path``, or exit 1 after printing every problem.
 
-    ``logins``: whether the command talks to cameras and so needs their passwords resolved. Commands that only
-    read the config, the state database or layers (reports, coverage, maintenance) pass False, so they run
-    where the password variables are not set (an office PC, a cron job)."""
+    ``talks_to_cameras``: the command probes cameras, so it needs their passwords resolved and something to
+    probe on each. Commands that only read the config, the state database or layers (reports, coverage,
+    maintenance) pass False: they run where the password variables are not set (an office PC, a cron job)."""
     from camwatch.config.load import load_config
 
     try:
-        return load_config(path, resolve_secrets=logins)
+        return load_config(path, resolve_secrets=talks_to_cameras, require_address=talks_to_cameras)
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
@@ -117,7 +118,7 @@ def load(path: Path, *, logins: bool) -> Config:
 @app.command("check-config")
 def check_config(config: ConfigArg) -> None:
     """Validate a config and its inventory; every problem names file, row/line, field and why."""
-    cfg = load(config, logins=True)
+    cfg = load(config, talks_to_cameras=True)
     counties = len({c.county for c in cfg.cameras if c.county})
     out.print(
         f"[green]OK[/]: {_count(len(cfg.cameras), 'camera')} in {_count(counties, 'county', 'counties')}; "
@@ -142,7 +143,7 @@ def probe(
     from camwatch.monitor.sweep import sweep
 
     setup_logging()
-    cfg = load(config, logins=True)
+    cfg = load(config, talks_to_cameras=True)
     cameras = list(cfg.cameras)
     if camera:
         known = {c.id for c in cameras}
@@ -184,7 +185,7 @@ def run(
 ) -> None:
     """The long-running service: scheduler, state database and exporter. SIGHUP reloads the config."""
     setup_logging(verbose)
-    cfg = load(config, logins=True)
+    cfg = load(config, talks_to_cameras=True)
     with _address_in_use_is_an_error(f"monitor.listen ({cfg.monitor.listen}) is taken; pick another port"):
         run_async(serve_until_stopped(cfg))
 
@@ -195,7 +196,9 @@ async def serve_until_stopped(cfg: Config) -> None:
     from camwatch.glue import coverage_factory, wait_for_stop
     from camwatch.monitor.service import Service
 
-    service = Service(cfg, loader=load_config, coverage_factory=coverage_factory())
+    # A reload checks what the first load checked.
+    loader = functools.partial(load_config, require_address=True)
+    service = Service(cfg, loader=loader, coverage_factory=coverage_factory())
     await service.start()
     out.print(f"metrics: {service.url}/metrics   health: {service.url}/healthz")
     try:
@@ -216,7 +219,7 @@ def coverage(
     from camwatch.coverage.command import run_coverage
 
     setup_logging()
-    cfg = load(config, logins=False)
+    cfg = load(config, talks_to_cameras=False)
     if cfg.coverage is None:
         err.print(f"[red]{config}: no 'coverage' section[/] (roads, sites, buildings, areas)")
         raise typer.Exit(1)
@@ -241,7 +244,7 @@ def report_uptime(
     """Monthly online-rate and working-order-rate ranking per camera and area (逐月排名)."""
     from camwatch.monitor.uptime import write_uptime_report
 
-    cfg = load(config, logins=False)
+    cfg = load(config, talks_to_cameras=False)
     try:
         paths = write_uptime_report(cfg, month, out_dir or Path("."))
     except ValueError as exc:
@@ -281,7 +284,7 @@ def maintenance_start(
 
     from camwatch.monitor.maintenance import DEFAULT_MAX_SECONDS, parse_until, resolve_targets
 
-    cfg = load(config, logins=False)
+    cfg = load(config, talks_to_cameras=False)
     if until and indefinite:
         err.print("[red]give --until or --indefinite, not both[/]")
         raise typer.Exit(1)
@@ -317,7 +320,7 @@ def maintenance_stop(config: ConfigArg, targets: TargetsArg) -> None:
     """End maintenance for cameras or areas."""
     from camwatch.monitor.maintenance import resolve_targets
 
-    cfg = load(config, logins=False)
+    cfg = load(config, talks_to_cameras=False)
     try:
         ids = resolve_targets(cfg.cameras, targets)
     except ValueError as exc:
@@ -338,7 +341,7 @@ def maintenance_list(config: ConfigArg) -> None:
 
     from camwatch.monitor.maintenance import current_windows
 
-    cfg = load(config, logins=False)
+    cfg = load(config, talks_to_cameras=False)
     windows = current_windows(cfg.state_path, now=time.time())
     table = Table(title=f"{len(windows)} maintenance window{'s' if len(windows) != 1 else ''}")
     for col in ("camera", "from", "until", "reason"):

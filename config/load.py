@@ -67,7 +67,11 @@ _TOP_LEVEL = ("cameras", *_SECTIONS)
 
 
 def load_config(
-    path: Path, *, environ: Mapping[str, str] | None = None, resolve_secrets: bool = True
+    path: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    resolve_secrets: bool = True,
+    require_address: bool = False,
 ) -> Config:
     """Read ``path`` and everything it names into a validated ``Config``.
 
@@ -75,6 +79,8 @@ def load_config(
     file's folder. Passwords come from ``environ`` (default: the process environment) or password files.
     With ``resolve_secrets=False`` (commands that never talk to a camera: reports, coverage, maintenance)
     password references are not read at all, so an unset variable is no error and every ``password`` is None.
+    ``require_address`` (commands that probe): a networked camera with nothing to probe is a problem; a
+    planning inventory (positions only, e.g. from ``camwatch import osm``) is fine without.
 
     Raises
     ------
@@ -131,6 +137,7 @@ def load_config(
         base_dir=base_dir,
         profiles=profiles,
         environ=env if resolve_secrets else None,
+        require_address=require_address,
         problems=problems,
         inputs=inputs,
     )
@@ -157,6 +164,7 @@ def _load_cameras(
     base_dir: Path,
     profiles: Mapping[str, Profile],
     environ: Mapping[str, str] | None,
+    require_address: bool,
     problems: list[Problem],
     inputs: list[Path],
 ) -> list[Any]:
@@ -201,7 +209,7 @@ def _load_cameras(
         records = read_inventory(ledger, columns=ColumnMap.build(columns), sheet=source.sheet)
         records = Records(apply_defaults(records.records, source.defaults), records.problems)
     problems.extend(records.problems)
-    builder = CameraBuilder(profiles)
+    builder = CameraBuilder(profiles, require_address=require_address)
     cameras = builder.build(records.records, base_dir=base_dir, environ=environ)
     problems.extend(builder.problems)
     if builder.url_passwords:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -69,3 +72,24 @@ def test_import_osm_without_cameras_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "no cameras in" in result.output and "man_made=surveillance" in result.output
     assert not out.exists()
+
+
+def test_probe_table_shows_the_reason(tmp_path: Path) -> None:
+    config = tmp_path / "camwatch.yaml"
+    config.write_text(
+        f"cameras:\n  - {{id: closed, rtsp_url: 'rtsp://127.0.0.1:{unused_port()}/a'}}\n"
+        "monitor: {rtsp: {timeout: 2s}}\n",
+        encoding="utf-8",
+    )
+    # A real process with a wide terminal, so that the table's cells are not cut.
+    result = subprocess.run(
+        [sys.executable, "-m", "camwatch", "probe", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr
+    (row,) = [line for line in result.stdout.splitlines() if "closed" in line and "│" in line]
+    cells = [c.strip() for c in row.split("│")]
+    assert cells[3] == "offline" and "refused" in cells[5]
