@@ -19,6 +19,7 @@ from rich.table import Table
 
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Config
+from camwatch.office import report_lang
 from camwatch.redact import redact_url
 
 if TYPE_CHECKING:
@@ -62,6 +63,14 @@ def _main(
 
 
 ConfigArg = Annotated[Path, typer.Argument(help="camwatch config YAML", exists=False)]
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        help="language of the report files: zh or en (default: reports.lang, else zh where reports.timezone "
+        "is in China)",
+    ),
+]
 
 
 class _RedactingFilter(logging.Filter):
@@ -214,6 +223,7 @@ def coverage(
     status: Annotated[
         Path | None, typer.Option("--status", help="probe --json file or state database")
     ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Coverage report: summary.json, gaps.geojson, by_area.csv, report.md, map.html."""
     from camwatch.coverage.command import run_coverage
@@ -223,8 +233,9 @@ def coverage(
     if cfg.coverage is None:
         err.print(f"[red]{config}: no 'coverage' section[/] (roads, sites, buildings, areas)")
         raise typer.Exit(1)
+    chosen = _report_lang(cfg, lang)
     try:
-        summary = run_coverage(cfg, out_dir, status=status)
+        summary = run_coverage(cfg, out_dir, status=status, lang=chosen)
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
@@ -239,18 +250,30 @@ def coverage(
 def report_uptime(
     config: ConfigArg,
     month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for uptime.csv and uptime.md")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="folder for uptime_*.csv, uptime.md and uptime.xlsx")
+    ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Monthly online-rate and working-order-rate ranking per camera and area (逐月排名)."""
     from camwatch.monitor.uptime import write_uptime_report
 
     cfg = load(config, talks_to_cameras=False)
+    chosen = _report_lang(cfg, lang)
     try:
-        paths = write_uptime_report(cfg, month, out_dir or Path("."))
+        paths = write_uptime_report(cfg, month, out_dir or Path("."), lang=chosen)
     except ValueError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
     out.print("written: " + ", ".join(str(p) for p in paths))
+
+
+def _report_lang(cfg: Config, requested: str | None) -> str:
+    try:
+        return report_lang(cfg.reports, requested)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
 
 
 def _state_store(cfg: Config) -> StateStore:

@@ -225,6 +225,8 @@ class ReportSettings(Frozen):
     online_target: float = Field(0.95, ge=0, le=1)
     working_target: float = Field(0.90, ge=0, le=1)
     thresholds: RankThresholds = RankThresholds()
+    # Language of report files (report.md, by_area, uptime): zh or en; default zh for a timezone in China.
+    lang: Literal["zh", "en"] | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -76,11 +76,14 @@ def _progress() -> Iterator[Step]:
         bar.update(task, completed=_STAGES)
 
 
-def run_coverage(config: Config, out: Path, *, status: Path | None = None) -> dict[str, Any]:
+def run_coverage(
+    config: Config, out: Path, *, status: Path | None = None, lang: str = "en"
+) -> dict[str, Any]:
     """Write the coverage report of ``config`` into ``out`` and return the ``summary.json`` document.
 
     ``status`` is a ``camwatch probe --json`` file or the monitor's state database; without it every camera
-    counts as up. Files: ``summary.json``, ``gaps.geojson``, ``by_area.csv``, ``report.md``, ``map.html``.
+    counts as up. Files: ``summary.json``, ``gaps.geojson``, ``by_area.csv``, ``report.md``, ``map.html``;
+    ``lang`` (``zh`` or ``en``) is the language of ``report.md`` and ``by_area.csv``.
     """
     snapshot = load_status(status) if status is not None else None
     with _progress() as step:
@@ -97,11 +100,16 @@ def run_coverage(config: Config, out: Path, *, status: Path | None = None) -> di
         step("writing report")
         document = report.summary(rows, scores, crs=model.crs.to_string())
         text = report.markdown(
-            rows, scores, facts=_facts(model, snapshot), gaps=gaps, suggestions=suggestions, needed=needed
+            rows,
+            scores,
+            facts=_facts(model, snapshot),
+            gaps=gaps,
+            suggestions=suggestions,
+            needed=needed,
+            lang=lang,
         )
-        report.write_files(
-            out, document=document, area_table=report.by_area(rows, scores, needed), gaps=gaps, text=text
-        )
+        area_table = report.by_area(rows, scores, needed)
+        report.write_files(out, document=document, area_table=area_table, gaps=gaps, text=text, lang=lang)
         _write_map(out / "map.html", model, snapshot, gaps=gaps, suggestions=suggestions, scores=scores)
     return document
 

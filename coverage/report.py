@@ -16,6 +16,7 @@ import pyogrio
 from camwatch.config.models import RankThresholds
 from camwatch.coverage.layers import LEVELS
 from camwatch.coverage.measure import ALL
+from camwatch.office import tr, write_csv
 
 # A ratio this close below its target still meets it (float noise in lengths).
 TARGET_TOLERANCE = 1e-9
@@ -139,6 +140,17 @@ def _amount(value: float, kind: str) -> str:
     return f"{value / 1000:.2f} km" if kind == "road" else f"{round(value)}"
 
 
+def localised(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``table`` with its column names and its words (level, status, kind, category, yes/no) in ``lang``."""
+    if lang == "en":
+        return table
+    words = {c: table[c].astype(str).map(lambda v: tr(lang, v)) for c in _WORD_COLUMNS if c in table}
+    return table.assign(**words).rename(columns=lambda c: tr(lang, str(c)))
+
+
+_WORD_COLUMNS = ("level", "status", "kind", "category", "meets_target")
+
+
 def markdown(
     rows: pd.DataFrame,
     scores: pd.DataFrame,
@@ -147,65 +159,73 @@ def markdown(
     gaps: gpd.GeoDataFrame,
     suggestions: gpd.GeoDataFrame,
     needed: Mapping[str, int],
+    lang: str = "en",
 ) -> str:
     """``report.md``: the figures a planner reads first, then rankings per level, gaps and suggestions."""
-    lines = ["# Coverage report", ""]
-    lines += [f"- {label}: {value}" for label, value in facts]
-    lines += ["", "## Coverage by category", ""]
-    lines += [
-        "| category | kind | target | total | covered | ratio | effective | redundant | meets target |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+
+    def t(text: str) -> str:
+        return tr(lang, text)
+
+    def head(*columns: str) -> list[str]:
+        return ["| " + " | ".join(t(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+
+    lines = [f"# {t('Coverage report')}", ""]
+    lines += [f"- {t(label)}: {value}" for label, value in facts]
+    lines += ["", f"## {t('Coverage by category')}", ""]
+    lines += head(
+        "category", "kind", "target", "total", "covered", "ratio", "effective", "redundant", "meets target"
+    )
     for r in rows[rows["level"] == ALL].to_dict("records"):
-        meets = "yes" if r["ratio"] >= r["target"] - TARGET_TOLERANCE else "**no**"
+        meets = t("yes") if r["ratio"] >= r["target"] - TARGET_TOLERANCE else f"**{t('no')}**"
         lines.append(
-            f"| {r['category']} | {r['kind']} | {_percent(r['target'])} | {_amount(r['total'], r['kind'])} | "
-            f"{_amount(r['covered'], r['kind'])} | {_percent(r['ratio'])} | "
+            f"| {t(r['category'])} | {t(r['kind'])} | {_percent(r['target'])} | "
+            f"{_amount(r['total'], r['kind'])} | {_amount(r['covered'], r['kind'])} | "
+            f"{_percent(r['ratio'])} | "
             f"{_percent(r['effective_ratio'])} | "
             f"{_percent(r['redundant_ratio'])} | {meets} |"
         )
     lines += [
         "",
-        "*effective*: seen by a camera that is up; *redundant*: seen by two cameras or more, so it "
-        "survives one camera failing.",
+        t(
+            "*effective*: seen by a camera that is up; *redundant*: seen by two cameras or more, so it "
+            "survives one camera failing."
+        ),
     ]
     for level in LEVELS:
         part = scores[scores["level"] == level].sort_values(["rank", "area"])
         if part.empty:
             continue
+        lines += ["", f"## {t(f'Ranking by {level}')}", ""]
+        lines += head("rank", "area", "status", "score", "cameras needed")
         lines += [
-            "",
-            f"## Ranking by {level}",
-            "",
-            "| rank | area | status | score | cameras needed |",
-            "|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r['rank']} | {r['area']} | {r['status']} | {_percent(r['score'])} | "
+            f"| {r['rank']} | {r['area']} | {t(r['status'])} | {_percent(r['score'])} | "
             f"{needed.get(r['area'], 0)} |"
             for r in part.to_dict("records")
         ]
-    lines += ["", "## Gaps", ""]
+    lines += ["", f"## {t('Gaps')}", ""]
     if gaps.empty:
-        lines.append("No gaps.")
+        lines.append(t("No gaps."))
     else:
-        lines += ["| kind | category | gaps | length |", "|---|---|---|---|"]
+        lines += head("kind", "category", "gaps", "length")
         grouped = (
             gaps.groupby(["kind", "category"], sort=True)["length_m"].agg(["count", "sum"]).reset_index()
         )
         lines += [
-            f"| {g['kind']} | {g['category']} | {g['count']} | "
+            f"| {t(g['kind'])} | {t(g['category'])} | {g['count']} | "
             f"{_amount(g['sum'], 'road') if g['kind'] == 'road' else '-'} |"
             for g in grouped.to_dict("records")
         ]
-    lines += [
-        "",
-        "## Suggested cameras",
-        "",
-        f"{len(suggestions)} new cameras suggested (positions and headings in map.html); each closes the "
-        "largest remaining share of the areas' targets when picked.",
-    ]
+    lines += ["", f"## {t('Suggested cameras')}", "", _suggestions_text(len(suggestions), lang)]
     return "\n".join(lines) + "\n"
+
+
+def _suggestions_text(count: int, lang: str) -> str:
+    if lang == "zh":
+        return f"建议新增 {count} 个点位（位置与朝向见 map.html）；每次选取能最多弥补各区域目标差距的点位。"
+    return (
+        f"{count} new cameras suggested (positions and headings in map.html); each closes the "
+        "largest remaining share of the areas' targets when picked."
+    )
 
 
 def write_files(
@@ -215,13 +235,16 @@ def write_files(
     area_table: pd.DataFrame,
     gaps: gpd.GeoDataFrame,
     text: str,
+    lang: str = "en",
 ) -> None:
-    """Write ``summary.json``, ``by_area.csv``, ``gaps.geojson`` (EPSG:4326) and ``report.md`` to ``out``."""
+    """Write ``summary.json``, ``by_area.csv`` (in ``lang``), ``gaps.geojson`` (EPSG:4326) and ``report.md``
+    to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(
         json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    area_table.to_csv(out / "by_area.csv", index=False)
+    table = localised(area_table, lang)
+    write_csv(out / "by_area.csv", list(table.columns), table.itertuples(index=False, name=None))
     # 6 decimals of a degree is ~0.1 m: more only bloats a county's file (RFC 7946 recommends 6).
     pyogrio.write_dataframe(
         gaps.to_crs(4326),

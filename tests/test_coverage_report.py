@@ -180,3 +180,22 @@ def test_cli_coverage_command(tmp_path: Path, root_logging: None) -> None:
     assert "0/2 categories meet their target" in result.output
     document = json.loads((tmp_path / "cli" / "summary.json").read_text())
     assert document["categories"]["key_road"]["effective_ratio"] == pytest.approx(0.25, abs=1e-4)
+
+
+def test_chinese_report_and_bom_csv(tmp_path: Path, root_logging: None) -> None:
+    config = _project(tmp_path)
+    config.write_text(config.read_text() + "reports: {timezone: Asia/Shanghai}\n")
+    result = CliRunner().invoke(app, ["coverage", str(config), "--out", str(tmp_path / "zh")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "zh" / "report.md").read_text(encoding="utf-8")
+    assert text.startswith("# 视频监控覆盖分析报告\n")
+    assert "| 主干道 | 道路 | 100.0 % | 0.40 km | 0.10 km | 26.2 % | 26.2 % |" in text
+    assert "## 乡镇排名" in text and "| 2 | Yucheng/West | 红 |" in text
+    raw = (tmp_path / "zh" / "by_area.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader((tmp_path / "zh" / "by_area.csv").open(encoding="utf-8-sig")))
+    west = [r for r in rows if r["区域"] == "Yucheng/West"]
+    assert {r["状态"] for r in west} == {"红"} and {r["层级"] for r in west} == {"乡镇"}
+    assert {r["类别"] for r in west} == {"主干道", "学校"} and {r["是否达标"] for r in west} == {"否"}
+    # summary.json stays the machine contract, in English.
+    assert "key_road" in json.loads((tmp_path / "zh" / "summary.json").read_text())["categories"]
