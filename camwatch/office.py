@@ -186,8 +186,8 @@ ZH: dict[str, str] = {
     # uptime.md
     "Online-rate ranking": "在线率排名",
     "Targets": "目标",
-    "online": "在线率",
-    "working order": "完好率",
+    "online (在线率)": "在线率",
+    "working order (完好率)": "完好率",
     "Maintenance time is excluded.": "维护时间不计入。",
     "By county": "按区县",
     "By township": "按乡镇",

@@ -178,7 +178,7 @@ def _facts(model: CoverageModel, snapshot: Mapping[str, bool] | None) -> list[tu
     ]
     if snapshot is not None:
         up = model.camera_up(snapshot)
-        facts.append(("Cameras up in the status snapshot", f"{int(up.sum())} of {len(up)}"))
+        facts.append(("Cameras up in the status snapshot", f"{int(up.sum())} / {len(up)}"))
     kinds = model.features["kind"].value_counts()
     facts += [
         (f"{kind.capitalize()} features", str(int(kinds.get(kind, 0))))

@@ -293,8 +293,8 @@ def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str 
     lines = [
         f"# {t('Online-rate ranking')} {month}",
         "",
-        f"{t('Targets')}: {t('online')} (在线率) {100 * targets.online_target:.0f} %, "
-        f"{t('working order')} (完好率) {100 * targets.working_target:.0f} %. "
+        f"{t('Targets')}: {t('online (在线率)')} {100 * targets.online_target:.0f} %, "
+        f"{t('working order (完好率)')} {100 * targets.working_target:.0f} %. "
         f"{t('Maintenance time is excluded.')}",
         "",
         t("Status: the worse of the online rate and the working rate, each against its own target."),
