@@ -166,8 +166,18 @@ def probe(
         sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
         return
     table = Table(title=f"{len(results)} cameras, {sum(r.up for r in results)} up")
-    columns = ("camera", "up", "status", "faults", "reason", "rtsp s", "fps", "luma", "sharpness")
-    for col in (*columns, "clock offset s"):
+    for col in (
+        "camera",
+        "up",
+        "status",
+        "faults",
+        "reason",
+        "rtsp s",
+        "fps",
+        "luma",
+        "sharpness",
+        "clock offset s",
+    ):
         table.add_column(col)
     for r in results:
         rtsp = r.probes.get("rtsp")
@@ -176,7 +186,7 @@ def probe(
             "[green]yes[/]" if r.up else "[red]no[/]",
             r.status,
             ", ".join(r.faults),
-            # The first probe that gave a reason (the liveness probe's comes first): why it is not ok.
+            # Why it is not ok: the first reason a probe gave (probes run and are listed cheapest first).
             next((p.error for p in r.probes.values() if p.error), ""),
             f"{rtsp.duration_seconds:.3f}" if rtsp else "",
             *(

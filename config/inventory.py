@@ -672,7 +672,7 @@ def _url_from_host(host: str, port: int, path: str) -> str:
     return f"rtsp://{netloc}:{port}/{path.lstrip('/')}"
 
 
-NO_ADDRESS = (
+_NO_ADDRESS = (
     "nothing to probe: no rtsp_url, host (IP) or onvif_host; fill one in, "
     "or mark a camera that is not on the network with 是否联网 = 否 (networked: false)"
 )
@@ -789,7 +789,7 @@ class CameraBuilder:
             except ValueError as exc:
                 self.problems.append(record.problem("onvif_host", str(exc)))
         if self.require_address and rec.networked and not (first_url or fields["onvif_host"]):
-            self.problems.append(record.problem(None, NO_ADDRESS))
+            self.problems.append(record.problem(None, _NO_ADDRESS))
         if login and login.password is not None:
             self.url_passwords.append(f"{record.file} {record.where}")
         return login
