@@ -1,13 +1,10 @@
-# camwatch service image. Debian's Python sees Debian's GStreamer bindings (python3-gi), which the
-# simulated fleet of `camwatch demo` uses; the venv shares them through --system-site-packages.
+# camwatch service image: Python and camwatch's own wheels (PyAV and OpenCV bring their libraries), nothing
+# else. The simulated fleet of `camwatch demo` is pure Python.
 FROM debian:bookworm-slim
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      python3 python3-venv python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp \
-      gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad \
-      libglib2.0-0 \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv \
  && rm -rf /var/lib/apt/lists/*
-RUN python3 -m venv --system-site-packages /opt/camwatch
+RUN python3 -m venv /opt/camwatch
 COPY . /src
 RUN /opt/camwatch/bin/pip install --no-cache-dir /src
 ENV PATH=/opt/camwatch/bin:$PATH

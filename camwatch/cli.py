@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import json
 import logging
 import sys
@@ -20,6 +21,7 @@ from rich.table import Table
 
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Config
+from camwatch.office import report_lang
 from camwatch.redact import redact_url
 
 if TYPE_CHECKING:
@@ -43,7 +45,34 @@ app.add_typer(maintenance_app, name="maintenance")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"camwatch {version('camwatch')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    pass
+
+
 ConfigArg = Annotated[Path, typer.Argument(help="camwatch config YAML", exists=False)]
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        help="language of the report files: zh or en (default: reports.lang, else zh where reports.timezone "
+        "is in China)",
+    ),
+]
 
 
 class _RedactingFilter(logging.Filter):
@@ -82,11 +111,16 @@ def _print_problems(exc: ConfigError) -> None:
     err.print(describe_problems(exc), markup=False, highlight=False)
 
 
-def load(path: Path, *, resolve_secrets: bool = True) -> Config:
+def load(path: Path, *, talks_to_cameras: bool) -> Config:
+    """The config at ``path``, or exit 1 after printing every problem.
+
+    ``talks_to_cameras``: the command probes cameras, so it needs their passwords resolved and something to
+    probe on each. Commands that only read the config, the state database or layers (reports, coverage,
+    maintenance) pass False: they run where the password variables are not set (an office PC, a cron job)."""
     from camwatch.config.load import load_config
 
     try:
-        return load_config(path, resolve_secrets=resolve_secrets)
+        return load_config(path, resolve_secrets=talks_to_cameras, require_address=talks_to_cameras)
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
@@ -95,12 +129,17 @@ def load(path: Path, *, resolve_secrets: bool = True) -> Config:
 @app.command("check-config")
 def check_config(config: ConfigArg) -> None:
     """Validate a config and its inventory; every problem names file, row/line, field and why."""
-    cfg = load(config)
-    counties = {c.county for c in cfg.cameras if c.county}
+    cfg = load(config, talks_to_cameras=True)
+    counties = len({c.county for c in cfg.cameras if c.county})
     out.print(
-        f"[green]OK[/]: {len(cfg.cameras)} cameras in {len(counties)} counties; "
+        f"[green]OK[/]: {_count(len(cfg.cameras), 'camera')} in {_count(counties, 'county', 'counties')}; "
         f"coverage {'configured' if cfg.coverage else 'not configured'}"
     )
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 camera``, ``2 cameras``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 @app.command()
@@ -115,7 +154,7 @@ def probe(
     from camwatch.monitor.sweep import sweep
 
     setup_logging()
-    cfg = load(config)
+    cfg = load(config, talks_to_cameras=True)
     cameras = list(cfg.cameras)
     if camera:
         known = {c.id for c in cameras}
@@ -129,7 +168,18 @@ def probe(
         sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
         return
     table = Table(title=f"{len(results)} cameras, {sum(r.up for r in results)} up")
-    for col in ("camera", "up", "status", "faults", "rtsp s", "fps", "luma", "sharpness", "clock offset s"):
+    for col in (
+        "camera",
+        "up",
+        "status",
+        "faults",
+        "reason",
+        "rtsp s",
+        "fps",
+        "luma",
+        "sharpness",
+        "clock offset s",
+    ):
         table.add_column(col)
     for r in results:
         rtsp = r.probes.get("rtsp")
@@ -138,6 +188,8 @@ def probe(
             "[green]yes[/]" if r.up else "[red]no[/]",
             r.status,
             ", ".join(r.faults),
+            # Why it is not ok: the first reason a probe gave (probes run and are listed cheapest first).
+            next((p.error for p in r.probes.values() if p.error), ""),
             f"{rtsp.duration_seconds:.3f}" if rtsp else "",
             *(
                 f"{r.values[k]:.1f}" if k in r.values else ""
@@ -148,11 +200,15 @@ def probe(
 
 
 @app.command()
-def run(config: ConfigArg, verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def run(
+    config: ConfigArg,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log at DEBUG level")] = False,
+) -> None:
     """The long-running service: scheduler, state database and exporter. SIGHUP reloads the config."""
     setup_logging(verbose)
-    cfg = load(config)
-    run_async(serve_until_stopped(cfg))
+    cfg = load(config, talks_to_cameras=True)
+    with _address_in_use_is_an_error(f"monitor.listen ({cfg.monitor.listen}) is taken; pick another port"):
+        run_async(serve_until_stopped(cfg))
 
 
 async def serve_until_stopped(cfg: Config) -> None:
@@ -161,7 +217,9 @@ async def serve_until_stopped(cfg: Config) -> None:
     from camwatch.glue import coverage_factory, wait_for_stop
     from camwatch.monitor.service import Service
 
-    service = Service(cfg, loader=load_config, coverage_factory=coverage_factory())
+    # A reload checks what the first load checked.
+    loader = functools.partial(load_config, require_address=True)
+    service = Service(cfg, loader=loader, coverage_factory=coverage_factory())
     await service.start()
     out.print(f"metrics: {service.url}/metrics   health: {service.url}/healthz")
     try:
@@ -177,17 +235,19 @@ def coverage(
     status: Annotated[
         Path | None, typer.Option("--status", help="probe --json file or state database")
     ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Coverage report: summary.json, gaps.geojson, by_area.csv, report.md, map.html."""
     from camwatch.coverage.command import run_coverage
 
     setup_logging()
-    cfg = load(config)
+    cfg = load(config, talks_to_cameras=False)
     if cfg.coverage is None:
         err.print(f"[red]{config}: no 'coverage' section[/] (roads, sites, buildings, areas)")
         raise typer.Exit(1)
+    chosen = _report_lang(cfg, lang)
     try:
-        summary = run_coverage(cfg, out_dir, status=status)
+        summary = run_coverage(cfg, out_dir, status=status, lang=chosen)
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
@@ -202,14 +262,18 @@ def coverage(
 def report_uptime(
     config: ConfigArg,
     month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for uptime.csv and uptime.md")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="folder for uptime_*.csv, uptime.md and uptime.xlsx")
+    ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Monthly online-rate and working-order-rate ranking per camera and area (逐月排名)."""
     from camwatch.monitor.uptime import write_uptime_report
 
-    cfg = load(config)
+    cfg = load(config, talks_to_cameras=False)
+    chosen = _report_lang(cfg, lang)
     try:
-        paths = write_uptime_report(cfg, month, out_dir or Path("."))
+        paths = write_uptime_report(cfg, month, out_dir or Path("."), lang=chosen)
     except ValueError as exc:
         err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
@@ -234,7 +298,7 @@ def history(
     from camwatch.monitor.outcome import stored_reason
     from camwatch.monitor.state import StateError, read_transitions
 
-    cfg = load(config, resolve_secrets=False)
+    cfg = load(config, talks_to_cameras=False)
     if not any(c.id == camera for c in cfg.cameras):
         err.print(f"[red]unknown camera id:[/] {camera}", highlight=False)
         raise typer.Exit(1)
@@ -293,6 +357,14 @@ def _human_duration(seconds: float) -> str:
     return f"{minutes}m {s:02d}s" if minutes else f"{s}s"
 
 
+def _report_lang(cfg: Config, requested: str | None) -> str:
+    try:
+        return report_lang(cfg.reports, requested)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+
+
 def _state_store(cfg: Config) -> StateStore:
     from camwatch.monitor.state import StateStore
 
@@ -308,30 +380,51 @@ TargetsArg = Annotated[
 def maintenance_start(
     config: ConfigArg,
     targets: TargetsArg,
-    until: Annotated[str | None, typer.Option(help="duration (4h) or local time (2026-12-01T18:00)")] = None,
-    reason: Annotated[str, typer.Option(help="why, shown in reports")] = "",
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="a duration (4h, 2d) or a time in reports.timezone (2026-12-01T18:00); default: 24 hours"
+        ),
+    ] = None,
+    indefinite: Annotated[
+        bool, typer.Option("--indefinite", help="no end: the window lasts until `maintenance stop`")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="why, shown by `maintenance list` and in reports")] = "",
 ) -> None:
     """Put cameras under maintenance: they stop alerting and their time is counted apart."""
     import time
 
-    from camwatch.monitor.maintenance import parse_until, resolve_targets
+    from camwatch.monitor.maintenance import DEFAULT_MAX_SECONDS, parse_until, resolve_targets
 
-    cfg = load(config)
+    cfg = load(config, talks_to_cameras=False)
+    if until and indefinite:
+        err.print("[red]give --until or --indefinite, not both[/]")
+        raise typer.Exit(1)
     now = time.time()
     try:
         ids = resolve_targets(cfg.cameras, targets)
-        end = parse_until(until, now=now, tz=cfg.reports.timezone) if until else None
+        end = parse_until(until, now=now, tz=cfg.reports.timezone) if until else now + DEFAULT_MAX_SECONDS
     except ValueError as exc:
         err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
     store = _state_store(cfg)
     try:
-        store.start_maintenance(ids, until=end, reason=reason, now=now)
+        store.start_maintenance(ids, until=None if indefinite else end, reason=reason, now=now)
     finally:
         store.close()
-    out.print(
-        f"{len(ids)} camera(s) under maintenance" + (f" for {end - now:.0f} s" if end else " until stopped")
-    )
+    if indefinite:
+        out.print(f"{len(ids)} camera(s) under maintenance until `camwatch maintenance stop`")
+    else:
+        note = "" if until else " (the default; --until or --indefinite to change)"
+        out.print(f"{len(ids)} camera(s) under maintenance until {_local_time(end, cfg)}{note}")
+
+
+def _local_time(ts: float, cfg: Config) -> str:
+    """``ts`` as a minute-precision ISO time in ``reports.timezone``."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromtimestamp(ts, ZoneInfo(cfg.reports.timezone)).isoformat(timespec="minutes")
 
 
 @maintenance_app.command("stop")
@@ -339,7 +432,7 @@ def maintenance_stop(config: ConfigArg, targets: TargetsArg) -> None:
     """End maintenance for cameras or areas."""
     from camwatch.monitor.maintenance import resolve_targets
 
-    cfg = load(config)
+    cfg = load(config, talks_to_cameras=False)
     try:
         ids = resolve_targets(cfg.cameras, targets)
     except ValueError as exc:
@@ -355,27 +448,22 @@ def maintenance_stop(config: ConfigArg, targets: TargetsArg) -> None:
 
 @maintenance_app.command("list")
 def maintenance_list(config: ConfigArg) -> None:
-    """Show current and future maintenance windows."""
+    """Show current and future maintenance windows, with their reasons."""
     import time
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
 
-    cfg = load(config)
-    store = _state_store(cfg)
-    try:
-        now = time.time()
-        windows = [w for w in store.maintenance_windows() if w[2] is None or w[2] > now]
-    finally:
-        store.close()
-    tz = ZoneInfo(cfg.reports.timezone)
-    table = Table(title=f"{len(windows)} maintenance window(s)")
-    for col in ("camera", "from", "until"):
+    from camwatch.monitor.maintenance import current_windows
+
+    cfg = load(config, talks_to_cameras=False)
+    windows = current_windows(cfg.state_path, now=time.time())
+    table = Table(title=f"{len(windows)} maintenance window{'s' if len(windows) != 1 else ''}")
+    for col in ("camera", "from", "until", "reason"):
         table.add_column(col)
-    for cam, start, end in windows:
+    for w in windows:
         table.add_row(
-            escape(cam),
-            datetime.fromtimestamp(start, tz).isoformat(timespec="minutes"),
-            datetime.fromtimestamp(end, tz).isoformat(timespec="minutes") if end else "stopped by hand",
+            escape(w.camera),
+            _local_time(w.start, cfg),
+            _local_time(w.end, cfg) if w.end is not None else "until stopped",
+            escape(w.reason),
         )
     out.print(table)
 
@@ -393,8 +481,11 @@ def import_osm(
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
+    if not cameras:
+        err.print(f"[red]no cameras in {pbf}[/]: it has no man_made=surveillance nodes; nothing written")
+        raise typer.Exit(1)
     write_inventory(cameras, out_file)
-    out.print(f"{len(cameras)} cameras written to {out_file}")
+    out.print(f"{_count(len(cameras), 'camera')} written to {out_file}")
 
 
 @app.command()
@@ -414,7 +505,7 @@ def simulate(
     from camwatch.sim.fleet import run_fleet
 
     setup_logging()
-    with contextlib.suppress(KeyboardInterrupt), _address_in_use_is_an_error():
+    with contextlib.suppress(KeyboardInterrupt), _address_in_use_is_an_error(_SIM_PORTS_TAKEN):
         run_async(run_fleet(profile, count=count, out_dir=out_dir, onvif=False if no_onvif else None))
 
 
@@ -430,7 +521,7 @@ def demo(
     from camwatch.sim.demo import run_demo
 
     setup_logging()
-    with _address_in_use_is_an_error():
+    with _address_in_use_is_an_error(_SIM_PORTS_TAKEN):
         run_async(
             run_demo(
                 count=count, listen=listen, out_dir=out_dir, duration=duration, base_address=base_address
@@ -438,17 +529,21 @@ def demo(
         )
 
 
+_SIM_PORTS_TAKEN = (
+    "another camwatch demo/simulate or the exporter port is taken; "
+    "use --listen / --base-address to pick others"
+)
+
+
 @contextlib.contextmanager
-def _address_in_use_is_an_error() -> Iterator[None]:
+def _address_in_use_is_an_error(hint: str) -> Iterator[None]:
+    """A port someone else holds is one line and exit 1, not a traceback."""
     try:
         yield
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
-        err.print(
-            f"[red]address already in use[/] ({exc.strerror}): another camwatch demo/simulate or the "
-            "exporter port is taken; use --listen / --base-address to pick others"
-        )
+        err.print(f"[red]address already in use[/] ({exc.strerror}): {hint}")
         raise typer.Exit(1) from None
 
 

@@ -3,14 +3,11 @@ formula, markdown table cells that carry no HTML and cannot break their table.""
 
 from __future__ import annotations
 
-import csv
 import html
 import re
-from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["markdown_cell", "spreadsheet_cell", "write_csv"]
+__all__ = ["markdown_cell", "spreadsheet_cell"]
 
 T = TypeVar("T")
 
@@ -30,14 +27,6 @@ def spreadsheet_cell(value: T) -> T | str:
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """Write a UTF-8 CSV of ``header`` and ``rows``, every cell through :func:`spreadsheet_cell`."""
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows([spreadsheet_cell(value) for value in row] for row in rows)
 
 
 def markdown_cell(value: object) -> str:

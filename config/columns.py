@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import unicodedata
@@ -14,7 +15,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("camera_id", "device_id", "编号", "设备编号", "点位编号", "摄像机编号"),
     "name": ("camera_name", "名称", "设备名称", "点位名称", "摄像机名称"),
     "host": ("ip", "ip_address", "IP地址", "设备IP"),
-    "rtsp_port": ("port", "端口", "RTSP端口"),
+    "rtsp_port": ("port", "端口", "端口号", "RTSP端口"),
     "rtsp_path": ("path", "RTSP路径"),
     "rtsp_url": ("url", "stream_url", "RTSP地址", "取流地址", "视频流地址"),
     "streams": (),
@@ -27,14 +28,17 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "lon": ("lng", "long", "longitude", "x", "经度"),
     "lat": ("latitude", "y", "纬度"),
     "crs": ("coordinate_system", "坐标系"),
-    "direction": ("bearing", "azimuth", "camera:direction", "方向", "朝向"),
+    "direction": ("bearing", "azimuth", "camera:direction", "方向", "朝向", "监控方向"),
     "hfov": ("fov", "field_of_view", "视场角"),
     "range": ("distance", "监控距离", "可视距离"),
     "county": ("district", "所属区县", "区县"),
     "township": ("town", "所属乡镇", "乡镇", "乡镇(街道)", "所属街道"),
     "village": ("community", "所属村", "村", "村(社区)", "社区"),
+    "police_station": ("所属派出所", "派出所", "辖区派出所"),
+    "gb_id": ("gb28181_id", "国标编码", "国标编号", "国标ID"),
+    "networked": ("是否联网", "联网"),
     "vendor": ("manufacturer", "brand", "厂商", "品牌", "厂家"),
-    "model": ("型号",),
+    "model": ("型号", "设备型号"),
     "switch": ("交换机",),
     "fibre": ("fiber", "光纤", "光缆"),
     "power": ("供电", "电源"),
@@ -48,8 +52,24 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 IGNORE = "ignore"
 """Target for a column that carries no camera field (e.g. a serial number); usable in ``columns:``."""
 
-# Columns every ledger seems to have and that mean nothing to camwatch: a serial number and free-text notes.
-_IGNORED_HEADERS = ("序号", "no", "no.", "#", "备注", "notes", "remarks", "comment")
+# Columns every ledger seems to have and that mean nothing to camwatch: a serial number, free-text notes, and
+# public-security ledger columns camwatch has no use for (the division code, the install address in words, the
+# builder).
+_IGNORED_HEADERS = (
+    "序号",
+    "no",
+    "no.",
+    "#",
+    "备注",
+    "notes",
+    "remarks",
+    "comment",
+    "行政区划",
+    "行政区划代码",
+    "安装位置",
+    "安装地址",
+    "建设单位",
+)
 
 # A password in a ledger would sit in plain text next to hundreds of others; refuse it outright.
 _PASSWORD_HEADERS = ("password", "passwd", "pwd", "密码", "口令")
@@ -103,6 +123,15 @@ class ColumnMap:
     @staticmethod
     def is_password(header: str) -> bool:
         return normalise(header) in _PASSWORD_KEYS
+
+
+def closest_headers(header: str, *, count: int = 3) -> list[str]:
+    """The known headers (field names, aliases, ignored columns) most like ``header``, best first."""
+    names = {alias: None for name, aliases in FIELD_ALIASES.items() for alias in (name, *aliases)}
+    names.update(dict.fromkeys(_IGNORED_HEADERS))
+    by_key = {normalise(n): n for n in names}
+    keys = difflib.get_close_matches(normalise(header), list(by_key), n=count, cutoff=0.5)
+    return [by_key[k] for k in keys]
 
 
 def known_fields() -> str:

@@ -143,3 +143,15 @@ def to_wgs84(lat: ArrayLike, lon: ArrayLike, crs: ArrayLike) -> Coords:
         if mask.any():
             lat_a[mask], lon_a[mask] = convert(lat_a[mask], lon_a[mask])
     return lat_a, lon_a
+
+
+_FROM_WGS84: dict[str, Callable[[ArrayLike, ArrayLike], Coords]] = {
+    "gcj02": wgs84_to_gcj02,
+    "bd09": wgs84_to_bd09,
+}
+
+
+def from_wgs84(lat: ArrayLike, lon: ArrayLike, crs: str) -> Coords:
+    """WGS-84 points in ``crs`` (``wgs84``, ``gcj02`` or ``bd09``), as a ledger in that system holds them."""
+    convert = _FROM_WGS84.get(crs)
+    return convert(lat, lon) if convert else _as_arrays(lat, lon)

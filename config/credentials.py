@@ -97,16 +97,16 @@ def load_profile(
     ref: CredentialRef,
     *,
     base_dir: Path,
-    environ: Mapping[str, str],
+    environ: Mapping[str, str] | None,
     file: str,
     where: str | None,
-    resolve: bool = True,
 ) -> Profile:
     """Resolve one ``credentials:`` entry; a failure is kept, to be reported only if a camera uses it.
-    With ``resolve=False`` the password is left unread (and unchecked)."""
+
+    ``environ`` None: the password is not resolved (the profile's password is None, with no failure)."""
     password: SecretStr | None = None
     failure: SecretUnavailable | None = None
-    if not resolve:
+    if environ is None:
         return Profile(name, ref.username, None, None, file, where)
     try:
         password = read_password(

@@ -10,7 +10,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -20,7 +20,7 @@ import yaml
 from numpy.typing import NDArray
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError
 
-from camwatch.config.columns import IGNORE, PASSWORD_COLUMN_REASON, ColumnMap, known_fields
+from camwatch.config.columns import IGNORE, PASSWORD_COLUMN_REASON, ColumnMap, closest_headers
 from camwatch.config.coords import to_wgs84
 from camwatch.config.credentials import Profile, SecretUnavailable, UrlLogin, read_password, split_userinfo
 from camwatch.config.errors import ConfigError, Problem
@@ -177,6 +177,8 @@ def records_from_yaml(
     if not isinstance(items, list):
         out.problems.append(Problem(file, doc.line_of(path), None, "expected a list of cameras"))
         return out
+    # An unknown key is reported at its first use only, not on every camera that repeats it.
+    key_problems: list[Problem] = []
     for index, item in enumerate(items):
         where = doc.line_of((*path, index)) or "line 1"
         if not isinstance(item, dict):
@@ -186,12 +188,21 @@ def records_from_yaml(
         field_where: dict[str, str] = {}
         for key, value in item.items():
             key_where = doc.line_of((*path, index, str(key))) or where
-            target = _target(str(key), columns, file, key_where, out.problems)
+            target = _target(str(key), columns, file, key_where, key_problems)
             if target and value is not None:
                 values[target] = value
                 field_where[target] = key_where
         out.records.append(RawRecord(file, where, values, field_where))
+    out.problems += _first_per_key(key_problems)
     return out
+
+
+def _first_per_key(problems: Iterable[Problem]) -> list[Problem]:
+    """The first problem of each key (field), in order."""
+    first: dict[str | None, Problem] = {}
+    for p in problems:
+        first.setdefault(p.field, p)
+    return list(first.values())
 
 
 def _target(key: str, columns: ColumnMap, file: str, where: str, problems: list[Problem]) -> str | None:
@@ -201,14 +212,15 @@ def _target(key: str, columns: ColumnMap, file: str, where: str, problems: list[
         return None
     target = columns.field_for(key)
     if target is None:
+        close = closest_headers(key)
+        hint = f"closest known: {', '.join(close)}; " if close else ""
         problems.append(
             Problem(
                 file,
                 where,
                 key,
-                f"unknown column; known fields: {known_fields()} "
-                "(or an alias such as 编号, 名称, IP, 经度, 纬度); "
-                f"map it under cameras.columns, e.g. {{{key}: name}} or {{{key}: ignore}}",
+                f"unknown column; {hint}map it under cameras.columns, e.g. {{{key}: name}} or "
+                f"{{{key}: ignore}} (README: camera record fields)",
             )
         )
         return None
@@ -281,10 +293,12 @@ def records_from_table(rows: Iterable[tuple[int, list[Any]]], *, columns: Column
             )
         record = {t: v for t, v in zip(targets, values, strict=False) if t and _present(v)}
         out.records.append(RawRecord(file, where, record))
+    if not out.records:
+        out.problems.append(Problem(file, header_where, None, "no cameras: the ledger has only its header"))
     return out
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+def _csv_rows(path: Path, file: str) -> Iterator[tuple[int, list[Any]]]:
     data = path.read_bytes()
     for encoding in _CSV_ENCODINGS:
         try:
@@ -297,10 +311,19 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     # The delimiter is the one most used in the first lines (a title row above the header may have none).
     sample = "\n".join(text.splitlines()[:5])
     delimiter = max(_CSV_DELIMITERS, key=sample.count)
+    # strict: a stray quote is an error, not a cell that silently swallows the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    row = 0
     try:
-        yield from enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
+        for row, cells in enumerate(reader, start=1):
+            yield row, cells
     except csv.Error as exc:
-        raise _Unreadable(f"is not valid CSV: {exc}") from None
+        why = (
+            'a quote (") opens a cell here and is never closed'
+            if str(exc) == "unexpected end of data"
+            else f"not valid CSV ({exc}); check the quotes"
+        )
+        raise ConfigError([Problem(file, f"row {row + 1}", None, why)]) from None
 
 
 def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
@@ -349,23 +372,18 @@ def records_from_geojson(text: str, *, columns: ColumnMap, file: str) -> Records
     ):
         out.problems.append(Problem(file, None, None, "expected a GeoJSON FeatureCollection"))
         return out
-    unknown_seen: set[str] = set()
+    # Report an unknown property once per file, not once per feature.
+    key_problems: list[Problem] = []
     for index, feature in enumerate(features, start=1):
         where = f"feature {index}"
         if not isinstance(feature, dict) or not isinstance(feature.get("properties") or {}, dict):
             out.problems.append(Problem(file, where, None, "expected a GeoJSON Feature"))
             continue
         values: dict[str, Any] = {}
-        # Report an unknown property once per file, not once per feature.
-        key_problems: list[Problem] = []
         for key, value in (feature.get("properties") or {}).items():
             target = _target(str(key), columns, file, where, key_problems)
             if target and value is not None and value != "":
                 values[target] = value
-        for p in key_problems:
-            if p.field not in unknown_seen:
-                unknown_seen.add(p.field or "")
-                out.problems.append(p)
         geometry = feature.get("geometry")
         if geometry is not None:
             coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
@@ -387,6 +405,7 @@ def records_from_geojson(text: str, *, columns: ColumnMap, file: str) -> Records
             elif len(coords) >= 2:
                 values["lon"], values["lat"] = coords[0], coords[1]
         out.records.append(RawRecord(file, where, values))
+    out.problems += _first_per_key(key_problems)
     return out
 
 
@@ -407,7 +426,7 @@ def _read_yaml_file(path: Path, file: str, columns: ColumnMap, sheet: str | None
 
 
 def _read_csv_file(path: Path, file: str, columns: ColumnMap, sheet: str | None) -> Records:
-    return records_from_table(list(_csv_rows(path)), columns=columns, file=file)
+    return records_from_table(list(_csv_rows(path, file)), columns=columns, file=file)
 
 
 def _read_xlsx_file(path: Path, file: str, columns: ColumnMap, sheet: str | None) -> Records:
@@ -525,6 +544,16 @@ def _flag(value: Any) -> Any:
     return value
 
 
+def _gb_id(value: Any) -> str:
+    """A GB/T 28181 device id: 20 digits (Excel turns longer numbers into floats that lose digits)."""
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{20}", text):
+        raise ValueError(
+            f"a GB/T 28181 id (国标编码) has 20 digits, got {text!r}; store the column as text in Excel"
+        )
+    return text
+
+
 class CameraRecord(Frozen):
     """One camera as written in a ledger or config, with types checked; see ``Camera`` for the result."""
 
@@ -556,6 +585,9 @@ class CameraRecord(Frozen):
     county: str = ""
     township: str = ""
     village: str = ""
+    police_station: str = ""
+    gb_id: Annotated[str, BeforeValidator(_gb_id)] = ""
+    networked: Annotated[bool, BeforeValidator(_flag)] = True
     site: str = ""
     switch: str = ""
     fibre: str = ""
@@ -597,6 +629,19 @@ def _record_problems(record: RawRecord, exc: ValidationError) -> list[Problem]:
     return problems
 
 
+_DOTTED_NUMBERS = re.compile(r"[\d.]+")
+
+
+def _check_ip(host: str) -> None:
+    """Refuse a host that is meant as an IPv4 address but is none (``10.0.0.999``, ``10.0.1``): resolving it
+    as a name would only fail at probe time, far from the ledger row."""
+    if _DOTTED_NUMBERS.fullmatch(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ValueError(f"not a valid IPv4 address: {host!r}") from None
+
+
 def _stream_url(url: str) -> UrlLogin:
     """Check an RTSP URL and take its userinfo out; ``ValueError`` says what is wrong (never the password).
 
@@ -613,6 +658,7 @@ def _stream_url(url: str) -> UrlLogin:
         raise ValueError(f"URL scheme must be rtsp or rtsps, got {shown!r}")
     if not parts.hostname:
         raise ValueError(f"URL has no host: {shown!r}")
+    _check_ip(parts.hostname)
     return login
 
 
@@ -633,8 +679,15 @@ def _url_from_host(host: str, port: int, path: str) -> str:
         literal = None
     if literal is None and ":" in host:
         raise ValueError(f"give the port in rtsp_port, not in the host: {host!r}")
+    _check_ip(bare)
     netloc = f"[{bare}]" if literal is not None and literal.version == 6 else bare
     return f"rtsp://{netloc}:{port}/{path.lstrip('/')}"
+
+
+_NO_ADDRESS = (
+    "nothing to probe: no rtsp_url, host (IP) or onvif_host; fill one in, "
+    "or mark a camera that is not on the network with 是否联网 = 否 (networked: false)"
+)
 
 
 @dataclass
@@ -645,18 +698,23 @@ class CameraBuilder:
     """
 
     profiles: Mapping[str, Profile]
-    resolve_secrets: bool = True  # False: passwords are neither read nor checked
+    # Whether every networked camera needs something to probe (a stream or an ONVIF address).
+    require_address: bool = False
     problems: list[Problem] = field(default_factory=list)
     # Cameras whose rtsp_url carried a password (reported as one warning, never with the password).
     url_passwords: list[str] = field(default_factory=list)
     _profile_users: dict[str, list[str]] = field(default_factory=dict)
+    # (field, reason) of a camera's own password reference that failed → the records naming it.
+    _password_failures: dict[tuple[str, str], list[RawRecord]] = field(default_factory=dict)
 
     def build(
-        self, records: Iterable[RawRecord], *, base_dir: Path, environ: Mapping[str, str]
+        self, records: Iterable[RawRecord], *, base_dir: Path, environ: Mapping[str, str] | None
     ) -> list[Camera]:
+        """Cameras from ``records``; ``environ`` None leaves passwords unresolved (and unchecked)."""
         drafts = [d for r in records if (d := self._draft(r, base_dir=base_dir, environ=environ))]
         self._check_duplicates(drafts)
         self._report_profile_failures()
+        self._report_password_failures()
         positioned = self._check_positions(drafts)
         lat, lon = to_wgs84(
             [d.fields["lat"] for d in positioned],
@@ -673,9 +731,14 @@ class CameraBuilder:
                 self.problems.extend(_record_problems(draft.record, exc))
         return cameras
 
-    def _draft(self, record: RawRecord, *, base_dir: Path, environ: Mapping[str, str]) -> _Draft | None:
+    def _draft(
+        self, record: RawRecord, *, base_dir: Path, environ: Mapping[str, str] | None
+    ) -> _Draft | None:
         count = len(self.problems)
         bad: set[str | int] = set()
+        if "id" not in record.values and "gb_id" in record.values:
+            # Public-security ledgers often identify cameras by their GB/T 28181 id alone.
+            record = replace(record, values={**record.values, "id": record.values["gb_id"]})
         try:
             rec = CameraRecord.model_validate(record.values)
         except ValidationError as exc:
@@ -692,13 +755,13 @@ class CameraBuilder:
         )
         fields["source_crs"] = rec.crs
         login = self._stream(record, rec, fields)
-        self._login(record, rec, login, fields, base_dir=base_dir, environ=environ)
+        logged_in = self._login(record, rec, login, fields, base_dir=base_dir, environ=environ)
         if (rec.lat is None) != (rec.lon is None) and not bad & {"lat", "lon"}:
             missing = "lon" if rec.lon is None else "lat"
             self.problems.append(
                 record.problem(missing, f"{missing} is missing while the other coordinate is given")
             )
-        return _Draft(record, fields) if len(self.problems) == count else None
+        return _Draft(record, fields) if logged_in and len(self.problems) == count else None
 
     def _stream(self, record: RawRecord, rec: CameraRecord, fields: dict[str, Any]) -> UrlLogin | None:
         """Set ``rtsp_url``/``streams``/``onvif_host``; return the login found in a URL, if any."""
@@ -734,6 +797,13 @@ class CameraBuilder:
         # every RTSP camera's port 80: a probe per camera that can only fail is load and noise.
         fields["onvif_host"] = rec.onvif_host or (url_host if rec.onvif_port is not None else None)
         fields["onvif_port"] = rec.onvif_port or 80
+        if rec.onvif_host:
+            try:
+                _check_ip(rec.onvif_host)
+            except ValueError as exc:
+                self.problems.append(record.problem("onvif_host", str(exc)))
+        if self.require_address and rec.networked and not (first_url or fields["onvif_host"]):
+            self.problems.append(record.problem(None, _NO_ADDRESS))
         if login and login.password is not None:
             self.url_passwords.append(f"{record.file} {record.where}")
         return login
@@ -746,10 +816,11 @@ class CameraBuilder:
         fields: dict[str, Any],
         *,
         base_dir: Path,
-        environ: Mapping[str, str],
-    ) -> None:
+        environ: Mapping[str, str] | None,
+    ) -> bool:
         """Username and password, each from the first source that has one: the camera's own fields, its URL's
-        userinfo, then its named profile (or ``default``)."""
+        userinfo, then its named profile (or ``default``). ``environ`` None: the camera's own reference is
+        not read. False when the login is unusable (the problem is recorded)."""
         profile: Profile | None = None
         if rec.credentials is not None:
             profile = self.profiles.get(rec.credentials)
@@ -760,21 +831,24 @@ class CameraBuilder:
                         "credentials", f"unknown credentials profile '{rec.credentials}'; defined: {known}"
                     )
                 )
-                return
+                return False
         else:
             profile = self.profiles.get("default")
-        if not self.resolve_secrets:
-            return
         try:
-            own = read_password(
-                password_env=rec.password_env,
-                password_file=rec.password_file,
-                base_dir=base_dir,
-                environ=environ,
+            own = (
+                read_password(
+                    password_env=rec.password_env,
+                    password_file=rec.password_file,
+                    base_dir=base_dir,
+                    environ=environ,
+                )
+                if environ is not None
+                else None
             )
         except SecretUnavailable as exc:
-            self.problems.append(record.problem(exc.field, exc.reason))
-            return
+            # Reported once per reference (one unset variable named by 5,000 rows is one problem).
+            self._password_failures.setdefault((exc.field, exc.reason), []).append(record)
+            return False
         password = own or (url_login.password if url_login else None)
         username = rec.username or (url_login.username if url_login else None)
         if password is None and profile is not None:
@@ -788,8 +862,9 @@ class CameraBuilder:
                 "password_env" if rec.password_env else "password_file" if rec.password_file else "rtsp_url"
             )
             self.problems.append(record.problem(field_name, "a password is given but no username"))
-            return
+            return False
         fields["username"], fields["password"] = username, password
+        return True
 
     def _report_profile_failures(self) -> None:
         for name, users in self._profile_users.items():
@@ -804,6 +879,12 @@ class CameraBuilder:
                         f"{profile.failure.reason} ({used_by})",
                     )
                 )
+
+    def _report_password_failures(self) -> None:
+        for (field_name, reason), records in self._password_failures.items():
+            first = records[0]
+            more = f" (and {len(records) - 1} more camera{'s' if len(records) != 2 else ''})"
+            self.problems.append(first.problem(field_name, reason + (more if len(records) > 1 else "")))
 
     def _check_duplicates(self, drafts: list[_Draft]) -> None:
         first: dict[str, _Draft] = {}
@@ -870,6 +951,9 @@ def position_problems(lat: NDArray[np.float64], lon: NDArray[np.float64]) -> dic
         found[int(i)] = ("lat", f"latitude must be within -90..90, got {lat[i]:g}")
     for i in np.flatnonzero((np.abs(lat) <= 90) & (np.abs(lon) > 180)):
         found[int(i)] = ("lon", f"longitude must be within -180..180, got {lon[i]:g}")
+    for i in np.flatnonzero((lat == 0) & (lon == 0)):
+        # What an export writes for "no position": a point in the Gulf of Guinea would skew every map.
+        found[int(i)] = ("lat/lon", "0, 0 is a placeholder, not a position; fill in both or leave both empty")
 
     valid = np.ones(len(lat), dtype=bool)
     valid[list(found)] = False

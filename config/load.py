@@ -67,14 +67,20 @@ _TOP_LEVEL = ("cameras", *_SECTIONS)
 
 
 def load_config(
-    path: Path, *, environ: Mapping[str, str] | None = None, resolve_secrets: bool = True
+    path: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    resolve_secrets: bool = True,
+    require_address: bool = False,
 ) -> Config:
     """Read ``path`` and everything it names into a validated ``Config``.
 
     Relative paths (inventory, state, coverage layers, password files, TLS files) resolve against the config
-    file's folder. Passwords come from ``environ`` (default: the process environment) or password files;
-    with ``resolve_secrets=False`` (commands that only read the state database) none is read and cameras
-    carry no password.
+    file's folder. Passwords come from ``environ`` (default: the process environment) or password files.
+    With ``resolve_secrets=False`` (commands that never talk to a camera: reports, coverage, maintenance)
+    password references are not read at all, so an unset variable is no error and every ``password`` is None.
+    ``require_address`` (commands that probe): a networked camera with nothing to probe is a problem; a
+    planning inventory (positions only, e.g. from ``camwatch import osm``) is fine without.
 
     Raises
     ------
@@ -117,10 +123,9 @@ def load_config(
             name,
             ref,
             base_dir=base_dir,
-            environ=env,
+            environ=env if resolve_secrets else None,
             file=file,
             where=doc.line_of(("credentials", name)),
-            resolve=resolve_secrets,
         )
         for name, ref in sections.get("credentials", {}).items()
     }
@@ -131,10 +136,10 @@ def load_config(
         file,
         base_dir=base_dir,
         profiles=profiles,
-        environ=env,
+        environ=env if resolve_secrets else None,
+        require_address=require_address,
         problems=problems,
         inputs=inputs,
-        resolve_secrets=resolve_secrets,
     )
     monitor = _monitor_paths(sections.get("monitor", MonitorSettings()), base_dir, doc, file, problems)
     coverage = _coverage_paths(sections.get("coverage"), base_dir, doc, file, problems)
@@ -158,14 +163,15 @@ def _load_cameras(
     *,
     base_dir: Path,
     profiles: Mapping[str, Profile],
-    environ: Mapping[str, str],
+    environ: Mapping[str, str] | None,
+    require_address: bool,
     problems: list[Problem],
     inputs: list[Path],
-    resolve_secrets: bool = True,
 ) -> list[Any]:
     """The ``cameras:`` entry: a ledger path, ``{file, sheet, columns, defaults}``, or an inline list.
 
-    The ledger's path is appended to ``inputs`` (the files a reload watches)."""
+    The ledger's path is appended to ``inputs`` (the files a reload watches); ``environ`` None: passwords
+    are not resolved."""
     spec = data.get("cameras")
     source: InventorySource | None = None
     if spec is None:
@@ -203,7 +209,7 @@ def _load_cameras(
         records = read_inventory(ledger, columns=ColumnMap.build(columns), sheet=source.sheet)
         records = Records(apply_defaults(records.records, source.defaults), records.problems)
     problems.extend(records.problems)
-    builder = CameraBuilder(profiles, resolve_secrets=resolve_secrets)
+    builder = CameraBuilder(profiles, require_address=require_address)
     cameras = builder.build(records.records, base_dir=base_dir, environ=environ)
     problems.extend(builder.problems)
     if builder.url_passwords:

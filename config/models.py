@@ -229,6 +229,8 @@ class ReportSettings(Frozen):
     online_target: float = Field(0.95, ge=0, le=1)
     working_target: float = Field(0.90, ge=0, le=1)
     thresholds: RankThresholds = RankThresholds()
+    # Language of report files (report.md, by_area, uptime): zh or en; default zh for a timezone in China.
+    lang: Literal["zh", "en"] | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -307,6 +309,12 @@ class Camera(Frozen):
     county: str = ""
     township: str = ""
     village: str = ""
+    # The police station (派出所) whose area the camera is in: an area level beside township and village.
+    police_station: str = ""
+    # GB/T 28181 device id (国标编码, 20 digits), kept to match the platform's records.
+    gb_id: str = ""
+    # False for cameras the ledger marks as not networked (是否联网: 否): they have no address to probe.
+    networked: bool = True
     site: str = ""
     switch: str = ""
     fibre: str = ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
@@ -76,11 +77,16 @@ def _progress() -> Iterator[Step]:
         bar.update(task, completed=_STAGES)
 
 
-def run_coverage(config: Config, out: Path, *, status: Path | None = None) -> dict[str, Any]:
+def run_coverage(
+    config: Config, out: Path, *, status: Path | None = None, lang: str = "en"
+) -> dict[str, Any]:
     """Write the coverage report of ``config`` into ``out`` and return the ``summary.json`` document.
 
     ``status`` is a ``camwatch probe --json`` file or the monitor's state database; without it every camera
-    counts as up. Files: ``summary.json``, ``gaps.geojson``, ``by_area.csv``, ``report.md``, ``map.html``.
+    counts as up. Files: ``summary.json``, ``gaps.geojson``, ``by_area.csv``, ``suggestions.csv``,
+    ``suggestions.geojson``, ``report.md``, ``map.html``; ``lang`` (``zh`` or ``en``) is the language of
+    ``report.md`` and the CSV files. Warnings (cameras and layers apart, a status file naming none of the
+    cameras, no areas) are logged and head ``report.md``.
     """
     snapshot = load_status(status) if status is not None else None
     with _progress() as step:
@@ -95,15 +101,72 @@ def run_coverage(config: Config, out: Path, *, status: Path | None = None) -> di
         suggestions = suggest_cameras(model)
         needed = report.cameras_needed(suggestions)
         step("writing report")
+        warnings = _warnings(model, snapshot, status, scores)
+        for warning in warnings:
+            log.warning("%s", warning)
+        log.info("%s", report.suggestions_outcome(suggestions))
         document = report.summary(rows, scores, crs=model.crs.to_string())
         text = report.markdown(
-            rows, scores, facts=_facts(model, snapshot), gaps=gaps, suggestions=suggestions, needed=needed
+            rows,
+            scores,
+            facts=_facts(model, snapshot),
+            gaps=gaps,
+            suggestions=suggestions,
+            needed=needed,
+            warnings=warnings,
+            lang=lang,
+        )
+        table = report.suggestion_table(
+            suggestions,
+            ledger_crs=_ledger_crs(config),
+            kinds={name: spec.kind for name, spec in model.catalog.specs.items()},
         )
         report.write_files(
-            out, document=document, area_table=report.by_area(rows, scores, needed), gaps=gaps, text=text
+            out,
+            document=document,
+            area_table=report.by_area(rows, scores, needed),
+            gaps=gaps,
+            suggestions=table,
+            text=text,
+            lang=lang,
         )
         _write_map(out / "map.html", model, snapshot, gaps=gaps, suggestions=suggestions, scores=scores)
     return document
+
+
+def _ledger_crs(config: Config) -> str:
+    """The coordinate system most of the ledger's cameras were given in (suggestions are given in it too)."""
+    systems = Counter(c.source_crs for c in config.cameras if c.has_position)
+    return systems.most_common(1)[0][0] if systems else "wgs84"
+
+
+def _warnings(
+    model: CoverageModel, snapshot: Mapping[str, bool] | None, status: Path | None, scores: pd.DataFrame
+) -> list[str]:
+    """What makes the report's figures suspect, in words a planner can act on."""
+    found = []
+    cameras, features = model.cameras, model.features
+    if len(cameras) and len(features):
+        seen = shapely.box(*shapely.total_bounds(model.sectors))
+        if not seen.intersects(shapely.box(*features.total_bounds)):
+            found.append(
+                "the cameras and the coverage layers do not overlap, so nothing is covered: check the "
+                "ledger's coordinate system (crs: wgs84, gcj02 or bd09) and the layers' CRS"
+            )
+    if snapshot is not None and len(cameras):
+        known = set(cameras["camera"])
+        if not known & set(snapshot):
+            found.append(
+                f"the status file {status} names none of the {len(known)} cameras (it names "
+                f"{len(snapshot)} others), so every camera counts as down in the effective coverage: "
+                "was it taken with another config?"
+            )
+    if scores.empty and len(features):
+        found.append(
+            "no areas: there is no areas layer and the ledger names no county, township or village, so "
+            "by_area.csv and the rankings are empty"
+        )
+    return found
 
 
 def _facts(model: CoverageModel, snapshot: Mapping[str, bool] | None) -> list[tuple[str, str]]:
@@ -115,7 +178,7 @@ def _facts(model: CoverageModel, snapshot: Mapping[str, bool] | None) -> list[tu
     ]
     if snapshot is not None:
         up = model.camera_up(snapshot)
-        facts.append(("Cameras up in the status snapshot", f"{int(up.sum())} of {len(up)}"))
+        facts.append(("Cameras up in the status snapshot", f"{int(up.sum())} / {len(up)}"))
     kinds = model.features["kind"].value_counts()
     facts += [
         (f"{kind.capitalize()} features", str(int(kinds.get(kind, 0))))

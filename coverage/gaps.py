@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from camwatch.coverage.measure import ALL, CoverageModel
 
-GAP_COLUMNS = ["kind", "category", "area", "length_m"]
+GAP_COLUMNS = ["kind", "category", "area", "length_m", "name", "osm_id"]
 
 
 def finest_area(model: CoverageModel) -> NDArray[np.object_]:
@@ -38,17 +38,19 @@ def find_gaps(model: CoverageModel) -> gpd.GeoDataFrame:
     Roads: continuous uncovered stretches (per category and area) of at least ``min_gap_length`` m, as
     LineStrings; intersections and sites that no camera sees, as Points (``length_m`` 0). Coverage here is
     the design coverage (every camera counts): a gap is where the network has no camera, not a camera down.
+    ``name`` and ``osm_id`` say which road or site it is in the source layer; a road gap running along
+    several ways lists each once, joined by "; ".
     """
     area = finest_area(model)
+    features = model.features
     stretches = model.road_stretches()
-    uncovered = stretches[~stretches["covered"]].assign(
-        area=area[stretches["feature"][~stretches["covered"]]]
-    )
+    uncovered = stretches[~stretches["covered"]]
+    uncovered = uncovered.assign(area=area[uncovered["feature"]]).reset_index(drop=True)
     roads = merged_lines(uncovered, ["category", "area"])
     roads["length_m"] = roads.length
-    roads = roads[roads["length_m"] >= model.settings.min_gap_length].assign(kind="road")
+    roads = roads[roads["length_m"] >= model.settings.min_gap_length].reset_index(drop=True)
+    roads = roads.assign(kind="road", **_source_ids(roads, uncovered, features))
     coverage = model.feature_coverage()
-    features = model.features
     unseen = (features["kind"] != "road").to_numpy() & (coverage["covered"].to_numpy() <= 0)
     points = gpd.GeoDataFrame(
         {
@@ -56,9 +58,31 @@ def find_gaps(model: CoverageModel) -> gpd.GeoDataFrame:
             "category": features["category"].to_numpy()[unseen],
             "area": area[unseen],
             "length_m": 0.0,
+            "name": features["name"].to_numpy()[unseen],
+            "osm_id": features["osm_id"].to_numpy()[unseen],
         },
         geometry=features["anchor"].to_numpy()[unseen],
         crs=model.crs,
     )
     gaps = pd.concat([roads[[*GAP_COLUMNS, "geometry"]], points], ignore_index=True)
     return gpd.GeoDataFrame(gaps, geometry="geometry", crs=model.crs)
+
+
+def _source_ids(
+    gaps: gpd.GeoDataFrame, stretches: gpd.GeoDataFrame, features: gpd.GeoDataFrame
+) -> dict[str, list[str]]:
+    """``name`` and ``osm_id`` of each road gap: those of the uncovered stretches it was merged from."""
+    part, gap = shapely.STRtree(gaps.geometry.to_numpy()).query(
+        stretches.geometry.to_numpy(), predicate="covered_by"
+    )
+    same = (stretches["category"].to_numpy()[part] == gaps["category"].to_numpy()[gap]) & (
+        stretches["area"].to_numpy()[part] == gaps["area"].to_numpy()[gap]
+    )
+    feature = stretches["feature"].to_numpy()[part[same]]
+    out = {}
+    for column in ("name", "osm_id"):
+        pairs = pd.DataFrame({"gap": gap[same], column: features[column].to_numpy()[feature]})
+        ids = pairs[pairs[column] != ""].drop_duplicates()
+        joined = ids.groupby("gap", sort=False)[column].agg("; ".join)
+        out[column] = joined.reindex(range(len(gaps)), fill_value="").tolist()
+    return out

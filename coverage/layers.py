@@ -35,8 +35,9 @@ Role = Literal["roads", "sites", "buildings", "areas"]
 class Layers:
     """Every input layer in one metric CRS (``crs``, local UTM).
 
-    ``roads``: LineStrings with ``category``; ``signals``: traffic-signal Points; ``sites``: Points or
-    Polygons with ``category`` and ``name``; ``buildings``: Polygons (occluders); ``areas``: Polygons with
+    ``roads``: LineStrings with ``category``, ``name`` and ``osm_id`` (text, empty where unknown);
+    ``signals``: traffic-signal Points; ``sites``: Points or Polygons with ``category``, ``name`` and
+    ``osm_id``; ``buildings``: Polygons (occluders); ``areas``: Polygons with
     ``name`` and ``level`` (one of :data:`LEVELS`). Every frame has a default RangeIndex and may be empty.
     """
 
@@ -180,8 +181,9 @@ def read_layer(
             ]
         lines = frame[frame.geom_type.isin(["LineString", "MultiLineString"])].copy()
         lines["category"] = categorise(lines, catalog.road_tags, catalog, path)
-        roads = lines.loc[lines["category"].notna(), ["category", "geometry"]].explode(index_parts=False)
-        return roads.reset_index(drop=True), signals.reset_index(drop=True)
+        lines = _with_identity(lines, osm=osm)
+        roads = lines.loc[lines["category"].notna(), ["category", "name", "osm_id", "geometry"]]
+        return roads.explode(index_parts=False).reset_index(drop=True), signals.reset_index(drop=True)
     if osm:
         frame = pd.concat(
             [read_vector(path, layer="points"), read_vector(path, layer="multipolygons")], ignore_index=True
@@ -192,16 +194,31 @@ def read_layer(
     if role == "sites":
         sites = frame.copy()
         sites["category"] = categorise(sites, catalog.site_tags, catalog, path)
-        sites["name"] = osm_tag(sites, "name").fillna("") if "name" in sites or osm else ""
+        sites = _with_identity(sites, osm=osm)
         sites = sites.loc[
             sites["category"].notna() & sites.geom_type.isin(["Point", "Polygon", "MultiPolygon"])
         ]
-        return sites[["category", "name", "geometry"]].reset_index(drop=True), signals
+        return sites[["category", "name", "osm_id", "geometry"]].reset_index(drop=True), signals
     if role == "buildings":
         if osm:
             frame = frame[osm_tag(frame, "building").notna()]
         return _polygons(frame)[["geometry"]], signals
     return _areas(frame, path, osm=osm), signals
+
+
+def _with_identity(frame: gpd.GeoDataFrame, *, osm: bool) -> gpd.GeoDataFrame:
+    """``frame`` with ``name`` and ``osm_id`` as text ("" where the layer has none), so that a gap can be
+    found again in the source data. GDAL's OSM driver gives ways of polygons an ``osm_way_id`` instead."""
+    name = osm_tag(frame, "name") if "name" in frame or osm else pd.Series(None, index=frame.index)
+    osm_id = frame["osm_id"] if "osm_id" in frame else pd.Series(None, index=frame.index, dtype=object)
+    if "osm_way_id" in frame:
+        osm_id = osm_id.fillna(frame["osm_way_id"])
+    return frame.assign(name=_text(name), osm_id=_text(osm_id))
+
+
+def _text(values: pd.Series) -> pd.Series:
+    # Integral ids read as floats (NaN elsewhere) are written without their ".0".
+    return values.map(lambda v: "" if pd.isna(v) else str(int(v)) if isinstance(v, float) else str(v))
 
 
 def _areas(frame: gpd.GeoDataFrame, path: Path, *, osm: bool) -> gpd.GeoDataFrame:
@@ -237,8 +254,8 @@ def read_layers(
     frames: dict[str, gpd.GeoDataFrame] = {}
     signals = empty_frame(crs=4326)
     defaults: dict[Role, tuple[str, ...]] = {
-        "roads": ("category",),
-        "sites": ("category", "name"),
+        "roads": ("category", "name", "osm_id"),
+        "sites": ("category", "name", "osm_id"),
         "buildings": (),
         "areas": ("name", "level"),
     }

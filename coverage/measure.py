@@ -353,7 +353,8 @@ def _features(
             "category": np.concatenate([pieces["category"], junctions["category"], sites["category"]]).astype(
                 object
             ),
-            "name": [""] * (len(pieces) + len(junctions)) + list(sites["name"]),
+            "name": [*pieces["name"], *[""] * len(junctions), *sites["name"]],
+            "osm_id": [*pieces["osm_id"], *[""] * len(junctions), *sites["osm_id"]],
             "size": np.concatenate(
                 [shapely.length(pieces.geometry.to_numpy()), np.ones(len(junctions) + len(sites))]
             ),

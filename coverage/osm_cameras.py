@@ -75,7 +75,8 @@ def camera_type(osm_type: Any, revolving: Any) -> str:
 def cameras_from_osm(pbf: Path) -> list[Camera]:
     """Cameras from the ``man_made=surveillance`` points of an OSM file (``.osm.pbf`` or ``.osm``).
 
-    Each camera gets id ``osm-<node id>``, the node's ``name``, its position (WGS-84), ``camera_type`` from
+    Each camera gets id ``osm-<node id>``, ``networked`` False (a position for planning, nothing to probe),
+    the node's ``name``, its position (WGS-84), ``camera_type`` from
     ``camera:type``/``revolving``, ``direction`` from ``camera:direction`` (else ``direction``) and these
     documented defaults where OSM says nothing:
 
@@ -114,6 +115,8 @@ def cameras_from_osm(pbf: Path) -> list[Camera]:
             hfov=360.0 if kind in OMNIDIRECTIONAL_TYPES or direction is None else FIXED_HFOV,
             range=DEFAULT_RANGE,
             camera_type=kind,
+            # Positions for coverage planning: nothing of them is on this network to probe.
+            networked=False,
         )
         for osm_id, name, point, direction, kind in zip(
             nodes["osm_id"], nodes["name"], nodes.geometry, directions, types, strict=True

@@ -81,6 +81,7 @@ def _demand(model: CoverageModel) -> tuple[gpd.GeoDataFrame, NDArray[np.float64]
     elements = elements[deficit[elements["group"].to_numpy()] > 1e-9].reset_index(drop=True)
     elements["weight"] = elements["size"] / totals[elements["group"].to_numpy()]
     elements["area"] = names.get_level_values(0).to_numpy(dtype=object)[elements["group"].to_numpy()]
+    elements["category"] = names.get_level_values(1).to_numpy(dtype=object)[elements["group"].to_numpy()]
     return gpd.GeoDataFrame(elements, geometry="geometry", crs=model.crs), deficit.astype(float)
 
 
@@ -157,14 +158,26 @@ def suggest_cameras(
     evaluation). Elements of a (area, category) group stop counting once the group meets its target.
 
     Returns, in the model's CRS: Points with ``direction`` (true bearing), ``hfov``, ``range``, ``gain``
-    (share of targets closed, summed over groups), ``area`` (the area it serves).
+    (share of targets closed, summed over groups), ``area`` (the area it serves) and ``covers`` (what it
+    newly covers, by category: ``{category: metres of road or number of intersections/sites}``). The
+    frame's ``attrs`` say how the search ended: ``targets_met`` (every area would meet every target) and
+    ``cap_reached`` (it stopped at the limit while more cameras would still help).
     """
     camera = camera or NewCamera()
     limit = model.settings.max_suggestions if max_suggestions is None else max_suggestions
     demand, deficit = _demand(model)
-    columns: dict[str, list[object]] = {"direction": [], "hfov": [], "range": [], "gain": [], "area": []}
+    columns: dict[str, list[object]] = {
+        "direction": [],
+        "hfov": [],
+        "range": [],
+        "gain": [],
+        "area": [],
+        "covers": [],
+    }
     if demand.empty or limit <= 0:
-        return gpd.GeoDataFrame(columns, geometry=[], crs=model.crs)
+        empty = gpd.GeoDataFrame(columns, geometry=[], crs=model.crs)
+        empty.attrs.update(targets_met=demand.empty, cap_reached=not demand.empty)
+        return empty
     road_length = demand.loc[demand["kind"] == "road", "size"].sum()
     spacing = max(camera.spacing, road_length / (camera.candidates_per_suggestion * limit))
     points = _candidate_points(demand, spacing)
@@ -202,6 +215,8 @@ def suggest_cameras(
     queue = [(-g, c) for c, g in enumerate(initial.tolist())]
     heapq.heapify(queue)
     picked: list[tuple[int, float]] = []
+    covers: list[dict[str, float]] = []
+    category = demand["category"].to_numpy()
     # The top's stored gain bounds every fresh gain: once it is zero, nothing helps any more.
     while queue and len(picked) < limit and -queue[0][0] > 0:
         _, c = heapq.heappop(queue)
@@ -217,15 +232,23 @@ def suggest_cameras(
         np.subtract.at(deficit, group[seen], size[seen])
         open_element &= deficit[group] > 1e-9
         picked.append((c, fresh))
+        covers.append(pd.Series(size[seen]).groupby(category[seen], sort=True).sum().to_dict())
     chosen = candidates.iloc[[c for c, _ in picked]]
-    return gpd.GeoDataFrame(
+    frame = gpd.GeoDataFrame(
         {
             "direction": chosen["direction"].to_numpy(),
             "hfov": chosen["hfov"].to_numpy(),
             "range": chosen["range"].to_numpy(),
             "gain": [g for _, g in picked],
             "area": chosen["area"].to_numpy(),
+            "covers": covers,
         },
         geometry=chosen.geometry.to_numpy(),
         crs=model.crs,
     )
+    # Deficits that no candidate can reduce stay open: the targets are then out of reach by placement.
+    frame.attrs.update(
+        targets_met=bool((deficit <= 1e-9).all()),
+        cap_reached=len(picked) >= limit and bool(queue) and -queue[0][0] > 0,
+    )
+    return frame

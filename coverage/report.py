@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from camwatch.config.coords import from_wgs84
 from camwatch.config.models import RankThresholds
 from camwatch.coverage.layers import LEVELS
 from camwatch.coverage.measure import ALL
-from camwatch.report_cells import markdown_cell, spreadsheet_cell
+from camwatch.office import tr, write_csv
+from camwatch.report_cells import markdown_cell
 
 # A ratio this close below its target still meets it (float noise in lengths).
 TARGET_TOLERANCE = 1e-9
@@ -132,12 +134,76 @@ def by_area(rows: pd.DataFrame, scores: pd.DataFrame, needed: Mapping[str, int])
     )
 
 
+SUGGESTION_COLUMNS = [
+    "id",
+    "lon",
+    "lat",
+    "ledger_crs",
+    "ledger_lon",
+    "ledger_lat",
+    "direction",
+    "hfov",
+    "range",
+    "gain",
+    "area",
+    "covers",
+]
+
+
+def suggestion_table(
+    suggestions: gpd.GeoDataFrame, *, ledger_crs: str, kinds: Mapping[str, str]
+) -> gpd.GeoDataFrame:
+    """``suggestions.csv`` / ``suggestions.geojson``: one row per suggested camera, best first, in EPSG:4326.
+
+    ``lon``/``lat`` are WGS-84; ``ledger_lon``/``ledger_lat`` the same point in the ledger's system
+    (``ledger_crs``: wgs84, gcj02 or bd09), ready to paste into the 台账. ``covers`` says what the camera
+    would newly cover by category (``key_road 85 m; school 1``; ``kinds`` gives each category's kind).
+    """
+    wgs = suggestions.to_crs(4326)
+    lon, lat = wgs.geometry.x.to_numpy(), wgs.geometry.y.to_numpy()
+    ledger_lat, ledger_lon = from_wgs84(lat, lon, ledger_crs)
+
+    def covers(amounts: Mapping[str, float]) -> str:
+        return "; ".join(
+            f"{c} {v:.0f} m" if kinds.get(c) == "road" else f"{c} {round(v)}" for c, v in amounts.items()
+        )
+
+    table = pd.DataFrame(
+        {
+            "id": [f"S{i + 1:04d}" for i in range(len(wgs))],
+            "lon": np.round(lon, 7),
+            "lat": np.round(lat, 7),
+            "ledger_crs": ledger_crs,
+            "ledger_lon": np.round(ledger_lon, 7),
+            "ledger_lat": np.round(ledger_lat, 7),
+            "direction": wgs["direction"].to_numpy(float).round(1),
+            "hfov": wgs["hfov"].to_numpy(float).round(1),
+            "range": wgs["range"].to_numpy(float).round(1),
+            "gain": wgs["gain"].to_numpy(float).round(4),
+            "area": wgs["area"].to_numpy(),
+            "covers": [covers(c) for c in wgs["covers"]],
+        }
+    )
+    return gpd.GeoDataFrame(table, geometry=wgs.geometry.to_numpy(), crs=4326)
+
+
 def _percent(value: float) -> str:
     return f"{100 * value:.1f} %"
 
 
 def _amount(value: float, kind: str) -> str:
     return f"{value / 1000:.2f} km" if kind == "road" else f"{round(value)}"
+
+
+def localised(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``table`` with its column names and its words (level, status, kind, category, yes/no) in ``lang``."""
+    if lang == "en":
+        return table
+    words = {c: table[c].astype(str).map(lambda v: tr(lang, v)) for c in _WORD_COLUMNS if c in table}
+    return table.assign(**words).rename(columns=lambda c: tr(lang, str(c)))
+
+
+_WORD_COLUMNS = ("level", "status", "kind", "category", "meets_target")
 
 
 def markdown(
@@ -148,65 +214,101 @@ def markdown(
     gaps: gpd.GeoDataFrame,
     suggestions: gpd.GeoDataFrame,
     needed: Mapping[str, int],
+    warnings: Iterable[str] = (),
+    lang: str = "en",
 ) -> str:
-    """``report.md``: the figures a planner reads first, then rankings per level, gaps and suggestions."""
-    lines = ["# Coverage report", ""]
-    lines += [f"- {label}: {value}" for label, value in facts]
-    lines += ["", "## Coverage by category", ""]
-    lines += [
-        "| category | kind | target | total | covered | ratio | effective | redundant | meets target |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    """``report.md``: warnings, the figures a planner reads first, then rankings per level, gaps and
+    suggestions (with whether they would meet the targets)."""
+    warnings = list(warnings)
+
+    def t(text: str) -> str:
+        return tr(lang, text)
+
+    def head(*columns: str) -> list[str]:
+        return ["| " + " | ".join(t(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+
+    lines = [f"# {t('Coverage report')}", ""]
+    if warnings:
+        lines += [f"> **{t('Warning')}**: {w}" for w in warnings] + [""]
+    lines += [f"- {t(label)}: {value}" for label, value in facts]
+    lines += ["", f"## {t('Coverage by category')}", ""]
+    lines += head(
+        "category", "kind", "target", "total", "covered", "ratio", "effective", "redundant", "meets target"
+    )
     for r in rows[rows["level"] == ALL].to_dict("records"):
-        meets = "yes" if r["ratio"] >= r["target"] - TARGET_TOLERANCE else "**no**"
+        meets = t("yes") if r["ratio"] >= r["target"] - TARGET_TOLERANCE else f"**{t('no')}**"
         lines.append(
-            f"| {r['category']} | {r['kind']} | {_percent(r['target'])} | {_amount(r['total'], r['kind'])} | "
-            f"{_amount(r['covered'], r['kind'])} | {_percent(r['ratio'])} | "
+            f"| {t(r['category'])} | {t(r['kind'])} | {_percent(r['target'])} | "
+            f"{_amount(r['total'], r['kind'])} | {_amount(r['covered'], r['kind'])} | "
+            f"{_percent(r['ratio'])} | "
             f"{_percent(r['effective_ratio'])} | "
             f"{_percent(r['redundant_ratio'])} | {meets} |"
         )
     lines += [
         "",
-        "*effective*: seen by a camera that is up; *redundant*: seen by two cameras or more, so it "
-        "survives one camera failing.",
+        t(
+            "*effective*: seen by a camera that is up; *redundant*: seen by two cameras or more, so it "
+            "survives one camera failing."
+        ),
     ]
     for level in LEVELS:
         part = scores[scores["level"] == level].sort_values(["rank", "area"])
         if part.empty:
             continue
+        lines += ["", f"## {t(f'Ranking by {level}')}", ""]
+        lines += head("rank", "area", "status", "score", "cameras needed")
         lines += [
-            "",
-            f"## Ranking by {level}",
-            "",
-            "| rank | area | status | score | cameras needed |",
-            "|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r['rank']} | {markdown_cell(r['area'])} | {r['status']} | {_percent(r['score'])} | "
+            f"| {r['rank']} | {markdown_cell(r['area'])} | {t(r['status'])} | {_percent(r['score'])} | "
             f"{needed.get(r['area'], 0)} |"
             for r in part.to_dict("records")
         ]
-    lines += ["", "## Gaps", ""]
+    lines += ["", f"## {t('Gaps')}", ""]
     if gaps.empty:
-        lines.append("No gaps.")
+        lines.append(t("No gaps."))
     else:
-        lines += ["| kind | category | gaps | length |", "|---|---|---|---|"]
+        lines += head("kind", "category", "gaps", "length")
         grouped = (
             gaps.groupby(["kind", "category"], sort=True)["length_m"].agg(["count", "sum"]).reset_index()
         )
         lines += [
-            f"| {g['kind']} | {g['category']} | {g['count']} | "
+            f"| {t(g['kind'])} | {t(g['category'])} | {g['count']} | "
             f"{_amount(g['sum'], 'road') if g['kind'] == 'road' else '-'} |"
             for g in grouped.to_dict("records")
         ]
-    lines += [
-        "",
-        "## Suggested cameras",
-        "",
-        f"{len(suggestions)} new cameras suggested (positions and headings in map.html); each closes the "
-        "largest remaining share of the areas' targets when picked.",
-    ]
+    lines += ["", f"## {t('Suggested cameras')}", "", suggestions_outcome(suggestions, lang)]
     return "\n".join(lines) + "\n"
+
+
+def suggestions_outcome(suggestions: gpd.GeoDataFrame, lang: str = "en") -> str:
+    """How many cameras are suggested, whether the targets would then be met, and whether the cap stopped
+    the search (from :func:`~camwatch.coverage.placement.suggest_cameras`' ``attrs``)."""
+    count = len(suggestions)
+    met = bool(suggestions.attrs.get("targets_met"))
+    capped = bool(suggestions.attrs.get("cap_reached"))
+    if lang == "zh":
+        text = (
+            f"建议新增 {count} 个点位（suggestions.csv、suggestions.geojson，地图见 map.html）；"
+            "每次选取能最多弥补各区域目标差距的点位。"
+        )
+        text += "全部建成后各区域可达到目标。" if met else "全部建成后仍有区域未达到目标。"
+        if capped:
+            text += f"已达到建议数量上限（coverage.max_suggestions = {count}），还可继续增加点位。"
+        return text
+    text = (
+        f"{count} new cameras suggested (suggestions.csv, suggestions.geojson; on map.html); each closes "
+        "the largest remaining share of the areas' targets when picked. "
+    )
+    text += (
+        "With all of them built, every area would meet its targets."
+        if met
+        else "Even with all of them built, some areas would still miss a target."
+    )
+    if capped:
+        text += (
+            f" The cap on suggestions was reached (coverage.max_suggestions = {count}): more cameras would "
+            "still help."
+        )
+    return text
 
 
 def write_files(
@@ -215,21 +317,28 @@ def write_files(
     document: Mapping[str, Any],
     area_table: pd.DataFrame,
     gaps: gpd.GeoDataFrame,
+    suggestions: gpd.GeoDataFrame,
     text: str,
+    lang: str = "en",
 ) -> None:
-    """Write ``summary.json``, ``by_area.csv``, ``gaps.geojson`` (EPSG:4326) and ``report.md`` to ``out``."""
+    """Write ``summary.json``, ``by_area.csv`` (in ``lang``), ``gaps.geojson``, ``suggestions.csv`` (in
+    ``lang``) and ``suggestions.geojson`` (EPSG:4326; ``suggestions`` from :func:`suggestion_table`) and
+    ``report.md`` to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(
         json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    # Numbers keep their dtype; only text that a spreadsheet would run as a formula changes.
-    area_table.apply(lambda column: column.map(spreadsheet_cell)).to_csv(out / "by_area.csv", index=False)
+    table = localised(area_table, lang)
+    write_csv(out / "by_area.csv", list(table.columns), table.itertuples(index=False, name=None))
+    rows = localised(pd.DataFrame(suggestions.drop(columns="geometry")), lang)
+    write_csv(out / "suggestions.csv", list(rows.columns), rows.itertuples(index=False, name=None))
     # 6 decimals of a degree is ~0.1 m: more only bloats a county's file (RFC 7946 recommends 6).
-    pyogrio.write_dataframe(
-        gaps.to_crs(4326),
-        out / "gaps.geojson",
-        driver="GeoJSON",
-        geometry_type="Unknown",
-        layer_options={"COORDINATE_PRECISION": 6},
-    )
+    for name, frame in (("gaps", gaps.to_crs(4326)), ("suggestions", suggestions)):
+        pyogrio.write_dataframe(
+            frame,
+            out / f"{name}.geojson",
+            driver="GeoJSON",
+            geometry_type="Unknown",
+            layer_options={"COORDINATE_PRECISION": 6},
+        )
     (out / "report.md").write_text(text, encoding="utf-8")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from camwatch.config.models import Camera, parse_duration
+
+DEFAULT_MAX_SECONDS = 24 * 3600.0
+"""A window started without ``--until`` ends after this, so a forgotten one does not mute a camera forever."""
 
 
 def resolve_targets(cameras: Sequence[Camera], targets: Iterable[str]) -> list[str]:
@@ -46,3 +53,30 @@ def parse_until(text: str, *, now: float, tz: str) -> float:
     if moment.timestamp() <= now:
         raise ValueError(f"--until {text!r} is in the past")
     return moment.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One maintenance window as the state database holds it; ``end`` None: until stopped."""
+
+    camera: str
+    start: float
+    end: float | None
+    reason: str
+
+
+def current_windows(state: Path, *, now: float) -> list[Window]:
+    """Windows not over at ``now``, oldest first, read-only (no database yet: none).
+
+    Read here rather than through ``StateStore.maintenance_windows`` because listing needs each window's
+    reason, which that iterator does not return.
+    """
+    if not state.is_file():
+        return []
+    with closing(sqlite3.connect(f"{state.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        rows = db.execute(
+            "SELECT camera, start, until, stopped, reason FROM maintenance "
+            "WHERE (until IS NULL OR until > ?) AND (stopped IS NULL OR stopped > ?) ORDER BY start, camera",
+            (now, now),
+        ).fetchall()
+    return [Window(camera, start, until, reason) for camera, start, until, _stopped, reason in rows]

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from camwatch.config.models import Camera, Config, ReportSettings
 from camwatch.monitor.state import StateStore, Transition
-from camwatch.report_cells import markdown_cell, write_csv
+from camwatch.office import tr, write_csv, write_xlsx
+from camwatch.report_cells import markdown_cell
 
 Interval = tuple[float, float]
 LEVELS = ("county", "township", "village")
@@ -160,12 +161,25 @@ def area_ranking(
             s[4] += u.maintenance
         ordered = sorted(sums.items(), key=lambda kv: (-(kv[1][2] / kv[1][1]), kv[0]))
         for rank, (area, (n, mon, up, work, maint)) in enumerate(ordered, start=1):
-            rows.append(
-                AreaUptime(
-                    level, area, int(n), mon, up, work, maint, rank, settings.thresholds.colour(up / mon)
-                )
-            )
+            status = area_status(up / mon, work / mon, settings)
+            rows.append(AreaUptime(level, area, int(n), mon, up, work, maint, rank, status))
     return rows
+
+
+_SEVERITY = ("green", "yellow", "orange", "red")
+
+
+def area_status(online_rate: float, working_rate: float, settings: ReportSettings) -> str:
+    """The worse of two colours: the online rate's and the working rate's, each against its own target.
+
+    The threshold bands sit as far below each target as ``thresholds`` sit below ``yellow``: with the
+    defaults (red 0.85, orange 0.90, yellow 0.95) and a 0.90 working target, a working rate under 0.80 is red
+    (so 90.9 % online but 73.7 % working is red, not yellow).
+    """
+    bands = settings.thresholds
+    online = bands.colour(online_rate - settings.online_target + bands.yellow)
+    working = bands.colour(working_rate - settings.working_target + bands.yellow)
+    return max(online, working, key=_SEVERITY.index)
 
 
 def _area_name(cam: Camera, level: str) -> str:
@@ -178,6 +192,19 @@ def _area_name(cam: Camera, level: str) -> str:
     return "/".join(parts) if parts[-1] else ""
 
 
+class NoHistory(ValueError):
+    """The monitor did not run in the month asked for: there is nothing to rate."""
+
+
+def _no_history(month: str, path: Path, runs: Sequence[tuple[float, float]], tz: str) -> str:
+    if not runs:
+        return f"no monitoring history for {month}: {path} holds none yet (`camwatch run` collects it)"
+    zone = ZoneInfo(tz)
+    first = datetime.fromtimestamp(min(a for a, _ in runs), zone).date()
+    last = datetime.fromtimestamp(max(b for _, b in runs), zone).date()
+    return f"no monitoring history for {month}: {path} covers {first} to {last}"
+
+
 def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUptime]]:
     start, end = month_bounds(month, config.reports.timezone)
     path = config.state_path
@@ -188,6 +215,8 @@ def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUp
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
             runs = conn.execute("SELECT started, last_seen FROM runs").fetchall()
         monitored = merge((max(a, start), min(b, end)) for a, b in runs)
+        if not monitored:
+            raise NoHistory(_no_history(month, path, runs, config.reports.timezone))
         windows: dict[str, list[Interval]] = defaultdict(list)
         for cam, a, b in store.maintenance_windows():
             windows[cam].append((a, end if b is None else b))
@@ -203,84 +232,73 @@ def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUp
     return list(uptimes.values()), area_ranking(config.cameras, uptimes, config.reports)
 
 
-def write_uptime_report(config: Config, month: str, out_dir: Path) -> list[Path]:
-    """Write uptime_areas.csv, uptime_cameras.csv and uptime.md for ``month``; returns the paths."""
+def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str = "en") -> list[Path]:
+    """Write uptime_areas.csv, uptime_cameras.csv, uptime.md and uptime.xlsx (one sheet per level and one of
+    cameras, status cells coloured) for ``month`` in ``lang`` (``zh`` or ``en``); returns the paths."""
     cameras, areas = compute(config, month)
     out_dir.mkdir(parents=True, exist_ok=True)
     targets = config.reports
     by_id = {c.id: c for c in config.cameras}
 
+    def t(text: str) -> str:
+        return tr(lang, text)
+
     def pct(x: float | None) -> str:
         return "" if x is None else f"{100 * x:.2f}"
 
+    area_header = [t(c) for c in _AREA_COLUMNS]
+    area_rows = [
+        [
+            t(a.level),
+            a.area,
+            a.rank,
+            t(a.status),
+            a.cameras,
+            f"{a.online_rate:.6f}",
+            f"{a.working_rate:.6f}",
+            f"{a.monitored / 3600:.2f}",
+            f"{a.maintenance / 3600:.2f}",
+            targets.online_target,
+            targets.working_target,
+        ]
+        for a in areas
+    ]
+    camera_header = [t(c) for c in _CAMERA_COLUMNS]
+    camera_rows = [
+        [
+            c.camera,
+            by_id[c.camera].name,
+            by_id[c.camera].county,
+            by_id[c.camera].township,
+            by_id[c.camera].village,
+            "" if c.online_rate is None else f"{c.online_rate:.6f}",
+            "" if c.working_rate is None else f"{c.working_rate:.6f}",
+            f"{c.monitored / 3600:.2f}",
+            f"{c.maintenance / 3600:.2f}",
+        ]
+        for c in sorted(cameras, key=lambda c: (c.online_rate is None, c.online_rate or 0.0, c.camera))
+    ]
     area_csv = out_dir / "uptime_areas.csv"
-    write_csv(
-        area_csv,
-        [
-            "level",
-            "area",
-            "rank",
-            "status",
-            "cameras",
-            "online_rate",
-            "working_rate",
-            "monitored_hours",
-            "maintenance_hours",
-            "online_target",
-            "working_target",
-        ],
-        (
-            [
-                a.level,
-                a.area,
-                a.rank,
-                a.status,
-                a.cameras,
-                f"{a.online_rate:.6f}",
-                f"{a.working_rate:.6f}",
-                f"{a.monitored / 3600:.2f}",
-                f"{a.maintenance / 3600:.2f}",
-                targets.online_target,
-                targets.working_target,
-            ]
-            for a in areas
-        ),
-    )
+    write_csv(area_csv, area_header, area_rows)
     cam_csv = out_dir / "uptime_cameras.csv"
-    write_csv(
-        cam_csv,
-        [
-            "camera",
-            "name",
-            "county",
-            "township",
-            "village",
-            "online_rate",
-            "working_rate",
-            "monitored_hours",
-            "maintenance_hours",
-        ],
-        (
-            [
-                c.camera,
-                by_id[c.camera].name,
-                by_id[c.camera].county,
-                by_id[c.camera].township,
-                by_id[c.camera].village,
-                "" if c.online_rate is None else f"{c.online_rate:.6f}",
-                "" if c.working_rate is None else f"{c.working_rate:.6f}",
-                f"{c.monitored / 3600:.2f}",
-                f"{c.maintenance / 3600:.2f}",
-            ]
-            for c in sorted(cameras, key=lambda c: (c.online_rate is None, c.online_rate or 0.0, c.camera))
-        ),
-    )
+    write_csv(cam_csv, camera_header, camera_rows)
+    xlsx = out_dir / "uptime.xlsx"
+    sheets = {
+        t(level): (area_header, [r for r, a in zip(area_rows, areas, strict=True) if a.level == level])
+        for level in LEVELS
+        if any(a.level == level for a in areas)
+    }
+    write_xlsx(xlsx, {**sheets, t("Cameras"): (camera_header, camera_rows)}, lang=lang)
+
     md = out_dir / "uptime.md"
     lines = [
-        f"# Online-rate ranking {month}",
+        f"# {t('Online-rate ranking')} {month}",
         "",
-        f"Targets: online (在线率) {100 * targets.online_target:.0f} %, "
-        f"working order (完好率) {100 * targets.working_target:.0f} %. Maintenance time is excluded.",
+        f"{t('Targets')}: {t('online (在线率)')} {100 * targets.online_target:.0f} %, "
+        f"{t('working order (完好率)')} {100 * targets.working_target:.0f} %. "
+        f"{t('Maintenance time is excluded.')}",
+        "",
+        t("Status: the worse of the online rate and the working rate, each against its own target."),
         "",
     ]
     for level in LEVELS:
@@ -288,13 +306,14 @@ def write_uptime_report(config: Config, month: str, out_dir: Path) -> list[Path]
         if not rows:
             continue
         lines += [
-            f"## By {level}",
+            f"## {t(f'By {level}')}",
             "",
-            "| rank | area | status | cameras | online % | working % |",
+            f"| {t('rank')} | {t('area')} | {t('status')} | {t('cameras')} | {t('online %')} | "
+            f"{t('working %')} |",
             "|---:|---|---|---:|---:|---:|",
         ]
         lines += [
-            f"| {a.rank} | {markdown_cell(a.area)} | {a.status} | {a.cameras} | {pct(a.online_rate)} | "
+            f"| {a.rank} | {markdown_cell(a.area)} | {t(a.status)} | {a.cameras} | {pct(a.online_rate)} | "
             f"{pct(a.working_rate)} |"
             for a in rows
         ]
@@ -306,9 +325,9 @@ def write_uptime_report(config: Config, month: str, out_dir: Path) -> list[Path]
     ][:20]
     if worst:
         lines += [
-            "## Cameras below the online target",
+            f"## {t('Cameras below the online target')}",
             "",
-            "| camera | name | online % | working % |",
+            f"| {t('camera')} | {t('name')} | {t('online %')} | {t('working %')} |",
             "|---|---|---:|---:|",
         ]
         lines += [
@@ -317,4 +336,30 @@ def write_uptime_report(config: Config, month: str, out_dir: Path) -> list[Path]
             for c in worst
         ]
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return [area_csv, cam_csv, md]
+    return [area_csv, cam_csv, md, xlsx]
+
+
+_AREA_COLUMNS = (
+    "level",
+    "area",
+    "rank",
+    "status",
+    "cameras",
+    "online_rate",
+    "working_rate",
+    "monitored_hours",
+    "maintenance_hours",
+    "online_target",
+    "working_target",
+)
+_CAMERA_COLUMNS = (
+    "camera",
+    "name",
+    "county",
+    "township",
+    "village",
+    "online_rate",
+    "working_rate",
+    "monitored_hours",
+    "maintenance_hours",
+)

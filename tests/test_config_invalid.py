@@ -15,7 +15,8 @@ TESTDATA = Path(__file__).parent / "testdata"
 _KNOWN_FIELDS = (
     "id, name, host, rtsp_port, rtsp_path, rtsp_url, streams, onvif_host, onvif_port, username, "
     "password_env, password_file, credentials, lon, lat, crs, direction, hfov, range, county, township, "
-    "village, vendor, model, switch, fibre, power, site, camera_type, resolution, priority, tier"
+    "village, police_station, gb_id, networked, vendor, model, switch, fibre, power, site, camera_type, "
+    "resolution, priority, tier"
 )
 _NO_PASSWORD_COLUMN = (
     "a password column is not accepted; remove it and give each camera (or a credentials profile) "
@@ -75,6 +76,7 @@ CASES: dict[str, list[str]] = {
         "host '10.0.0.4' differs from the host in rtsp_url (10.0.0.5)",
         "invalid-url.yaml, line 12, field 'host': "
         "give the port in rtsp_port, not in the host: '10.0.0.6:554'",
+        "invalid-url.yaml, line 14, field 'rtsp_url': not a valid IPv4 address: '10.0.0.999'",
     ],
     "invalid-coordinates.yaml": [
         "invalid-coordinates.yaml, line 2, field 'lat': latitude must be within -90..90, got 95.5",
@@ -119,9 +121,27 @@ CASES: dict[str, list[str]] = {
         "invalid-ledger-columns.yaml, line 4, field 'cameras.columns.自定义列': "
         f"unknown field 'nonsense'; use one of {_KNOWN_FIELDS} or ignore",
         f"ledger-columns.csv, row 1, field '密码': {_NO_PASSWORD_COLUMN}",
-        f"ledger-columns.csv, row 1, field '安装单位': unknown column; known fields: {_KNOWN_FIELDS} "
-        "(or an alias such as 编号, 名称, IP, 经度, 纬度); map it under cameras.columns, "
-        "e.g. {安装单位: name} or {安装单位: ignore}",
+        "ledger-columns.csv, row 1, field '安装单位': unknown column; closest known: 安装位置, 建设单位, "
+        "安装地址; map it under cameras.columns, e.g. {安装单位: name} or {安装单位: ignore} "
+        "(README: camera record fields)",
+    ],
+    # The headers of a public-security ledger (国标编码 as the id, 所属派出所, 是否联网, ...) are known; an
+    # unknown one is named once, with the closest known names.
+    "invalid-ledger-public-security.yaml": [
+        "ledger-public-security.csv, row 1, field '点位名': unknown column; "
+        "closest known: 点位名称, 点位编号, 点位类型; map it under cameras.columns, "
+        "e.g. {点位名: name} or {点位名: ignore} (README: camera record fields)",
+        "ledger-public-security.csv, row 3, field 'host': not a valid IPv4 address: '10.20.1.999'",
+        "ledger-public-security.csv, row 4, field 'gb_id': a GB/T 28181 id (国标编码) has 20 digits, "
+        "got '4114020000132000003'; store the column as text in Excel",
+        "ledger-public-security.csv, row 5, field 'lat/lon': "
+        "0, 0 is a placeholder, not a position; fill in both or leave both empty",
+    ],
+    "invalid-ledger-header-only.yaml": [
+        "ledger-header-only.csv, row 1: no cameras: the ledger has only its header",
+    ],
+    "invalid-ledger-quote.yaml": [
+        'ledger-quote.csv, row 3: a quote (") opens a cell here and is never closed',
     ],
     "invalid-ledger-rows.yaml": [
         "ledger-rows.csv, row 4, field 'lat/lon': lat 115.655 and lon 34.415 look swapped; "

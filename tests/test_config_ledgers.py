@@ -284,3 +284,50 @@ def test_example_config_loads(tmp_path: Path) -> None:
     assert all(c.rtsp_url and c.rtsp_url.endswith("/Streaming/Channels/101") for c in config.cameras)
     assert {c.username for c in config.cameras} == {"admin"}
     assert config.monitor.schedule("key", "rtsp").interval == 30.0
+
+
+def test_public_security_ledger_fields(tmp_path: Path) -> None:
+    shutil.copy(TESTDATA / "ledger-public-security.csv", tmp_path / "台账.csv")
+    # The same ledger with its bad rows left out.
+    lines = (tmp_path / "台账.csv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "台账.csv").write_text(
+        "\n".join([lines[0].removesuffix(",点位名"), lines[1].removesuffix(",DS-2CD3T47")]) + "\n",
+        encoding="utf-8",
+    )
+    (camera,) = load_config(write_config(tmp_path, "cameras: 台账.csv\n"), environ={}).cameras
+    assert (camera.id, camera.gb_id, camera.police_station) == (
+        "41140200001320000001",
+        "41140200001320000001",
+        "平原派出所",
+    )
+    assert (camera.rtsp_url, camera.direction, camera.networked) == ("rtsp://10.20.1.11:554/", 270.0, True)
+
+
+def test_commands_that_probe_need_an_address_unless_not_networked(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        "cameras:\n"
+        "  - {id: planned, lat: 34.41, lon: 115.65}\n"
+        "  - {id: offline-by-design, lat: 34.42, lon: 115.65, networked: 否}\n"
+        "  - {id: streams, host: 10.0.0.1}\n",
+    )
+    # A planning inventory (positions only) is fine for coverage ...
+    assert len(load_config(config, environ={}).cameras) == 3
+    # ... but a camera that is to be probed needs something to probe.
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={}, require_address=True)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{config}, line 2: nothing to probe: no rtsp_url, host (IP) or onvif_host; fill one in, "
+        "or mark a camera that is not on the network with 是否联网 = 否 (networked: false)"
+    ]
+
+
+def test_unknown_key_is_named_once_per_file(tmp_path: Path) -> None:
+    rows = "".join(f"  - {{id: c{i}, host: 10.0.0.{i + 1}, 点位名: x}}\n" for i in range(50))
+    config = write_config(tmp_path, "cameras:\n" + rows)
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={})
+    (problem,) = caught.value.problems
+    assert (problem.where, problem.field) == ("line 2", "点位名")
+    assert "closest known: 点位名称" in problem.reason
+    assert len(str(problem)) < 250

@@ -102,10 +102,14 @@ def test_osm_bearings(value: str | None, bearing: float | None) -> None:
 def test_inventory_round_trips_through_the_config_loader(helsinki: list[Camera], tmp_path: Path) -> None:
     write_inventory(helsinki, tmp_path / "cameras.yaml")
     (tmp_path / "camwatch.yaml").write_text("cameras: cameras.yaml\n")
-    loaded = load_config(tmp_path / "camwatch.yaml").cameras
+    # Marked as not networked, the inventory passes the checks of the commands that probe (check-config).
+    loaded = load_config(tmp_path / "camwatch.yaml", require_address=True).cameras
     assert loaded == tuple(helsinki)
     records = yaml.safe_load((tmp_path / "cameras.yaml").read_text())["cameras"]
-    assert records[0].keys() <= {"id", "name", "lat", "lon", "direction", "hfov", "range", "camera_type"}
+    assert records[0].keys() <= {
+        "id", "name", "lat", "lon", "direction", "hfov", "range", "camera_type", "networked"
+    }  # fmt: skip
+    assert {r["networked"] for r in records} == {False}
 
 
 def test_inventory_never_holds_a_password(tmp_path: Path) -> None:

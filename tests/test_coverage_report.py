@@ -102,6 +102,8 @@ def test_report_files_and_summary_shape(tmp_path: Path) -> None:
         "gaps.geojson",
         "map.html",
         "report.md",
+        "suggestions.csv",
+        "suggestions.geojson",
         "summary.json",
     ]
     assert json.loads((out / "summary.json").read_text()) == document
@@ -180,3 +182,117 @@ def test_cli_coverage_command(tmp_path: Path, root_logging: None) -> None:
     assert "0/2 categories meet their target" in result.output
     document = json.loads((tmp_path / "cli" / "summary.json").read_text())
     assert document["categories"]["key_road"]["effective_ratio"] == pytest.approx(0.25, abs=1e-4)
+
+
+def test_chinese_report_and_bom_csv(tmp_path: Path, root_logging: None) -> None:
+    config = _project(tmp_path)
+    config.write_text(config.read_text() + "reports: {timezone: Asia/Shanghai}\n")
+    result = CliRunner().invoke(app, ["coverage", str(config), "--out", str(tmp_path / "zh")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "zh" / "report.md").read_text(encoding="utf-8")
+    assert text.startswith("# 视频监控覆盖分析报告\n")
+    assert "| 主干道 | 道路 | 100.0 % | 0.40 km | 0.10 km | 26.2 % | 26.2 % |" in text
+    assert "## 乡镇排名" in text and "| 2 | Yucheng/West | 红 |" in text
+    raw = (tmp_path / "zh" / "by_area.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader((tmp_path / "zh" / "by_area.csv").open(encoding="utf-8-sig")))
+    west = [r for r in rows if r["区域"] == "Yucheng/West"]
+    assert {r["状态"] for r in west} == {"红"} and {r["层级"] for r in west} == {"乡镇"}
+    assert {r["类别"] for r in west} == {"主干道", "学校"} and {r["是否达标"] for r in west} == {"否"}
+    # summary.json stays the machine contract, in English.
+    assert "key_road" in json.loads((tmp_path / "zh" / "summary.json").read_text())["categories"]
+
+
+def _planner_project(tmp_path: Path, *, cameras_at: float = 0.0, extra: str = "") -> Path:
+    """One straight key road of two named OSM ways (凯旋路 west of x=0, 神火大道 east of it), a school
+    nobody sees, no areas layer; camera A at x=``cameras_at`` looks north from 50 m below the road's west
+    end. The ledger names the county and township."""
+    write_layer(
+        tmp_path / "roads.gpkg",
+        [LineString([(-400, 50), (0, 50)]), LineString([(0, 50), (400, 50)])],
+        category=["key_road", "key_road"],
+        name=["凯旋路", "神火大道"],
+        osm_id=["101", "102"],
+    )
+    write_layer(tmp_path / "sites.gpkg", [Point(300, 80)], category=["school"], name=["实验小学"])
+    lon, lat = lonlat(cameras_at - 350, 0)
+    config = tmp_path / "camwatch.yaml"
+    config.write_text(
+        f"cameras:\n  - {{id: A, lat: {lat!r}, lon: {lon!r}, direction: 0, hfov: 60, range: 80, "
+        "county: 梁园区, township: 平原街道}\n"
+        "coverage:\n  roads: roads.gpkg\n  sites: sites.gpkg\n" + extra,
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_planner_deliverables(tmp_path: Path) -> None:
+    config = _planner_project(tmp_path, extra="  categories: {key_road: {kind: road, target: 0.5}}\n")
+    out = tmp_path / "out"
+    run_coverage(load_config(config), out)
+    # Without an areas layer, by_area.csv ranks the ledger's own county and township.
+    areas = {
+        (r["level"], r["area"]) for r in csv.DictReader((out / "by_area.csv").open(encoding="utf-8-sig"))
+    }
+    assert areas == {("county", "梁园区"), ("township", "梁园区/平原街道")}
+
+    # The gap along both ways is one stretch that names both; the school gap names the school.
+    gaps = [f["properties"] for f in json.loads((out / "gaps.geojson").read_text())["features"]]
+    road = max((g for g in gaps if g["kind"] == "road"), key=lambda g: g["length_m"])
+    assert (road["name"], road["osm_id"], road["category"]) == ("凯旋路; 神火大道", "101; 102", "key_road")
+    assert road["length_m"] > 600
+    (site,) = [g for g in gaps if g["kind"] == "site"]
+    assert (site["name"], site["category"], site["area"]) == ("实验小学", "school", "梁园区/平原街道")
+
+    rows = list(csv.DictReader((out / "suggestions.csv").open(encoding="utf-8-sig")))
+    assert rows and list(rows[0]) == [
+        "id", "lon", "lat", "ledger_crs", "ledger_lon", "ledger_lat",
+        "direction", "hfov", "range", "gain", "area", "covers",
+    ]  # fmt: skip
+    assert all(r["ledger_crs"] == "wgs84" and r["ledger_lon"] == r["lon"] for r in rows)
+    assert any("school 1" in r["covers"] for r in rows) and all(
+        "key_road" in r["covers"] or "school" in r["covers"] for r in rows
+    )
+    features = json.loads((out / "suggestions.geojson").read_text())["features"]
+    assert [f["properties"]["id"] for f in features] == [r["id"] for r in rows]
+    assert features[0]["geometry"]["coordinates"] == pytest.approx(
+        [float(rows[0]["lon"]), float(rows[0]["lat"])]
+    )
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert f"{len(rows)} new cameras suggested" in text
+    assert "every area would meet its targets" in text and "cap" not in text
+
+
+def test_suggestions_in_the_ledger_system_and_the_cap(tmp_path: Path) -> None:
+    from camwatch.config.coords import gcj02_to_wgs84
+    from camwatch.coverage.measure import CoverageModel
+    from camwatch.coverage.placement import suggest_cameras
+    from camwatch.coverage.report import suggestion_table, suggestions_outcome
+
+    config = _planner_project(tmp_path, extra="  max_suggestions: 1\n")
+    model = CoverageModel.from_config(load_config(config))
+    suggestions = suggest_cameras(model)
+    assert len(suggestions) == 1 and suggestions.attrs == {"targets_met": False, "cap_reached": True}
+    assert "cap on suggestions was reached (coverage.max_suggestions = 1)" in suggestions_outcome(suggestions)
+    assert "仍有区域未达到目标" in suggestions_outcome(suggestions, "zh")
+    table = suggestion_table(suggestions, ledger_crs="gcj02", kinds={"key_road": "road", "school": "site"})
+    back_lat, back_lon = gcj02_to_wgs84(table["ledger_lat"], table["ledger_lon"])
+    assert back_lat == pytest.approx(table["lat"], abs=1e-6) and back_lon == pytest.approx(
+        table["lon"], abs=1e-6
+    )
+    assert abs(table["ledger_lon"][0] - table["lon"][0]) > 1e-3  # GCJ-02 is some hundred metres off
+
+
+def test_warnings_for_layers_apart_and_a_foreign_status_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = _planner_project(tmp_path, cameras_at=50_000.0)
+    (tmp_path / "probe.json").write_text(json.dumps([{"camera": "other-1", "up": True}]))
+    with caplog.at_level(logging.WARNING):
+        run_coverage(load_config(config), tmp_path / "out", status=tmp_path / "probe.json")
+    text = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    for expected in (
+        "the cameras and the coverage layers do not overlap",
+        f"the status file {tmp_path / 'probe.json'} names none of the 1 cameras (it names 1 others)",
+    ):
+        assert expected in text and expected in caplog.text

@@ -9,6 +9,7 @@ import logging
 import re
 from pathlib import Path
 
+import openpyxl
 import pytest
 import yaml
 from shapely import LineString, Point, box
@@ -194,15 +195,22 @@ def test_uptime_reports_keep_hostile_names_as_data(tmp_path: Path) -> None:
         monitor=MonitorSettings(state=tmp_path / "state.db"),
         reports=ReportSettings(),
     )
-    areas_csv, cameras_csv, markdown = write_uptime_report(config, "2026-11", tmp_path / "out")
+    areas_csv, cameras_csv, markdown, xlsx = write_uptime_report(
+        config, "2026-11", tmp_path / "out", lang="en"
+    )
 
-    areas = list(csv.DictReader(areas_csv.open(encoding="utf-8", newline="")))
+    areas = list(csv.DictReader(areas_csv.open(encoding="utf-8-sig", newline="")))
     assert {r["area"] for r in areas} == {"'@SUM(1)", f"'@SUM(1)/{XSS}", "'@SUM(1)/-3.5"}
     assert {r["online_rate"] for r in areas if r["level"] == "county"} == {"0.500000"}
-    rows = {r["name"]: r for r in csv.DictReader(cameras_csv.open(encoding="utf-8", newline=""))}
+    rows = {r["name"]: r for r in csv.DictReader(cameras_csv.open(encoding="utf-8-sig", newline=""))}
     assert set(rows) == {"'" + MIXED, "-3.5"}  # -3.5 is a number, not a formula
     assert rows["'" + MIXED]["camera"] == "'=cmd|' /C calc'!A0" and rows["'" + MIXED]["county"] == "'@SUM(1)"
     assert rows["-3.5"]["township"] == "-3.5" and rows["-3.5"]["online_rate"] == "1.000000"
+    # openpyxl stores text starting with "=" as a formula: the workbook must hold none.
+    book = openpyxl.load_workbook(xlsx)
+    cells_in_book = [c for sheet in book for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells_in_book if c.data_type == "f"]
+    assert "'=cmd|' /C calc'!A0" in {c.value for c in cells_in_book}
 
     text = markdown.read_text(encoding="utf-8")
     assert "<img" not in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 
 from camwatch.cli import app
 from camwatch.config.load import load_config
-from camwatch.monitor.maintenance import parse_until, resolve_targets
+from camwatch.monitor.maintenance import DEFAULT_MAX_SECONDS, current_windows, parse_until, resolve_targets
 from camwatch.monitor.service import Service
 from support.cameras import make_camera
 from support.gst_rtsp import unused_port
@@ -82,3 +83,38 @@ async def test_cli_windows_reach_the_running_service(tmp_path):
         assert svc.maintenance == frozenset({"a2"})
     finally:
         await svc.stop()
+
+
+def test_cli_until_default_maximum_indefinite_and_reasons(tmp_path):
+    config = tmp_path / "camwatch.yaml"
+    config.write_text(
+        "monitor: {state: state.db}\nreports: {timezone: Asia/Shanghai}\n"
+        "cameras:\n"
+        "  - {id: a1, host: 10.0.0.1, county: 柘城县}\n"
+        "  - {id: a2, host: 10.0.0.2, county: 柘城县}\n"
+        "  - {id: c1, host: 10.0.0.3, county: 夏邑县}\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    clock = runner.invoke(
+        app, ["maintenance", "start", str(config), "a1", "--until", "2099-12-01T18:00", "--reason", "换杆"]
+    )
+    assert clock.exit_code == 0, clock.output
+    assert "until 2099-12-01T18:00+08:00" in clock.output  # read in reports.timezone, not the machine's
+    default = runner.invoke(app, ["maintenance", "start", str(config), "a2", "--reason", "光缆抢修"])
+    assert default.exit_code == 0 and "(the default; --until or --indefinite to change)" in default.output
+    forever = runner.invoke(app, ["maintenance", "start", str(config), "c1", "--indefinite"])
+    assert "until `camwatch maintenance stop`" in forever.output
+    both = runner.invoke(app, ["maintenance", "start", str(config), "c1", "--indefinite", "--until", "1h"])
+    assert both.exit_code == 1 and "not both" in both.output
+
+    windows = {w.camera: w for w in current_windows(tmp_path / "state.db", now=time.time())}
+    assert windows["a1"].end == datetime(2099, 12, 1, 10, 0, tzinfo=UTC).timestamp()
+    assert windows["a2"].end - windows["a2"].start == DEFAULT_MAX_SECONDS == 24 * 3600
+    assert windows["c1"].end is None
+
+    listed = runner.invoke(app, ["maintenance", "list", str(config)], terminal_width=200)
+    lines = {line.split("│")[1].strip(): line for line in listed.output.splitlines() if "│" in line}
+    assert "换杆" in lines["a1"] and "2099-12-01T18:00+08:00" in lines["a1"]
+    assert "光缆抢修" in lines["a2"]
+    assert "until stopped" in lines["c1"] and "stopped by hand" not in listed.output

@@ -8,7 +8,14 @@ import pytest
 
 from camwatch.config.models import Config, MonitorSettings, ReportSettings
 from camwatch.monitor.state import StateStore, StoredCamera, Transition
-from camwatch.monitor.uptime import compute, merge, month_bounds, subtract, write_uptime_report
+from camwatch.monitor.uptime import (
+    area_status,
+    compute,
+    merge,
+    month_bounds,
+    subtract,
+    write_uptime_report,
+)
 from support.cameras import make_camera
 
 HOUR = 3600.0
@@ -85,6 +92,111 @@ def test_known_answers(tmp_path):
     assert county["B县"].status == "red" and county["A县"].status == "green"
 
     paths = write_uptime_report(cfg, "2026-11", tmp_path / "out")
-    rows = list(csv.DictReader(paths[0].open(encoding="utf-8")))
+    rows = list(csv.DictReader(paths[0].open(encoding="utf-8-sig")))
     assert {r["area"] for r in rows if r["level"] == "township"} == {"A县/X镇", "A县/Y镇", "B县/Z镇"}
     assert "在线率" in paths[2].read_text(encoding="utf-8")
+
+
+def test_status_from_both_rates_against_their_targets():
+    settings = ReportSettings()  # online 0.95, working 0.90; bands red 0.85, orange 0.90, yellow 0.95
+    assert area_status(0.909, 0.737, settings) == "red"  # yellow by the online rate alone
+    assert area_status(0.96, 0.91, settings) == "green"
+    assert area_status(0.96, 0.87, settings) == "yellow"  # 3 points under its 0.90 target
+    assert area_status(0.93, 0.95, settings) == "yellow"
+    assert area_status(0.88, 0.95, settings) == "orange"
+
+
+def _village_history(tmp_path, timezone_line: str):
+    """One village camera over 110 monitored hours: down 10 h (online 100/110 = 90.9 %) and frozen 19 h
+    more (working 81/110 = 73.6 %)."""
+    t0, _ = month_bounds("2026-11", "Asia/Shanghai")
+    store = StateStore(tmp_path / "state.db")
+    with store._conn:
+        store._conn.execute("INSERT INTO runs (started, last_seen) VALUES (?, ?)", (t0, t0 + 110 * HOUR))
+    for h, status, up, working in (
+        (0, "ok", True, True),
+        (10, "offline", False, False),
+        (20, "frozen", True, False),
+        (39, "ok", True, True),
+    ):
+        store.stage(
+            StoredCamera("v1", up, status, (), t0 + h * HOUR, t0 + h * HOUR),
+            Transition("v1", t0 + h * HOUR, None, status, up, working, ()),
+        )
+    store.close()
+    config = tmp_path / "camwatch.yaml"
+    config.write_text(
+        f"monitor: {{state: state.db}}\nreports: {{{timezone_line}}}\n"
+        "cameras:\n"
+        "  - {id: v1, name: 村口, host: 10.0.0.1, county: 梁园区, township: 谢集镇, village: 谢集村}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_office_files_in_chinese_by_default_in_china(tmp_path):
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from camwatch.cli import app
+
+    config = _village_history(tmp_path, "timezone: Asia/Shanghai")
+    result = CliRunner().invoke(
+        app, ["report", "uptime", str(config), "--month", "2026-11", "--out", str(tmp_path / "zh")]
+    )
+    assert result.exit_code == 0, result.output
+    raw = (tmp_path / "zh" / "uptime_areas.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
+    rows = list(csv.DictReader((tmp_path / "zh" / "uptime_areas.csv").open(encoding="utf-8-sig")))
+    village = next(r for r in rows if r["层级"] == "村")
+    assert (village["区域"], village["状态"], village["在线率"][:5], village["完好率"][:5]) == (
+        "梁园区/谢集镇/谢集村",
+        "红",
+        "0.909",
+        "0.736",
+    )
+    text = (tmp_path / "zh" / "uptime.md").read_text(encoding="utf-8")
+    assert (
+        text.startswith("# 在线率排名 2026-11")
+        and "## 按村" in text
+        and "| 1 | 梁园区/谢集镇/谢集村 | 红 |" in text
+    )
+
+    book = load_workbook(tmp_path / "zh" / "uptime.xlsx")
+    assert book.sheetnames == ["区县", "乡镇", "村", "摄像机"]
+    sheet = book["村"]
+    header = [c.value for c in sheet[1]]
+    status = sheet.cell(row=2, column=header.index("状态") + 1)
+    assert status.value == "红" and status.fill.fgColor.rgb.endswith("FFC7CE")
+
+    english = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "uptime",
+            str(config),
+            "--month",
+            "2026-11",
+            "--out",
+            str(tmp_path / "en"),
+            "--lang",
+            "en",
+        ],
+    )
+    assert english.exit_code == 0, english.output
+    assert (tmp_path / "en" / "uptime.md").read_text(encoding="utf-8").startswith("# Online-rate ranking")
+    book = load_workbook(tmp_path / "en" / "uptime.xlsx")
+    assert book["village"]["D2"].value == "red"
+    bad = CliRunner().invoke(app, ["report", "uptime", str(config), "--month", "2026-11", "--lang", "fr"])
+    assert bad.exit_code == 1 and "zh, en" in bad.output
+
+
+def test_report_language_setting_overrides_the_timezone(tmp_path):
+    config = _village_history(tmp_path, "timezone: Asia/Shanghai, lang: en")
+    from camwatch.config.load import load_config
+    from camwatch.office import report_lang
+
+    settings = load_config(config, resolve_secrets=False).reports
+    assert report_lang(settings) == "en" and report_lang(settings, "zh") == "zh"
+    assert report_lang(ReportSettings(timezone="Europe/Helsinki")) == "en"
+    assert report_lang(ReportSettings(timezone="Asia/Urumqi")) == "zh"

@@ -76,7 +76,7 @@ def test_check_config_never_prints_the_password(
 ) -> None:
     runner = CliRunner()
     good = runner.invoke(app, ["check-config", str(write_config(tmp_path, [url(password)]))])
-    assert good.exit_code == 0 and "OK: 1 cameras" in good.output
+    assert good.exit_code == 0 and "OK: 1 camera " in good.output
     assert exposed(good.output, password) == []
 
     # A bad port and a bad scheme: problems that quote the URL (and the parser's own error text).

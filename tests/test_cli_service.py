@@ -1,0 +1,95 @@
+"""The command line as a county's operator meets it: one-line errors, a version, help for every option."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import typer
+from typer.testing import CliRunner
+
+from camwatch.cli import app
+from support.gst_rtsp import unused_port
+
+
+def test_run_on_a_busy_port_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        config = tmp_path / "camwatch.yaml"
+        config.write_text(
+            f"monitor: {{listen: '127.0.0.1:{port}', state: state.db}}\n"
+            f"cameras:\n  - {{id: a1, rtsp_url: 'rtsp://127.0.0.1:{unused_port()}/a'}}\n",
+            encoding="utf-8",
+        )
+        result = CliRunner().invoke(app, ["run", str(config)])
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if "address already in use" in line]
+    assert errors and f"monitor.listen (127.0.0.1:{port}) is taken" in errors[0]
+    assert "Traceback" not in result.output
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("camwatch 0.")
+
+
+def test_every_option_and_argument_has_help() -> None:
+    def walk(command: click.Command, path: str) -> list[str]:
+        missing = [f"{path} {p.name}" for p in command.params if not getattr(p, "help", None)]
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                missing += walk(sub, f"{path} {name}")
+        return missing
+
+    assert walk(typer.main.get_command(app), "camwatch") == []
+
+
+def test_check_config_counts_in_good_english(tmp_path: Path) -> None:
+    config = tmp_path / "camwatch.yaml"
+    config.write_text("cameras:\n  - {id: a1, host: 10.0.0.1, county: 梁园区}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["check-config", str(config)])
+    assert result.exit_code == 0 and "1 camera in 1 county;" in result.output
+
+
+def test_import_osm_without_cameras_says_so(tmp_path: Path) -> None:
+    osm = tmp_path / "no-cameras.osm"
+    osm.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n'
+        '  <node id="1" lat="34.41" lon="115.65" version="1"><tag k="amenity" v="school"/></node>\n'
+        '  <node id="2" lat="34.42" lon="115.66" version="1"/>\n'
+        '  <way id="3" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="primary"/></way>\n'
+        "</osm>\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "cameras.yaml"
+    result = CliRunner().invoke(app, ["import", "osm", str(osm), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "no cameras in" in result.output and "man_made=surveillance" in result.output
+    assert not out.exists()
+
+
+def test_probe_table_shows_the_reason(tmp_path: Path) -> None:
+    config = tmp_path / "camwatch.yaml"
+    config.write_text(
+        f"cameras:\n  - {{id: closed, rtsp_url: 'rtsp://127.0.0.1:{unused_port()}/a'}}\n"
+        "monitor: {rtsp: {timeout: 2s}}\n",
+        encoding="utf-8",
+    )
+    # A real process with a wide terminal, so that the table's cells are not cut.
+    result = subprocess.run(
+        [sys.executable, "-m", "camwatch", "probe", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr
+    (row,) = [line for line in result.stdout.splitlines() if "closed" in line and "│" in line]
+    cells = [c.strip() for c in row.split("│")]
+    assert cells[3] == "offline" and "refused" in cells[5]
