@@ -21,6 +21,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "streams": (),
     "onvif_host": ("ONVIF地址",),
     "onvif_port": ("ONVIF端口",),
+    "snapshot_url": ("snapshot", "抓图地址", "快照地址"),
     "username": ("user", "用户名", "账号"),
     "password_env": ("密码环境变量",),
     "password_file": ("密码文件",),

@@ -568,6 +568,7 @@ class CameraRecord(Frozen):
     streams: tuple[Stream, ...] = ()
     onvif_host: str | None = None
     onvif_port: int | None = Field(None, gt=0, lt=65536)
+    snapshot_url: str | None = None
     username: str | None = None
     password_env: str | None = None
     password_file: Path | None = None
@@ -685,7 +686,7 @@ def _url_from_host(host: str, port: int, path: str) -> str:
 
 
 _NO_ADDRESS = (
-    "nothing to probe: no rtsp_url, host (IP) or onvif_host; fill one in, "
+    "nothing to probe: no rtsp_url, host (IP), onvif_host or snapshot_url; fill one in, "
     "or mark a camera that is not on the network with 是否联网 = 否 (networked: false)"
 )
 
@@ -802,7 +803,11 @@ class CameraBuilder:
                 _check_ip(rec.onvif_host)
             except ValueError as exc:
                 self.problems.append(record.problem("onvif_host", str(exc)))
-        if self.require_address and rec.networked and not (first_url or fields["onvif_host"]):
+        if (
+            self.require_address
+            and rec.networked
+            and not (first_url or fields["onvif_host"] or rec.snapshot_url)
+        ):
             self.problems.append(record.problem(None, _NO_ADDRESS))
         if login and login.password is not None:
             self.url_passwords.append(f"{record.file} {record.where}")

@@ -6,6 +6,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -86,13 +87,11 @@ class OnvifSettings(ProbeSchedule):
     max_reply_bytes: int = Field(1024 * 1024, ge=4096)
 
 
-class VideoSettings(ProbeSchedule):
-    """Video checks decode a few seconds of the stream; thresholds are the camera-agnostic defaults."""
+class PictureChecks(Frozen):
+    """Picture-fault thresholds shared by every probe that judges a picture (video, snapshot); they are the
+    camera-agnostic defaults."""
 
-    interval: Duration = 300.0
-    timeout: Duration = 15.0
-    duration: Duration = 3.0
-    # Frames whose mean absolute difference stays below this (0-255 grey levels) count as unchanged.
+    # Pictures whose mean absolute difference stays below this (0-255 grey levels) count as unchanged.
     frozen_tolerance: float = Field(1.0, ge=0)
     frozen_seconds: Duration = 2.0
     black_luma: float = Field(16.0, ge=0, le=255)
@@ -112,12 +111,30 @@ class VideoSettings(ProbeSchedule):
     scene_refresh: float = Field(0.05, gt=0, le=1)
 
 
+class VideoSettings(ProbeSchedule, PictureChecks):
+    """Video checks decode a few seconds of the stream."""
+
+    interval: Duration = 300.0
+    timeout: Duration = 15.0
+    duration: Duration = 3.0
+
+
+class SnapshotSettings(ProbeSchedule, PictureChecks):
+    """Still-picture checks: two JPEG snapshots ``frozen_seconds`` apart, judged like a video check."""
+
+    interval: Duration = 300.0
+    timeout: Duration = 10.0
+    # Most bytes of one reply (a JPEG snapshot) read from a camera, as sent and once decompressed.
+    max_reply_bytes: int = Field(8 * 1024 * 1024, ge=4096)
+
+
 class TierSettings(Frozen):
     """Overrides for one tier of cameras (e.g. ``key`` cameras probed more often)."""
 
     rtsp: RtspSettings | None = None
     onvif: OnvifSettings | None = None
     video: VideoSettings | None = None
+    snapshot: SnapshotSettings | None = None
 
 
 class Debounce(Frozen):
@@ -168,9 +185,12 @@ class MonitorSettings(Frozen):
     # Video checks decode for seconds each; a small gate of their own keeps them from starving liveness.
     # Cameras per video round ≈ video_concurrency × video.interval / video.duration.
     video_concurrency: int = Field(16, ge=1)
+    # Snapshot checks wait ``frozen_seconds`` between two pictures: a gate of their own, like decoding.
+    snapshot_concurrency: int = Field(64, ge=1)
     rtsp: RtspSettings = RtspSettings()
     onvif: OnvifSettings = OnvifSettings()
     video: VideoSettings = VideoSettings()
+    snapshot: SnapshotSettings = SnapshotSettings()
     tiers: dict[str, TierSettings] = Field(default_factory=dict)
     debounce: Debounce = Debounce()
     backoff: Backoff = Backoff()
@@ -187,11 +207,15 @@ class MonitorSettings(Frozen):
             raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9640, got {v!r}")
         return v
 
-    def schedule(self, tier: str, probe: Literal["rtsp", "onvif", "video"]) -> ProbeSchedule:
-        """The effective schedule of ``probe`` for cameras of ``tier`` (tier override, else default)."""
+    def schedule(self, tier: str, probe: str) -> ProbeSchedule:
+        """The effective settings of probe kind ``probe`` for cameras of ``tier`` (tier override, else
+        default); every kind of the probe registry has a field of its own here and in ``TierSettings``."""
         override = self.tiers.get(tier)
-        chosen = getattr(override, probe) if override else None
-        return chosen or getattr(self, probe)
+        chosen = getattr(override, probe, None) if override else None
+        default = getattr(self, probe, None)
+        if not isinstance(default, ProbeSchedule):
+            raise KeyError(f"no probe settings named {probe!r}")
+        return chosen or default
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -294,6 +318,9 @@ class Camera(Frozen):
     streams: tuple[Stream, ...] = ()
     onvif_host: str | None = None
     onvif_port: int = Field(80, gt=0, lt=65536)
+    # A still picture over HTTP (Hikvision /ISAPI/Streaming/channels/101/picture, Dahua
+    # /cgi-bin/snapshot.cgi), or ``onvif``: ask the ONVIF service (GetSnapshotUri). Never holds a login.
+    snapshot_url: str | None = None
     username: str | None = None
     password: SecretStr | None = None
     vendor: str = ""
@@ -321,6 +348,24 @@ class Camera(Frozen):
     power: str = ""
     tier: str = "default"
     priority: bool = False
+
+    @field_validator("snapshot_url")
+    @classmethod
+    def _snapshot_url(cls, v: str | None) -> str | None:
+        if v is None or v == "onvif":
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s) URL or onvif, got {v[:80]!r}")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("put the login in username and password, not in the URL")
+        return v
+
+    @model_validator(mode="after")
+    def _snapshot_from_onvif(self) -> Camera:
+        if self.snapshot_url == "onvif" and not self.onvif_host:
+            raise ValueError("snapshot_url onvif needs an onvif_host")
+        return self
 
     @property
     def has_position(self) -> bool:

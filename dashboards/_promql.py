@@ -2,6 +2,8 @@
 
 from collections.abc import Sequence
 
+from camwatch.monitor.faults import FAULTS
+
 # Area levels from the coarsest down; a level is named by its last label and keyed by all of them,
 # because township and village names repeat across counties.
 AREA_LEVELS: dict[str, tuple[str, ...]] = {
@@ -14,10 +16,8 @@ FLEET_LEVEL = "fleet"
 # Labels copied from camwatch_camera_info onto per-camera alerts.
 CAMERA_ALERT_LABELS = ("name", "site", "county", "township", "village", "priority")
 
-# Faults that make a picture unusable; a skewed clock does not, so it does not count against 完好率.
-PICTURE_FAULTS = ("frozen", "black", "blurred", "occluded", "color_cast", "moved", "tampered")
-# Faults that page: the picture is gone or no longer shows what it should.
-ALERTING_PICTURE_FAULTS = ("frozen", "black", "blurred", "occluded", "moved", "tampered")
+# Picture faults that page: the picture is gone or no longer shows what it should.
+ALERTING_PICTURE_FAULTS = tuple(f.name for f in FAULTS if f.kind == "picture" and f.severity == "warning")
 
 MONITORED_UP = "camera:camwatch_camera_up:monitored"
 WORKING = "camera:camwatch_camera_working:bool"

@@ -11,7 +11,6 @@ from camwatch.dashboards._promql import (
     CAMERA_ALERT_LABELS,
     FLEET_LEVEL,
     MONITORED_UP,
-    PICTURE_FAULTS,
     SILENCED,
     WORKING,
     area_series,
@@ -19,6 +18,7 @@ from camwatch.dashboards._promql import (
     target_ratio,
     with_info,
 )
+from camwatch.monitor.faults import PICTURE_FAULTS
 
 Rule = dict[str, Any]
 

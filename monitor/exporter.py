@@ -17,8 +17,11 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from camwatch.config.models import Camera
 from camwatch.monitor.exposition import escape_label_value, family_header, format_value, label_pairs
-from camwatch.monitor.outcome import VIDEO_FAULTS, CameraResult
+from camwatch.monitor.faults import FLAGGED_FAULTS
+from camwatch.monitor.outcome import CameraResult
 from camwatch.monitor.probes.base import ProbeResult
+from camwatch.monitor.probes.registry import SPEC
+from camwatch.monitor.probes.registry import VALUES as PROBE_VALUES
 from camwatch.monitor.snapshot import Snapshot
 from camwatch.monitor.tracker import CameraTrack
 
@@ -39,16 +42,7 @@ INFO_LABELS = (
     "lon",
     "priority",
 )
-VALUE_METRICS = {
-    "fps": ("camwatch_video_fps", "Frames per second measured on the stream."),
-    "luma": ("camwatch_video_luma", "Mean luma (0-255) of the analysed frames."),
-    "sharpness": ("camwatch_video_sharpness", "Variance of the Laplacian at the fixed analysis size."),
-    "scene_match": (
-        "camwatch_video_scene_match",
-        "How well the picture matches the camera's reference view (0-1).",
-    ),
-    "clock_offset_seconds": ("camwatch_onvif_clock_offset_seconds", "Camera clock minus monitor clock."),
-}
+VALUE_METRICS = {key: (value.metric, value.doc) for key, value in PROBE_VALUES.items()}
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # identity hash: families key each camera's lines
@@ -95,6 +89,13 @@ _HEADERS = tuple(family_header(f.name, f.kind, f.doc).encode() for f in CAMERA_F
 def _label_end(name: str, value: str) -> str:
     """``,name="value"} `` for the few distinct probe names, statuses, faults and stream roles."""
     return f',{name}="{escape_label_value(value)}"}} '
+
+
+@lru_cache(maxsize=64)
+def _flagged(probes: frozenset[str]) -> tuple[str, ...]:
+    """The fault flags the checks that ran can raise, in vocabulary order."""
+    raised = {f for name in probes if name in SPEC for f in SPEC[name].faults}
+    return tuple(f for f in FLAGGED_FAULTS if f in raised)
 
 
 def _flag(on: bool) -> str:
@@ -168,9 +169,7 @@ class _CameraText:
         """Fault flags (while up, for the checks that ran) and measured values."""
         kinds: tuple[str, ...] = ()
         if track.up:
-            kinds = (VIDEO_FAULTS if "video" in track.probes else ()) + (
-                ("clock_skew",) if "onvif" in track.probes else ()
-            )
+            kinds = _flagged(frozenset(track.probes))
         values = track.result.values if track.result is not None else {}
         key = (kinds, track.faults, values)
         if self.verdict is None or self.verdict[0] != key:

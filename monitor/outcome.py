@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from camwatch.config.models import Camera
+from camwatch.monitor.faults import PICTURE_FAULTS, STATUS_FAULTS
 from camwatch.monitor.probes.base import NOT_FOUND, OK, ProbeResult
+from camwatch.monitor.probes.registry import VALUES, liveness_probe
 
-# Camera-level statuses from DESIGN.md, most severe video fault first.
-VIDEO_FAULTS = ("frozen", "black", "occluded", "tampered", "moved", "blurred", "color_cast")
+# Camera-level statuses from docs/design.md; picture faults most severe first (camwatch.monitor.faults).
+VIDEO_FAULTS = PICTURE_FAULTS
 DOWN_STATUSES = ("offline", "timeout", "auth_failed", "error")
-STATUSES = ("ok", *DOWN_STATUSES, "frozen", "black", "blurred", "occluded", "color_cast")
+STATUSES = ("ok", *DOWN_STATUSES, *STATUS_FAULTS)
 # What a stored status means, for histories (the probe's own words go to the log when it happens).
 STATUS_MEANINGS = {
     "ok": "stream answers",
@@ -21,16 +23,7 @@ STATUS_MEANINGS = {
     "auth_failed": "login refused",
     "error": "the stream or device answered with an error",
 }
-VALUE_NAMES = ("fps", "luma", "sharpness", "scene_match", "clock_offset_seconds")
-
-
-def liveness_probe(camera: Camera) -> str | None:
-    """The probe that decides whether a camera is up: its stream if it has one, else its ONVIF service."""
-    if camera.all_streams():
-        return "rtsp"
-    if camera.onvif_host:
-        return "onvif"
-    return None
+VALUE_NAMES = tuple(VALUES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +82,7 @@ def combine(camera: Camera, probes: Mapping[str, ProbeResult], *, timestamp: flo
     """Camera status from the latest result of each probe kind.
 
     Liveness decides ``up``; while down, stale video findings are ignored. A 404 on the stream is a
-    camera-level ``error`` with the ``not_found`` fault, keeping the status vocabulary of DESIGN.md.
+    camera-level ``error`` with the ``not_found`` fault, keeping the status vocabulary of docs/design.md.
     """
     live_name = liveness_probe(camera)
     live = probes.get(live_name) if live_name else None

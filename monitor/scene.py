@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from camwatch.config.models import VideoSettings
+from camwatch.config.models import PictureChecks
 
 # The structure is measured at half the analysis size (160 x 90): averaging 2 x 2 pixels halves sensor noise,
 # while edges that tell one view from another keep their direction.
@@ -139,7 +139,7 @@ def compare(reference: SceneSignature, current: SceneSignature) -> SceneComparis
     )
 
 
-def scene_faults(comparison: SceneComparison, settings: VideoSettings, *, sound: bool) -> tuple[str, ...]:
+def scene_faults(comparison: SceneComparison, settings: PictureChecks, *, sound: bool) -> tuple[str, ...]:
     """``tampered`` when most of the reference's blocks turned one colour (covered or sprayed lens); else
     ``moved`` when the structure that is still there no longer matches the reference (turned, re-aimed).
     A reference with too little structure judges neither.

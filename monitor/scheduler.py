@@ -22,8 +22,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from camwatch.config.models import Camera, MonitorSettings
-from camwatch.monitor.outcome import liveness_probe
 from camwatch.monitor.probes.base import BaselineStore, MemoryBaselines, ProbeResult
+from camwatch.monitor.probes.registry import SPEC, liveness_probe
 from camwatch.monitor.snapshot import Lateness
 from camwatch.monitor.sweep import SnapshotSink, applicable_probes, probe_camera
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 OnProbed = Callable[[Camera, Mapping[str, ProbeResult], float], None]
 LIVENESS_SPREAD = 10.0  # seconds over which a new fleet's first probes are spread
-VIDEO_RETRY = 15.0  # a video check that found every decoder busy is retried within this many seconds
+VIDEO_RETRY = 15.0  # a gated check (video, snapshot) that found its gate full is retried this much later
 
 
 @dataclass(slots=True)
@@ -40,7 +40,7 @@ class _Plan:
     due: dict[str, float] = field(default_factory=dict)  # probe kind -> next due (monotonic seconds)
     down_rounds: int = 0  # consecutive failed liveness rounds, for backoff
     busy: bool = False
-    decoding: bool = False  # its video check runs (past the liveness part of a round)
+    decoding: bool = False  # its gated checks run (video, snapshot: past the liveness part of a round)
     only: frozenset[str] | None = None  # run_once(kinds=...): the next round runs only these
 
 
@@ -75,7 +75,10 @@ class Scheduler:
         self.in_flight: set[asyncio.Task[None]] = set()
         self._plans: dict[str, _Plan] = {}
         self._heaps: dict[str, list[tuple[float, str]]] = {}
-        self._video_gate = asyncio.Semaphore(settings.video_concurrency)
+        # One gate per gated kind (``ProbeSpec.gate``), sized by its MonitorSettings field.
+        self._gates = {
+            s.name: asyncio.Semaphore(getattr(settings, s.gate)) for s in SPEC.values() if s.gate is not None
+        }
         self._aps: AsyncIOScheduler | None = None
         self.set_cameras(cameras)
 
@@ -110,10 +113,10 @@ class Scheduler:
     def _first_due(self, camera: Camera, now: float) -> dict[str, float]:
         """When a new camera is first probed: within the first seconds (people want to see the fleet soon),
         spread by a hash of the id so a big fleet does not start in one burst and restarts keep the pattern.
-        Costly kinds need no spreading of their own: the video gate spreads them (see ``_round``)."""
+        Costly kinds need no spreading of their own: their gates spread them (see ``_round``)."""
         share = (zlib.crc32(camera.id.encode()) % 1000) / 1000.0
         live = liveness_probe(camera) or "rtsp"
-        spread = min(self.settings.schedule(camera.tier, live).interval, LIVENESS_SPREAD)  # type: ignore[arg-type]
+        spread = min(self.settings.schedule(camera.tier, live).interval, LIVENESS_SPREAD)
         return dict.fromkeys(applicable_probes(camera), now + share * spread)
 
     @property
@@ -151,7 +154,7 @@ class Scheduler:
             if job.id.startswith("dispatch:") and job.id not in wanted:
                 job.remove()
         for tier in self._heaps:
-            shortest = min(self.settings.schedule(tier, k).interval for k in ("rtsp", "onvif", "video"))
+            shortest = min(self.settings.schedule(tier, k).interval for k in SPEC)
             tick = min(max(shortest / 20.0, 0.05), 1.0)
             self._aps.add_job(
                 self.dispatch,
@@ -258,45 +261,50 @@ class Scheduler:
         camera = plan.camera
         live = liveness_probe(camera)
         only, plan.only = plan.only, None
-        decode = False
+        later: list[str] = []
         try:
             start = self.clock()
             self.lateness.observe(start - due)
             kinds = [k for k, t in plan.due.items() if t <= start + 0.001 and (only is None or k in only)]
-            if "video" in kinds and (plan.decoding or self._video_gate.locked()):
-                # Never hold a camera (and its liveness) waiting for a decoder: try again shortly.
-                kinds.remove("video")
-                plan.due["video"] = start + self.rng.uniform(1.0, VIDEO_RETRY)
+            gated = [k for k in kinds if k in self._gates and k != live]
+            for kind in gated:
+                if plan.decoding or self._gates[kind].locked():
+                    # Never hold a camera (and its liveness) waiting for its gate: try again shortly.
+                    kinds.remove(kind)
+                    plan.due[kind] = start + self.rng.uniform(1.0, VIDEO_RETRY)
             if live and kinds and live not in kinds:
                 kinds.append(live)  # the other probes only make sense on a camera that answers
             results = await probe_camera(
-                camera, self.settings, kinds=[k for k in kinds if k != "video"], baselines=self.baselines
+                camera, self.settings, kinds=[k for k in kinds if k not in gated], baselines=self.baselines
             )
-            decode = "video" in kinds and live is not None and results[live].success
+            alive = results.get(live) if live is not None else None
+            if alive is not None and alive.success:
+                later = [k for k in gated if k in kinds]
             self._reschedule(plan, start, kinds, results)
             # Liveness is recorded now, not after a decode that may take its whole timeout.
             self._report(camera, results)
-            plan.decoding = decode
+            plan.decoding = bool(later)
         finally:
             plan.busy = False
             if self._plans.get(camera.id) is plan and plan.due:
                 heapq.heappush(self._heaps.setdefault(camera.tier, []), (min(plan.due.values()), camera.id))
-        if not decode:
+        if not later:
             return
-        # The camera's next liveness rounds go on while it decodes (``plan.decoding`` keeps a second decode
-        # out); this task stays in flight, so the decode still counts against ``concurrency``.
+        # The camera's next liveness rounds go on while its gated checks run (``plan.decoding`` keeps a second
+        # one out); this task stays in flight, so they still count against ``concurrency``.
         try:
-            # Decoding holds a slot for seconds: it waits on its own gate, never on liveness's.
-            async with self._video_gate:
-                video = await probe_camera(
-                    camera,
-                    self.settings,
-                    kinds=["video"],
-                    previous=results,
-                    baselines=self.baselines,
-                    snapshot_sink=self.snapshot_sink,
-                )
-            self._report(camera, video)
+            for kind in later:
+                # A gated check holds a slot for seconds: it waits on its own gate, never on liveness's.
+                async with self._gates[kind]:
+                    checked = await probe_camera(
+                        camera,
+                        self.settings,
+                        kinds=[kind],
+                        previous=results,
+                        baselines=self.baselines,
+                        snapshot_sink=self.snapshot_sink,
+                    )
+                self._report(camera, checked)
         finally:
             plan.decoding = False
 
@@ -316,7 +324,7 @@ class Scheduler:
         if live in kinds:
             plan.down_rounds = 0 if results.get(live) and results[live].success else plan.down_rounds + 1
         for kind in kinds:
-            sched = self.settings.schedule(camera.tier, kind)  # type: ignore[arg-type]
+            sched = self.settings.schedule(camera.tier, kind)
             interval = sched.interval
             if kind == live and plan.down_rounds > 1:
                 # Back off from a dead camera, but never beyond the down-interval (nor below the interval).

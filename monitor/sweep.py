@@ -7,7 +7,6 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Literal, cast
 
 from camwatch.config.models import Camera, MonitorSettings
 from camwatch.monitor.outcome import CameraResult, combine
@@ -19,24 +18,13 @@ from camwatch.monitor.probes.base import (
     ProbeContext,
     ProbeResult,
 )
-from camwatch.monitor.probes.registry import PROBES
+from camwatch.monitor.probes.registry import PROBES, SPEC, SPECS, liveness_probe
+from camwatch.monitor.probes.registry import applicable as applicable_probes
 from camwatch.redact import scrub
 
 log = logging.getLogger(__name__)
 
-PROBE_ORDER = ("rtsp", "onvif", "video")
-ProbeKind = Literal["rtsp", "onvif", "video"]
 SnapshotSink = Callable[[str, bytes, str | None], None]
-
-
-def applicable_probes(camera: Camera) -> tuple[str, ...]:
-    """Probe kinds that make sense for this camera, in the order they run."""
-    kinds = []
-    if camera.all_streams():
-        kinds += ["rtsp", "video"]
-    if camera.onvif_host:
-        kinds.append("onvif")
-    return tuple(k for k in PROBE_ORDER if k in kinds)
 
 
 class _SafetyNet:
@@ -117,19 +105,24 @@ async def probe_camera(
 ) -> dict[str, ProbeResult]:
     """Run ``kinds`` (default: all applicable) for one camera, in order; returns the results of those run.
 
-    ``previous`` holds results of this round already taken (by an earlier call). The video probe runs only
-    when this round's RTSP probe passed: decoding a dead stream costs a full timeout for nothing.
+    ``previous`` holds results of this round already taken (by an earlier call). A kind that ``needs_up``
+    (video, snapshot) runs only when this round's liveness probe passed, which it brings along when that
+    has not run: checking the picture of a dead camera costs a full timeout for nothing.
     """
     wanted = set(applicable_probes(camera) if kinds is None else kinds)
+    live = liveness_probe(camera)
     done: dict[str, ProbeResult] = dict(previous or {})
+    if live and live not in done and any(SPEC[k].needs_up for k in wanted if k in SPEC):
+        wanted.add(live)  # asked for a picture check alone (`/probe?module=video`): liveness comes first
     results: dict[str, ProbeResult] = {}
-    for name in PROBE_ORDER:
+    for spec in SPECS:
+        name = spec.name
         if name not in wanted:
             continue
-        if name == "video" and not (done.get("rtsp") and done["rtsp"].success):
+        if spec.needs_up and name != live and not (live and done.get(live) and done[live].success):
             continue
         ctx = ProbeContext(
-            settings=settings.schedule(camera.tier, cast(ProbeKind, name)),
+            settings=settings.schedule(camera.tier, name),
             baselines=baselines if baselines is not None else MemoryBaselines(),
             previous=done,
             snapshot_sink=snapshot_sink,

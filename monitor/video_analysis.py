@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from camwatch.config.models import VideoSettings
+from camwatch.config.models import PictureChecks
 from camwatch.monitor import scene
+from camwatch.monitor.faults import PICTURE_FAULTS
 
 # Every measure is taken at one fixed size so that values compare across cameras and resolutions.
 ANALYSIS_WIDTH, ANALYSIS_HEIGHT = 320, 180
@@ -26,10 +27,8 @@ UNIFORM_LEVEL_BAND = 12.0
 # Weight of a new healthy check in the sharpness baseline (exponentially weighted mean).
 BASELINE_WEIGHT = 0.2
 
-# Most severe first: a frozen picture makes every other measure stale; black hides the rest; a covered lens
-# looks uniform and unsharp; a turned camera shows a sound picture of the wrong place; a colour cast is the
-# mildest.
-FAULT_ORDER = ("frozen", "black", "occluded", "tampered", "moved", "blurred", "color_cast")
+# Most severe first (the fault vocabulary's order).
+FAULT_ORDER = PICTURE_FAULTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +154,7 @@ def dominant_channel_share(pic: Picture) -> float:
     return float(means.max()) / total if total > 0 else 1 / 3
 
 
-def is_blurred(value: float, baseline: float | None, settings: VideoSettings) -> bool:
+def is_blurred(value: float, baseline: float | None, settings: PictureChecks) -> bool:
     """Sharpness below ``blur_ratio`` of the camera's own baseline, or below ``blur_floor`` without one."""
     return value < (settings.blur_ratio * baseline if baseline is not None else settings.blur_floor)
 
@@ -165,7 +164,7 @@ def assess(
     *,
     fps: float,
     baseline: float | None,
-    settings: VideoSettings,
+    settings: PictureChecks,
     reference: scene.SceneReference | None = None,
 ) -> VideoVerdict:
     """Faults of one check from its pictures in PTS order; the last picture stands for the current view.

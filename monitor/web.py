@@ -19,10 +19,11 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from camwatch.config.models import Camera, MonitorSettings, WebSettings
 from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.probes.base import ProbeResult
+from camwatch.monitor.probes.registry import SPEC
 from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.sweep import applicable_probes
 
-PROBE_MODULES = ("all", "rtsp", "onvif", "video")
+PROBE_MODULES = ("all", *SPEC)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

@@ -13,7 +13,7 @@ from camwatch.config.load import describe_problems, load_config
 TESTDATA = Path(__file__).parent / "testdata"
 
 _KNOWN_FIELDS = (
-    "id, name, host, rtsp_port, rtsp_path, rtsp_url, streams, onvif_host, onvif_port, username, "
+    "id, name, host, rtsp_port, rtsp_path, rtsp_url, streams, onvif_host, onvif_port, snapshot_url, username, "
     "password_env, password_file, credentials, lon, lat, crs, direction, hfov, range, county, township, "
     "village, police_station, gb_id, networked, vendor, model, switch, fibre, power, site, camera_type, "
     "resolution, priority, tier"
@@ -77,6 +77,13 @@ CASES: dict[str, list[str]] = {
         "invalid-url.yaml, line 12, field 'host': "
         "give the port in rtsp_port, not in the host: '10.0.0.6:554'",
         "invalid-url.yaml, line 14, field 'rtsp_url': not a valid IPv4 address: '10.0.0.999'",
+    ],
+    "invalid-snapshot.yaml": [
+        "invalid-snapshot.yaml, line 4, field 'snapshot_url': "
+        "expected an http(s) URL or onvif, got 'ftp://10.0.0.1/picture.jpg'",
+        "invalid-snapshot.yaml, line 7, field 'snapshot_url': "
+        "put the login in username and password, not in the URL",
+        "invalid-snapshot.yaml, line 8: snapshot_url onvif needs an onvif_host",
     ],
     "invalid-coordinates.yaml": [
         "invalid-coordinates.yaml, line 2, field 'lat': latitude must be within -90..90, got 95.5",

@@ -317,7 +317,8 @@ def test_commands_that_probe_need_an_address_unless_not_networked(tmp_path: Path
     with pytest.raises(ConfigError) as caught:
         load_config(config, environ={}, require_address=True)
     assert [str(p) for p in caught.value.problems] == [
-        f"{config}, line 2: nothing to probe: no rtsp_url, host (IP) or onvif_host; fill one in, "
+        f"{config}, line 2: nothing to probe: no rtsp_url, host (IP), onvif_host or snapshot_url; "
+        "fill one in, "
         "or mark a camera that is not on the network with 是否联网 = 否 (networked: false)"
     ]
 

@@ -1,0 +1,61 @@
+"""The fault vocabulary: every fault a probe may raise, most severe first, with what it means.
+
+Picture analysis orders its findings by it, ``outcome`` picks the status word and 完好 from it, the exporter
+flags it, the alerting rules and the docs read it. A new fault is one entry here (and the probe that raises
+it names it in its registry spec).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FaultKind = Literal["picture", "device", "stream"]
+Severity = Literal["warning", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One fault.
+
+    ``kind``: a ``picture`` fault makes the picture unusable (the camera is not 完好); a ``device`` fault is a
+    flaw of a working camera (flagged in metrics, not counted against 完好); a ``stream`` fault qualifies a
+    stream check's result and shows in ``faults`` only. ``severity`` is the severity its alert carries
+    (``info``: recorded and shown, ``warning``: pages). ``status``: it may be the camera's status word
+    (README contract); the others show in ``faults`` only.
+    """
+
+    name: str
+    kind: FaultKind
+    severity: Severity
+    status: bool
+    description: str
+
+
+# Most severe first: a frozen picture makes every other measure stale; black hides the rest; a covered lens
+# looks uniform and unsharp; a turned camera shows a sound picture of the wrong place; a colour cast is the
+# mildest.
+FAULTS: tuple[Fault, ...] = (
+    Fault("frozen", "picture", "warning", True, "the picture does not change: the encoder or sensor hangs"),
+    Fault("black", "picture", "warning", True, "the picture is (nearly) black"),
+    Fault("occluded", "picture", "warning", True, "most of the picture is one flat region: lens covered"),
+    Fault("tampered", "picture", "warning", False, "the reference scene lost its texture: sprayed"),
+    Fault("moved", "picture", "warning", False, "the view no longer matches the reference: turned"),
+    Fault("blurred", "picture", "warning", True, "the picture is out of focus, dirty or fogged"),
+    Fault("color_cast", "picture", "info", True, "one colour dominates: a failed IR filter or white balance"),
+    Fault("clock_skew", "device", "info", False, "the camera clock is off: recorded video times are wrong"),
+    Fault("not_found", "stream", "info", False, "the stream path does not exist on the camera (404)"),
+    Fault("main_stream_down", "stream", "info", False, "the main stream fails while another stream answers"),
+    # Named after the failing stream's role: ``sub_stream_down``, ``third_stream_down``, ...
+    Fault("sub_stream_down", "stream", "info", False, "a stream other than the main one fails"),
+)
+BY_NAME = {f.name: f for f in FAULTS}
+PICTURE_FAULTS = tuple(f.name for f in FAULTS if f.kind == "picture")
+# Faults exported as ``camwatch_video_fault`` flags (stream faults qualify ``camwatch_stream_up`` instead).
+FLAGGED_FAULTS = tuple(f.name for f in FAULTS if f.kind != "stream")
+STATUS_FAULTS = tuple(f.name for f in FAULTS if f.status)
+
+
+def ordered(found: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """``found`` most severe first (the order of ``FAULTS``)."""
+    return tuple(f.name for f in FAULTS if f.name in found)
