@@ -111,7 +111,7 @@ class PictureChecks(Frozen):
     scene_refresh: float = Field(0.05, gt=0, le=1)
 
 
-class VideoSettings(ProbeSchedule, PictureChecks):
+class VideoSettings(PictureChecks, ProbeSchedule):
     """Video checks decode a few seconds of the stream."""
 
     interval: Duration = 300.0
@@ -119,7 +119,7 @@ class VideoSettings(ProbeSchedule, PictureChecks):
     duration: Duration = 3.0
 
 
-class SnapshotSettings(ProbeSchedule, PictureChecks):
+class SnapshotSettings(PictureChecks, ProbeSchedule):
     """Still-picture checks: two JPEG snapshots ``frozen_seconds`` apart, judged like a video check."""
 
     interval: Duration = 300.0

@@ -39,8 +39,9 @@ CASES: dict[str, list[str]] = {
         "invalid-unknown-field.yaml, line 4, field 'monitor.rtsp.intervall': unknown field; "
         "did you mean 'interval'? (known: interval, timeout, jitter)",
         "invalid-unknown-field.yaml, line 7, field 'monitor.tiers.key.video.blur': unknown field (known: "
-        "interval, timeout, jitter, duration, frozen_tolerance, frozen_seconds, black_luma, blur_ratio, "
-        "blur_floor, occluded_fraction, color_cast_ratio, scene_match_min, tampered_fraction, scene_refresh)",
+        "interval, timeout, jitter, frozen_tolerance, frozen_seconds, black_luma, blur_ratio, "
+        "blur_floor, occluded_fraction, color_cast_ratio, scene_match_min, tampered_fraction, scene_refresh, "
+        "duration)",
     ],
     "invalid-settings-values.yaml": [
         "invalid-settings-values.yaml, line 3, field 'monitor.listen': "
