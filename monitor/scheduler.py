@@ -17,7 +17,7 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -26,7 +26,7 @@ from camwatch.config.models import Camera, MonitorSettings
 from camwatch.monitor.outcome import liveness_probe
 from camwatch.monitor.probes.base import TIMEOUT, BaselineStore, MemoryBaselines, ProbeResult
 from camwatch.monitor.snapshot import Lateness
-from camwatch.monitor.sweep import SnapshotSink, applicable_probes, probe_camera
+from camwatch.monitor.sweep import ProbeKind, SnapshotSink, applicable_probes, probe_camera
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +261,7 @@ class Scheduler:
     async def probe_now(self, camera: Camera, kinds: Iterable[str], timeout: float) -> dict[str, ProbeResult]:
         """Probe ``camera`` now for a caller (``/probe``) within the bounds of scheduled rounds: it takes one
         of the ``concurrency`` slots (``ProbeSlotsFull`` when none is free) and decodes only through the
-        video gate, waiting for a decoder within ``timeout``."""
+        video gate, waiting for a decoder within ``timeout`` (capped by the probes' own timeouts)."""
         if len(self.in_flight) >= self.settings.concurrency:
             raise ProbeSlotsFull(f"all {self.settings.concurrency} probe slots are in use")
         task = asyncio.create_task(self._on_demand(camera, tuple(kinds), timeout))
@@ -272,11 +272,15 @@ class Scheduler:
     async def _on_demand(
         self, camera: Camera, kinds: tuple[str, ...], timeout: float
     ) -> dict[str, ProbeResult]:
+        first = [k for k in kinds if k != "video"]
+        if "video" in kinds and "rtsp" not in first:
+            first.append("rtsp")  # decoding only follows a stream that answers, as in a round
+        # Never longer than the probes' own deadlines together (plus a second), whatever the caller allows.
+        own = sum(self.settings.schedule(camera.tier, cast(ProbeKind, k)).timeout for k in {*first, *kinds})
+        timeout = min(timeout, own + 1.0)
         try:
             async with asyncio.timeout(timeout):
-                results = await probe_camera(
-                    camera, self.settings, kinds=[k for k in kinds if k != "video"], baselines=self.baselines
-                )
+                results = await probe_camera(camera, self.settings, kinds=first, baselines=self.baselines)
                 if "video" in kinds and results.get("rtsp") and results["rtsp"].success:
                     results.update(await self._decode(camera, results))
                 return results

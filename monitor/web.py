@@ -33,7 +33,7 @@ from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.probes.base import ProbeResult
 from camwatch.monitor.scheduler import ProbeSlotsFull
 from camwatch.monitor.snapshots import SnapshotStore
-from camwatch.monitor.sweep import ProbeKind, applicable_probes
+from camwatch.monitor.sweep import applicable_probes
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +125,12 @@ class _ProbeResults(Collector):
         yield from (success, duration, overall, took)
 
 
-def scrape_budget(header: str | None, cap: float) -> float:
-    """Seconds a /probe may take: Prometheus' scrape timeout less a margin (at least 0.5 s), never more than
-    ``cap``. Raises ``ValueError`` with the reason for a value that is not a positive number of seconds."""
+def scrape_budget(header: str | None) -> float:
+    """Seconds a /probe may take: Prometheus' scrape timeout less a margin (at least 0.5 s); unbounded
+    without the header (the scheduler caps it by the probes' own timeouts). Raises ``ValueError`` with the
+    reason for a value that is not a positive, finite number of seconds."""
     if header is None:
-        return cap
+        return math.inf
     try:
         seconds = float(header)
     except ValueError:
@@ -138,7 +139,7 @@ def scrape_budget(header: str | None, cap: float) -> float:
         ) from None
     if not math.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"{SCRAPE_TIMEOUT_HEADER} must be a positive, finite number of seconds")
-    return min(max(seconds - 0.5, 0.5), cap)
+    return max(seconds - 0.5, 0.5)
 
 
 def make_app(service: MonitorApp) -> web.Application:
@@ -171,10 +172,8 @@ def make_app(service: MonitorApp) -> web.Application:
         kinds = applicable_probes(camera) if module == "all" else (module,)
         if module != "all" and module not in applicable_probes(camera):
             return web.Response(status=400, text=f"camera {target!r} has no {module} endpoint\n")
-        # Deadline from the scrape timeout (minus a margin), capped by the probes' own timeouts together.
-        own = sum(service.settings.schedule(camera.tier, cast(ProbeKind, k)).timeout for k in kinds) + 1.0
         try:
-            budget = scrape_budget(request.headers.get(SCRAPE_TIMEOUT_HEADER), own)
+            budget = scrape_budget(request.headers.get(SCRAPE_TIMEOUT_HEADER))
         except ValueError as exc:
             return web.Response(status=400, text=f"{exc}\n")
         settings = web_settings()

@@ -22,6 +22,8 @@ import yaml
 from camwatch.config.models import Config, Debounce, MonitorSettings, RtspSettings, VideoSettings, WebSettings
 from camwatch.monitor.service import Service
 from camwatch.monitor.web import connection_cap
+from camwatch.sim.h264 import clip
+from camwatch.sim.rtsp_server import RtspCamera, RtspFleetServer
 from support.cameras import make_camera
 from support.gst_rtsp import unused_port
 
@@ -233,6 +235,84 @@ async def test_probe_requests_never_exceed_the_concurrency_limit(tmp_path):
     assert set(statuses) <= {200, 503}
     assert statuses.count(200) >= 1 and statuses.count(503) >= 1  # some ran, the rest were told to wait
     assert 1 <= counter.peak <= 4, counter.peak
+
+
+class PlayCounter:
+    """Loopback relays in front of RTSP cameras that count connections playing a stream (decoding) at once,
+    across every relay: a connection counts from its first PLAY request until it closes."""
+
+    def __init__(self) -> None:
+        self.playing, self.peak, self.plays = 0, 0, 0
+
+    @contextlib.asynccontextmanager
+    async def relay(self, host: str, port: int) -> AsyncIterator[int]:
+        """A relay to ``host:port``; yields the port it listens on."""
+
+        async def connection(client: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
+            server, to_server = await asyncio.open_connection(host, port)
+            played = False
+
+            async def pump(
+                reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, watch: bool
+            ) -> None:
+                nonlocal played
+                with contextlib.suppress(ConnectionError):
+                    while data := await reader.read(65536):
+                        if watch and not played and b"PLAY rtsp://" in data:
+                            played = True
+                            self.plays += 1
+                            self.playing += 1
+                            self.peak = max(self.peak, self.playing)
+                        writer.write(data)
+                        await writer.drain()
+                writer.close()
+
+            try:
+                await asyncio.gather(
+                    pump(client, to_server, watch=True), pump(server, to_client, watch=False)
+                )
+            finally:
+                if played:
+                    self.playing -= 1
+
+        listener = await asyncio.start_server(connection, "127.0.0.1", 0)
+        try:
+            yield listener.sockets[0].getsockname()[1]
+        finally:
+            listener.close()
+
+
+@pytest.mark.parametrize("module", ["all", "video"])
+async def test_probe_decodes_only_through_the_video_gate(tmp_path, module):
+    fleet, counter = RtspFleetServer(), PlayCounter()
+    live = clip("live", width=64, height=36, fps=10, seconds=1)
+    sims = [RtspCamera(f"sim-{i}", "127.0.0.1", unused_port(), "admin", "sim-pw", live) for i in range(4)]
+    async with contextlib.AsyncExitStack() as stack:
+        for sim in sims:
+            await fleet.open(sim)
+        stack.push_async_callback(fleet.close_all)
+        ports = [await stack.enter_async_context(counter.relay(sim.address, sim.port)) for sim in sims]
+        cameras = [
+            make_camera(
+                id=sim.id, rtsp_url=f"rtsp://127.0.0.1:{port}{sim.path}", username="admin", password="sim-pw"
+            )
+            for sim, port in zip(sims, ports, strict=True)
+        ]
+        config = settings(tmp_path, cameras)
+        video = VideoSettings(interval=3600, timeout=10, duration=1.0)
+        monitor = config.monitor.model_copy(update={"video_concurrency": 1, "video": video})
+        svc = await stack.enter_async_context(running(config.model_copy(update={"monitor": monitor})))
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+
+        async def probe(camera: str) -> str:
+            async with session.get(svc.url + "/probe", params={"target": camera, "module": module}) as r:
+                assert r.status == 200
+                return await r.text()
+
+        answers = await asyncio.gather(*(probe(c.id) for c in cameras))
+    assert all('probe="video"' in a for a in answers)
+    assert counter.plays >= 2  # streams were decoded (scheduled and on demand)...
+    assert counter.peak == 1, counter.peak  # ...but one decoder: never two played at once
 
 
 # ------------------------------------------------------------------------------ reload
