@@ -24,6 +24,7 @@ from typing import Any, Protocol, cast
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestHandler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -271,6 +272,51 @@ class _Refused(asyncio.Protocol):
         transport.close()
 
 
+class _Gate:
+    """Protocol factory over aiohttp's server that keeps at most ``cap`` connections. At the cap, the
+    connection idle longest (no request in progress: a slow client's half-sent head, or keep-alive) is closed
+    to make room, so slow clients cannot starve a scraper that asks at once; when every connection is busy
+    with a request, the new one gets 503."""
+
+    server: web.Server | None = None  # aiohttp's, once the runner is set up
+
+    def __init__(self, cap: int, errors: ThrottledLog):
+        self.cap, self.errors = cap, errors
+        self._idle: dict[RequestHandler, None] = {}  # insertion order: idle longest first
+
+    def __call__(self) -> asyncio.BaseProtocol:
+        assert self.server is not None
+        if len(self._idle) > 2 * self.cap:  # forget connections that closed by themselves
+            self._idle = {h: None for h in self._idle if h.transport is not None}
+        if len(self.server.connections) >= self.cap:
+            oldest = next((h for h in self._idle if h.transport is not None), None)
+            if oldest is None:
+                self.errors.limited(
+                    logging.WARNING, "cap", "web connection cap (%d) reached, all busy", self.cap
+                )
+                return _Refused()
+            del self._idle[oldest]
+            oldest.force_close()
+            self.errors.limited(
+                logging.WARNING,
+                "evict",
+                "web connection cap (%d) reached; closing idle connections",
+                self.cap,
+            )
+        handler = self.server()
+        self._idle[handler] = None
+        return handler
+
+    @web.middleware
+    async def track(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Between request head and response a connection is busy: never closed to make room."""
+        self._idle.pop(request.protocol, None)
+        try:
+            return await handler(request)
+        finally:
+            self._idle[request.protocol] = None
+
+
 def connection_cap(configured: int) -> int:
     """``configured``, lowered to a quarter of the process's open-file limit so probes keep descriptors."""
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -315,9 +361,6 @@ async def serve(app: web.Application, listen: str, settings: WebSettings) -> Lis
         lingering_time=settings.request_timeout,
         logger=cast(logging.Logger, errors),
     )
-    await runner.setup()
-    server = runner.server
-    assert server is not None
     cap = connection_cap(settings.max_connections)
     if cap < settings.max_connections:
         log.warning(
@@ -325,18 +368,13 @@ async def serve(app: web.Application, listen: str, settings: WebSettings) -> Lis
             settings.max_connections,
             cap,
         )
-
-    def protocol() -> asyncio.BaseProtocol:
-        if len(server.connections) < cap:
-            return server()
-        errors.limited(
-            logging.WARNING, "cap", "web connection cap (%d) reached; refusing new connections", cap
-        )
-        return _Refused()
-
+    gate = _Gate(cap, errors)
+    app.middlewares.insert(0, gate.track)
+    await runner.setup()
+    gate.server = runner.server
     tls = ssl_context(settings)
     listening = await asyncio.get_running_loop().create_server(
-        protocol,
+        gate,
         host.strip("[]") or "127.0.0.1",
         int(port),
         ssl=tls,

@@ -99,20 +99,44 @@ async def test_slow_clients_are_closed_and_metrics_still_answer(tmp_path, closed
             writer.close()
 
 
-async def test_connections_beyond_the_cap_get_503_and_are_closed(tmp_path, closed_camera):
-    async with running(settings(tmp_path, [closed_camera], request_timeout="30s", max_connections=8)) as svc:
-        held = [await asyncio.open_connection(*address(svc)) for _ in range(8)]
-        server = svc._listener.runner.server  # type: ignore[union-attr]
+async def test_at_the_cap_idle_connections_make_room_and_busy_ones_get_503(tmp_path, hanging_port):
+    cameras = [make_camera(id=f"h{i}", rtsp_url=f"rtsp://127.0.0.1:{hanging_port}/x") for i in range(8)]
+    config = settings(tmp_path, cameras, request_timeout="30s", max_connections=8)
+    rtsp = RtspSettings(interval=3600, timeout=20.0, jitter=0.0)
+    config = config.model_copy(update={"monitor": config.monitor.model_copy(update={"rtsp": rtsp})})
+    async with running(config) as svc:
+        # Eight slow clients fill the cap; a scraper still gets its answer: the idle-longest one makes room.
+        idle = []
+        for _ in range(8):
+            reader, writer = await asyncio.open_connection(*address(svc))
+            writer.write(b"GET /metr")
+            idle.append((reader, writer))
+            await asyncio.sleep(0.05)  # accepted in this order
+        status, _ = await get(svc.url + "/metrics")
+        assert status == 200
+        assert await asyncio.wait_for(idle[0][0].read(), 10) == b""  # the oldest was closed
+        for _, writer in idle:
+            writer.close()
 
-        async def all_accepted() -> None:
-            while len(server.connections) < 8:
+        # Eight requests in progress (probes of hanging cameras) fill it: a new connection gets 503 at once.
+        busy = []
+        for camera in cameras:
+            reader, writer = await asyncio.open_connection(*address(svc))
+            writer.write(f"GET /probe?target={camera.id}&module=rtsp HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            busy.append((reader, writer))
+
+        def on_demand() -> int:  # /probe requests in progress (scheduled rounds may run besides them)
+            return sum(1 for t in svc.scheduler.in_flight if "_on_demand" in t.get_coro().__qualname__)
+
+        async def all_busy() -> None:
+            while on_demand() < 8:
                 await asyncio.sleep(0.05)
 
-        await asyncio.wait_for(all_accepted(), 10)
+        await asyncio.wait_for(all_busy(), 15)
         answer = await raw(svc, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 503 ")  # told at once, and closed (raw() read to EOF)
-        for _, writer in held:
-            writer.close()
+        for _, writer in busy:
+            writer.close()  # the clients leave: their probes stop (handler cancellation)
 
         async def metrics_again() -> int:
             while True:
