@@ -27,9 +27,7 @@ from camwatch.monitor.web import Listener, make_app, serve, ssl_context
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 1.0
-STATE_CHECK_INTERVAL = (
-    30.0  # seconds: a deleted, replaced, read-only or damaged state file is found this soon
-)
+STATE_CHECK_INTERVAL = 30.0  # seconds: how soon a deleted, replaced or read-only state file is found
 WATCH_INTERVAL = 5.0
 CLUSTER_INTERVAL = 5.0
 MAINTENANCE_INTERVAL = 15.0

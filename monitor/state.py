@@ -422,17 +422,19 @@ class StateStore:
                 self._problem = None
                 return False
             kind, detail = found
-            self.write_errors += 1
             try:
                 if kind in ("deleted", "replaced"):
+                    self.write_errors += 1
                     self._problem = self._write_back(kind)
                     return False
                 if kind == "corrupt":
+                    self.write_errors += 1
                     self._problem = self._set_aside(detail)
                     return True
             except (sqlite3.Error, OSError) as exc:
                 detail = f"was {kind} and could not be repaired ({exc})"
-            if self._problem != detail:  # one line per episode
+            if self._problem != detail:  # one line (and one error counted) per episode
+                self.write_errors += 1
                 log.error("state database %s %s; keeping state in memory", self.path, detail)
             self._problem = detail
             return False
