@@ -11,4 +11,7 @@ ENV PATH=/opt/camwatch/bin:$PATH
 USER nobody
 WORKDIR /tmp
 EXPOSE 9640
+# 0.0.0.0 is the container's own interface, so Prometheus in the same Docker network can scrape it. Publish
+# it on the host's loopback only (`docker run -p 127.0.0.1:9640:9640`, as docker-compose.yml does); reach it
+# from other hosts through a reverse proxy or with monitor.web TLS and basic_auth_users (README: Security).
 CMD ["camwatch", "demo", "--listen", "0.0.0.0:9640"]

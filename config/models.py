@@ -170,6 +170,12 @@ class WebSettings(Frozen):
     tls_key_file: Path | None = None
     basic_auth_users: dict[str, str] = Field(default_factory=dict)  # user -> bcrypt/sha256 hash
     probe_min_interval: Duration = 5.0
+    # A connection must send a whole request head within this long after it opened or after its previous
+    # response, else it is closed: slow or idle clients cannot hold file descriptors.
+    request_timeout: Duration = 10.0
+    # Connections beyond this many get a 503 and are closed at once (capped at a quarter of the process's
+    # file limit, so probes always have descriptors left).
+    max_connections: int = Field(128, ge=1)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> WebSettings:

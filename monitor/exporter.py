@@ -321,7 +321,10 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
     )
     for (camera, kind), n in sorted(snap.events_total.items()):
         events.add_metric([camera, kind], n)
-    healthy = _gauge("camwatch_state_healthy", "1 while the state database accepts writes.")
+    healthy = _gauge(
+        "camwatch_state_healthy",
+        "1 while the state database accepts writes and its last check found it sound.",
+    )
     healthy.add_metric([], 1 if snap.state_healthy else 0)
     write_errors = CounterMetricFamily("camwatch_state_write_errors", "Failed state database flushes.")
     write_errors.add_metric([], snap.state_write_errors)

@@ -17,12 +17,13 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from camwatch.config.models import Camera, MonitorSettings
-from camwatch.monitor.probes.base import BaselineStore, MemoryBaselines, ProbeResult
+from camwatch.monitor.probes.base import TIMEOUT, BaselineStore, MemoryBaselines, ProbeResult
 from camwatch.monitor.probes.registry import SPEC, liveness_probe
 from camwatch.monitor.snapshot import Lateness
 from camwatch.monitor.sweep import SnapshotSink, applicable_probes, probe_camera
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 OnProbed = Callable[[Camera, Mapping[str, ProbeResult], float], None]
 LIVENESS_SPREAD = 10.0  # seconds over which a new fleet's first probes are spread
 VIDEO_RETRY = 15.0  # a gated check (video, snapshot) that found its gate full is retried this much later
+
+
+class ProbeSlotsFull(RuntimeError):
+    """Every probe slot is in use: an on-demand probe now would exceed ``concurrency``."""
 
 
 @dataclass(slots=True)
@@ -72,7 +77,7 @@ class Scheduler:
         self.clock = clock
         self.rng = rng or random.Random()
         self.lateness = Lateness()
-        self.in_flight: set[asyncio.Task[None]] = set()
+        self.in_flight: set[asyncio.Task[Any]] = set()  # rounds and on-demand probes: each holds a slot
         self._plans: dict[str, _Plan] = {}
         self._heaps: dict[str, list[tuple[float, str]]] = {}
         # One gate per gated kind (``ProbeSpec.gate``), sized by its MonitorSettings field.
@@ -207,7 +212,7 @@ class Scheduler:
         task.add_done_callback(self._round_done)
         return task
 
-    def _round_done(self, task: asyncio.Task[None]) -> None:
+    def _round_done(self, task: asyncio.Task[Any]) -> None:
         self.in_flight.discard(task)
         if self._aps is None:
             return  # not scheduling (only run_once): nothing else is due
@@ -257,6 +262,56 @@ class Scheduler:
         if left > 0:
             await all_done.wait()
 
+    async def probe_now(self, camera: Camera, kinds: Iterable[str], timeout: float) -> dict[str, ProbeResult]:
+        """Probe ``camera`` now for a caller (``/probe``) within the bounds of scheduled rounds: it takes one
+        of the ``concurrency`` slots (``ProbeSlotsFull`` when none is free) and decodes only through the
+        video gate, waiting for a decoder within ``timeout`` (capped by the probes' own timeouts)."""
+        if len(self.in_flight) >= self.settings.concurrency:
+            raise ProbeSlotsFull(f"all {self.settings.concurrency} probe slots are in use")
+        task = asyncio.create_task(self._on_demand(camera, tuple(kinds), timeout))
+        self.in_flight.add(task)
+        task.add_done_callback(self._round_done)
+        return await task
+
+    async def _on_demand(
+        self, camera: Camera, kinds: tuple[str, ...], timeout: float
+    ) -> dict[str, ProbeResult]:
+        live = liveness_probe(camera)
+        gated = [k for k in kinds if k in self._gates and k != live]
+        first = [k for k in kinds if k not in gated]
+        if gated and live and live not in first:
+            first.append(live)  # a gated check only follows a camera that answers, as in a round
+        # Never longer than the probes' own deadlines together (plus a second), whatever the caller allows.
+        own = sum(self.settings.schedule(camera.tier, k).timeout for k in {*first, *kinds})
+        timeout = min(timeout, own + 1.0)
+        try:
+            async with asyncio.timeout(timeout):
+                results = await probe_camera(camera, self.settings, kinds=first, baselines=self.baselines)
+                alive = results.get(live) if live else None
+                for kind in gated if alive is not None and alive.success else ():
+                    results.update(await self._gated(kind, camera, results))
+                return results
+        except TimeoutError:
+            return {k: ProbeResult(k, False, TIMEOUT, timeout, error="scrape timeout reached") for k in kinds}
+
+    async def _gated(
+        self,
+        kind: str,
+        camera: Camera,
+        previous: Mapping[str, ProbeResult],
+        snapshot_sink: SnapshotSink | None = None,
+    ) -> dict[str, ProbeResult]:
+        """A gated probe (video, snapshot), holding one of its gate's places (``video_concurrency``...)."""
+        async with self._gates[kind]:
+            return await probe_camera(
+                camera,
+                self.settings,
+                kinds=[kind],
+                previous=previous,
+                baselines=self.baselines,
+                snapshot_sink=snapshot_sink,
+            )
+
     async def _round(self, plan: _Plan, due: float) -> None:
         camera = plan.camera
         live = liveness_probe(camera)
@@ -295,16 +350,7 @@ class Scheduler:
         try:
             for kind in later:
                 # A gated check holds a slot for seconds: it waits on its own gate, never on liveness's.
-                async with self._gates[kind]:
-                    checked = await probe_camera(
-                        camera,
-                        self.settings,
-                        kinds=[kind],
-                        previous=results,
-                        baselines=self.baselines,
-                        snapshot_sink=self.snapshot_sink,
-                    )
-                self._report(camera, checked)
+                self._report(camera, await self._gated(kind, camera, results, self.snapshot_sink))
         finally:
             plan.decoding = False
 

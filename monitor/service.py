@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from camwatch.config.errors import ConfigError
-from camwatch.config.models import Camera, Config
+from camwatch.config.models import Camera, Config, MonitorSettings
 from camwatch.monitor.clusters import ClusterChange, ClusterTracker, DownCamera
 from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.identity import Identity, track_identity
@@ -23,13 +22,13 @@ from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshot import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.state import Event, StateStore
-from camwatch.monitor.sweep import probe_camera
 from camwatch.monitor.tracker import Tracker
-from camwatch.monitor.web import make_app, serve
+from camwatch.monitor.web import Listener, make_app, serve, ssl_context
 
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 1.0
+STATE_CHECK_INTERVAL = 30.0  # seconds: how soon a deleted, replaced or read-only state file is found
 WATCH_INTERVAL = 5.0
 CLUSTER_INTERVAL = 5.0
 MAINTENANCE_INTERVAL = 15.0
@@ -51,7 +50,7 @@ class Service:
         self.settings = config.monitor
         self._loader = loader
         self._coverage_factory = coverage_factory
-        self.store = StateStore(config.state_path)
+        self.store = StateStore(config.state_path, recover=True)
         self.tracker = Tracker({c.id: c for c in config.cameras}, self.settings.debounce, self.store.load())
         self.identities = {cam: Identity(*row) for cam, row in self.store.identities().items()}
         self.events_total: Counter[tuple[str, str]] = Counter()
@@ -82,7 +81,7 @@ class Service:
         self._coverage_task: asyncio.Task[None] | None = None
         self.exporter = Exporter(self.snapshot)
         self.registry = self.exporter.registry
-        self._runner: web.AppRunner | None = None
+        self._listener: Listener | None = None
         self._input_stamps: dict[Path, tuple[float, int] | None] = {}
         self.started = False
 
@@ -92,6 +91,7 @@ class Service:
         self.store.begin_run()
         self.scheduler.start()
         self.scheduler.add_job(self.flush, FLUSH_INTERVAL, "state-flush")
+        self.scheduler.add_job(self.check_state, STATE_CHECK_INTERVAL, "state-check")
         self.scheduler.add_job(self.update_clusters, CLUSTER_INTERVAL, "clusters")
         self.scheduler.add_job(self.refresh_maintenance, MAINTENANCE_INTERVAL, "maintenance")
         if self._loader is not None:
@@ -103,7 +103,7 @@ class Service:
                 self.recompute_coverage, self.config.coverage.recompute_interval, "coverage"
             )
             self._coverage_task = asyncio.create_task(self._build_coverage())
-        self._runner = await serve(make_app(self, self.settings.web), self.settings.listen, self.settings.web)
+        self._listener = await serve(make_app(self), self.settings.listen, self.settings.web)
         self.started = True
         log.info("camwatch monitoring %d cameras; metrics at %s/metrics", len(self.config.cameras), self.url)
 
@@ -111,13 +111,15 @@ class Service:
         await self.scheduler.stop()
         if self._coverage_task is not None:
             self._coverage_task.cancel()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._listener is not None:
+            await self._listener.close()
         await asyncio.to_thread(self.store.close)
         self.started = False
 
     @property
     def url(self) -> str:
+        if self._listener is not None:
+            return self._listener.url
         scheme = "https" if self.settings.web.tls_cert_file else "http"
         return f"{scheme}://{self.settings.listen}"
 
@@ -149,6 +151,13 @@ class Service:
 
     async def flush(self) -> None:
         await asyncio.to_thread(self.store.flush)
+
+    async def check_state(self) -> None:
+        if await asyncio.to_thread(self.store.check):
+            # A new database replaced a corrupt one: it gets every camera's current state again.
+            for track in self.tracker.tracks.values():
+                if track.up is not None:
+                    self.store.stage(track.stored())
 
     def _log_transition(self, camera: Camera, old: str | None, new: str, result: CameraResult | None) -> None:
         """One INFO line per state change (and per camera first seen in trouble): camera, name,
@@ -238,13 +247,8 @@ class Service:
     async def probe_now(
         self, camera: Camera, kinds: tuple[str, ...], timeout: float
     ) -> dict[str, ProbeResult]:
-        try:
-            async with asyncio.timeout(timeout):
-                return await probe_camera(camera, self.settings, kinds=kinds, baselines=self.baselines)
-        except TimeoutError:
-            return {
-                k: ProbeResult(k, False, "timeout", timeout, error="scrape timeout reached") for k in kinds
-            }
+        """A /probe: through the scheduler's slots and video gate, as scheduled probes."""
+        return await self.scheduler.probe_now(camera, kinds, timeout)
 
     # -- reload ---------------------------------------------------------------------------------------
 
@@ -267,10 +271,32 @@ class Service:
             log.info("configuration files changed; reloading")
             self.reload()
 
+    def _apply_web(self, new: MonitorSettings) -> None:
+        """Load a changed TLS certificate into the running listener; say which web settings wait for a
+        restart. Users and the /probe rate limit need nothing here: they are read per request."""
+        old = self.settings.web
+        tls = self._listener.tls if self._listener is not None else None
+        if tls is not None and new.web.tls_cert_file is not None and new.web.tls_key_file is not None:
+            ssl_context(new.web)  # raises on a bad certificate or key before the live one is touched
+            tls.load_cert_chain(new.web.tls_cert_file, new.web.tls_key_file)
+        fixed = [
+            name
+            for name, before, after in (
+                ("monitor.listen", self.settings.listen, new.listen),
+                ("TLS on/off", old.tls_cert_file is None, new.web.tls_cert_file is None),
+                ("monitor.web.request_timeout", old.request_timeout, new.web.request_timeout),
+                ("monitor.web.max_connections", old.max_connections, new.web.max_connections),
+            )
+            if before != after
+        ]
+        if fixed:
+            log.warning("%s changed: applies when camwatch restarts (the listener is kept)", ", ".join(fixed))
+
     def reload(self, new: Config | None = None) -> bool:
         """Apply a new config (or re-read the file); an invalid one is rejected and the running one stays.
 
-        The state database path and listen address are fixed for the life of the process.
+        The state database path, listen address, TLS on/off and connection limits are fixed for the life of
+        the process; web users, the /probe rate limit and a renewed TLS certificate apply at once.
         """
         try:
             if new is None:
@@ -280,6 +306,12 @@ class Service:
         except ConfigError as exc:
             self.reload_ok = False
             log.error("configuration reload rejected, keeping the running one:\n%s", exc)
+            return False
+        try:
+            self._apply_web(new.monitor)
+        except (OSError, ssl.SSLError) as exc:
+            self.reload_ok = False
+            log.error("configuration reload rejected, keeping the running one: TLS certificate: %s", exc)
             return False
         cameras = {c.id: c for c in new.cameras}
         inventory_changed = new.cameras != self.config.cameras or new.coverage != self.config.coverage

@@ -4,6 +4,11 @@ Writes are batched and flushed from a worker thread in one transaction, so a bur
 one fsync, and a camera's current row and its transition are always written together (a ``kill -9``
 leaves either both or neither). When the disk refuses writes, the batch stays in memory (bounded) and the
 monitor goes on; the next successful flush catches up.
+
+The service also checks that the file is still the one it writes (deleted or replaced under it), writable and
+intact (``PRAGMA quick_check``), at start and on a schedule: a deleted or replaced file is written back from
+the open connection (no history lost), a corrupt one is set aside as ``*.corrupt-<timestamp>`` and a new one
+started; each is one log line and ``healthy`` False until a later check finds the file sound.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,10 +81,21 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 MAX_PENDING_TRANSITIONS = 200_000
+QUICK_CHECK_INTERVAL = 600.0  # seconds between integrity checks of the whole file (also at start)
 
 
 class StateError(RuntimeError):
     """The state database cannot be used (wrong schema version, not a database)."""
+
+
+class CorruptState(StateError):
+    """The file is not a readable SQLite database."""
+
+
+def _corrupt(exc: sqlite3.Error) -> bool:
+    """SQLite's own word that the file is damaged ("malformed", "not a database"): plain DatabaseError, not
+    one of its subclasses (locked, closed, misuse)."""
+    return type(exc) is sqlite3.DatabaseError
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +141,10 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=NORMAL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise StateError(f"{path}: not a camwatch state database ({exc})") from exc
+        conn.close()
+        if not _corrupt(exc):
+            raise
+        raise CorruptState(f"{path}: not a camwatch state database ({exc})") from exc
     if version > SCHEMA_VERSION:
         raise StateError(f"{path}: schema version {version} is newer than this camwatch ({SCHEMA_VERSION})")
     if version < SCHEMA_VERSION:
@@ -159,18 +180,18 @@ def read_transitions(path: Path, camera: str, *, since: float = 0.0) -> list[Tra
 class StateStore:
     """Current camera state and history in SQLite, written in batches from a worker thread."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, recover: bool = False):
+        """``recover`` (the service): a corrupt file is set aside and a new one started, and the file is
+        checked at once; otherwise (reports, tools) a corrupt file raises ``CorruptState``."""
         self.path = path
         self.dropped_transitions = 0
         self.write_errors = 0
-        self.healthy = True
+        self._writable = True
+        self._problem: str | None = None  # what the last check found wrong, until one finds it sound
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file the connection writes
+        self._next_quick_check = 0.0
         self._run_started: float | None = None
         self._conn: sqlite3.Connection | None = None
-        try:
-            self._conn = connect(path)
-        except (sqlite3.OperationalError, OSError) as exc:
-            # An unwritable or full disk must not stop monitoring: keep state in memory, retry on flush.
-            self._failed(exc)
         self._lock = threading.Lock()  # guards the pending batch
         self._db = threading.RLock()  # the connection is used from the loop thread and the flush thread
         self._pending_rows: dict[str, StoredCamera] = {}
@@ -178,15 +199,37 @@ class StateStore:
         self._pending_events: deque[Event] = deque()
         self._pending_identities: dict[str, tuple[str, str, float | None, float]] = {}
         self._run_id: int | None = None
+        try:
+            self._conn = self._open()
+        except (sqlite3.OperationalError, OSError) as exc:
+            # An unwritable or full disk must not stop monitoring: keep state in memory, retry on flush.
+            self._failed(exc)
+        except CorruptState as exc:
+            if not recover:
+                raise
+            self._problem = self._set_aside(str(exc.__cause__ or exc))
+        if recover and self._problem is None:
+            self.check()
 
     # -- reading --------------------------------------------------------------------------------------
+
+    @property
+    def healthy(self) -> bool:
+        """The database takes writes and the last check found it sound."""
+        return self._writable and self._problem is None
+
+    def _open(self) -> sqlite3.Connection:
+        conn = connect(self.path)
+        st = self.path.stat()
+        self._file = (st.st_dev, st.st_ino)
+        return conn
 
     def _attached(self) -> sqlite3.Connection | None:
         """The connection, opening it if an earlier attempt failed (the disk may be back)."""
         if self._conn is None:
             try:
-                self._conn = connect(self.path)
-            except (sqlite3.OperationalError, OSError):
+                self._conn = self._open()
+            except (sqlite3.OperationalError, OSError, CorruptState):
                 return None
             if self._run_started is not None:
                 self.begin_run(self._run_started)
@@ -296,59 +339,59 @@ class StateStore:
             identities = dict(self._pending_identities)
         with self._db:
             conn = self._attached()
-        if conn is None:
-            self._failed(sqlite3.OperationalError("unable to open database file"))
-            return False
-        try:
-            with self._db, conn:
-                conn.executemany(
-                    "INSERT INTO camera_state (camera, up, status, faults, since, last_probe, flaps) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(camera) DO UPDATE SET up=excluded.up, "
-                    "status=excluded.status, faults=excluded.faults, since=excluded.since, "
-                    "last_probe=excluded.last_probe, flaps=excluded.flaps",
-                    [
-                        (
-                            r.camera,
-                            None if r.up is None else int(r.up),
-                            r.status,
-                            json.dumps(list(r.faults)),
-                            r.since,
-                            r.last_probe,
-                            r.flaps,
-                        )
-                        for r in rows
-                    ],
-                )
-                conn.executemany(
-                    "INSERT INTO transitions (camera, ts, prev_status, status, up, working, faults) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            t.camera,
-                            t.ts,
-                            t.prev_status,
-                            t.status,
-                            int(t.up),
-                            int(t.working),
-                            json.dumps(list(t.faults)),
-                        )
-                        for t in transitions
-                    ],
-                )
-                conn.executemany(
-                    "INSERT INTO events (camera, ts, kind, detail) VALUES (?, ?, ?, ?)",
-                    [(e.camera, e.ts, e.kind, json.dumps(e.detail)) for e in events],
-                )
-                conn.executemany(
-                    "INSERT OR REPLACE INTO device_identity (camera, serial, firmware, clock_offset, ts) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    [(cam, *ident) for cam, ident in identities.items()],
-                )
-                if self._run_id is not None:
-                    conn.execute("UPDATE runs SET last_seen = ? WHERE id = ?", (now, self._run_id))
-        except sqlite3.Error as exc:
-            self._failed(exc)
-            return False
+            if conn is None:
+                self._failed(sqlite3.OperationalError("unable to open database file"))
+                return False
+            try:
+                with conn:
+                    conn.executemany(
+                        "INSERT INTO camera_state (camera, up, status, faults, since, last_probe, flaps) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(camera) DO UPDATE SET up=excluded.up, "
+                        "status=excluded.status, faults=excluded.faults, since=excluded.since, "
+                        "last_probe=excluded.last_probe, flaps=excluded.flaps",
+                        [
+                            (
+                                r.camera,
+                                None if r.up is None else int(r.up),
+                                r.status,
+                                json.dumps(list(r.faults)),
+                                r.since,
+                                r.last_probe,
+                                r.flaps,
+                            )
+                            for r in rows
+                        ],
+                    )
+                    conn.executemany(
+                        "INSERT INTO transitions (camera, ts, prev_status, status, up, working, faults) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            (
+                                t.camera,
+                                t.ts,
+                                t.prev_status,
+                                t.status,
+                                int(t.up),
+                                int(t.working),
+                                json.dumps(list(t.faults)),
+                            )
+                            for t in transitions
+                        ],
+                    )
+                    conn.executemany(
+                        "INSERT INTO events (camera, ts, kind, detail) VALUES (?, ?, ?, ?)",
+                        [(e.camera, e.ts, e.kind, json.dumps(e.detail)) for e in events],
+                    )
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO device_identity (camera, serial, firmware, clock_offset, ts) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        [(cam, *ident) for cam, ident in identities.items()],
+                    )
+                    if self._run_id is not None:
+                        conn.execute("UPDATE runs SET last_seen = ? WHERE id = ?", (now, self._run_id))
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                return False
         with self._lock:
             for r in rows:
                 if self._pending_rows.get(r.camera) is r:
@@ -360,18 +403,137 @@ class StateStore:
             for cam, ident in identities.items():
                 if self._pending_identities.get(cam) is ident:
                     del self._pending_identities[cam]
-        if not self.healthy:
+        if not self._writable:
             log.warning("state database %s is writable again; caught up", self.path)
-        self.healthy = True
+        self._writable = True
         return True
 
     def _failed(self, exc: Exception) -> None:
         self.write_errors += 1
-        if self.healthy:  # log once per episode, not once per flush
+        if isinstance(exc, sqlite3.Error) and _corrupt(exc):
+            # A damaged page answers some writes and not others: stay unhealthy until a check decides.
+            self._problem = self._problem or f"damaged ({exc})"
+            self._next_quick_check = 0.0
+        if self._writable:  # log once per episode, not once per flush
             log.error(
                 "cannot write state database %s: %s; keeping state in memory and retrying", self.path, exc
             )
-        self.healthy = False
+        self._writable = False
+
+    # -- integrity ------------------------------------------------------------------------------------
+
+    def check(self, now: float | None = None) -> bool:
+        """Check that the file is still ours, writable and sound, and repair what can be repaired.
+
+        Cheap checks every call; ``PRAGMA quick_check`` (reads the whole file) at the first call, every
+        ``QUICK_CHECK_INTERVAL`` and after an error that points at damage. Returns True when a new, empty
+        database replaced a corrupt one: the caller stages its current state again.
+        """
+        now = time.monotonic() if now is None else now
+        with self._db:
+            found = self._inspect(now)
+            if found is None:
+                if self._problem is not None:
+                    log.warning("state database %s is sound again", self.path)
+                self._problem = None
+                return False
+            kind, detail = found
+            try:
+                if kind in ("deleted", "replaced"):
+                    self.write_errors += 1
+                    self._problem = self._write_back(kind)
+                    return False
+                if kind == "corrupt":
+                    self.write_errors += 1
+                    self._problem = self._set_aside(detail)
+                    return True
+            except (sqlite3.Error, OSError) as exc:
+                detail = f"was {kind} and could not be repaired ({exc})"
+            if self._problem != detail:  # one line (and one error counted) per episode
+                self.write_errors += 1
+                log.error("state database %s %s; keeping state in memory", self.path, detail)
+            self._problem = detail
+            return False
+
+    def _inspect(self, now: float) -> tuple[str, str] | None:
+        """What is wrong with the file, as (kind, detail), or None."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return ("deleted", "") if self._conn is not None else None
+        except OSError as exc:
+            return "unreadable", f"cannot be read ({exc})"
+        if self._conn is None:
+            return None  # never opened (disk trouble): flush retries and reports
+        if (st.st_dev, st.st_ino) != self._file:
+            return "replaced", ""
+        if not st.st_mode & 0o222 or not os.access(self.path, os.W_OK):
+            return "read-only", f"is read-only (mode {st.st_mode & 0o777:o})"
+        if now >= self._next_quick_check:
+            try:
+                # A connection of its own reads the file as it is on disk, not the open one's page cache.
+                with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as fresh:
+                    rows = fresh.execute("PRAGMA quick_check").fetchall()
+            except sqlite3.DatabaseError as exc:
+                if not _corrupt(exc):
+                    return "unreadable", f"cannot be checked ({exc})"
+                rows = [(str(exc),)]
+            if rows != [("ok",)]:
+                return "corrupt", "; ".join(str(r[0]) for r in rows[:3])
+            self._next_quick_check = now + QUICK_CHECK_INTERVAL
+        return None
+
+    def _write_back(self, kind: str) -> str:
+        """The file was deleted or replaced under the open connection, which still holds the whole database:
+        copy it back to ``path`` (a replacing file is kept aside). Returns the problem to report."""
+        assert self._conn is not None
+        copy = self.path.with_name(self.path.name + ".restoring")
+        copy.unlink(missing_ok=True)
+        with closing(sqlite3.connect(copy)) as target:
+            self._conn.backup(target)
+        aside = None
+        if kind == "replaced":
+            aside = self._aside_name("replaced")
+            os.replace(self.path, aside)
+        self._conn.close()  # removes the -wal and -shm files of the old connection
+        os.replace(copy, self.path)
+        self._conn = self._open()  # the copy holds this run's row too: _run_id stays valid
+        found = "was deleted" if aside is None else f"was replaced by another file (kept as {aside.name})"
+        log.error(
+            "state database %s %s while camwatch ran; wrote it back from the open connection, history kept",
+            self.path,
+            found,
+        )
+        return f"{kind} while running"
+
+    def _set_aside(self, detail: str) -> str:
+        """Move a corrupt file (and its -wal, -shm) aside and start a new database. Returns the problem."""
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+        aside = self._aside_name("corrupt")
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+        try:
+            self._conn = self._open()
+        except (sqlite3.Error, OSError, StateError) as exc:
+            self._failed(exc)
+        if self._run_started is not None:
+            self._run_id = None
+            self.begin_run(self._run_started)
+        log.error(
+            "state database %s is corrupt (%s); kept it as %s (history before now is there) and started a "
+            "new one",
+            self.path,
+            detail,
+            aside.name,
+        )
+        return f"corrupt: {detail}"
+
+    def _aside_name(self, why: str) -> Path:
+        return self.path.with_name(f"{self.path.name}.{why}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
 
     # -- maintenance ----------------------------------------------------------------------------------
 

@@ -11,13 +11,14 @@ import bisect
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from camwatch.config.models import Camera, Config, ReportSettings
-from camwatch.monitor.state import StateStore, Transition
+from camwatch.monitor.state import StateError, StateStore, Transition
 from camwatch.office import tr, write_csv, write_xlsx
 from camwatch.report_cells import markdown_cell
 
@@ -210,21 +211,27 @@ def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUp
     path = config.state_path
     if not path.exists():
         raise ValueError(f"{path}: no state database; run `camwatch run` first to collect history")
-    store = StateStore(path)
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            runs = conn.execute("SELECT started, last_seen FROM runs").fetchall()
-        monitored = merge((max(a, start), min(b, end)) for a, b in runs)
-        if not monitored:
-            raise NoHistory(_no_history(month, path, runs, config.reports.timezone))
-        windows: dict[str, list[Interval]] = defaultdict(list)
-        for cam, a, b in store.maintenance_windows():
-            windows[cam].append((a, end if b is None else b))
-        history: dict[str, list[Transition]] = defaultdict(list)
-        for t in store.transitions():
-            history[t.camera].append(t)
-    finally:
-        store.close()
+        store = StateStore(path)
+        try:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+                runs = conn.execute("SELECT started, last_seen FROM runs").fetchall()
+            monitored = merge((max(a, start), min(b, end)) for a, b in runs)
+            if not monitored:
+                raise NoHistory(_no_history(month, path, runs, config.reports.timezone))
+            windows: dict[str, list[Interval]] = defaultdict(list)
+            for cam, a, b in store.maintenance_windows():
+                windows[cam].append((a, end if b is None else b))
+            history: dict[str, list[Transition]] = defaultdict(list)
+            for t in store.transitions():
+                history[t.camera].append(t)
+        finally:
+            store.close()
+    except (sqlite3.DatabaseError, StateError) as exc:
+        # One line, no traceback: the file is damaged (`camwatch run` sets such a file aside) or not ours.
+        raise ValueError(
+            f"{path}: cannot read the state database ({exc}); restore it from a backup"
+        ) from None
     uptimes = {
         c.id: camera_uptime(c.id, history.get(c.id, []), monitored, merge(windows.get(c.id, [])))
         for c in config.cameras

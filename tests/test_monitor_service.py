@@ -194,3 +194,21 @@ async def test_busy_decoders_never_hold_up_liveness(tmp_path, gst_rtsp):
 
 async def _true_when(value: bool) -> bool:
     return value
+
+
+async def test_deleted_state_database_is_reported_and_written_back(tmp_path, closed_port):
+    cam = make_camera(id="closed", rtsp_url=f"rtsp://127.0.0.1:{closed_port}/x")
+    svc = Service(config(tmp_path, [cam]))
+    await svc.start()
+    try:
+        await wait_for(lambda: _all_probed(svc))
+        await svc.flush()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{svc.store.path}{suffix}").unlink(missing_ok=True)
+        await svc.check_state()  # the scheduled check (every 30 s), run now
+        assert value(await scrape(svc.url), "camwatch_state_healthy") == 0
+        assert svc.store.path.exists()
+    finally:
+        await svc.stop()
+    with sqlite3.connect(svc.store.path) as conn:
+        assert conn.execute("SELECT camera, status FROM transitions").fetchall() == [("closed", "offline")]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 
 import pytest
+from typer.testing import CliRunner
 
+from camwatch.cli import app
 from camwatch.config.models import Config, MonitorSettings, ReportSettings
 from camwatch.monitor.state import StateStore, StoredCamera, Transition
 from camwatch.monitor.uptime import (
@@ -200,3 +202,28 @@ def test_report_language_setting_overrides_the_timezone(tmp_path):
     assert report_lang(settings) == "en" and report_lang(settings, "zh") == "zh"
     assert report_lang(ReportSettings(timezone="Europe/Helsinki")) == "en"
     assert report_lang(ReportSettings(timezone="Asia/Urumqi")) == "zh"
+
+
+@pytest.mark.parametrize("where", [0, 3 * 4096], ids=["header", "page"])
+def test_report_on_a_corrupt_database_is_one_clear_line(tmp_path, where):
+    db = tmp_path / "state.db"
+    store = StateStore(db)
+    t0, _ = month_bounds("2026-11")
+    store.begin_run(now=t0)
+    for k in range(400):  # a few pages of history
+        store.stage(
+            StoredCamera("a", k % 2 == 0, "ok", (), t0 + k, t0 + k),
+            Transition("a", t0 + k, None, "ok" if k % 2 == 0 else "offline", k % 2 == 0, k % 2 == 0, ()),
+        )
+    store.flush()
+    store.close()
+    with open(db, "r+b") as f:
+        f.seek(where)
+        f.write(bytes(range(256)) * 16)
+    config = tmp_path / "camwatch.yaml"
+    config.write_text("monitor: {state: state.db}\ncameras:\n  - {id: a, rtsp_url: 'rtsp://127.0.0.1:9/a'}\n")
+    result = CliRunner().invoke(app, ["report", "uptime", str(config), "--month", "2026-11", "--out", "out"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not an exception escaping
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot read the state database" in lines[0], result.output
