@@ -7,7 +7,6 @@ import contextlib
 import os
 import time
 import weakref
-import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +38,7 @@ from camwatch.monitor.probes.base import (
     ProbeContext,
     ProbeResult,
 )
+from camwatch.monitor.probes.bounded import BoundedReply, ReplyRefused
 from camwatch.redact import scrub
 
 NAME = "onvif"
@@ -102,76 +102,9 @@ class _UnusableReply(ValueError):
     """A well-formed exchange whose content the probe cannot use."""
 
 
-class _ReplyRefused(ValueError):
-    """A reply the probe will not read to the end: too large, or in an encoding it did not ask for."""
-
-
-# Content-Encoding -> zlib window bits. Replies are asked for uncompressed, but a camera may compress anyway.
-_DECODABLE = {"gzip": 31, "x-gzip": 31, "deflate": 15}
-_CHUNK = 64 * 1024
-
-
-def _size(count: int) -> str:
-    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if count % scale == 0:
-            return f"{count // scale} {unit}"
-    return f"{count} bytes"
-
-
-class _BoundedReply:
-    """An aiohttp reply whose ``read`` takes at most ``limit`` bytes off the wire and yields at most ``limit``
-    decompressed bytes; anything beyond raises ``_ReplyRefused`` and drops the connection."""
-
-    def __init__(self, response: aiohttp.ClientResponse, limit: int) -> None:
-        self._response = response
-        self._limit = limit
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._response, name)
-
-    async def read(self) -> bytes:
-        try:
-            body = await self._read()
-        except BaseException:
-            self._response.close()
-            raise
-        self._response.release()
-        return body
-
-    async def _read(self) -> bytes:
-        limit, response = self._limit, self._response
-        too_large = _ReplyRefused(f"reply larger than {_size(limit)}")
-        encoding = response.headers.get("Content-Encoding", "identity").strip().lower() or "identity"
-        if encoding != "identity" and encoding not in _DECODABLE:
-            raise _ReplyRefused(f"reply in an encoding that was not asked for ({encoding[:20]})")
-        if (response.content_length or 0) > limit:
-            raise too_large
-        inflate = zlib.decompressobj(_DECODABLE[encoding]) if encoding in _DECODABLE else None
-        body = bytearray()
-        received = 0
-        try:
-            async for chunk in response.content.iter_chunked(_CHUNK):
-                received += len(chunk)
-                if received > limit:
-                    raise too_large
-                if inflate is None:
-                    body += chunk
-                    continue
-                body += inflate.decompress(chunk, limit + 1 - len(body))
-                if len(body) > limit or inflate.unconsumed_tail:
-                    raise too_large
-            if inflate is not None:
-                body += inflate.flush(limit + 1 - len(body))
-                if len(body) > limit:
-                    raise too_large
-        except zlib.error as exc:
-            raise _ReplyRefused(f"reply is not valid {encoding}") from exc
-        return bytes(body)
-
-
 class _BoundedSession:
     """One ONVIF service's aiohttp session: replies are asked for uncompressed and their bodies read through
-    ``_BoundedReply`` (aiohttp bounds their heads itself). Everything else is the session itself."""
+    ``BoundedReply`` (aiohttp bounds their heads itself). Everything else is the session itself."""
 
     def __init__(self, session: aiohttp.ClientSession, limit: int) -> None:
         self._session = session
@@ -180,17 +113,17 @@ class _BoundedSession:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
 
-    async def post(self, *args: Any, **kwargs: Any) -> _BoundedReply:
+    async def post(self, *args: Any, **kwargs: Any) -> BoundedReply:
         return await self._send(self._session.post, args, kwargs)
 
-    async def get(self, *args: Any, **kwargs: Any) -> _BoundedReply:
+    async def get(self, *args: Any, **kwargs: Any) -> BoundedReply:
         return await self._send(self._session.get, args, kwargs)
 
-    async def _send(self, send: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> _BoundedReply:
+    async def _send(self, send: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> BoundedReply:
         headers = dict(kwargs.pop("headers", None) or {})
         headers["Accept-Encoding"] = "identity"
         response = await send(*args, headers=headers, auto_decompress=False, **kwargs)
-        return _BoundedReply(response, self._limit)
+        return BoundedReply(response, self._limit)
 
 
 def _bound_replies(service: ONVIFService, limit: int) -> None:
@@ -222,8 +155,9 @@ def _camera_utc(system_date_and_time: Any) -> datetime | None:
     return datetime(d.Year, d.Month, d.Day, t.Hour, t.Minute, t.Second, tzinfo=UTC)
 
 
-async def _inspect(cam: ONVIFCamera, found: _Findings, secret: str | None) -> None:
-    """Run the ONVIF calls in order, recording findings as they come."""
+async def _connect(cam: ONVIFCamera, found: _Findings) -> ONVIFService:
+    """The device service on the camera's own clock (WS-Security is signed with it), and its capabilities;
+    the clock offset goes to ``found``."""
     devicemgmt = await found.at("connect", cam.create_devicemgmt_service())
     before = time.time()
     system_time = await found.at("GetSystemDateAndTime", devicemgmt.authless_GetSystemDateAndTime())
@@ -242,6 +176,21 @@ async def _inspect(cam: ONVIFCamera, found: _Findings, secret: str | None) -> No
         devicemgmt = await cam.create_devicemgmt_service()
 
     await found.at("GetCapabilities", cam.get_capabilities())
+    return devicemgmt
+
+
+async def _profiles(cam: ONVIFCamera, found: _Findings) -> tuple[ONVIFService, list[Any]]:
+    """The media service and its profiles (at least one)."""
+    media = await found.at("connect media service", cam.create_media_service())
+    profiles = await found.at("GetProfiles", media.GetProfiles())
+    if not profiles:
+        raise _UnusableReply("the camera has no media profile")
+    return media, profiles
+
+
+async def _inspect(cam: ONVIFCamera, found: _Findings, secret: str | None) -> None:
+    """Run the ONVIF calls in order, recording findings as they come."""
+    devicemgmt = await _connect(cam, found)
     info = await found.at("GetDeviceInformation", devicemgmt.GetDeviceInformation())
     found.details.update(
         manufacturer=info.Manufacturer,
@@ -251,10 +200,7 @@ async def _inspect(cam: ONVIFCamera, found: _Findings, secret: str | None) -> No
         hardware_id=info.HardwareId,
     )
 
-    media = await found.at("connect media service", cam.create_media_service())
-    profiles = await found.at("GetProfiles", media.GetProfiles())
-    if not profiles:
-        raise _UnusableReply("the camera has no media profile")
+    media, profiles = await _profiles(cam, found)
     stream_setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
     media_uri = await found.at(
         "GetStreamUri", media.GetStreamUri({"StreamSetup": stream_setup, "ProfileToken": profiles[0].token})
@@ -307,7 +253,7 @@ def _classify(exc: BaseException, step: str) -> tuple[str, str]:
                 return ERROR, f"{step}: error reply that is not a SOAP fault"
             case Fault():
                 return ERROR, f"{step}: SOAP fault: {str(cause.message)[:200]}"
-            case _UnusableReply() | _ReplyRefused():
+            case _UnusableReply() | ReplyRefused():
                 return ERROR, f"{step}: {cause}"
             case aiohttp.ClientError():
                 return ERROR, f"{step}: {type(cause).__name__}"
@@ -362,6 +308,58 @@ async def _close(cam: ONVIFCamera, created: list[ONVIFService]) -> None:
         raise
 
 
+class OnvifFailed(Exception):
+    """An ONVIF exchange that failed: its probe status and a short reason (never a password)."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+async def _session(
+    camera: Camera, max_reply_bytes: int, run: Callable[[ONVIFCamera], Awaitable[_T]], found: _Findings
+) -> tuple[_T | None, str, str | None]:
+    """``run`` against the camera's ONVIF services, closed afterwards whatever happens: its outcome, a probe
+    status and a reason (``found`` names the failed step). The caller bounds the time."""
+    secret = camera.password.get_secret_value() if camera.password else None
+    # Without a login the WS-Security token is empty rather than absent (the library always signs).
+    assert camera.onvif_host is not None
+    cam = ONVIFCamera(
+        camera.onvif_host, camera.onvif_port, camera.username or "", secret or "", no_cache=True
+    )
+    created = _track_services(cam, max_reply_bytes)
+    try:
+        return await run(cam), OK, None
+    except TimeoutError:
+        raise
+    except Exception as exc:
+        status, error = _classify(exc, found.step)
+        return None, status, scrub(error, [secret])
+    finally:
+        await _close(cam, created)
+
+
+async def snapshot_uri(camera: Camera, *, max_reply_bytes: int) -> str:
+    """The first media profile's still-picture URI (GetSnapshotUri); raises ``OnvifFailed``."""
+    await load_wsdl()
+
+    found = _Findings()
+
+    async def ask(cam: ONVIFCamera) -> str:
+        await _connect(cam, found)
+        media, profiles = await _profiles(cam, found)
+        reply = await found.at("GetSnapshotUri", media.GetSnapshotUri({"ProfileToken": profiles[0].token}))
+        if reply is None or not reply.Uri:
+            raise _UnusableReply("the reply holds no URI")
+        return str(reply.Uri)
+
+    uri, status, error = await _session(camera, max_reply_bytes, ask, found)
+    if uri is None:
+        raise OnvifFailed(status, error or "no snapshot URI")
+    return uri
+
+
 async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     """Ask the camera's ONVIF services for its clock, identity, stream URI and PTZ status."""
     settings = ctx.settings if isinstance(ctx.settings, OnvifSettings) else OnvifSettings()
@@ -372,22 +370,14 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     await load_wsdl()
 
     found = _Findings()
-    status, error = OK, None
     started = time.monotonic()
-    # Without a login the WS-Security token is empty rather than absent (the library always signs).
-    cam = ONVIFCamera(
-        camera.onvif_host, camera.onvif_port, camera.username or "", secret or "", no_cache=True
-    )
-    created = _track_services(cam, settings.max_reply_bytes)
     try:
         async with asyncio.timeout(ctx.timeout):
-            await _inspect(cam, found, secret)
+            _, status, error = await _session(
+                camera, settings.max_reply_bytes, lambda cam: _inspect(cam, found, secret), found
+            )
     except TimeoutError:
         status, error = TIMEOUT, f"no answer to {found.step} within {ctx.timeout:g}s"
-    except Exception as exc:
-        status, error = _classify(exc, found.step)
-    finally:
-        await _close(cam, created)
 
     offset = found.values.get("clock_offset_seconds")
     return ProbeResult(
@@ -395,7 +385,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         success=status == OK,
         status=status,
         duration_seconds=time.monotonic() - started,
-        error=scrub(error, [secret]) if error else None,
+        error=error,
         faults=("clock_skew",) if offset is not None and abs(offset) > settings.clock_skew_threshold else (),
         values=found.values,
         details=found.details,
