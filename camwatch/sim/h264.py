@@ -193,3 +193,19 @@ def clip(picture: str, *, width: int = 320, height: int = 180, fps: int = 12, se
             params.setdefault(nal[0] & 0x1F, nal)
         frames.append(tuple(p for nal in nals for p in packetise(nal)))
     return Clip(picture, width, height, fps, tuple(frames), params[_NAL_SPS], params[_NAL_PPS])
+
+
+@cache
+def stills(picture: str, *, width: int = 640, height: int = 360, count: int = 29) -> tuple[bytes, ...]:
+    """JPEG still pictures (once per argument set) of ``picture``, a quarter of a second apart (looping after
+    ``count``: 7.25 s by default), as a camera's snapshot URL serves them: a live view changes between two of
+    them, a frozen one does not."""
+    if picture not in PICTURES:
+        raise ValueError(f"unknown picture {picture!r}; expected one of {', '.join(PICTURES)}")
+    out = []
+    for rgb in render(picture, width=width, height=height, fps=4, count=count):
+        ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+        if not ok:
+            raise ValueError("JPEG encoding failed")
+        out.append(jpeg.tobytes())
+    return tuple(out)

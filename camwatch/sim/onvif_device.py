@@ -7,7 +7,9 @@ import base64
 import hashlib
 import hmac
 import re
+import secrets
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -17,8 +19,14 @@ from xml.sax.saxutils import escape, unescape
 
 from aiohttp import web
 
+from camwatch.sim.h264 import stills
+from camwatch.sim.rtsp_server import REALM, check_authorization
+
 FaultMode = Literal["hang", "slow", "malformed", "xxe", "billion_laughs", "http500"]
 """How a device misbehaves. A wrong clock is not a mode: it is ``clock_offset``."""
+
+# Where cameras serve a still picture: Hikvision (ISAPI), Dahua. GetSnapshotUri names the first.
+SNAPSHOT_PATHS = ("/ISAPI/Streaming/channels/101/picture", "/cgi-bin/snapshot.cgi")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,10 @@ class OnvifDevice:
     auth_tolerance: float = 60.0
     # Time a "slow" device spreads each reply over.
     slow_seconds: float = 30.0
+    # What its snapshots show (a camwatch.sim.h264 picture: live, frozen, black, blurred, ...) and how they
+    # ask for the login. A Digest nonce is good only on the connection it was given on.
+    picture: str = "live"
+    snapshot_auth: Literal["digest", "basic"] = "digest"
 
 
 DeviceLookup = Callable[[str, int], OnvifDevice | None]
@@ -119,6 +131,11 @@ _STREAM_URI = (
     "<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>{uri}</tt:Uri>"
     "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>"
     "<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetStreamUriResponse>"
+)
+_SNAPSHOT_URI = (
+    "<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>{uri}</tt:Uri>"
+    "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>"
+    "<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetSnapshotUriResponse>"
 )
 _PTZ_STATUS = (
     "<tptz:GetStatusResponse><tptz:PTZStatus><tt:Position>"
@@ -202,7 +219,9 @@ def _services(device: OnvifDevice, base: str) -> str:
 def _reply_body(device: OnvifDevice, operation: str, request_xml: str, base: str) -> tuple[int, str]:
     """HTTP status and SOAP body for one operation."""
     profile = _PROFILE_REF.search(request_xml)
-    if operation in ("GetStreamUri", "GetStatus") and (profile is None or profile[1] != PROFILE_TOKEN):
+    if operation in ("GetStreamUri", "GetSnapshotUri", "GetStatus") and (
+        profile is None or profile[1] != PROFILE_TOKEN
+    ):
         return 400, _fault("Sender", "NoProfile", "the requested profile token does not exist")
     utc = _DATE_TIME.format(t=_device_now(device))
     match operation:
@@ -225,6 +244,8 @@ def _reply_body(device: OnvifDevice, operation: str, request_xml: str, base: str
             return 200, _PROFILES.format(ptz=_PROFILE_PTZ if device.ptz else "")
         case "GetStreamUri":
             return 200, _STREAM_URI.format(uri=escape(device.rtsp_url))
+        case "GetSnapshotUri":
+            return 200, _SNAPSHOT_URI.format(uri=escape(f"{base}{SNAPSHOT_PATHS[0]}"))
         case "GetStatus" if device.ptz:
             return 200, _PTZ_STATUS.format(utc=_device_now(device).strftime("%Y-%m-%dT%H:%M:%SZ"))
         case "GetNodes" if device.ptz:
@@ -252,15 +273,46 @@ def make_app(lookup: DeviceLookup) -> web.Application:
     site per address. Run it with :func:`make_runner` so hung replies end when the client leaves."""
     app = web.Application()
     closing = asyncio.Event()
+    secret = secrets.token_hex(16)
 
     async def on_shutdown(_: web.Application) -> None:
         closing.set()
 
-    async def handle(request: web.Request) -> web.StreamResponse:
+    def device_of(request: web.Request) -> OnvifDevice:
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
         device = lookup(sockname[0], sockname[1]) if sockname else None
         if device is None:
             raise web.HTTPNotFound()
+        return device
+
+    async def picture(request: web.Request) -> web.StreamResponse:
+        """A JPEG snapshot, behind a challenge; the fault modes hang, slow and http500 apply."""
+        device = device_of(request)
+        if device.fault == "hang":
+            await closing.wait()
+            raise web.HTTPServiceUnavailable()
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        nonce = hashlib.sha256(f"{secret}:{peer}".encode()).hexdigest()[:32]
+        authorization = request.headers.get("Authorization", "")
+        if not check_authorization(
+            authorization, method="GET", username=device.username, password=device.password, nonce=nonce
+        ):
+            challenge = (
+                f'Basic realm="{REALM}"'
+                if device.snapshot_auth == "basic"
+                else f'Digest realm="{REALM}", qop="auth", nonce="{nonce}"'
+            )
+            return web.Response(status=401, headers={"WWW-Authenticate": challenge})
+        if device.fault == "http500":
+            return web.Response(status=500, text="snapshot failed")
+        frames = stills(device.picture)
+        body = frames[int(time.monotonic() * 4) % len(frames)]
+        if device.fault == "slow":
+            return await _drip(request, body, device.slow_seconds, closing, "image/jpeg")
+        return web.Response(body=body, content_type="image/jpeg")
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        device = device_of(request)
         request_xml = await request.text()
         if device.fault == "hang":
             await closing.wait()
@@ -279,6 +331,8 @@ def make_app(lookup: DeviceLookup) -> web.Application:
         return web.Response(status=status, text=reply, content_type=content_type, charset="utf-8")
 
     app.on_shutdown.append(on_shutdown)
+    for path in SNAPSHOT_PATHS:
+        app.router.add_get(path, picture)
     app.router.add_post("/{path:.*}", handle)
     return app
 

@@ -52,6 +52,28 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
 
+def check_authorization(
+    header: str, *, method: str, username: str, password: str, nonce: str, realm: str = REALM
+) -> bool:
+    """Whether an ``Authorization`` value carries this login: Basic, or Digest (MD5) on ``nonce``."""
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "basic":
+        expected = base64.b64encode(f"{username}:{password}".encode()).decode()
+        return hmac.compare_digest(credentials.strip(), expected)
+    if scheme.lower() != "digest":
+        return False
+    p = {k: a or b for k, a, b in _AUTH_PARAM.findall(credentials)}
+    if p.get("username") != username or p.get("nonce") != nonce:
+        return False
+    ha1 = _md5(f"{username}:{realm}:{password}")
+    ha2 = _md5(f"{method}:{p.get('uri', '')}")
+    if p.get("qop"):
+        expected = _md5(f"{ha1}:{p['nonce']}:{p.get('nc', '')}:{p.get('cnonce', '')}:{p['qop']}:{ha2}")
+    else:
+        expected = _md5(f"{ha1}:{p['nonce']}:{ha2}")
+    return hmac.compare_digest(expected, p.get("response", ""))
+
+
 @dataclass(slots=True)
 class RtspCamera:
     """What the RTSP side of one simulated camera needs; ``password`` is the one the camera *expects*."""
@@ -66,12 +88,10 @@ class RtspCamera:
     auth: Literal["digest", "basic"] = "digest"
     path: str = "/stream1"
     sdp: bytes = field(init=False, repr=False)
-    ha1: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.behaviour not in BEHAVIOURS:
             raise ValueError(f"unknown RTSP behaviour {self.behaviour!r}")
-        self.ha1 = _md5(f"{self.username}:{REALM}:{self.password}")
         c = self.clip
         self.sdp = (
             "v=0\r\n"
@@ -220,24 +240,14 @@ class RtspConnection(asyncio.Protocol):
         return f'Digest realm="{REALM}", nonce="{self.server.nonce}"'
 
     def authorised(self, request: Request) -> bool:
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         cam = self.camera
-        if scheme.lower() == "basic":
-            expected = base64.b64encode(f"{cam.username}:{cam.password}".encode()).decode()
-            return hmac.compare_digest(credentials.strip(), expected)
-        if scheme.lower() != "digest":
-            return False
-        p = {k: a or b for k, a, b in _AUTH_PARAM.findall(credentials)}
-        if p.get("username") != cam.username or p.get("nonce") != self.server.nonce:
-            return False
-        ha2 = _md5(f"{request.method}:{p.get('uri', '')}")
-        if p.get("qop"):
-            expected = _md5(
-                f"{cam.ha1}:{p['nonce']}:{p.get('nc', '')}:{p.get('cnonce', '')}:{p['qop']}:{ha2}"
-            )
-        else:
-            expected = _md5(f"{cam.ha1}:{p['nonce']}:{ha2}")
-        return hmac.compare_digest(expected, p.get("response", ""))
+        return check_authorization(
+            request.headers.get("authorization", ""),
+            method=request.method,
+            username=cam.username,
+            password=cam.password,
+            nonce=self.server.nonce,
+        )
 
     def setup(self, request: Request, cseq: str) -> bytes:
         transport = request.headers.get("transport", "")
