@@ -86,7 +86,7 @@ def combine(camera: Camera, probes: Mapping[str, ProbeResult], *, timestamp: flo
     """
     live_name = liveness_probe(camera)
     live = probes.get(live_name) if live_name else None
-    up = bool(live and live.success)
+    up = bool(live and live.answered)
 
     faults: list[str] = list(live.faults) if live else []
     if not up:

@@ -288,7 +288,7 @@ class Scheduler:
             async with asyncio.timeout(timeout):
                 results = await probe_camera(camera, self.settings, kinds=first, baselines=self.baselines)
                 alive = results.get(live) if live else None
-                for kind in gated if alive is not None and alive.success else ():
+                for kind in gated if alive is not None and alive.answered else ():
                     results.update(await self._gated(kind, camera, results))
                 return results
         except TimeoutError:
@@ -333,7 +333,7 @@ class Scheduler:
                 camera, self.settings, kinds=[k for k in kinds if k not in gated], baselines=self.baselines
             )
             alive = results.get(live) if live is not None else None
-            if alive is not None and alive.success:
+            if alive is not None and alive.answered:
                 later = [k for k in gated if k in kinds]
             self._reschedule(plan, start, kinds, results)
             # Liveness is recorded now, not after a decode that may take its whole timeout.
@@ -368,7 +368,7 @@ class Scheduler:
         camera = plan.camera
         live = liveness_probe(camera)
         if live in kinds:
-            plan.down_rounds = 0 if results.get(live) and results[live].success else plan.down_rounds + 1
+            plan.down_rounds = 0 if results.get(live) and results[live].answered else plan.down_rounds + 1
         for kind in kinds:
             sched = self.settings.schedule(camera.tier, kind)
             interval = sched.interval

@@ -119,7 +119,7 @@ async def probe_camera(
         name = spec.name
         if name not in wanted:
             continue
-        if spec.needs_up and name != live and not (live and done.get(live) and done[live].success):
+        if spec.needs_up and name != live and not (live and done.get(live) and done[live].answered):
             continue
         ctx = ProbeContext(
             settings=settings.schedule(camera.tier, name),

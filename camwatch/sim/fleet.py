@@ -14,7 +14,7 @@ import yaml
 from aiohttp import web
 
 from camwatch.sim.h264 import clip
-from camwatch.sim.onvif_device import OnvifDevice, make_runner
+from camwatch.sim.onvif_device import SNAPSHOT_PATHS, OnvifDevice, make_runner
 from camwatch.sim.profiles import FleetSpec, SimCamera, load_spec, outage_groups, plan
 from camwatch.sim.rtsp_server import RtspCamera, RtspFleetServer, listening_socket, raise_fd_limit
 
@@ -89,6 +89,8 @@ class Fleet:
             hardware_id=cam.model,
             ptz=cam.hfov >= 110,
             fault=cam.onvif_fault,  # type: ignore[arg-type]
+            picture=cam.picture,
+            snapshot_auth="basic" if cam.auth == "basic" else "digest",
         )
 
     # -- lifecycle
@@ -165,6 +167,13 @@ class Fleet:
     def is_up(self, camera_id: str) -> bool:
         return self._rtsp.is_open(camera_id)
 
+    def snapshot_url(self, cam: SimCamera) -> str:
+        """The camera's snapshot URL as the inventory gives it (its ONVIF device serves the picture)."""
+        if cam.snapshot == "onvif":
+            return "onvif"
+        path = SNAPSHOT_PATHS[0] if cam.snapshot == "isapi" else SNAPSHOT_PATHS[1]
+        return f"http://{cam.address}:{self.spec.onvif_port}{path}"
+
     def rtsp_url(self, camera_id: str, *, with_password: str | None = None) -> str:
         """The camera's stream URL; ``with_password`` puts a login in it (for tests and tools only)."""
         url = self._rtsp_cameras[camera_id].url
@@ -220,6 +229,8 @@ class Fleet:
             record: dict[str, Any] = {"id": cam.id, "name": cam.name, "rtsp_url": self.rtsp_url(cam.id)}
             if self.onvif:
                 record |= {"onvif_host": cam.address, "onvif_port": self.spec.onvif_port}
+                if cam.snapshot is not None:
+                    record["snapshot_url"] = self.snapshot_url(cam)
             record |= {"username": self.spec.username, "password_env": PASSWORD_ENV}
             for name in ("lat", "lon", "direction", "hfov", "range", "county", "township", "village"):
                 record[name] = getattr(cam, name)

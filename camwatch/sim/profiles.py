@@ -83,6 +83,9 @@ class FaultProfile(Frozen):
     clock_offset: SignedDuration = 0.0
     onvif_fault: OnvifFault | None = None
     auth: Literal["digest", "basic"] = "digest"
+    # The inventory gives these cameras a snapshot_url (served by their ONVIF device): a Hikvision or Dahua
+    # path, or ``onvif`` (GetSnapshotUri).
+    snapshot: Literal["isapi", "dahua", "onvif"] | None = None
 
     @model_validator(mode="after")
     def _one_size(self) -> FaultProfile:
@@ -211,6 +214,7 @@ class SimCamera:
     clock_offset: float
     onvif_fault: str | None
     auth: str
+    snapshot: str | None
     lat: float
     lon: float
     direction: float
@@ -385,6 +389,7 @@ def plan(spec: FleetSpec, *, count: int | None = None, base_address: str = "127.
                 clock_offset=profile.clock_offset,
                 onvif_fault=profile.onvif_fault,
                 auth=profile.auth,
+                snapshot=profile.snapshot,
                 lat=round(lat, 7),
                 lon=round(lon, 7),
                 direction=round((bearing + 360.0 * (i % topo.site) / topo.site) % 360, 1),

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from camwatch.config.models import Camera, ProbeSchedule
+from camwatch.monitor.faults import PICTURE_FAULTS
 
-# Per-probe statuses. Camera-level statuses (DESIGN.md) are derived from these in monitor.outcome.
+# Per-probe statuses. Camera-level statuses (docs/design.md) are derived from these in monitor.outcome.
 OK = "ok"
 OFFLINE = "offline"  # refused / unreachable
 TIMEOUT = "timeout"
@@ -35,6 +36,12 @@ class ProbeResult:
     faults: tuple[str, ...] = ()
     values: Mapping[str, float] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def answered(self) -> bool:
+        """Whether the camera answered: the probe succeeded, or found a fault in what it got (a black
+        picture is a camera that is up). What liveness goes by."""
+        return self.success or self.status in PICTURE_FAULTS
 
 
 class BaselineStore(Protocol):
