@@ -160,6 +160,21 @@ def build() -> db.Dashboard:
             )
         )
         .with_panel(
+            panel(
+                timeseries.Panel().unit("none"),
+                "Still picture (snapshot)",
+                query(f"camwatch_snapshot_luma{{{CAMERA}}}", legend="luma"),
+                query(f"camwatch_snapshot_sharpness{{{CAMERA}}}", legend="sharpness"),
+                query(f"camwatch_snapshot_scene_match{{{CAMERA}}}", legend="scene match"),
+                width=8,
+                height=7,
+                description=(
+                    "The snapshot probe's still picture: mean luma (0–255), sharpness and match with the "
+                    "camera's reference view (0–1); its faults show with the video faults."
+                ),
+            )
+        )
+        .with_panel(
             _measurement(
                 "Clock offset",
                 "camwatch_onvif_clock_offset_seconds",

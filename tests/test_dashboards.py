@@ -109,6 +109,7 @@ class FleetCollector:
         changed = gauge("camwatch_camera_last_change_timestamp_seconds", "camera")
         fault = gauge("camwatch_video_fault", "camera", "fault")
         video = {name: gauge(f"camwatch_video_{name}", "camera") for name in ("fps", "luma", "sharpness")}
+        stills = {n: gauge(f"camwatch_snapshot_{n}", "camera") for n in ("luma", "sharpness", "scene_match")}
         clock = gauge("camwatch_onvif_clock_offset_seconds", "camera")
         success = gauge("camwatch_probe_success", "camera", "probe")
         duration = gauge("camwatch_probe_duration_seconds", "camera", "probe")
@@ -131,6 +132,9 @@ class FleetCollector:
                 video["luma"].add_metric([cam.id], 4.0 if cam.fault == "black" else 118.0)
                 video["sharpness"].add_metric([cam.id], 12.0 if cam.fault == "blurred" else 340.0)
                 clock.add_metric([cam.id], 1.5)
+                stills["luma"].add_metric([cam.id], 4.0 if cam.fault == "black" else 120.0)
+                stills["sharpness"].add_metric([cam.id], 12.0 if cam.fault == "blurred" else 360.0)
+                stills["scene_match"].add_metric([cam.id], 0.9)
             for probe in ("rtsp", "onvif"):
                 success.add_metric([cam.id, probe], float(cam.up))
                 duration.add_metric([cam.id, probe], 0.05 + 0.01 * number)
@@ -146,6 +150,7 @@ class FleetCollector:
             changed,
             fault,
             *video.values(),
+            *stills.values(),
             clock,
             success,
             duration,
