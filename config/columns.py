@@ -43,6 +43,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "resolution": ("分辨率",),
     "priority": ("重点", "优先级"),
     "tier": ("level", "层级", "级别"),
+    "gb_id": ("国标编码", "国标ID", "国标编号", "gb28181_id"),
 }
 
 IGNORE = "ignore"

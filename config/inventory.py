@@ -24,7 +24,7 @@ from camwatch.config.columns import IGNORE, PASSWORD_COLUMN_REASON, ColumnMap, k
 from camwatch.config.coords import to_wgs84
 from camwatch.config.credentials import Profile, SecretUnavailable, UrlLogin, read_password, split_userinfo
 from camwatch.config.errors import ConfigError, Problem
-from camwatch.config.models import Camera, Frozen, Stream
+from camwatch.config.models import Camera, Frozen, GbId, Stream
 from camwatch.redact import redact_url
 
 # libyaml's parser is ~20x faster than PyYAML's pure-Python one (a 10^4-camera YAML ledger: ~1 s, not ~20 s).
@@ -562,6 +562,7 @@ class CameraRecord(Frozen):
     power: str = ""
     tier: str = "default"
     priority: Annotated[bool, BeforeValidator(_flag)] = False
+    gb_id: GbId | None = None
 
 
 def validation_reason(error: Mapping[str, Any]) -> str:

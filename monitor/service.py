@@ -16,7 +16,11 @@ from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config
 from camwatch.monitor.clusters import DownCamera, offline_clusters
 from camwatch.monitor.exporter import Exporter
+from camwatch.monitor.gb28181.metrics import Gb28181Collector
+from camwatch.monitor.gb28181.platform import PROBE as GB28181
+from camwatch.monitor.gb28181.platform import Platform
 from camwatch.monitor.identity import Identity, track_identity
+from camwatch.monitor.outcome import deciding_probe
 from camwatch.monitor.probes.base import MemoryBaselines, ProbeResult
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshot import ClusterView, CoverageView, Snapshot
@@ -79,6 +83,12 @@ class Service:
         self._coverage_task: asyncio.Task[None] | None = None
         self.exporter = Exporter(self.snapshot)
         self.registry = self.exporter.registry
+        # GB/T 28181: ledger cameras by the channel (or device) id they link to.
+        self.gb_links = _gb_links(config.cameras)
+        self.gb: Platform | None = None
+        if config.gb28181 is not None:
+            self.gb = Platform(config.gb28181, on_result=self._on_gb_result, known=self.gb_links.__contains__)
+            self.registry.register(Gb28181Collector(self.gb))
         self._runner: web.AppRunner | None = None
         self._input_stamps: dict[Path, tuple[float, int] | None] = {}
         self.started = False
@@ -101,10 +111,14 @@ class Service:
             )
             self._coverage_task = asyncio.create_task(self._build_coverage())
         self._runner = await serve(make_app(self, self.settings.web), self.settings.listen, self.settings.web)
+        if self.gb is not None:
+            await self.gb.start()
         self.started = True
         log.info("camwatch monitoring %d cameras; metrics at %s/metrics", len(self.config.cameras), self.url)
 
     async def stop(self) -> None:
+        if self.gb is not None:
+            await self.gb.stop()
         await self.scheduler.stop()
         if self._coverage_task is not None:
             self._coverage_task.cancel()
@@ -142,16 +156,31 @@ class Service:
                 self.changes_since_coverage = 0
                 asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.recompute_coverage()))
 
+    def _on_gb_result(self, gb_id: str, result: ProbeResult, now: float) -> None:
+        """A GB/T 28181 device or channel changed state: the linked camera gets it as a ``gb28181`` result."""
+        camera_id = self.gb_links.get(gb_id)
+        track = self.tracker.tracks.get(camera_id) if camera_id else None
+        if track is not None:
+            self._on_probed(track.camera, {GB28181: result}, now)
+
     async def flush(self) -> None:
         await asyncio.to_thread(self.store.flush)
 
     def update_clusters(self) -> None:
         down = [
-            DownCamera(t.camera, t.since)
+            DownCamera(self._cluster_camera(t.camera), t.since)
             for t in self.tracker.tracks.values()
             if t.up is False and t.camera.id not in self.maintenance
         ]
         self.clusters = offline_clusters(down, self.settings.clusters)
+
+    def _cluster_camera(self, camera: Camera) -> Camera:
+        """A camera seen through GB/T 28181 alone depends on its device (NVR, lower platform) as on a switch:
+        its channels going silent together are one cluster, keyed ``gb28181:<device id>``."""
+        if self.gb is None or camera.gb_id is None or deciding_probe(camera) != GB28181:
+            return camera
+        parent = self.gb.parent_of(camera.gb_id)
+        return camera.model_copy(update={"switch": f"gb28181:{parent}"}) if parent else camera
 
     async def refresh_maintenance(self) -> None:
         now = time.time()
@@ -263,6 +292,11 @@ class Service:
         inventory_changed = new.cameras != self.config.cameras or new.coverage != self.config.coverage
         self.tracker.replace_inventory(cameras)
         self.scheduler.set_cameras(new.cameras, settings=new.monitor)
+        self.gb_links = _gb_links(new.cameras)
+        if self.gb is not None and new.gb28181 is not None:
+            # Passwords, limits and intervals change at once; the listen address stays for the process.
+            self.gb.settings = new.gb28181
+            self.gb.relink(self.gb_links.__contains__)
         self.config = new
         self.settings = new.monitor
         self._input_stamps = self._stamps(new)
@@ -272,3 +306,7 @@ class Service:
         self.reload_timestamp = time.time()
         log.info("configuration reloaded: %d cameras", len(cameras))
         return True
+
+
+def _gb_links(cameras: tuple[Camera, ...]) -> dict[str, str]:
+    return {c.gb_id: c.id for c in cameras if c.gb_id}
