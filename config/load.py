@@ -261,7 +261,7 @@ _TAG = re.compile(r"[a-z][a-z-]*\[.*\]")
 
 def _is_tag(part: str) -> bool:
     # pydantic adds validator names such as 'function-after[...]' to locations; they are no YAML key.
-    return part in ("str", "int", "float", "bool") or _TAG.fullmatch(part) is not None
+    return part in ("str", "int", "float", "bool", "[key]") or _TAG.fullmatch(part) is not None
 
 
 def _unknown_field(name: str, known: tuple[str, ...] | None) -> str:
@@ -356,7 +356,8 @@ def _gb28181_passwords(
                 environ=environ,
             )
         except SecretUnavailable as exc:
-            problems.append(Problem(file, doc.line_of(loc), ".".join((*loc, exc.field)), exc.reason))
+            full = (*loc, exc.field)
+            problems.append(Problem(file, doc.line_of(full), ".".join(full), exc.reason))
             failed = True
             continue
         if ref.password_file is not None:

@@ -15,6 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from camwatch.config.load import load_config
 from camwatch.config.models import (
     Config,
     Debounce,
@@ -370,3 +371,24 @@ async def scrape(url: str) -> dict[tuple[str, tuple], float]:
 
 def value(samples, name, **labels):
     return samples.get((name, tuple(sorted(labels.items()))))
+
+
+def test_config_section_and_ledger_column_load(tmp_path):
+    (tmp_path / "ledger.csv").write_text(
+        "编号,名称,国标编码\ncam-1,东门,34020000001310000001\ncam-2,西门,\n", encoding="utf-8"
+    )
+    (tmp_path / "nvr.pw").write_text("nvr-only\n")
+    (tmp_path / "camwatch.yaml").write_text(
+        "cameras: ledger.csv\n"
+        "gb28181:\n  listen: 0.0.0.0:5060\n  id: '34020000002000000001'\n  domain: '3402000000'\n"
+        "  password_env: GB_PW\n  keepalive: {interval: 30s, count: 4}\n"
+        f"  devices:\n    '{NVR}': {{password_file: nvr.pw}}\n"
+    )
+    cfg = load_config(tmp_path / "camwatch.yaml", environ={"GB_PW": PASSWORD})
+    gb = cfg.gb28181
+    assert gb is not None and gb.keepalive.interval == 30.0 and gb.keepalive.count == 4
+    assert gb.password_for(IPC).get_secret_value() == PASSWORD
+    assert gb.password_for(NVR).get_secret_value() == "nvr-only"
+    assert PASSWORD not in repr(gb) and "nvr-only" not in repr(gb)
+    assert [c.gb_id for c in cfg.cameras] == ["34020000001310000001", None]
+    assert tmp_path / "nvr.pw" in cfg.inputs  # a changed password file reloads the config

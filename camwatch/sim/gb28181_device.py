@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape
 from camwatch.monitor.gb28181 import digest, sip
 
 MAX_BYTES = 1 << 20
+CATALOG_PACING = 0.005  # seconds between Catalog packets
 
 
 def channel_ids(device_id: str, count: int) -> list[str]:
@@ -192,7 +193,8 @@ class SimGbDevice:
         body = msg.body.decode("utf-8", "replace")
         sn = body.split("<SN>", 1)[1].split("</SN>", 1)[0] if "<SN>" in body else "0"
         if "<CmdType>Catalog</CmdType>" in body:
-            self._answer_catalog(sn)
+            self._tasks = [t for t in self._tasks if not t.done()]
+            self._tasks.append(asyncio.create_task(self._answer_catalog(sn)))
         elif "<CmdType>DeviceStatus</CmdType>" in body:
             now = datetime.now().timestamp() + self.device_time_offset
             when = datetime.fromtimestamp(now).strftime("%Y-%m-%dT%H:%M:%S")
@@ -202,7 +204,7 @@ class SimGbDevice:
                 f"<Record>OFF</Record><DeviceTime>{when}</DeviceTime></Response>"
             )
 
-    def _answer_catalog(self, sn: str) -> None:
+    async def _answer_catalog(self, sn: str) -> None:
         items = list(self.channels.items())
         total = len(items)
         for start in range(0, max(total, 1), self.items_per_packet):
@@ -217,6 +219,8 @@ class SimGbDevice:
                 f"<Response><CmdType>Catalog</CmdType><SN>{sn}</SN><DeviceID>{self.device_id}</DeviceID>"
                 f'<SumNum>{total}</SumNum><DeviceList Num="{len(chunk)}">{listed}</DeviceList></Response>'
             )
+            # Paced like real devices: a burst of hundreds of datagrams would overrun a UDP receive buffer.
+            await asyncio.sleep(CATALOG_PACING)
 
 
 class _DeviceDatagrams(asyncio.DatagramProtocol):
