@@ -206,6 +206,22 @@ async def test_catalog_in_many_packets_gb2312_and_vendor_status_words_over_tcp()
             await nvr.stop()
 
 
+async def test_catalog_notify_events_switch_and_remove_channels():
+    ids = channel_ids(NVR, 3)
+    async with platform() as (p, results):
+        nvr = device(p, NVR, channels=dict.fromkeys(ids, "ON"), encoding="utf-8")
+        await nvr.start()
+        try:
+            await until(lambda: all(results.up(c) is True for c in ids))
+            nvr.send_catalog_event({ids[0]: "OFF", ids[1]: "DEL"})
+            await until(lambda: results.up(ids[0]) is False and ids[1] not in p.devices[NVR].channels)
+            assert results.up(ids[1]) is False  # a removed channel that was up is reported gone
+            assert results.up(ids[2]) is True
+            assert p.messages[("NOTIFY", "Catalog")] == 1
+        finally:
+            await nvr.stop()
+
+
 async def test_wrong_password_is_403_rate_limited_and_never_logged(caplog):
     caplog.set_level(logging.DEBUG)
     async with platform(auth_failures_per_minute=2) as (p, results):

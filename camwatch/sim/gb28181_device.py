@@ -148,10 +148,20 @@ class SimGbDevice:
         finally:
             self._waiting.pop(call_id, None)
 
-    def _notify(self, body: str) -> None:
-        """Send a MESSAGE without waiting for its 200 (keepalives and query answers)."""
+    def _notify(self, body: str, method: str = "MESSAGE") -> None:
+        """Send a MESSAGE (or NOTIFY) without waiting for its 200 (keepalives, query answers, events)."""
         if self._send is not None:
-            self._send(self._message("MESSAGE", secrets.token_hex(8), [], self._encode(body)))
+            extra = [("Event", "Catalog")] if method == "NOTIFY" else []
+            self._send(self._message(method, secrets.token_hex(8), extra, self._encode(body)))
+
+    def send_catalog_event(self, events: dict[str, str]) -> None:
+        """A Catalog NOTIFY: channel id → event (ON, OFF, ADD, DEL, UPDATE), as subscribed devices send."""
+        items = "".join(f"<Item><DeviceID>{c}</DeviceID><Event>{e}</Event></Item>" for c, e in events.items())
+        self._notify(
+            f"<Notify><CmdType>Catalog</CmdType><SN>{next(self._sn)}</SN><DeviceID>{self.device_id}</DeviceID>"
+            f'<SumNum>{len(events)}</SumNum><DeviceList Num="{len(events)}">{items}</DeviceList></Notify>',
+            "NOTIFY",
+        )
 
     def _encode(self, xml: str) -> bytes:
         label = "GB2312" if self.encoding == "gb2312" else "UTF-8"

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
@@ -31,6 +32,7 @@ _GROUP_TYPES = ("215", "216")
 _MAX_ASSEMBLIES = 4
 _MAX_SOURCES = 10_000  # addresses remembered for the wrong-password limit
 _READ_CHUNK = 65536
+UDP_RECEIVE_BUFFER = 4 << 20  # the kernel caps it at net.core.rmem_max
 
 Send = Callable[[bytes], None]
 ResultSink = Callable[[str, ProbeResult, float], None]
@@ -142,6 +144,9 @@ class Platform:
         self._udp, _ = await loop.create_datagram_endpoint(
             lambda: _Datagrams(self), local_addr=(host, int(port))
         )
+        sock = self._udp.get_extra_info("socket")
+        # Many devices answering a Catalog at once overrun the default buffer (~200 datagrams): ask for more.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
         bound = self._udp.get_extra_info("sockname")
         # TCP on the same port as UDP (port 0: whatever UDP got), as devices expect.
         self._tcp = await asyncio.start_server(self._serve_tcp, host, bound[1], limit=_READ_CHUNK)
@@ -336,6 +341,7 @@ class Platform:
 
     def _catalog(self, device: Device, doc: manscdp.Manscdp, now: float) -> None:
         received = device.assemblies.setdefault(doc.sn, set())
+        touched = []
         while len(device.assemblies) > _MAX_ASSEMBLIES:
             del device.assemblies[next(iter(device.assemblies))]
         for item in doc.items:
@@ -356,6 +362,7 @@ class Platform:
             channel.name = item.name or channel.name
             channel.status = item.status
             received.add(item.device_id)
+            touched.append(channel)
         complete = doc.sum_num and len(received) >= min(doc.sum_num, self.settings.max_channels)
         if doc.root == "Response" and complete:
             # The whole catalog arrived: channels it no longer lists have left the device.
@@ -369,7 +376,8 @@ class Platform:
                 "they are counted in camwatch_gb28181_unknown_channels",
                 device.id,
             )
-        self._emit(device, now, "")
+        # Only this packet's channels: an NVR's catalog comes in hundreds of packets.
+        self._emit(device, now, "", touched)
 
     def _remove_channel(self, device: Device, channel_id: str, now: float) -> None:
         channel = device.channels.pop(channel_id, None)
@@ -387,14 +395,14 @@ class Platform:
             # DeviceTime is the device's local time without a zone, compared with ours.
             device.clock_offset = (doc.device_time - datetime.now()).total_seconds()
 
-    def _emit(self, device: Device, now: float, why: str) -> None:
-        """Hand the monitor every id of this device whose effective status changed."""
+    def _emit(self, device: Device, now: float, why: str, channels: Iterable[Channel] | None = None) -> None:
+        """Hand the monitor every id of this device (or of ``channels``) whose effective status changed."""
         if self.on_result is None:
             return
         if device.reported != device.online:
             device.reported = device.online
             self.on_result(device.id, _result(device.online, why, device.id), now)
-        for channel in device.channels.values():
+        for channel in device.channels.values() if channels is None else channels:
             up = device.effective(channel)
             if channel.reported != up:
                 channel.reported = up
