@@ -298,6 +298,10 @@ async def test_unknown_device_is_404_and_devices_are_bounded():
             await sim.start(register=False)
         try:
             assert [await sim.register() for sim in sims] == [404, 200, 503]
+            # A device that unregistered makes room for another.
+            assert await sims[1].register(expires=0) == 200
+            assert await sims[2].register() == 200
+            assert list(p.devices) == [listed[1]]
         finally:
             for sim in sims:
                 await sim.stop()

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 from camwatch.monitor.gb28181 import digest, sip
@@ -239,3 +239,42 @@ class _DeviceDatagrams(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.device.received(data)
+
+
+DEMO_PLATFORM_ID = "34020000002000000001"
+DEMO_DOMAIN = "3402000000"
+
+
+def demo_devices(platform: tuple[str, int], password: str, *, channels: int = 8) -> list[SimGbDevice]:
+    """A small county: an NVR over UDP with GB2312 bodies and one channel OFF, an NVR over TCP that speaks
+    ONLINE/OFFLINE (the one to silence), and an IPC whose password someone changed (it never registers)."""
+
+    def make(device_id: str, **fields: Any) -> SimGbDevice:
+        return SimGbDevice(
+            device_id, platform, DEMO_PLATFORM_ID, DEMO_DOMAIN, keepalive_interval=10.0, **fields
+        )
+
+    nvr1, nvr2, ipc = "34020000001180000001", "34020000001180000002", "34020000001320000003"
+    first = dict.fromkeys(channel_ids(nvr1, channels), "ON")
+    first[next(iter(first))] = "OFF"
+    return [
+        make(nvr1, password=password, channels=first, name="东门路口"),
+        make(
+            nvr2,
+            password=password,
+            channels=dict.fromkeys(channel_ids(nvr2, channels), "ONLINE"),
+            transport="TCP",
+            encoding="utf-8",
+            name="西街",
+        ),
+        make(ipc, password=password + "-changed", channels={ipc: "ON"}, name="南门"),
+    ]
+
+
+def demo_ledger(devices: list[SimGbDevice]) -> list[dict[str, str]]:
+    """Ledger rows linking every simulated channel by ``gb_id`` (no stream address: GB/T 28181 alone)."""
+    return [
+        {"id": f"gb-{cid[-7:]}", "name": f"{device.name}{n}", "gb_id": cid, "township": "国标镇"}
+        for device in devices
+        for n, cid in enumerate(device.channels, 1)
+    ]

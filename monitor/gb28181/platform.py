@@ -199,9 +199,14 @@ class Platform:
             log.debug("GB/T 28181: closing TCP connection from %s: %s", peer[0], exc)
         except (TimeoutError, ConnectionError):
             pass
+        except Exception:  # a bug handling one device must not take the server down
+            log.exception("GB/T 28181: handling a message from %s failed", peer[0])
         finally:
             self._connections.discard(writer)
             writer.close()
+            for device in self.devices.values():
+                if device.send == writer.write:  # queries wait for the device's next connection
+                    device.send = None
 
     # -- messages -------------------------------------------------------------------------------------
 
@@ -240,7 +245,7 @@ class Platform:
         if not s.allow_unknown_devices and device_id not in s.devices:
             send(sip.response(msg, 404, "Not Found"))
             return "404"
-        if device_id not in self.devices and len(self.devices) >= s.max_devices:
+        if device_id not in self.devices and not self._make_room(now):
             send(sip.response(msg, 503, "Service Unavailable"))
             return "503"
         params = digest.parse_authorization(msg.header("authorization"))
@@ -282,6 +287,18 @@ class Platform:
         device.catalog_due = now  # a fresh registration is asked for its catalog at once
         self._query(device, "DeviceStatus")
         return "200"
+
+    def _make_room(self, now: float) -> bool:
+        """Whether a new device fits under ``max_devices`` (forgetting one whose registration ended)."""
+        if len(self.devices) < self.settings.max_devices:
+            return True
+        gone = next((d for d in self.devices.values() if not d.registered or d.expires_at < now), None)
+        if gone is None:
+            return False
+        for channel in gone.channels:
+            self.parents.pop(channel, None)
+        del self.devices[gone.id]
+        return True
 
     def _expires(self, msg: sip.SipMessage) -> int:
         value = msg.header("expires") or sip.param(msg.header("contact"), "expires")
