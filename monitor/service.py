@@ -21,7 +21,7 @@ from camwatch.monitor.gb28181.platform import PROBE as GB28181
 from camwatch.monitor.gb28181.platform import Platform
 from camwatch.monitor.identity import Identity, track_identity
 from camwatch.monitor.outcome import deciding_probe
-from camwatch.monitor.probes.base import MemoryBaselines, ProbeResult
+from camwatch.monitor.probes.base import OFFLINE, MemoryBaselines, ProbeResult
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshot import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.snapshots import SnapshotStore
@@ -86,6 +86,7 @@ class Service:
         # GB/T 28181: ledger cameras by the channel (or device) id they link to.
         self.gb_links = _gb_links(config.cameras)
         self.gb: Platform | None = None
+        self._gb_grace_until = 0.0
         if config.gb28181 is not None:
             self.gb = Platform(config.gb28181, on_result=self._on_gb_result, known=self.gb_links.__contains__)
             self.registry.register(Gb28181Collector(self.gb))
@@ -113,6 +114,9 @@ class Service:
         self._runner = await serve(make_app(self, self.settings.web), self.settings.listen, self.settings.web)
         if self.gb is not None:
             await self.gb.start()
+            ka = self.gb.settings.keepalive
+            self._gb_grace_until = time.time() + ka.interval * ka.count
+            self.scheduler.add_job(self._gb_unseen, ka.interval, "gb28181-unseen")
         self.started = True
         log.info("camwatch monitoring %d cameras; metrics at %s/metrics", len(self.config.cameras), self.url)
 
@@ -162,6 +166,18 @@ class Service:
         track = self.tracker.tracks.get(camera_id) if camera_id else None
         if track is not None:
             self._on_probed(track.camera, {GB28181: result}, now)
+
+    def _gb_unseen(self) -> None:
+        """Cameras seen through GB/T 28181 alone whose channel no device has reported within a keepalive
+        deadline of start are offline (a restored "up" is not evidence, nor is silence)."""
+        now = time.time()
+        if self.gb is None or now < self._gb_grace_until:
+            return
+        result = ProbeResult(GB28181, False, OFFLINE, 0.0, error="no registered device reports this channel")
+        for track in list(self.tracker.tracks.values()):
+            camera = track.camera
+            if camera.gb_id and GB28181 not in track.probes and deciding_probe(camera) == GB28181:
+                self._on_probed(camera, {GB28181: result}, now)
 
     async def flush(self) -> None:
         await asyncio.to_thread(self.store.flush)

@@ -312,13 +312,15 @@ async def test_service_links_ledger_cameras_and_a_silent_nvr_is_one_offline_clus
     a_ids, b_ids = channel_ids(a, 4), channel_ids(b, 3)
     cameras = [make_camera(id=f"a{n}", gb_id=c) for n, c in enumerate(a_ids)]
     cameras += [make_camera(id=f"b{n}", gb_id=c) for n, c in enumerate(b_ids[:2])]  # b's third: unknown
+    # A channel no device reports: offline once a keepalive deadline has passed since start.
+    ghost = make_camera(id="ghost", gb_id=channel_ids(a, 5)[4])
     # Both views: the stream probe decides camwatch_camera_up, the GB/T 28181 view is its own probe line.
     both = make_camera(
         id="both", gb_id=b_ids[0].replace("131", "132"), rtsp_url=f"rtsp://127.0.0.1:{closed_port}/x"
     )
     cfg = Config(
         source=tmp_path / "camwatch.yaml",
-        cameras=(*cameras, both),
+        cameras=(*cameras, both, ghost),
         monitor=MonitorSettings(
             listen=f"127.0.0.1:{unused_port()}",
             state=tmp_path / "state.db",
@@ -345,6 +347,9 @@ async def test_service_links_ledger_cameras_and_a_silent_nvr_is_one_offline_clus
             return ups == [1.0] * 6 and probed == 0.0
 
         await until_async(linked_up)
+        await until_async(lambda: _all_down(svc, ["ghost"]))
+        ghost_result = svc.tracker.tracks["ghost"].probes["gb28181"]
+        assert ghost_result.error == "no registered device reports this channel"
         s = await scrape(svc.url)
         assert value(s, "camwatch_probe_success", camera="both", probe="gb28181") == 1.0
         assert value(s, "camwatch_gb28181_device_up", device=a) == 1.0
