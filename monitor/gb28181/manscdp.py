@@ -10,10 +10,13 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
+from camwatch.monitor.gb28181.sip import number
+
 _DECLARED = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # GB2312 and GBK are subsets of GB18030: one decoder reads what devices label with any of the three.
 _GB = {"gb2312", "gbk", "gb18030", "gb_2312-80", "cp936"}
+_UTF8 = {"utf-8", "utf8"}
 
 # Status words devices use for a channel: the standard's ON/OFF, and vendor variants seen in the field.
 _UP_WORDS = {"ON", "ONLINE", "OK"}
@@ -65,11 +68,12 @@ def decode(body: bytes, content_type: str = "") -> str:
         declared.append(m.group(1))
     if (d := _DECLARED.search(body[:200])) is not None:
         declared.append(d.group(1).decode("ascii"))
-    for name in (*declared, "utf-8", "gb18030"):
-        codec = "gb18030" if name.lower() in _GB else name
+    # Only the charsets devices use; any other label (or a trick such as "idna") falls back to these two.
+    codecs = ["gb18030" if n.lower() in _GB else "utf-8" for n in declared if n.lower() in _GB | _UTF8]
+    for codec in (*codecs, "utf-8", "gb18030"):
         try:
             return body.decode(codec)
-        except (UnicodeDecodeError, LookupError):
+        except UnicodeError:
             continue
     raise ManscdpError("body is neither UTF-8 nor GB18030 text")
 
@@ -77,10 +81,6 @@ def decode(body: bytes, content_type: str = "") -> str:
 def _text(el: Element | None, tag: str) -> str:
     found = el.find(tag) if el is not None else None
     return (found.text or "").strip() if found is not None else ""
-
-
-def _int(text: str) -> int:
-    return int(text) if text.isdigit() else 0
 
 
 def _time(text: str) -> datetime | None:
@@ -117,10 +117,10 @@ def parse(body: bytes, content_type: str = "", *, max_items: int) -> Manscdp:
     return Manscdp(
         root=root.tag,
         cmd=_text(root, "CmdType"),
-        sn=_int(_text(root, "SN")),
+        sn=number(_text(root, "SN")),
         device_id=_text(root, "DeviceID"),
         status=_text(root, "Status"),
-        sum_num=_int(_text(root, "SumNum")),
+        sum_num=number(_text(root, "SumNum")),
         items=tuple(i for i in items if i.device_id),
         online=_text(root, "Online"),
         device_time=_time(_text(root, "DeviceTime")),

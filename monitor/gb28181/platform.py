@@ -302,7 +302,7 @@ class Platform:
 
     def _expires(self, msg: sip.SipMessage) -> int:
         value = msg.header("expires") or sip.param(msg.header("contact"), "expires")
-        seconds = int(value) if value.isdigit() else DEFAULT_EXPIRES
+        seconds = sip.number(value, DEFAULT_EXPIRES)
         return min(seconds, int(self.settings.max_expires))
 
     def _failure_allowed(self, host: str, now: float) -> bool:

@@ -42,8 +42,14 @@ class SipMessage:
 
     @property
     def cseq(self) -> tuple[int, str]:
-        number, _, method = self.header("cseq").partition(" ")
-        return (int(number) if number.isdigit() else 0), method.strip()
+        seq, _, method = self.header("cseq").partition(" ")
+        return number(seq), method.strip()
+
+
+def number(text: str, default: int = 0) -> int:
+    """A non-negative decimal number in ASCII digits (``int()`` takes '٣' too), else ``default``."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else default
 
 
 def user_of(address: str) -> str:
@@ -84,8 +90,8 @@ def parse(data: bytes, *, max_bytes: int) -> SipMessage:
         msg.method, msg.uri = first[0], first[1]
         if not msg.method.isalpha():
             raise SipError("bad request line")
-    elif len(first) >= 2 and first[0] == "SIP/2.0" and first[1].isdigit() and len(first[1]) == 3:
-        msg.status, msg.reason = int(first[1]), first[2] if len(first) == 3 else ""
+    elif len(first) >= 2 and first[0] == "SIP/2.0" and 100 <= number(first[1]) <= 699:
+        msg.status, msg.reason = number(first[1]), first[2] if len(first) == 3 else ""
     else:
         raise SipError("neither a SIP request nor a response")
     for line in lines[1:]:
@@ -100,9 +106,10 @@ def parse(data: bytes, *, max_bytes: int) -> SipMessage:
         msg.headers.append((_COMPACT.get(key, key), value.strip()))
     length = msg.header("content-length")
     if length:
-        if not length.isdigit() or int(length) > len(body):
+        size = number(length, -1)
+        if not 0 <= size <= len(body):
             raise SipError("Content-Length does not match the body")
-        body = body[: int(length)]
+        body = body[:size]
     msg.body = body
     return msg
 
@@ -130,9 +137,9 @@ class StreamFramer:
             for line in bytes(self._buf[:end]).split(b"\r\n")[1:]:
                 key, _, value = line.partition(b":")
                 if key.strip().lower() in (b"content-length", b"l"):
-                    if not value.strip().isdigit():
+                    length = number(value.decode("ascii", "replace"), -1)
+                    if length < 0:
                         raise SipError("bad Content-Length")
-                    length = int(value)
             total = end + 4 + length
             if total > self.max_bytes:
                 raise SipError(f"message of {total} bytes is over the {self.max_bytes}-byte bound")
