@@ -310,8 +310,9 @@ class Service:
         self.scheduler.set_cameras(new.cameras, settings=new.monitor)
         self.gb_links = _gb_links(new.cameras)
         if self.gb is not None and new.gb28181 is not None:
-            # Passwords, limits and intervals change at once; the listen address stays for the process.
-            self.gb.settings = new.gb28181
+            # Passwords, limits and intervals change at once; the section's presence and listen address are
+            # fixed for the life of the process.
+            self.gb.update(new.gb28181)
             self.gb.relink(self.gb_links.__contains__)
         self.config = new
         self.settings = new.monitor

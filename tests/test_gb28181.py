@@ -366,6 +366,13 @@ async def test_service_links_ledger_cameras_and_a_silent_nvr_is_one_offline_clus
         assert value(s, "camwatch_gb28181_channels", device=a, state="down") == 4.0
         assert [value(s, "camwatch_camera_up", camera=f"b{n}") for n in range(2)] == [1.0, 1.0]
         assert value(s, "camwatch_camera_status", camera="a0", status="offline") == 1.0
+
+        # A reload linking b's unknown channel: known (and up) at once, without waiting for a catalog.
+        assert svc.reload(
+            cfg.model_copy(update={"cameras": (*cfg.cameras, make_camera(id="b2", gb_id=b_ids[2]))})
+        )
+        assert svc.tracker.tracks["b2"].up is True
+        assert svc.gb.devices[b].unknown == 0
     finally:
         for sim in sims:
             await sim.stop()

@@ -472,6 +472,11 @@ class Platform:
                 channel.reported = None
             self._emit(device, now, "keepalives missed" if not device.online else "")
 
+    def update(self, settings: Gb28181Settings) -> None:
+        """Adopt reloaded settings (passwords, limits, intervals); the listen address stays."""
+        self.settings = settings
+        self._registers.rate = settings.register_rate
+
     def relink(self, known: Callable[[str], bool]) -> None:
         """Adopt a new ledger: recount unknown channels and hand every status over again."""
         self.known = known
