@@ -245,9 +245,6 @@ class Platform:
         if not s.allow_unknown_devices and device_id not in s.devices:
             send(sip.response(msg, 404, "Not Found"))
             return "404"
-        if device_id not in self.devices and not self._make_room(now):
-            send(sip.response(msg, 503, "Service Unavailable"))
-            return "503"
         params = digest.parse_authorization(msg.header("authorization"))
         if not params or not self.nonces.fresh(params.get("nonce", "")):
             stale = ",stale=true" if params else ""
@@ -275,6 +272,9 @@ class Platform:
                 log.info("GB/T 28181 device %s unregistered", device_id)
             return "200"
         if device is None:
+            if not self._make_room(now):  # checked only now: no stranger without the password evicts anyone
+                send(sip.response(msg, 503, "Service Unavailable"))
+                return "503"
             device = self.devices[device_id] = Device(device_id)
             log.info("GB/T 28181 device %s registered from %s:%d over %s", device_id, *source, transport)
         device.transport, device.address, device.send = transport, source, send
