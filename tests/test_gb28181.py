@@ -29,6 +29,7 @@ from camwatch.monitor.gb28181 import digest, manscdp, sip
 from camwatch.monitor.gb28181.platform import Platform
 from camwatch.monitor.probes.base import ProbeResult
 from camwatch.monitor.service import Service
+from camwatch.monitor.tracker import Tracker
 from camwatch.sim.gb28181_device import SimGbDevice, channel_ids
 from support.cameras import make_camera
 from support.gst_rtsp import unused_port
@@ -424,3 +425,24 @@ def test_config_section_and_ledger_column_load(tmp_path):
     assert PASSWORD not in repr(gb) and "nvr-only" not in repr(gb)
     assert [c.gb_id for c in cfg.cameras] == ["34020000001310000001", None]
     assert tmp_path / "nvr.pw" in cfg.inputs  # a changed password file reloads the config
+
+
+def test_tracker_takes_gb28181_as_settled_and_never_counts_it_toward_a_probes_debounce():
+    both = make_camera(id="both", rtsp_url="rtsp://127.0.0.1:1/x", gb_id=IPC)
+    only = make_camera(id="only", gb_id=NVR)
+    tracker = Tracker({"both": both, "only": only}, Debounce(down_after=2, up_after=2))
+    rtsp_ok, rtsp_bad = ProbeResult("rtsp", True, "ok", 0.1), ProbeResult("rtsp", False, "offline", 0.1)
+    gb_up, gb_down = ProbeResult("gb28181", True, "ok", 0.0), ProbeResult("gb28181", False, "offline", 0.0)
+
+    assert tracker.observe("both", {"gb28181": gb_up}, 1.0) is None  # the probe decides: nothing known yet
+    assert tracker.tracks["both"].up is None
+    assert tracker.observe("both", {"rtsp": rtsp_ok}, 2.0) is not None
+    assert tracker.observe("both", {"rtsp": rtsp_bad}, 3.0) is None  # 1 of down_after=2
+    assert tracker.observe("both", {"gb28181": gb_down}, 4.0) is None  # no new stream evidence
+    assert tracker.tracks["both"].up is True
+    assert tracker.observe("both", {"rtsp": rtsp_bad}, 5.0) is not None  # the second stream failure
+    assert tracker.tracks["both"].up is False
+
+    tracker.observe("only", {"gb28181": gb_up}, 1.0)
+    down = tracker.observe("only", {"gb28181": gb_down}, 2.0)  # the keepalive deadline already debounced it
+    assert down is not None and down.up is False and down.status == "offline"
