@@ -226,7 +226,7 @@ async def test_catalog_notify_events_switch_and_remove_channels():
 async def test_wrong_password_is_403_rate_limited_and_never_logged(caplog):
     caplog.set_level(logging.DEBUG)
     async with platform(auth_failures_per_minute=2) as (p, results):
-        bad = device(p, password="not-the-password")
+        bad = device(p, password="not-the-password", answer_timeout=0.3)
         await bad.start(register=False)
         try:
             assert await bad.register() == 403

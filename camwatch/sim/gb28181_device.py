@@ -44,6 +44,7 @@ class SimGbDevice:
     keepalives: bool = True  # fault: set False and the device falls silent
     device_time_offset: float = 0.0  # seconds its clock runs ahead of ours
     register_status: int = 0  # the last REGISTER's final answer (200, 403, ...)
+    answer_timeout: float = 2.0  # per transmission; a request is sent three times
     _send: Callable[[bytes], None] | None = field(default=None, init=False, repr=False)
     _waiting: dict[str, asyncio.Future[sip.SipMessage]] = field(default_factory=dict, init=False, repr=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
@@ -140,10 +141,10 @@ class SimGbDevice:
         future = asyncio.get_running_loop().create_future()
         self._waiting[call_id] = future
         try:
-            for _ in range(3):  # UDP may lose a datagram: retransmit like a SIP client (T1 = 0.5 s)
+            for _ in range(3):  # UDP may lose a datagram: retransmit like a SIP client
                 self._send(self._message(method, call_id, extra, body))
                 with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(asyncio.shield(future), 2.0)
+                    return await asyncio.wait_for(asyncio.shield(future), self.answer_timeout)
             raise TimeoutError(f"no answer to {method}")
         finally:
             self._waiting.pop(call_id, None)
