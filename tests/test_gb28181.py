@@ -179,6 +179,33 @@ async def test_revive_register_answers_keepalives_404_until_registered_again():
             await ipc.stop()
 
 
+async def test_keepalives_count_only_from_the_host_that_registered():
+    async with platform() as (p, results):
+        ipc = device(p)
+        await ipc.start()
+        try:
+            await until(lambda: results.up(IPC) is True)
+            ipc.keepalives = False
+            await until(lambda: results.up(IPC) is False)
+            body = f"<Notify><CmdType>Keepalive</CmdType><SN>1</SN><DeviceID>{IPC}</DeviceID></Notify>"
+            spoof = (
+                f"MESSAGE sip:{PLATFORM_ID}@{DOMAIN} SIP/2.0\r\n"
+                "Via: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bK2\r\n"
+                f'From: "sip:x" <sip:{IPC}@{DOMAIN}>;tag=2\r\nTo: <sip:{PLATFORM_ID}@{DOMAIN}>\r\n'
+                f"Call-ID: k2\r\nCSeq: 2 MESSAGE\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+            ).encode()
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind(("127.0.0.2", 0))
+                s.settimeout(2.0)
+                s.sendto(spoof, p.local)
+                answer = sip.parse(await asyncio.to_thread(s.recv, 65536), max_bytes=65536)
+            assert answer.status == 404 and results.up(IPC) is False
+            ipc.send_keepalive()  # the registered host still revives it
+            await until(lambda: results.up(IPC) is True)
+        finally:
+            await ipc.stop()
+
+
 async def test_catalog_in_many_packets_gb2312_and_vendor_status_words_over_tcp():
     ids = channel_ids(NVR, 9)
     words = ["ON", "OFF", "ONLINE", "OFFLINE", "OK", "ON", "ON", "ON", "ON"]

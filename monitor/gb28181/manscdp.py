@@ -31,7 +31,6 @@ class ManscdpError(ValueError):
 class CatalogItem:
     device_id: str
     name: str = ""
-    parent_id: str = ""
     status: bool | None = None  # None: the device gave no status word we know
     event: str = ""  # NOTIFY events: ON, OFF, ADD, DEL, UPDATE, VLOST, DEFECT
 
@@ -109,7 +108,6 @@ def parse(body: bytes, content_type: str = "", *, max_items: int) -> Manscdp:
                 CatalogItem(
                     device_id=_text(item, "DeviceID"),
                     name=_text(item, "Name"),
-                    parent_id=_text(item, "ParentID"),
                     status=status,
                     event=event,
                 )

@@ -13,7 +13,7 @@ import logging
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
@@ -327,8 +327,10 @@ class Platform:
         device = self.devices.get(device_id)
         s = self.settings
         alive = device is not None and device.registered and device.expires_at > now
-        if device is None or not alive or (not device.online and s.revive == "register"):
-            # 404 makes a device that lost its registration (e.g. our restart) register again.
+        # MESSAGEs carry no credentials: only the host that registered (with the password) may keep it alive.
+        moved = device is not None and device.address[0] != source[0]
+        if device is None or not alive or moved or (not device.online and s.revive == "register"):
+            # 404 makes a device that lost its registration (e.g. our restart, a new address) register again.
             send(sip.response(msg, 404, "Not Found"))
             return "404"
         send(sip.response(msg, 200, "OK"))
@@ -487,11 +489,6 @@ class Platform:
     def parent_of(self, gb_id: str) -> str | None:
         """The device (NVR, lower platform) a channel belongs to; a device is its own parent."""
         return self.parents.get(gb_id) or (gb_id if gb_id in self.devices else None)
-
-    def channels(self) -> Iterator[tuple[Device, Channel]]:
-        for device in self.devices.values():
-            for channel in device.channels.values():
-                yield device, channel
 
 
 def _result(up: bool, why: str, device_id: str) -> ProbeResult:

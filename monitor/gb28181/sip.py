@@ -40,11 +40,6 @@ class SipMessage:
     def all(self, name: str) -> list[str]:
         return [value for key, value in self.headers if key == name]
 
-    @property
-    def cseq(self) -> tuple[int, str]:
-        seq, _, method = self.header("cseq").partition(" ")
-        return number(seq), method.strip()
-
 
 def number(text: str, default: int = 0) -> int:
     """A non-negative decimal number in ASCII digits (``int()`` takes '٣' too), else ``default``."""
@@ -54,7 +49,9 @@ def number(text: str, default: int = 0) -> int:
 
 def user_of(address: str) -> str:
     """The user part of a From/To/Contact value: ``<sip:34020000001320000001@3402000000>`` → the id."""
-    start = address.find("sip:")
+    # The URI in angle brackets, not a "sip:" a display name may hold.
+    bracket = address.find("<sip:")
+    start = bracket + 1 if bracket >= 0 else address.find("sip:")
     if start < 0:
         return ""
     rest = address[start + 4 :]
