@@ -13,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     field_validator,
     model_validator,
@@ -45,6 +46,13 @@ class Frozen(BaseModel):
     """Base for every config model: immutable, unknown fields refused."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _host_port(v: str) -> str:
+    _host, sep, port = v.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9640, got {v!r}")
+    return v
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -188,16 +196,93 @@ class MonitorSettings(Frozen):
     @field_validator("listen")
     @classmethod
     def _listen(cls, v: str) -> str:
-        _host, sep, port = v.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9640, got {v!r}")
-        return v
+        return _host_port(v)
 
     def schedule(self, tier: str, probe: Literal["rtsp", "onvif", "video"]) -> ProbeSchedule:
         """The effective schedule of ``probe`` for cameras of ``tier`` (tier override, else default)."""
         override = self.tiers.get(tier)
         chosen = getattr(override, probe) if override else None
         return chosen or getattr(self, probe)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# GB/T 28181
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _gb_code(digits: int, what: str) -> Any:
+    def check(v: Any) -> str:
+        v = str(v).strip() if isinstance(v, str | int) and not isinstance(v, bool) else v
+        if not isinstance(v, str) or len(v) != digits or not v.isascii() or not v.isdigit():
+            raise ValueError(f"{what} must be {digits} digits, got {v!r}")
+        return v
+
+    return BeforeValidator(check)
+
+
+GbId = Annotated[str, _gb_code(20, "a GB/T 28181 id (国标编码)")]
+"""A 20-digit GB/T 28181 device or channel id."""
+
+
+class Gb28181Keepalive(Frozen):
+    """A device is offline once ``count`` keepalives in a row are missing (GB/T 28181: 60 s × 3)."""
+
+    interval: Duration = 60.0
+    count: int = Field(3, ge=1, le=100)
+
+
+class Gb28181Device(Frozen):
+    """Per-device overrides: its own password reference."""
+
+    password_env: str | None = None
+    password_file: Path | None = None
+
+
+class Gb28181Settings(Frozen):
+    """camwatch as a GB/T 28181 upper platform (上级平台): devices and lower platforms register with it.
+
+    The device password is resolved at load time (``password_for``) and never sits in the config.
+    """
+
+    listen: str = "127.0.0.1:5060"
+    id: GbId
+    domain: Annotated[str, _gb_code(10, "domain")]
+    password_env: str | None = None
+    password_file: Path | None = None
+    devices: dict[GbId, Gb28181Device] = Field(default_factory=dict)
+    # Devices not listed in ``devices`` may register (with the shared password); false answers them 404.
+    allow_unknown_devices: bool = True
+    keepalive: Gb28181Keepalive = Gb28181Keepalive()
+    # What brings an offline device back: its next keepalive, or only a new REGISTER (keepalives get 404).
+    revive: Literal["keepalive", "register"] = "keepalive"
+    catalog_interval: Duration = 600.0
+    # Registrations asking for longer are granted this.
+    max_expires: Duration = 3600.0
+    max_devices: int = Field(1000, ge=1)
+    max_channels: int = Field(4096, ge=1)  # per device
+    max_message_bytes: int = Field(65536, ge=1024, le=1 << 20)
+    max_tcp_connections: int = Field(2000, ge=1)
+    # REGISTERs handled per second over all sources (token bucket); the rest are dropped unanswered.
+    register_rate: float = Field(100.0, gt=0)
+    # Wrong passwords answered 403 per source address and minute; further attempts are dropped.
+    auth_failures_per_minute: int = Field(5, ge=1)
+
+    _passwords: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        return _host_port(v)
+
+    def password_for(self, device_id: str) -> SecretStr | None:
+        """The device's own password, else the shared one (None before the loader resolved them)."""
+        return self._passwords.get(device_id) or self._passwords.get("")
+
+    def with_passwords(self, passwords: dict[str, SecretStr]) -> Gb28181Settings:
+        """A copy holding resolved passwords (key ``""``: the shared one)."""
+        copy = self.model_copy()
+        copy._passwords = dict(passwords)
+        return copy
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -317,8 +402,6 @@ class Camera(Frozen):
     village: str = ""
     # The police station (派出所) whose area the camera is in: an area level beside township and village.
     police_station: str = ""
-    # GB/T 28181 device id (国标编码, 20 digits), kept to match the platform's records.
-    gb_id: str = ""
     # False for cameras the ledger marks as not networked (是否联网: 否): they have no address to probe.
     networked: bool = True
     site: str = ""
@@ -327,6 +410,8 @@ class Camera(Frozen):
     power: str = ""
     tier: str = "default"
     priority: bool = False
+    # The GB/T 28181 channel (or device) id that ties this camera to a registration (国标编码).
+    gb_id: GbId | None = None
 
     @property
     def has_position(self) -> bool:
@@ -373,6 +458,7 @@ class Config(Frozen):
     monitor: MonitorSettings = MonitorSettings()
     coverage: CoverageSettings | None = None
     reports: ReportSettings = ReportSettings()
+    gb28181: Gb28181Settings | None = None
 
     @property
     def state_path(self) -> Path:

@@ -34,7 +34,7 @@ CASES: dict[str, list[str]] = {
     ],
     "invalid-unknown-field.yaml": [
         "invalid-unknown-field.yaml, line 1, field 'camera': unknown field; did you mean 'cameras'? "
-        "(known: cameras, credentials, monitor, coverage, reports)",
+        "(known: cameras, credentials, monitor, coverage, reports, gb28181)",
         "invalid-unknown-field.yaml, line 1, field 'cameras': required: a ledger file or a list",
         "invalid-unknown-field.yaml, line 4, field 'monitor.rtsp.intervall': unknown field; "
         "did you mean 'interval'? (known: interval, timeout, jitter)",
@@ -116,6 +116,30 @@ CASES: dict[str, list[str]] = {
         "invalid-secrets.yaml, line 10, field 'password_env': give password_env or password_file, not both",
         "invalid-secrets.yaml, line 11, field 'password_env': "
         "environment variable CAMWATCH_TEST_CAM6 is not set",
+    ],
+    "invalid-gb28181.yaml": [
+        "invalid-gb28181.yaml, line 2, field 'gb28181.listen': "
+        "expected HOST:PORT such as 127.0.0.1:9640, got '127.0.0.1'",
+        "invalid-gb28181.yaml, line 3, field 'gb28181.id': "
+        "a GB/T 28181 id (国标编码) must be 20 digits, got '3402000000200000001'",
+        "invalid-gb28181.yaml, line 4, field 'gb28181.domain': domain must be 10 digits, got '34020000X0'",
+        "invalid-gb28181.yaml, line 6, field 'gb28181.keepalive.count': "
+        "Input should be greater than or equal to 1 (got 0)",
+        "invalid-gb28181.yaml, line 9, field 'gb28181.devices.3402': "
+        "a GB/T 28181 id (国标编码) must be 20 digits, got '3402'",
+        "invalid-gb28181.yaml, line 11, field 'gb_id': "
+        "a GB/T 28181 id (国标编码) has 20 digits, got '3402000000131000001'; "
+        "store the column as text in Excel",
+    ],
+    "invalid-gb28181-password.yaml": [
+        "invalid-gb28181-password.yaml, line 4, field 'gb28181.password_env': "
+        "environment variable CAMWATCH_TEST_GB_UNSET is not set",
+        "invalid-gb28181-password.yaml, line 6, field 'gb28181.devices.34020000001320000001.password_file': "
+        f"cannot read the file it names (looked in {TESTDATA.absolute()}): No such file or directory",
+    ],
+    "invalid-gb28181-nopassword.yaml": [
+        "invalid-gb28181-nopassword.yaml, line 1, field 'gb28181.password_env': "
+        "devices authenticate with a password: give password_env or password_file",
     ],
     "invalid-ledger-columns.yaml": [
         "invalid-ledger-columns.yaml, line 4, field 'cameras.columns.自定义列': "
