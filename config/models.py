@@ -6,6 +6,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -345,6 +346,39 @@ class CategorySpec(Frozen):
     dori: Literal["detection", "observation", "recognition", "identification"] | None = None
 
 
+class BasemapSettings(Frozen):
+    """Tiles for the coverage map's base, served on the local network; without them the map draws its base
+    from the layers (roads, buildings, areas) and asks no server for anything."""
+
+    # An XYZ template such as http://10.1.2.3/tiles/{z}/{x}/{y}.png ({-y} for TMS servers).
+    tiles: str
+    attribution: str = ""
+    max_zoom: int = Field(19, ge=0, le=24)
+
+    @field_validator("tiles")
+    @classmethod
+    def _tiles(cls, v: str) -> str:
+        try:
+            parts = urlsplit(v)
+            host = parts.hostname
+            login = parts.username is not None or parts.password is not None
+        except ValueError as error:
+            raise ValueError(f"not a valid URL ({error})") from None
+        if login:
+            # The URL is written into map.html for every reader: it must not carry a login.
+            raise ValueError("a tile URL must not carry a user or password; serve the tiles without a login")
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"tile URL scheme must be http or https, got {v!r}")
+        if not host:
+            raise ValueError(f"tile URL has no host: {v!r}")
+        missing = [p for p in ("{z}", "{x}") if p not in v] + ([] if "{y}" in v or "{-y}" in v else ["{y}"])
+        if missing:
+            raise ValueError(
+                f"tile URL must contain {{z}}, {{x}} and {{y}} (or {{-y}}); {v!r} lacks {', '.join(missing)}"
+            )
+        return v
+
+
 class CoverageSettings(Frozen):
     roads: Path | None = None
     sites: Path | None = None
@@ -358,6 +392,8 @@ class CoverageSettings(Frozen):
     recompute_interval: Duration = 900.0
     thresholds: RankThresholds = RankThresholds()
     max_suggestions: int = Field(500, ge=0)
+    # None: the map's base is drawn from the layers (offline-safe).
+    basemap: BasemapSettings | None = None
 
 
 # ---------------------------------------------------------------------------------------------------------

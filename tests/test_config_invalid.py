@@ -178,6 +178,24 @@ CASES: dict[str, list[str]] = {
         "Input should be a valid number, unable to parse string as a number (got '八十')",
         "ledger-rows.csv, row 9: cells in column(s) 8 have no header",
     ],
+    # The coverage map's tile server: a local XYZ template, checked where it is written.
+    "invalid-basemap.yaml": [
+        "invalid-basemap.yaml, line 4, field 'coverage.basemap.tiles': "
+        "tile URL must contain {z}, {x} and {y} (or {-y}); 'http://10.1.2.3/tiles/{z}/{x}.png' lacks {y}",
+        "invalid-basemap.yaml, line 5, field 'coverage.basemap.max_zoom': "
+        "Input should be less than or equal to 24 (got 30)",
+        "invalid-basemap.yaml, line 6, field 'coverage.basemap.attributions': unknown field; "
+        "did you mean 'attribution'? (known: tiles, attribution, max_zoom)",
+    ],
+    # map.html is read by everyone it is sent to: the login is refused and not repeated.
+    "invalid-basemap-login.yaml": [
+        "invalid-basemap-login.yaml, line 4, field 'coverage.basemap.tiles': "
+        "a tile URL must not carry a user or password; serve the tiles without a login",
+    ],
+    "invalid-basemap-scheme.yaml": [
+        "invalid-basemap-scheme.yaml, line 3, field 'coverage.basemap.tiles': "
+        "tile URL scheme must be http or https, got 'tiles/{z}/{x}/{y}.png'",
+    ],
     "invalid-ledger-yaml.yaml": [
         "ledger-syntax.yaml, line 4: invalid YAML: did not find expected ',' or ']' "
         "(while parsing a flow sequence at line 4)",
