@@ -24,7 +24,7 @@ from camwatch.config.columns import IGNORE, PASSWORD_COLUMN_REASON, ColumnMap, c
 from camwatch.config.coords import to_wgs84
 from camwatch.config.credentials import Profile, SecretUnavailable, UrlLogin, read_password, split_userinfo
 from camwatch.config.errors import ConfigError, Problem
-from camwatch.config.models import Camera, Frozen, Stream
+from camwatch.config.models import Camera, Frozen, GbId, Stream
 from camwatch.redact import mask_url, redact_url
 
 # libyaml's parser is ~20x faster than PyYAML's pure-Python one (a 10^4-camera YAML ledger: ~1 s, not ~20 s).
@@ -544,8 +544,11 @@ def _flag(value: Any) -> Any:
     return value
 
 
-def _gb_id(value: Any) -> str:
-    """A GB/T 28181 device id: 20 digits (Excel turns longer numbers into floats that lose digits)."""
+def _gb_id(value: Any) -> Any:
+    """A GB/T 28181 id in a ledger: 20 digits; an empty cell is no id. Excel shows a long number in a cell
+    not kept as text with lost digits, so the error says how to keep them."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
     text = str(value).strip()
     if not re.fullmatch(r"\d{20}", text):
         raise ValueError(
@@ -587,7 +590,6 @@ class CameraRecord(Frozen):
     township: str = ""
     village: str = ""
     police_station: str = ""
-    gb_id: Annotated[str, BeforeValidator(_gb_id)] = ""
     networked: Annotated[bool, BeforeValidator(_flag)] = True
     site: str = ""
     switch: str = ""
@@ -595,6 +597,7 @@ class CameraRecord(Frozen):
     power: str = ""
     tier: str = "default"
     priority: Annotated[bool, BeforeValidator(_flag)] = False
+    gb_id: Annotated[GbId | None, BeforeValidator(_gb_id)] = None
 
 
 def validation_reason(error: Mapping[str, Any]) -> str:

@@ -19,7 +19,13 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from camwatch.config.columns import ColumnMap, known_fields, unknown_targets
-from camwatch.config.credentials import Profile, load_profile, resolve_path
+from camwatch.config.credentials import (
+    Profile,
+    SecretUnavailable,
+    load_profile,
+    read_password,
+    resolve_path,
+)
 from camwatch.config.errors import ConfigError, Problem
 from camwatch.config.inventory import (
     CameraBuilder,
@@ -37,6 +43,8 @@ from camwatch.config.models import (
     CoverageSettings,
     CredentialRef,
     Frozen,
+    Gb28181Device,
+    Gb28181Settings,
     MonitorSettings,
     ReportSettings,
 )
@@ -62,6 +70,7 @@ _SECTIONS: dict[str, Any] = {
     "monitor": MonitorSettings,
     "coverage": CoverageSettings,
     "reports": ReportSettings,
+    "gb28181": Gb28181Settings,
 }
 _TOP_LEVEL = ("cameras", *_SECTIONS)
 
@@ -143,6 +152,7 @@ def load_config(
     )
     monitor = _monitor_paths(sections.get("monitor", MonitorSettings()), base_dir, doc, file, problems)
     coverage = _coverage_paths(sections.get("coverage"), base_dir, doc, file, problems)
+    gb28181 = _gb28181_passwords(sections.get("gb28181"), base_dir, env, doc, file, problems, inputs)
 
     if problems:
         raise ConfigError(sort_problems(problems))
@@ -153,6 +163,7 @@ def load_config(
         monitor=monitor,
         coverage=coverage,
         reports=sections.get("reports", ReportSettings()),
+        gb28181=gb28181,
     )
 
 
@@ -275,7 +286,7 @@ _TAG = re.compile(r"[a-z][a-z-]*\[.*\]")
 
 def _is_tag(part: str) -> bool:
     # pydantic adds validator names such as 'function-after[...]' to locations; they are no YAML key.
-    return part in ("str", "int", "float", "bool") or _TAG.fullmatch(part) is not None
+    return part in ("str", "int", "float", "bool", "[key]") or _TAG.fullmatch(part) is not None
 
 
 def _unknown_field(name: str, known: tuple[str, ...] | None) -> str:
@@ -344,6 +355,44 @@ def _coverage_paths(
         if (value := getattr(coverage, name)) is not None
     }
     return coverage.model_copy(update=layers)
+
+
+def _gb28181_passwords(
+    gb: Gb28181Settings | None,
+    base_dir: Path,
+    environ: Mapping[str, str],
+    doc: YamlDocument,
+    file: str,
+    problems: list[Problem],
+    inputs: list[Path],
+) -> Gb28181Settings | None:
+    """Resolve the shared and per-device password references (password files join the watched inputs)."""
+    if gb is None:
+        return None
+    passwords, failed = {}, False
+    refs: list[tuple[str, tuple[str, ...], Gb28181Settings | Gb28181Device]] = [("", ("gb28181",), gb)]
+    refs += [(d, ("gb28181", "devices", d), o) for d, o in gb.devices.items()]
+    for device, loc, ref in refs:
+        try:
+            secret = read_password(
+                password_env=ref.password_env,
+                password_file=ref.password_file,
+                base_dir=base_dir,
+                environ=environ,
+            )
+        except SecretUnavailable as exc:
+            full = (*loc, exc.field)
+            problems.append(Problem(file, doc.line_of(full), ".".join(full), exc.reason))
+            failed = True
+            continue
+        if ref.password_file is not None:
+            inputs.append(resolve_path(ref.password_file, base_dir))
+        if secret is not None:
+            passwords[device] = secret
+    if not failed and "" not in passwords and (gb.allow_unknown_devices or set(gb.devices) - set(passwords)):
+        reason = "devices authenticate with a password: give password_env or password_file"
+        problems.append(Problem(file, doc.line_of(("gb28181",)), "gb28181.password_env", reason))
+    return gb.with_passwords(passwords)
 
 
 _NUMBER = re.compile(r"\d+")

@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     field_validator,
     model_validator,
@@ -46,6 +47,13 @@ class Frozen(BaseModel):
     """Base for every config model: immutable, unknown fields refused."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _host_port(v: str) -> str:
+    _host, sep, port = v.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9640, got {v!r}")
+    return v
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -208,10 +216,7 @@ class MonitorSettings(Frozen):
     @field_validator("listen")
     @classmethod
     def _listen(cls, v: str) -> str:
-        _host, sep, port = v.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9640, got {v!r}")
-        return v
+        return _host_port(v)
 
     def schedule(self, tier: str, probe: str) -> ProbeSchedule:
         """The effective settings of probe kind ``probe`` for cameras of ``tier`` (tier override, else
@@ -222,6 +227,86 @@ class MonitorSettings(Frozen):
         if not isinstance(default, ProbeSchedule):
             raise KeyError(f"no probe settings named {probe!r}")
         return chosen or default
+
+
+# ---------------------------------------------------------------------------------------------------------
+# GB/T 28181
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _gb_code(digits: int, what: str) -> Any:
+    def check(v: Any) -> str:
+        v = str(v).strip() if isinstance(v, str | int) and not isinstance(v, bool) else v
+        if not isinstance(v, str) or len(v) != digits or not v.isascii() or not v.isdigit():
+            raise ValueError(f"{what} must be {digits} digits, got {v!r}")
+        return v
+
+    return BeforeValidator(check)
+
+
+GbId = Annotated[str, _gb_code(20, "a GB/T 28181 id (国标编码)")]
+"""A 20-digit GB/T 28181 device or channel id."""
+
+
+class Gb28181Keepalive(Frozen):
+    """A device is offline once ``count`` keepalives in a row are missing (GB/T 28181: 60 s × 3)."""
+
+    interval: Duration = 60.0
+    count: int = Field(3, ge=1, le=100)
+
+
+class Gb28181Device(Frozen):
+    """Per-device overrides: its own password reference."""
+
+    password_env: str | None = None
+    password_file: Path | None = None
+
+
+class Gb28181Settings(Frozen):
+    """camwatch as a GB/T 28181 upper platform (上级平台): devices and lower platforms register with it.
+
+    The device password is resolved at load time (``password_for``) and never sits in the config.
+    """
+
+    listen: str = "127.0.0.1:5060"
+    id: GbId
+    domain: Annotated[str, _gb_code(10, "domain")]
+    password_env: str | None = None
+    password_file: Path | None = None
+    devices: dict[GbId, Gb28181Device] = Field(default_factory=dict)
+    # Devices not listed in ``devices`` may register (with the shared password); false answers them 404.
+    allow_unknown_devices: bool = True
+    keepalive: Gb28181Keepalive = Gb28181Keepalive()
+    # What brings an offline device back: its next keepalive, or only a new REGISTER (keepalives get 404).
+    revive: Literal["keepalive", "register"] = "keepalive"
+    catalog_interval: Duration = 600.0
+    # Registrations asking for longer are granted this.
+    max_expires: Duration = 3600.0
+    max_devices: int = Field(1000, ge=1)
+    max_channels: int = Field(4096, ge=1)  # per device
+    max_message_bytes: int = Field(65536, ge=1024, le=1 << 20)
+    max_tcp_connections: int = Field(2000, ge=1)
+    # REGISTERs handled per second over all sources (token bucket); the rest are dropped unanswered.
+    register_rate: float = Field(100.0, gt=0)
+    # Wrong passwords answered 403 per source address and minute; further attempts are dropped.
+    auth_failures_per_minute: int = Field(5, ge=1)
+
+    _passwords: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        return _host_port(v)
+
+    def password_for(self, device_id: str) -> SecretStr | None:
+        """The device's own password, else the shared one (None before the loader resolved them)."""
+        return self._passwords.get(device_id) or self._passwords.get("")
+
+    def with_passwords(self, passwords: dict[str, SecretStr]) -> Gb28181Settings:
+        """A copy holding resolved passwords (key ``""``: the shared one)."""
+        copy = self.model_copy()
+        copy._passwords = dict(passwords)
+        return copy
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -284,6 +369,39 @@ class CategorySpec(Frozen):
     dori: Literal["detection", "observation", "recognition", "identification"] | None = None
 
 
+class BasemapSettings(Frozen):
+    """Tiles for the coverage map's base, served on the local network; without them the map draws its base
+    from the layers (roads, buildings, areas) and asks no server for anything."""
+
+    # An XYZ template such as http://10.1.2.3/tiles/{z}/{x}/{y}.png ({-y} for TMS servers).
+    tiles: str
+    attribution: str = ""
+    max_zoom: int = Field(19, ge=0, le=24)
+
+    @field_validator("tiles")
+    @classmethod
+    def _tiles(cls, v: str) -> str:
+        try:
+            parts = urlsplit(v)
+            host = parts.hostname
+            login = parts.username is not None or parts.password is not None
+        except ValueError as error:
+            raise ValueError(f"not a valid URL ({error})") from None
+        if login:
+            # The URL is written into map.html for every reader: it must not carry a login.
+            raise ValueError("a tile URL must not carry a user or password; serve the tiles without a login")
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"tile URL scheme must be http or https, got {v!r}")
+        if not host:
+            raise ValueError(f"tile URL has no host: {v!r}")
+        missing = [p for p in ("{z}", "{x}") if p not in v] + ([] if "{y}" in v or "{-y}" in v else ["{y}"])
+        if missing:
+            raise ValueError(
+                f"tile URL must contain {{z}}, {{x}} and {{y}} (or {{-y}}); {v!r} lacks {', '.join(missing)}"
+            )
+        return v
+
+
 class CoverageSettings(Frozen):
     roads: Path | None = None
     sites: Path | None = None
@@ -297,6 +415,8 @@ class CoverageSettings(Frozen):
     recompute_interval: Duration = 900.0
     thresholds: RankThresholds = RankThresholds()
     max_suggestions: int = Field(500, ge=0)
+    # None: the map's base is drawn from the layers (offline-safe).
+    basemap: BasemapSettings | None = None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -344,8 +464,6 @@ class Camera(Frozen):
     village: str = ""
     # The police station (派出所) whose area the camera is in: an area level beside township and village.
     police_station: str = ""
-    # GB/T 28181 device id (国标编码, 20 digits), kept to match the platform's records.
-    gb_id: str = ""
     # False for cameras the ledger marks as not networked (是否联网: 否): they have no address to probe.
     networked: bool = True
     site: str = ""
@@ -354,6 +472,8 @@ class Camera(Frozen):
     power: str = ""
     tier: str = "default"
     priority: bool = False
+    # The GB/T 28181 channel (or device) id that ties this camera to a registration (国标编码).
+    gb_id: GbId | None = None
 
     @field_validator("snapshot_url")
     @classmethod
@@ -418,6 +538,7 @@ class Config(Frozen):
     monitor: MonitorSettings = MonitorSettings()
     coverage: CoverageSettings | None = None
     reports: ReportSettings = ReportSettings()
+    gb28181: Gb28181Settings | None = None
 
     @property
     def state_path(self) -> Path:

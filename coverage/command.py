@@ -130,7 +130,9 @@ def run_coverage(
             text=text,
             lang=lang,
         )
-        _write_map(out / "map.html", model, snapshot, gaps=gaps, suggestions=suggestions, scores=scores)
+        _write_map(
+            out / "map.html", model, snapshot, gaps=gaps, suggestions=suggestions, scores=scores, lang=lang
+        )
     return document
 
 
@@ -195,6 +197,7 @@ def _write_map(
     gaps: gpd.GeoDataFrame,
     suggestions: gpd.GeoDataFrame,
     scores: pd.DataFrame,
+    lang: str,
 ) -> None:
     """Hand the map layers, in EPSG:4326, to :func:`camwatch.coverage.mapview.write_map`."""
     from camwatch.coverage.mapview import write_map
@@ -222,6 +225,10 @@ def _write_map(
         gaps=gaps.to_crs(4326),
         suggestions=suggestions[["direction", "gain", "area", "geometry"]].to_crs(4326),
         areas=_area_polygons(model, scores).to_crs(4326),
+        buildings=model.layers.buildings[["geometry"]].to_crs(4326),
+        streets=model.layers.roads[["category", "geometry"]].to_crs(4326),
+        basemap=model.settings.basemap,
+        lang=lang,
     )
 
 

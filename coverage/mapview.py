@@ -1,5 +1,8 @@
 """Write the coverage map (``map.html``): a self-contained folium page that works offline.
 
+Its base is drawn from the layers themselves (buildings, roads, area outlines) unless the config names a
+tile server on the local network (``coverage.basemap``); nothing else is ever fetched.
+
 Names, areas and every other value from a ledger or OSM are data, never markup or template: branca compiles
 the script each folium element renders as a Jinja template once more before the page is written, so a value
 placed in such a script would be evaluated (``{{7*7}}`` shows 49; worse runs Python). Features therefore go
@@ -9,8 +12,11 @@ into JSON blocks that no template sees (:class:`_DataLayer`), and tooltips are b
 from __future__ import annotations
 
 import base64
+import html
 import json
+import logging
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +30,11 @@ from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 from numpy.typing import NDArray
+
+from camwatch.config.models import BasemapSettings
+from camwatch.office import tr
+
+log = logging.getLogger(__name__)
 
 __all__ = ["PALETTE", "STATUS_COLOURS", "write_map"]
 
@@ -39,6 +50,8 @@ PALETTE = {
     "area_edge": "#ffffff",
 }
 STATUS_COLOURS = {"red": "#e41a1c", "orange": "#ff7f00", "yellow": "#ffd92f", "green": "#4daf4a"}
+# The base drawn from the layers: a plain street map under the coverage colours.
+BASE_COLOURS = {"street": "#fbfbf8", "building": "#c9c0b6", "area_outline": "#6e6e6e"}
 
 # ~0.5 m at the equator: invisible on a map, yet it drops most vertices of densified lines and arcs.
 SIMPLIFY_DEGREES = 5e-6
@@ -53,6 +66,14 @@ DENSE_MARKERS = 2000
 FULL_WIDTH_ZOOM = 16
 # Targets of 100 % make a road important; such roads are drawn thicker than village roads.
 MINOR_ROAD_CATEGORIES = frozenset({"village_road", "village_entrance"})
+# Buildings in the drawn base, at most: a county has hundreds of thousands, which would make a page of tens
+# of megabytes; beyond this the base shows streets and area outlines only.
+BASE_BUILDINGS_MAX = 100_000
+# Suggested cameras closer than this many pixels on screen are drawn as one numbered cluster.
+CLUSTER_CELL_PIXELS = 60
+# Leaflet's panes: the drawn base sits above tiles (200) and below overlays (400); clusters sit just below
+# the overlays, so gaps and roads are always drawn over them.
+PANES = {"camwatchBase": 250, "camwatchClusters": 390}
 
 
 def write_map(
@@ -64,7 +85,10 @@ def write_map(
     gaps: gpd.GeoDataFrame,
     suggestions: gpd.GeoDataFrame,
     areas: gpd.GeoDataFrame,
-    tiles: str | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+    basemap: BasemapSettings | None = None,
+    lang: str = "en",
 ) -> None:
     """Write the coverage map to ``path``.
 
@@ -85,9 +109,15 @@ def write_map(
         ``area``.
     areas
         ``area``, ``level``, ``status`` (``red``/``orange``/``yellow``/``green``), ``ratio``, ``geometry``.
-    tiles
-        A folium tile name (e.g. ``"OpenStreetMap"``) to draw a base map; None (default) draws none, which
-        keeps the page fully offline.
+    buildings
+        Polygons, drawn in the base (none when None).
+    streets
+        Every road line (``geometry``), drawn in the base; ``roads`` when None.
+    basemap
+        A local tile server, offered as the base (the drawn base stays a click away); None draws the base from
+        the layers only, so the page asks no server for anything.
+    lang
+        ``zh`` or ``en``: the language of the legend, the layer control and the tooltips' labels.
 
     All frames are in EPSG:4326 (others are reprojected) and any may be empty.
     """
@@ -100,29 +130,56 @@ def write_map(
             "gaps": gaps,
             "suggestions": suggestions,
             "areas": areas,
+            "buildings": buildings if buildings is not None else roads.iloc[0:0],
+            "streets": streets if streets is not None else roads,
         }.items()
     }
-    fmap = folium.Map(tiles=tiles, prefer_canvas=True, control_scale=True, location=(0, 0), zoom_start=2)
+    fmap = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, location=(0, 0), zoom_start=2)
     _use_inline_leaflet(fmap)
+    fmap.add_child(_Panes())
 
+    if basemap is not None:
+        _DataLayer(
+            {"url": basemap.tiles, "attribution": basemap.attribution, "maxZoom": basemap.max_zoom},
+            factory="camwatchTiles",
+            name=tr(lang, "Tiles"),
+            show=True,
+            overlay=False,
+        ).add_to(fmap)
+    legend = _add_base(fmap, layers, lang, show=basemap is None)
     levels = _area_levels(layers["areas"])
     finest = max(levels, key=lambda item: len(item[1]))[0] if levels else None
     for level, frame in levels:
         # Levels overlap; the finest (most areas) is shown, the others are a click away.
-        _add_areas(fmap, frame, level, show=level == finest)
-    _add_roads(fmap, layers["roads"])
-    _add_sectors(fmap, layers["sectors"])
-    _add_gaps(fmap, layers["gaps"])
-    _add_cameras(fmap, layers["cameras"])
-    _add_suggestions(fmap, layers["suggestions"])
+        _add_areas(fmap, frame, level, lang, show=level == finest)
+    legend += _add_roads(fmap, layers["roads"], lang)
+    legend += _add_sectors(fmap, layers["sectors"], lang)
+    legend += _add_gaps(fmap, layers["gaps"], lang)
+    legend += _add_cameras(fmap, layers["cameras"], lang)
+    legend += _add_suggestions(fmap, layers["suggestions"], lang)
+    legend += [
+        _Swatch(colour, f"{tr(lang, 'Area')} {tr(lang, status)}")
+        for status, colour in STATUS_COLOURS.items()
+        if (layers["areas"]["status"] == status).any()
+    ]
 
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.add_child(_ZoomScaledLines())
-    _figure(fmap).html.add_child(Element(_legend_html()))
-    bounds = _bounds(layers.values())
+    _figure(fmap).html.add_child(_Verbatim(_legend_html(legend, lang)), name="camwatch_legend")
+    # The view fits what was measured; the base's streets and buildings may reach further.
+    bounds = _bounds(frame for name, frame in layers.items() if name not in ("buildings", "streets"))
     if bounds is not None:
         fmap.fit_bounds(bounds)
     path.write_text(fmap.get_root().render(), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class _Swatch:
+    """A legend row: a colour, its meaning (camwatch's own words, never data), a line or a patch."""
+
+    colour: str
+    label: str
+    line: bool = False
 
 
 def _figure(element: Element) -> Figure:
@@ -178,13 +235,22 @@ def _add_layer(
     style: dict[str, Any],
     tooltip: dict[str, str],
     show: bool = True,
-) -> None:
-    """One overlay of ``parent``: ``frame`` drawn in ``style``, with ``tooltip`` (column -> label)."""
+    factory: str = "camwatchLayer",
+    options: dict[str, Any] | None = None,
+) -> bool:
+    """One overlay of ``parent``: ``frame`` drawn in ``style``, with ``tooltip`` (column -> label; none when
+    empty), made by the page's JS function ``factory`` with extra Leaflet ``options``. False when ``frame`` is
+    empty (nothing drawn)."""
     if frame.empty:
-        return
-    _DataLayer(_features(frame, list(tooltip)), name=name, show=show, style=style, tooltip=tooltip).add_to(
-        parent
-    )
+        return False
+    _DataLayer(
+        _features(frame, list(tooltip)),
+        factory=factory,
+        args=(style, list(tooltip.items()), options or {}),
+        name=name,
+        show=show,
+    ).add_to(parent)
+    return True
 
 
 def _area_levels(areas: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
@@ -194,28 +260,89 @@ def _area_levels(areas: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
     return [(str(level), areas[areas["level"] == level]) for level in areas["level"].unique()]
 
 
-def _add_areas(fmap: folium.Map, areas: gpd.GeoDataFrame, level: str, *, show: bool) -> None:
+def _labels(lang: str, tooltip: dict[str, str]) -> dict[str, str]:
+    """Tooltip labels (column -> English label) in ``lang``."""
+    return {column: tr(lang, label) for column, label in tooltip.items()}
+
+
+def _add_base(
+    fmap: folium.Map, layers: dict[str, gpd.GeoDataFrame], lang: str, *, show: bool
+) -> list[_Swatch]:
+    """The base drawn from the layers (buildings, streets, area outlines) in a pane under every overlay: a
+    street map that needs no tile server. Returns its legend rows."""
+    group = folium.FeatureGroup(name=tr(lang, "Base map (from the layers)"), overlay=False, show=show)
+    quiet = {"pane": "camwatchBase", "interactive": False}
+    buildings = layers["buildings"]
+    if len(buildings) > BASE_BUILDINGS_MAX:
+        log.warning(
+            "map: %d buildings are too many for the page; its base shows streets and area outlines only",
+            len(buildings),
+        )
+        buildings = buildings.iloc[0:0]
+    drawn = _add_layer(
+        group,
+        buildings[["geometry"]],
+        name="buildings",
+        style={"stroke": False, "fillColor": BASE_COLOURS["building"], "fillOpacity": 1},
+        tooltip={},
+        options=quiet,
+    )
+    streets = layers["streets"]
+    if not streets.empty:
+        narrow = streets["category"].isin(MINOR_ROAD_CATEGORIES) if "category" in streets else False
+        widths = _lines_by(streets[["geometry"]].assign(narrow=narrow), ["narrow"])
+        for minor, width in ((True, 7), (False, 10)):
+            _add_layer(
+                group,
+                widths[widths["narrow"] == minor],
+                name="streets",
+                style={"color": BASE_COLOURS["street"], "weight": width, "opacity": 1},
+                tooltip={},
+                options=quiet,
+            )
+    outlines = layers["areas"]
+    _add_layer(
+        group,
+        outlines[["geometry"]],
+        name="area outlines",
+        style={"color": BASE_COLOURS["area_outline"], "weight": 1, "dashArray": "4 4", "fill": False},
+        tooltip={},
+        options=quiet,
+    )
+    group.add_to(fmap)
+    return [_Swatch(BASE_COLOURS["building"], tr(lang, "Building"))] if drawn else []
+
+
+def _add_areas(fmap: folium.Map, areas: gpd.GeoDataFrame, level: str, lang: str, *, show: bool) -> None:
     """Choropleth of one admin level, coloured by status (one constant-style layer per status)."""
-    group = folium.FeatureGroup(name=f"Areas: {level}", show=show)
+    group = folium.FeatureGroup(name=f"{tr(lang, 'Areas')}: {tr(lang, level)}", show=show)
     for status, colour in STATUS_COLOURS.items():
         _add_layer(
             group,
             areas[areas["status"] == status],
             name=status,
             style={"color": PALETTE["area_edge"], "weight": 1.5, "fillColor": colour, "fillOpacity": 0.25},
-            tooltip={"area": "Area", "level": "Level", "status": "Status", "ratio": "Coverage ratio"},
+            tooltip=_labels(
+                lang, {"area": "Area", "level": "Level", "status": "Status", "ratio": "Coverage ratio"}
+            ),
         )
     group.add_to(fmap)
 
 
-def _add_roads(fmap: folium.Map, roads: gpd.GeoDataFrame) -> None:
+def _add_roads(fmap: folium.Map, roads: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:
     """Roads dissolved to one multi-line per category and state: few features, same picture."""
     if roads.empty:
-        return
+        return []
     merged = _lines_by(roads, ["covered", "category"])
-    for covered, label in ((True, "Covered roads"), (False, "Uncovered roads")):
-        group = folium.FeatureGroup(name=label)
+    legend = []
+    for covered, label, meaning in (
+        (True, "Covered roads", "Road covered"),
+        (False, "Uncovered roads", "Road not covered"),
+    ):
         colour = PALETTE["covered" if covered else "uncovered"]
+        if not (merged["covered"] == covered).any():
+            continue
+        group = folium.FeatureGroup(name=tr(lang, label))
         for minor in (True, False):
             _add_layer(
                 group,
@@ -224,9 +351,11 @@ def _add_roads(fmap: folium.Map, roads: gpd.GeoDataFrame) -> None:
                 ],
                 name=label,
                 style={"color": colour, "weight": 3 if minor else 5, "opacity": 1.0},
-                tooltip={"category": "Category", "covered": "Covered"},
+                tooltip=_labels(lang, {"category": "Category", "covered": "Covered"}),
             )
         group.add_to(fmap)
+        legend.append(_Swatch(colour, tr(lang, meaning), line=True))
+    return legend
 
 
 def _lines_by(lines: gpd.GeoDataFrame, keys: list[str], *, sums: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
@@ -241,27 +370,35 @@ def _lines_by(lines: gpd.GeoDataFrame, keys: list[str], *, sums: tuple[str, ...]
     return gpd.GeoDataFrame(rows, columns=[*keys, *sums, "geometry"], crs=4326)
 
 
-def _add_sectors(fmap: folium.Map, sectors: gpd.GeoDataFrame) -> None:
+def _add_sectors(fmap: folium.Map, sectors: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:
+    legend = []
     for up, label, colour in ((True, "Fields of view", "sector"), (False, "Fields of view (down)", "down")):
-        _add_layer(
+        if _add_layer(
             fmap,
             sectors[sectors["up"].astype(bool) == up],
-            name=label,
+            name=tr(lang, label),
             style={"color": PALETTE[colour], "weight": 2, "fillColor": PALETTE[colour], "fillOpacity": 0.2},
-            tooltip={"camera": "Camera"},
-        )
+            tooltip=_labels(lang, {"camera": "Camera"}),
+        ):
+            meaning = "Field of view" if up else "Field of view (down)"
+            legend.append(_Swatch(PALETTE[colour], tr(lang, meaning)))
+    return legend
 
 
-def _add_cameras(fmap: folium.Map, cameras: gpd.GeoDataFrame) -> None:
+def _add_cameras(fmap: folium.Map, cameras: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:
     if cameras.empty:
-        return
+        return []
     down = cameras["up"].eq(False)
     shown = cameras.assign(status=np.where(down, "down", np.where(cameras["up"].isna(), "unknown", "up")))
-    for selected, label, colour in ((~down, "Cameras", "camera"), (down, "Cameras (down)", "down")):
-        _add_layer(
+    legend = []
+    for selected, label, colour, meaning in (
+        (~down, "Cameras", "camera", "Camera"),
+        (down, "Cameras (down)", "down", "Camera down"),
+    ):
+        if _add_layer(
             fmap,
             shown[selected],
-            name=label,
+            name=tr(lang, label),
             show=int(selected.sum()) <= DENSE_MARKERS,
             style={
                 "color": "#ffffff",
@@ -270,57 +407,57 @@ def _add_cameras(fmap: folium.Map, cameras: gpd.GeoDataFrame) -> None:
                 "fillOpacity": 1,
                 "radius": 4,
             },
-            tooltip={"camera": "Camera", "name": "Name", "status": "Status"},
-        )
+            tooltip=_labels(lang, {"camera": "Camera", "name": "Name", "status": "Status"}),
+        ):
+            legend.append(_Swatch(PALETTE[colour], tr(lang, meaning)))
+    return legend
 
 
-def _add_gaps(fmap: folium.Map, gaps: gpd.GeoDataFrame) -> None:
+def _add_gaps(fmap: folium.Map, gaps: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:
     """Road gaps as one feature per category and area (its tooltip gives their total length); unseen
     intersections and sites as markers, in a layer of their own that starts hidden when dense."""
     on_roads = gaps.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
     style = {"color": PALETTE["gap"], "weight": 5, "opacity": 1.0, "fillColor": PALETTE["gap"]}
-    tooltip = {"kind": "Gap", "category": "Category", "area": "Area", "length_m": "Length (m)"}
+    tooltip = _labels(lang, {"kind": "Gap", "category": "Category", "area": "Area", "length_m": "Length (m)"})
     road_gaps = _lines_by(gaps[on_roads], ["kind", "category", "area"], sums=("length_m",))
-    _add_layer(fmap, road_gaps, name="Gaps (roads)", style=style, tooltip=tooltip)
-    _add_layer(
+    drawn = _add_layer(fmap, road_gaps, name=tr(lang, "Gaps (roads)"), style=style, tooltip=tooltip)
+    drawn |= _add_layer(
         fmap,
         gaps[~on_roads],
-        name="Gaps (intersections, sites)",
+        name=tr(lang, "Gaps (intersections, sites)"),
         style={**style, "fillOpacity": 0.6, "radius": 7},
         tooltip={key: label for key, label in tooltip.items() if key != "length_m"},
         show=int((~on_roads).sum()) <= DENSE_MARKERS,
     )
+    return [_Swatch(PALETTE["gap"], tr(lang, "Gap"))] if drawn else []
 
 
-def _add_suggestions(fmap: folium.Map, suggestions: gpd.GeoDataFrame) -> None:
+def _add_suggestions(fmap: folium.Map, suggestions: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:
+    """Suggested cameras as a clustered layer: positions closer than :data:`CLUSTER_CELL_PIXELS` on screen
+    become one numbered circle (regrouped at every zoom), drawn under the gaps so it never hides them; a
+    position alone is a marker with an arrow along its heading (:data:`ARROW_METRES`)."""
     if suggestions.empty:
-        return
-    group = folium.FeatureGroup(name="Suggested cameras")
-    tooltip = {"direction": "Heading (°)", "gain": "Gain", "area": "Area"}
+        return []
+    group = folium.FeatureGroup(name=tr(lang, "Suggested cameras"))
+    tooltip = _labels(lang, {"direction": "Heading (°)", "gain": "Gain", "area": "Area"})
     style = {"color": PALETTE["suggestion"], "weight": 3, "opacity": 1.0, "fillColor": PALETTE["suggestion"]}
-    _add_layer(group, _heading_arrows(suggestions), name="headings", style=style, tooltip=tooltip)
     _add_layer(
-        group, suggestions, name="positions", style={**style, "fillOpacity": 1, "radius": 6}, tooltip=tooltip
+        group,
+        suggestions,
+        name="positions",
+        style={**style, "fillOpacity": 1, "radius": 6},
+        tooltip=tooltip,
+        factory="camwatchClusters",
+        options={
+            "pane": "camwatchClusters",
+            "cellPixels": CLUSTER_CELL_PIXELS,
+            "clusterLabel": tr(lang, "Suggested cameras"),
+            "arrowMetres": ARROW_METRES,
+            "barbMetres": ARROW_BARB_METRES,
+        },
     )
     group.add_to(fmap)
-
-
-def _heading_arrows(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """An arrow (shaft and two barbs) from each point along its ``direction``, built in a local metric CRS."""
-    local = points.to_crs(points.estimate_utm_crs())
-    xy = shapely.get_coordinates(local.geometry.values)
-    heading = np.radians(points["direction"].to_numpy(dtype=float))
-    tip = xy + ARROW_METRES * np.column_stack([np.sin(heading), np.cos(heading)])
-    barbs = [
-        tip + ARROW_BARB_METRES * np.column_stack([np.sin(heading + turn), np.cos(heading + turn)])
-        for turn in (np.radians(150), np.radians(-150))
-    ]
-    shaft = shapely.linestrings(np.stack([xy, tip, barbs[0]], axis=1))
-    barb = shapely.linestrings(np.stack([tip, barbs[1]], axis=1))
-    arrows = shapely.multilinestrings(
-        np.column_stack([shaft, barb]).ravel(), indices=np.repeat(np.arange(len(points)), 2)
-    )
-    return _wgs84(points.set_geometry(gpd.GeoSeries(arrows, index=points.index, crs=local.crs)))
+    return [_Swatch(PALETTE["suggestion"], tr(lang, "Suggested camera"))]
 
 
 def _bounds(frames: Any) -> list[list[float]] | None:
@@ -334,29 +471,23 @@ def _bounds(frames: Any) -> list[list[float]] | None:
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
-def _legend_html() -> str:
-    def swatch(colour: str, label: str, *, line: bool = False) -> str:
-        shape = "height:4px;margin:6px 0" if line else "height:12px;border-radius:2px"
+def _legend_html(rows: list[_Swatch], lang: str) -> str:
+    """The legend of the layers drawn: only camwatch's own words and colours, so plain HTML is safe."""
+
+    def swatch(row: _Swatch) -> str:
+        shape = "height:4px;margin:6px 0" if row.line else "height:12px;border-radius:2px"
         return (
             f'<div class="camwatch-legend-row"><span style="display:inline-block;width:18px;{shape};'
-            f'background:{colour}"></span> {label}</div>'
+            f'background:{row.colour}"></span> {html.escape(row.label)}</div>'
         )
 
-    rows = [
-        swatch(PALETTE["covered"], "Road covered", line=True),
-        swatch(PALETTE["uncovered"], "Road not covered", line=True),
-        swatch(PALETTE["sector"], "Field of view"),
-        swatch(PALETTE["camera"], "Camera"),
-        swatch(PALETTE["down"], "Camera down"),
-        swatch(PALETTE["gap"], "Gap"),
-        swatch(PALETTE["suggestion"], "Suggested camera"),
-        *(swatch(colour, f"Area {status}") for status, colour in STATUS_COLOURS.items()),
-    ]
+    if not rows:
+        return ""
     return (
         '<div class="camwatch-legend" style="position:fixed;bottom:28px;right:12px;z-index:1000;'
         "background:#fff;padding:8px 10px;border:1px solid #999;border-radius:4px;"
         'font:12px/18px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)">'
-        "<b>Coverage</b>" + "".join(rows) + "</div>"
+        f"<b>{html.escape(tr(lang, 'Coverage'))}</b>" + "".join(map(swatch, rows)) + "</div>"
     )
 
 
@@ -374,31 +505,127 @@ def _use_inline_leaflet(fmap: folium.Map) -> None:
 
 
 # Tooltips are tables built from text nodes (textContent): a name such as ``<img onerror=...>`` is shown as
-# typed, never parsed as HTML (folium's GeoJsonTooltip writes values into innerHTML).
+# typed, never parsed as HTML (folium's GeoJsonTooltip writes values into innerHTML). A layer with no fields
+# has no tooltip.
 _DATA_LAYER_JS = """
-function camwatchLayer(id, style, fields) {
-    const collection = JSON.parse(document.getElementById(id).textContent);
-    return L.geoJSON(collection, {
+function camwatchData(id) {
+    return JSON.parse(document.getElementById(id).textContent);
+}
+function camwatchTable(rows) {
+    const table = document.createElement("table");
+    for (const [label, value] of rows) {
+        const row = table.insertRow();
+        const head = document.createElement("th");
+        head.textContent = label;
+        row.appendChild(head);
+        row.insertCell().textContent = value === null || value === undefined ? "" : String(value);
+    }
+    return table;
+}
+function camwatchGeoJSON(collection, style, fields, options, pointToLayer) {
+    const layer = L.geoJSON(collection, Object.assign({}, options, {
         style: function () { return style; },
-        pointToLayer: function (feature, latlng) {
-            return L.circleMarker(latlng, {radius: style.radius || 5, fill: true});
+        pointToLayer: pointToLayer || function (feature, latlng) {
+            return L.circleMarker(latlng, Object.assign({}, options, {radius: style.radius || 5}));
         },
-    }).bindTooltip(function (layer) {
-        const table = document.createElement("table");
-        for (const [key, label] of fields) {
-            const row = table.insertRow();
-            const head = document.createElement("th");
-            head.textContent = label;
-            row.appendChild(head);
-            const value = layer.feature.properties[key];
-            row.insertCell().textContent = value === null || value === undefined ? "" : String(value);
-        }
-        return table;
+    }));
+    if (!fields.length) return layer;
+    return layer.bindTooltip(function (shown) {
+        const properties = shown.feature.properties;
+        return camwatchTable(fields.map(([key, label]) => [label, properties[key]]));
     }, {sticky: true, className: "camwatch-tooltip"});
+}
+function camwatchLayer(id, style, fields, options) {
+    return camwatchGeoJSON(camwatchData(id), style, fields, options);
+}
+// An arrow from latlng along properties.direction (degrees from north, clockwise): a shaft of
+// options.arrowMetres and two barbs of options.barbMetres, as two lines that carry the feature (for the
+// tooltip). The arrow is short, so metres are turned into degrees at its latitude.
+function camwatchArrow(feature, latlng, options) {
+    function step(from, metres, degrees) {
+        const angle = degrees * Math.PI / 180;
+        const north = metres * Math.cos(angle) / 111320;
+        const east = metres * Math.sin(angle) / (111320 * Math.cos(from.lat * Math.PI / 180));
+        return L.latLng(from.lat + north, from.lng + east);
+    }
+    const heading = feature.properties.direction;
+    const tip = step(latlng, options.arrowMetres, heading);
+    const lines = [
+        L.polyline([latlng, tip, step(tip, options.barbMetres, heading + 150)]),
+        L.polyline([tip, step(tip, options.barbMetres, heading - 150)]),
+    ];
+    for (const line of lines) line.feature = feature;
+    return lines;
+}
+// Points closer than options.cellPixels on screen are drawn as one numbered circle at their mean position
+// (in options.pane, under the overlays); regrouped at every zoom. A cluster's tooltip gives its count; a
+// point alone is a marker with its arrow (camwatchArrow) and its own tooltip. (Every child is a plain
+// layer: Leaflet's tooltip of a GeoJSON layer fails on nested groups.)
+function camwatchClusters(id, style, fields, options) {
+    const points = camwatchData(id).features;
+    let map = null;
+    const layer = camwatchGeoJSON(null, style, fields, options, function (feature, latlng) {
+        const count = feature.properties.camwatchCount;
+        if (!count) return L.circleMarker(latlng, {radius: style.radius || 5});
+        const label = document.createElement("div");
+        label.textContent = String(count);
+        const size = Math.round(22 + 6 * Math.log2(count));
+        return L.marker(latlng, {pane: options.pane, icon: L.divIcon({
+            html: label, className: "camwatch-cluster", iconSize: [size, size],
+        })}).on("click", function () { map.setView(latlng, map.getZoom() + 2); });
+    });
+    layer.unbindTooltip().bindTooltip(function (shown) {
+        const properties = shown.feature.properties;
+        const count = properties.camwatchCount;
+        if (count) return camwatchTable([[options.clusterLabel, count]]);
+        return camwatchTable(fields.map(([key, label]) => [label, properties[key]]));
+    }, {sticky: true, className: "camwatch-tooltip"});
+    function regroup() {
+        const zoom = map.getZoom();
+        const cells = new Map();
+        for (const feature of points) {
+            const [lon, lat] = feature.geometry.coordinates;
+            const at = map.project([lat, lon], zoom).divideBy(options.cellPixels).floor();
+            const key = at.x + ":" + at.y;
+            if (!cells.has(key)) cells.set(key, []);
+            cells.get(key).push(feature);
+        }
+        layer.clearLayers();
+        for (const members of cells.values()) {
+            if (members.length === 1) {
+                const [lon, lat] = members[0].geometry.coordinates;
+                layer.addData(members[0]);
+                for (const line of camwatchArrow(members[0], L.latLng(lat, lon), options)) {
+                    layer.addLayer(line);
+                    layer.resetStyle(line);
+                }
+                continue;
+            }
+            const mean = [0, 1].map(
+                i => members.reduce((sum, f) => sum + f.geometry.coordinates[i], 0) / members.length
+            );
+            layer.addData({type: "Feature", properties: {camwatchCount: members.length},
+                           geometry: {type: "Point", coordinates: mean}});
+        }
+    }
+    layer.on("add", function () { map = layer._map; map.on("zoomend", regroup); regroup(); });
+    layer.on("remove", function () { map.off("zoomend", regroup); });
+    return layer;
+}
+// A tile server of the local network (coverage.basemap). Leaflet shows the attribution as HTML: it is given
+// as text, escaped here.
+function camwatchTiles(id) {
+    const tiles = camwatchData(id);
+    const text = document.createElement("span");
+    text.textContent = tiles.attribution;
+    return L.tileLayer(tiles.url, {maxZoom: tiles.maxZoom, attribution: text.innerHTML});
 }
 """
 _TOOLTIP_CSS = (
     ".camwatch-tooltip th{padding:2px 8px 2px 2px;text-align:left}.camwatch-tooltip td{text-align:left}"
+    f".camwatch-cluster{{display:flex;align-items:center;justify-content:center;border-radius:50%;"
+    f"border:2px solid {PALETTE['suggestion']};background:rgba(106,61,154,.18);color:#3f1f66;"
+    "font:bold 12px sans-serif}"
 )
 
 
@@ -410,14 +637,15 @@ def _json_for_script(value: Any) -> str:
 
 
 class _DataLayer(Layer):
-    """A GeoJSON overlay whose features are a JSON block of the page, outside every template; its script
-    (which branca compiles as a template again) names the block and holds only camwatch's own constants."""
+    """A layer whose data is a JSON block of the page, outside every template; its script (which branca
+    compiles as a template again) calls the page's JS function ``factory`` with the block's id and ``args``,
+    which hold only camwatch's own constants (styles, labels)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = camwatchLayer(
-            {{ this.data_id|tojson }}, {{ this.style|tojson }}, {{ this.fields|tojson }}
+        var {{ this.get_name() }} = {{ this.factory }}(
+            {{ this.data_id|tojson }}{% for arg in this.args %}, {{ arg|tojson }}{% endfor %}
         );
         {% endmacro %}
         """
@@ -425,25 +653,44 @@ class _DataLayer(Layer):
 
     def __init__(
         self,
-        collection: dict[str, Any],
+        data: dict[str, Any],
         *,
+        factory: str,
         name: str,
         show: bool,
-        style: dict[str, Any],
-        tooltip: dict[str, str],
+        args: tuple[Any, ...] = (),
+        overlay: bool = True,
     ) -> None:
-        super().__init__(name=name, overlay=True, control=True, show=show)
+        super().__init__(name=name, overlay=overlay, control=True, show=show)
         self._name = "DataLayer"
-        self.collection = collection
-        self.style = style
-        self.fields = list(tooltip.items())
+        self.data = data
+        self.factory = factory
+        self.args = args
         self.data_id = f"{self.get_name()}_data"
 
     def render(self, **kwargs: Any) -> Any:
-        data = _json_for_script(self.collection)
+        data = _json_for_script(self.data)
         block = f'<script type="application/json" id="{self.data_id}">{data}</script>'
         _figure(self).html.add_child(_Verbatim(block), name=self.data_id)
         return super().render(**kwargs)
+
+
+class _Panes(MacroElement):
+    """The map's own panes (:data:`PANES`), made before any layer is added to them."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {% for name, z in this.panes.items() %}
+        {{ this._parent.get_name() }}.createPane({{ name|tojson }}).style.zIndex = {{ z }};
+        {% endfor %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.panes = PANES
 
 
 class _ZoomScaledLines(MacroElement):
@@ -460,6 +707,7 @@ class _ZoomScaledLines(MacroElement):
                 map.eachLayer(function (layer) {
                     if (!(layer instanceof L.GeoJSON) || typeof layer.options.style !== "function") return;
                     layer.eachLayer(function (feature) {
+                        if (!feature.setStyle) return;  // a cluster's numbered marker
                         const base = layer.options.style(feature.feature);
                         const scaled = {weight: (base.weight || 3) * k};
                         if (feature instanceof L.CircleMarker) {

@@ -68,7 +68,22 @@ def _ranking(level: str) -> table.Panel:
     )
 
 
-def _map() -> geomap.Panel:
+# The Geomap's default base ("default": CARTO, or the server's geomap.default_baselayer_config) loads tiles
+# from the internet. camwatch's is an XYZ layer: a local tile server when generated with --basemap-tiles, else
+# one transparent tile given inline, which draws a plain background and asks no server for anything.
+BLANK_TILE = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+
+
+def basemap(tiles: str | None = None, attribution: str = "") -> cb.MapLayerOptions:
+    """The Geomap base layer: ``tiles`` (an XYZ template of a local tile server), else a blank tile."""
+    config = {"url": tiles or BLANK_TILE, "attribution": attribution if tiles else ""}
+    return cb.MapLayerOptions().type("xyz").name("Basemap").config(config)
+
+
+def _map(base: cb.MapLayerOptions) -> geomap.Panel:
     mappings, colours = value_states(CAMERA_STATES)
     markers = (
         cb.MapLayerOptions()
@@ -92,7 +107,7 @@ def _map() -> geomap.Panel:
     return panel(
         geomap.Panel()
         .view(geomap.MapViewConfig().id("fit"))
-        .basemap(cb.MapLayerOptions().type("default").name("Basemap"))
+        .basemap(base)
         .layers([markers])
         .tooltip(geomap.TooltipOptions().mode(gm.TooltipMode.DETAILS))
         .mappings(mappings)
@@ -119,8 +134,8 @@ def _map() -> geomap.Panel:
     )
 
 
-def build() -> db.Dashboard:
-    """The area drill-down dashboard."""
+def build(base: cb.MapLayerOptions | None = None) -> db.Dashboard:
+    """The area drill-down dashboard; its map's base is ``base`` (default :func:`basemap`: offline)."""
     return (
         dashboard(
             "camwatch / Area drill-down",
@@ -167,7 +182,7 @@ def build() -> db.Dashboard:
         .with_panel(_ranking("county"))
         .with_panel(_ranking("township"))
         .with_panel(_ranking("village"))
-        .with_panel(_map())
+        .with_panel(_map(base or basemap()))
         .with_panel(
             panel(
                 timeseries.Panel().unit("percentunit").max(1),

@@ -1,4 +1,7 @@
-"""Write (or with --check, verify) the committed Grafana dashboards and Prometheus rules from their code."""
+"""Write (or with --check, verify) the committed Grafana dashboards and Prometheus rules from their code.
+
+``--basemap-tiles URL`` (an XYZ template of a tile server on the local network) with ``--out DIR`` writes a
+deployment's own copy whose Geomap draws those tiles; the committed files use a blank, offline base."""
 
 import argparse
 import sys
@@ -6,7 +9,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard
+from pydantic import ValidationError
 
+from camwatch.config.models import BasemapSettings
 from camwatch.dashboards import _area, _camera, _coverage, _fleet
 from camwatch.dashboards._grafana import render
 from camwatch.dashboards._rules import render_rules
@@ -21,9 +26,14 @@ DASHBOARDS: dict[str, Callable[[], Dashboard]] = {
 RULES = Path("rules") / "camwatch.rules.yml"
 
 
-def generated_files() -> dict[Path, str]:
-    """Every generated file's path (relative to the dashboards folder) and text."""
-    files = {Path("grafana") / name: render(build()) for name, build in DASHBOARDS.items()}
+def generated_files(*, basemap_tiles: str | None = None, basemap_attribution: str = "") -> dict[Path, str]:
+    """Every generated file's path (relative to the dashboards folder) and text; the area map's base is the
+    tile server ``basemap_tiles`` (default: a blank, offline base)."""
+    builders = {
+        **DASHBOARDS,
+        "area-drilldown.json": lambda: _area.build(_area.basemap(basemap_tiles, basemap_attribution)),
+    }
+    files = {Path("grafana") / name: render(build()) for name, build in builders.items()}
     files[RULES] = render_rules()
     return files
 
@@ -37,11 +47,31 @@ def stale_files(root: Path = HERE) -> list[Path]:
     ]
 
 
+def _tile_url(value: str) -> str:
+    """``value`` checked as ``coverage.basemap.tiles`` is in a config."""
+    try:
+        return BasemapSettings(tiles=value).tiles
+    except ValidationError as error:
+        reason = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise argparse.ArgumentTypeError(reason) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry: ``python -m camwatch.dashboards.generate [--check]``."""
     parser = argparse.ArgumentParser(prog="python -m camwatch.dashboards.generate", description=__doc__)
     parser.add_argument(
         "--check", action="store_true", help="exit 1 if a committed file differs from the code"
+    )
+    parser.add_argument(
+        "--basemap-tiles",
+        metavar="URL",
+        type=_tile_url,
+        help="XYZ tile URL of a local tile server for the area map, e.g. "
+        "http://10.1.2.3/tiles/{z}/{x}/{y}.png (default: a blank base that loads nothing)",
+    )
+    parser.add_argument("--basemap-attribution", default="", help="attribution shown under those tiles")
+    parser.add_argument(
+        "--out", type=Path, default=HERE, help="folder to write into (default: the dashboards package)"
     )
     args = parser.parse_args(argv)
     if args.check:
@@ -51,10 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{HERE / path} is out of date; run python -m camwatch.dashboards.generate", file=sys.stderr
             )
         return 1 if stale else 0
-    for path, text in generated_files().items():
-        (HERE / path).parent.mkdir(parents=True, exist_ok=True)
-        (HERE / path).write_text(text, encoding="utf-8")
-        print(HERE / path)
+    files = generated_files(basemap_tiles=args.basemap_tiles, basemap_attribution=args.basemap_attribution)
+    for path, text in files.items():
+        (args.out / path).parent.mkdir(parents=True, exist_ok=True)
+        (args.out / path).write_text(text, encoding="utf-8")
+        print(args.out / path)
     return 0
 
 

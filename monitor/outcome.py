@@ -26,6 +26,12 @@ STATUS_MEANINGS = {
 VALUE_NAMES = tuple(VALUES)
 
 
+def deciding_probe(camera: Camera) -> str | None:
+    """The result that decides ``up``: the scheduled liveness probe when the camera has one, else its
+    GB/T 28181 channel status (``gb28181``, fed by the platform rather than scheduled)."""
+    return liveness_probe(camera) or ("gb28181" if camera.gb_id else None)
+
+
 @dataclass(frozen=True, slots=True)
 class CameraResult:
     """One camera's state after a round of probes (the `probe --json` object)."""
@@ -84,7 +90,7 @@ def combine(camera: Camera, probes: Mapping[str, ProbeResult], *, timestamp: flo
     Liveness decides ``up``; while down, stale video findings are ignored. A 404 on the stream is a
     camera-level ``error`` with the ``not_found`` fault, keeping the status vocabulary of docs/design.md.
     """
-    live_name = liveness_probe(camera)
+    live_name = deciding_probe(camera)
     live = probes.get(live_name) if live_name else None
     up = bool(live and live.answered)
 

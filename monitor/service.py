@@ -15,9 +15,12 @@ from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config, MonitorSettings
 from camwatch.monitor.clusters import ClusterChange, ClusterTracker, DownCamera
 from camwatch.monitor.exporter import Exporter
+from camwatch.monitor.gb28181.metrics import Gb28181Collector
+from camwatch.monitor.gb28181.platform import PROBE as GB28181
+from camwatch.monitor.gb28181.platform import Platform
 from camwatch.monitor.identity import Identity, track_identity
-from camwatch.monitor.outcome import CameraResult, reason
-from camwatch.monitor.probes.base import MemoryBaselines, ProbeResult
+from camwatch.monitor.outcome import CameraResult, deciding_probe, reason
+from camwatch.monitor.probes.base import OFFLINE, MemoryBaselines, ProbeResult
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshot import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.snapshots import SnapshotStore
@@ -82,6 +85,13 @@ class Service:
         self.exporter = Exporter(self.snapshot)
         self.registry = self.exporter.registry
         self._listener: Listener | None = None
+        # GB/T 28181: ledger cameras by the channel (or device) id they link to.
+        self.gb_links = _gb_links(config.cameras)
+        self.gb: Platform | None = None
+        self._gb_grace_until = 0.0
+        if config.gb28181 is not None:
+            self.gb = Platform(config.gb28181, on_result=self._on_gb_result, known=self.gb_links.__contains__)
+            self.registry.register(Gb28181Collector(self.gb))
         self._input_stamps: dict[Path, tuple[float, int] | None] = {}
         self.started = False
 
@@ -104,10 +114,17 @@ class Service:
             )
             self._coverage_task = asyncio.create_task(self._build_coverage())
         self._listener = await serve(make_app(self), self.settings.listen, self.settings.web)
+        if self.gb is not None:
+            await self.gb.start()
+            ka = self.gb.settings.keepalive
+            self._gb_grace_until = time.time() + ka.interval * ka.count
+            self.scheduler.add_job(self._gb_unseen, ka.interval, "gb28181-unseen")
         self.started = True
         log.info("camwatch monitoring %d cameras; metrics at %s/metrics", len(self.config.cameras), self.url)
 
     async def stop(self) -> None:
+        if self.gb is not None:
+            await self.gb.stop()
         await self.scheduler.stop()
         if self._coverage_task is not None:
             self._coverage_task.cancel()
@@ -149,6 +166,25 @@ class Service:
                 self.changes_since_coverage = 0
                 asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.recompute_coverage()))
 
+    def _on_gb_result(self, gb_id: str, result: ProbeResult, now: float) -> None:
+        """A GB/T 28181 device or channel changed state: the linked camera gets it as a ``gb28181`` result."""
+        camera_id = self.gb_links.get(gb_id)
+        track = self.tracker.tracks.get(camera_id) if camera_id else None
+        if track is not None:
+            self._on_probed(track.camera, {GB28181: result}, now)
+
+    def _gb_unseen(self) -> None:
+        """Cameras seen through GB/T 28181 alone whose channel no device has reported within a keepalive
+        deadline of start are offline (a restored "up" is not evidence, nor is silence)."""
+        now = time.time()
+        if self.gb is None or now < self._gb_grace_until:
+            return
+        result = ProbeResult(GB28181, False, OFFLINE, 0.0, error="no registered device reports this channel")
+        for track in list(self.tracker.tracks.values()):
+            camera = track.camera
+            if camera.gb_id and GB28181 not in track.probes and deciding_probe(camera) == GB28181:
+                self._on_probed(camera, {GB28181: result}, now)
+
     async def flush(self) -> None:
         await asyncio.to_thread(self.store.flush)
 
@@ -175,14 +211,22 @@ class Service:
 
     def update_clusters(self, now: float | None = None) -> None:
         tracks = [t for t in self.tracker.tracks.values() if t.camera.id not in self.maintenance]
-        down = [DownCamera(t.camera, t.status, t.down_since) for t in tracks if t.up is False]
-        changes = self.cluster_tracker.update(
-            [t.camera for t in tracks], down, time.time() if now is None else now
-        )
+        cameras = {t.camera.id: self._cluster_camera(t.camera) for t in tracks}
+        down = [DownCamera(cameras[t.camera.id], t.status, t.down_since) for t in tracks if t.up is False]
+        now = time.time() if now is None else now
+        changes = self.cluster_tracker.update(list(cameras.values()), down, now)
         self.clusters = self.cluster_tracker.clusters
         self._cluster_of = {cam: c.cluster for c in self.clusters for cam in c.cameras}
         for change in changes:
             _log_cluster_change(change)
+
+    def _cluster_camera(self, camera: Camera) -> Camera:
+        """A camera seen through GB/T 28181 alone depends on its device (NVR, lower platform) as on a switch:
+        its channels going silent together are one cluster, keyed ``gb28181:<device id>``."""
+        if self.gb is None or camera.gb_id is None or deciding_probe(camera) != GB28181:
+            return camera
+        parent = self.gb.parent_of(camera.gb_id)
+        return camera.model_copy(update={"switch": f"gb28181:{parent}"}) if parent else camera
 
     async def refresh_maintenance(self) -> None:
         now = time.time()
@@ -318,6 +362,12 @@ class Service:
         self.tracker.replace_inventory(cameras)
         self.cluster_tracker.settings = new.monitor.clusters
         self.scheduler.set_cameras(new.cameras, settings=new.monitor)
+        self.gb_links = _gb_links(new.cameras)
+        if self.gb is not None and new.gb28181 is not None:
+            # Passwords, limits and intervals change at once; the section's presence and listen address are
+            # fixed for the life of the process.
+            self.gb.update(new.gb28181)
+            self.gb.relink(self.gb_links.__contains__)
         self.config = new
         self.settings = new.monitor
         self._input_stamps = self._stamps(new)
@@ -347,3 +397,7 @@ def _log_cluster_change(change: ClusterChange) -> None:
     else:
         alone = f"; still down, paging alone: {', '.join(change.cameras)}" if change.cameras else ""
         log.info("offline cluster %s ended: most of its cameras are back%s", c.cluster, alone)
+
+
+def _gb_links(cameras: tuple[Camera, ...]) -> dict[str, str]:
+    return {c.gb_id: c.id for c in cameras if c.gb_id}

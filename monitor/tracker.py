@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from camwatch.config.models import Camera, Debounce
-from camwatch.monitor.outcome import CameraResult, combine, liveness_probe
+from camwatch.monitor.outcome import CameraResult, combine, deciding_probe
 from camwatch.monitor.probes.base import ProbeResult
 from camwatch.monitor.state import StoredCamera, Transition
 
@@ -90,10 +90,15 @@ class Tracker:
         track.result = raw
         track.last_probe = now
 
-        if liveness_probe(track.camera) in probes or track.up is None:
-            up = self._debounced_up(track, raw.up)
-        else:  # a report without liveness (a video check on its own) is no vote for up or down
+        live = deciding_probe(track.camera)
+        if live not in probes:  # no new liveness evidence (e.g. only the GB/T 28181 view of a probed camera)
             up = track.up
+        elif live == "gb28181":  # debounced at the source: offline only after interval × count keepalives
+            up = raw.up
+        else:
+            up = self._debounced_up(track, raw.up)
+        if up is None:
+            return None
         if up == raw.up:
             status, faults = raw.status, raw.faults
         else:  # still inside the debounce window: keep what we reported

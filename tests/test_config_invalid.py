@@ -34,7 +34,7 @@ CASES: dict[str, list[str]] = {
     ],
     "invalid-unknown-field.yaml": [
         "invalid-unknown-field.yaml, line 1, field 'camera': unknown field; did you mean 'cameras'? "
-        "(known: cameras, credentials, monitor, coverage, reports)",
+        "(known: cameras, credentials, monitor, coverage, reports, gb28181)",
         "invalid-unknown-field.yaml, line 1, field 'cameras': required: a ledger file or a list",
         "invalid-unknown-field.yaml, line 4, field 'monitor.rtsp.intervall': unknown field; "
         "did you mean 'interval'? (known: interval, timeout, jitter)",
@@ -125,6 +125,30 @@ CASES: dict[str, list[str]] = {
         "invalid-secrets.yaml, line 11, field 'password_env': "
         "environment variable CAMWATCH_TEST_CAM6 is not set",
     ],
+    "invalid-gb28181.yaml": [
+        "invalid-gb28181.yaml, line 2, field 'gb28181.listen': "
+        "expected HOST:PORT such as 127.0.0.1:9640, got '127.0.0.1'",
+        "invalid-gb28181.yaml, line 3, field 'gb28181.id': "
+        "a GB/T 28181 id (国标编码) must be 20 digits, got '3402000000200000001'",
+        "invalid-gb28181.yaml, line 4, field 'gb28181.domain': domain must be 10 digits, got '34020000X0'",
+        "invalid-gb28181.yaml, line 6, field 'gb28181.keepalive.count': "
+        "Input should be greater than or equal to 1 (got 0)",
+        "invalid-gb28181.yaml, line 9, field 'gb28181.devices.3402': "
+        "a GB/T 28181 id (国标编码) must be 20 digits, got '3402'",
+        "invalid-gb28181.yaml, line 11, field 'gb_id': "
+        "a GB/T 28181 id (国标编码) has 20 digits, got '3402000000131000001'; "
+        "store the column as text in Excel",
+    ],
+    "invalid-gb28181-password.yaml": [
+        "invalid-gb28181-password.yaml, line 4, field 'gb28181.password_env': "
+        "environment variable CAMWATCH_TEST_GB_UNSET is not set",
+        "invalid-gb28181-password.yaml, line 6, field 'gb28181.devices.34020000001320000001.password_file': "
+        f"cannot read the file it names (looked in {TESTDATA.absolute()}): No such file or directory",
+    ],
+    "invalid-gb28181-nopassword.yaml": [
+        "invalid-gb28181-nopassword.yaml, line 1, field 'gb28181.password_env': "
+        "devices authenticate with a password: give password_env or password_file",
+    ],
     "invalid-ledger-columns.yaml": [
         "invalid-ledger-columns.yaml, line 4, field 'cameras.columns.自定义列': "
         f"unknown field 'nonsense'; use one of {_KNOWN_FIELDS} or ignore",
@@ -161,6 +185,24 @@ CASES: dict[str, list[str]] = {
         "ledger-rows.csv, row 7, field 'range': "
         "Input should be a valid number, unable to parse string as a number (got '八十')",
         "ledger-rows.csv, row 9: cells in column(s) 8 have no header",
+    ],
+    # The coverage map's tile server: a local XYZ template, checked where it is written.
+    "invalid-basemap.yaml": [
+        "invalid-basemap.yaml, line 4, field 'coverage.basemap.tiles': "
+        "tile URL must contain {z}, {x} and {y} (or {-y}); 'http://10.1.2.3/tiles/{z}/{x}.png' lacks {y}",
+        "invalid-basemap.yaml, line 5, field 'coverage.basemap.max_zoom': "
+        "Input should be less than or equal to 24 (got 30)",
+        "invalid-basemap.yaml, line 6, field 'coverage.basemap.attributions': unknown field; "
+        "did you mean 'attribution'? (known: tiles, attribution, max_zoom)",
+    ],
+    # map.html is read by everyone it is sent to: the login is refused and not repeated.
+    "invalid-basemap-login.yaml": [
+        "invalid-basemap-login.yaml, line 4, field 'coverage.basemap.tiles': "
+        "a tile URL must not carry a user or password; serve the tiles without a login",
+    ],
+    "invalid-basemap-scheme.yaml": [
+        "invalid-basemap-scheme.yaml, line 3, field 'coverage.basemap.tiles': "
+        "tile URL scheme must be http or https, got 'tiles/{z}/{x}/{y}.png'",
     ],
     "invalid-ledger-yaml.yaml": [
         "ledger-syntax.yaml, line 4: invalid YAML: did not find expected ',' or ']' "

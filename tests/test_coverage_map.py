@@ -1,11 +1,16 @@
-"""The coverage map opened in headless Chromium: loads offline without errors and draws every layer."""
+"""The coverage map opened in headless Chromium: loads offline without errors, draws its base from the layers
+(or a local tile server's tiles), every layer, a legend of the layers present in zh/en, clustered
+suggestions that leave the gaps visible."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -14,7 +19,8 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 
-from camwatch.coverage.mapview import PALETTE, STATUS_COLOURS, write_map
+from camwatch.config.models import BasemapSettings
+from camwatch.coverage.mapview import BASE_COLOURS, PALETTE, STATUS_COLOURS, write_map
 from support.browser import PageLoad, load_page
 
 # A crossroads in Shangqiu; one step is ~100 m.
@@ -38,7 +44,57 @@ PAGE_CHECKS = {
     " const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })",
     "overlays": "[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
     ".map(l => l.textContent.trim())",
+    "bases": "[...document.querySelectorAll('.leaflet-control-layers-base label')]"
+    ".map(l => l.textContent.trim())",
+    "legend_rows": "[...document.querySelectorAll('.camwatch-legend-row')].map(r => r.textContent.trim())",
+    "base_layers": "(() => { const map = Object.values(window).find(v => v instanceof L.Map); let n = 0;"
+    " map.eachLayer(l => { n += l instanceof L.GeoJSON && l.options.pane === 'camwatchBase'; });"
+    " return n; })()",
 }
+LEGEND_EN = [
+    "Building",
+    "Road covered",
+    "Road not covered",
+    "Field of view",
+    "Field of view (down)",
+    "Gap",
+    "Camera",
+    "Camera down",
+    "Suggested camera",
+    "Area red",
+    "Area green",
+]
+LEGEND_ZH = [
+    "建筑",
+    "道路已覆盖",
+    "道路未覆盖",
+    "监控视场",
+    "监控视场（离线）",
+    "盲区",
+    "摄像机",
+    "离线摄像机",
+    "建议新增点位",
+    "区域 红",
+    "区域 绿",
+]
+# The suggestions layer's clusters and markers: [how many are drawn, how many suggestions they stand for].
+SUGGESTIONS_DRAWN = """(() => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    let drawn = 0, stood = 0;
+    map.eachLayer(layer => {
+        if (!(layer instanceof L.GeoJSON) || layer.options.pane !== "camwatchClusters") return;
+        layer.eachLayer(f => {
+            if (f instanceof L.Polyline) return;  // a suggestion's heading arrow
+            drawn += 1;
+            stood += f.feature.properties.camwatchCount || 1;
+        });
+    });
+    return [drawn, stood];
+})()"""
+ZOOM_IN = (
+    "new Promise(r => { const map = Object.values(window).find(v => v instanceof L.Map);"
+    " map.once('zoomend', () => setTimeout(r, 300)); map.setZoom(19); })"
+)
 
 
 def at(dx: float, dy: float) -> tuple[float, float]:
@@ -91,6 +147,9 @@ def scenario() -> dict[str, gpd.GeoDataFrame]:
     suggestions = gpd.GeoDataFrame(
         {"direction": [270.0], "gain": [150.0], "area": ["East"]}, geometry=[Point(at(7.5, 1))], crs=4326
     )
+    buildings = gpd.GeoDataFrame(
+        geometry=[box(*at(0.3, 1), *at(1.7, 2.5)), box(*at(2.5, 1), *at(3.7, 2.5))], crs=4326
+    )
     areas = gpd.GeoDataFrame(
         {
             "area": ["West", "East"],
@@ -108,7 +167,24 @@ def scenario() -> dict[str, gpd.GeoDataFrame]:
         "gaps": gaps,
         "suggestions": suggestions,
         "areas": areas,
+        "buildings": buildings,
     }
+
+
+def many_suggestions(count: int = 40) -> gpd.GeoDataFrame:
+    """``count`` suggested cameras within ~60 m of the road gap of :func:`scenario` (a county's worth of
+    suggestions seen from afar)."""
+    rng = np.random.default_rng(7)
+    points = [Point(at(7.25 + dx, dy)) for dx, dy in rng.uniform(-0.6, 0.6, size=(count, 2))]
+    return gpd.GeoDataFrame(
+        {"direction": rng.uniform(0, 360, count), "gain": 50.0, "area": "East"}, geometry=points, crs=4326
+    )
+
+
+def seen_through(fill_hex: str, under: str, opacity: float = 0.25) -> str:
+    """The colour of ``under`` seen through a fill of ``fill_hex`` at ``opacity``."""
+    fill, below = (np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)]) for c in (fill_hex, under))
+    return "#" + "".join(f"{round(v):02x}" for v in opacity * fill + (1 - opacity) * below)
 
 
 def colour_pixels(image: np.ndarray, hex_colour: str, *, tolerance: int = 8) -> int:
@@ -175,11 +251,26 @@ def test_screenshot_shows_roads_sectors_cameras_gaps_and_suggestions(loaded_map:
 
 def test_screenshot_shows_the_area_choropleth(loaded_map: LoadedMap) -> None:
     image = loaded_map.image
-    background = np.array([0xDD] * 3)  # Leaflet's map background, under the 25 % opaque area fill
     for status in ("green", "red"):
-        fill = np.array([int(STATUS_COLOURS[status][i : i + 2], 16) for i in (1, 3, 5)])
-        seen = "#" + "".join(f"{round(v):02x}" for v in 0.25 * fill + 0.75 * background)
+        # Leaflet's map background (#dddddd) under the 25 % opaque area fill.
+        seen = seen_through(STATUS_COLOURS[status], "#dddddd")
         assert colour_pixels(image, seen, tolerance=3) > 20_000, status
+
+
+def test_base_is_drawn_from_the_layers(loaded_map: LoadedMap) -> None:
+    image = loaded_map.image
+    assert loaded_map.page.values["bases"] == ["Base map (from the layers)"]
+    # Two buildings of ~60 x 85 px in the green township, under its fill.
+    seen = seen_through(STATUS_COLOURS["green"], BASE_COLOURS["building"])
+    assert colour_pixels(image, seen, tolerance=3) > 8_000
+    # Streets are wider than the coverage colours drawn over them: a pale casing along each road.
+    casing = sum(
+        colour_pixels(image, seen_through(STATUS_COLOURS[s], BASE_COLOURS["street"]), tolerance=3)
+        for s in ("green", "red")
+    )
+    assert casing > 1_000
+    # Buildings, major and minor streets, area outlines (dashed, under the areas' own edges).
+    assert loaded_map.page.values["base_layers"] == 4
 
 
 def test_screenshot_shows_the_legend(loaded_map: LoadedMap) -> None:
@@ -188,15 +279,24 @@ def test_screenshot_shows_the_legend(loaded_map: LoadedMap) -> None:
     left, top, right, bottom = (round(v) for v in page.values["legend"])
     assert right - left > 100 and bottom - top > 150
     legend = image[top:bottom, left:right]
-    for colour in [*PALETTE.values(), *STATUS_COLOURS.values()]:
-        if colour != PALETTE["area_edge"]:
-            assert colour_pixels(legend, colour, tolerance=2) >= 40, colour
+    present = [
+        *(colour for name, colour in PALETTE.items() if name != "area_edge"),
+        STATUS_COLOURS["green"],
+        STATUS_COLOURS["red"],
+        BASE_COLOURS["building"],
+    ]
+    for colour in present:
+        assert colour_pixels(legend, colour, tolerance=2) >= 40, colour
+    # No township is orange or yellow: the legend shows only what the map draws.
+    for colour in (STATUS_COLOURS["orange"], STATUS_COLOURS["yellow"]):
+        assert colour_pixels(legend, colour, tolerance=2) == 0, colour
+    assert page.values["legend_rows"] == LEGEND_EN
 
 
 def test_map_coordinates_are_rounded(loaded_map: LoadedMap) -> None:
     path = loaded_map.path
     collections = map_data(path.read_text())
-    assert len(collections) == 13  # one per drawn (layer, style) pair
+    assert len(collections) == 16  # one per drawn (layer, style) pair: 12, and 4 in the base
     coordinates = re.findall(r"-?\d+\.\d+", json.dumps([c["features"] for c in collections]))
     assert coordinates and all(len(number.split(".")[1]) <= 6 for number in coordinates)
 
@@ -208,3 +308,106 @@ def test_map_with_no_features_still_loads(tmp_path: Path) -> None:
     page = load_page(path.as_uri(), evaluate=PAGE_CHECKS, settle_s=0.2)
     assert page.errors == []
     assert page.values["overlays"] == []
+    assert page.values["legend_rows"] == []
+
+
+def test_legend_and_layer_names_speak_the_report_language(tmp_path: Path) -> None:
+    layers = scenario()
+    path = tmp_path / "map.html"
+    write_map(path, **layers, lang="zh")
+    page = load_page(path.as_uri(), evaluate=PAGE_CHECKS, settle_s=0.2)
+    assert page.errors == []
+    assert page.values["legend_rows"] == LEGEND_ZH
+    assert page.values["overlays"][:3] == ["区域: 乡镇", "已覆盖道路", "未覆盖道路"]
+    assert page.values["bases"] == ["底图（由图层绘制）"]
+
+    # Only the layers present: no buildings, suggestions, gaps or down cameras, every area green.
+    layers["areas"] = layers["areas"].assign(status="green")
+    for name in ("buildings", "suggestions", "gaps"):
+        layers[name] = layers[name].iloc[0:0]
+    layers["cameras"] = layers["cameras"].assign(up=True)
+    layers["sectors"] = layers["sectors"].assign(up=True)
+    write_map(path, **layers, lang="zh")
+    page = load_page(path.as_uri(), evaluate=PAGE_CHECKS, settle_s=0.2)
+    assert page.values["legend_rows"] == ["道路已覆盖", "道路未覆盖", "监控视场", "摄像机", "区域 绿"]
+
+
+def test_suggestions_cluster_without_hiding_the_gaps(tmp_path: Path) -> None:
+    layers = {**scenario(), "suggestions": many_suggestions(40)}
+    path = tmp_path / "map.html"
+    write_map(path, **layers)
+    checks = {**PAGE_CHECKS, "suggestions": SUGGESTIONS_DRAWN}
+    page = load_page(path.as_uri(), evaluate=checks, settle_s=0.3)
+    assert page.errors == []
+    drawn, stood = page.values["suggestions"]
+    assert drawn < 10 and stood == 40  # a few numbered clusters stand for all 40
+    image = cv2.imdecode(np.frombuffer(page.screenshot, np.uint8), cv2.IMREAD_COLOR)
+
+    # The same map without the suggestions: every gap pixel was already visible with the clusters drawn.
+    hide = (
+        "(() => { const map = Object.values(window).find(v => v instanceof L.Map);"
+        " map.eachLayer(l => { if (l.options.pane === 'camwatchClusters') map.removeLayer(l); }); })()"
+    )
+    bare = load_page(path.as_uri(), evaluate={**checks, "hide": hide}, settle_s=0.3)
+    bare_image = cv2.imdecode(np.frombuffer(bare.screenshot, np.uint8), cv2.IMREAD_COLOR)
+    gap = colour_pixels(image, PALETTE["gap"])
+    assert gap > 150 and gap >= colour_pixels(bare_image, PALETTE["gap"]) - 10
+
+    # Zoomed in, the clusters break up into the suggestions themselves.
+    near = load_page(
+        path.as_uri(), evaluate={"zoom": ZOOM_IN, "suggestions": SUGGESTIONS_DRAWN}, settle_s=0.3
+    )
+    assert near.errors == []
+    assert near.values["suggestions"][1] == 40 and near.values["suggestions"][0] > drawn
+
+
+class _TileHandler(BaseHTTPRequestHandler):
+    """A local tile server: one plain tile for every /tiles/Z/X/Y.png."""
+
+    tile = cv2.imencode(".png", np.full((256, 256, 3), (0x90, 0xC8, 0xE8), np.uint8))[1].tobytes()
+
+    def do_GET(self) -> None:
+        ok = re.fullmatch(r"/tiles/\d+/\d+/\d+\.png", self.path) is not None
+        self.send_response(200 if ok else 404)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(self.tile) if ok else 0))
+        self.end_headers()
+        if ok:
+            self.wfile.write(self.tile)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tile_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TileHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_local_tile_server_is_the_only_host_asked(tmp_path: Path, tile_server: str) -> None:
+    attribution = "<img src=x onerror=window.camwatchXss=1> 县局测绘"
+    basemap = BasemapSettings(tiles=f"{tile_server}/tiles/{{z}}/{{x}}/{{y}}.png", attribution=attribution)
+    path = tmp_path / "map.html"
+    write_map(path, **scenario(), basemap=basemap)
+    checks = {
+        **PAGE_CHECKS,
+        "attribution": "document.querySelector('.leaflet-control-attribution').textContent",
+        "xss": "window.camwatchXss ?? 0",
+    }
+    page = load_page(path.as_uri(), evaluate=checks, settle_s=1.0)
+    assert page.errors == []
+    # Leaflet's own empty image is a data: URL, which loads nothing.
+    tiles = [url for url in page.requests[1:] if not url.startswith("data:")]
+    assert page.requests[0] == path.as_uri() and tiles
+    assert all(re.fullmatch(rf"{tile_server}/tiles/\d+/\d+/\d+\.png", url) for url in tiles), tiles
+    assert page.values["bases"] == ["Tiles", "Base map (from the layers)"]
+    image = cv2.imdecode(np.frombuffer(page.screenshot, np.uint8), cv2.IMREAD_COLOR)
+    assert colour_pixels(image, "#e8c890", tolerance=3) > 20_000  # the tile's own colour, outside the areas
+    assert attribution in page.values["attribution"] and page.values["xss"] == 0

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from shapely import LineString, Point, box
+from test_coverage_map import map_data
 from typer.testing import CliRunner
 
 from camwatch.cli import app
@@ -186,9 +188,28 @@ def test_cli_coverage_command(tmp_path: Path, root_logging: None) -> None:
 
 def test_chinese_report_and_bom_csv(tmp_path: Path, root_logging: None) -> None:
     config = _project(tmp_path)
-    config.write_text(config.read_text() + "reports: {timezone: Asia/Shanghai}\n")
+    tiles = "http://10.1.2.3/tiles/{z}/{x}/{y}.png"
+    config.write_text(
+        config.read_text() + f"  basemap: {{tiles: '{tiles}', max_zoom: 18}}\n"
+        "reports: {timezone: Asia/Shanghai}\n"
+    )
     result = CliRunner().invoke(app, ["coverage", str(config), "--out", str(tmp_path / "zh")])
     assert result.exit_code == 0, result.output
+    page = (tmp_path / "zh" / "map.html").read_text(encoding="utf-8")
+    # The map speaks the report language too, and its base is the configured local tile server.
+    legend = re.findall(r'<div class="camwatch-legend-row"><span [^>]*></span> ([^<]*)</div>', page)
+    # No status file: no camera is down; the townships are red and orange, so only those are listed.
+    assert legend == [
+        "道路已覆盖",
+        "道路未覆盖",
+        "监控视场",
+        "盲区",
+        "摄像机",
+        "建议新增点位",
+        "区域 红",
+        "区域 橙",
+    ]
+    assert {"url": tiles, "attribution": "", "maxZoom": 18} in map_data(page)
     text = (tmp_path / "zh" / "report.md").read_text(encoding="utf-8")
     assert text.startswith("# 视频监控覆盖分析报告\n")
     assert "| 主干道 | 道路 | 100.0 % | 0.40 km | 0.10 km | 26.2 % | 26.2 % |" in text

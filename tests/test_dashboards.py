@@ -1,5 +1,6 @@
 """Dashboards: the committed JSON is generated and well formed; every panel query returns data."""
 
+import base64
 import json
 import re
 import subprocess
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 import pytest_asyncio
 import yaml
@@ -19,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from camwatch.dashboards import _links
 from camwatch.dashboards.generate import DASHBOARDS, HERE, generated_files, stale_files
+from camwatch.dashboards.generate import main as generate_main
 from support.prometheus import Prometheus, running_prometheus, write_config
 
 REPO = HERE.parent
@@ -269,6 +273,62 @@ def test_geomap_colours_cameras_by_state_at_their_ledger_position() -> None:
     mappings = geomap["fieldConfig"]["defaults"]["mappings"]
     texts = {result["text"] for mapping in mappings for result in mapping["options"].values()}
     assert texts == {"down", "video fault", "ok", "maintenance"}
+
+
+# Grafana's Geomap base layers that fetch tiles from the internet (default: CARTO or the server's setting).
+INTERNET_BASEMAPS = {"default", "carto", "esri-xyz", "osm-standard"}
+
+
+def geomap_bases(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """The base layer of every Geomap panel, plus any tile layer among its data layers."""
+    maps = [p for p in panels(dashboard) if p["type"] == "geomap"]
+    return [m["options"]["basemap"] for m in maps] + [
+        layer for m in maps for layer in m["options"]["layers"] if layer["type"] not in ("markers", "heatmap")
+    ]
+
+
+def test_geomap_base_loads_no_internet_tiles_by_default() -> None:
+    bases = [base for name in DASHBOARDS for base in geomap_bases(load(name))]
+    assert bases and not {base["type"] for base in bases} & INTERNET_BASEMAPS
+    for base in bases:
+        assert base["type"] == "xyz"
+        url = base["config"]["url"]
+        # One tile given inline: no server is asked, and it draws nothing (fully transparent).
+        assert url.startswith("data:image/png;base64,") and "{" not in url
+        tile = cv2.imdecode(
+            np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8), cv2.IMREAD_UNCHANGED
+        )
+        assert tile is not None and tile.shape[:2] == (1, 1) and int(tile[..., -1].max()) == 0
+
+
+def test_generate_writes_a_local_tile_server_as_the_geomap_base(tmp_path: Path) -> None:
+    tiles = "http://10.1.2.3/tiles/{z}/{x}/{y}.png"
+    args = ["--out", str(tmp_path), "--basemap-tiles", tiles, "--basemap-attribution", "县局测绘"]
+    assert generate_main(args) == 0
+    (base,) = geomap_bases(json.loads((tmp_path / "grafana" / "area-drilldown.json").read_text("utf-8")))
+    assert base == {"type": "xyz", "name": "Basemap", "config": {"url": tiles, "attribution": "县局测绘"}}
+    # Only the map's base differs from the committed files; nothing was written into the package.
+    for path in generated_files():
+        same = (tmp_path / path).read_text("utf-8") == (HERE / path).read_text("utf-8")
+        assert same == (path.name != "area-drilldown.json"), path
+    assert stale_files() == []
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "camwatch.dashboards.generate",
+            "--out",
+            str(tmp_path),
+            "--basemap-tiles",
+            "x/{z}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines()[-1].endswith(
+        "argument --basemap-tiles: tile URL scheme must be http or https, got 'x/{z}'"
+    )
 
 
 def substitute(expr: str, values: dict[str, str]) -> str:

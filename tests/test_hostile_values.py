@@ -47,7 +47,7 @@ OPEN_TOOLTIPS = """new Promise(resolve => {
     const texts = [];
     let images = 0;
     map.eachLayer(group => {
-        if (!(group instanceof L.GeoJSON)) return;
+        if (!(group instanceof L.GeoJSON) || !group.getTooltip()) return;  // the drawn base has none
         group.eachLayer(feature => {
             const at = feature.getLatLng ? feature.getLatLng() : feature.getBounds().getCenter();
             feature.fire("mouseover", {latlng: at}, true);

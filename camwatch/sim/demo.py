@@ -5,13 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from camwatch.config.load import load_config
 from camwatch.glue import coverage_factory, wait_for_stop
 from camwatch.monitor.service import Service
-from camwatch.sim.fleet import Fleet, fleet_password
+from camwatch.sim.fleet import PASSWORD_ENV, Fleet, fleet_password
+from camwatch.sim.gb28181_device import (
+    DEMO_DOMAIN,
+    DEMO_PLATFORM_ID,
+    SimGbDevice,
+    demo_devices,
+    demo_ledger,
+)
 from camwatch.sim.profiles import load_spec
 
 log = logging.getLogger(__name__)
@@ -25,6 +35,7 @@ DEMO_MONITOR: dict[str, Any] = {
     "backoff": {"max_interval": "30s"},
     "clusters": {"window": "60s"},
 }
+GB_SILENCE_AFTER = 90.0  # seconds until one simulated NVR stops its keepalives
 COVERAGE_AFTER = 20.0  # seconds: let the first sweep finish so the report counts cameras that are down
 
 
@@ -46,9 +57,13 @@ async def run_demo(
             monitor=DEMO_MONITOR,
             coverage=sample_area().model_dump(mode="json", exclude_defaults=True),
         )
+        gb_devices = _add_gb28181(config_path, password)
         config = load_config(config_path)
         service = Service(config, loader=load_config, coverage_factory=coverage_factory())
         await service.start()
+        for device in gb_devices:
+            await device.start(register=False)
+        gb_register = asyncio.gather(*(d.register() for d in gb_devices), return_exceptions=True)
         report_dir = out_dir / "coverage"
         print(f"simulated fleet: {len(fleet.cameras)} cameras on loopback ({origin})")
         print(f"config:   {config_path}")
@@ -56,15 +71,49 @@ async def run_demo(
         print(f"health:   {service.url}/healthz")
         print(f"probe:    {service.url}/probe?target={fleet.cameras[0].id}")
         print(f"coverage: {report_dir / 'map.html'} (written in ~{COVERAGE_AFTER:.0f} s)")
-        print("a switch outage starts a minute in; Ctrl-C stops", flush=True)
+        gb_listen = config.gb28181.listen if config.gb28181 else "?"
+        print(f"GB/T 28181: {len(gb_devices)} simulated devices register at {gb_listen} (one password wrong)")
+        print("a switch outage starts a minute in, an NVR falls silent at 90 s; Ctrl-C stops", flush=True)
+        silence = asyncio.get_running_loop().call_later(GB_SILENCE_AFTER, _silence, gb_devices[1])
         report = asyncio.create_task(_coverage_report(service, config_path, report_dir, run_coverage))
         try:
             await wait_for_stop(duration)
         finally:
+            silence.cancel()
+            await gb_register
+            for device in gb_devices:
+                await device.stop()
             report.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await report
             await service.stop()
+
+
+def _add_gb28181(config_path: Path, password: str) -> list[SimGbDevice]:
+    """Add a ``gb28181:`` section and ledger rows for a few simulated GB/T 28181 devices to the config."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))  # a free UDP port (TCP takes the same one)
+        port = probe.getsockname()[1]
+    devices = demo_devices(("127.0.0.1", port), password)
+    config = yaml.safe_load(config_path.read_text())
+    config["gb28181"] = {
+        "listen": f"127.0.0.1:{port}",
+        "id": DEMO_PLATFORM_ID,
+        "domain": DEMO_DOMAIN,
+        "password_env": PASSWORD_ENV,
+        "keepalive": {"interval": "10s", "count": 3},
+        "catalog_interval": "2m",
+    }
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    ledger = config_path.parent / config["cameras"]
+    rows = yaml.safe_load(ledger.read_text())
+    rows["cameras"] += demo_ledger(devices)
+    ledger.write_text(yaml.safe_dump(rows, sort_keys=False, allow_unicode=True))
+    return devices
+
+
+def _silence(device: SimGbDevice) -> None:
+    device.keepalives = False
 
 
 async def _coverage_report(service: Service, config_path: Path, out: Path, run_coverage: Any) -> None:

@@ -1,0 +1,77 @@
+"""SIP digest authentication (RFC 2617/3261, MD5, qop=auth) as GB/T 28181 REGISTER uses it.
+
+Nonces are stateless: a timestamp signed with a per-process key, so a REGISTER flood cannot grow a nonce
+table. Nothing here logs; callers never log the password, the response or HA1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable
+
+NONCE_LIFETIME = 300.0
+_PARAM = re.compile(r'\s*([A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+class Nonces:
+    """Issues and checks nonces signed with a key that lives only in this process."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._key = secrets.token_bytes(16)
+        self._clock = clock
+
+    def issue(self) -> str:
+        stamp = f"{int(self._clock()):x}"
+        return f"{stamp}{self._sign(stamp)}"
+
+    def fresh(self, nonce: str) -> bool:
+        stamp, sig = nonce[:-16], nonce[-16:]
+        if not stamp or not hmac.compare_digest(sig, self._sign(stamp)):
+            return False
+        try:
+            age = self._clock() - int(stamp, 16)
+        except ValueError:
+            return False
+        return 0 <= age <= NONCE_LIFETIME
+
+    def _sign(self, stamp: str) -> str:
+        return hmac.new(self._key, stamp.encode(), "sha256").hexdigest()[:16]
+
+
+def challenge(realm: str, nonce: str) -> str:
+    """The ``WWW-Authenticate`` value of a 401."""
+    return f'Digest realm="{realm}",nonce="{nonce}",algorithm=MD5,qop="auth"'
+
+
+def parse_authorization(value: str) -> dict[str, str]:
+    """``Authorization: Digest k=v, k="v"`` as a dict (empty when not a digest header)."""
+    scheme, _, rest = value.strip().partition(" ")
+    if scheme.lower() != "digest":
+        return {}
+    return {m.group(1).lower(): m.group(2).strip('"') for m in _PARAM.finditer(rest) if m.group(1)}
+
+
+def expected_response(params: dict[str, str], *, method: str, password: str, realm: str | None = None) -> str:
+    """The digest ``response`` a client knowing ``password`` computes for these parameters."""
+    ha1 = _md5(f"{params.get('username', '')}:{realm or params.get('realm', '')}:{password}")
+    ha2 = _md5(f"{method}:{params.get('uri', '')}")
+    if params.get("qop", "").lower() == "auth":
+        nc, cnonce = params.get("nc", ""), params.get("cnonce", "")
+        return _md5(f"{ha1}:{params.get('nonce', '')}:{nc}:{cnonce}:auth:{ha2}")
+    return _md5(f"{ha1}:{params.get('nonce', '')}:{ha2}")
+
+
+def verify(params: dict[str, str], *, method: str, password: str, realm: str) -> bool:
+    """Whether the client's response proves it knows ``password`` for our realm (constant-time compare)."""
+    if params.get("realm") != realm or params.get("algorithm", "MD5").upper() != "MD5":
+        return False
+    want = expected_response(params, method=method, password=password, realm=realm)
+    return hmac.compare_digest(want, params.get("response", "").lower())
