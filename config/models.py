@@ -1,4 +1,4 @@
-"""Typed, immutable config models; field names follow the contract in DESIGN.md."""
+"""Typed, immutable config models; field names follow the contract in docs/design.md."""
 
 from __future__ import annotations
 

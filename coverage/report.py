@@ -65,7 +65,7 @@ def _category_entry(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def summary(rows: pd.DataFrame, scores: pd.DataFrame, *, crs: str) -> dict[str, Any]:
-    """The ``summary.json`` document (DESIGN.md): ``crs``, ``categories`` (whole report) and ``areas``.
+    """The ``summary.json`` document (docs/design.md): ``crs``, ``categories`` (whole report) and ``areas``.
 
     ``meets_target`` compares the design ``ratio`` (every camera) with the target: whether the network as
     built reaches it; ``effective_ratio`` says how much of that the cameras up right now deliver.

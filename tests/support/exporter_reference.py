@@ -11,7 +11,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from camwatch.monitor.exporter import INFO_LABELS, VALUE_METRICS, service_metrics
-from camwatch.monitor.outcome import VIDEO_FAULTS
+from camwatch.monitor.faults import FAULTS
+from camwatch.monitor.probes.registry import SPEC
 from camwatch.monitor.snapshot import Snapshot
 from camwatch.monitor.tracker import CameraTrack
 
@@ -77,9 +78,9 @@ def reference_camera_metrics(tracks: Iterable[CameraTrack], maintenance: frozens
         for role, stream_status in (rtsp.details.get("streams", {}) if rtsp else {}).items():
             stream_up.add_metric([cid, role], 1 if stream_status == "ok" else 0)
         if t.up:
-            kinds = (VIDEO_FAULTS if "video" in t.probes else ()) + (
-                ("clock_skew",) if "onvif" in t.probes else ()
-            )
+            # Flags for the faults the checks that ran can raise, in vocabulary order.
+            raised = {f for name in t.probes if name in SPEC for f in SPEC[name].faults}
+            kinds = [f.name for f in FAULTS if f.kind != "stream" and f.name in raised]
             for kind in kinds:
                 fault.add_metric([cid, kind], 1 if kind in t.faults else 0)
         if t.result is not None:
