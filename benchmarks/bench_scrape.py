@@ -33,8 +33,8 @@ from prometheus_client.registry import CollectorRegistry
 
 from camwatch.config.models import Camera, Debounce, Stream
 from camwatch.monitor.exporter import CameraExposition, Exporter
+from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.probes.base import ProbeResult
-from camwatch.monitor.snapshot import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.tracker import Tracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

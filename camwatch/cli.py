@@ -21,8 +21,8 @@ from rich.table import Table
 
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Config
+from camwatch.config.redact import redact_url
 from camwatch.office import report_lang
-from camwatch.redact import redact_url
 
 if TYPE_CHECKING:
     from camwatch.monitor.state import StateStore

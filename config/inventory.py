@@ -25,7 +25,7 @@ from camwatch.config.coords import to_wgs84
 from camwatch.config.credentials import Profile, SecretUnavailable, UrlLogin, read_password, split_userinfo
 from camwatch.config.errors import ConfigError, Problem
 from camwatch.config.models import Camera, Frozen, GbId, Stream
-from camwatch.redact import mask_url, redact_url
+from camwatch.config.redact import mask_url, redact_url
 
 # libyaml's parser is ~20x faster than PyYAML's pure-Python one (a 10^4-camera YAML ledger: ~1 s, not ~20 s).
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from camwatch.config.models import Camera, ClusterSettings
-from camwatch.monitor.snapshot import ClusterView
+from camwatch.monitor.live import ClusterView
 
 EARTH_RADIUS_M = 6_371_008.8
 # Only a camera that cannot be reached says something about what lies upstream of it; a refused login,

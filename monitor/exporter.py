@@ -18,11 +18,11 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from camwatch.config.models import Camera
 from camwatch.monitor.exposition import escape_label_value, family_header, format_value, label_pairs
 from camwatch.monitor.faults import FLAGGED_FAULTS
+from camwatch.monitor.live import Snapshot
 from camwatch.monitor.outcome import CameraResult
 from camwatch.monitor.probes.base import ProbeResult
 from camwatch.monitor.probes.registry import SPEC
 from camwatch.monitor.probes.registry import VALUES as PROBE_VALUES
-from camwatch.monitor.snapshot import Snapshot
 from camwatch.monitor.tracker import CameraTrack
 
 INFO_LABELS = (

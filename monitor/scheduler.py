@@ -23,9 +23,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from camwatch.config.models import Camera, MonitorSettings
+from camwatch.monitor.live import Lateness
 from camwatch.monitor.probes.base import TIMEOUT, BaselineStore, MemoryBaselines, ProbeResult
 from camwatch.monitor.probes.registry import SPEC, liveness_probe
-from camwatch.monitor.snapshot import Lateness
 from camwatch.monitor.sweep import SnapshotSink, applicable_probes, probe_camera
 
 log = logging.getLogger(__name__)

@@ -19,10 +19,10 @@ from camwatch.monitor.gb28181.metrics import Gb28181Collector
 from camwatch.monitor.gb28181.platform import PROBE as GB28181
 from camwatch.monitor.gb28181.platform import Platform
 from camwatch.monitor.identity import Identity, track_identity
+from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.outcome import CameraResult, deciding_probe, reason
 from camwatch.monitor.probes.base import OFFLINE, MemoryBaselines, ProbeResult
 from camwatch.monitor.scheduler import Scheduler
-from camwatch.monitor.snapshot import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.state import Event, StateStore
 from camwatch.monitor.tracker import Tracker

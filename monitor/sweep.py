@@ -9,6 +9,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from camwatch.config.models import Camera, MonitorSettings
+from camwatch.config.redact import scrub
 from camwatch.monitor.outcome import CameraResult, combine
 from camwatch.monitor.probes.base import (
     ERROR,
@@ -20,7 +21,6 @@ from camwatch.monitor.probes.base import (
 )
 from camwatch.monitor.probes.registry import PROBES, SPEC, SPECS, liveness_probe
 from camwatch.monitor.probes.registry import applicable as applicable_probes
-from camwatch.redact import scrub
 
 log = logging.getLogger(__name__)
 

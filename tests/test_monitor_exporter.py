@@ -15,8 +15,8 @@ from prometheus_client.utils import floatToGoString
 from camwatch.config.models import Camera, Debounce, Stream
 from camwatch.monitor.exporter import INFO_LABELS, CameraExposition, Exporter
 from camwatch.monitor.exposition import escape_label_value, format_value
+from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.probes.base import ProbeResult
-from camwatch.monitor.snapshot import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.state import StoredCamera
 from camwatch.monitor.tracker import Tracker
 from support.cameras import make_camera

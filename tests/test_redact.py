@@ -7,7 +7,7 @@ from urllib.parse import quote
 from hypothesis import given
 from hypothesis import strategies as st
 
-from camwatch.redact import redact_url, scrub
+from camwatch.config.redact import redact_url, scrub
 
 
 def test_url_userinfo_masked():

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from camwatch.cli import app
 from camwatch.config.credentials import split_userinfo
 from camwatch.config.load import load_config
+from camwatch.config.redact import mask_url, redact_url
 from camwatch.monitor.service import Service
-from camwatch.redact import mask_url, redact_url
 from support.gst_rtsp import unused_port
 
 # As typed in the URL (not percent-encoded); each piece between delimiters is distinctive, so a piece that

@@ -28,6 +28,7 @@ from zeep.exceptions import (
 )
 
 from camwatch.config.models import Camera, OnvifSettings
+from camwatch.config.redact import scrub
 from camwatch.monitor.probes.base import (
     AUTH_FAILED,
     ERROR,
@@ -39,7 +40,6 @@ from camwatch.monitor.probes.base import (
     ProbeResult,
 )
 from camwatch.monitor.probes.bounded import BoundedReply, ReplyRefused
-from camwatch.redact import scrub
 
 NAME = "onvif"
 _USED_SERVICES = ("devicemgmt", "media", "ptz")

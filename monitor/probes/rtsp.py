@@ -18,6 +18,7 @@ from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from camwatch.config.models import Camera
+from camwatch.config.redact import scrub
 from camwatch.monitor.probes.base import (
     AUTH_FAILED,
     ERROR,
@@ -44,7 +45,6 @@ from camwatch.monitor.rtsp_proto import (
     parse_sdp,
     redirect_message,
 )
-from camwatch.redact import scrub
 
 PROBE = "rtsp"
 DEFAULT_PORT = 554

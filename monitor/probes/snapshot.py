@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from camwatch.config.models import Camera, SnapshotSettings
+from camwatch.config.redact import scrub
 from camwatch.monitor import scene
 from camwatch.monitor import video_analysis as analysis
 from camwatch.monitor.probes import onvif
@@ -46,7 +47,6 @@ from camwatch.monitor.rtsp_proto import (
     parse_challenges,
     redirect_message,
 )
-from camwatch.redact import scrub
 
 NAME = "snapshot"
 BASELINE_KEY = "snapshot_sharpness"

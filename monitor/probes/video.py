@@ -21,6 +21,7 @@ import av.error
 import cv2
 
 from camwatch.config.models import Camera, VideoSettings
+from camwatch.config.redact import scrub
 from camwatch.monitor import scene
 from camwatch.monitor import video_analysis as analysis
 from camwatch.monitor.decoder_relay import DecoderRelay
@@ -35,7 +36,6 @@ from camwatch.monitor.probes.base import (
     ProbeContext,
     ProbeResult,
 )
-from camwatch.redact import scrub
 
 NAME = "video"
 BASELINE_KEY = "sharpness"

@@ -12,8 +12,8 @@ from prometheus_client.registry import Collector
 
 from camwatch.monitor.exporter import INFO_LABELS, VALUE_METRICS, service_metrics
 from camwatch.monitor.faults import FAULTS
+from camwatch.monitor.live import Snapshot
 from camwatch.monitor.probes.registry import SPEC
-from camwatch.monitor.snapshot import Snapshot
 from camwatch.monitor.tracker import CameraTrack
 
 
