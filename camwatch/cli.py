@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import functools
 import json
 import logging
 import sys
@@ -213,13 +212,9 @@ def run(
 
 async def serve_until_stopped(cfg: Config) -> None:
     """Run the monitor until SIGINT/SIGTERM; SIGHUP (or a change of the config file) reloads."""
-    from camwatch.config.load import load_config
-    from camwatch.glue import coverage_factory, wait_for_stop
-    from camwatch.monitor.service import Service
+    from camwatch.glue import build_service, wait_for_stop
 
-    # A reload checks what the first load checked.
-    loader = functools.partial(load_config, require_address=True)
-    service = Service(cfg, loader=loader, coverage_factory=coverage_factory())
+    service = build_service(cfg, require_address=True)
     await service.start()
     out.print(f"metrics: {service.url}/metrics   health: {service.url}/healthz")
     try:

@@ -1,4 +1,5 @@
-"""Wiring for commands that run the service: the monitor↔coverage link and waiting for a stop signal.
+"""Wiring for commands that run the service: building it with the monitor↔coverage link, and waiting for a
+stop signal.
 
 ``monitor`` and ``coverage`` never import each other; the service gets coverage as a factory from here.
 """
@@ -6,12 +7,27 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from camwatch.config.models import Config
+    from camwatch.monitor.service import CoverageLink, Service
 
 
-def coverage_factory() -> Callable[[Any], Any] | None:
+def build_service(config: Config, *, require_address: bool = False) -> Service:
+    """The monitor service as ``run`` and ``demo`` start it: a reload checks what the first load checked
+    (``require_address``), and coverage is measured when the coverage engine is installed."""
+    from camwatch.config.load import load_config
+    from camwatch.monitor.service import Service
+
+    loader = functools.partial(load_config, require_address=require_address)
+    return Service(config, loader=loader, coverage_factory=coverage_factory())
+
+
+def coverage_factory() -> CoverageLink | None:
     """``CoverageModel.from_config`` when the coverage engine is installed, else None."""
     try:
         from camwatch.coverage.measure import CoverageModel

@@ -133,7 +133,7 @@ class UrlLogin:
 def split_userinfo(url: str) -> UrlLogin:
     """Move ``user:password@`` out of a URL: cameras keep logins in ``username``/``password`` only.
 
-    The userinfo runs to the last ``@`` (:func:`camwatch.config.redact.userinfo_span`), so a password holding an
+    The userinfo runs to the last ``@`` (:func:`camwatch.config.redact.userinfo_span`), so a password with an
     unencoded ``/``, ``#``, ``?`` or ``@`` comes out whole and the rest is the camera's own URL."""
     span = userinfo_span(url)
     if span is None:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import inspect
 import logging
 import random
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,13 +46,6 @@ class _Plan:
     busy: bool = False
     decoding: bool = False  # its gated checks run (video, snapshot: past the liveness part of a round)
     only: frozenset[str] | None = None  # run_once(kinds=...): the next round runs only these
-
-
-def _on_loop(func: Callable[[], object]) -> Callable[[], Awaitable[None]]:
-    async def job() -> None:
-        func()
-
-    return job
 
 
 class Scheduler:
@@ -134,23 +126,6 @@ class Scheduler:
         self._aps = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
         self._sync_jobs()
         self._aps.start()
-
-    def add_job(self, func: Callable[[], object], seconds: float, job_id: str) -> None:
-        """Run ``func`` every ``seconds`` on the event loop (state flush, clusters, config watch…).
-
-        APScheduler's asyncio executor runs plain functions in a thread pool; monitor state is not
-        thread-safe, so every job runs as a coroutine on the loop (it may offload I/O itself).
-        """
-        assert self._aps is not None, "start() first"
-        self._aps.add_job(
-            func if inspect.iscoroutinefunction(func) else _on_loop(func),
-            IntervalTrigger(seconds=seconds),
-            id=job_id,
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
 
     def _sync_jobs(self) -> None:
         assert self._aps is not None

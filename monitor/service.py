@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config, MonitorSettings
@@ -18,6 +18,7 @@ from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.gb28181.metrics import Gb28181Collector
 from camwatch.monitor.gb28181.platform import PROBE as GB28181
 from camwatch.monitor.gb28181.platform import Platform
+from camwatch.monitor.housekeeping import Housekeeping
 from camwatch.monitor.identity import Identity, track_identity
 from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.outcome import CameraResult, deciding_probe, reason
@@ -39,6 +40,21 @@ MAINTENANCE_INTERVAL = 15.0
 COVERAGE_CHANGE_SHARE = 0.02
 
 
+class CoverageMeasure(Protocol):
+    """A coverage model built for one inventory (``camwatch.coverage.measure.CoverageModel``): re-weighs
+    coverage by camera status, one row per area and category (``area``, ``category``, ``ratio``,
+    ``effective_ratio``, ``target``)."""
+
+    def measure(self, status: Mapping[str, bool] | None = None) -> list[dict[str, Any]]: ...
+
+
+class CoverageLink(Protocol):
+    """Builds the coverage model of a config (``CoverageModel.from_config``); ``monitor`` and ``coverage``
+    never import each other, so the commands hand it over (``camwatch.glue``)."""
+
+    def __call__(self, config: Config, /) -> CoverageMeasure: ...
+
+
 class Service:
     """Monitors ``config.cameras`` until stopped; ``reload`` swaps in a new config without losing state."""
 
@@ -47,7 +63,7 @@ class Service:
         config: Config,
         *,
         loader: Callable[[Path], Config] | None = None,
-        coverage_factory: Callable[[Config], Any] | None = None,
+        coverage_factory: CoverageLink | None = None,
     ):
         self.config = config
         self.settings = config.monitor
@@ -80,8 +96,9 @@ class Service:
         self.reload_ok = True
         self.reload_timestamp = time.time()
         self.changes_since_coverage = 0
-        self._coverage_model: Any = None
+        self._coverage_model: CoverageMeasure | None = None
         self._coverage_task: asyncio.Task[None] | None = None
+        self.jobs = Housekeeping()
         self.exporter = Exporter(self.snapshot)
         self.registry = self.exporter.registry
         self._listener: Listener | None = None
@@ -100,25 +117,23 @@ class Service:
     async def start(self) -> None:
         self.store.begin_run()
         self.scheduler.start()
-        self.scheduler.add_job(self.flush, FLUSH_INTERVAL, "state-flush")
-        self.scheduler.add_job(self.check_state, STATE_CHECK_INTERVAL, "state-check")
-        self.scheduler.add_job(self.update_clusters, CLUSTER_INTERVAL, "clusters")
-        self.scheduler.add_job(self.refresh_maintenance, MAINTENANCE_INTERVAL, "maintenance")
+        self.jobs.add_job(self.flush, FLUSH_INTERVAL, "state-flush")
+        self.jobs.add_job(self.check_state, STATE_CHECK_INTERVAL, "state-check")
+        self.jobs.add_job(self.update_clusters, CLUSTER_INTERVAL, "clusters")
+        self.jobs.add_job(self.refresh_maintenance, MAINTENANCE_INTERVAL, "maintenance")
         if self._loader is not None:
             self._input_stamps = self._stamps(self.config)
-            self.scheduler.add_job(self.watch_inputs, WATCH_INTERVAL, "watch-config")
+            self.jobs.add_job(self.watch_inputs, WATCH_INTERVAL, "watch-config")
         await self.refresh_maintenance()
         if self.config.coverage is not None and self._coverage_factory is not None:
-            self.scheduler.add_job(
-                self.recompute_coverage, self.config.coverage.recompute_interval, "coverage"
-            )
-            self._coverage_task = asyncio.create_task(self._build_coverage())
+            self.jobs.add_job(self.recompute_coverage, self.config.coverage.recompute_interval, "coverage")
+            self._coverage_task = self.jobs.spawn(self._build_coverage(), "coverage-build")
         self._listener = await serve(make_app(self), self.settings.listen, self.settings.web)
         if self.gb is not None:
             await self.gb.start()
             ka = self.gb.settings.keepalive
             self._gb_grace_until = time.time() + ka.interval * ka.count
-            self.scheduler.add_job(self._gb_unseen, ka.interval, "gb28181-unseen")
+            self.jobs.add_job(self._gb_unseen, ka.interval, "gb28181-unseen")
         self.started = True
         log.info("camwatch monitoring %d cameras; metrics at %s/metrics", len(self.config.cameras), self.url)
 
@@ -126,8 +141,7 @@ class Service:
         if self.gb is not None:
             await self.gb.stop()
         await self.scheduler.stop()
-        if self._coverage_task is not None:
-            self._coverage_task.cancel()
+        await self.jobs.stop()
         if self._listener is not None:
             await self._listener.close()
         await asyncio.to_thread(self.store.close)
@@ -164,7 +178,7 @@ class Service:
                 1, COVERAGE_CHANGE_SHARE * len(self.tracker.tracks)
             ):
                 self.changes_since_coverage = 0
-                asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.recompute_coverage()))
+                self.jobs.spawn(self.recompute_coverage(), "coverage-recompute")
 
     def _on_gb_result(self, gb_id: str, result: ProbeResult, now: float) -> None:
         """A GB/T 28181 device or channel changed state: the linked camera gets it as a ``gb28181`` result."""
@@ -372,7 +386,9 @@ class Service:
         self.settings = new.monitor
         self._input_stamps = self._stamps(new)
         if inventory_changed and self._coverage_factory is not None and new.coverage is not None:
-            self._coverage_task = asyncio.create_task(self._build_coverage())
+            if self._coverage_task is not None:
+                self._coverage_task.cancel()  # a model of the old inventory is of no use any more
+            self._coverage_task = self.jobs.spawn(self._build_coverage(), "coverage-build")
         self.reload_ok = True
         self.reload_timestamp = time.time()
         log.info("configuration reloaded: %d cameras", len(cameras))

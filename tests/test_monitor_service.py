@@ -155,14 +155,15 @@ async def test_bad_reload_keeps_running_config(tmp_path, cameras):
 
 
 async def test_jobs_and_rounds_run_on_the_event_loop_thread(tmp_path, cameras):
-    """APScheduler runs plain functions in a thread pool; monitor state is not thread-safe."""
+    """APScheduler runs plain functions in a thread pool; monitor state is not thread-safe: upkeep jobs and
+    probe rounds run on the loop."""
     import threading
 
     svc = Service(config(tmp_path, cameras))
     await svc.start()
     seen: list[int] = []
     try:
-        svc.scheduler.add_job(lambda: seen.append(threading.get_ident()), 0.1, "probe-thread")
+        svc.jobs.add_job(lambda: seen.append(threading.get_ident()), 0.1, "upkeep-thread")
         await wait_for(lambda: _true_when(bool(seen)))
     finally:
         await svc.stop()
@@ -212,3 +213,22 @@ async def test_deleted_state_database_is_reported_and_written_back(tmp_path, clo
         await svc.stop()
     with sqlite3.connect(svc.store.path) as conn:
         assert conn.execute("SELECT camera, status FROM transitions").fetchall() == [("closed", "offline")]
+
+
+async def test_housekeeping_jobs_outlive_their_failures_and_stop_with_the_service():
+    from camwatch.monitor.housekeeping import Housekeeping
+
+    jobs, runs = Housekeeping(), []
+
+    def flaky() -> None:
+        runs.append(len(runs))
+        if len(runs) == 1:
+            raise RuntimeError("first run fails")
+
+    jobs.add_job(flaky, 0.01, "flaky")
+    background = jobs.spawn(asyncio.sleep(3600), "long")
+    await wait_for(lambda: _true_when(len(runs) >= 3))  # the failure did not end the job
+    await jobs.stop()
+    stopped_at = len(runs)
+    await asyncio.sleep(0.05)
+    assert len(runs) == stopped_at and background.cancelled()

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from camwatch.config.load import load_config
-from camwatch.glue import coverage_factory, wait_for_stop
+from camwatch.glue import build_service, wait_for_stop
 from camwatch.monitor.service import Service
 from camwatch.sim.fleet import PASSWORD_ENV, Fleet, fleet_password
 from camwatch.sim.gb28181_device import (
@@ -59,7 +59,7 @@ async def run_demo(
         )
         gb_devices = _add_gb28181(config_path, password)
         config = load_config(config_path)
-        service = Service(config, loader=load_config, coverage_factory=coverage_factory())
+        service = build_service(config)
         await service.start()
         for device in gb_devices:
             await device.start(register=False)
