@@ -260,6 +260,9 @@ def _classify(exc: BaseException, step: str) -> tuple[str, str]:
     return ERROR, f"{step}: unexpected reply ({type(exc).__name__}: {str(exc)[:120]})"
 
 
+_making: set[asyncio.Future[ONVIFService]] = set()
+
+
 def _track_services(cam: ONVIFCamera, max_reply_bytes: int) -> list[ONVIFService]:
     """Record every service the camera object creates, each reading replies of at most ``max_reply_bytes``.
 
@@ -283,6 +286,9 @@ def _track_services(cam: ONVIFCamera, max_reply_bytes: int) -> list[ONVIFService
                 created.append(done.result())
 
         task.add_done_callback(record)
+        # Kept while it runs: a caller that gave up no longer holds it, and the loop holds tasks weakly.
+        _making.add(task)
+        task.add_done_callback(_making.discard)
         return await asyncio.shield(task)
 
     cam.create_onvif_service = tracked
