@@ -17,13 +17,13 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from camwatch.config.areas import LEVELS
 from camwatch.config.categories import CategoryCatalog
 from camwatch.config.errors import ConfigError, Problem
 
 log = logging.getLogger(__name__)
 
-LEVELS = ("county", "township", "village")
-"""The admin hierarchy below the city, coarsest first; every feature carries one column per level."""
+# Every feature carries one column per level of the admin hierarchy (camwatch.config.areas.LEVELS).
 
 # OSM admin_level -> our level (OSM China: 6 county-level, 8 township, 10 village/community).
 OSM_ADMIN_LEVELS = {"6": "county", "8": "township", "10": "village"}

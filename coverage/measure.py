@@ -14,11 +14,12 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
+from camwatch.config.areas import LEVELS
 from camwatch.config.categories import CategoryCatalog, load_categories
 from camwatch.config.errors import ConfigError, Problem
 from camwatch.config.models import Camera, Config, CoverageSettings
 from camwatch.coverage.fov import camera_frame, dori_limited, fov_sectors
-from camwatch.coverage.layers import LEVELS, Layers, Role, assign_areas, derive_intersections, read_layers
+from camwatch.coverage.layers import Layers, Role, assign_areas, derive_intersections, read_layers
 
 SEGMENT_LENGTH = 50.0
 """Roads are cut into straight pieces of at most this many metres, each assigned to one area."""

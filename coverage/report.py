@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from camwatch.config.areas import LEVELS
 from camwatch.config.coords import from_wgs84
 from camwatch.config.models import RankThresholds
-from camwatch.coverage.layers import LEVELS
 from camwatch.coverage.measure import ALL
 from camwatch.office import tr, write_csv
 from camwatch.report_cells import markdown_cell

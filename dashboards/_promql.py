@@ -2,15 +2,12 @@
 
 from collections.abc import Sequence
 
+from camwatch.config.areas import LEVEL_KEYS, LEVELS
 from camwatch.monitor.faults import FAULTS
 
 # Area levels from the coarsest down; a level is named by its last label and keyed by all of them,
 # because township and village names repeat across counties.
-AREA_LEVELS: dict[str, tuple[str, ...]] = {
-    "county": ("county",),
-    "township": ("county", "township"),
-    "village": ("county", "township", "village"),
-}
+AREA_LEVELS: dict[str, tuple[str, ...]] = {level: LEVEL_KEYS[level] for level in LEVELS}
 FLEET_LEVEL = "fleet"
 
 # Labels copied from camwatch_camera_info onto per-camera alerts.

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from camwatch.config.areas import admin_names
 from camwatch.config.models import Camera, parse_duration
 
 DEFAULT_MAX_SECONDS = 24 * 3600.0
@@ -25,9 +26,9 @@ def resolve_targets(cameras: Sequence[Camera], targets: Iterable[str]) -> list[s
         parts = [p for p in target.split("/") if p]
         hits = [c.id for c in cameras if c.id == target]
         if not hits and len(parts) == 1:
-            hits = [c.id for c in cameras if target in (c.county, c.township, c.village)]
+            hits = [c.id for c in cameras if target in admin_names(c)]
         elif not hits:
-            hits = [c.id for c in cameras if [c.county, c.township, c.village][: len(parts)] == parts]
+            hits = [c.id for c in cameras if admin_names(c)[: len(parts)] == parts]
         if not hits:
             unknown.append(target)
         chosen.update(dict.fromkeys(hits))

@@ -17,13 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from camwatch.config.areas import LEVELS, area_path
 from camwatch.config.models import Camera, Config, ReportSettings
 from camwatch.monitor.state import StateError, StateStore, Transition
 from camwatch.office import tr, write_csv, write_xlsx
 from camwatch.report_cells import markdown_cell
 
 Interval = tuple[float, float]
-LEVELS = ("county", "township", "village")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,12 +185,7 @@ def area_status(online_rate: float, working_rate: float, settings: ReportSetting
 
 def _area_name(cam: Camera, level: str) -> str:
     """Qualified so that two villages of the same name in different townships stay apart."""
-    parts = {
-        "county": [cam.county],
-        "township": [cam.county, cam.township],
-        "village": [cam.county, cam.township, cam.village],
-    }[level]
-    return "/".join(parts) if parts[-1] else ""
+    return area_path(cam, level)
 
 
 class NoHistory(ValueError):
