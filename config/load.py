@@ -27,17 +27,8 @@ from camwatch.config.credentials import (
     resolve_path,
 )
 from camwatch.config.errors import ConfigError, Problem
-from camwatch.config.inventory import (
-    CameraBuilder,
-    CameraRecord,
-    Records,
-    YamlDocument,
-    apply_defaults,
-    parse_yaml,
-    read_inventory,
-    records_from_yaml,
-    validation_reason,
-)
+from camwatch.config.inventory import CameraBuilder
+from camwatch.config.ledgers import Records, apply_defaults, read_inventory, records_from_yaml
 from camwatch.config.models import (
     Config,
     CoverageSettings,
@@ -48,6 +39,8 @@ from camwatch.config.models import (
     MonitorSettings,
     ReportSettings,
 )
+from camwatch.config.records import CameraRecord, validation_reason
+from camwatch.config.yamldoc import YamlDocument, parse_yaml
 
 log = logging.getLogger(__name__)
 

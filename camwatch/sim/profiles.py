@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
 from camwatch.config.errors import ConfigError, Problem
-from camwatch.config.inventory import parse_yaml, validation_reason
 from camwatch.config.models import Duration, Frozen, parse_duration
+from camwatch.config.records import validation_reason
+from camwatch.config.yamldoc import parse_yaml
 from camwatch.sim.h264 import Picture
 
 Behaviour = Literal[
