@@ -24,15 +24,13 @@ import numpy as np
 
 from camwatch.config.models import Camera, SnapshotSettings
 from camwatch.config.redact import scrub
-from camwatch.monitor import scene
 from camwatch.monitor import video_analysis as analysis
-from camwatch.monitor.probes import onvif
+from camwatch.monitor.probes import onvif, references
 from camwatch.monitor.probes.base import (
     AUTH_FAILED,
     ERROR,
     NOT_FOUND,
     OFFLINE,
-    OK,
     SKIPPED,
     TIMEOUT,
     ProbeContext,
@@ -208,21 +206,14 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     except SnapshotFailed as exc:
         return failed(exc.status, exc.reason)
 
-    baseline = ctx.baselines.get(camera.id, BASELINE_KEY)
-    reference = ctx.baselines.get(camera.id, SCENE_KEY)
-    verdict = analysis.assess(pictures, fps=0.0, baseline=baseline, settings=settings, reference=reference)
-    learned = analysis.next_baseline(baseline, verdict)
-    if learned != baseline:
-        ctx.baselines.put(camera.id, BASELINE_KEY, learned)
-    if verdict.view is not None:
-        refreshed = scene.next_reference(
-            reference, verdict.view, healthy=verdict.healthy, refresh=settings.scene_refresh
-        )
-        if refreshed is not reference:
-            ctx.baselines.put(camera.id, SCENE_KEY, refreshed)
-    worst = verdict.faults[0] if verdict.faults else None
+    # No frame rate from two stills.
+    keys = (BASELINE_KEY, SCENE_KEY)
+    judged = references.judge(
+        pictures, fps=0.0, settings=settings, baselines=ctx.baselines, camera_id=camera.id, keys=keys
+    )
+    verdict = judged.verdict
     if ctx.snapshot_sink is not None:
-        ctx.snapshot_sink(camera.id, jpegs[-1], worst)
+        ctx.snapshot_sink(camera.id, jpegs[-1], judged.worst)
     values = {
         "snapshot_luma": verdict.luma,
         "snapshot_sharpness": verdict.sharpness,
@@ -231,17 +222,6 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     compared = verdict.scene_comparison
     if compared is not None and compared.match is not None:
         values["snapshot_scene_match"] = compared.match
-    return ProbeResult(
-        NAME,
-        success=worst is None,
-        status=worst or OK,
-        duration_seconds=time.monotonic() - started,
-        faults=verdict.faults,
-        values=values,
-        details={
-            "source": "onvif" if camera.snapshot_url == "onvif" else "url",
-            "seconds_apart": round(gap, 3),
-            "baseline_sharpness": baseline,
-            "scene_reference_checks": reference.checks if reference is not None else 0,
-        },
-    )
+    source = "onvif" if camera.snapshot_url == "onvif" else "url"
+    details = {"source": source, "seconds_apart": round(gap, 3)}
+    return judged.result(NAME, time.monotonic() - started, values, details)

@@ -22,15 +22,14 @@ import cv2
 
 from camwatch.config.models import Camera, VideoSettings
 from camwatch.config.redact import scrub
-from camwatch.monitor import scene
 from camwatch.monitor import video_analysis as analysis
 from camwatch.monitor.decoder_relay import DecoderRelay
+from camwatch.monitor.probes import references
 from camwatch.monitor.probes.base import (
     AUTH_FAILED,
     ERROR,
     NOT_FOUND,
     OFFLINE,
-    OK,
     SKIPPED,
     TIMEOUT,
     ProbeContext,
@@ -250,43 +249,23 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     if not got.pictures:
         return ProbeResult(NAME, False, ERROR, elapsed(), error="no decodable keyframe in the stream")
 
-    baseline = ctx.baselines.get(camera.id, BASELINE_KEY)
-    reference = ctx.baselines.get(camera.id, SCENE_KEY)
-    verdict = analysis.assess(
-        got.pictures, fps=got.fps, baseline=baseline, settings=settings, reference=reference
+    keys = (BASELINE_KEY, SCENE_KEY)
+    judged = references.judge(
+        got.pictures, fps=got.fps, settings=settings, baselines=ctx.baselines, camera_id=camera.id, keys=keys
     )
-    learned = analysis.next_baseline(baseline, verdict)
-    if learned != baseline:
-        ctx.baselines.put(camera.id, BASELINE_KEY, learned)
-    if verdict.view is not None:
-        refreshed = scene.next_reference(
-            reference, verdict.view, healthy=verdict.healthy, refresh=settings.scene_refresh
-        )
-        if refreshed is not reference:
-            ctx.baselines.put(camera.id, SCENE_KEY, refreshed)
-    worst = verdict.faults[0] if verdict.faults else None
+    verdict = judged.verdict
     if ctx.snapshot_sink is not None:
-        ctx.snapshot_sink(camera.id, _snapshot(got.pictures[-1]), worst)
+        ctx.snapshot_sink(camera.id, _snapshot(got.pictures[-1]), judged.worst)
     values = {"fps": verdict.fps, "luma": verdict.luma, "sharpness": verdict.sharpness}
-    details = {
+    details: dict[str, Any] = {
         "codec": got.codec,
         "width": got.width,
         "height": got.height,
         "pictures": len(got.pictures),
-        "baseline_sharpness": baseline,
-        "scene_reference_checks": reference.checks if reference is not None else 0,
     }
     compared = verdict.scene_comparison
     if compared is not None:
         details["scene_texture_lost"] = compared.texture_lost
         if compared.match is not None:
             values["scene_match"] = compared.match
-    return ProbeResult(
-        NAME,
-        success=worst is None,
-        status=worst or OK,
-        duration_seconds=elapsed(),
-        faults=verdict.faults,
-        values=values,
-        details=details,
-    )
+    return judged.result(NAME, elapsed(), values, details)
