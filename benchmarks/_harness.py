@@ -75,11 +75,15 @@ def fleet_process(
         stop_group(proc)
 
 
-def monitor_config(fleet_config: Path, path: Path, *, monitor: Mapping[str, Any]) -> Path:
+def monitor_config(
+    fleet_config: Path, path: Path, *, monitor: Mapping[str, Any], inventory: Path | None = None
+) -> Path:
     """A copy of the fleet's config with ``monitor`` settings merged over it, written next to it (so that the
-    inventory path still resolves)."""
+    inventory path still resolves); ``inventory`` replaces the fleet's camera file."""
     doc = yaml.safe_load(fleet_config.read_text())
     doc["monitor"] = {**doc.get("monitor", {}), **monitor}
+    if inventory is not None:
+        doc["cameras"] = str(inventory)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 
@@ -137,6 +141,9 @@ class Watch:
     elapsed: list[float] = field(default_factory=list)  # seconds since the watch began, at each scrape
     scrape_seconds: list[float] = field(default_factory=list)
     rss: list[int] = field(default_factory=list)  # the monitor's resident set, bytes
+    rss_high_water: int = (
+        0  # the monitor's peak resident set since it started (catches spikes between samples)
+    )
     failed_scrapes: int = 0
     body_bytes: int = 0
     warm: str = ""  # the exposition at the end of the warm-up
@@ -174,6 +181,7 @@ async def watch_monitor(
                 if elapsed < warmup or not watch.warm:
                     watch.warm = text
             watch.rss.append(rss_bytes(monitor.pid))
+            watch.rss_high_water = rss_high_water(monitor.pid)
             await asyncio.sleep(max(0.0, every - took))
     return watch
 
@@ -205,6 +213,14 @@ def cpu_seconds(pid: int | str = "self") -> float:
 def rss_bytes(pid: int | str = "self") -> int:
     """Resident set size of a process now (``/proc/PID/statm``)."""
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+
+
+def rss_high_water(pid: int | str = "self") -> int:
+    """Peak resident set size of a process since it started (``VmHWM`` of ``/proc/PID/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def percentile(values: Sequence[float], q: float) -> float:

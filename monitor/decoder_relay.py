@@ -174,6 +174,8 @@ class DecoderRelay:
                 cseq = next((v for k, v in headers if k.lower() == "cseq"), "0")
                 kept = [(k, v) for k, v in headers if k.lower() not in ("cseq", "authorization")]
                 out += self._send(_Sent(cseq, method, self._to_camera(uri), kept, body))
+            if camera.is_closing():  # see _responses
+                return
             if out:
                 camera.write(out)
                 await camera.drain()
@@ -245,6 +247,10 @@ class DecoderRelay:
                     retry += self._send(sent)
                     continue
                 out += _response(status, reason, headers, body, sent.cseq if sent is not None else None)
+            # Either side may have closed meanwhile (the decoder left, the relay is ending): on uvloop a
+            # write to a closed connection raises, and nothing more is to be passed on anyway.
+            if decoder.is_closing() or camera_w.is_closing():
+                return
             if retry:
                 camera_w.write(retry)
             if out:
