@@ -237,8 +237,9 @@ class ServiceCollector(Collector):
 
 
 class Exporter:
-    """The /metrics body: the per-camera families (about 28 series a camera), written directly and kept per
-    camera until its track changes, then the registry's few service-level families and the process metrics."""
+    """The /metrics body: the per-camera families (about 20 series a camera with every check), written
+    directly and kept per camera until its track changes, then the registry's few service-level families and
+    the process metrics."""
 
     def __init__(self, snapshot: Callable[[], Snapshot]):
         self._snapshot = snapshot
