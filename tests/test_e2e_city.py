@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import yaml
-from test_dashboards import DASHBOARDS, load, queries_without_data, resolve_variables
+from test_dashboards import DASHBOARDS, load, panels, queries_without_data, resolve_variables, substitute
 from test_e2e_prometheus import FLEET, MONITOR, PASSWORD
 
 from camwatch.config.load import load_config
@@ -31,6 +31,7 @@ from support.prometheus import Prometheus, running_prometheus
 REPO = Path(__file__).parents[1]
 DEPLOY = REPO / "deploy" / "city"
 RULES = REPO / "dashboards" / "rules" / "camwatch.rules.yml"
+COVERED = ("Xiayi", "Yongcheng")
 # Short enough for a test; the committed rules' own `for:` durations are promtool-tested.
 TEST_FOR = "1s"
 DEADLINE_S = 60.0
@@ -152,15 +153,16 @@ async def city(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[City]:
             fleet = Fleet(load_spec(profile), password=PASSWORD, base_address=county.base_address)
             await stack.enter_async_context(fleet)
             listen[county.county] = f"127.0.0.1:{unused_port()}"
-            rich = county is COUNTIES[0]
+            # Xiayi and Yongcheng cover the same sample area: the same area names in two counties.
+            covered = county.county in COVERED
             config = fleet.write_config(
                 folder / "camwatch.yaml",
                 listen=listen[county.county],
                 state=folder / "camwatch.db",
                 monitor=MONITOR,
-                coverage=sample_area().model_dump(mode="json", exclude_defaults=True) if rich else None,
+                coverage=sample_area().model_dump(mode="json", exclude_defaults=True) if covered else None,
             )
-            service = Service(load_config(config), coverage_factory=coverage_factory() if rich else None)
+            service = Service(load_config(config), coverage_factory=coverage_factory() if covered else None)
             await service.start()
             stack.push_async_callback(lambda s=service: s.stop() if s.started else asyncio.sleep(0))
             built.fleets[county.county], built.services[county.county] = fleet, service
@@ -191,7 +193,7 @@ async def city(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[City]:
         for promql in (
             "camwatch_offline_cluster_cameras > 0",
             'camwatch_video_fault{fault="frozen"} == 1',
-            "camwatch_coverage_effective_ratio",
+            "count(count by (county_prometheus, instance) (camwatch_coverage_effective_ratio)) == 2",
             "camwatch_onvif_clock_offset_seconds > 3000",
             "increase(camwatch_camera_flaps_total[1m]) > 0",
         ):
@@ -239,6 +241,17 @@ async def test_city_totals_match_the_fleets_with_nothing_counted_twice(city: Cit
     # Equal camera ids in different counties stay apart.
     clashing = await city.city.query('camwatch_camera_info{camera="cam-0001"}')
     assert sorted(r["metric"]["county"] for r in clashing) == sorted(fleets)
+    # So do equal area names: the coverage table has a row per area and category of each county.
+    rows = next(
+        t["expr"]
+        for p in panels(load("coverage.json"))
+        if p["title"] == "Coverage by area and category"
+        for t in p["targets"]
+    )
+    rows = substitute(rows, {"area": ".*", "category": ".*"})
+    exported = await value(city.city, "count(camwatch_coverage_ratio)")
+    assert await value(city.city, f"count({rows})") == exported
+    assert await value(city.city, f"max(count by (area, category) ({rows}))") == len(COVERED)
 
 
 @pytest.mark.asyncio(loop_scope="module")
