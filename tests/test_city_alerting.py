@@ -1,17 +1,30 @@
 """Alerting in a city (docs/city.md): a dead or stalled camwatch is one page that mutes its own cameras'
-and clusters' alerts, never another county's; the city Alertmanager routes each county to its own duty."""
+and clusters' alerts, never another county's; the city Alertmanager routes each county to its own duty;
+the deploy/city Prometheus configs are valid as committed."""
 
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from test_rules import ALERTMANAGER_CONFIG, alert_states, alertmanager, post_alerts, tool
+from test_rules import ALERTMANAGER_CONFIG, RULES, alert_states, alertmanager, post_alerts, tool
 
 CITY_ALERTMANAGER = Path(__file__).parents[1] / "deploy" / "city" / "alertmanager.yml"
 CONFIGS = [ALERTMANAGER_CONFIG, CITY_ALERTMANAGER]
 
 __all__ = ["alertmanager"]  # the fixture, shared with test_rules
+
+
+@pytest.mark.parametrize("name", ["county-prometheus.yml", "city-prometheus.yml"])
+def test_promtool_accepts_the_prometheus_configs_as_committed(tmp_path: Path, name: str) -> None:
+    """With the alerting sections the e2e test leaves out; only the rule file's path is this checkout's."""
+    config = yaml.safe_load((CITY_ALERTMANAGER.parent / name).read_text(encoding="utf-8"))
+    config["rule_files"] = [str(RULES)]
+    (tmp_path / name).write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = subprocess.run(
+        [tool("promtool"), "check", "config", str(tmp_path / name)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_city_alertmanager_mutes_exactly_as_the_example() -> None:
