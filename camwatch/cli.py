@@ -360,6 +360,26 @@ def _report_lang(cfg: Config, requested: str | None) -> str:
         raise typer.Exit(1) from None
 
 
+@report_app.command("city")
+def report_city(
+    configs: Annotated[
+        list[Path], typer.Argument(help="each county instance's config (its ledger and state)")
+    ],
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for city_uptime.csv and .md")] = None,
+) -> None:
+    """One monthly ranking of the counties, townships and villages of several instances (a city)."""
+    from camwatch.monitor.uptime import write_city_report
+
+    cfgs = [load(config, talks_to_cameras=False) for config in configs]
+    try:
+        paths = write_city_report(cfgs, month, out_dir or Path("."))
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    out.print("written: " + ", ".join(str(p) for p in paths))
+
+
 def _state_store(cfg: Config) -> StateStore:
     from camwatch.monitor.state import StateStore
 

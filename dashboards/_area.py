@@ -18,7 +18,7 @@ from camwatch.dashboards._grafana import (
     value_states,
 )
 from camwatch.dashboards._links import AREA_UID
-from camwatch.dashboards._promql import AREA_LEVELS, MONITORED_UP, WORKING, area_series, with_info
+from camwatch.dashboards._promql import AREA_LEVELS, MONITORED_UP, ON_CAMERA, WORKING, area_series, with_info
 
 SELECTION = 'county=~"$county", township=~"$township", village=~"$village"'
 SELECTED_INFO = f"camwatch_camera_info{{{SELECTION}}}"
@@ -33,10 +33,10 @@ CAMERA_STATES = {
 }
 CAMERA_STATE = (
     "max by (camera, name, site, village, lat, lon, status) (\n"
-    f"  (\n    (camwatch_camera_up + on(camera) {WORKING})\n"
-    "    or on(camera) 3 * (camwatch_camera_maintenance == 1)\n  )\n"
-    "  * on(camera) group_left(status) (camwatch_camera_status == 1)\n"
-    f"  * on(camera) group_left(name, site, village, lat, lon) {SELECTED_INFO}\n)"
+    f"  (\n    (camwatch_camera_up + {ON_CAMERA} {WORKING})\n"
+    f"    or {ON_CAMERA} 3 * (camwatch_camera_maintenance == 1)\n  )\n"
+    f"  * {ON_CAMERA} group_left(status) (camwatch_camera_status == 1)\n"
+    f"  * {ON_CAMERA} group_left(name, site, village, lat, lon) {SELECTED_INFO}\n)"
 )
 
 
@@ -204,7 +204,7 @@ def build(base: cb.MapLayerOptions | None = None) -> db.Dashboard:
                 query(
                     "max by (camera, name, site, county, township, village, status) (\n"
                     "  (camwatch_camera_status == 1)\n"
-                    f"  * on(camera) group_left(name, site, county, township, village) {SELECTED_INFO}\n)",
+                    f"  * {ON_CAMERA} group_left(name, site, county, township, village) {SELECTED_INFO}\n)",
                     table=True,
                 ),
                 width=24,

@@ -133,7 +133,8 @@ def build() -> db.Dashboard:
         .with_panel(
             _state_timeline(
                 "Video faults over time",
-                f"camwatch_video_fault{{{CAMERA}}}",
+                # Only faults present have a series; the 0 line says "no fault" rather than "no data".
+                f"camwatch_video_fault{{{CAMERA}}} or on() (0 * camwatch_camera_up{{{CAMERA}}})",
                 "{{fault}} {{stream}}",
                 FAULT_STATES,
             ).links([_snapshot_link()])

@@ -16,7 +16,7 @@ from camwatch.dashboards._grafana import (
     thresholds,
 )
 from camwatch.dashboards._links import COVERAGE_UID
-from camwatch.dashboards._promql import target_ratio
+from camwatch.dashboards._promql import INSTANCE_LABELS, target_ratio
 
 SELECTION = 'area=~"$area", category=~"$category"'
 RATIO = f"camwatch_coverage_ratio{{{SELECTION}}}"
@@ -28,8 +28,9 @@ SHORTFALL_COLOURS = thresholds("red", (-0.05, "orange"), (0.0, "green"))
 
 
 def _per_pair(expr: str) -> str:
-    """One row per (area, category), whichever camwatch instance exported it."""
-    return f"max by (area, category) ({expr})"
+    """One row per (area, category) of each camwatch instance: area names (townships above all) repeat
+    across counties, so two instances' areas are never merged."""
+    return f"max by ({', '.join(INSTANCE_LABELS)}, area, category) ({expr})"
 
 
 def build() -> db.Dashboard:

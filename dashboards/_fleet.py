@@ -16,21 +16,21 @@ from camwatch.dashboards._grafana import (
     value_states,
 )
 from camwatch.dashboards._links import FLEET_UID
-from camwatch.dashboards._promql import FLEET_LEVEL, area_series, with_info
+from camwatch.dashboards._promql import FLEET_LEVEL, ON_CAMERA, ON_CLUSTER, area_series, with_info
 from camwatch.dashboards._rules import AREA_ONLINE_RATE_THRESHOLD
 
 DOWN_SINCE = (
     "1000 * max by (camera, status, name, site, county, township, village) (\n"
     "  camwatch_camera_last_change_timestamp_seconds\n"
-    "  * on(camera) group_left(status) (camwatch_camera_status == 1)\n"
-    "  * on(camera) group_left(name, site, county, township, village) camwatch_camera_info\n"
-    "  and on(camera) (camwatch_camera_up == 0)\n"
+    f"  * {ON_CAMERA} group_left(status) (camwatch_camera_status == 1)\n"
+    f"  * {ON_CAMERA} group_left(name, site, county, township, village) camwatch_camera_info\n"
+    f"  and {ON_CAMERA} (camwatch_camera_up == 0)\n"
     ")"
 )
 ACTIVE_CLUSTERS = (
     "max by (cluster, kind, key, county, township, onset) (\n"
     "  (camwatch_offline_cluster_cameras > 0)\n"
-    "  * on(cluster) group_left(kind, key, county, township, onset) camwatch_offline_cluster_info\n"
+    f"  * {ON_CLUSTER} group_left(kind, key, county, township, onset) camwatch_offline_cluster_info\n"
     ")"
 )
 FLAPPING = with_info(

@@ -16,16 +16,25 @@ CAMERA_ALERT_LABELS = ("name", "site", "county", "township", "village", "priorit
 # Picture faults that page: the picture is gone or no longer shows what it should.
 ALERTING_PICTURE_FAULTS = tuple(f.name for f in FAULTS if f.kind == "picture" and f.severity == "warning")
 
+# The labels naming the camwatch that exports a series: its scrape ``instance`` and, in a city Prometheus,
+# the external label each county Prometheus attaches to what it federates (absent, so equal on both sides,
+# where one Prometheus scrapes every camwatch). Camera and cluster ids are unique only within one camwatch,
+# so every per-camera or per-cluster join matches on these too.
+COUNTY_PROMETHEUS = "county_prometheus"
+INSTANCE_LABELS = (COUNTY_PROMETHEUS, "instance")
+ON_CAMERA = f"on({', '.join(INSTANCE_LABELS)}, camera)"
+ON_CLUSTER = f"on({', '.join(INSTANCE_LABELS)}, cluster)"
+
 MONITORED_UP = "camera:camwatch_camera_up:monitored"
 WORKING = "camera:camwatch_camera_working:bool"
 
 # Cameras whose alerts are silenced: under maintenance, unless the ledger marks them priority.
-SILENCED = '(camwatch_camera_maintenance == 1 unless on(camera) camwatch_camera_info{priority="true"})'
+SILENCED = f'(camwatch_camera_maintenance == 1 unless {ON_CAMERA} camwatch_camera_info{{priority="true"}})'
 
 
 def with_info(expr: str, labels: Sequence[str], *, info_selector: str = "") -> str:
     """``expr`` with camera metadata labels joined from ``camwatch_camera_info``."""
-    return f"({expr}) * on(camera) group_left({', '.join(labels)}) camwatch_camera_info{info_selector}"
+    return f"({expr}) * {ON_CAMERA} group_left({', '.join(labels)}) camwatch_camera_info{info_selector}"
 
 
 def fault_regex(faults: Sequence[str]) -> str:

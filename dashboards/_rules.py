@@ -10,7 +10,10 @@ from camwatch.dashboards._promql import (
     AREA_LEVELS,
     CAMERA_ALERT_LABELS,
     FLEET_LEVEL,
+    INSTANCE_LABELS,
     MONITORED_UP,
+    ON_CAMERA,
+    ON_CLUSTER,
     SILENCED,
     WORKING,
     area_series,
@@ -36,11 +39,16 @@ OFFLINE_CLUSTER_FOR = "2m"
 SNAPSHOT_LINK = "http://{{ $labels.instance }}/snapshot/{{ $labels.camera }}?fault={{ $labels.fault }}"
 CAMERA_LINK = dashboard_path(CAMERA_UID, camera="{{ $labels.camera }}")
 CLUSTER_CAMERAS = (
-    '{{ range $i, $s := query (printf "camwatch_camera_cluster{cluster=%q}" $labels.cluster)'
+    # Cluster ids repeat across instances (switch-001 in two counties): the member list is the instance's own.
+    "{{ range $i, $s := query (printf "
+    '"camwatch_camera_cluster{cluster=%q,instance=%q,county_prometheus=%q}"'
+    " $labels.cluster $labels.instance $labels.county_prometheus)"
     ' | sortByLabel "camera" }}{{ if $i }}, {{ end }}{{ $s.Labels.camera }}{{ end }}'
 )
 CLUSTER_SHARE = (
-    '{{ with query (printf "camwatch_offline_cluster_share{cluster=%q}" $labels.cluster) }}'
+    "{{ with query (printf "
+    '"camwatch_offline_cluster_share{cluster=%q,instance=%q,county_prometheus=%q}"'
+    " $labels.cluster $labels.instance $labels.county_prometheus) }}"
     "{{ . | first | value | humanizePercentage }}{{ end }}"
 )
 CLUSTER_ONSET = (
@@ -59,14 +67,14 @@ def recording_rules() -> list[Rule]:
         # Cameras under maintenance are counted apart and never lower an area's rates.
         {
             "record": MONITORED_UP,
-            "expr": "camwatch_camera_up unless on(camera) (camwatch_camera_maintenance == 1)",
+            "expr": f"camwatch_camera_up unless {ON_CAMERA} (camwatch_camera_maintenance == 1)",
         },
         {
             "record": WORKING,
             "expr": (
-                f"({MONITORED_UP} unless on(camera)"
+                f"({MONITORED_UP} unless {ON_CAMERA}"
                 f' (camwatch_video_fault{{fault=~"{fault_regex(PICTURE_FAULTS)}"}} == 1))\n'
-                f"or on(camera) (0 * {MONITORED_UP})"
+                f"or {ON_CAMERA} (0 * {MONITORED_UP})"
             ),
         },
     ]
@@ -112,21 +120,21 @@ def alert(
 
 def camera_alert_expr(selected: str) -> str:
     """Per-camera alert expression: silenced cameras dropped, metadata labels joined."""
-    return with_info(f"{selected} unless on(camera) {SILENCED}", CAMERA_ALERT_LABELS)
+    return with_info(f"{selected} unless {ON_CAMERA} {SILENCED}", CAMERA_ALERT_LABELS)
 
 
 def camera_down_expr() -> str:
     """Down cameras; those in an active offline cluster carry its ``cluster`` label for inhibition."""
     down = camera_alert_expr("(camwatch_camera_up == 0)")
-    return f"({down}) * on(camera) group_left(cluster) camwatch_camera_cluster\nor on(camera)\n{down}"
+    return f"({down}) * {ON_CAMERA} group_left(cluster) camwatch_camera_cluster\nor {ON_CAMERA}\n{down}"
 
 
 def offline_cluster_expr() -> str:
     """Active offline clusters with their label, area and onset; a cluster without info still alerts."""
     active = "(camwatch_offline_cluster_cameras > 0)"
     return (
-        f"{active} * on(cluster) group_left(kind, key, county, township, onset)"
-        f" camwatch_offline_cluster_info\nor on(cluster)\n{active}"
+        f"{active} * {ON_CLUSTER} group_left(kind, key, county, township, onset)"
+        f" camwatch_offline_cluster_info\nor {ON_CLUSTER}\n{active}"
     )
 
 
@@ -188,7 +196,8 @@ def alerting_rules() -> list[Rule]:
             summary="Camera {{ $labels.camera }} clock is off",
             description=(
                 f"The clock of camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) is off by "
-                '{{ with query (printf "camwatch_onvif_clock_offset_seconds{camera=%q}" $labels.camera) }}'
+                '{{ with query (printf "camwatch_onvif_clock_offset_seconds{camera=%q, instance=%q}"'
+                " $labels.camera $labels.instance) }}"
                 '{{ . | first | value | printf "%.0f" }}{{ end }} s; recorded video times are wrong.'
             ),
             link=CAMERA_LINK,
@@ -226,8 +235,9 @@ def alerting_rules() -> list[Rule]:
         alert(
             "CamwatchProbesStale",
             (
-                "count by (job, instance) (\n"
-                "  time() - max by (job, instance, camera) (camwatch_probe_last_timestamp_seconds)"
+                f"count by (job, {', '.join(INSTANCE_LABELS)}) (\n"
+                f"  time() - max by (job, {', '.join(INSTANCE_LABELS)}, camera)"
+                " (camwatch_probe_last_timestamp_seconds)"
                 f" > {PROBE_STALE_SECONDS}\n)"
             ),
             duration="5m",

@@ -64,7 +64,7 @@ FLAPS = Family("camwatch_camera_flaps_total", "counter", "Up/down transitions si
 SUCCESS = Family("camwatch_probe_success", "gauge", "1 if the probe succeeded.")
 DURATION = Family("camwatch_probe_duration_seconds", "gauge", "How long the probe took.")
 LAST = Family("camwatch_probe_last_timestamp_seconds", "gauge", "When the probe last ran.")
-FAULT = Family("camwatch_video_fault", "gauge", "1 while the fault is present.")
+FAULT = Family("camwatch_video_fault", "gauge", "1 while the fault is present; absent otherwise.")
 STREAM_UP = Family("camwatch_stream_up", "gauge", "1 if this stream of the camera answers DESCRIBE.")
 VALUES = {key: Family(name, "gauge", doc) for key, (name, doc) in VALUE_METRICS.items()}
 CAMERA_FAMILIES = (
@@ -166,7 +166,10 @@ class _CameraText:
         }
 
     def _verdict_lines(self, track: CameraTrack) -> dict[Family, str]:
-        """Fault flags (while up, for the checks that ran) and measured values."""
+        """Fault flags (while up, for the checks that ran) and measured values.
+
+        Only faults present get a series: a 0 for each absent kind was over a quarter of all series and no
+        rule or dashboard reads it (they select ``== 1``)."""
         kinds: tuple[str, ...] = ()
         if track.up:
             kinds = _flagged(frozenset(track.probes))
@@ -176,8 +179,9 @@ class _CameraText:
             one = f"{{{self.label}}} "
             lines = {
                 FAULT: "".join(
-                    f"{FAULT.name}{{{self.label}{_label_end('fault', kind)}{_flag(kind in track.faults)}\n"
+                    f"{FAULT.name}{{{self.label}{_label_end('fault', kind)}{_flag(True)}\n"
                     for kind in kinds
+                    if kind in track.faults
                 )
             }
             for name, value in values.items():
@@ -232,8 +236,9 @@ class ServiceCollector(Collector):
 
 
 class Exporter:
-    """The /metrics body: the per-camera families (about 28 series a camera), written directly and kept per
-    camera until its track changes, then the registry's few service-level families and the process metrics."""
+    """The /metrics body: the per-camera families (about 20 series a camera with every check), written
+    directly and kept per camera until its track changes, then the registry's few service-level families and
+    the process metrics."""
 
     def __init__(self, snapshot: Callable[[], Snapshot]):
         self._snapshot = snapshot

@@ -146,12 +146,19 @@ def area_ranking(
     cameras: Sequence[Camera], uptimes: dict[str, CameraUptime], settings: ReportSettings
 ) -> list[AreaUptime]:
     """Roll camera time up to county/township/village; rank each level by online rate, best first."""
+    return rank_areas([(cam, uptimes.get(cam.id)) for cam in cameras], settings)
+
+
+def rank_areas(
+    cameras: Sequence[tuple[Camera, CameraUptime | None]], settings: ReportSettings
+) -> list[AreaUptime]:
+    """:func:`area_ranking` over (camera, its uptime) pairs, which may come from several state databases
+    whose camera ids repeat."""
     rows: list[AreaUptime] = []
     for level in LEVELS:
         sums: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0.0])
-        for cam in cameras:
+        for cam, u in cameras:
             area = _area_name(cam, level)
-            u = uptimes.get(cam.id)
             if not area or u is None or u.monitored <= 0:
                 continue
             s = sums[area]
@@ -341,6 +348,19 @@ def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str 
     return [area_csv, cam_csv, md, xlsx]
 
 
+def compute_city(configs: Sequence[Config], month: str) -> list[AreaUptime]:
+    """One ranking over several camwatch instances (one per county), each read from its own state database.
+
+    Cameras are keyed by instance, so equal ids in two counties stay apart; an area monitored by two
+    instances (a county split over several) is summed over both. Targets and colours: the first config's.
+    """
+    cameras: list[tuple[Camera, CameraUptime | None]] = []
+    for config in configs:
+        uptimes = {u.camera: u for u in compute(config, month)[0]}
+        cameras += [(cam, uptimes.get(cam.id)) for cam in config.cameras]
+    return rank_areas(cameras, configs[0].reports)
+
+
 _AREA_COLUMNS = (
     "level",
     "area",
@@ -365,3 +385,71 @@ _CAMERA_COLUMNS = (
     "monitored_hours",
     "maintenance_hours",
 )
+
+
+CITY_COLUMNS = (
+    "level",
+    "area",
+    "rank",
+    "status",
+    "cameras",
+    "online_rate",
+    "working_rate",
+    "monitored_hours",
+    "maintenance_hours",
+)
+
+
+def write_city_report(configs: Sequence[Config], month: str, out_dir: Path) -> list[Path]:
+    """Write city_uptime.csv and city_uptime.md: the city's county, township and village ranking for
+    ``month`` over every given instance; the per-camera tables stay with each county's own report."""
+    areas = compute_city(configs, month)
+    targets = configs[0].reports
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "city_uptime.csv"
+    write_csv(
+        path,
+        CITY_COLUMNS,
+        (
+            [
+                a.level,
+                a.area,
+                a.rank,
+                a.status,
+                a.cameras,
+                f"{a.online_rate:.6f}",
+                f"{a.working_rate:.6f}",
+                f"{a.monitored / 3600:.2f}",
+                f"{a.maintenance / 3600:.2f}",
+            ]
+            for a in areas
+        ),
+    )
+    total = [a for a in areas if a.level == "county"]
+    monitored = sum(a.monitored for a in total)
+    lines = [
+        f"# City online-rate ranking {month}",
+        "",
+        f"{len(configs)} camwatch instances, {sum(a.cameras for a in total)} cameras. "
+        f"Targets: online (在线率) {100 * targets.online_target:.0f} %, "
+        f"working order (完好率) {100 * targets.working_target:.0f} %. "
+        "Maintenance time is excluded.",
+        "",
+    ]
+    if monitored:
+        online = sum(a.up for a in total) / monitored
+        working = sum(a.working for a in total) / monitored
+        lines += [f"City: online {100 * online:.2f} %, working order {100 * working:.2f} %.", ""]
+    for level in LEVELS:
+        lines += [f"## By {level}", "", "| rank | area | status | cameras | online % | working % |"]
+        lines.append("|---:|---|---|---:|---:|---:|")
+        lines += [
+            f"| {a.rank} | {markdown_cell(a.area)} | {a.status} | {a.cameras} | {100 * a.online_rate:.2f} | "
+            f"{100 * a.working_rate:.2f} |"
+            for a in areas
+            if a.level == level
+        ]
+        lines.append("")
+    md = out_dir / "city_uptime.md"
+    md.write_text("\n".join(lines), encoding="utf-8")
+    return [path, md]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 import yaml
-from test_dashboards import DASHBOARDS, load, panels, resolve_variables, substitute
+from test_dashboards import DASHBOARDS, load, queries_without_data, resolve_variables
 
 from camwatch.config.load import load_config
 from camwatch.coverage.command import sample_area
@@ -44,6 +44,7 @@ FLEET = {
         {"name": "offline", "count": 2, "behaviour": "offline"},
         {"name": "flapping", "count": 2, "behaviour": "flapping", "period": "6s"},
         {"name": "wrong-clock", "count": 2, "clock_offset": "1h"},
+        {"name": "still", "count": 2, "snapshot": "isapi"},
     ],
     "outages": [],
 }
@@ -51,6 +52,7 @@ MONITOR = {
     "rtsp": {"interval": "2s", "timeout": "1s"},
     "onvif": {"interval": "4s", "timeout": "2s"},
     "video": {"interval": "6s", "timeout": "8s", "duration": "3s"},
+    "snapshot": {"interval": "6s", "timeout": "4s"},
     "debounce": {"down_after": 1, "up_after": 1},
     "backoff": {"max_interval": "2s"},
     "clusters": {"window": "30s", "min_cameras": 3},
@@ -88,6 +90,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
                 await prometheus.wait_for("camwatch_coverage_effective_ratio", timeout_s=60)
                 await prometheus.wait_for("camwatch_onvif_clock_offset_seconds > 3000", timeout_s=60)
                 await prometheus.wait_for("changes(camwatch_camera_up[1m]) > 0", timeout_s=60)
+                await prometheus.wait_for("camwatch_snapshot_scene_match", timeout_s=60)
                 yield Stack(fleet, service, prometheus)
         finally:
             await service.stop()
@@ -126,24 +129,21 @@ async def test_switch_outage_becomes_one_cluster_alert(stack: Stack) -> None:
 async def test_every_dashboard_query_returns_data_from_real_camwatch(stack: Stack, name: str) -> None:
     dashboard = load(name)
     values = await resolve_variables(dashboard, stack.prometheus, pick_all=True)
-    if "camera" in values:  # the camera page shows one camera: one that is up and whose video was checked
+    choices = [values]
+    if "camera" in values:
+        # The camera page shows one camera; its panels for each probe kind show data for a camera of that
+        # kind: one that is up with its video checked, and one whose still picture is checked.
         checked = {r["metric"]["camera"] for r in await stack.prometheus.query("camwatch_video_fps")}
-        values["camera"] = next(
+        video = next(
             c.id
             for c in stack.fleet.cameras
             if c.behaviour == "ok" and c.picture == "live" and stack.fleet.is_up(c.id) and c.id in checked
         )
+        stills = await stack.prometheus.query("camwatch_snapshot_scene_match")
+        choices = [{**values, "camera": video}]
+        choices += [{**values, "camera": r["metric"]["camera"]} for r in stills[:1]]
 
-    empty = []
-    for panel in panels(dashboard):
-        for target in panel["targets"]:
-            expr = substitute(target["expr"], values)
-            if target.get("instant"):
-                result = await stack.prometheus.query(expr)
-            else:
-                result = await stack.prometheus.query_range(expr, seconds=60, step=5)
-            if not result:
-                empty.append(f"{panel['title']} [{target['refId']}]: {expr}")
+    empty = await queries_without_data(dashboard, choices, stack.prometheus)
     assert empty == [], f"{name}: queries without data"
 
 

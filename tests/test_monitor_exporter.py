@@ -109,7 +109,7 @@ def test_camera_metrics():
     assert v(found, "camwatch_camera_status", camera="b", status="timeout") == 1
     assert v(found, "camwatch_camera_working", camera="a") == 0
     assert v(found, "camwatch_video_fault", camera="a", fault="frozen") == 1
-    assert v(found, "camwatch_video_fault", camera="a", fault="black") == 0
+    assert v(found, "camwatch_video_fault", camera="a", fault="black") is None  # absent faults: no series
     assert v(found, "camwatch_video_fault", camera="a", fault="clock_skew") == 1
     assert v(found, "camwatch_video_fps", camera="a") == 14.5
     assert v(found, "camwatch_video_sharpness", camera="a") == 210.0

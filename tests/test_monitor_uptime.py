@@ -8,11 +8,13 @@ import pytest
 from typer.testing import CliRunner
 
 from camwatch.cli import app
+from camwatch.config.load import load_config
 from camwatch.config.models import Config, MonitorSettings, ReportSettings
 from camwatch.monitor.state import StateStore, StoredCamera, Transition
 from camwatch.monitor.uptime import (
     area_status,
     compute,
+    compute_city,
     merge,
     month_bounds,
     subtract,
@@ -136,6 +138,33 @@ def _village_history(tmp_path, timezone_line: str):
     return config
 
 
+def _instance(tmp_path, name, history, cameras):
+    """A county instance's config file and state database: one 100 h run; ``history`` = (camera, hour, up);
+    ``cameras`` = (id, county, township)."""
+    t0, _ = month_bounds("2026-11")
+    store = StateStore(tmp_path / f"{name}.db")
+    with store._conn:
+        store._conn.execute("INSERT INTO runs (started, last_seen) VALUES (?, ?)", (t0, t0 + 100 * HOUR))
+    for cam, h, up in history:
+        status = "ok" if up else "offline"
+        store.stage(
+            StoredCamera(cam, up, status, (), t0 + h * HOUR, t0 + h * HOUR),
+            Transition(cam, t0 + h * HOUR, None, status, up, up, ()),
+        )
+    store.flush()
+    store.close()
+    config = tmp_path / f"{name}.yaml"
+    config.write_text(
+        f"monitor: {{state: {name}.db}}\ncameras:\n"
+        + "".join(
+            f"  - {{id: {cam}, rtsp_url: 'rtsp://127.0.0.1:9/x', county: {county}, township: {township}}}\n"
+            for cam, county, township in cameras
+        ),
+        encoding="utf-8",
+    )
+    return config
+
+
 def test_office_files_in_chinese_by_default_in_china(tmp_path):
     from openpyxl import load_workbook
     from typer.testing import CliRunner
@@ -227,3 +256,38 @@ def test_report_on_a_corrupt_database_is_one_clear_line(tmp_path, where):
     assert isinstance(result.exception, SystemExit)  # a clean exit, not an exception escaping
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "cannot read the state database" in lines[0], result.output
+
+
+def test_city_ranking_over_several_instances_with_equal_camera_ids(tmp_path):
+    # Two counties number their cameras alike; Yongcheng is split over two instances.
+    configs = [
+        _instance(
+            tmp_path,
+            "xiayi",
+            [("c1", 0, True), ("c2", 0, True), ("c2", 50, False)],  # c2 down half the time
+            [("c1", "夏邑县", "城关镇"), ("c2", "夏邑县", "城关镇")],
+        ),
+        _instance(tmp_path, "yongcheng", [("c1", 0, False)], [("c1", "永城市", "城关镇")]),
+        _instance(tmp_path, "yongcheng-b", [("c9", 0, True)], [("c9", "永城市", "芒山镇")]),
+    ]
+    areas = {(a.level, a.area): a for a in compute_city([load_config(c) for c in configs], "2026-11")}
+    assert areas["county", "夏邑县"].online_rate == pytest.approx(0.75)
+    assert areas["county", "夏邑县"].cameras == 2
+    assert areas["county", "永城市"].online_rate == pytest.approx(0.5)  # summed over both instances
+    assert areas["county", "永城市"].cameras == 2
+    assert (areas["county", "夏邑县"].rank, areas["county", "永城市"].rank) == (1, 2)
+    # Townships of the same name in two counties stay apart.
+    assert areas["township", "夏邑县/城关镇"].online_rate == pytest.approx(0.75)
+    assert areas["township", "永城市/城关镇"].online_rate == 0.0
+
+    out = tmp_path / "city"
+    result = CliRunner().invoke(
+        app, ["report", "city", *map(str, configs), "--month", "2026-11", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "city_uptime.csv").open(encoding="utf-8-sig")))
+    assert [(r["area"], r["rank"], r["online_rate"]) for r in rows if r["level"] == "county"] == [
+        ("夏邑县", "1", "0.750000"),
+        ("永城市", "2", "0.500000"),
+    ]
+    assert "City: online 62.50 %" in (out / "city_uptime.md").read_text(encoding="utf-8")

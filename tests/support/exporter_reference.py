@@ -52,7 +52,9 @@ def reference_camera_metrics(tracks: Iterable[CameraTrack], maintenance: frozens
     success = _gauge("camwatch_probe_success", "1 if the probe succeeded.", ["camera", "probe"])
     duration = _gauge("camwatch_probe_duration_seconds", "How long the probe took.", ["camera", "probe"])
     last = _gauge("camwatch_probe_last_timestamp_seconds", "When the probe last ran.", ["camera", "probe"])
-    fault = _gauge("camwatch_video_fault", "1 while the fault is present.", ["camera", "fault"])
+    fault = _gauge(
+        "camwatch_video_fault", "1 while the fault is present; absent otherwise.", ["camera", "fault"]
+    )
     stream_up = _gauge(
         "camwatch_stream_up", "1 if this stream of the camera answers DESCRIBE.", ["camera", "stream"]
     )
@@ -82,7 +84,8 @@ def reference_camera_metrics(tracks: Iterable[CameraTrack], maintenance: frozens
             raised = {f for name in t.probes if name in SPEC for f in SPEC[name].faults}
             kinds = [f.name for f in FAULTS if f.kind != "stream" and f.name in raised]
             for kind in kinds:
-                fault.add_metric([cid, kind], 1 if kind in t.faults else 0)
+                if kind in t.faults:
+                    fault.add_metric([cid, kind], 1)
         if t.result is not None:
             for key, value in t.result.values.items():
                 if key in values:
