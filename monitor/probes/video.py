@@ -2,8 +2,9 @@
 
 Decoding every frame of every camera costs too much CPU for a fleet. The probe receives the stream but
 decodes only keyframes (one per GOP, typically every 1-2 s), which it compares with each other for
-``frozen``; only a GOP longer than ``frozen_seconds`` makes it decode the frames in between, sparsely. It
-stops receiving as soon as the verdict cannot change any more.
+``frozen``; only a GOP longer than ``frozen_seconds`` makes it decode the frames in between, sparsely. Once,
+after the first keyframe, it decodes a few consecutive frames to tell a live sensor (its noise changes every
+frame) from a frozen source. It stops receiving as soon as the verdict cannot change any more.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import itertools
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import av
 import av.error
 import cv2
+import numpy as np
 
 from camwatch.config.models import Camera, VideoSettings
 from camwatch.monitor import scene
@@ -41,6 +44,13 @@ NAME = "video"
 BASELINE_KEY = "sharpness"
 SCENE_KEY = "scene"
 _SNAPSHOT_QUALITY = 80
+# Consecutive frames decoded after the first keyframe to measure sensor life; the first ones are left out
+# (an encoder spends them refining the keyframe, a frame-rate converter may repeat it), and the median over
+# the pairs that follow decides: an encoder refining a frozen picture changes it only in some of them.
+_ALIVE_FRAMES, _ALIVE_SKIP = 6, 1
+# Sensor life is measured on every n-th pixel of the luma plane, n chosen to bring it near this width:
+# subsampling (not averaging) keeps the per-pixel noise that averaging would cancel.
+_ALIVE_WIDTH = 640
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,7 @@ class Capture:
     codec: str
     width: int
     height: int
+    alive: float | None = None
 
 
 class StreamTimeout(Exception):
@@ -89,6 +100,8 @@ class _Watch:
         self._next_sample = 0.0
         self._codec = stream.codec_context
         self._codec.skip_frame = "NONKEY"
+        self._run: list[Any] = []  # luma of the consecutive frames after the first keyframe
+        self.alive: float | None = None
 
     def _seconds(self, pts: int) -> float:
         return float(pts * self.stream.time_base)
@@ -107,23 +120,48 @@ class _Watch:
         if not self._full and t - self._seconds(self._gop[0].pts) > self.settings.frozen_seconds:
             self._full, feed = True, self._gop
             self._codec.skip_frame = "DEFAULT"
+        if self._measuring:
+            self._codec.skip_frame = "DEFAULT"
         for each in feed:
             self._take(self._codec.decode(each))
+        if not self._measuring and not self._full:
+            self._codec.skip_frame = "NONKEY"
         return t - self._start >= self.settings.duration or self._settled()
+
+    @property
+    def _measuring(self) -> bool:
+        """Whether consecutive frames are still wanted for sensor life (after the first keyframe)."""
+        return self.alive is None and bool(self.pictures) and len(self._run) < _ALIVE_FRAMES
 
     def finish(self) -> None:
         """Drain frames the decoder still holds."""
         self._take(self._codec.decode(None))
 
     def _settled(self) -> bool:
+        if self.alive is not None and self.alive >= analysis.ALIVE_SHARE:
+            return True  # a live sensor is never frozen
+        if self._measuring:
+            return False
         seconds = self.settings.frozen_seconds
         return self.tracker.longest >= seconds or not self.tracker.can_reach(seconds, self.settings.duration)
+
+    def _follow_sensor(self, frame: Any) -> None:
+        """Keep the luma of the frames that follow the first keyframe; measure sensor life once enough."""
+        if frame.key_frame or not self._measuring:
+            return
+        step = max(1, round(frame.width / _ALIVE_WIDTH))
+        self._run.append(frame.to_ndarray(format="gray")[::step, ::step])
+        if len(self._run) == _ALIVE_FRAMES:
+            later = self._run[_ALIVE_SKIP:]
+            pairs = [analysis.sensor_alive(a, b) for a, b in itertools.pairwise(later)]
+            self.alive = float(np.median(pairs))
 
     def _take(self, frames: Any) -> None:
         assert self._start is not None
         for frame in frames:
             if frame.pts is None:
                 continue
+            self._follow_sensor(frame)
             t = self._seconds(frame.pts) - self._start
             newest = self.pictures[-1].pts if self.pictures else -1.0
             if t <= newest or (not frame.key_frame and t < self._next_sample):
@@ -169,7 +207,7 @@ def capture(url: str, *, settings: VideoSettings, deadline: float, cancel: threa
                 break
         watch.finish()
         ctx = stream.codec_context
-        return Capture(tuple(watch.pictures), watch.fps, ctx.name, ctx.width, ctx.height)
+        return Capture(tuple(watch.pictures), watch.fps, ctx.name, ctx.width, ctx.height, watch.alive)
 
 
 def _status_of(exc: BaseException, elapsed: float, io_timeout: float) -> str:
@@ -255,7 +293,12 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     baseline = ctx.baselines.get(camera.id, BASELINE_KEY)
     reference = ctx.baselines.get(camera.id, SCENE_KEY)
     verdict = analysis.assess(
-        got.pictures, fps=got.fps, baseline=baseline, settings=settings, reference=reference
+        got.pictures,
+        fps=got.fps,
+        baseline=baseline,
+        settings=settings,
+        reference=reference,
+        alive=got.alive,
     )
     learned = analysis.next_baseline(baseline, verdict)
     if learned != baseline:
@@ -270,6 +313,8 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     if ctx.snapshot_sink is not None:
         ctx.snapshot_sink(camera.id, _snapshot(got.pictures[-1]), worst)
     values = {"fps": verdict.fps, "luma": verdict.luma, "sharpness": verdict.sharpness}
+    if verdict.sensor_alive is not None:
+        values["sensor_alive"] = verdict.sensor_alive
     details = {
         "codec": got.codec,
         "width": got.width,
