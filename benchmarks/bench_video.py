@@ -155,7 +155,7 @@ def encode_clip(path: Path, scene: str, *, seconds: float, width: int = 1280, he
 def camwatch_file_check(path: str, settings: VideoSettings) -> str:
     """The probe's decoding and analysis on a file: no network, so only decoding and analysis count."""
     got = capture(path, settings=settings, deadline=time.monotonic() + 60, cancel=threading.Event())
-    verdict = analysis.assess(got.pictures, fps=got.fps, baseline=None, settings=settings)
+    verdict = analysis.assess(got.pictures, fps=got.fps, baseline=None, settings=settings, alive=got.alive)
     return verdict.faults[0] if verdict.faults else "ok"
 
 

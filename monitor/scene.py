@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 from dataclasses import dataclass
 
 import cv2
@@ -176,3 +177,26 @@ def next_reference(
         spread=((1 - weight) * old.spread + weight * current.spread).astype(np.float32),
     )
     return SceneReference(signature=mixed, checks=reference.checks + 1)
+
+
+def reference_bytes(reference: SceneReference) -> bytes:
+    """``reference`` as bytes to store (NumPy's ``.npz``: arrays only, nothing executable)."""
+    buffer = io.BytesIO()
+    signature = reference.signature
+    np.savez(
+        buffer,
+        orientation=signature.orientation,
+        edges=signature.edges,
+        spread=signature.spread,
+        checks=np.array(reference.checks),
+    )
+    return buffer.getvalue()
+
+
+def reference_from_bytes(data: bytes) -> SceneReference:
+    """The reference stored by ``reference_bytes``."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+        signature = SceneSignature(
+            orientation=stored["orientation"], edges=stored["edges"], spread=stored["spread"]
+        )
+        return SceneReference(signature=signature, checks=int(stored["checks"]))

@@ -17,11 +17,11 @@ from camwatch.config.models import Camera, Config
 from camwatch.monitor.clusters import DownCamera, offline_clusters
 from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.identity import Identity, track_identity
-from camwatch.monitor.probes.base import MemoryBaselines, ProbeResult
+from camwatch.monitor.probes.base import ProbeResult
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshot import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.snapshots import SnapshotStore
-from camwatch.monitor.state import Event, StateStore
+from camwatch.monitor.state import Event, StateStore, StoredBaselines
 from camwatch.monitor.sweep import probe_camera
 from camwatch.monitor.tracker import Tracker
 from camwatch.monitor.web import make_app, serve
@@ -54,7 +54,7 @@ class Service:
         self.tracker = Tracker({c.id: c for c in config.cameras}, self.settings.debounce, self.store.load())
         self.identities = {cam: Identity(*row) for cam, row in self.store.identities().items()}
         self.events_total: Counter[tuple[str, str]] = Counter()
-        self.baselines = MemoryBaselines()
+        self.baselines = StoredBaselines(self.store)
         snap_dir = self.settings.snapshots or self.store.path.parent / "snapshots"
         self.snapshots: SnapshotStore | None = (
             SnapshotStore(snap_dir, max_bytes=self.settings.snapshot_max_bytes)
