@@ -215,7 +215,9 @@ def cast_chroma(pic: Picture) -> float:
     """Chroma (CIELAB a*b* distance from grey) that even the greyest tenth of the picture carries, 0 when
     that tint lies in the warm sector healthy scenes show. Near-black and near-white pixels are left out:
     they carry no reliable colour."""
-    lab = cv2.cvtColor(pic.bgr, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+    # A cast tints the whole picture: a 4x smaller copy tells it as well, at a sixteenth of the cost.
+    small = cv2.resize(pic.bgr, (_CHANGE_WIDTH, _CHANGE_HEIGHT), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
     lit = lab[(lab[:, 0] > 25) & (lab[:, 0] < 242)]
     if lit.shape[0] == 0:
         return 0.0
@@ -230,9 +232,9 @@ def cast_chroma(pic: Picture) -> float:
 
 def dominant_channel_share(pic: Picture) -> float:
     """Share of the strongest colour channel in the summed channel means (1/3 for a neutral picture)."""
-    means = pic.bgr.reshape(-1, 3).mean(axis=0)
-    total = float(means.sum())
-    return float(means.max()) / total if total > 0 else 1 / 3
+    means = cv2.mean(pic.bgr)[:3]
+    total = sum(means)
+    return max(means) / total if total > 0 else 1 / 3
 
 
 def is_blurred(value: float, baseline: float | None, settings: VideoSettings) -> bool:

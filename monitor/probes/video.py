@@ -2,9 +2,10 @@
 
 Decoding every frame of every camera costs too much CPU for a fleet. The probe receives the stream but
 decodes only keyframes (one per GOP, typically every 1-2 s), which it compares with each other for
-``frozen``; only a GOP longer than ``frozen_seconds`` makes it decode the frames in between, sparsely. Once,
-after the first keyframe, it decodes a few consecutive frames to tell a live sensor (its noise changes every
-frame) from a frozen source. It stops receiving as soon as the verdict cannot change any more.
+``frozen``; only a GOP longer than ``frozen_seconds`` makes it decode the frames in between, sparsely.
+When two keyframes show a still picture with content, it decodes a few consecutive frames once to tell a
+live sensor (its noise changes every frame) from a frozen source. It stops receiving as soon as the verdict
+cannot change any more.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ _SNAPSHOT_QUALITY = 80
 # Consecutive frames decoded after the first keyframe to measure sensor life; the first ones are left out
 # (an encoder spends them refining the keyframe, a frame-rate converter may repeat it), and the median over
 # the pairs that follow decides: an encoder refining a frozen picture changes it only in some of them.
-_ALIVE_FRAMES, _ALIVE_SKIP = 6, 1
+_ALIVE_FRAMES, _ALIVE_SKIP = 7, 1
 # Sensor life is measured on every n-th pixel of the luma plane, n chosen to bring it near this width:
 # subsampling (not averaging) keeps the per-pixel noise that averaging would cancel.
 _ALIVE_WIDTH = 640
@@ -100,7 +101,7 @@ class _Watch:
         self._next_sample = 0.0
         self._codec = stream.codec_context
         self._codec.skip_frame = "NONKEY"
-        self._run: list[Any] = []  # luma of the consecutive frames after the first keyframe
+        self._run: list[Any] = []  # luma of consecutive frames, for sensor life
         self.alive: float | None = None
 
     def _seconds(self, pts: int) -> float:
@@ -130,8 +131,13 @@ class _Watch:
 
     @property
     def _measuring(self) -> bool:
-        """Whether consecutive frames are still wanted for sensor life (after the first keyframe)."""
-        return self.alive is None and bool(self.pictures) and len(self._run) < _ALIVE_FRAMES
+        """Whether consecutive frames are wanted for sensor life: once, when the keyframes alone found the
+        picture still (a moving scene never pays for it), or while a long GOP is decoded in full."""
+        if self.alive is not None or len(self._run) >= _ALIVE_FRAMES:
+            return False
+        if not self.pictures or analysis.luma(self.pictures[-1]) < self.settings.black_luma:
+            return False  # nothing to measure yet, or a black picture, which is never judged frozen
+        return self._full or (len(self.pictures) >= 2 and self.tracker.longest > 0)
 
     def finish(self) -> None:
         """Drain frames the decoder still holds."""
@@ -146,7 +152,7 @@ class _Watch:
         return self.tracker.longest >= seconds or not self.tracker.can_reach(seconds, self.settings.duration)
 
     def _follow_sensor(self, frame: Any) -> None:
-        """Keep the luma of the frames that follow the first keyframe; measure sensor life once enough."""
+        """Keep the luma of consecutive frames while measuring; measure sensor life once enough."""
         if frame.key_frame or not self._measuring:
             return
         step = max(1, round(frame.width / _ALIVE_WIDTH))
