@@ -42,7 +42,10 @@ INFO_LABELS = (
 VALUE_METRICS = {
     "fps": ("camwatch_video_fps", "Frames per second measured on the stream."),
     "luma": ("camwatch_video_luma", "Mean luma (0-255) of the analysed frames."),
-    "sharpness": ("camwatch_video_sharpness", "Variance of the Laplacian at the fixed analysis size."),
+    "sharpness": (
+        "camwatch_video_sharpness",
+        "Median over textured blocks of Laplacian energy per unit of grey-level variance (x1000).",
+    ),
     "scene_match": (
         "camwatch_video_scene_match",
         "How well the picture matches the camera's reference view (0-1).",

@@ -23,7 +23,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import av
 import av.error
 import cv2
-import numpy as np
 
 from camwatch.config.models import Camera, VideoSettings
 from camwatch.monitor import scene
@@ -45,9 +44,10 @@ NAME = "video"
 BASELINE_KEY = "sharpness"
 SCENE_KEY = "scene"
 _SNAPSHOT_QUALITY = 80
-# Consecutive frames decoded after the first keyframe to measure sensor life; the first ones are left out
-# (an encoder spends them refining the keyframe, a frame-rate converter may repeat it), and the median over
-# the pairs that follow decides: an encoder refining a frozen picture changes it only in some of them.
+# Consecutive frames decoded after a keyframe to measure sensor life. The first is left out (an encoder
+# spends it refining the keyframe), and the second-least alive of the pairs that follow decides: an encoder
+# refining a frozen picture changes it in bursts, a live sensor in every pair (one repeated frame, from a
+# frame-rate converter, is forgiven).
 _ALIVE_FRAMES, _ALIVE_SKIP = 7, 1
 # Sensor life is measured on every n-th pixel of the luma plane, n chosen to bring it near this width:
 # subsampling (not averaging) keeps the per-pixel noise that averaging would cancel.
@@ -159,8 +159,8 @@ class _Watch:
         self._run.append(frame.to_ndarray(format="gray")[::step, ::step])
         if len(self._run) == _ALIVE_FRAMES:
             later = self._run[_ALIVE_SKIP:]
-            pairs = [analysis.sensor_alive(a, b) for a, b in itertools.pairwise(later)]
-            self.alive = float(np.median(pairs))
+            pairs = sorted(analysis.sensor_alive(a, b) for a, b in itertools.pairwise(later))
+            self.alive = pairs[1]
 
     def _take(self, frames: Any) -> None:
         assert self._start is not None

@@ -153,7 +153,9 @@ def spray(image: np.ndarray, share: float, *, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     mask = np.zeros((HEIGHT, WIDTH), np.float32)
     w, h = round(WIDTH * share**0.5 * 1.05), round(HEIGHT * share**0.5 * 1.05)
-    x, y = int(rng.integers(0, WIDTH - w + 1)), int(rng.integers(0, HEIGHT - h + 1))
+    # Aimed at the middle of the view, give or take a little.
+    x = (WIDTH - w) // 2 + int(rng.integers(-(WIDTH - w) // 4, (WIDTH - w) // 4 + 1))
+    y = (HEIGHT - h) // 2 + int(rng.integers(-(HEIGHT - h) // 4, (HEIGHT - h) // 4 + 1))
     mask[y : y + h, x : x + w] = 1
     mask = cv2.GaussianBlur(mask, (0, 0), 8)[..., None]
     # The paint: a smooth, uneven film (a coarse random field blown up), dark blue-grey.
