@@ -31,8 +31,11 @@ _SPREAD_SMOOTHING = 1.0
 EDGES_MIN = 0.1
 # A block with less grey-level spread than this shows no picture a cover could take away.
 SPREAD_MIN = 0.05
-# A block of the reference that keeps less than this share of its spread has lost its picture.
+# A block of the reference that keeps less than this share of its spread has lost its picture ...
 SPREAD_KEPT_MIN = 0.25
+# ... and so has one left with no more spread than a live sensor's noise gives a flat surface (a block of a
+# low-contrast scene, painted over, keeps more than a quarter of its spread in noise alone).
+SPREAD_NOISE_MAX = 0.03
 # Blocks whose edge-direction histograms have at least this cosine similarity show the same structure.
 BLOCK_MATCH = 0.8
 # Below this share of blocks with structure the reference has too little to judge the view by.
@@ -129,7 +132,9 @@ def _unit(histogram: np.ndarray) -> np.ndarray:
 def compare(reference: SceneSignature, current: SceneSignature) -> SceneComparison:
     """Compare ``current`` with ``reference`` block by block."""
     pictured = reference.spread >= SPREAD_MIN
-    lost = pictured & (current.spread < SPREAD_KEPT_MIN * reference.spread)
+    lost = pictured & (
+        (current.spread < SPREAD_KEPT_MIN * reference.spread) | (current.spread < SPREAD_NOISE_MAX)
+    )
     structured = reference.edges >= EDGES_MIN
     both = structured & (current.edges >= EDGES_MIN)
     similarity = (reference.orientation * current.orientation).sum(axis=2)

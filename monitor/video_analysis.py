@@ -21,6 +21,8 @@ _BLOCK = ANALYSIS_WIDTH // GRID_COLUMNS
 _CHANGE_WIDTH, _CHANGE_HEIGHT = ANALYSIS_WIDTH // 4, ANALYSIS_HEIGHT // 4
 # A block whose grey levels spread less than this (standard deviation) shows no texture.
 UNIFORM_BLOCK_STD = 4.0
+# Interquartile range of normally distributed values, in standard deviations.
+_IQR_PER_STD = 1.35
 # Uniform blocks whose mean grey levels differ by less than this belong to the same region.
 UNIFORM_LEVEL_BAND = 12.0
 # Weight of a new healthy check in the sharpness baseline (exponentially weighted mean).
@@ -198,9 +200,12 @@ def longest_still_seconds(pictures: Sequence[Picture], tolerance: float) -> floa
 
 
 def uniform_fraction(pic: Picture) -> float:
-    """Fraction of the grid covered by the largest region of texture-less blocks of about one grey level."""
-    blocks = _blocks(pic.grey.astype(np.float32))
-    flat_levels = blocks.mean(axis=2)[blocks.std(axis=2) < UNIFORM_BLOCK_STD]
+    """Fraction of the grid covered by the largest region of texture-less blocks of about one grey level
+    (median level; spread from the interquartile range)."""
+    # Spread and level from the quartiles: the thin strokes of OSD text drawn over a cover fill too few of
+    # a block's pixels to move them, so a covered view stays uniform under its clock and name line.
+    low, level, high = np.percentile(_blocks(pic.grey), (25, 50, 75), axis=2)
+    flat_levels = level[(high - low) / _IQR_PER_STD < UNIFORM_BLOCK_STD]
     if flat_levels.size == 0:
         return 0.0
     # Count flat blocks per level band; a region may straddle two neighbouring bands.

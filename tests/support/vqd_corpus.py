@@ -77,7 +77,7 @@ PHOTOS = {
     "motorcycle_left": 0.5,
     "motorcycle_right": 0.5,
     "rocket": 0.6,
-    "horse": 0.5,
+    "gravel": 0.5,
     "coins": 0.5,
     "brick": 0.5,
 }
@@ -313,7 +313,7 @@ def build(directory: Path) -> list[Stream]:
         ("camera", 0.65, "left"),
         ("chelsea", 0.8, "bottom"),
         ("rocket", 0.9, "centre"),
-        ("horse", 0.75, "left"),
+        ("gravel", 0.75, "left"),
     ):
         blocked = save(f"occluded_{photo}", cover(load_photo(photo), share, level=90, side=side))
         add(
@@ -370,7 +370,7 @@ def build(directory: Path) -> list[Stream]:
             osd_of(photo),
             reference=f"ok_{photo}",
         )
-    for seed, (photo, share) in enumerate((("rocket", 0.75), ("horse", 0.8), ("brick", 0.85))):
+    for seed, (photo, share) in enumerate((("rocket", 0.75), ("gravel", 0.8), ("brick", 0.85))):
         sprayed = save(f"sprayed_{photo}", spray(load_photo(photo), share, seed=seed))
         add(
             f"tampered_{photo}",
