@@ -204,7 +204,10 @@ def uniform_fraction(pic: Picture) -> float:
     (median level; spread from the interquartile range)."""
     # Spread and level from the quartiles: the thin strokes of OSD text drawn over a cover fill too few of
     # a block's pixels to move them, so a covered view stays uniform under its clock and name line.
-    low, level, high = np.percentile(_blocks(pic.grey), (25, 50, 75), axis=2)
+    blocks = _blocks(pic.grey)
+    quartiles = [blocks.shape[2] * q // 4 for q in (1, 2, 3)]
+    low, level, high = np.moveaxis(np.partition(blocks, quartiles, axis=2)[..., quartiles], 2, 0)
+    low, high = low.astype(np.float32), high.astype(np.float32)
     flat_levels = level[(high - low) / _IQR_PER_STD < UNIFORM_BLOCK_STD]
     if flat_levels.size == 0:
         return 0.0
