@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import itertools
 import threading
 import time
 from dataclasses import dataclass
@@ -44,11 +43,11 @@ NAME = "video"
 BASELINE_KEY = "sharpness"
 SCENE_KEY = "scene"
 _SNAPSHOT_QUALITY = 80
-# Consecutive frames decoded after a keyframe to measure sensor life. The first is left out (an encoder
-# spends it refining the keyframe), and the second-least alive of the pairs that follow decides: an encoder
-# refining a frozen picture changes it in bursts, a live sensor in every pair (one repeated frame, from a
-# frame-rate converter, is forgiven).
-_ALIVE_FRAMES, _ALIVE_SKIP = 7, 1
+# Sensor life from consecutive frames after a keyframe. The first is left out (an encoder spends it
+# refining the keyframe); of the frame pairs that follow, two not alive mean a frozen source (an encoder
+# refining a frozen picture changes it only in bursts), four alive with at most one not a live sensor
+# (one repeated frame, from a frame-rate converter, is forgiven). Five pairs always decide.
+_ALIVE_SKIP, _DEAD_PAIRS, _LIVE_PAIRS = 1, 2, 4
 # Sensor life is measured on every n-th pixel of the luma plane, n chosen to bring it near this width:
 # subsampling (not averaging) keeps the per-pixel noise that averaging would cancel.
 _ALIVE_WIDTH = 640
@@ -101,7 +100,9 @@ class _Watch:
         self._next_sample = 0.0
         self._codec = stream.codec_context
         self._codec.skip_frame = "NONKEY"
-        self._run: list[Any] = []  # luma of consecutive frames, for sensor life
+        self._skipped = 0
+        self._last_luma: Any = None
+        self._pairs: list[float] = []  # sensor life of consecutive frame pairs
         self.alive: float | None = None
 
     def _seconds(self, pts: int) -> float:
@@ -133,7 +134,7 @@ class _Watch:
     def _measuring(self) -> bool:
         """Whether consecutive frames are wanted for sensor life: once, when the keyframes alone found the
         picture still (a moving scene never pays for it), or while a long GOP is decoded in full."""
-        if self.alive is not None or len(self._run) >= _ALIVE_FRAMES:
+        if self.alive is not None:
             return False
         if not self.pictures or analysis.luma(self.pictures[-1]) < self.settings.black_luma:
             return False  # nothing to measure yet, or a black picture, which is never judged frozen
@@ -152,15 +153,21 @@ class _Watch:
         return self.tracker.longest >= seconds or not self.tracker.can_reach(seconds, self.settings.duration)
 
     def _follow_sensor(self, frame: Any) -> None:
-        """Keep the luma of consecutive frames while measuring; measure sensor life once enough."""
+        """Measure sensor life between consecutive frames while wanted, until the pairs decide."""
         if frame.key_frame or not self._measuring:
             return
+        if self._skipped < _ALIVE_SKIP:
+            self._skipped += 1
+            return
         step = max(1, round(frame.width / _ALIVE_WIDTH))
-        self._run.append(frame.to_ndarray(format="gray")[::step, ::step])
-        if len(self._run) == _ALIVE_FRAMES:
-            later = self._run[_ALIVE_SKIP:]
-            pairs = sorted(analysis.sensor_alive(a, b) for a, b in itertools.pairwise(later))
-            self.alive = pairs[1]
+        luma = frame.to_ndarray(format="gray")[::step, ::step]
+        if self._last_luma is not None:
+            self._pairs.append(analysis.sensor_alive(self._last_luma, luma))
+        self._last_luma = luma
+        live = sum(pair >= analysis.ALIVE_SHARE for pair in self._pairs)
+        if len(self._pairs) - live >= _DEAD_PAIRS or live >= _LIVE_PAIRS:
+            # The second-least alive pair: below ALIVE_SHARE exactly when two pairs were not alive.
+            self.alive = sorted(self._pairs)[1]
 
     def _take(self, frames: Any) -> None:
         assert self._start is not None
