@@ -34,11 +34,6 @@ from camwatch.monitor.probes.video import capture, probe
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.gst_rtsp import start_gst_rtsp
 
-# A defocused camera that still shows a ticking clock, so that it is blurred but not frozen.
-BLURRED_SCENE = (
-    "videotestsrc is-live=true pattern=pinwheel ! clockoverlay time-format=%H:%M:%S font-desc=Sans,36 "
-    "! video/x-raw,width=640,height=360 ! videoscale ! video/x-raw,width=24,height=14"
-)
 # Stream -> the status a correct check gives it.
 LABELS = {"live": "ok", "clock": "ok", "frozen": "frozen", "black": "black", "blurred": "blurred"}
 _OPEN_TIMEOUT_MS = 5000
@@ -155,7 +150,7 @@ def encode_clip(path: Path, scene: str, *, seconds: float, width: int = 1280, he
 def camwatch_file_check(path: str, settings: VideoSettings) -> str:
     """The probe's decoding and analysis on a file: no network, so only decoding and analysis count."""
     got = capture(path, settings=settings, deadline=time.monotonic() + 60, cancel=threading.Event())
-    verdict = analysis.assess(got.pictures, fps=got.fps, baseline=None, settings=settings)
+    verdict = analysis.assess(got.pictures, fps=got.fps, baseline=None, settings=settings, alive=got.alive)
     return verdict.faults[0] if verdict.faults else "ok"
 
 
@@ -170,7 +165,7 @@ def main() -> int:
     args = parser.parse_args()
     settings = VideoSettings(duration=args.duration)
 
-    server = start_gst_rtsp(("live", "clock", "frozen", "black"), mounts={"blurred": BLURRED_SCENE})
+    server = start_gst_rtsp(tuple(LABELS))
     try:
         # One untimed check per method first, so that library start-up is not billed to the first stream.
         for check in METHODS.values():

@@ -1,5 +1,5 @@
 """The one command line: camwatch demo, check-config, probe, run, history, coverage, report, import,
-simulate."""
+simulate, maintenance, reference."""
 
 from __future__ import annotations
 
@@ -36,7 +36,11 @@ import_app = typer.Typer(help="Build an inventory from other sources.", no_args_
 maintenance_app = typer.Typer(
     help="Mark cameras as under maintenance (no alerts, counted apart).", no_args_is_help=True
 )
+reference_app = typer.Typer(
+    help="The video checks' learned references (sharpness baseline, scene).", no_args_is_help=True
+)
 app.add_typer(report_app, name="report")
+app.add_typer(reference_app, name="reference")
 app.add_typer(import_app, name="import")
 app.add_typer(maintenance_app, name="maintenance")
 
@@ -442,8 +446,13 @@ def _local_time(ts: float, cfg: Config) -> str:
     return datetime.fromtimestamp(ts, ZoneInfo(cfg.reports.timezone)).isoformat(timespec="minutes")
 
 
+RelearnOption = Annotated[
+    bool, typer.Option("--relearn", help="also forget the video references, to learn the view afresh")
+]
+
+
 @maintenance_app.command("stop")
-def maintenance_stop(config: ConfigArg, targets: TargetsArg) -> None:
+def maintenance_stop(config: ConfigArg, targets: TargetsArg, relearn: RelearnOption = False) -> None:
     """End maintenance for cameras or areas."""
     from camwatch.monitor.maintenance import resolve_targets
 
@@ -456,9 +465,41 @@ def maintenance_stop(config: ConfigArg, targets: TargetsArg) -> None:
     store = _state_store(cfg)
     try:
         n = store.stop_maintenance(ids)
+        forgotten = _forget_references(store, ids) if relearn else None
     finally:
         store.close()
     out.print(f"maintenance ended for {n} camera(s)")
+    if forgotten is not None:
+        out.print(f"video references forgotten for {forgotten} camera(s); their next healthy checks relearn")
+
+
+def _forget_references(store: StateStore, ids: list[str]) -> int:
+    from camwatch.monitor.state import StoredBaselines
+
+    return StoredBaselines(store).reset(ids)
+
+
+@reference_app.command("reset")
+def reference_reset(config: ConfigArg, targets: TargetsArg) -> None:
+    """Forget the sharpness baseline and scene reference of cameras or areas after a deliberate change
+    (re-aimed, new lens): their next healthy checks learn the new view."""
+    from camwatch.monitor.maintenance import resolve_targets
+
+    cfg = load(config, talks_to_cameras=False)
+    try:
+        ids = resolve_targets(cfg.cameras, targets)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    store = _state_store(cfg)
+    try:
+        forgotten = _forget_references(store, ids)
+    finally:
+        store.close()
+    out.print(
+        f"video references forgotten for {forgotten} of {len(ids)} camera(s); "
+        "their next healthy checks relearn"
+    )
 
 
 @maintenance_app.command("list")

@@ -105,11 +105,15 @@ class PictureChecks(Frozen):
     black_luma: float = Field(16.0, ge=0, le=255)
     # Sharpness below this fraction of the camera's own baseline is ``blurred``.
     blur_ratio: float = Field(0.35, gt=0, lt=1)
-    # Absolute floor for cameras without a baseline yet (variance of Laplacian at 320x180): heavily
-    # defocused scenes measure 30-100, ordinary street scenes some hundreds, sharp patterns thousands.
-    blur_floor: float = Field(100.0, ge=0)
+    # Absolute floor, with or without a baseline (camwatch.monitor.video_analysis.focus: median over
+    # textured blocks of Laplacian energy per unit of grey-level variance, x 1000, at 320x180): sharp
+    # scenes measure 350-7,000, defocused ones (2.5 px and more at 640x360) under 150.
+    blur_floor: float = Field(200.0, ge=0)
     occluded_fraction: float = Field(0.6, gt=0, le=1)
+    # ``color_cast`` when the strongest colour channel carries this share of the summed channel means ...
     color_cast_ratio: float = Field(0.6, gt=0, le=1)
+    # ... or when even the greyest tenth of the picture carries this chroma (CIELAB), outside warm hues.
+    color_cast_chroma: float = Field(18.0, gt=0)
     # Scene shift and tamper, against each camera's own reference scene (camwatch.monitor.scene):
     # below this share of still-matching textured blocks the camera has ``moved`` (turned, re-aimed) ...
     scene_match_min: float = Field(0.6, gt=0, le=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 from dataclasses import dataclass
 
 import cv2
@@ -30,8 +31,11 @@ _SPREAD_SMOOTHING = 1.0
 EDGES_MIN = 0.1
 # A block with less grey-level spread than this shows no picture a cover could take away.
 SPREAD_MIN = 0.05
-# A block of the reference that keeps less than this share of its spread has lost its picture.
+# A block of the reference that keeps less than this share of its spread has lost its picture ...
 SPREAD_KEPT_MIN = 0.25
+# ... and so has one left with no more spread than a live sensor's noise gives a flat surface (a block of a
+# low-contrast scene, painted over, keeps more than a quarter of its spread in noise alone).
+SPREAD_NOISE_MAX = 0.03
 # Blocks whose edge-direction histograms have at least this cosine similarity show the same structure.
 BLOCK_MATCH = 0.8
 # Below this share of blocks with structure the reference has too little to judge the view by.
@@ -128,7 +132,9 @@ def _unit(histogram: np.ndarray) -> np.ndarray:
 def compare(reference: SceneSignature, current: SceneSignature) -> SceneComparison:
     """Compare ``current`` with ``reference`` block by block."""
     pictured = reference.spread >= SPREAD_MIN
-    lost = pictured & (current.spread < SPREAD_KEPT_MIN * reference.spread)
+    lost = pictured & (
+        (current.spread < SPREAD_KEPT_MIN * reference.spread) | (current.spread < SPREAD_NOISE_MAX)
+    )
     structured = reference.edges >= EDGES_MIN
     both = structured & (current.edges >= EDGES_MIN)
     similarity = (reference.orientation * current.orientation).sum(axis=2)
@@ -176,3 +182,26 @@ def next_reference(
         spread=((1 - weight) * old.spread + weight * current.spread).astype(np.float32),
     )
     return SceneReference(signature=mixed, checks=reference.checks + 1)
+
+
+def reference_bytes(reference: SceneReference) -> bytes:
+    """``reference`` as bytes to store (NumPy's ``.npz``: arrays only, nothing executable)."""
+    buffer = io.BytesIO()
+    signature = reference.signature
+    np.savez(
+        buffer,
+        orientation=signature.orientation,
+        edges=signature.edges,
+        spread=signature.spread,
+        checks=np.array(reference.checks),
+    )
+    return buffer.getvalue()
+
+
+def reference_from_bytes(data: bytes) -> SceneReference:
+    """The reference stored by ``reference_bytes``."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+        signature = SceneSignature(
+            orientation=stored["orientation"], edges=stored["edges"], spread=stored["spread"]
+        )
+        return SceneReference(signature=signature, checks=int(stored["checks"]))

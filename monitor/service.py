@@ -22,10 +22,10 @@ from camwatch.monitor.housekeeping import Housekeeping
 from camwatch.monitor.identity import Identity, track_identity
 from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.outcome import CameraResult, deciding_probe, reason
-from camwatch.monitor.probes.base import OFFLINE, MemoryBaselines, ProbeResult
+from camwatch.monitor.probes.base import OFFLINE, ProbeResult
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshots import SnapshotStore
-from camwatch.monitor.state import Event, StateStore
+from camwatch.monitor.state import Event, StateStore, StoredBaselines
 from camwatch.monitor.tracker import Tracker
 from camwatch.monitor.web import Listener, make_app, serve, ssl_context
 
@@ -73,7 +73,7 @@ class Service:
         self.tracker = Tracker({c.id: c for c in config.cameras}, self.settings.debounce, self.store.load())
         self.identities = {cam: Identity(*row) for cam, row in self.store.identities().items()}
         self.events_total: Counter[tuple[str, str]] = Counter()
-        self.baselines = MemoryBaselines()
+        self.baselines = StoredBaselines(self.store)
         snap_dir = self.settings.snapshots or self.store.path.parent / "snapshots"
         self.snapshots: SnapshotStore | None = (
             SnapshotStore(snap_dir, max_bytes=self.settings.snapshot_max_bytes)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from camwatch.monitor import scene
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -581,3 +583,105 @@ class StateStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+# The video probe's learned references, apart from the status tables: one row per camera and key, replaced.
+_REFERENCES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS video_references (
+    camera TEXT NOT NULL,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value BLOB NOT NULL,
+    ts REAL NOT NULL,
+    PRIMARY KEY (camera, key)
+);
+"""
+
+
+def _encode_reference(value: Any) -> tuple[str, bytes]:
+    if isinstance(value, scene.SceneReference):
+        return "scene", scene.reference_bytes(value)
+    return "number", json.dumps(float(value)).encode()
+
+
+def _decode_reference(kind: str, data: bytes) -> Any:
+    return scene.reference_from_bytes(data) if kind == "scene" else float(json.loads(data))
+
+
+class StoredBaselines:
+    """The video probe's per-camera references (sharpness baseline, scene reference) kept in the state
+    database, so that a restart does not relearn them and a camera turned meanwhile is told at once.
+
+    Every ``get`` reads the database, so that ``camwatch reference reset`` reaches a running monitor. While
+    the disk refuses writes, references are kept in memory and the monitor goes on.
+    """
+
+    def __init__(self, store: StateStore):
+        self._store = store
+        self._unsaved: dict[tuple[str, str], Any] = {}
+        self._ready: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection | None:
+        conn = self._store._attached()
+        if conn is not None and conn is not self._ready:
+            with conn:
+                conn.executescript(_REFERENCES_SCHEMA)
+            self._ready = conn
+        return conn
+
+    def get(self, camera_id: str, key: str) -> Any:
+        with self._store._db:
+            try:
+                conn = self._conn()
+                row = (
+                    conn.execute(
+                        "SELECT kind, value FROM video_references WHERE camera = ? AND key = ?",
+                        (camera_id, key),
+                    ).fetchone()
+                    if conn is not None
+                    else None
+                )
+            except sqlite3.Error as exc:
+                log.warning("cannot read video references: %s", exc)
+                row = None
+        if row is None:
+            return self._unsaved.get((camera_id, key))
+        return _decode_reference(*row)
+
+    def put(self, camera_id: str, key: str, value: Any) -> None:
+        kind, data = _encode_reference(value)
+        with self._store._db:
+            try:
+                conn = self._conn()
+                if conn is None:
+                    raise sqlite3.OperationalError("state database not open")
+                with conn:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO video_references VALUES (?, ?, ?, ?, ?)",
+                        (camera_id, key, kind, data, time.time()),
+                    )
+                self._unsaved.pop((camera_id, key), None)
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("cannot store video references, keeping them in memory: %s", exc)
+                self._unsaved[(camera_id, key)] = value
+
+    def reset(self, cameras: Iterable[str]) -> int:
+        """Forget what ``cameras`` learned, so that their next healthy checks learn afresh; returns how
+        many cameras had something to forget."""
+        ids = list(cameras)
+        for key in [k for k in self._unsaved if k[0] in ids]:
+            del self._unsaved[key]
+        with self._store._db:
+            conn = self._conn()
+            if conn is None:
+                raise StateError(f"{self._store.path}: cannot open the state database")
+            with conn:
+                forgotten = {
+                    row[0]
+                    for camera in ids
+                    for row in conn.execute(
+                        "SELECT DISTINCT camera FROM video_references WHERE camera = ?", (camera,)
+                    )
+                }
+                conn.executemany("DELETE FROM video_references WHERE camera = ?", [(c,) for c in ids])
+        return len(forgotten)

@@ -22,10 +22,34 @@ _BLOCK = ANALYSIS_WIDTH // GRID_COLUMNS
 _CHANGE_WIDTH, _CHANGE_HEIGHT = ANALYSIS_WIDTH // 4, ANALYSIS_HEIGHT // 4
 # A block whose grey levels spread less than this (standard deviation) shows no texture.
 UNIFORM_BLOCK_STD = 4.0
+# Interquartile range of normally distributed values, in standard deviations.
+_IQR_PER_STD = 1.35
 # Uniform blocks whose mean grey levels differ by less than this belong to the same region.
 UNIFORM_LEVEL_BAND = 12.0
 # Weight of a new healthy check in the sharpness baseline (exponentially weighted mean).
 BASELINE_WEIGHT = 0.2
+# Sharpness is judged on blocks with at least this grey-level spread: flat sky or a wall says nothing of
+# focus, and their sensor noise would read as crisp detail.
+TEXTURED_BLOCK_STD = 10.0
+# Below this share of textured blocks a dark picture (a night scene) tells nothing about focus; a lit one
+# without texture is defocused beyond measure.
+TEXTURED_SHARE_MIN, DARK_LUMA = 0.05, 40.0
+# A change confined to a box of at most this many grid blocks, over at most ``_OSD_ROWS`` rows, is an
+# on-screen clock ticking over the picture, not the scene changing (a 20-character date-and-time line in a
+# large font spans about 5 x 2 blocks).
+_OSD_BOX_BLOCKS, _OSD_ROWS = 12, 3
+# Sensor life between consecutive decoded frames: a block is alive when at least ``_ALIVE_PIXELS`` of its
+# pixels changed by more than ``_ALIVE_STEP`` grey levels. Measured at (nearly) the decoded resolution: a live
+# static scene's frames differ by ~1 grey level, 5-60 % of pixels by more than 2, all over the picture; a
+# frozen source's frames not at all, or only where the OSD clock ticks.
+_ALIVE_STEP, _ALIVE_PIXELS = 2, 0.02
+# At least this share of the grid alive: the sensor is live, whatever the keyframes show.
+ALIVE_SHARE = 0.3
+# A colour cast tints even the greyest parts of the picture: the 10th percentile of chroma (CIELAB a*b*
+# distance from grey) reaches this, in a hue outside the warm sector (orange to yellow: sunlight, sodium
+# street lamps, skin, brick), which healthy scenes fill with no fault.
+CAST_CHROMA = 18.0
+_WARM_HUE_DEGREES = (15.0, 105.0)
 
 # Most severe first (the fault vocabulary's order).
 FAULT_ORDER = PICTURE_FAULTS
@@ -44,13 +68,15 @@ class Picture:
 
 @dataclass(frozen=True, slots=True)
 class VideoVerdict:
-    """What one video check found: measured values and faults, most severe first; ``view`` is the current
+    """What one video check found: measured values and faults, most severe first; ``sensor_alive`` the share
+    of the picture alive between consecutive frames (``None``: not measured); ``view`` is the current
     view's scene signature and ``scene_comparison`` how it compares with the camera's reference, if any."""
 
     fps: float
     luma: float
     sharpness: float
     faults: tuple[str, ...]
+    sensor_alive: float | None = None
     view: scene.SceneSignature | None = None
     scene_comparison: scene.SceneComparison | None = None
 
@@ -75,9 +101,30 @@ def luma(pic: Picture) -> float:
     return float(pic.grey.mean())
 
 
+def focus(pic: Picture) -> tuple[float, float]:
+    """Sharpness and the share of textured blocks it was measured on.
+
+    Sharpness is the median over textured blocks of the block's Laplacian energy per unit of its grey-level
+    variance (x 1000), at the analysis size. Per unit of variance: a dim or low-contrast exposure of the same
+    scene keeps its value. The median over blocks: OSD text and a few sharp edges fill a few blocks only
+    and cannot lift it. Sharp scenes measure 350-7,000, a defocus of 2.5 px (at 640x360) or more under 150.
+    """
+    grey = pic.grey.astype(np.float32)
+    energy = _blocks(cv2.Laplacian(grey, cv2.CV_32F) ** 2).mean(axis=2)
+    spread = _blocks(grey).std(axis=2)
+    textured = spread >= TEXTURED_BLOCK_STD
+    if not textured.all():
+        # Flat blocks' energy is sensor noise, which every block carries: take it off, so that noise does
+        # not pass for detail in a defocused picture.
+        energy = np.maximum(energy - np.percentile(energy[~textured], 10), 0)
+    if not textured.any():
+        return 0.0, 0.0
+    return float(np.median(energy[textured] / spread[textured] ** 2) * 1000), float(textured.mean())
+
+
 def sharpness(pic: Picture) -> float:
-    """Variance of the Laplacian at the analysis size: high for crisp edges, near 0 for a blurred picture."""
-    return float(cv2.Laplacian(pic.grey, cv2.CV_32F).var())
+    """The picture's sharpness (see ``focus``)."""
+    return focus(pic)[0]
 
 
 def _blocks(image: np.ndarray) -> np.ndarray:
@@ -97,9 +144,34 @@ def block_change(before: Picture, after: Picture) -> np.ndarray:
     return _blocks(np.abs(after.coarse - before.coarse)).mean(axis=2)
 
 
+def _beyond_osd(moved: np.ndarray) -> bool:
+    """Whether the blocks marked in ``moved`` (rows x columns) spread beyond what an OSD clock covers."""
+    rows, columns = np.nonzero(moved)
+    if rows.size == 0:
+        return False
+    height, width = int(np.ptp(rows)) + 1, int(np.ptp(columns)) + 1
+    return height > _OSD_ROWS or height * width > _OSD_BOX_BLOCKS
+
+
 def changed(before: Picture, after: Picture, tolerance: float) -> bool:
-    """Whether any block changed by more than ``tolerance`` grey levels."""
-    return bool((block_change(before, after) > tolerance).any())
+    """Whether blocks changed by more than ``tolerance`` grey levels beyond one small compact region (an
+    on-screen clock ticking over a frozen picture is not a change)."""
+    return _beyond_osd(block_change(before, after) > tolerance)
+
+
+def sensor_sample(grey: np.ndarray, width: int = 640) -> np.ndarray:
+    """Every n-th pixel of a full-resolution grey frame, n bringing it near ``width``: sensor noise survives
+    (no averaging), at a fraction of the pixels."""
+    step = max(1, round(grey.shape[1] / width))
+    return grey[::step, ::step]
+
+
+def sensor_alive(before: np.ndarray, after: np.ndarray) -> float:
+    """Share of the grid where two consecutive decoded grey frames (same size, any) differ like a live
+    sensor's noise; a region confined to an OSD clock's box does not count."""
+    step = np.abs(after.astype(np.int16) - before.astype(np.int16)) > _ALIVE_STEP
+    alive = _blocks(step).mean(axis=2) >= _ALIVE_PIXELS
+    return float(alive.mean()) if _beyond_osd(alive) else 0.0
 
 
 class StillTracker:
@@ -134,9 +206,15 @@ def longest_still_seconds(pictures: Sequence[Picture], tolerance: float) -> floa
 
 
 def uniform_fraction(pic: Picture) -> float:
-    """Fraction of the grid covered by the largest region of texture-less blocks of about one grey level."""
-    blocks = _blocks(pic.grey.astype(np.float32))
-    flat_levels = blocks.mean(axis=2)[blocks.std(axis=2) < UNIFORM_BLOCK_STD]
+    """Fraction of the grid covered by the largest region of texture-less blocks of about one grey level
+    (median level; spread from the interquartile range)."""
+    # Spread and level from the quartiles: the thin strokes of OSD text drawn over a cover fill too few of
+    # a block's pixels to move them, so a covered view stays uniform under its clock and name line.
+    blocks = _blocks(pic.grey)
+    quartiles = [blocks.shape[2] * q // 4 for q in (1, 2, 3)]
+    low, level, high = np.moveaxis(np.partition(blocks, quartiles, axis=2)[..., quartiles], 2, 0)
+    low, high = low.astype(np.float32), high.astype(np.float32)
+    flat_levels = level[(high - low) / _IQR_PER_STD < UNIFORM_BLOCK_STD]
     if flat_levels.size == 0:
         return 0.0
     # Count flat blocks per level band; a region may straddle two neighbouring bands.
@@ -147,16 +225,37 @@ def uniform_fraction(pic: Picture) -> float:
     return largest / (GRID_ROWS * GRID_COLUMNS)
 
 
+def cast_chroma(pic: Picture) -> float:
+    """Chroma (CIELAB a*b* distance from grey) that even the greyest tenth of the picture carries, 0 when
+    that tint lies in the warm sector healthy scenes show. Near-black and near-white pixels are left out:
+    they carry no reliable colour."""
+    # A cast tints the whole picture: a 4x smaller copy tells it as well, at a sixteenth of the cost.
+    small = cv2.resize(pic.bgr, (_CHANGE_WIDTH, _CHANGE_HEIGHT), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+    lit = lab[(lab[:, 0] > 25) & (lab[:, 0] < 242)]
+    if lit.shape[0] == 0:
+        return 0.0
+    a, b = lit[:, 1] - 128, lit[:, 2] - 128
+    chroma = np.hypot(a, b)
+    greyest = chroma <= np.percentile(chroma, 10)
+    hue = float(np.degrees(np.arctan2(b[greyest].mean(), a[greyest].mean())))
+    if _WARM_HUE_DEGREES[0] <= hue <= _WARM_HUE_DEGREES[1]:
+        return 0.0
+    return float(np.percentile(chroma, 10))
+
+
 def dominant_channel_share(pic: Picture) -> float:
     """Share of the strongest colour channel in the summed channel means (1/3 for a neutral picture)."""
-    means = pic.bgr.reshape(-1, 3).mean(axis=0)
-    total = float(means.sum())
-    return float(means.max()) / total if total > 0 else 1 / 3
+    means = cv2.mean(pic.bgr)[:3]
+    total = sum(means)
+    return max(means) / total if total > 0 else 1 / 3
 
 
 def is_blurred(value: float, baseline: float | None, settings: PictureChecks) -> bool:
-    """Sharpness below ``blur_ratio`` of the camera's own baseline, or below ``blur_floor`` without one."""
-    return value < (settings.blur_ratio * baseline if baseline is not None else settings.blur_floor)
+    """Sharpness below ``blur_floor``, or below ``blur_ratio`` of the camera's own baseline. The floor holds
+    with a baseline too: a camera defocused from its first check never learned a sharp baseline."""
+    floor = settings.blur_floor
+    return value < (max(floor, settings.blur_ratio * baseline) if baseline is not None else floor)
 
 
 def assess(
@@ -166,30 +265,41 @@ def assess(
     baseline: float | None,
     settings: PictureChecks,
     reference: scene.SceneReference | None = None,
+    alive: float | None = None,
 ) -> VideoVerdict:
     """Faults of one check from its pictures in PTS order; the last picture stands for the current view.
 
     ``frozen`` is only judged on a picture with content: a black or covered view has nothing that could
-    change, and its own fault says more. ``moved`` and ``tampered`` are judged only against the camera's
+    change, and its own fault says more. A picture whose sensor is ``alive`` (``sensor_alive`` of two
+    consecutive frames, when measured) over ``ALIVE_SHARE`` of the grid is live however still its scene.
+    ``moved`` and ``tampered`` are judged only against the camera's
     ``reference`` scene, and not on a black picture, which shows no scene at all.
     """
     if not pictures:
         raise ValueError("assess needs at least one picture")
     last = pictures[-1]
-    level, crisp = luma(last), sharpness(last)
+    level, (crisp, textured) = luma(last), focus(last)
     found = set()
+    live_sensor = alive is not None and alive >= ALIVE_SHARE
     if level < settings.black_luma:
         found.add("black")
     elif uniform_fraction(last) >= settings.occluded_fraction:
         found.add("occluded")
-    elif longest_still_seconds(pictures, settings.frozen_tolerance) >= settings.frozen_seconds:
+    elif (
+        not live_sensor
+        and longest_still_seconds(pictures, settings.frozen_tolerance) >= settings.frozen_seconds
+    ):
         found.add("frozen")
     view = scene.signature(last.grey)
     comparison = None
     if "black" not in found:
-        if is_blurred(crisp, baseline, settings):
+        judged = textured >= TEXTURED_SHARE_MIN or level >= DARK_LUMA
+        if judged and is_blurred(crisp, baseline, settings):
             found.add("blurred")
-        if dominant_channel_share(last) >= settings.color_cast_ratio:
+        if (
+            dominant_channel_share(last) >= settings.color_cast_ratio
+            or cast_chroma(last) >= settings.color_cast_chroma
+        ):
             found.add("color_cast")
         if reference is not None:
             comparison = scene.compare(reference.signature, view)
@@ -197,7 +307,13 @@ def assess(
             found.update(scene.scene_faults(comparison, settings, sound=found <= {"color_cast"}))
     faults = tuple(f for f in FAULT_ORDER if f in found)
     return VideoVerdict(
-        fps=fps, luma=level, sharpness=crisp, faults=faults, view=view, scene_comparison=comparison
+        fps=fps,
+        luma=level,
+        sharpness=crisp,
+        faults=faults,
+        sensor_alive=alive,
+        view=view,
+        scene_comparison=comparison,
     )
 
 

@@ -40,8 +40,8 @@ CASES: dict[str, list[str]] = {
         "did you mean 'interval'? (known: interval, timeout, jitter)",
         "invalid-unknown-field.yaml, line 7, field 'monitor.tiers.key.video.blur': unknown field (known: "
         "interval, timeout, jitter, frozen_tolerance, frozen_seconds, black_luma, blur_ratio, "
-        "blur_floor, occluded_fraction, color_cast_ratio, scene_match_min, tampered_fraction, scene_refresh, "
-        "duration)",
+        "blur_floor, occluded_fraction, color_cast_ratio, color_cast_chroma, scene_match_min, "
+        "tampered_fraction, scene_refresh, duration)",
     ],
     "invalid-settings-values.yaml": [
         "invalid-settings-values.yaml, line 3, field 'monitor.listen': "

@@ -240,15 +240,19 @@ _FPS_CAPS = f"video/x-raw,width={WIDTH},height={HEIGHT},framerate=15/1"
 _CLOCK = "clockoverlay time-format=%H:%M:%S font-desc=Sans,24"
 
 
+# Faint sensor noise mixed into a view (the snow source on the compositor's second pad).
+_NOISE = "compositor name=mix sink_1::alpha=0.03"
+
+
 def street_mounts(street_png: Path) -> dict[str, str]:
     """Mounts showing the street as the camera sees it by day, turned, at night, covered and sprayed.
 
-    Each shows a ticking clock, so no view is frozen."""
+    Each shows a ticking clock over live sensor noise, so no view is frozen."""
     street = f"filesrc location={street_png} ! pngdec ! imagefreeze is-live=true ! videoconvert"
     snow = f"videotestsrc is-live=true pattern=snow ! {_FPS_CAPS} ! mix.sink_1"
     return {
-        "day": f"{street} ! videocrop right={PAN} ! {_CLOCK}",
-        "turned": f"{street} ! videocrop left={PAN} ! {_CLOCK}",
+        "day": f"{street} ! videocrop right={PAN} ! {_CLOCK} ! mix.sink_0 {snow} {_NOISE}",
+        "turned": f"{street} ! videocrop left={PAN} ! {_CLOCK} ! mix.sink_0 {snow} {_NOISE}",
         # Infrared night: no colour, a quarter of the light, less contrast, and grain mixed in.
         "night": (
             f"{street} ! videocrop right={PAN} ! videobalance saturation=0 brightness=-0.25 contrast=0.7 "
@@ -263,7 +267,8 @@ def street_mounts(street_png: Path) -> dict[str, str]:
             f"{street} ! videocrop right={PAN} ! videoscale ! video/x-raw,width=160,height=90 ! videoconvert "
             f"! gaussianblur sigma=3 ! videoconvert ! videoscale ! {_FPS_CAPS} ! mix.sink_0 "
             f"videotestsrc is-live=true pattern=solid-color foreground-color=0xffa03c28 ! {_FPS_CAPS} "
-            f"! mix.sink_1 compositor name=mix sink_1::alpha=0.8 ! {_CLOCK}"
+            f"! mix.sink_1 {snow.replace('mix.sink_1', 'mix.sink_2')} "
+            f"compositor name=mix sink_1::alpha=0.8 sink_2::alpha=0.03 ! {_CLOCK}"
         ),
     }
 

@@ -18,6 +18,7 @@ import yaml
 
 from camwatch.config.errors import ConfigError
 from camwatch.config.load import load_config
+from camwatch.monitor.video_analysis import ALIVE_SHARE, sensor_alive
 from camwatch.sim.fleet import Fleet
 from camwatch.sim.h264 import clip
 from camwatch.sim.profiles import FleetSpec, load_spec, plan
@@ -261,6 +262,9 @@ async def test_real_h264_decodes_and_pictures_differ_as_intended(fleet: Fleet) -
     assert 0 < changed.mean() < 0.05  # only the clock digits change
     rows, cols = np.nonzero(changed)
     assert rows.max() < 180 // 4 and cols.max() < 320 // 2
+    # Under the clock, the static camera's sensor is alive from frame to frame; the frozen one's is not.
+    assert sensor_alive(clock[2][1], clock[3][1]) >= ALIVE_SHARE
+    assert sensor_alive(frozen[2][1], frozen[3][1]) == 0.0
 
 
 def test_rtp_timestamps_keep_advancing_across_loops() -> None:

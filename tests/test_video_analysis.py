@@ -25,7 +25,7 @@ def _scene() -> np.ndarray:
     """A neutral 640x360 BGR scene: large shapes in many grey levels plus fine detail, like a street."""
     rng = np.random.default_rng(0)
     shapes = cv2.GaussianBlur(rng.normal(0, 1, (HEIGHT, WIDTH)), (0, 0), 30)
-    detail = cv2.GaussianBlur(rng.normal(0, 1, (HEIGHT, WIDTH)), (0, 0), 1.5)
+    detail = cv2.GaussianBlur(rng.normal(0, 1, (HEIGHT, WIDTH)), (0, 0), 0.7)
     grey = stretch(stretch(shapes, 0, 1) + stretch(detail, 0, 0.5), 20, 235).astype(np.uint8)
     return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
 
@@ -92,11 +92,32 @@ def test_noisy_still_scene_is_frozen() -> None:
     assert found.faults == ("frozen",)
 
 
-def test_static_scene_with_ticking_clock_is_not_frozen() -> None:
+def test_picture_whose_only_change_is_the_osd_clock_is_frozen() -> None:
     base = scene()
     frames = [noisy(with_clock(base, i // 5), i) for i in range(15)]
-    assert va.longest_still_seconds(pictures(frames), SETTINGS.frozen_tolerance) == pytest.approx(0.8)
-    assert verdict(frames).faults == ()
+    # An ISP hang: the encoder still burns in a ticking clock over a picture that no longer changes.
+    assert va.longest_still_seconds(pictures(frames), SETTINGS.frozen_tolerance) == pytest.approx(2.8)
+    assert verdict(frames).faults == ("frozen",)
+
+
+def test_live_sensor_is_never_frozen() -> None:
+    base = scene()
+    frames = [with_clock(base, i // 5) for i in range(15)]
+    grey = cv2.cvtColor(base, cv2.COLOR_BGR2GRAY)
+    # Consecutive frames of a live static scene: faint noise (sigma 1.5 grey levels) everywhere.
+    alive = va.sensor_alive(noisy(grey, 1, sigma=1.5), noisy(grey, 2, sigma=1.5))
+    assert alive == pytest.approx(1.0)
+    assert va.sensor_alive(grey, grey) == 0.0
+    # Only the clock changed between two frames: its compact box is not a live sensor.
+    assert (
+        va.sensor_alive(
+            cv2.cvtColor(with_clock(base, 1), cv2.COLOR_BGR2GRAY),
+            cv2.cvtColor(with_clock(base, 2), cv2.COLOR_BGR2GRAY),
+        )
+        == 0.0
+    )
+    found = va.assess(pictures(frames), fps=5.0, baseline=None, settings=SETTINGS, alive=alive)
+    assert found.faults == () and found.sensor_alive == alive
 
 
 def test_slow_drift_ends_a_still_span() -> None:
@@ -144,6 +165,12 @@ def test_colour_cast() -> None:
     # A tinted picture also loses contrast: judge the cast alone, below any blur floor.
     assert verdict([tinted.astype(np.uint8)], color_cast_ratio=0.55, blur_floor=0.0).faults == ("color_cast",)
     assert va.dominant_channel_share(va.picture(scene(), 0.0)) == pytest.approx(1 / 3)
+    # A green tint (a failed colour channel) reaches even the greyest parts; a warm one passes for daylight.
+    green = scene().astype(np.float32) * np.array([0.4, 1.0, 0.4], np.float32)
+    assert va.cast_chroma(va.picture(green.astype(np.uint8), 0.0)) >= SETTINGS.color_cast_chroma
+    warm = scene().astype(np.float32) * np.array([0.5, 0.8, 1.0], np.float32)
+    assert va.cast_chroma(va.picture(warm.astype(np.uint8), 0.0)) == 0.0
+    assert va.cast_chroma(va.picture(scene(), 0.0)) < SETTINGS.color_cast_chroma
 
 
 def test_blur_against_floor_and_baseline() -> None:
@@ -156,6 +183,8 @@ def test_blur_against_floor_and_baseline() -> None:
     # Against a baseline: a quarter of the camera's usual sharpness is blurred even above the floor.
     assert va.is_blurred(sharp_value, sharp_value * 4, SETTINGS)
     assert not va.is_blurred(sharp_value, sharp_value * 1.5, SETTINGS)
+    # A baseline never lifts the floor away: one learned from an already blurred picture still fails.
+    assert va.is_blurred(soft_value, soft_value, SETTINGS)
 
 
 def test_baseline_learns_only_from_healthy_checks() -> None:

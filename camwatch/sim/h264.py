@@ -102,6 +102,10 @@ def split_annex_b(data: bytes) -> list[bytes]:
     return [unit.rstrip(b"\x00") for unit in _START_CODE.split(data) if unit.strip(b"\x00")]
 
 
+# Temporal noise of the simulated static camera's sensor (grey levels, standard deviation).
+_SENSOR_NOISE = 6.0
+
+
 def _scene(width: int, height: int) -> np.ndarray:
     """A static, sharp street-like scene (RGB): sky, facades with windows, road with lane marks."""
     y = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
@@ -139,7 +143,10 @@ def render(picture: str, *, width: int, height: int, fps: int, count: int) -> It
             top = int(height * 0.8)
             cv2.rectangle(frame, (car_x, top), (car_x + width // 8, top + height // 10), (200, 30, 30), -1)
         if picture == "clock":
-            # A static scene whose on-screen clock ticks once a second: live, must not be judged frozen.
+            # A static scene whose on-screen clock ticks once a second over a live sensor's noise: live, must
+            # not be judged frozen (a picture whose only change is the clock is a hung ISP: ``frozen``).
+            noise = np.random.default_rng(i).normal(0, _SENSOR_NOISE, frame.shape)
+            frame = (frame + noise).clip(0, 255).astype(np.uint8)
             stamp = f"2026-01-01 12:{int(t) // 60:02d}:{int(t) % 60:02d}"
             cv2.rectangle(frame, (4, 4), (4 + width // 2, 4 + height // 9), (0, 0, 0), -1)
             cv2.putText(

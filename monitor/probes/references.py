@@ -54,14 +54,18 @@ def judge(
     baselines: BaselineStore,
     camera_id: str,
     keys: tuple[str, str],
+    alive: float | None = None,
 ) -> Judged:
     """Assess ``pictures`` against the camera's baseline and reference scene (stored under ``keys``), then
     learn from the verdict: the baseline from a healthy check, the reference scene with weight
-    ``settings.scene_refresh``."""
+    ``settings.scene_refresh``. ``alive``: the share of the picture whose sensor noise changed between
+    consecutive frames, where the probe measured it (a live static scene is not frozen)."""
     baseline_key, scene_key = keys
     baseline = baselines.get(camera_id, baseline_key)
     reference = baselines.get(camera_id, scene_key)
-    verdict = analysis.assess(pictures, fps=fps, baseline=baseline, settings=settings, reference=reference)
+    verdict = analysis.assess(
+        pictures, fps=fps, baseline=baseline, settings=settings, reference=reference, alive=alive
+    )
     refresh = settings.scene_refresh
     learned = analysis.next_baseline(baseline, verdict)
     if learned != baseline:

@@ -35,14 +35,18 @@ class Value:
 VALUES: dict[str, Value] = {
     "fps": Value("camwatch_video_fps", "Frames per second measured on the stream."),
     "luma": Value("camwatch_video_luma", "Mean luma (0-255) of the analysed frames."),
-    "sharpness": Value("camwatch_video_sharpness", "Variance of the Laplacian at the fixed analysis size."),
+    "sharpness": Value(
+        "camwatch_video_sharpness",
+        "Median over textured blocks of Laplacian energy per unit of grey-level variance (x1000).",
+    ),
     "scene_match": Value(
         "camwatch_video_scene_match", "How well the picture matches the camera's reference view (0-1)."
     ),
     "clock_offset_seconds": Value("camwatch_onvif_clock_offset_seconds", "Camera clock minus monitor clock."),
     "snapshot_luma": Value("camwatch_snapshot_luma", "Mean luma (0-255) of the camera's still picture."),
     "snapshot_sharpness": Value(
-        "camwatch_snapshot_sharpness", "Variance of the Laplacian of the still picture at the analysis size."
+        "camwatch_snapshot_sharpness",
+        "Still picture: median over textured blocks of Laplacian energy per unit of grey-level variance.",
     ),
     "snapshot_scene_match": Value(
         "camwatch_snapshot_scene_match", "How well the still picture matches the reference view (0-1)."

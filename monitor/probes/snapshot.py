@@ -130,12 +130,22 @@ async def fetch(session: aiohttp.ClientSession, url: str, login: Login | None, l
     raise SnapshotFailed(ERROR, f"more than {_MAX_REDIRECTS} redirects")
 
 
-def decode(jpeg: bytes, pts: float) -> analysis.Picture:
-    """A JPEG (or any picture OpenCV reads) at the analysis size; raises ``SnapshotFailed``."""
+def decode(jpeg: bytes) -> np.ndarray:
+    """A JPEG (or any picture OpenCV reads) as a BGR frame; raises ``SnapshotFailed``."""
     frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     if frame is None:
         raise SnapshotFailed(ERROR, "the reply is not a picture")
-    return analysis.picture(frame, pts)
+    return frame
+
+
+def analyse_pair(jpegs: list[bytes], gap: float) -> tuple[list[analysis.Picture], float | None]:
+    """The two stills at the analysis size, and how alive the sensor is between them: a live camera's two
+    stills differ by its sensor noise even where the scene stands still; a frozen one's not at all."""
+    frames = [decode(jpeg) for jpeg in jpegs]
+    pictures = [analysis.picture(frame, pts) for frame, pts in zip(frames, (0.0, gap), strict=True)]
+    first, second = (analysis.sensor_sample(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)) for f in frames)
+    alive = analysis.sensor_alive(first, second) if first.shape == second.shape else None
+    return pictures, alive
 
 
 async def _picture_url(camera: Camera, settings: SnapshotSettings) -> str:
@@ -202,14 +212,20 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         return failed(*_status_of(exc))
     try:
         # Decoding costs milliseconds of CPU per picture: off the event loop.
-        pictures = await asyncio.to_thread(lambda: [decode(jpegs[0], 0.0), decode(jpegs[1], gap)])
+        pictures, alive = await asyncio.to_thread(analyse_pair, jpegs, gap)
     except SnapshotFailed as exc:
         return failed(exc.status, exc.reason)
 
     # No frame rate from two stills.
     keys = (BASELINE_KEY, SCENE_KEY)
     judged = references.judge(
-        pictures, fps=0.0, settings=settings, baselines=ctx.baselines, camera_id=camera.id, keys=keys
+        pictures,
+        fps=0.0,
+        settings=settings,
+        baselines=ctx.baselines,
+        camera_id=camera.id,
+        keys=keys,
+        alive=alive,
     )
     verdict = judged.verdict
     if ctx.snapshot_sink is not None:

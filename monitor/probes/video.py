@@ -2,8 +2,10 @@
 
 Decoding every frame of every camera costs too much CPU for a fleet. The probe receives the stream but
 decodes only keyframes (one per GOP, typically every 1-2 s), which it compares with each other for
-``frozen``; only a GOP longer than ``frozen_seconds`` makes it decode the frames in between, sparsely. It
-stops receiving as soon as the verdict cannot change any more.
+``frozen``; only a GOP longer than ``frozen_seconds`` makes it decode the frames in between, sparsely.
+When two keyframes show a still picture with content, it decodes a few consecutive frames once to tell a
+live sensor (its noise changes every frame) from a frozen source. It stops receiving as soon as the verdict
+cannot change any more.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ NAME = "video"
 BASELINE_KEY = "sharpness"
 SCENE_KEY = "scene"
 _SNAPSHOT_QUALITY = 80
+# Sensor life from consecutive frames after a keyframe. The first is left out (an encoder spends it
+# refining the keyframe); of the frame pairs that follow, two not alive mean a frozen source (an encoder
+# refining a frozen picture changes it only in bursts), four alive with at most one not a live sensor
+# (one repeated frame, from a frame-rate converter, is forgiven). Five pairs always decide.
+_ALIVE_SKIP, _DEAD_PAIRS, _LIVE_PAIRS = 1, 2, 4
+# Sensor life is measured on every n-th pixel of the luma plane, n chosen to bring it near this width:
+# subsampling (not averaging) keeps the per-pixel noise that averaging would cancel.
+_ALIVE_WIDTH = 640
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,7 @@ class Capture:
     codec: str
     width: int
     height: int
+    alive: float | None = None
 
 
 class StreamTimeout(Exception):
@@ -78,6 +89,10 @@ class _Watch:
         self._next_sample = 0.0
         self._codec = stream.codec_context
         self._codec.skip_frame = "NONKEY"
+        self._skipped = 0
+        self._last_luma: Any = None
+        self._pairs: list[float] = []  # sensor life of consecutive frame pairs
+        self.alive: float | None = None
 
     def _seconds(self, pts: int) -> float:
         return float(pts * self.stream.time_base)
@@ -96,23 +111,59 @@ class _Watch:
         if not self._full and t - self._seconds(self._gop[0].pts) > self.settings.frozen_seconds:
             self._full, feed = True, self._gop
             self._codec.skip_frame = "DEFAULT"
+        if self._measuring:
+            self._codec.skip_frame = "DEFAULT"
         for each in feed:
             self._take(self._codec.decode(each))
+        if not self._measuring and not self._full:
+            self._codec.skip_frame = "NONKEY"
         return t - self._start >= self.settings.duration or self._settled()
+
+    @property
+    def _measuring(self) -> bool:
+        """Whether consecutive frames are wanted for sensor life: once, when the keyframes alone found the
+        picture still (a moving scene never pays for it), or while a long GOP is decoded in full."""
+        if self.alive is not None:
+            return False
+        if not self.pictures or analysis.luma(self.pictures[-1]) < self.settings.black_luma:
+            return False  # nothing to measure yet, or a black picture, which is never judged frozen
+        return self._full or (len(self.pictures) >= 2 and self.tracker.longest > 0)
 
     def finish(self) -> None:
         """Drain frames the decoder still holds."""
         self._take(self._codec.decode(None))
 
     def _settled(self) -> bool:
+        if self.alive is not None and self.alive >= analysis.ALIVE_SHARE:
+            return True  # a live sensor is never frozen
+        if self._measuring:
+            return False
         seconds = self.settings.frozen_seconds
         return self.tracker.longest >= seconds or not self.tracker.can_reach(seconds, self.settings.duration)
+
+    def _follow_sensor(self, frame: Any) -> None:
+        """Measure sensor life between consecutive frames while wanted, until the pairs decide."""
+        if frame.key_frame or not self._measuring:
+            return
+        if self._skipped < _ALIVE_SKIP:
+            self._skipped += 1
+            return
+        step = max(1, round(frame.width / _ALIVE_WIDTH))
+        luma = frame.to_ndarray(format="gray")[::step, ::step]
+        if self._last_luma is not None:
+            self._pairs.append(analysis.sensor_alive(self._last_luma, luma))
+        self._last_luma = luma
+        live = sum(pair >= analysis.ALIVE_SHARE for pair in self._pairs)
+        if len(self._pairs) - live >= _DEAD_PAIRS or live >= _LIVE_PAIRS:
+            # The second-least alive pair: below ALIVE_SHARE exactly when two pairs were not alive.
+            self.alive = sorted(self._pairs)[1]
 
     def _take(self, frames: Any) -> None:
         assert self._start is not None
         for frame in frames:
             if frame.pts is None:
                 continue
+            self._follow_sensor(frame)
             t = self._seconds(frame.pts) - self._start
             newest = self.pictures[-1].pts if self.pictures else -1.0
             if t <= newest or (not frame.key_frame and t < self._next_sample):
@@ -158,7 +209,7 @@ def capture(url: str, *, settings: VideoSettings, deadline: float, cancel: threa
                 break
         watch.finish()
         ctx = stream.codec_context
-        return Capture(tuple(watch.pictures), watch.fps, ctx.name, ctx.width, ctx.height)
+        return Capture(tuple(watch.pictures), watch.fps, ctx.name, ctx.width, ctx.height, watch.alive)
 
 
 def _status_of(exc: BaseException, elapsed: float, io_timeout: float) -> str:
@@ -251,12 +302,20 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
 
     keys = (BASELINE_KEY, SCENE_KEY)
     judged = references.judge(
-        got.pictures, fps=got.fps, settings=settings, baselines=ctx.baselines, camera_id=camera.id, keys=keys
+        got.pictures,
+        fps=got.fps,
+        settings=settings,
+        baselines=ctx.baselines,
+        camera_id=camera.id,
+        keys=keys,
+        alive=got.alive,
     )
     verdict = judged.verdict
     if ctx.snapshot_sink is not None:
         ctx.snapshot_sink(camera.id, _snapshot(got.pictures[-1]), judged.worst)
     values = {"fps": verdict.fps, "luma": verdict.luma, "sharpness": verdict.sharpness}
+    if verdict.sensor_alive is not None:
+        values["sensor_alive"] = verdict.sensor_alive
     details: dict[str, Any] = {
         "codec": got.codec,
         "width": got.width,

@@ -26,18 +26,24 @@ from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 WIDTH, HEIGHT, FPS = 640, 360, 15
 _SRC = "videotestsrc is-live=true"
 _MOTION = f"{_SRC} pattern=zone-plate kx2=20 ky2=20 kt=1"  # the whole frame changes every frame
+# Mixes a live sensor's faint noise into the picture it follows (a frozen picture has none).
+_SENSOR = (
+    f"mix.sink_0 {_SRC} pattern=snow ! video/x-raw,width={WIDTH},height={HEIGHT} ! mix.sink_1 "
+    "compositor name=mix latency=300000000 sink_1::alpha=0.03"
+)
 
 # Named mounts; with --user/--password, those in SECURE_DEFAULTS answer 401 without credentials.
 DEFAULT_MOUNTS: dict[str, str] = {
     "live": _MOTION,
-    # A static sharp scene with a ticking clock: live, not frozen.
-    "clock": f"{_SRC} pattern=pinwheel ! clockoverlay time-format=%H:%M:%S font-desc=Sans,36",
+    # A static sharp scene with a ticking clock and a live sensor's faint noise: live, not frozen.
+    "clock": f"{_SRC} pattern=pinwheel ! clockoverlay time-format=%H:%M:%S font-desc=Sans,36 ! {_SENSOR}",
     "frozen": f"{_SRC} pattern=pinwheel",
     "black": f"{_SRC} pattern=black",
     # A defocused camera that still shows a ticking clock: blurred, but not frozen.
     "blurred": (
         f"{_SRC} pattern=pinwheel ! clockoverlay time-format=%H:%M:%S font-desc=Sans,36 "
-        f"! video/x-raw,width={WIDTH},height={HEIGHT} ! videoscale ! video/x-raw,width=24,height=14"
+        f"! video/x-raw,width={WIDTH},height={HEIGHT} ! videoscale ! video/x-raw,width=24,height=14 "
+        f"! videoscale ! video/x-raw,width={WIDTH},height={HEIGHT} ! {_SENSOR}"
     ),
     "secure": _MOTION,
 }

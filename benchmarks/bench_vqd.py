@@ -1,0 +1,144 @@
+"""Video-quality diagnosis over the labelled corpus of real scenes: camwatch against ffmpeg's own filters.
+
+Builds the corpus (tests/support/vqd_corpus.py: real photographs served live by the GStreamer RTSP test
+server), checks every stream with camwatch's video probe (first check without a baseline, then after the
+camera learned from its healthy view) and with ffmpeg's ``freezedetect``, ``blackdetect`` and ``blurdetect``
+over the same seconds, and prints a confusion matrix per method and CPU per check.
+
+    python benchmarks/bench_vqd.py [--concurrency 6] [--learned 2] [--ffmpeg-blur 6.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from camwatch.config.models import VideoSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support import vqd_corpus
+from support.gst_rtsp import start_gst_rtsp
+
+LABELS = ("ok", "frozen", "black", "occluded", "tampered", "moved", "blurred", "color_cast")
+_BLUR_MEAN = re.compile(r"blur mean: ([0-9.]+)")
+
+
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def ffmpeg_check(url: str, seconds: float, blur_limit: float) -> str:
+    """ffmpeg's verdict over ``seconds`` of the stream: frozen, black, blurred (blur mean above
+    ``blur_limit``) or ok; ``error`` when it could not read the stream."""
+    done = subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-nostats", "-rtsp_transport", "tcp", "-t", f"{seconds:g}", "-i", url,
+            "-vf", "freezedetect=n=-60dB:d=2,blackdetect=d=0.5,blurdetect", "-an", "-f", "null", "-",
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    log = done.stderr
+    if done.returncode != 0:
+        return "error"
+    if "freeze_start" in log:
+        return "frozen"
+    if "black_start" in log:
+        return "black"
+    blur = _BLUR_MEAN.search(log)
+    return "blurred" if blur and float(blur.group(1)) > blur_limit else "ok"
+
+
+def matrix(title: str, pairs: Sequence[tuple[str, str]]) -> None:
+    """Rows: the true label; columns: what was reported (the most severe fault, ``ok``, or ``error``)."""
+    counts = Counter(pairs)
+    columns = [*LABELS, "error"]
+    present = [label for label in LABELS if any(t == label for t, _ in pairs)]
+    print(f"\n{title}")
+    print("true/found".ljust(12) + "".join(f"{c[:8]:>9}" for c in columns) + f"{'right':>9}")
+    for truth in present:
+        total = sum(n for (t, _), n in counts.items() if t == truth)
+        cells = "".join(f"{counts[(truth, c)] or '.':>9}" for c in columns)
+        print(f"{truth:<12}{cells}{counts[(truth, truth)] / total:>9.0%}")
+
+
+def camwatch_pairs(outcomes: Sequence[vqd_corpus.Outcome]) -> list[tuple[str, str]]:
+    """(label, found) with ``found`` the label itself when a correct check also named other faults."""
+    pairs = []
+    for outcome in outcomes:
+        label = outcome.stream.label
+        if outcome.faults is None:
+            pairs.append((label, "error"))
+        elif outcome.correct:
+            pairs.append((label, label))
+        else:
+            pairs.append((label, outcome.faults[0] if outcome.faults else "ok"))
+    return pairs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=6)
+    parser.add_argument("--learned", type=int, default=2, help="healthy checks a camera learns from first")
+    parser.add_argument("--ffmpeg-blur", type=float, default=6.5, help="blurdetect mean above which: blurred")
+    args = parser.parse_args()
+    settings = VideoSettings()
+    with tempfile.TemporaryDirectory() as folder:
+        streams = vqd_corpus.build(Path(folder))
+        server = start_gst_rtsp(mounts={s.name: s.fragment for s in streams})
+        try:
+            print(
+                f"{len(streams)} streams: "
+                + ", ".join(f"{k} {v}" for k, v in Counter(s.label for s in streams).items())
+            )
+            for learned in (0, args.learned):
+                before, started = cpu_seconds(), time.monotonic()
+                outcomes = asyncio.run(
+                    vqd_corpus.check_corpus(
+                        server.url, streams, settings=settings, learned_checks=learned,
+                        concurrency=args.concurrency,
+                    )
+                )  # fmt: skip
+                cpu = (cpu_seconds() - before) / vqd_corpus.checks_made(streams, learned)
+                title = (
+                    "first check, no baseline" if not learned else f"after {learned} healthy checks learned"
+                )
+                matrix(
+                    f"camwatch, {title}: {cpu:.3f} CPU s per check, {time.monotonic() - started:.0f} s wall",
+                    camwatch_pairs(outcomes),
+                )
+                for outcome in outcomes:
+                    if not outcome.correct:
+                        print(f"  missed: {outcome.stream.name} ({outcome.stream.kind}) -> {outcome.status}")
+            before, started = cpu_seconds(resource.RUSAGE_CHILDREN), time.monotonic()
+            with ThreadPoolExecutor(args.concurrency) as pool:
+                found = list(
+                    pool.map(
+                        lambda s: ffmpeg_check(server.url(s.name), settings.duration, args.ffmpeg_blur),
+                        streams,
+                    )
+                )
+            cpu = (cpu_seconds(resource.RUSAGE_CHILDREN) - before) / len(streams)
+            wall = time.monotonic() - started
+            matrix(
+                f"ffmpeg freezedetect/blackdetect/blurdetect (blur mean > {args.ffmpeg_blur:g}), "
+                f"{settings.duration:g} s: {cpu:.3f} CPU s per check, {wall:.0f} s wall",
+                [(s.label, f) for s, f in zip(streams, found, strict=True)],
+            )
+        finally:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

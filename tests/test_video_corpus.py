@@ -1,0 +1,67 @@
+"""Video checks over the labelled corpus of real scenes, served live by the real GStreamer RTSP server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from camwatch.config.models import VideoSettings
+from support import vqd_corpus
+from support.gst_rtsp import GstRtsp, GstRtspUnavailable, check_gi, start_gst_rtsp
+
+pytestmark = pytest.mark.slow
+
+# Per-class shares of checks a correct monitor gets right on this corpus. The corpus is small (a few
+# streams per fault), so one miss in a class of 6 is 83 %: these are floors under which something broke,
+# the benchmark (benchmarks/bench_vqd.py) gives the figures.
+HEALTHY_MIN = 0.95
+FAULT_MIN = {"frozen": 0.85, "blurred": 0.83, "occluded": 0.66, "color_cast": 0.66, "moved": 0.66}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GstRtsp, list[vqd_corpus.Stream]]]:
+    streams = vqd_corpus.build(Path(tmp_path_factory.mktemp("vqd")))
+    try:
+        check_gi()
+        server = start_gst_rtsp(mounts={s.name: s.fragment for s in streams})
+    except GstRtspUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server, streams
+    server.stop()
+
+
+def test_corpus_covers_every_scene_and_fault(corpus: tuple[GstRtsp, list[vqd_corpus.Stream]]) -> None:
+    _, streams = corpus
+    kinds = {s.kind for s in streams}
+    assert {"static", "dusk", "ir_night", "night_noise", "passing_object", "exposure_step"} <= kinds
+    assert {s.label for s in streams} == {
+        "ok",
+        "blurred",
+        "occluded",
+        "color_cast",
+        "frozen",
+        "moved",
+        "tampered",
+    }
+    names = {s.name for s in streams}
+    assert all(s.reference in names for s in streams if s.reference)
+
+
+async def test_first_checks_over_the_corpus(corpus: tuple[GstRtsp, list[vqd_corpus.Stream]]) -> None:
+    server, streams = corpus
+    outcomes = await vqd_corpus.check_corpus(server.url, streams, settings=VideoSettings(), concurrency=6)
+    table = vqd_corpus.accuracy(outcomes)
+    wrong = sorted((o.stream.name, o.status) for o in outcomes if not o.correct)
+    right, total = table["ok"]
+    assert right / total >= HEALTHY_MIN, wrong
+    for label, floor in FAULT_MIN.items():
+        right, total = table[label]
+        assert right / total >= floor, (label, wrong)
+    # A static scene whose only change is the OSD clock is frozen; one whose sensor is alive never is.
+    for outcome in outcomes:
+        if outcome.stream.kind == "frozen_osd_ticking":
+            continue
+        if outcome.stream.label == "ok":
+            assert outcome.faults is not None and "frozen" not in outcome.faults, outcome
