@@ -1,22 +1,33 @@
-"""Fleet overview: online and working-order rates, status and faults, down and flapping cameras, probing."""
+"""Fleet overview: online and working-order rates, status and faults, down and flapping cameras, probing,
+and GB/T 28181 devices (IPCs, NVRs, lower platforms registered with camwatch)."""
 
 from grafana_foundation_sdk.builders import bargauge, stat, table, timeseries
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
 
 from camwatch.dashboards._grafana import (
     camera_detail_link,
     dashboard,
     hide_columns,
     latest_value,
+    merge_columns,
     panel,
     query,
     thresholds,
     value_states,
 )
 from camwatch.dashboards._links import FLEET_UID
-from camwatch.dashboards._promql import FLEET_LEVEL, ON_CAMERA, ON_CLUSTER, area_series, with_info
+from camwatch.dashboards._promql import (
+    FLEET_LEVEL,
+    INSTANCE_LABELS,
+    ON_CAMERA,
+    ON_CLUSTER,
+    area_series,
+    with_info,
+)
 from camwatch.dashboards._rules import AREA_ONLINE_RATE_THRESHOLD
 
 DOWN_SINCE = (
@@ -44,6 +55,24 @@ LATENESS = (
 )
 
 
+UNIT_SECONDS = dm.DynamicConfigValue(id_val="unit", value="s")
+GB_DEVICE_STATES = {0: ("down", "red"), 1: ("up", "green")}
+# Columns of the GB/T 28181 device table, one query each, in this order.
+GB_DEVICE_COLUMNS = {
+    "State": "camwatch_gb28181_device_up",
+    "Since keepalive": "camwatch_gb28181_keepalive_age_seconds",
+    "Channels up": 'camwatch_gb28181_channels{state="up"}',
+    "Channels down": 'camwatch_gb28181_channels{state="down"}',
+    "Unknown channels": "camwatch_gb28181_unknown_channels",
+    "Clock offset": "camwatch_gb28181_clock_offset_seconds",
+}
+
+
+def per_device(expr: str) -> str:
+    """One series per GB/T 28181 device of each camwatch instance (scrape labels such as job dropped)."""
+    return f"max by ({', '.join(INSTANCE_LABELS)}, device) ({expr})"
+
+
 def _ratio_stat(title: str, expr: str, description: str) -> stat.Panel:
     return panel(
         stat.Panel().unit("percentunit").decimals(1).min(0).max(1).thresholds(RATE_COLOURS),
@@ -64,7 +93,7 @@ def build() -> db.Dashboard:
     monitored = area_series(FLEET_LEVEL, "cameras_monitored:count")
     online = area_series(FLEET_LEVEL, "cameras_online:sum")
     reload_mappings, reload_thresholds = value_states({0: ("failed", "red"), 1: ("ok", "green")})
-    return (
+    overview = (
         dashboard(
             "camwatch / Fleet overview",
             uid=FLEET_UID,
@@ -250,7 +279,102 @@ def build() -> db.Dashboard:
                 height=6,
             )
         )
+        .with_row(db.Row("GB/T 28181"))
     )
+    for gb_panel in _gb28181_panels():
+        overview = overview.with_panel(gb_panel)
+    return overview
+
+
+def _gb28181_panels() -> list[Builder[dm.Panel]]:
+    """Devices registered over GB/T 28181 beside the probed cameras: which are silent, how long since each
+    kept alive, their channels up and down, channels no ledger camera links, and device clocks. Without a
+    ``gb28181`` section the counts read 0 and the rest shows no data."""
+    state_mappings, state_colours = value_states(GB_DEVICE_STATES)
+    refs = {name: f"Value #{chr(ord('A') + i)}" for i, name in enumerate(GB_DEVICE_COLUMNS)}
+    down_colours = thresholds("green", (1.0, "red"))
+    return [
+        _count_stat(
+            "GB/T 28181 devices up",
+            "count(camwatch_gb28181_device_up == 1) or vector(0)",
+            "Registered devices and lower platforms keeping alive.",
+        ),
+        panel(
+            stat.Panel().decimals(0).thresholds(down_colours),
+            "GB/T 28181 devices down",
+            query("count(camwatch_gb28181_device_up == 0) or vector(0)"),
+            width=4,
+            height=4,
+            description=(
+                "Registered devices silent past their keepalive deadline: all their channels are down."
+            ),
+        ),
+        _count_stat(
+            "GB/T 28181 channels up",
+            'sum(camwatch_gb28181_channels{state="up"}) or vector(0)',
+            "Channels in the devices' catalogs that are up (device online, channel not OFF).",
+        ),
+        panel(
+            stat.Panel().decimals(0).thresholds(down_colours),
+            "GB/T 28181 channels down",
+            query('sum(camwatch_gb28181_channels{state="down"}) or vector(0)'),
+            width=4,
+            height=4,
+            description="Channels reported OFF, or behind a silent device.",
+        ),
+        _count_stat(
+            "Unknown channels",
+            "sum(camwatch_gb28181_unknown_channels) or vector(0)",
+            "Channels no ledger camera links by gb_id (国标编码): counted, not monitored as cameras.",
+        ),
+        panel(
+            stat.Panel().unit("s").decimals(1),
+            "Largest device clock offset",
+            query("max(abs(camwatch_gb28181_clock_offset_seconds))"),
+            width=4,
+            height=4,
+            description="Largest |device clock − camwatch clock| from DeviceStatus answers.",
+        ),
+        panel(
+            table.Panel()
+            .transformations(merge_columns({ref: name for name, ref in refs.items()}))
+            .override_by_name("State", _states_column(state_mappings, state_colours))
+            .override_by_name("Since keepalive", [UNIT_SECONDS])
+            .override_by_name("Clock offset", [UNIT_SECONDS])
+            .sort_by([cb.TableSortByFieldState().display_name("State").desc(False)]),
+            "GB/T 28181 devices",
+            *(query(per_device(series), table=True) for series in GB_DEVICE_COLUMNS.values()),
+            width=14,
+            height=9,
+            description=(
+                "Each registered device of each camwatch, silent ones first: seconds since its last "
+                "keepalive, its catalog's channels up and down, those no ledger camera links, its clock "
+                "offset (where it answers DeviceStatus)."
+            ),
+        ),
+        panel(
+            timeseries.Panel().unit("s"),
+            "Keepalive age per device",
+            query(per_device("camwatch_gb28181_keepalive_age_seconds"), legend="{{device}}"),
+            width=10,
+            height=9,
+            description=(
+                "Seconds since each device's last keepalive: a sawtooth below the keepalive interval "
+                "while it lives; a line climbing past interval × count is a silent device."
+            ),
+        ),
+    ]
+
+
+def _states_column(
+    mappings: list[dm.ValueMapping], colours: db.ThresholdsConfig
+) -> list[dm.DynamicConfigValue]:
+    """A table column showing a state's name on its colour."""
+    return [
+        dm.DynamicConfigValue(id_val="mappings", value=mappings),
+        dm.DynamicConfigValue(id_val="thresholds", value=colours.build()),
+        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
+    ]
 
 
 def _count_bars() -> bargauge.Panel:

@@ -24,6 +24,9 @@ COUNTY_PROMETHEUS = "county_prometheus"
 INSTANCE_LABELS = (COUNTY_PROMETHEUS, "instance")
 ON_CAMERA = f"on({', '.join(INSTANCE_LABELS)}, camera)"
 ON_CLUSTER = f"on({', '.join(INSTANCE_LABELS)}, cluster)"
+# A GB/T 28181 device (IPC, NVR, lower platform) is seen by the camwatch it registers with: its series are
+# kept apart per instance like a camera's, so a device registered with two instances is two rows.
+ON_DEVICE = f"on({', '.join(INSTANCE_LABELS)}, device)"
 
 MONITORED_UP = "camera:camwatch_camera_up:monitored"
 WORKING = "camera:camwatch_camera_working:bool"

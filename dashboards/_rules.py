@@ -14,6 +14,7 @@ from camwatch.dashboards._promql import (
     MONITORED_UP,
     ON_CAMERA,
     ON_CLUSTER,
+    ON_DEVICE,
     SILENCED,
     WORKING,
     area_series,
@@ -34,6 +35,13 @@ PROBE_STALE_SECONDS = 900
 CAMERA_DOWN_FOR = "5m"
 # Shorter than CAMERA_DOWN_FOR so the inhibiting cluster alert fires before its members would.
 OFFLINE_CLUSTER_FOR = "2m"
+
+# A device's keepalive deadline (interval x count) is its debounce already; shorter than OFFLINE_CLUSTER_FOR
+# so it fires before the offline cluster its channels form, which it inhibits (dashboards/alertmanager.yml).
+GB28181_DEVICE_DOWN_FOR = "1m"
+# The cluster key camwatch gives the channels of a device seen through GB/T 28181 alone
+# (monitor/service.py ``_cluster_camera``): the label Alertmanager matches the device's OfflineCluster on.
+GB28181_CLUSTER_KEY = "gb28181:{{ $labels.device }}"
 
 # camwatch serves the frame that raised a fault; the scrape target is its address.
 SNAPSHOT_LINK = "http://{{ $labels.instance }}/snapshot/{{ $labels.camera }}?fault={{ $labels.fault }}"
@@ -158,6 +166,31 @@ def area_rate_alert(level: str) -> Rule:
     return rule
 
 
+def gb28181_device_down_alert() -> Rule:
+    """Gb28181DeviceDown: a registered device, NVR or lower platform silent past its keepalive deadline; the
+    value is its catalog's channel count, and ``key`` the offline-cluster key of its channels."""
+    rule = alert(
+        "Gb28181DeviceDown",
+        (
+            f"sum by (job, {', '.join(INSTANCE_LABELS)}, device) (camwatch_gb28181_channels)\n"
+            f"and {ON_DEVICE} (camwatch_gb28181_device_up == 0)"
+        ),
+        duration=GB28181_DEVICE_DOWN_FOR,
+        severity="critical",
+        summary="GB/T 28181 device {{ $labels.device }} and its {{ $value }} channels are silent",
+        description=(
+            "GB/T 28181 device {{ $labels.device }} (an IPC, NVR or lower platform registered with "
+            "{{ $labels.instance }}) has missed its keepalives past the deadline (interval x count): it and "
+            "its {{ $value }} channels are offline. Any offline cluster its linked cameras form "
+            f"({GB28181_CLUSTER_KEY}) stays quiet, and so do their CameraDown pages, except priority "
+            "cameras'."
+        ),
+        link=dashboard_path(FLEET_UID),
+    )
+    rule["labels"]["key"] = GB28181_CLUSTER_KEY
+    return rule
+
+
 def alerting_rules() -> list[Rule]:
     """The alerts of issue 4 and the service's own health alerts."""
     return [
@@ -216,6 +249,7 @@ def alerting_rules() -> list[Rule]:
             ),
             link=dashboard_path(AREA_UID, county="{{ $labels.county }}", township="{{ $labels.township }}"),
         ),
+        gb28181_device_down_alert(),
         *(area_rate_alert(level) for level in AREA_RATE_LEVELS),
         alert(
             "CoverageBelowTarget",

@@ -1,6 +1,6 @@
-"""Alerting in a city (docs/city.md): a dead or stalled camwatch is one page that mutes its own cameras'
-and clusters' alerts, never another county's; the city Alertmanager routes each county to its own duty;
-the deploy/city Prometheus configs are valid as committed."""
+"""Alerting in a city (docs/city.md): a dead or stalled camwatch is one page that mutes its own cameras',
+clusters' and GB/T 28181 devices' alerts, never another county's; the city Alertmanager routes each county
+to its own duty; the deploy/city Prometheus configs are valid as committed."""
 
 import subprocess
 from pathlib import Path
@@ -50,6 +50,10 @@ def test_city_alertmanager_mutes_exactly_as_the_example() -> None:
         # The city Prometheus itself pages only when a county Prometheus cannot be federated.
         (["alertname=CamwatchDown", "job=camwatch-federate", "instance=p:9090"], "city-monitoring-admin"),
         (["county_prometheus=tongxu", "alertname=CameraDown"], "city-duty-officer"),
+        (
+            ["county_prometheus=xiayi", "alertname=Gb28181DeviceDown", "device=34020000001180000001"],
+            "xiayi-duty-officer",
+        ),
     ],
 )
 def test_city_alertmanager_routes_each_county_to_its_duty(labels: list[str], receiver: str) -> None:
@@ -79,14 +83,16 @@ def test_a_dead_instance_mutes_only_its_own_alerts(alertmanager: str, source: st
         "west-c1": {"alertname": "CameraDown", "camera": "c1", "priority": "false", **area, **west},
         "west-c2": {"alertname": "CameraVideoFault", "camera": "c2", "fault": "frozen", **area, **west},
         "west-cluster": {"alertname": "OfflineCluster", "cluster": "switch:s1", **area, **west},
+        "west-nvr": {"alertname": "Gb28181DeviceDown", "device": "34020000001180000001", **west},
         "east-c1": {"alertname": "CameraDown", "camera": "c1", "priority": "false", **east},
         "east-cluster": {"alertname": "OfflineCluster", "cluster": "switch:s1", **east},
+        "east-nvr": {"alertname": "Gb28181DeviceDown", "device": "34020000001180000001", **east},
         "west-b-c1": {"alertname": "CameraDown", "camera": "c1", "priority": "false", **area, **west_b},
         "area": {"alertname": "AreaOnlineRateLow", "level": "county", "county": "Yongcheng"},
     }
     post_alerts(alertmanager, list(alerts.values()))
     names = {frozenset(labels.items()): key for key, labels in alerts.items()}
-    muted = {"west-c1", "west-c2", "west-cluster"}
+    muted = {"west-c1", "west-c2", "west-cluster", "west-nvr"}
     expected = {key: "suppressed" if key in muted else "active" for key in alerts}
     states = alert_states(alertmanager, expected, name=lambda labels: names[frozenset(labels.items())])
     assert states == expected

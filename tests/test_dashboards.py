@@ -20,9 +20,13 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
+from camwatch.config.models import Gb28181Settings
 from camwatch.dashboards import _links
 from camwatch.dashboards.generate import DASHBOARDS, HERE, generated_files, stale_files
 from camwatch.dashboards.generate import main as generate_main
+from camwatch.monitor.gb28181.metrics import Gb28181Collector
+from camwatch.monitor.gb28181.platform import Channel, Device, Platform
+from camwatch.sim.gb28181_device import channel_ids
 from support.prometheus import Prometheus, running_prometheus, write_config
 
 REPO = HERE.parent
@@ -194,11 +198,31 @@ class FleetCollector:
         yield from (ratio, effective, target)
 
 
+GB_NVR = "34020000001180000001"
+GB_SILENT = "34020000002000000002"
+
+
+def gb28181_platform() -> Platform:
+    """GB/T 28181 devices as camwatch's platform holds them, exported by its own collector: an NVR keeping
+    alive with one channel OFF, two channels no ledger camera links and a clock 1.2 s fast, and a lower
+    platform silent past its keepalive deadline (all its channels down)."""
+    platform = Platform(Gb28181Settings(id="34020000002000000001", domain="3402000000"))
+    now = time.time()
+    nvr = Device(GB_NVR, registered=True, online=True, last_keepalive=now - 20, unknown=2, clock_offset=1.2)
+    silent = Device(GB_SILENT, registered=True, online=False, last_keepalive=now - 400)
+    for device, count in ((nvr, 8), (silent, 4)):
+        for n, cid in enumerate(channel_ids(device.id, count), 1):
+            device.channels[cid] = Channel(cid, status=n != 3)
+    platform.devices = {nvr.id: nvr, silent.id: silent}
+    return platform
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def prometheus(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Prometheus]:
     """A real Prometheus scraping the fleet fixture every second with camwatch's rules loaded."""
     registry = CollectorRegistry()
     registry.register(FleetCollector())
+    registry.register(Gb28181Collector(gb28181_platform()))
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(registry), content_type="text/plain")
@@ -498,3 +522,21 @@ def test_compose_mounts_exist_and_wire_the_services_together() -> None:
     datasource_dir = _host_path(grafana_mounts, "/etc/grafana/provisioning/datasources")
     (datasource,) = yaml.safe_load((datasource_dir / "camwatch.yml").read_text())["datasources"]
     assert datasource["type"] == "prometheus" and datasource["url"] == "http://prometheus:9090"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_gb28181_device_table_shows_each_device_as_the_platform_has_it(prometheus: Prometheus) -> None:
+    fleet = panels(load("fleet-overview.json"))
+    (device_table,) = [p for p in fleet if p["title"] == "GB/T 28181 devices"]
+    (_, organize) = device_table["transformations"]
+    columns = {}
+    for target in device_table["targets"]:
+        name = organize["options"]["renameByName"][f"Value #{target['refId']}"]
+        rows = await prometheus.query(target["expr"])
+        columns[name] = {r["metric"]["device"]: round(float(r["value"][1]), 1) for r in rows}
+    assert columns["State"] == {GB_NVR: 1, GB_SILENT: 0}
+    assert columns["Channels up"] == {GB_NVR: 7, GB_SILENT: 0}
+    assert columns["Channels down"] == {GB_NVR: 1, GB_SILENT: 4}
+    assert columns["Unknown channels"] == {GB_NVR: 2, GB_SILENT: 0}
+    assert columns["Clock offset"] == {GB_NVR: 1.2}  # only devices that answered DeviceStatus
+    assert 20 <= columns["Since keepalive"][GB_NVR] < columns["Since keepalive"][GB_SILENT]

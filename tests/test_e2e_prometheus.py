@@ -1,5 +1,6 @@
-"""End to end: a real Prometheus scrapes camwatch monitoring a simulated fleet; every dashboard query returns
-data, the rules load, and taking a switch down makes the OfflineCluster alert active."""
+"""End to end: a real Prometheus scrapes camwatch monitoring a simulated fleet (with simulated GB/T 28181
+devices registered); every dashboard query returns data, the rules load, taking a switch down makes the
+OfflineCluster alert active, and silencing an NVR raises Gb28181DeviceDown keyed as its channels' cluster."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from camwatch.config.load import load_config
 from camwatch.coverage.command import sample_area
 from camwatch.glue import coverage_factory
 from camwatch.monitor.service import Service
+from camwatch.sim.demo import add_gb28181
 from camwatch.sim.fleet import Fleet
+from camwatch.sim.gb28181_device import SimGbDevice
 from camwatch.sim.profiles import load_spec
 from support.gst_rtsp import unused_port
 from support.prometheus import Prometheus, running_prometheus, write_config
@@ -60,8 +63,9 @@ MONITOR = {
 
 
 class Stack:
-    def __init__(self, fleet: Fleet, service: Service, prometheus: Prometheus):
+    def __init__(self, fleet: Fleet, service: Service, prometheus: Prometheus, gb_devices: list[SimGbDevice]):
         self.fleet, self.service, self.prometheus = fleet, service, prometheus
+        self.gb_devices = gb_devices
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -80,9 +84,14 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             monitor=MONITOR,
             coverage=sample_area().model_dump(mode="json", exclude_defaults=True),
         )
+        # The demo's GB/T 28181 devices: two NVRs (UDP with GB2312 bodies and a channel OFF; TCP) and an IPC
+        # with a wrong password; their channels are ledger cameras seen through GB/T 28181 alone.
+        gb_devices = add_gb28181(config_path, PASSWORD)
         service = Service(load_config(config_path), coverage_factory=coverage_factory())
         await service.start()
         try:
+            for device in gb_devices:
+                await device.start()
             prom_config = write_config(work / "prometheus.yml", targets=[listen], rule_files=[RULES])
             async with running_prometheus(work, prom_config) as prometheus:
                 # Everything the dashboards show must exist before they are queried.
@@ -91,8 +100,11 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
                 await prometheus.wait_for("camwatch_onvif_clock_offset_seconds > 3000", timeout_s=60)
                 await prometheus.wait_for("changes(camwatch_camera_up[1m]) > 0", timeout_s=60)
                 await prometheus.wait_for("camwatch_snapshot_scene_match", timeout_s=60)
-                yield Stack(fleet, service, prometheus)
+                await prometheus.wait_for("camwatch_gb28181_clock_offset_seconds", timeout_s=60)
+                yield Stack(fleet, service, prometheus, gb_devices)
         finally:
+            for device in gb_devices:
+                await device.stop()
             await service.stop()
 
 
@@ -172,3 +184,28 @@ async def test_the_frame_judged_frozen_is_served(stack: Stack) -> None:
         body = await resp.read()
     image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
     assert image is not None and image.shape[1] <= 320 and image.std() > 5  # a real picture, not a blank
+
+
+# Runs last: the NVR stays silent.
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_silent_nvr_raises_device_down_keyed_as_its_channels_cluster(stack: Stack) -> None:
+    nvr = stack.gb_devices[1]
+    nvr.keepalives = False  # offline after the keepalive deadline, interval x count (30 s in the demo)
+    key = f"gb28181:{nvr.device_id}"
+    deadline = time.monotonic() + 90
+    alerts: list[dict] = []
+    while time.monotonic() < deadline:
+        alerts = [
+            a for a in (await stack.prometheus.api("alerts"))["alerts"] if a["labels"].get("key") == key
+        ]
+        if {a["labels"]["alertname"] for a in alerts} == {"Gb28181DeviceDown", "OfflineCluster"}:
+            break
+        await asyncio.sleep(1)
+    by_name = {a["labels"]["alertname"]: a for a in alerts}
+    assert set(by_name) == {"Gb28181DeviceDown", "OfflineCluster"}, json.dumps(alerts, indent=1)
+    device, cluster = by_name["Gb28181DeviceDown"], by_name["OfflineCluster"]
+    # Alertmanager mutes the cluster on these labels (dashboards/alertmanager.yml).
+    assert device["labels"]["instance"] == cluster["labels"]["instance"]
+    assert device["labels"]["device"] == nvr.device_id
+    assert float(device["value"]) == len(nvr.channels)
+    assert float(cluster["value"]) == len(nvr.channels)

@@ -83,6 +83,7 @@ def test_amtool_accepts_the_alertmanager_example() -> None:
         (["alertname=CameraDown", "county=Xiayi", "township=Chengguan"], "duty-officer"),
         (["alertname=CoverageBelowTarget", "area=Chengguan"], "planners"),
         (["alertname=CamwatchProbesStale", "instance=camwatch:9640"], "monitoring-admin"),
+        (["alertname=Gb28181DeviceDown", "device=34020000001180000001"], "duty-officer"),
     ],
 )
 def test_alerts_route_to_their_receivers(labels: list[str], receiver: str) -> None:
@@ -167,6 +168,35 @@ def test_offline_cluster_inhibits_only_its_members_camera_down(alertmanager: str
         name=lambda labels: f"{labels['alertname']} {labels.get('camera', '')}",
         alertname="Camera.*|AreaOnlineRateLow",
     )
+    assert states == expected
+
+
+def test_a_silent_gb28181_device_pages_once(alertmanager: str) -> None:
+    """Gb28181DeviceDown mutes the offline cluster its channels form at the same camwatch (not a switch's,
+    not another instance's), and the muted cluster still mutes its members' CameraDown."""
+    nvr = "34020000001180000001"
+    key = f"gb28181:{nvr}"
+    west = {"instance": "camwatch:9640", "job": "camwatch", "severity": "critical"}
+    east = {**west, "instance": "camwatch-b:9640"}
+    area = {"county": "Xiayi", "township": "Chengguan"}
+    cluster = {"cluster": f"switch:{key}", "kind": "switch", "key": key, **area}
+    member = {"alertname": "CameraDown", "cluster": cluster["cluster"], **area, **west}
+    alerts = {
+        "device": {"alertname": "Gb28181DeviceDown", "device": nvr, "key": key, **west},
+        "cluster": {"alertname": "OfflineCluster", **cluster, **west},
+        "member": {**member, "camera": "gb-0000001", "priority": "false"},
+        "priority member": {**member, "camera": "gb-0000002", "priority": "true"},
+        "cluster at another camwatch": {"alertname": "OfflineCluster", **cluster, **east},
+        "switch cluster": {
+            "alertname": "OfflineCluster",
+            **{**cluster, "cluster": "switch:sw-1", "key": "sw-1"},
+            **west,
+        },
+    }
+    post_alerts(alertmanager, list(alerts.values()))
+    names = {frozenset(labels.items()): key for key, labels in alerts.items()}
+    expected = {key: "suppressed" if key in ("cluster", "member") else "active" for key in alerts}
+    states = alert_states(alertmanager, expected, name=lambda labels: names[frozenset(labels.items())])
     assert states == expected
 
 

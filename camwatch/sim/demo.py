@@ -57,7 +57,7 @@ async def run_demo(
             monitor=DEMO_MONITOR,
             coverage=sample_area().model_dump(mode="json", exclude_defaults=True),
         )
-        gb_devices = _add_gb28181(config_path, password)
+        gb_devices = add_gb28181(config_path, password)
         config = load_config(config_path)
         service = build_service(config)
         await service.start()
@@ -89,7 +89,7 @@ async def run_demo(
             await service.stop()
 
 
-def _add_gb28181(config_path: Path, password: str) -> list[SimGbDevice]:
+def add_gb28181(config_path: Path, password: str) -> list[SimGbDevice]:
     """Add a ``gb28181:`` section and ledger rows for a few simulated GB/T 28181 devices to the config."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))  # a free UDP port (TCP takes the same one)
