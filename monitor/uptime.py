@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -256,22 +256,7 @@ def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str 
         return "" if x is None else f"{100 * x:.2f}"
 
     area_header = [t(c) for c in _AREA_COLUMNS]
-    area_rows = [
-        [
-            t(a.level),
-            a.area,
-            a.rank,
-            t(a.status),
-            a.cameras,
-            f"{a.online_rate:.6f}",
-            f"{a.working_rate:.6f}",
-            f"{a.monitored / 3600:.2f}",
-            f"{a.maintenance / 3600:.2f}",
-            targets.online_target,
-            targets.working_target,
-        ]
-        for a in areas
-    ]
+    area_rows = [_area_cells(a, targets, t) for a in areas]
     camera_header = [t(c) for c in _CAMERA_COLUMNS]
     camera_rows = [
         [
@@ -387,17 +372,21 @@ _CAMERA_COLUMNS = (
 )
 
 
-CITY_COLUMNS = (
-    "level",
-    "area",
-    "rank",
-    "status",
-    "cameras",
-    "online_rate",
-    "working_rate",
-    "monitored_hours",
-    "maintenance_hours",
-)
+def _area_cells(a: AreaUptime, targets: ReportSettings, t: Callable[[str], str]) -> list[object]:
+    """One area's row of ``_AREA_COLUMNS``, its words through ``t`` (the report language)."""
+    return [
+        t(a.level),
+        a.area,
+        a.rank,
+        t(a.status),
+        a.cameras,
+        f"{a.online_rate:.6f}",
+        f"{a.working_rate:.6f}",
+        f"{a.monitored / 3600:.2f}",
+        f"{a.maintenance / 3600:.2f}",
+        targets.online_target,
+        targets.working_target,
+    ]
 
 
 def write_city_report(configs: Sequence[Config], month: str, out_dir: Path) -> list[Path]:
@@ -407,24 +396,7 @@ def write_city_report(configs: Sequence[Config], month: str, out_dir: Path) -> l
     targets = configs[0].reports
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "city_uptime.csv"
-    write_csv(
-        path,
-        CITY_COLUMNS,
-        (
-            [
-                a.level,
-                a.area,
-                a.rank,
-                a.status,
-                a.cameras,
-                f"{a.online_rate:.6f}",
-                f"{a.working_rate:.6f}",
-                f"{a.monitored / 3600:.2f}",
-                f"{a.maintenance / 3600:.2f}",
-            ]
-            for a in areas
-        ),
-    )
+    write_csv(path, _AREA_COLUMNS, (_area_cells(a, targets, str) for a in areas))
     total = [a for a in areas if a.level == "county"]
     monitored = sum(a.monitored for a in total)
     lines = [
