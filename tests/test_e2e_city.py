@@ -23,6 +23,7 @@ from camwatch.config.load import load_config
 from camwatch.coverage.command import sample_area
 from camwatch.glue import coverage_factory
 from camwatch.monitor.service import Service
+from camwatch.sim.demo import add_gb28181
 from camwatch.sim.fleet import Fleet
 from camwatch.sim.profiles import load_spec
 from support.gst_rtsp import unused_port
@@ -163,9 +164,15 @@ async def city(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[City]:
                 monitor=MONITOR,
                 coverage=sample_area().model_dump(mode="json", exclude_defaults=True) if covered else None,
             )
+            # Yucheng's camwatch is also an upper platform for the demo's GB/T 28181 devices (channels the
+            # ledger does not know, so the fleets' camera totals stay those of the fleets).
+            gb_devices = add_gb28181(config, PASSWORD, link=False) if county.county == "Yucheng" else []
             service = Service(load_config(config), coverage_factory=coverage_factory() if covered else None)
             await service.start()
             stack.push_async_callback(lambda s=service: s.stop() if s.started else asyncio.sleep(0))
+            for device in gb_devices:
+                await device.start()
+                stack.push_async_callback(device.stop)
             built.fleets[county.county], built.services[county.county] = fleet, service
 
         for name in dict.fromkeys(c.prometheus for c in COUNTIES):
@@ -206,6 +213,7 @@ async def city(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[City]:
             "camwatch_onvif_clock_offset_seconds > 3000",
             "increase(camwatch_camera_flaps_total[1m]) > 0",
             'camwatch_snapshot_scene_match{county_prometheus="east"}',
+            'camwatch_gb28181_clock_offset_seconds{county_prometheus="west"}',
         ):
             await built.city.wait_for(promql, timeout_s=DEADLINE_S)
         total = sum(healthy(fleet) for fleet in built.fleets.values())

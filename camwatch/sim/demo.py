@@ -89,8 +89,9 @@ async def run_demo(
             await service.stop()
 
 
-def add_gb28181(config_path: Path, password: str) -> list[SimGbDevice]:
-    """Add a ``gb28181:`` section and ledger rows for a few simulated GB/T 28181 devices to the config."""
+def add_gb28181(config_path: Path, password: str, *, link: bool = True) -> list[SimGbDevice]:
+    """Add a ``gb28181:`` section for a few simulated GB/T 28181 devices to the config, and (``link``) ledger
+    rows for their channels; without them every channel is one the ledger does not know."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))  # a free UDP port (TCP takes the same one)
         port = probe.getsockname()[1]
@@ -105,6 +106,8 @@ def add_gb28181(config_path: Path, password: str) -> list[SimGbDevice]:
         "catalog_interval": "2m",
     }
     config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    if not link:
+        return devices
     ledger = config_path.parent / config["cameras"]
     rows = yaml.safe_load(ledger.read_text())
     rows["cameras"] += demo_ledger(devices)
