@@ -87,11 +87,13 @@ def _block_index() -> np.ndarray:
 
 
 def _blocks(image: np.ndarray) -> np.ndarray:
-    """``image`` at the structure size as (rows, columns, block pixels)."""
+    """``image`` (H x W, any size) as (rows, columns, block pixels) over the grid."""
+    bh, bw = image.shape[0] // SCENE_ROWS, image.shape[1] // SCENE_COLUMNS
     return (
-        image.reshape(SCENE_ROWS, _BLOCK, SCENE_COLUMNS, _BLOCK)
+        image[: bh * SCENE_ROWS, : bw * SCENE_COLUMNS]
+        .reshape(SCENE_ROWS, bh, SCENE_COLUMNS, bw)
         .transpose(0, 2, 1, 3)
-        .reshape(SCENE_ROWS, SCENE_COLUMNS, _BLOCK * _BLOCK)
+        .reshape(SCENE_ROWS, SCENE_COLUMNS, bh * bw)
     )
 
 
@@ -129,9 +131,15 @@ def _unit(histogram: np.ndarray) -> np.ndarray:
     return (histogram / np.maximum(length, 1e-9)).astype(np.float32)
 
 
-def compare(reference: SceneSignature, current: SceneSignature) -> SceneComparison:
-    """Compare ``current`` with ``reference`` block by block."""
+def compare(
+    reference: SceneSignature, current: SceneSignature, *, overlay: np.ndarray | None = None
+) -> SceneComparison:
+    """Compare ``current`` with ``reference`` block by block. Blocks marked in ``overlay`` (rows x columns:
+    an OSD drawn over the current view, see ``osd.surfaces``) tell nothing of the texture under them: lost
+    texture is counted over the other blocks."""
     pictured = reference.spread >= SPREAD_MIN
+    if overlay is not None:
+        pictured &= ~overlay
     lost = pictured & (
         (current.spread < SPREAD_KEPT_MIN * reference.spread) | (current.spread < SPREAD_NOISE_MAX)
     )
