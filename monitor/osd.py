@@ -10,7 +10,7 @@ import numpy as np
 
 # A block whose grey levels spread less than this (standard deviation) shows no texture.
 FLAT_STD = 4.0
-# Interquartile range (and shortest half) of normally distributed values, in standard deviations.
+# Interquartile range of normally distributed values, in standard deviations.
 IQR_PER_STD = 1.35
 # OSD text and its shaded box are drawn to be read over any scene: at least this far (grey levels) from the
 # surface under them. A scene's own texture fills the levels in between.
@@ -32,24 +32,24 @@ _SURFACE_NOISE = 6.0
 
 @dataclass(frozen=True, slots=True)
 class Surfaces:
-    """Per block: the grey-level ``spread`` (a standard deviation) and ``level`` of the surface it shows,
-    and whether an OSD lies over it (``overlaid``)."""
+    """Per block: the grey-level ``spread`` and ``level`` of the surface it shows, and whether an OSD lies
+    over it (``overlaid``). ``spread`` is the interquartile range (under an OSD, the narrow range the surface
+    fills) over ``IQR_PER_STD``: the standard deviation of normally distributed noise."""
 
     spread: np.ndarray
     level: np.ndarray
     overlaid: np.ndarray
 
 
-def shortest_range(blocks: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per block of ``blocks`` (..., pixels): the width of the narrowest grey-level range holding ``share``
-    of its pixels, and that range's middle level."""
-    ordered = np.sort(blocks, axis=-1).astype(np.float32)
+def _shortest_range(ordered: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per block of ``ordered`` (..., pixels sorted by grey level): the width of the narrowest grey-level
+    range holding ``share`` of its pixels, and that range's middle level."""
     count = ordered.shape[-1]
-    half = max(1, int(np.ceil(share * count)))
-    widths = ordered[..., half - 1 :] - ordered[..., : count - half + 1]
+    held = max(1, int(np.ceil(share * count)))
+    widths = ordered[..., held - 1 :] - ordered[..., : count - held + 1]
     start = widths.argmin(axis=-1)[..., None]
     low = np.take_along_axis(ordered, start, axis=-1)[..., 0]
-    high = np.take_along_axis(ordered, start + half - 1, axis=-1)[..., 0]
+    high = np.take_along_axis(ordered, start + held - 1, axis=-1)[..., 0]
     return high - low, (low + high) / 2
 
 
@@ -62,12 +62,15 @@ def surfaces(blocks: np.ndarray) -> Surfaces:
     range's. A scene's texture spreads over the levels between, and a wall of strokes is taller than an OSD,
     so every other block keeps the interquartile range and median.
     """
-    values = blocks.astype(np.float32)
-    low, middle, high = np.percentile(values, (25, 50, 75), axis=-1)
-    width, level = shortest_range(values, SURFACE_SHARE_MIN)
-    distance = np.abs(values - level[..., None])
+    # One sort serves the quartiles and the shortest range.
+    ordered = np.sort(blocks.astype(np.float32), axis=-1)
+    low, middle, high = (ordered[..., ordered.shape[-1] * q // 4] for q in (1, 2, 3))
+    width, level = _shortest_range(ordered, SURFACE_SHARE_MIN)
+    distance = np.abs(ordered - level[..., None])
     far = (distance >= OVERLAY_CONTRAST).mean(axis=-1)
-    between = ((distance > width[..., None] / 2 + _SURFACE_NOISE) & (distance < OVERLAY_CONTRAST)).mean(axis=-1)
+    between = ((distance > width[..., None] / 2 + _SURFACE_NOISE) & (distance < OVERLAY_CONTRAST)).mean(
+        axis=-1
+    )
     strokes = (width / IQR_PER_STD < FLAT_STD) & (far >= OVERLAY_SHARE_MIN) & (between <= BETWEEN_SHARE_MAX)
     overlaid = _bands(strokes)
     spread = np.where(overlaid, width, high - low) / IQR_PER_STD
@@ -76,7 +79,7 @@ def surfaces(blocks: np.ndarray) -> Surfaces:
 
 def _bands(marked: np.ndarray) -> np.ndarray:
     """The blocks of ``marked`` (rows x columns) in connected regions no taller than ``OSD_ROWS``."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(marked.astype(np.uint8), connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(marked.astype(np.uint8), connectivity=8)
     short = stats[:, cv2.CC_STAT_HEIGHT] <= OSD_ROWS
     short[0] = False  # the background
     return short[labels]

@@ -172,7 +172,10 @@ def test_spray_is_judged_under_the_osd() -> None:
     overlay = va.osd.surfaces(va._blocks(pic.grey)).overlaid
     current = scene.signature(pic.grey)
     assert scene.compare(learned().signature, current).texture_lost < SETTINGS.tampered_fraction
-    assert scene.compare(learned().signature, current, overlay=overlay).texture_lost >= SETTINGS.tampered_fraction
+    assert (
+        scene.compare(learned().signature, current, overlay=overlay).texture_lost
+        >= SETTINGS.tampered_fraction
+    )
     assert "tampered" in judge(picture, learned()).faults
 
 

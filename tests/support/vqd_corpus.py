@@ -405,7 +405,11 @@ def build(directory: Path) -> list[Stream]:
             reference=f"ok_{photo}",
         )
     for seed, (photo, share, osd) in enumerate(
-        (("camera", 0.8, VARIANT_OSDS[1]), ("coffee", 0.75, VARIANT_OSDS[0]), ("chelsea", 0.9, VARIANT_OSDS[2])),
+        (
+            ("camera", 0.8, VARIANT_OSDS[1]),
+            ("coffee", 0.75, VARIANT_OSDS[0]),
+            ("chelsea", 0.9, VARIANT_OSDS[2]),
+        ),
         start=3,
     ):
         sprayed = save(f"sprayed_v_{photo}", spray(load_photo(photo), share, seed=seed))
