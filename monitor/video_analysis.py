@@ -273,8 +273,8 @@ def assess(
     ``frozen`` is only judged on a picture with content: a black or covered view has nothing that could
     change, and its own fault says more. A picture whose sensor is ``alive`` (``sensor_alive`` of two
     consecutive frames, when measured) over ``ALIVE_SHARE`` of the grid is live however still its scene.
-    ``moved`` and ``tampered`` are judged only against the camera's
-    ``reference`` scene, and not on a black picture, which shows no scene at all.
+    ``occluded`` must hold on every picture of the check. ``moved`` and ``tampered`` are judged only
+    against the camera's ``reference`` scene, and not on a black picture, which shows no scene at all.
     """
     if not pictures:
         raise ValueError("assess needs at least one picture")
@@ -286,7 +286,11 @@ def assess(
     surface = _surfaces(last)
     if level < settings.black_luma:
         found.add("black")
-    elif _uniform_share(surface) >= settings.occluded_fraction:
+    elif _uniform_share(surface) >= settings.occluded_fraction and all(
+        _uniform_share(_surfaces(pic)) >= settings.occluded_fraction for pic in pictures[:-1]
+    ):
+        # A cover stays; a dim, featureless scene near the threshold crosses it on single frames, as its
+        # sensor noise makes blocks flat or not.
         found.add("occluded")
     elif (
         not live_sensor

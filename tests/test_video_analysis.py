@@ -147,6 +147,14 @@ def test_uniform_cover_is_occluded() -> None:
     assert verdict([frame]).faults[0] == "occluded"
 
 
+def test_occluded_holds_on_every_picture() -> None:
+    """A view near the threshold that reads covered on one frame only is not occluded: a cover stays."""
+    frame = scene()
+    frame[:, : WIDTH * 3 // 4] = (90, 90, 90)
+    assert verdict([scene(), frame]).faults == ()
+    assert verdict([frame, frame]).faults[0] == "occluded"
+
+
 def test_two_tone_scene_is_not_occluded() -> None:
     frame = scene()
     frame[:, : WIDTH // 2] = (0, 0, 0)  # half black, a quarter white: two uniform regions
