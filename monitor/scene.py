@@ -87,13 +87,11 @@ def _block_index() -> np.ndarray:
 
 
 def _blocks(image: np.ndarray) -> np.ndarray:
-    """``image`` (H x W, any size) as (rows, columns, block pixels) over the grid."""
-    bh, bw = image.shape[0] // SCENE_ROWS, image.shape[1] // SCENE_COLUMNS
+    """``image`` at the structure size as (rows, columns, block pixels)."""
     return (
-        image[: bh * SCENE_ROWS, : bw * SCENE_COLUMNS]
-        .reshape(SCENE_ROWS, bh, SCENE_COLUMNS, bw)
+        image.reshape(SCENE_ROWS, _BLOCK, SCENE_COLUMNS, _BLOCK)
         .transpose(0, 2, 1, 3)
-        .reshape(SCENE_ROWS, SCENE_COLUMNS, bh * bw)
+        .reshape(SCENE_ROWS, SCENE_COLUMNS, _BLOCK * _BLOCK)
     )
 
 
