@@ -129,9 +129,15 @@ def _unit(histogram: np.ndarray) -> np.ndarray:
     return (histogram / np.maximum(length, 1e-9)).astype(np.float32)
 
 
-def compare(reference: SceneSignature, current: SceneSignature) -> SceneComparison:
-    """Compare ``current`` with ``reference`` block by block."""
+def compare(
+    reference: SceneSignature, current: SceneSignature, *, overlay: np.ndarray | None = None
+) -> SceneComparison:
+    """Compare ``current`` with ``reference`` block by block. Blocks marked in ``overlay`` (rows x columns:
+    an OSD drawn over the current view, see ``osd.surfaces``) tell nothing of the texture under them: lost
+    texture is counted over the other blocks."""
     pictured = reference.spread >= SPREAD_MIN
+    if overlay is not None:
+        pictured &= ~overlay
     lost = pictured & (
         (current.spread < SPREAD_KEPT_MIN * reference.spread) | (current.spread < SPREAD_NOISE_MAX)
     )

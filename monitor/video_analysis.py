@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from camwatch.config.models import PictureChecks
-from camwatch.monitor import scene
+from camwatch.monitor import osd, scene
 from camwatch.monitor.faults import PICTURE_FAULTS
 
 # Every measure is taken at one fixed size so that values compare across cameras and resolutions.
@@ -20,10 +20,6 @@ _BLOCK = ANALYSIS_WIDTH // GRID_COLUMNS
 # Change is measured on a 4x coarser copy: averaging 4 x 4 analysis pixels cuts uncorrelated sensor and
 # compression noise by 4 while the strokes of an on-screen clock keep most of their contrast.
 _CHANGE_WIDTH, _CHANGE_HEIGHT = ANALYSIS_WIDTH // 4, ANALYSIS_HEIGHT // 4
-# A block whose grey levels spread less than this (standard deviation) shows no texture.
-UNIFORM_BLOCK_STD = 4.0
-# Interquartile range of normally distributed values, in standard deviations.
-_IQR_PER_STD = 1.35
 # Uniform blocks whose mean grey levels differ by less than this belong to the same region.
 UNIFORM_LEVEL_BAND = 12.0
 # Weight of a new healthy check in the sharpness baseline (exponentially weighted mean).
@@ -206,23 +202,28 @@ def longest_still_seconds(pictures: Sequence[Picture], tolerance: float) -> floa
 
 
 def uniform_fraction(pic: Picture) -> float:
-    """Fraction of the grid covered by the largest region of texture-less blocks of about one grey level
-    (median level; spread from the interquartile range)."""
-    # Spread and level from the quartiles: the thin strokes of OSD text drawn over a cover fill too few of
-    # a block's pixels to move them, so a covered view stays uniform under its clock and name line.
-    blocks = _blocks(pic.grey)
-    quartiles = [blocks.shape[2] * q // 4 for q in (1, 2, 3)]
-    low, level, high = np.moveaxis(np.partition(blocks, quartiles, axis=2)[..., quartiles], 2, 0)
-    low, high = low.astype(np.float32), high.astype(np.float32)
-    flat_levels = level[(high - low) / _IQR_PER_STD < UNIFORM_BLOCK_STD]
-    if flat_levels.size == 0:
+    """Fraction of the grid covered by the largest region of texture-less blocks of about one grey level."""
+    return _uniform_share(_surfaces(pic))
+
+
+def _surfaces(pic: Picture) -> osd.Surfaces:
+    return osd.surfaces(_blocks(pic.grey))
+
+
+def _uniform_share(surface: osd.Surfaces) -> float:
+    """``uniform_fraction`` over the surfaces the blocks show (``osd.surfaces``): a covered view stays
+    uniform under its clock and name line. A block filled by an OSD's shaded box shows the box, not the view:
+    OSD blocks at another level than the region are left out of the grid they are counted against."""
+    flat = surface.spread < osd.FLAT_STD
+    if not flat.any():
         return 0.0
+    band = (surface.level // UNIFORM_LEVEL_BAND).astype(int)
     # Count flat blocks per level band; a region may straddle two neighbouring bands.
-    bands = np.bincount(
-        (flat_levels // UNIFORM_LEVEL_BAND).astype(int), minlength=int(256 // UNIFORM_LEVEL_BAND) + 2
-    )
-    largest = int((bands[:-1] + bands[1:]).max())
-    return largest / (GRID_ROWS * GRID_COLUMNS)
+    counts = np.bincount(band[flat], minlength=int(256 // UNIFORM_LEVEL_BAND) + 2)
+    lowest = int((counts[:-1] + counts[1:]).argmax())
+    region = flat & ((band == lowest) | (band == lowest + 1))
+    counted = region.size - int((surface.overlaid & ~region).sum())
+    return int(region.sum()) / counted
 
 
 def cast_chroma(pic: Picture) -> float:
@@ -272,8 +273,8 @@ def assess(
     ``frozen`` is only judged on a picture with content: a black or covered view has nothing that could
     change, and its own fault says more. A picture whose sensor is ``alive`` (``sensor_alive`` of two
     consecutive frames, when measured) over ``ALIVE_SHARE`` of the grid is live however still its scene.
-    ``moved`` and ``tampered`` are judged only against the camera's
-    ``reference`` scene, and not on a black picture, which shows no scene at all.
+    ``occluded`` must hold on every picture of the check. ``moved`` and ``tampered`` are judged only
+    against the camera's ``reference`` scene, and not on a black picture, which shows no scene at all.
     """
     if not pictures:
         raise ValueError("assess needs at least one picture")
@@ -281,9 +282,15 @@ def assess(
     level, (crisp, textured) = luma(last), focus(last)
     found = set()
     live_sensor = alive is not None and alive >= ALIVE_SHARE
+    # The OSD drawn over the view: judged apart from the scene under it.
+    surface = _surfaces(last)
     if level < settings.black_luma:
         found.add("black")
-    elif uniform_fraction(last) >= settings.occluded_fraction:
+    elif _uniform_share(surface) >= settings.occluded_fraction and all(
+        _uniform_share(_surfaces(pic)) >= settings.occluded_fraction for pic in pictures[:-1]
+    ):
+        # A cover stays; a dim, featureless scene near the threshold crosses it on single frames, as its
+        # sensor noise makes blocks flat or not.
         found.add("occluded")
     elif (
         not live_sensor
@@ -302,7 +309,7 @@ def assess(
         ):
             found.add("color_cast")
         if reference is not None:
-            comparison = scene.compare(reference.signature, view)
+            comparison = scene.compare(reference.signature, view, overlay=surface.overlaid)
             # A colour cast leaves the structure intact: a turned camera is still worth telling.
             found.update(scene.scene_faults(comparison, settings, sound=found <= {"color_cast"}))
     faults = tuple(f for f in FAULT_ORDER if f in found)

@@ -18,6 +18,7 @@ from camwatch.monitor.probes.base import ProbeContext, ProbeResult
 from camwatch.monitor.probes.video import SCENE_KEY, probe
 from support.cameras import make_camera
 from support.gst_rtsp import GstRtsp
+from support.osd_frames import with_osd
 
 SETTINGS = VideoSettings()
 HEIGHT, WIDTH = 360, 640
@@ -160,6 +161,22 @@ def test_covered_or_sprayed_lens_is_tampered(variant: str) -> None:
     assert compared(picture).texture_lost >= SETTINGS.tampered_fraction
     faults = judge(picture, learned()).faults
     assert "tampered" in faults and "moved" not in faults
+
+
+def test_spray_is_judged_under_the_osd() -> None:
+    """The OSD's strokes keep their blocks' spread over paint: the loss is counted on the other blocks."""
+    picture = noisy(view(), 32)
+    picture[60:330, 60:600] = sprayed(view())[60:330, 60:600]
+    picture = with_osd(picture)
+    pic = va.picture(picture, 0.0)
+    overlay = va.osd.surfaces(va._blocks(pic.grey)).overlaid
+    current = scene.signature(pic.grey)
+    assert scene.compare(learned().signature, current).texture_lost < SETTINGS.tampered_fraction
+    assert (
+        scene.compare(learned().signature, current, overlay=overlay).texture_lost
+        >= SETTINGS.tampered_fraction
+    )
+    assert "tampered" in judge(picture, learned()).faults
 
 
 @pytest.mark.parametrize("sigma", [3, 12, 24])

@@ -10,6 +10,7 @@ import pytest
 
 from camwatch.config.models import VideoSettings
 from camwatch.monitor import video_analysis as va
+from support.osd_frames import with_osd
 
 SETTINGS = VideoSettings()
 HEIGHT, WIDTH = 360, 640
@@ -146,6 +147,14 @@ def test_uniform_cover_is_occluded() -> None:
     assert verdict([frame]).faults[0] == "occluded"
 
 
+def test_occluded_holds_on_every_picture() -> None:
+    """A view near the threshold that reads covered on one frame only is not occluded: a cover stays."""
+    frame = scene()
+    frame[:, : WIDTH * 3 // 4] = (90, 90, 90)
+    assert verdict([scene(), frame]).faults == ()
+    assert verdict([frame, frame]).faults[0] == "occluded"
+
+
 def test_two_tone_scene_is_not_occluded() -> None:
     frame = scene()
     frame[:, : WIDTH // 2] = (0, 0, 0)  # half black, a quarter white: two uniform regions
@@ -156,6 +165,31 @@ def test_two_tone_scene_is_not_occluded() -> None:
 
 def test_textured_scene_has_no_uniform_region() -> None:
     assert va.uniform_fraction(va.picture(scene(), 0.0)) == 0.0
+
+
+def test_cover_is_judged_under_its_osd() -> None:
+    covered = noisy(scene(), 1, sigma=1.5)
+    covered[:, : WIDTH * 3 // 4] = noisy(np.full((HEIGHT, WIDTH * 3 // 4, 3), 90.0), 2, sigma=1.5)
+    pic = va.picture(with_osd(covered), 0.0)
+    # The OSD lines lie over the cover: their blocks show the cover's level, or only the box.
+    surface = va.osd.surfaces(va._blocks(pic.grey))
+    assert surface.overlaid[-2:, :3].any() and surface.overlaid[:2, :3].any()
+    assert not surface.overlaid[2:-2].any()
+    assert va.uniform_fraction(pic) == pytest.approx(0.75, abs=0.07)
+    assert verdict([with_osd(covered)]).faults[0] == "occluded"
+
+
+def test_wall_of_strokes_is_scene_not_osd() -> None:
+    """Brick courses over the whole view: strokes on a flat surface, but no band an OSD would fill."""
+    wall = np.full((HEIGHT, WIDTH, 3), 150, np.uint8)
+    for y in range(0, HEIGHT, 24):
+        cv2.line(wall, (0, y), (WIDTH, y), (40, 40, 40), 3)
+        for x in range((y // 24) % 2 * 30, WIDTH, 60):
+            cv2.line(wall, (x, y), (x, y + 24), (40, 40, 40), 3)
+    pic = va.picture(with_osd(noisy(wall, 3, sigma=1.5)), 0.0)
+    surface = va.osd.surfaces(va._blocks(pic.grey))
+    assert not surface.overlaid[2:-2].any()
+    assert va.uniform_fraction(pic) < SETTINGS.occluded_fraction
 
 
 def test_colour_cast() -> None:

@@ -13,11 +13,12 @@ from support.gst_rtsp import GstRtsp, GstRtspUnavailable, check_gi, start_gst_rt
 
 pytestmark = pytest.mark.slow
 
-# Per-class shares of checks a correct monitor gets right on this corpus. The corpus is small (a few
-# streams per fault), so one miss in a class of 6 is 83 %: these are floors under which something broke,
-# the benchmark (benchmarks/bench_vqd.py) gives the figures.
-HEALTHY_MIN = 0.95
-FAULT_MIN = {"frozen": 0.85, "blurred": 0.83, "occluded": 0.66, "color_cast": 0.66, "moved": 0.66}
+# The issue's targets (issue 14), as shares of first checks: a healthy scene raises no fault, each fault is
+# named. The corpus is small (3-9 streams per class), so 95 % means every stream of a class; the benchmark
+# (benchmarks/bench_vqd.py) gives the figures. The verdicts come from the decoded pictures, not from how
+# fast they arrive, so a loaded machine only makes the test slower.
+HEALTHY_MIN = 0.99
+FAULT_MIN = 0.95
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +57,9 @@ async def test_first_checks_over_the_corpus(corpus: tuple[GstRtsp, list[vqd_corp
     wrong = sorted((o.stream.name, o.status) for o in outcomes if not o.correct)
     right, total = table["ok"]
     assert right / total >= HEALTHY_MIN, wrong
-    for label, floor in FAULT_MIN.items():
-        right, total = table[label]
-        assert right / total >= floor, (label, wrong)
+    for label, (right, total) in table.items():
+        if label != "ok":
+            assert right / total >= FAULT_MIN, (label, wrong)
     # A static scene whose only change is the OSD clock is frozen; one whose sensor is alive never is.
     for outcome in outcomes:
         if outcome.stream.kind == "frozen_osd_ticking":

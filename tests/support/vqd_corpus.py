@@ -68,6 +68,13 @@ OSDS = (
     Osd(size=16, clock_at=("right", "bottom"), name_at=("left", "bottom"), color=0xFF101010),
     Osd(size=30, clock_at=("center", "top"), name_at=("right", "bottom")),
 )
+# Other placements, for the held-out variants: shaded lines at the top and bottom left; a dark clock at mid
+# height on the right; a large shaded clock at the bottom centre.
+VARIANT_OSDS = (
+    Osd(size=18, clock_at=("left", "top"), name_at=("left", "bottom"), shaded=True),
+    Osd(size=14, clock_at=("right", "center"), name_at=("left", "top"), color=0xFF101010),
+    Osd(size=26, clock_at=("center", "bottom"), name_at=("right", "top"), shaded=True),
+)
 # Photos of scenes (not micrographs or charts), with each one's crop centre (x, y as a share of the photo).
 PHOTOS = {
     "astronaut": 0.5,
@@ -379,6 +386,49 @@ def build(directory: Path) -> list[Stream]:
             _noisy(_still(sprayed), DAY_NOISE),
             osd_of(photo),
             reference=f"ok_{photo}",
+        )
+
+    # Held-out variants: other photos, cover shapes and levels, spray spots and OSD placements than the
+    # streams above, which the thresholds were first looked at on.
+    for photo, share, side, level, osd in (
+        ("coins", 0.7, "bottom", 200, VARIANT_OSDS[0]),
+        ("motorcycle_right", 0.85, "left", 25, VARIANT_OSDS[1]),
+        ("astronaut", 0.75, "centre", 120, VARIANT_OSDS[2]),
+    ):
+        blocked = save(f"occluded_v_{photo}", cover(load_photo(photo), share, level=level, side=side))
+        add(
+            f"occluded_v{round(share * 100)}_{photo}",
+            "occluded",
+            "occluded",
+            _noisy(_still(blocked), DAY_NOISE),
+            osd,
+            reference=f"ok_{photo}",
+        )
+    for seed, (photo, share, osd) in enumerate(
+        (
+            ("camera", 0.8, VARIANT_OSDS[1]),
+            ("coffee", 0.75, VARIANT_OSDS[0]),
+            ("chelsea", 0.9, VARIANT_OSDS[2]),
+        ),
+        start=3,
+    ):
+        sprayed = save(f"sprayed_v_{photo}", spray(load_photo(photo), share, seed=seed))
+        add(
+            f"tampered_v_{photo}",
+            "tampered",
+            "tampered",
+            _noisy(_still(sprayed), DAY_NOISE),
+            osd,
+            reference=f"ok_{photo}",
+        )
+    # Healthy scenes with large flat parts or a wall of strokes under shaded and dark OSD lines.
+    for photo, osd in (("brick", VARIANT_OSDS[1]), ("rocket", VARIANT_OSDS[2]), ("coins", VARIANT_OSDS[1])):
+        add(
+            f"ok_osd_{photo}",
+            "ok",
+            "static",
+            _noisy(_still(directory / f"{photo}.png"), DAY_NOISE),
+            osd,
         )
     return streams
 
