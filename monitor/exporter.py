@@ -102,8 +102,15 @@ def _flag(on: bool) -> str:
     return "1.0" if on else "0.0"
 
 
+# A camera never probed has no made-up values: nothing from CHANGED on.
+_NOT_PROBED = (b"",) * (len(CAMERA_FAMILIES) - CAMERA_FAMILIES.index(CHANGED))
+
+
 class _CameraText:
-    """One camera's exposition lines, and what they were rendered from, to redo only what changed."""
+    """One camera's exposition lines, and what they were rendered from, to redo only what changed.
+
+    Lines are kept as bytes and the chunks built in ``CAMERA_FAMILIES`` order, so a camera redone because
+    one probe ran does not re-encode the other probes' lines (a scrape at 50,000 cameras redoes half)."""
 
     __slots__ = ("camera", "chunks", "info", "label", "probes", "result", "state", "verdict")
 
@@ -111,12 +118,13 @@ class _CameraText:
         self.camera = camera
         self.label = f'camera="{escape_label_value(camera.id)}"'  # the pair that opens every label set
         metadata = label_pairs([("camera", camera.id), *camera.info_labels().items()])
-        self.info = f"{INFO.name}{{{metadata}}} 1.0\n"
+        self.info = f"{INFO.name}{{{metadata}}} 1.0\n".encode()
         self.result: CameraResult | None = None
         self.state: tuple[object, ...] | None = None
         self.chunks: tuple[bytes, ...] = ()  # one per CAMERA_FAMILIES entry
-        self.probes: dict[str, tuple[ProbeResult, float, tuple[str, str, str]]] = {}
-        self.verdict: tuple[tuple[object, ...], dict[Family, str]] | None = None
+        # per probe: its result and time, and its success, duration, time and stream lines
+        self.probes: dict[str, tuple[ProbeResult, float, tuple[bytes, bytes, bytes, bytes]]] = {}
+        self.verdict: tuple[tuple[object, ...], tuple[bytes, ...]] | None = None
 
     def refresh(self, track: CameraTrack, maintained: bool) -> None:
         # A track changes by observe(), which always sets a new result (and with it probes and probe times),
@@ -125,19 +133,30 @@ class _CameraText:
         if track.result is self.result and state == self.state:
             return
         one = f"{{{self.label}}} "
-        lines = {INFO: self.info, MAINTENANCE: f"{MAINTENANCE.name}{one}{_flag(maintained)}\n"}
-        if track.up is not None:  # never probed: no made-up values
-            lines[UP] = f"{UP.name}{one}{_flag(track.up)}\n"
-            lines[STATUS] = f"{STATUS.name}{{{self.label}{_label_end('status', track.status)}1.0\n"
-            lines[WORKING] = f"{WORKING.name}{one}{_flag(track.working)}\n"
-            lines[CHANGED] = f"{CHANGED.name}{one}{format_value(track.since)}\n"
-            lines[FLAPS] = f"{FLAPS.name}{one}{format_value(track.flaps)}\n"
-            lines.update(self._probe_lines(track))
-            lines.update(self._verdict_lines(track))
-        self.chunks = tuple([lines[f].encode() if f in lines else b"" for f in CAMERA_FAMILIES])
+        maintenance = f"{MAINTENANCE.name}{one}{_flag(maintained)}\n".encode()
+        if track.up is None:
+            self.chunks = (self.info, b"", b"", b"", maintenance, *_NOT_PROBED)
+        else:
+            fault, *values = self._verdict_lines(track)
+            success, duration, last, streams = self._probe_lines(track)
+            self.chunks = (
+                self.info,
+                f"{UP.name}{one}{_flag(track.up)}\n".encode(),
+                f"{STATUS.name}{{{self.label}{_label_end('status', track.status)}1.0\n".encode(),
+                f"{WORKING.name}{one}{_flag(track.working)}\n".encode(),
+                maintenance,
+                f"{CHANGED.name}{one}{format_value(track.since)}\n".encode(),
+                f"{FLAPS.name}{one}{format_value(track.flaps)}\n".encode(),
+                success,
+                duration,
+                last,
+                fault,
+                streams,
+                *values,
+            )
         self.result, self.state = track.result, state
 
-    def _probe_lines(self, track: CameraTrack) -> dict[Family, str]:
+    def _probe_lines(self, track: CameraTrack) -> tuple[bytes, bytes, bytes, bytes]:
         """Success, duration and time of each probe, and the stream roles the stream check saw."""
         probes = {}
         for name, result in track.probes.items():
@@ -145,28 +164,27 @@ class _CameraText:
             done = self.probes.get(name)
             if done is None or done[0] is not result or done[1] != at:  # most rounds run only some probes
                 labels = f"{{{self.label}{_label_end('probe', name)}"
+                streams = result.details.get("streams", {}) if name == "rtsp" else {}
                 lines = (
-                    f"{SUCCESS.name}{labels}{_flag(result.success)}\n",
-                    f"{DURATION.name}{labels}{format_value(result.duration_seconds)}\n",
-                    f"{LAST.name}{labels}{format_value(at)}\n",
+                    f"{SUCCESS.name}{labels}{_flag(result.success)}\n".encode(),
+                    f"{DURATION.name}{labels}{format_value(result.duration_seconds)}\n".encode(),
+                    f"{LAST.name}{labels}{format_value(at)}\n".encode(),
+                    "".join(
+                        f"{STREAM_UP.name}{{{self.label}{_label_end('stream', role)}{_flag(status == 'ok')}\n"
+                        for role, status in streams.items()
+                    ).encode(),
                 )
                 done = (result, at, lines)
             probes[name] = done
         self.probes = probes
-        rtsp = track.probes.get("rtsp")
-        streams = rtsp.details.get("streams", {}) if rtsp else {}
-        return {
-            SUCCESS: "".join(lines[0] for _, _, lines in probes.values()),
-            DURATION: "".join(lines[1] for _, _, lines in probes.values()),
-            LAST: "".join(lines[2] for _, _, lines in probes.values()),
-            STREAM_UP: "".join(
-                f"{STREAM_UP.name}{{{self.label}{_label_end('stream', role)}{_flag(status == 'ok')}\n"
-                for role, status in streams.items()
-            ),
-        }
+        rows = [lines for _, _, lines in probes.values()]
+        if len(rows) == 1:
+            return rows[0]
+        success, duration, last, streams = (b"".join(row[i] for row in rows) for i in range(4))
+        return success, duration, last, streams
 
-    def _verdict_lines(self, track: CameraTrack) -> dict[Family, str]:
-        """Fault flags (while up, for the checks that ran) and measured values.
+    def _verdict_lines(self, track: CameraTrack) -> tuple[bytes, ...]:
+        """Fault flags (while up, for the checks that ran), then each measured value in ``VALUES`` order.
 
         Only faults present get a series: a 0 for each absent kind was over a quarter of all series and no
         rule or dashboard reads it (they select ``== 1``)."""
@@ -177,17 +195,16 @@ class _CameraText:
         key = (kinds, track.faults, values)
         if self.verdict is None or self.verdict[0] != key:
             one = f"{{{self.label}}} "
-            lines = {
-                FAULT: "".join(
-                    f"{FAULT.name}{{{self.label}{_label_end('fault', kind)}{_flag(True)}\n"
-                    for kind in kinds
-                    if kind in track.faults
-                )
-            }
-            for name, value in values.items():
-                if (family := VALUES.get(name)) is not None:
-                    lines[family] = f"{family.name}{one}{format_value(value)}\n"
-            self.verdict = (key, lines)
+            fault = "".join(
+                f"{FAULT.name}{{{self.label}{_label_end('fault', kind)}{_flag(True)}\n"
+                for kind in kinds
+                if kind in track.faults
+            )
+            lines = [fault.encode()]
+            for name, family in VALUES.items():
+                value = values.get(name)
+                lines.append(b"" if value is None else f"{family.name}{one}{format_value(value)}\n".encode())
+            self.verdict = (key, tuple(lines))
         return self.verdict[1]
 
     def describes(self, camera: Camera) -> bool:

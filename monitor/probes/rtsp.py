@@ -74,7 +74,9 @@ class _Target:
     password: str | None
 
 
-@lru_cache(maxsize=4096)
+# Sized like the challenge cache, for a whole instance's streams: a sweep cycles through every URL, so the
+# 4,096 entries it had missed on every probe past 4,096 cameras (a URL parse each); an entry is ≈ 300 bytes.
+@lru_cache(maxsize=CHALLENGE_CACHE_SIZE)
 def _target(url: str) -> _Target:
     parts = urlsplit(url)
     if parts.scheme.lower() != "rtsp" or not parts.hostname:
@@ -82,6 +84,7 @@ def _target(url: str) -> _Target:
     port = parts.port or DEFAULT_PORT  # .port raises ValueError when out of range
     netloc = parts.netloc.rpartition("@")[2]
     clean = parts._replace(netloc=netloc).geturl()
+    clean = url if clean == url else clean  # the cache keeps one copy of a URL without userinfo
     user = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
     return _Target(parts.hostname, port, clean, user, password)
