@@ -92,9 +92,7 @@ async def run_demo(
 def add_gb28181(config_path: Path, password: str, *, link: bool = True) -> list[SimGbDevice]:
     """Add a ``gb28181:`` section for a few simulated GB/T 28181 devices to the config, and (``link``) ledger
     rows for their channels; without them every channel is one the ledger does not know."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))  # a free UDP port (TCP takes the same one)
-        port = probe.getsockname()[1]
+    port = free_udp_and_tcp_port("127.0.0.1")
     devices = demo_devices(("127.0.0.1", port), password)
     config = yaml.safe_load(config_path.read_text())
     config["gb28181"] = {
@@ -113,6 +111,22 @@ def add_gb28181(config_path: Path, password: str, *, link: bool = True) -> list[
     rows["cameras"] += demo_ledger(devices)
     ledger.write_text(yaml.safe_dump(rows, sort_keys=False, allow_unicode=True))
     return devices
+
+
+def free_udp_and_tcp_port(host: str, attempts: int = 50) -> int:
+    """A port free for both UDP and TCP on ``host`` (the platform listens on both): a port free for UDP can
+    be the local end of some TCP connection."""
+    for _ in range(attempts):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((host, 0))
+            port: int = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    raise OSError(f"no port free for both UDP and TCP on {host} after {attempts} tries")
 
 
 def _silence(device: SimGbDevice) -> None:

@@ -141,15 +141,24 @@ class Platform:
         host, _, port = self.settings.listen.rpartition(":")
         host = host.strip("[]")
         loop = asyncio.get_running_loop()
-        self._udp, _ = await loop.create_datagram_endpoint(
-            lambda: _Datagrams(self), local_addr=(host, int(port))
-        )
-        sock = self._udp.get_extra_info("socket")
-        # Many devices answering a Catalog at once overrun the default buffer (~200 datagrams): ask for more.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
-        bound = self._udp.get_extra_info("sockname")
-        # TCP on the same port as UDP (port 0: whatever UDP got), as devices expect.
-        self._tcp = await asyncio.start_server(self._serve_tcp, host, bound[1], limit=_READ_CHUNK)
+        # Port 0: whatever UDP gets, tried again if TCP cannot have the same one (a port free for UDP can be
+        # the local end of a TCP connection); a configured port is tried once.
+        for attempt in range(1 if int(port) else 20):
+            self._udp, _ = await loop.create_datagram_endpoint(
+                lambda: _Datagrams(self), local_addr=(host, int(port))
+            )
+            sock = self._udp.get_extra_info("socket")
+            # Many devices answering a Catalog at once overrun the default buffer (~200 datagrams).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+            bound = self._udp.get_extra_info("sockname")
+            try:
+                # TCP on the same port as UDP, as devices expect.
+                self._tcp = await asyncio.start_server(self._serve_tcp, host, bound[1], limit=_READ_CHUNK)
+                break
+            except OSError:
+                self._udp.close()
+                if int(port) or attempt == 19:
+                    raise
         self.local = (host, bound[1])
         self._ticker = asyncio.create_task(self._tick_forever())
         log.info("GB/T 28181 platform %s listening on %s:%d (UDP and TCP)", self.settings.id, *self.local)
