@@ -162,6 +162,9 @@ ZH: dict[str, str] = {
     # report.md
     "Warning": "注意",
     "Coverage report": "视频监控覆盖分析报告",
+    "City coverage report": "全市视频监控覆盖分析报告",
+    "County reports": "区县报告",
+    "Counties ranked": "参与排名的区县",
     "Coverage by category": "分类覆盖情况",
     "Ranking by county": "区县排名",
     "Ranking by township": "乡镇排名",
