@@ -92,13 +92,9 @@ def run_all(folders: list[Path], outs: list[Path], workers: int) -> tuple[float,
 
 
 def concurrent_peak(runs: list[CountyRun]) -> int:
-    """The largest sum of peak RSS over counties whose runs overlapped in time (an upper bound of what
-    they held together)."""
-    best = 0
-    for run in runs:
-        overlapping = [r for r in runs if r.started < run.ended and r.ended > run.started]
-        best = max(best, sum(r.peak_rss_bytes for r in overlapping if r.started <= run.started))
-    return best
+    """The largest sum of peak RSS over the counties running when one of them started (an upper bound of
+    what they held together)."""
+    return max(sum(r.peak_rss_bytes for r in runs if r.started <= run.started < r.ended) for run in runs)
 
 
 def report(label: str, wall: float, runs: list[CountyRun]) -> None:

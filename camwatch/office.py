@@ -189,6 +189,7 @@ ZH: dict[str, str] = {
     "Site features": "重点场所要素",
     "*effective*: seen by a camera that is up; *redundant*: seen by two cameras or more, so it survives one "
     "camera failing.": "*有效*：由在线摄像机覆盖；*冗余*：由两台及以上摄像机覆盖，一台故障仍有覆盖。",
+    "*effective*: seen by a camera that is up.": "*有效*：由在线摄像机覆盖。",
     # map.html: layers, legend and tooltip labels
     "Coverage": "覆盖",
     "Area": "区域",

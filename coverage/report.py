@@ -73,9 +73,11 @@ def summary(rows: pd.DataFrame, scores: pd.DataFrame, *, crs: str) -> dict[str, 
     rows = rows.assign(meets_target=_meets(rows["ratio"], rows["target"]))
     whole = rows[rows["level"] == ALL]
     categories = {r["category"]: _category_entry(r) for r in whole.to_dict("records")}
+    # One grouping instead of a scan of every row per area: a city has thousands of villages.
+    per_area = dict(tuple(rows.groupby(["level", "area"], sort=False)))
     areas = []
     for area in scores.sort_values(["level", "rank", "area"], key=_level_key).to_dict("records"):
-        mine = rows[(rows["level"] == area["level"]) & (rows["area"] == area["area"])]
+        mine = per_area[(area["level"], area["area"])]
         areas.append(
             {
                 "area": area["area"],
@@ -236,6 +238,8 @@ def category_section(rows: pd.DataFrame, lang: str = "en") -> list[str]:
     note = (
         "*effective*: seen by a camera that is up; *redundant*: seen by two cameras or more, so it "
         "survives one camera failing."
+        if redundant
+        else "*effective*: seen by a camera that is up."
     )
     return [*lines, "", tr(lang, note)]
 

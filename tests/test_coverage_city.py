@@ -86,6 +86,15 @@ def test_city_rollup_adds_totals_and_ranks_areas_city_wide(tmp_path: Path) -> No
     assert "| key_road | road | 100.0 % | 0.60 km | 0.21 km | 35.0 % | 34.2 % | **no** |" in text
     assert f"| 1 | {markdown_cell(HOSTILE)} | red | 51.2 % |" in text
     assert "<img" not in text and HOSTILE not in text
+    assert "*effective*: seen by a camera that is up." in text and "redundant" not in text
+
+    zh = CliRunner().invoke(
+        app, ["report", "coverage-city", str(yucheng), str(hostile), "--out", str(out / "zh"), "--lang", "zh"]
+    )
+    assert zh.exit_code == 0, zh.output
+    header = (out / "zh" / "by_area.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert header[:5] == ["层级", "区域", "排名", "状态", "得分"]
+    assert "# 全市视频监控覆盖分析报告" in (out / "zh" / "report.md").read_text(encoding="utf-8")
 
 
 def test_city_rollup_refuses_a_county_twice_and_a_folder_without_summary(tmp_path: Path) -> None:
