@@ -41,27 +41,30 @@ def synthetic_county(
     villages: int = 5,
     spacing: float = 250.0,
     seed: int = 7,
+    name: str = "Synthetic County",
+    origin: tuple[float, float] = ORIGIN,
 ) -> County:
     """A county on a jittered road grid about ``spacing`` m apart with about ``road_segments`` segments.
 
     Every 40th grid line is a key road, every 10th a main street, lines 5 off those township streets, the
     rest village roads. Cameras sit next to grid nodes (a quarter domes, the rest fixed cameras facing along
     a road); buildings and key sites fill the blocks between roads. ``townships`` x ``townships`` township
-    squares each hold ``villages`` x ``villages`` village squares.
+    squares each hold ``villages`` x ``villages`` village squares. The county is called ``name`` and its
+    south-west corner is ``origin`` (UTM 50N metres), so that several make a city side by side.
     """
     rng = np.random.default_rng(seed)
     n = round(float(np.sqrt(1 + 2 * road_segments) + 1) / 2)  # 2 n (n - 1) segments on an n x n grid
     grid = np.arange(n) * spacing
-    nodes = np.stack(np.meshgrid(grid, grid, indexing="ij"), axis=-1) + np.array(ORIGIN)
+    nodes = np.stack(np.meshgrid(grid, grid, indexing="ij"), axis=-1) + np.array(origin)
     nodes += rng.uniform(-0.1, 0.1, nodes.shape) * spacing
     road_frame = _roads(nodes)
-    extent = (ORIGIN[0] - spacing / 2, ORIGIN[1] - spacing / 2, *(np.array(ORIGIN) + grid[-1] + spacing / 2))
+    extent = (origin[0] - spacing / 2, origin[1] - spacing / 2, *(np.array(origin) + grid[-1] + spacing / 2))
     return County(
         roads=road_frame,
         cameras=_cameras(nodes, cameras, rng),
         buildings=_buildings(nodes, buildings, spacing, rng),
         sites=_sites(nodes, sites, rng),
-        areas=_areas(extent, townships, villages),
+        areas=_areas(name, extent, townships, villages),
     )
 
 
@@ -126,9 +129,9 @@ def _sites(nodes: np.ndarray, count: int, rng: np.random.Generator) -> gpd.GeoDa
     )
 
 
-def _areas(extent: tuple[float, ...], townships: int, villages: int) -> gpd.GeoDataFrame:
+def _areas(name: str, extent: tuple[float, ...], townships: int, villages: int) -> gpd.GeoDataFrame:
     west, south, east, north = extent
-    rows = [("Synthetic County", "county", shapely.box(west, south, east, north))]
+    rows = [(name, "county", shapely.box(west, south, east, north))]
     town_w, town_h = (east - west) / townships, (north - south) / townships
     for t in range(townships * townships):
         tx, ty = west + (t % townships) * town_w, south + (t // townships) * town_h

@@ -384,6 +384,34 @@ def report_city(
     out.print("written: " + ", ".join(str(p) for p in paths))
 
 
+@report_app.command("coverage-city")
+def report_coverage_city(
+    reports: Annotated[
+        list[Path], typer.Argument(help="each county's `camwatch coverage --out` folder (its summary.json)")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for summary.json, by_area.csv, report.md")],
+    lang: Annotated[
+        str, typer.Option("--lang", help="language of by_area.csv and report.md: zh or en")
+    ] = "en",
+) -> None:
+    """One coverage roll-up of several counties' coverage reports (a city): totals added, areas ranked."""
+    from camwatch.coverage.city import CityReportError, write_city_report
+
+    if lang not in ("en", "zh"):
+        err.print(f"[red]--lang {escape(lang)}: give zh or en[/]")
+        raise typer.Exit(1)
+    try:
+        summary = write_city_report(reports, out_dir, lang=lang)
+    except CityReportError as exc:
+        err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(1) from None
+    met = sum(1 for c in summary["categories"].values() if c["meets_target"])
+    out.print(
+        f"city coverage report in {out_dir}: {len(reports)} county reports, "
+        f"{met}/{len(summary['categories'])} categories meet their target"
+    )
+
+
 def _state_store(cfg: Config) -> StateStore:
     from camwatch.monitor.state import StateStore
 

@@ -162,6 +162,9 @@ ZH: dict[str, str] = {
     # report.md
     "Warning": "注意",
     "Coverage report": "视频监控覆盖分析报告",
+    "City coverage report": "全市视频监控覆盖分析报告",
+    "County reports": "区县报告",
+    "Counties ranked": "参与排名的区县",
     "Coverage by category": "分类覆盖情况",
     "Ranking by county": "区县排名",
     "Ranking by township": "乡镇排名",
@@ -186,6 +189,7 @@ ZH: dict[str, str] = {
     "Site features": "重点场所要素",
     "*effective*: seen by a camera that is up; *redundant*: seen by two cameras or more, so it survives one "
     "camera failing.": "*有效*：由在线摄像机覆盖；*冗余*：由两台及以上摄像机覆盖，一台故障仍有覆盖。",
+    "*effective*: seen by a camera that is up.": "*有效*：由在线摄像机覆盖。",
     # map.html: layers, legend and tooltip labels
     "Coverage": "覆盖",
     "Area": "区域",

@@ -73,9 +73,11 @@ def summary(rows: pd.DataFrame, scores: pd.DataFrame, *, crs: str) -> dict[str, 
     rows = rows.assign(meets_target=_meets(rows["ratio"], rows["target"]))
     whole = rows[rows["level"] == ALL]
     categories = {r["category"]: _category_entry(r) for r in whole.to_dict("records")}
+    # One grouping instead of a scan of every row per area: a city has thousands of villages.
+    per_area = dict(tuple(rows.groupby(["level", "area"], sort=False)))
     areas = []
     for area in scores.sort_values(["level", "rank", "area"], key=_level_key).to_dict("records"):
-        mine = rows[(rows["level"] == area["level"]) & (rows["area"] == area["area"])]
+        mine = per_area[(area["level"], area["area"])]
         areas.append(
             {
                 "area": area["area"],
@@ -105,12 +107,14 @@ def cameras_needed(suggestions: gpd.GeoDataFrame) -> Counter[str]:
     return needed
 
 
-def by_area(rows: pd.DataFrame, scores: pd.DataFrame, needed: Mapping[str, int]) -> pd.DataFrame:
+def by_area(rows: pd.DataFrame, scores: pd.DataFrame, needed: Mapping[str, int] | None) -> pd.DataFrame:
     """``by_area.csv``: one line per area and category, with the area's rank, status, score and the number
-    of suggested cameras that would serve it."""
+    of suggested cameras that would serve it (that column left out when ``needed`` is None, as is
+    ``redundant_ratio`` when ``rows`` lacks it)."""
     table = rows[rows["level"] != ALL].merge(scores, on=["level", "area"], how="left")
     table["meets_target"] = _meets(table["ratio"], table["target"])
-    table["cameras_needed"] = table["area"].map(lambda a: needed.get(a, 0))
+    if needed is not None:
+        table["cameras_needed"] = table["area"].map(lambda a: needed.get(a, 0))
     columns = [
         "level",
         "area",
@@ -129,7 +133,7 @@ def by_area(rows: pd.DataFrame, scores: pd.DataFrame, needed: Mapping[str, int])
         "meets_target",
     ]
     table = table.sort_values(["level", "rank", "area"], key=_level_key)
-    return table[columns].round(
+    return table[[c for c in columns if c in table]].round(
         {"score": 4, "total": 1, "covered": 1, "ratio": 4, "effective_ratio": 4, "redundant_ratio": 4}
     )
 
@@ -206,6 +210,57 @@ def localised(table: pd.DataFrame, lang: str) -> pd.DataFrame:
 _WORD_COLUMNS = ("level", "status", "kind", "category", "meets_target")
 
 
+def _table_head(lang: str, *columns: str) -> list[str]:
+    return ["| " + " | ".join(tr(lang, c) for c in columns) + " |", "|" + "---|" * len(columns)]
+
+
+def category_section(rows: pd.DataFrame, lang: str = "en") -> list[str]:
+    """``report.md``'s "Coverage by category" lines from the whole-report rows of ``rows`` (the redundant
+    column only where ``rows`` has ``redundant_ratio``)."""
+    redundant = "redundant_ratio" in rows
+    columns = ["category", "kind", "target", "total", "covered", "ratio", "effective"]
+    columns += ["redundant", "meets target"] if redundant else ["meets target"]
+    lines = ["", f"## {tr(lang, 'Coverage by category')}", "", *_table_head(lang, *columns)]
+    for r in rows[rows["level"] == ALL].to_dict("records"):
+        meets = tr(lang, "yes") if r["ratio"] >= r["target"] - TARGET_TOLERANCE else f"**{tr(lang, 'no')}**"
+        cells = [
+            tr(lang, r["category"]),
+            tr(lang, r["kind"]),
+            _percent(r["target"]),
+            _amount(r["total"], r["kind"]),
+            _amount(r["covered"], r["kind"]),
+            _percent(r["ratio"]),
+            _percent(r["effective_ratio"]),
+            *([_percent(r["redundant_ratio"])] if redundant else []),
+            meets,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    note = (
+        "*effective*: seen by a camera that is up; *redundant*: seen by two cameras or more, so it "
+        "survives one camera failing."
+        if redundant
+        else "*effective*: seen by a camera that is up."
+    )
+    return [*lines, "", tr(lang, note)]
+
+
+def ranking_sections(scores: pd.DataFrame, needed: Mapping[str, int] | None, lang: str = "en") -> list[str]:
+    """``report.md``'s "Ranking by <level>" sections (area names as data), with the suggested cameras each
+    area needs unless ``needed`` is None."""
+    lines: list[str] = []
+    for level in LEVELS:
+        part = scores[scores["level"] == level].sort_values(["rank", "area"])
+        if part.empty:
+            continue
+        columns = ["rank", "area", "status", "score", *(["cameras needed"] if needed is not None else [])]
+        lines += ["", f"## {tr(lang, f'Ranking by {level}')}", "", *_table_head(lang, *columns)]
+        for r in part.to_dict("records"):
+            cells = [str(r["rank"]), markdown_cell(r["area"]), tr(lang, r["status"]), _percent(r["score"])]
+            cells += [str(needed.get(r["area"], 0))] if needed is not None else []
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(
     rows: pd.DataFrame,
     scores: pd.DataFrame,
@@ -224,49 +279,16 @@ def markdown(
     def t(text: str) -> str:
         return tr(lang, text)
 
-    def head(*columns: str) -> list[str]:
-        return ["| " + " | ".join(t(c) for c in columns) + " |", "|" + "---|" * len(columns)]
-
     lines = [f"# {t('Coverage report')}", ""]
     if warnings:
         lines += [f"> **{t('Warning')}**: {w}" for w in warnings] + [""]
     lines += [f"- {t(label)}: {value}" for label, value in facts]
-    lines += ["", f"## {t('Coverage by category')}", ""]
-    lines += head(
-        "category", "kind", "target", "total", "covered", "ratio", "effective", "redundant", "meets target"
-    )
-    for r in rows[rows["level"] == ALL].to_dict("records"):
-        meets = t("yes") if r["ratio"] >= r["target"] - TARGET_TOLERANCE else f"**{t('no')}**"
-        lines.append(
-            f"| {t(r['category'])} | {t(r['kind'])} | {_percent(r['target'])} | "
-            f"{_amount(r['total'], r['kind'])} | {_amount(r['covered'], r['kind'])} | "
-            f"{_percent(r['ratio'])} | "
-            f"{_percent(r['effective_ratio'])} | "
-            f"{_percent(r['redundant_ratio'])} | {meets} |"
-        )
-    lines += [
-        "",
-        t(
-            "*effective*: seen by a camera that is up; *redundant*: seen by two cameras or more, so it "
-            "survives one camera failing."
-        ),
-    ]
-    for level in LEVELS:
-        part = scores[scores["level"] == level].sort_values(["rank", "area"])
-        if part.empty:
-            continue
-        lines += ["", f"## {t(f'Ranking by {level}')}", ""]
-        lines += head("rank", "area", "status", "score", "cameras needed")
-        lines += [
-            f"| {r['rank']} | {markdown_cell(r['area'])} | {t(r['status'])} | {_percent(r['score'])} | "
-            f"{needed.get(r['area'], 0)} |"
-            for r in part.to_dict("records")
-        ]
+    lines += category_section(rows, lang) + ranking_sections(scores, needed, lang)
     lines += ["", f"## {t('Gaps')}", ""]
     if gaps.empty:
         lines.append(t("No gaps."))
     else:
-        lines += head("kind", "category", "gaps", "length")
+        lines += _table_head(lang, "kind", "category", "gaps", "length")
         grouped = (
             gaps.groupby(["kind", "category"], sort=True)["length_m"].agg(["count", "sum"]).reset_index()
         )
