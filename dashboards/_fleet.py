@@ -84,8 +84,14 @@ def _ratio_stat(title: str, expr: str, description: str) -> stat.Panel:
     )
 
 
-def _count_stat(title: str, expr: str, description: str) -> stat.Panel:
-    return panel(stat.Panel().decimals(0), title, query(expr), width=4, height=4, description=description)
+def _count_stat(
+    title: str, expr: str, description: str, *, colours: db.ThresholdsConfig | None = None
+) -> stat.Panel:
+    """A count as a small stat panel; ``colours``: its threshold scale (e.g. red from 1 for a fault count)."""
+    kind = stat.Panel().decimals(0)
+    if colours is not None:
+        kind = kind.thresholds(colours)
+    return panel(kind, title, query(expr), width=4, height=4, description=description)
 
 
 def build() -> db.Dashboard:
@@ -299,28 +305,22 @@ def _gb28181_panels() -> list[Builder[dm.Panel]]:
             "count(camwatch_gb28181_device_up == 1) or vector(0)",
             "Registered devices and lower platforms keeping alive.",
         ),
-        panel(
-            stat.Panel().decimals(0).thresholds(down_colours),
+        _count_stat(
             "GB/T 28181 devices down",
-            query("count(camwatch_gb28181_device_up == 0) or vector(0)"),
-            width=4,
-            height=4,
-            description=(
-                "Registered devices silent past their keepalive deadline: all their channels are down."
-            ),
+            "count(camwatch_gb28181_device_up == 0) or vector(0)",
+            "Registered devices silent past their keepalive deadline: all their channels are down.",
+            colours=down_colours,
         ),
         _count_stat(
             "GB/T 28181 channels up",
             'sum(camwatch_gb28181_channels{state="up"}) or vector(0)',
             "Channels in the devices' catalogs that are up (device online, channel not OFF).",
         ),
-        panel(
-            stat.Panel().decimals(0).thresholds(down_colours),
+        _count_stat(
             "GB/T 28181 channels down",
-            query('sum(camwatch_gb28181_channels{state="down"}) or vector(0)'),
-            width=4,
-            height=4,
-            description="Channels reported OFF, or behind a silent device.",
+            'sum(camwatch_gb28181_channels{state="down"}) or vector(0)',
+            "Channels reported OFF, or behind a silent device.",
+            colours=down_colours,
         ),
         _count_stat(
             "Unknown channels",
