@@ -8,14 +8,13 @@ import logging
 import time
 from pathlib import Path
 
-import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from camwatch.config.models import Config, Debounce, MonitorSettings, RtspSettings, VideoSettings
 from camwatch.monitor.service import Service
 from support.cameras import make_camera
 from support.gst_rtsp import unused_port
+from support.pipeline import scrape
 
 # Every camera shares one fibre and power feed and stands within a few hundred metres of the others, so a
 # wrong grouping by fibre, power or place would show.
@@ -24,16 +23,6 @@ SHARED = {"fibre": "fibre-1", "power": "feeder-1", "county": "Xiayi", "township"
 
 def at(i: int) -> dict[str, float]:
     return {"lat": 34.0, "lon": 115.0 + i * 0.0005}  # ~46 m apart
-
-
-async def metrics(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    async with aiohttp.ClientSession() as s, s.get(url + "/metrics") as resp:
-        text = await resp.text()
-    return {
-        (smp.name, tuple(sorted(smp.labels.items()))): smp.value
-        for fam in text_string_to_metric_families(text)
-        for smp in fam.samples
-    }
 
 
 async def until(predicate, timeout: float = 30.0) -> None:
@@ -111,7 +100,7 @@ async def test_broken_cameras_form_no_cluster_and_a_dead_switch_forms_exactly_on
         assert cluster.share == 1.0 and cluster.onset == "observed"
         assert cluster.county == "Xiayi" and cluster.township == "Chengguan"
 
-        m = await metrics(svc.url)
+        m = await scrape(svc.url)
         members = {dict(k[1])["camera"] for k in m if k[0] == "camwatch_camera_cluster"}
         assert members == {"b0", "b1", "b2", "b3"}
         assert m[("camwatch_offline_cluster_cameras", (("cluster", "switch:sw-b"),))] == 4

@@ -10,9 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from camwatch.config.load import load_config
@@ -33,6 +31,7 @@ from camwatch.monitor.tracker import Tracker
 from camwatch.sim.gb28181_device import SimGbDevice, channel_ids
 from support.cameras import make_camera
 from support.gst_rtsp import unused_port
+from support.pipeline import sample, scrape
 
 PLATFORM_ID = "34020000002000000001"
 DOMAIN = "3402000000"
@@ -370,8 +369,8 @@ async def test_service_links_ledger_cameras_and_a_silent_nvr_is_one_offline_clus
 
         async def linked_up() -> bool:
             s = await scrape(svc.url)
-            ups = [value(s, "camwatch_camera_up", camera=c.id) for c in cameras]
-            probed = value(s, "camwatch_camera_up", camera="both")
+            ups = [sample(s, "camwatch_camera_up", camera=c.id) for c in cameras]
+            probed = sample(s, "camwatch_camera_up", camera="both")
             return ups == [1.0] * 6 and probed == 0.0
 
         await until_async(linked_up)
@@ -379,21 +378,21 @@ async def test_service_links_ledger_cameras_and_a_silent_nvr_is_one_offline_clus
         ghost_result = svc.tracker.tracks["ghost"].probes["gb28181"]
         assert ghost_result.error == "no registered device reports this channel"
         s = await scrape(svc.url)
-        assert value(s, "camwatch_probe_success", camera="both", probe="gb28181") == 1.0
-        assert value(s, "camwatch_gb28181_device_up", device=a) == 1.0
-        assert value(s, "camwatch_gb28181_channels", device=b, state="up") == 4.0
-        assert value(s, "camwatch_gb28181_unknown_channels", device=b) == 1.0
-        assert value(s, "camwatch_gb28181_keepalive_age_seconds", device=a) < 5
+        assert sample(s, "camwatch_probe_success", camera="both", probe="gb28181") == 1.0
+        assert sample(s, "camwatch_gb28181_device_up", device=a) == 1.0
+        assert sample(s, "camwatch_gb28181_channels", device=b, state="up") == 4.0
+        assert sample(s, "camwatch_gb28181_unknown_channels", device=b) == 1.0
+        assert sample(s, "camwatch_gb28181_keepalive_age_seconds", device=a) < 5
 
         sims[0].keepalives = False  # NVR a falls silent
         await until_async(lambda: _all_down(svc, [c.id for c in cameras[:4]]))
         svc.update_clusters()
         assert [(c.key, c.cameras) for c in svc.clusters] == [(f"gb28181:{a}", ("a0", "a1", "a2", "a3"))]
         s = await scrape(svc.url)
-        assert value(s, "camwatch_gb28181_device_up", device=a) == 0.0
-        assert value(s, "camwatch_gb28181_channels", device=a, state="down") == 4.0
-        assert [value(s, "camwatch_camera_up", camera=f"b{n}") for n in range(2)] == [1.0, 1.0]
-        assert value(s, "camwatch_camera_status", camera="a0", status="offline") == 1.0
+        assert sample(s, "camwatch_gb28181_device_up", device=a) == 0.0
+        assert sample(s, "camwatch_gb28181_channels", device=a, state="down") == 4.0
+        assert [sample(s, "camwatch_camera_up", camera=f"b{n}") for n in range(2)] == [1.0, 1.0]
+        assert sample(s, "camwatch_camera_status", camera="a0", status="offline") == 1.0
 
         # A reload linking b's unknown channel: known (and up) at once, without waiting for a catalog.
         assert svc.reload(
@@ -417,20 +416,6 @@ async def until_async(predicate, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.1)
-
-
-async def scrape(url: str) -> dict[tuple[str, tuple], float]:
-    async with aiohttp.ClientSession() as s, s.get(url + "/metrics") as resp:
-        text = await resp.text()
-    return {
-        (smp.name, tuple(sorted(smp.labels.items()))): smp.value
-        for fam in text_string_to_metric_families(text)
-        for smp in fam.samples
-    }
-
-
-def value(samples, name, **labels):
-    return samples.get((name, tuple(sorted(labels.items()))))
 
 
 def test_config_section_and_ledger_column_load(tmp_path):
