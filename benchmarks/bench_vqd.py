@@ -3,7 +3,8 @@
 Builds the corpus (tests/support/vqd_corpus.py: real photographs served live by the GStreamer RTSP test
 server), checks every stream with camwatch's video probe (first check without a baseline, then after the
 camera learned from its healthy view) and with ffmpeg's ``freezedetect``, ``blackdetect`` and ``blurdetect``
-over the same seconds, and prints a confusion matrix per method and CPU per check.
+over the same seconds, and prints a confusion matrix per method and CPU per check. Then cameras that one
+check cannot judge (a static scene without sensor noise) are checked twice, with their controls.
 
     python benchmarks/bench_vqd.py [--concurrency 6] [--learned 2] [--ffmpeg-blur 6.5]
 """
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -95,7 +96,10 @@ def main() -> int:
     settings = VideoSettings()
     with tempfile.TemporaryDirectory() as folder:
         streams = vqd_corpus.build(Path(folder))
-        server = start_gst_rtsp(mounts={s.name: s.fragment for s in streams})
+        looks = vqd_corpus.second_looks(Path(folder) / "looks")
+        server = start_gst_rtsp(
+            mounts={**{s.name: s.fragment for s in streams}, **vqd_corpus.second_look_mounts(looks)}
+        )
         try:
             print(
                 f"{len(streams)} streams: "
@@ -135,9 +139,41 @@ def main() -> int:
                 f"{settings.duration:g} s: {cpu:.3f} CPU s per check, {wall:.0f} s wall",
                 [(s.label, f) for s, f in zip(streams, found, strict=True)],
             )
+            second_look(server.url, looks, settings, args.concurrency)
         finally:
             server.stop()
     return 0
+
+
+def second_look(
+    url: Callable[[str], str],
+    looks: Sequence[vqd_corpus.SecondLook],
+    settings: VideoSettings,
+    concurrency: int,
+) -> None:
+    """Cameras one check cannot judge (a quiet sensor's static scene), checked twice, with their controls;
+    ffmpeg's freezedetect on the same two views."""
+    before, started = cpu_seconds(), time.monotonic()
+    outcomes = asyncio.run(vqd_corpus.check_twice(url, looks, settings=settings, concurrency=concurrency))
+    cpu = (cpu_seconds() - before) / (2 * len(looks))
+    print(
+        f"\nsecond look (the camera's previous check): {cpu:.3f} CPU s per check, "
+        f"{time.monotonic() - started:.0f} s wall"
+    )
+    with ThreadPoolExecutor(concurrency) as pool:
+        anchor = list(
+            pool.map(
+                lambda look: tuple(
+                    ffmpeg_check(url(mount), settings.duration, float("inf"))
+                    for mount in (look.name, f"{look.name}_later")
+                ),
+                looks,
+            )
+        )
+    print(f"{'camera':<22}{'kind':<20}{'expected':>16}{'camwatch':>18}{'ffmpeg':>18}")
+    for (look, first, later), found in zip(outcomes, anchor, strict=True):
+        truth, got = " → ".join(look.labels), f"{first} → {later}"
+        print(f"{look.name:<22}{look.kind:<20}{truth:>16}{got:>18}{' → '.join(found):>18}")
 
 
 if __name__ == "__main__":

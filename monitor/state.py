@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from camwatch.monitor import scene
+from camwatch.monitor.probes.base import Transient
 
 log = logging.getLogger(__name__)
 
@@ -613,12 +614,14 @@ class StoredBaselines:
     database, so that a restart does not relearn them and a camera turned meanwhile is told at once.
 
     Every ``get`` reads the database, so that ``camwatch reference reset`` reaches a running monitor. While
-    the disk refuses writes, references are kept in memory and the monitor goes on.
+    the disk refuses writes, references are kept in memory and the monitor goes on. ``Transient`` values (a
+    camera's previous picture) live in memory only.
     """
 
     def __init__(self, store: StateStore):
         self._store = store
         self._unsaved: dict[tuple[str, str], Any] = {}
+        self._transient: dict[tuple[str, str], Transient] = {}
         self._ready: sqlite3.Connection | None = None
 
     def _conn(self) -> sqlite3.Connection | None:
@@ -630,6 +633,8 @@ class StoredBaselines:
         return conn
 
     def get(self, camera_id: str, key: str) -> Any:
+        if (camera_id, key) in self._transient:
+            return self._transient[(camera_id, key)]
         with self._store._db:
             try:
                 conn = self._conn()
@@ -649,6 +654,9 @@ class StoredBaselines:
         return _decode_reference(*row)
 
     def put(self, camera_id: str, key: str, value: Any) -> None:
+        if isinstance(value, Transient):
+            self._transient[(camera_id, key)] = value
+            return
         kind, data = _encode_reference(value)
         with self._store._db:
             try:
@@ -669,8 +677,9 @@ class StoredBaselines:
         """Forget what ``cameras`` learned, so that their next healthy checks learn afresh; returns how
         many cameras had something to forget."""
         ids = list(cameras)
-        for key in [k for k in self._unsaved if k[0] in ids]:
-            del self._unsaved[key]
+        for memory in (self._unsaved, self._transient):
+            for key in [k for k in memory if k[0] in ids]:
+                del memory[key]
         with self._store._db:
             conn = self._conn()
             if conn is None:

@@ -52,6 +52,12 @@ class BaselineStore(Protocol):
     def put(self, camera_id: str, key: str, value: Any) -> None: ...
 
 
+class Transient:
+    """A learned value that lasts only while the process runs: a store keeps it in memory, never on disk."""
+
+    __slots__ = ()
+
+
 class MemoryBaselines:
     """Process-local baseline store."""
 

@@ -3,14 +3,31 @@ them, and a healthy one refreshes them. Shared by every probe that judges pictur
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from camwatch.config.models import PictureChecks
 from camwatch.monitor import scene
 from camwatch.monitor import video_analysis as analysis
-from camwatch.monitor.probes.base import OK, BaselineStore, ProbeResult
+from camwatch.monitor.probes.base import OK, BaselineStore, ProbeResult, Transient
+
+# A camera's previous check is compared with while at most this many check intervals old: older, the camera
+# may have restarted meanwhile onto another frozen picture.
+PREVIOUS_WITHIN_INTERVALS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousView(Transient):
+    """What a camera's check leaves for the next one: when it ended (monotonic seconds) and, when it found
+    the picture frozen, that picture's coarse copy (``Picture.coarse``, 14 KB); nothing otherwise."""
+
+    at: float
+    frozen: np.ndarray | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +37,9 @@ class Judged:
     verdict: analysis.VideoVerdict
     baseline: float | None
     reference: scene.SceneReference | None
+    # Whether a still picture differs from the camera's previous check's still picture (compared only
+    # when both were still with no sensor life: see ``judge``).
+    renewed: bool | None = None
 
     @property
     def worst(self) -> str | None:
@@ -42,6 +62,7 @@ class Judged:
                 **details,
                 "baseline_sharpness": self.baseline,
                 "scene_reference_checks": self.reference.checks if self.reference is not None else 0,
+                **({} if self.renewed is None else {"changed_since_previous_check": self.renewed}),
             },
         )
 
@@ -55,16 +76,27 @@ def judge(
     camera_id: str,
     keys: tuple[str, str],
     alive: float | None = None,
+    interval: float | None = None,
 ) -> Judged:
     """Assess ``pictures`` against the camera's baseline and reference scene (stored under ``keys``), then
     learn from the verdict: the baseline from a healthy check, the reference scene with weight
     ``settings.scene_refresh``. ``alive``: the share of the picture whose sensor noise changed between
-    consecutive frames, where the probe measured it (a live static scene is not frozen)."""
+    consecutive frames, where the probe measured it (a live static scene is not frozen).
+
+    A still picture with no sensor life is all one check can see of a frozen source, and of a static scene
+    whose encoder or denoiser wipes the sensor noise. Minutes tell them apart: a frozen source shows the same
+    picture at its next check, a live scene has changed a little (light, shadows). So when the camera's
+    previous check, at most ``PREVIOUS_WITHIN_INTERVALS`` × ``interval`` seconds ago, also found the
+    picture frozen and the picture changed since (``analysis.view_changed``), it is live, not frozen.
+    """
     baseline_key, scene_key = keys
     baseline = baselines.get(camera_id, baseline_key)
     reference = baselines.get(camera_id, scene_key)
     verdict = analysis.assess(
         pictures, fps=fps, baseline=baseline, settings=settings, reference=reference, alive=alive
+    )
+    verdict, renewed = _second_look(
+        verdict, pictures[-1], baselines, camera_id, f"{scene_key}:previous", settings, interval
     )
     refresh = settings.scene_refresh
     learned = analysis.next_baseline(baseline, verdict)
@@ -74,4 +106,35 @@ def judge(
         refreshed = scene.next_reference(reference, verdict.view, healthy=verdict.healthy, refresh=refresh)
         if refreshed is not reference:
             baselines.put(camera_id, scene_key, refreshed)
-    return Judged(verdict, baseline, reference)
+    return Judged(verdict, baseline, reference, renewed)
+
+
+def _second_look(
+    verdict: analysis.VideoVerdict,
+    last: analysis.Picture,
+    baselines: BaselineStore,
+    camera_id: str,
+    key: str,
+    settings: PictureChecks,
+    interval: float | None,
+) -> tuple[analysis.VideoVerdict, bool | None]:
+    """``verdict`` with ``frozen`` taken back when the previous check's frozen picture differs from this
+    one, and whether it did (``None``: not compared). Leaves this check's picture for the next one."""
+    now = time.monotonic()
+    frozen = "frozen" in verdict.faults
+    previous = baselines.get(camera_id, key)
+    renewed = None
+    if (
+        frozen
+        and isinstance(previous, PreviousView)
+        and previous.frozen is not None
+        and interval is not None
+        and now - previous.at <= PREVIOUS_WITHIN_INTERVALS * interval
+    ):
+        renewed = analysis.view_changed(previous.frozen, last.coarse, settings.frozen_tolerance)
+        if renewed:
+            verdict = dataclasses.replace(verdict, faults=tuple(f for f in verdict.faults if f != "frozen"))
+    if frozen or (isinstance(previous, PreviousView) and previous.frozen is not None):
+        # Only a frozen picture is kept (14 KB); the check after one leaves a mark that it is gone.
+        baselines.put(camera_id, key, PreviousView(now, last.coarse if frozen else None))
+    return verdict, renewed

@@ -226,6 +226,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         camera_id=camera.id,
         keys=keys,
         alive=alive,
+        interval=settings.interval,
     )
     verdict = judged.verdict
     if ctx.snapshot_sink is not None:

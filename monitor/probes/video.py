@@ -21,6 +21,7 @@ from typing import Any, cast
 import av
 import av.error
 import cv2
+import numpy as np
 
 from camwatch.config.models import Camera, VideoSettings
 from camwatch.config.redact import scrub
@@ -50,6 +51,7 @@ _ALIVE_SKIP, _DEAD_PAIRS, _LIVE_PAIRS = 1, 2, 4
 # Sensor life is measured on every n-th pixel of the luma plane, n chosen to bring it near this width:
 # subsampling (not averaging) keeps the per-pixel noise that averaging would cancel.
 _ALIVE_WIDTH = 640
+_PLANAR_8BIT = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +94,13 @@ class _Watch:
         self._skipped = 0
         self._last_luma: Any = None
         self._pairs: list[float] = []  # sensor life of consecutive frame pairs
+        self._lit = False  # whether the newest picture is above black, measured once per picture
         self.alive: float | None = None
+        # A float once: Fraction arithmetic on every packet costs more than the rest of the bookkeeping.
+        self._time_base = float(stream.time_base)
 
     def _seconds(self, pts: int) -> float:
-        return float(pts * self.stream.time_base)
+        return pts * self._time_base
 
     def add(self, packet: Any) -> bool:
         """Take one packet; return whether the window is complete."""
@@ -125,7 +130,7 @@ class _Watch:
         picture still (a moving scene never pays for it), or while a long GOP is decoded in full."""
         if self.alive is not None:
             return False
-        if not self.pictures or analysis.luma(self.pictures[-1]) < self.settings.black_luma:
+        if not self._lit:
             return False  # nothing to measure yet, or a black picture, which is never judged frozen
         return self._full or (len(self.pictures) >= 2 and self.tracker.longest > 0)
 
@@ -148,8 +153,7 @@ class _Watch:
         if self._skipped < _ALIVE_SKIP:
             self._skipped += 1
             return
-        step = max(1, round(frame.width / _ALIVE_WIDTH))
-        luma = frame.to_ndarray(format="gray")[::step, ::step]
+        luma = _sensor_luma(frame)
         if self._last_luma is not None:
             self._pairs.append(analysis.sensor_alive(self._last_luma, luma))
         self._last_luma = luma
@@ -177,6 +181,7 @@ class _Watch:
             )
             pic = analysis.picture(small.to_ndarray(), t)
             self.pictures.append(pic)
+            self._lit = analysis.luma(pic) >= self.settings.black_luma
             self.tracker.add(pic)
 
     @property
@@ -184,6 +189,17 @@ class _Watch:
         """Frames over the PTS span of every packet seen, those before the first keyframe included."""
         span = max(self.stamps) - min(self.stamps) if self.stamps else 0.0
         return (len(self.stamps) - 1) / span if span > 0 else 0.0
+
+
+def _sensor_luma(frame: Any) -> Any:
+    """Every n-th pixel of the frame's luma, n bringing it near ``_ALIVE_WIDTH``, read straight from the
+    decoder's plane when it is 8-bit planar YUV (no colour conversion of the full frame)."""
+    step = max(1, round(frame.width / _ALIVE_WIDTH))
+    if frame.format.name in _PLANAR_8BIT:
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        return rows[::step, : plane.width : step].copy()
+    return frame.to_ndarray(format="gray")[::step, ::step]
 
 
 def capture(url: str, *, settings: VideoSettings, deadline: float, cancel: threading.Event) -> Capture:
@@ -196,6 +212,9 @@ def capture(url: str, *, settings: VideoSettings, deadline: float, cancel: threa
         # throw them away.
         "analyzeduration": "0",
         "probesize": "32",
+        # Nor decode a frame while probing: the stream's decoder decodes what it needs from the packets,
+        # which probing keeps for it (a 720p keyframe decoded only to be dropped is a sixth of a check).
+        "skip_frame": "all",
     }
     with av.open(url, options=options, timeout=(io_timeout, io_timeout)) as container:
         stream = container.streams.video[0]
@@ -309,6 +328,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         camera_id=camera.id,
         keys=keys,
         alive=got.alive,
+        interval=settings.interval,
     )
     verdict = judged.verdict
     if ctx.snapshot_sink is not None:

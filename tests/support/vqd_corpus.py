@@ -493,3 +493,84 @@ def accuracy(outcomes: Sequence[Outcome]) -> dict[str, tuple[int, int]]:
         right, total = table.get(outcome.stream.label, (0, 0))
         table[outcome.stream.label] = (right + outcome.correct, total + 1)
     return table
+
+
+@dataclass(frozen=True, slots=True)
+class SecondLook:
+    """One camera checked twice, minutes apart in the field: ``first`` and ``later`` are the gst-launch
+    fragments it shows at each check (two mounts, as a test cannot wait minutes), ``labels`` what a correct
+    check names each time."""
+
+    name: str
+    kind: str
+    first: str
+    later: str
+    labels: tuple[str, str]
+
+
+def second_looks(directory: Path) -> list[SecondLook]:
+    """Cameras one check cannot judge, and their controls, written into ``directory``.
+
+    ``quiet``: a static scene whose encoder or denoiser left no sensor noise, its OSD clock ticking; the
+    first check sees exactly what a frozen source shows (``frozen``), the next one finds the light changed
+    a little since (a few per cent, as over minutes of daylight) and the camera live. ``frozen``: a source
+    frozen with its OSD ticking stays ``frozen`` at the next check. ``froze``: a live camera that froze
+    between the checks is ``frozen`` at once (the first check was live, there is nothing to take back).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    looks = []
+    for index, photo in enumerate(("chelsea", "coins", "astronaut")):
+        osd = OSDS[index % len(OSDS)]
+        title = f"quiet {photo}".upper()
+        now = directory / f"quiet_{photo}.png"
+        later = directory / f"quiet_later_{photo}.png"
+        view = load_photo(photo)
+        cv2.imwrite(str(now), view)
+        cv2.imwrite(str(later), np.clip(view.astype(np.float32) * 0.96, 0, 255).astype(np.uint8))
+        looks.append(
+            SecondLook(
+                f"quiet_{photo}",
+                "quiet_sensor",
+                _still(now) + _osd(osd, title),
+                _still(later) + _osd(osd, title),
+                ("frozen", OK),
+            )
+        )
+        frozen = _still(now) + _osd(osd, title)
+        looks.append(
+            SecondLook(f"frozen_{photo}", "frozen_osd_ticking", frozen, frozen, ("frozen", "frozen"))
+        )
+        live = _noisy(_still(now), DAY_NOISE) + _osd(osd, title)
+        looks.append(
+            SecondLook(
+                f"froze_{photo}", "froze_between", live, _still(later) + _osd(osd, title), (OK, "frozen")
+            )
+        )
+    return looks
+
+
+async def check_twice(
+    url: Callable[[str], str], looks: Sequence[SecondLook], *, settings: VideoSettings, concurrency: int = 6
+) -> list[tuple[SecondLook, str, str]]:
+    """Check each camera at its first view, then again at its later one (served at ``url(name + '_later')``);
+    returns each camera with the status of both checks."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(look: SecondLook) -> tuple[SecondLook, str, str]:
+        ctx = ProbeContext(settings=settings)
+        camera = Camera(id=look.name, rtsp_url=url(look.name))
+        async with gate:
+            first = await probe(camera, ctx)
+            later = await probe(camera.model_copy(update={"rtsp_url": url(f"{look.name}_later")}), ctx)
+        return look, first.status, later.status
+
+    return list(await asyncio.gather(*(one(look) for look in looks)))
+
+
+def second_look_mounts(looks: Sequence[SecondLook]) -> dict[str, str]:
+    """The RTSP mounts ``check_twice`` reads: each camera's first and later views."""
+    return {
+        name: fragment
+        for look in looks
+        for name, fragment in ((look.name, look.first), (f"{look.name}_later", look.later))
+    }
