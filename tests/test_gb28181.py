@@ -133,7 +133,21 @@ async def test_register_with_digest_then_200_with_gb_date_and_expires():
         assert answer.header("expires") == "600"  # capped at max_expires
         assert p.devices[IPC].online and p.devices[IPC].transport == "UDP"
 
-        # Expires: 0 unregisters: the device is offline at once, and its keepalives get 404.
+        # The same response again (seen on the wire, replayed from another host): challenged afresh, and
+        # the registration stays where it was.
+        registered_at = p.devices[IPC].address
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.3", 0))
+            s.settimeout(2.0)
+            s.sendto(register_bytes(IPC, auth, expires=7200), p.local)
+            replayed = sip.parse(await asyncio.to_thread(s.recv, 65536), max_bytes=65536)
+        assert replayed.status == 401 and "stale=true" in replayed.header("www-authenticate")
+        assert p.devices[IPC].address == registered_at
+
+        # Expires: 0 unregisters (the nonce's next count): offline at once, and its keepalives get 404.
+        creds["nc"] = "00000002"
+        creds["response"] = digest.expected_response(creds, method="REGISTER", password=PASSWORD)
+        auth = "Digest " + ", ".join(f'{k}="{v}"' for k, v in creds.items())
         gone = await asyncio.to_thread(udp_exchange, p.local, register_bytes(IPC, auth, expires=0))
         assert gone is not None and sip.parse(gone, max_bytes=65536).status == 200
         assert not p.devices[IPC].online and not p.devices[IPC].registered
@@ -458,3 +472,23 @@ def test_tracker_takes_gb28181_as_settled_and_never_counts_it_toward_a_probes_de
     tracker.observe("only", {"gb28181": gb_up}, 1.0)
     down = tracker.observe("only", {"gb28181": gb_down}, 2.0)  # the keepalive deadline already debounced it
     assert down is not None and down.up is False and down.status == "offline"
+
+
+def test_a_digest_response_counts_once_per_nonce_count_and_the_memory_is_bounded(monkeypatch):
+    clock = [1_000_000.0]
+    nonces = digest.Nonces(clock=lambda: clock[0])
+    nonce = nonces.issue()
+    used = {"nonce": nonce, "qop": "auth", "nc": "00000001"}
+    assert nonces.first_use(used)
+    assert not nonces.first_use(used)  # replayed
+    assert nonces.first_use(used | {"nc": "00000003"})
+    assert not nonces.first_use(used | {"nc": "00000002"})  # counts only rise
+    assert not nonces.first_use(used | {"nc": "zz"})
+    bare = {"nonce": nonces.issue() + "x"}  # no qop: a nonce serves once
+    assert nonces.first_use(bare) and not nonces.first_use(bare)
+    # Bounded: old entries go first, so the newest registrations are still guarded.
+    monkeypatch.setattr(digest, "USED_NONCES_MAX", 4)
+    for n in range(10):
+        clock[0] += 1
+        assert nonces.first_use({"nonce": f"n{n}"})
+    assert len(nonces._used) == 4 and not nonces.first_use({"nonce": "n9"})

@@ -271,6 +271,18 @@ class Platform:
             log.warning("GB/T 28181 device %s at %s: wrong password (403)", device_id, source[0])
             send(sip.response(msg, 403, "Forbidden"))
             return "403"
+        if not self.nonces.first_use(params):
+            # A response seen before: a replay, or a retransmission whose 200 was lost. Either way a fresh
+            # challenge; a real device answers it with its password. Counted with wrong passwords.
+            if not self._failure_allowed(source[0], now):
+                self.dropped["auth_rate"] += 1
+                return "dropped"
+            log.warning(
+                "GB/T 28181 device %s at %s: digest response reused, challenged again", device_id, source[0]
+            )
+            challenge = digest.challenge(s.domain, self.nonces.issue()) + ",stale=true"
+            send(sip.response(msg, 401, "Unauthorized", [("WWW-Authenticate", challenge)]))
+            return "401"
         expires = self._expires(msg)
         device = self.devices.get(device_id)
         if expires == 0:
