@@ -43,6 +43,14 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 """Seconds; accepts numbers or strings with a unit (ms, s, m, h, d)."""
 
 
+def _duration_or_off(value: Any) -> float:
+    return 0.0 if value in (0, "0", False) else parse_duration(value)
+
+
+DurationOrOff = Annotated[float, BeforeValidator(_duration_or_off)]
+"""A ``Duration``, or 0 (also ``false``) for "never"."""
+
+
 class Frozen(BaseModel):
     """Base for every config model: immutable, unknown fields refused."""
 
@@ -284,6 +292,10 @@ class Gb28181Settings(Frozen):
     # What brings an offline device back: its next keepalive, or only a new REGISTER (keepalives get 404).
     revive: Literal["keepalive", "register"] = "keepalive"
     catalog_interval: Duration = 600.0
+    # Catalog subscription (SUBSCRIBE, Event: Catalog) asked of each registered device for this long and
+    # renewed before it ends: channels switching ON/OFF arrive as NOTIFY at once, not at the next Catalog
+    # query. 0: never subscribe.
+    catalog_subscription: DurationOrOff = 3600.0
     # Registrations asking for longer are granted this.
     max_expires: Duration = 3600.0
     max_devices: int = Field(1000, ge=1)

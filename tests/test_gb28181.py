@@ -263,6 +263,41 @@ async def test_catalog_notify_events_switch_and_remove_channels():
             await nvr.stop()
 
 
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
+async def test_the_platform_subscribes_to_each_catalog_and_a_switched_channel_arrives_at_once(transport):
+    ids = channel_ids(NVR, 3)
+    # Catalog queries far apart: only the subscription can bring the change in time.
+    async with platform(catalog_interval=3600, catalog_subscription=2.0) as (p, results):
+        nvr = device(p, NVR, channels=dict.fromkeys(ids, "ON"), transport=transport)
+        await nvr.start()
+        try:
+            await until(lambda: all(results.up(c) is True for c in ids) and nvr.subscribed)
+            first_end = nvr.subscribed_until
+            nvr.set_channel(ids[1], "OFF")
+            await until(lambda: results.up(ids[1]) is False, timeout=2.0)
+            assert results.latest[ids[1]].error == "channel Status OFF in the device's catalog"
+            nvr.set_channel(ids[1], "ON")
+            await until(lambda: results.up(ids[1]) is True, timeout=2.0)
+            # Renewed before it runs out (at 90 % of its 2 s).
+            await until(lambda: nvr.subscribed_until > first_end, timeout=3.0)
+            assert p.messages[("NOTIFY", "Catalog")] == 2
+            assert p.messages[("MESSAGE", "Catalog")] == 1  # the one catalog asked at registration
+        finally:
+            await nvr.stop()
+
+
+async def test_no_subscription_when_switched_off():
+    async with platform(catalog_subscription=0) as (p, results):
+        ipc = device(p, channels={IPC: "ON"})
+        await ipc.start()
+        try:
+            await until(lambda: results.up(IPC) is True)
+            await asyncio.sleep(0.5)  # several ticks
+            assert not ipc.subscribed and ipc.subscribed_until == 0.0
+        finally:
+            await ipc.stop()
+
+
 async def test_wrong_password_is_403_rate_limited_and_never_logged(caplog):
     caplog.set_level(logging.DEBUG)
     async with platform(auth_failures_per_minute=2) as (p, results):

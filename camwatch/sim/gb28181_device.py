@@ -44,6 +44,7 @@ class SimGbDevice:
     keepalives: bool = True  # fault: set False and the device falls silent
     device_time_offset: float = 0.0  # seconds its clock runs ahead of ours
     register_status: int = 0  # the last REGISTER's final answer (200, 403, ...)
+    subscribed_until: float = 0.0  # loop time the platform's Catalog subscription lasts to
     answer_timeout: float = 2.0  # per transmission; a request is sent three times
     _send: Callable[[bytes], None] | None = field(default=None, init=False, repr=False)
     _waiting: dict[str, asyncio.Future[sip.SipMessage]] = field(default_factory=dict, init=False, repr=False)
@@ -164,6 +165,18 @@ class SimGbDevice:
             "NOTIFY",
         )
 
+    @property
+    def subscribed(self) -> bool:
+        """Whether the platform's Catalog subscription is running."""
+        return asyncio.get_running_loop().time() < self.subscribed_until
+
+    def set_channel(self, channel_id: str, status: str) -> None:
+        """A channel switches (``ON``/``OFF``): its next Catalog lists it so, and a subscribed platform is
+        told at once, as a device's Catalog NOTIFY does."""
+        self.channels[channel_id] = status
+        if self.subscribed:
+            self.send_catalog_event({channel_id: "ON" if status.upper() in ("ON", "ONLINE") else "OFF"})
+
     def _encode(self, xml: str) -> bytes:
         label = "GB2312" if self.encoding == "gb2312" else "UTF-8"
         return f'<?xml version="1.0" encoding="{label}"?>\r\n{xml}'.encode(self.encoding)
@@ -199,6 +212,12 @@ class SimGbDevice:
                 future.set_result(msg)
             return
         if self._send is None:
+            return
+        if msg.method == "SUBSCRIBE":
+            expires = sip.number(msg.header("expires"), 3600)
+            self._send(sip.response(msg, 200, "OK", [("Expires", str(expires))]))
+            if msg.header("event").split(";")[0].strip().lower() == "catalog":
+                self.subscribed_until = asyncio.get_running_loop().time() + expires
             return
         self._send(sip.response(msg, 200, "OK"))
         body = msg.body.decode("utf-8", "replace")

@@ -70,6 +70,7 @@ class Device:
     last_keepalive: float = 0.0
     deadline: float = 0.0
     catalog_due: float = 0.0
+    subscription_due: float = 0.0  # when the Catalog subscription is (re)sent
     channels: dict[str, Channel] = field(default_factory=dict)
     assemblies: dict[int, set[str]] = field(default_factory=dict)  # SN -> channel ids received
     unknown: int = 0  # channels the ledger does not know
@@ -306,6 +307,7 @@ class Platform:
         send(sip.response(msg, 200, "OK", extra))
         self._keepalive(device, now)
         device.catalog_due = now  # a fresh registration is asked for its catalog at once
+        device.subscription_due = now  # and subscribed to its catalog's changes
         self._query(device, "DeviceStatus")
         return "200"
 
@@ -459,8 +461,14 @@ class Platform:
             if device.online and now >= device.catalog_due:
                 device.catalog_due = now + interval
                 self._query(device, "Catalog")
+            lasting = self.settings.catalog_subscription
+            if lasting and device.online and now >= device.subscription_due:
+                # Renewed at 90 % of its time, so that no change falls between two subscriptions.
+                device.subscription_due = now + 0.9 * lasting
+                self._query(device, "Catalog", subscribe=lasting)
 
-    def _query(self, device: Device, cmd: str) -> None:
+    def _query(self, device: Device, cmd: str, *, subscribe: float = 0.0) -> None:
+        """Send ``cmd`` as a query MESSAGE, or with ``subscribe`` seconds as a SUBSCRIBE to its events."""
         if device.send is None:
             return
         self._sn += 1
@@ -468,10 +476,13 @@ class Platform:
         host, port = device.address
         s = self.settings
         body = manscdp.query(cmd, self._sn, device.id)
+        extra = [("Event", f"{cmd};id={self._sn}"), ("Expires", str(int(subscribe)))] if subscribe else []
+        if subscribe:
+            extra.append(("Contact", f"<sip:{s.id}@{self.local[0]}:{self.local[1]}>"))
         try:
             device.send(
                 sip.request(
-                    "MESSAGE",
+                    "SUBSCRIBE" if subscribe else "MESSAGE",
                     uri=f"sip:{device.id}@{host}:{port}",
                     from_uri=f"sip:{s.id}@{s.domain}",
                     to_uri=f"sip:{device.id}@{s.domain}",
@@ -479,6 +490,7 @@ class Platform:
                     cseq=device.cseq,
                     call_id=f"{self._sn}-{s.id}",
                     body=body,
+                    extra=extra,
                 )
             )
         except (OSError, RuntimeError):  # a closed TCP connection: the device reconnects and re-registers

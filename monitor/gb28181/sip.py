@@ -184,8 +184,10 @@ def request(
     call_id: str,
     body: bytes = b"",
     content_type: str = "Application/MANSCDP+xml",
+    extra: list[tuple[str, str]] | None = None,
 ) -> bytes:
-    """A request we originate (Catalog / DeviceStatus queries). ``via`` is ``UDP 127.0.0.1:5060``-style."""
+    """A request we originate (Catalog / DeviceStatus queries, Catalog subscriptions). ``via`` is
+    ``UDP 127.0.0.1:5060``-style; ``extra`` headers follow the standard ones."""
     headers = [
         ("Via", f"SIP/2.0/{via};rport;branch=z9hG4bK{secrets.token_hex(8)}"),
         ("From", f"<{from_uri}>;tag={new_tag()}"),
@@ -193,6 +195,7 @@ def request(
         ("Call-ID", call_id),
         ("CSeq", f"{cseq} {method}"),
         ("Max-Forwards", "70"),
+        *(extra or []),
     ]
     if body:
         headers.append(("Content-Type", content_type))
