@@ -99,7 +99,7 @@ def _url_from_host(host: str, port: int, path: str) -> str:
 
 
 _NO_ADDRESS = (
-    "nothing to probe: no rtsp_url, host (IP), onvif_host or snapshot_url; fill one in, "
+    "nothing to probe: no rtsp_url, host (IP), onvif_host, snapshot_url or gb_id; fill one in, "
     "or mark a camera that is not on the network with 是否联网 = 否 (networked: false)"
 )
 
@@ -219,7 +219,8 @@ class CameraBuilder:
         if (
             self.require_address
             and rec.networked
-            and not (first_url or fields["onvif_host"] or rec.snapshot_url)
+            # A camera with a GB/T 28181 id is watched through the platform it registers with.
+            and not (first_url or fields["onvif_host"] or rec.snapshot_url or rec.gb_id)
         ):
             self.problems.append(record.problem(None, _NO_ADDRESS))
         if login and login.password is not None:

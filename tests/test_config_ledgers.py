@@ -309,15 +309,17 @@ def test_commands_that_probe_need_an_address_unless_not_networked(tmp_path: Path
         "cameras:\n"
         "  - {id: planned, lat: 34.41, lon: 115.65}\n"
         "  - {id: offline-by-design, lat: 34.42, lon: 115.65, networked: 否}\n"
-        "  - {id: streams, host: 10.0.0.1}\n",
+        "  - {id: streams, host: 10.0.0.1}\n"
+        "  - {id: gb-only, gb_id: '34020000001310000001'}\n",
     )
     # A planning inventory (positions only) is fine for coverage ...
-    assert len(load_config(config, environ={}).cameras) == 3
-    # ... but a camera that is to be probed needs something to probe.
+    assert len(load_config(config, environ={}).cameras) == 4
+    # ... but a camera that is to be probed needs something to probe (a GB/T 28181 id will do: the
+    # platform it registers with tells its status).
     with pytest.raises(ConfigError) as caught:
         load_config(config, environ={}, require_address=True)
     assert [str(p) for p in caught.value.problems] == [
-        f"{config}, line 2: nothing to probe: no rtsp_url, host (IP), onvif_host or snapshot_url; "
+        f"{config}, line 2: nothing to probe: no rtsp_url, host (IP), onvif_host, snapshot_url or gb_id; "
         "fill one in, "
         "or mark a camera that is not on the network with 是否联网 = 否 (networked: false)"
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import resource
 import time
 from collections.abc import Iterator
@@ -177,7 +178,10 @@ async def decode(url: str, timeout: float = TIMEOUT_S) -> ProbeResult:
 
 
 @pytest.mark.parametrize("auth", ["basic", "digest", "basic,digest"])
-async def test_decoder_redirected_elsewhere_sends_nothing_there(auth: str) -> None:
+async def test_decoder_redirected_elsewhere_sends_nothing_there(
+    auth: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="camwatch.monitor.probes.video")
     async with (
         recording_listener("127.0.0.77") as trap,
         hostile_rtsp(decoder="redirect", location=trap.url("stolen"), auth=auth) as camera,
@@ -192,6 +196,9 @@ async def test_decoder_redirected_elsewhere_sends_nothing_there(auth: str) -> No
         "redirected (302) to 127.0.0.77; camwatch follows no redirect",
     )
     assert (trap.connections, bytes(trap.received)) == (0, b"")
+    # The log says it too, naming the camera and the host it pointed to, and never the login.
+    assert "video check refused a redirect (redirected (302) to 127.0.0.77" in caplog.text
+    assert CAM_PASSWORD not in caplog.text
     decoder = [r for r in camera.requests if not r.from_probe]
     assert [r.method for r in decoder][-1] == "DESCRIBE"
     assert logins_before_a_challenge(camera.requests) == []

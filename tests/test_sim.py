@@ -343,3 +343,72 @@ def test_default_profile_and_bad_profiles(tmp_path: Path) -> None:
     bad.write_text("profiles:\n  - {name: x, share: 0.5, count: 3}\n")
     with pytest.raises(ConfigError, match="share or count, not both"):
         load_spec(bad)
+
+
+async def test_a_profile_s_gb28181_nvrs_register_once_camwatch_listens_with_their_faults(
+    tmp_path, monkeypatch
+):
+    """`camwatch simulate` with a ``gb28181:`` profile section: NVRs on their own loopback addresses start
+    before camwatch, keep trying, and once the config it wrote is run, register (all but the one with a
+    changed password), list their channels (some OFF), and a silenced one goes offline."""
+    from camwatch.config.load import load_config
+    from camwatch.monitor.gb28181.platform import Platform
+    from camwatch.sim.fleet import PASSWORD_ENV, Fleet
+    from camwatch.sim.profiles import FleetSpec
+    from support.gst_rtsp import unused_port
+
+    monkeypatch.setenv(PASSWORD_ENV, "sim-secret")
+    port = unused_port()
+    spec = FleetSpec.model_validate(
+        {
+            "count": 2,
+            "onvif": False,
+            "gb28181": {
+                "port": port, "devices": 4, "channels": 6, "keepalive": "0.5s", "register_retry": "0.5s",
+                "silent": 1, "silent_after": "4s", "wrong_password": 1, "channels_off": 0.2,
+            },
+        }
+    )  # fmt: skip
+    fleet = Fleet(spec, password="sim-secret", base_address="127.21.0.1")
+    results: dict[str, bool] = {}
+    async with fleet:
+        config = load_config(
+            fleet.write_config(tmp_path / "camwatch.yaml", listen=f"127.0.0.1:{unused_port()}")
+        )
+        assert config.gb28181 is not None and config.gb28181.listen == f"127.0.0.1:{port}"
+        linked = {c.gb_id for c in config.cameras if c.gb_id}
+        assert len(linked) == 24 and all(c.rtsp_url is None for c in config.cameras if c.gb_id)
+        for device in fleet.gb_devices:
+            device.answer_timeout = 0.2
+        await asyncio.sleep(1.0)  # the NVRs try while nothing listens
+        platform = Platform(
+            config.gb28181,
+            on_result=lambda gid, r, now: results.__setitem__(gid, r.success),
+            known=linked.__contains__,
+        )
+        await platform.start()
+        try:
+            wrong, silent, *good = fleet.gb_devices
+            deadline = asyncio.get_running_loop().time() + 10
+            while not all(results.get(d.device_id) for d in [silent, *good]):
+                assert asyncio.get_running_loop().time() < deadline, results
+                await asyncio.sleep(0.1)
+            assert wrong.device_id not in platform.devices and wrong.register_status == 403
+            assert {d.address[0] for d in platform.devices.values()} == {
+                "127.30.0.2",
+                "127.30.0.3",
+                "127.30.0.4",
+            }
+            off = [c for d in good for c, status in d.channels.items() if status == "OFF"]
+            while not all(c in results for d in good for c in d.channels):
+                assert asyncio.get_running_loop().time() < deadline, results
+                await asyncio.sleep(0.1)
+            assert off and all(results[c] is False for c in off)
+            assert all(results[c] for d in good for c, status in d.channels.items() if status == "ON")
+            # The silenced NVR: offline after keepalive x count once its link is cut (4 s in).
+            while results.get(silent.device_id) is not False:
+                assert asyncio.get_running_loop().time() < deadline + 5, results
+                await asyncio.sleep(0.1)
+            assert all(results[c] is False for c in silent.channels)
+        finally:
+            await platform.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import random
 import secrets
@@ -13,6 +14,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from camwatch.sim.gb28181_device import DEMO_DOMAIN, DEMO_PLATFORM_ID, SimGbDevice, channel_ids
 from camwatch.sim.h264 import clip
 from camwatch.sim.onvif_device import SNAPSHOT_PATHS, OnvifDevice, make_runner
 from camwatch.sim.profiles import FleetSpec, SimCamera, load_spec, outage_groups, plan
@@ -59,6 +61,38 @@ class Fleet:
         }
         self._timers: list[asyncio.TimerHandle] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self.gb_devices = self._gb_devices(password)
+        self._gb_tasks: dict[str, asyncio.Task[None]] = {}
+
+    def _gb_devices(self, password: str) -> list[SimGbDevice]:
+        """The profile's GB/T 28181 NVRs: the first ``wrong_password`` with a changed password, the next
+        ``silent`` to fall silent; channels listed OFF spread over all (seeded)."""
+        gb = self.spec.gb28181
+        if gb is None:
+            return []
+        rng = random.Random(self.spec.seed)
+        base = ipaddress.IPv4Address(gb.base_address)
+        devices = []
+        for n in range(gb.devices):
+            device_id = f"{DEMO_DOMAIN}118{n + 1:07d}"
+            channels = {
+                c: "OFF" if rng.random() < gb.channels_off else "ON"
+                for c in channel_ids(device_id, gb.channels)
+            }
+            devices.append(
+                SimGbDevice(
+                    device_id,
+                    ("127.0.0.1", gb.port),
+                    DEMO_PLATFORM_ID,
+                    DEMO_DOMAIN,
+                    password=password + "-changed" if n < gb.wrong_password else password,
+                    channels=channels,
+                    keepalive_interval=gb.keepalive,
+                    name=f"NVR{n + 1:03d}-",
+                    local_host=str(base + n),
+                )
+            )
+        return devices
 
     def _rtsp_camera(self, cam: SimCamera, password: str) -> RtspCamera:
         video = self.spec.video
@@ -114,6 +148,7 @@ class Fleet:
             if cam.behaviour == "flapping":
                 # Staggered phases: flapping cameras must not look like one cluster going down together.
                 self._timers.append(loop.call_later(rng.uniform(0, cam.period), self._flap, cam.id))
+        await self._start_gb28181()
         for outage, value in outage_groups(self.spec, self.cameras):
             reason = f"outage:{outage.label}={value}"
             ids = [c.id for c in self.cameras if c.label(outage.label) == value]
@@ -121,9 +156,36 @@ class Fleet:
             end = outage.at + outage.duration
             self._timers.append(loop.call_later(end, self._spawn_hold, ids, reason, False))
 
+    async def _start_gb28181(self) -> None:
+        gb = self.spec.gb28181
+        if gb is None:
+            return
+        for device in self.gb_devices:
+            await device.start(register=False)
+            self._gb_tasks[device.device_id] = asyncio.create_task(
+                device.stay_registered(retry=gb.register_retry)
+            )
+        silent = self.gb_devices[gb.wrong_password : gb.wrong_password + gb.silent]
+        loop = asyncio.get_running_loop()
+        self._timers += [loop.call_later(gb.silent_after, self._silence, d.device_id) for d in silent]
+
+    def _silence(self, device_id: str) -> None:
+        """The device's link is cut: no keepalive, no registration."""
+        device = next(d for d in self.gb_devices if d.device_id == device_id)
+        device.keepalives = False
+        task = self._gb_tasks.pop(device_id, None)
+        if task is not None:
+            task.cancel()
+
     async def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
+        for task in self._gb_tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._gb_tasks.values(), return_exceptions=True)
+        self._gb_tasks.clear()
+        for device in self.gb_devices:
+            await device.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -243,8 +305,25 @@ class Fleet:
         """Write the camera inventory YAML (``cameras:`` list)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump({"cameras": self.inventory()}, sort_keys=False, allow_unicode=True))
+        rows = self.inventory() + self.gb_inventory()
+        path.write_text(yaml.safe_dump({"cameras": rows}, sort_keys=False, allow_unicode=True))
         return path
+
+    def gb_inventory(self) -> list[dict[str, Any]]:
+        """Ledger rows linking every GB/T 28181 channel by ``gb_id`` (no stream address: watched through
+        GB/T 28181 alone), in the fleet's county."""
+        county = self.spec.area.county
+        return [
+            {
+                "id": f"gb-{cid}",
+                "name": f"{device.name}{n}",
+                "gb_id": cid,
+                "county": county,
+                "township": "国标镇",
+            }
+            for device in self.gb_devices
+            for n, cid in enumerate(device.channels, 1)
+        ]
 
     def write_config(
         self,
@@ -273,6 +352,15 @@ class Fleet:
         }
         if coverage:
             config["coverage"] = dict(coverage)
+        gb = self.spec.gb28181
+        if gb is not None:
+            config["gb28181"] = {
+                "listen": f"127.0.0.1:{gb.port}",
+                "id": DEMO_PLATFORM_ID,
+                "domain": DEMO_DOMAIN,
+                "password_env": PASSWORD_ENV,
+                "keepalive": {"interval": f"{gb.keepalive:g}s", "count": 3},
+            }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
@@ -320,5 +408,12 @@ async def run_fleet(
         print(f"simulating {len(fleet.cameras)} cameras on {first} .. {last} ({ports})")
         print(f"inventory: {out_dir / 'cameras.yaml'}")
         print(f"config: {config}")
+        if spec.gb28181 is not None:
+            gb = spec.gb28181
+            print(
+                f"GB/T 28181: {gb.devices} devices x {gb.channels} channels register at 127.0.0.1:{gb.port} "
+                f"once camwatch runs this config ({gb.wrong_password} with a wrong password, {gb.silent} "
+                f"falling silent {gb.silent_after:g} s in)"
+            )
         print(origin, flush=True)
         await asyncio.Event().wait()

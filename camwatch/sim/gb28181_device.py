@@ -46,12 +46,14 @@ class SimGbDevice:
     register_status: int = 0  # the last REGISTER's final answer (200, 403, ...)
     subscribed_until: float = 0.0  # loop time the platform's Catalog subscription lasts to
     answer_timeout: float = 2.0  # per transmission; a request is sent three times
+    local_host: str = "127.0.0.1"  # the address it sends from (UDP)
     _send: Callable[[bytes], None] | None = field(default=None, init=False, repr=False)
     _waiting: dict[str, asyncio.Future[sip.SipMessage]] = field(default_factory=dict, init=False, repr=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
     _closers: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
     _cseq: itertools.count[int] = field(default_factory=lambda: itertools.count(1), init=False, repr=False)
     _sn: itertools.count[int] = field(default_factory=lambda: itertools.count(1), init=False, repr=False)
+    _lost: asyncio.Event | None = field(default=None, init=False, repr=False)
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -60,7 +62,7 @@ class SimGbDevice:
         loop = asyncio.get_running_loop()
         if self.transport == "UDP":
             udp, _ = await loop.create_datagram_endpoint(
-                lambda: _DeviceDatagrams(self), remote_addr=self.platform
+                lambda: _DeviceDatagrams(self), local_addr=(self.local_host, 0), remote_addr=self.platform
             )
             self._send = udp.sendto
             self._closers.append(udp.close)
@@ -102,6 +104,21 @@ class SimGbDevice:
             task = asyncio.create_task(self._keepalive_forever(), name="keepalive")
             self._tasks.append(task)
         return answer.status
+
+    async def stay_registered(self, *, retry: float = 30.0) -> None:
+        """Register, and again before the registration ends, when the platform forgets the device (its
+        keepalives get 404) or after ``retry`` seconds while it cannot (not listening yet, a wrong
+        password): what a device does until it is switched off. Runs until cancelled."""
+        lost = self._lost = asyncio.Event()
+        while True:
+            lost.clear()
+            try:
+                status = await self.register()
+            except (TimeoutError, OSError):
+                status = 0
+            wait = max(1.0, 0.9 * self.expires) if status == 200 else retry
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), wait)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -210,6 +227,8 @@ class SimGbDevice:
             future = self._waiting.get(msg.header("call-id"))
             if future is not None and not future.done() and msg.status >= 200:
                 future.set_result(msg)
+            elif msg.status == 404 and self._lost is not None:
+                self._lost.set()  # a keepalive the platform does not know: register again
             return
         if self._send is None:
             return

@@ -149,6 +149,30 @@ class TopologySpec(Frozen):
         return self
 
 
+class GbFleetSpec(Frozen):
+    """GB/T 28181 devices of the fleet: NVR-like lower platforms that register with camwatch over UDP, each
+    from its own loopback address, and keep trying until camwatch listens (as real devices do)."""
+
+    port: int = Field(5060, gt=0, lt=65536)  # where camwatch's platform listens (written to camwatch.yaml)
+    base_address: str = "127.30.0.1"
+    devices: int = Field(4, ge=1, le=1000)
+    channels: int = Field(16, ge=1, le=4096)  # per device
+    keepalive: Duration = 60.0
+    register_retry: Duration = 15.0  # while a device cannot register
+    # Faults, each taken by different devices: keepalives stop ``silent_after`` the start; a password
+    # someone changed (never registers); a share of every device's channels listed OFF.
+    silent: int = Field(1, ge=0)
+    silent_after: Duration = 180.0
+    wrong_password: int = Field(1, ge=0)
+    channels_off: float = Field(0.05, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _faults_fit(self) -> GbFleetSpec:
+        if self.silent + self.wrong_password > self.devices:
+            raise ValueError("silent + wrong_password devices exceed the devices")
+        return self
+
+
 class FleetSpec(Frozen):
     count: int = Field(300, ge=1)
     seed: int = 1
@@ -161,6 +185,7 @@ class FleetSpec(Frozen):
     topology: TopologySpec = TopologySpec()
     profiles: tuple[FaultProfile, ...] = ()
     outages: tuple[GroupOutage, ...] = ()
+    gb28181: GbFleetSpec | None = None
 
     @model_validator(mode="after")
     def _profiles(self) -> FleetSpec:

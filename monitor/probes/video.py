@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from camwatch.monitor.probes.base import (
     ProbeContext,
     ProbeResult,
 )
+
+log = logging.getLogger(__name__)
 
 NAME = "video"
 BASELINE_KEY = "sharpness"
@@ -310,6 +313,9 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         return ProbeResult(NAME, False, TIMEOUT, elapsed(), error=f"no verdict within {ctx.timeout:g} s")
     except Exception as exc:
         if relay.redirect is not None:
+            # Said in the log too: a camera sending its decoder elsewhere is worth a look (hijacked, or
+            # re-addressed), and the probe's error alone shows only in `camwatch_probe_success`.
+            log.warning("camera %s: video check refused a redirect (%s)", camera.id, relay.redirect)
             return ProbeResult(NAME, False, ERROR, elapsed(), error=relay.redirect)
         # A camera the relay could not reach: the decoder only saw the relay hang up.
         failure: BaseException = relay.unreachable or exc
