@@ -9,7 +9,8 @@ COPY . /src
 RUN /opt/camwatch/bin/pip install --no-cache-dir /src
 ENV PATH=/opt/camwatch/bin:$PATH
 # glibc: two malloc arenas instead of one per thread, and the ≈ 10 MB /metrics bodies always in their own
-# mappings (freed after each scrape): 465 -> 399 MB peak RSS at 10,000 cameras (BENCHMARKS.md).
+# mappings (freed after each scrape). `camwatch run` sets the same itself (monitor/memory.py);
+# kept here so that other entry points in the image get them too.
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576
 USER nobody
 WORKDIR /tmp

@@ -208,6 +208,9 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log at DEBUG level")] = False,
 ) -> None:
     """The long-running service: scheduler, state database and exporter. SIGHUP reloads the config."""
+    from camwatch.monitor.memory import tune_allocator
+
+    tune_allocator()  # before the config's load and any thread
     setup_logging(verbose)
     cfg = load(config, talks_to_cameras=True)
     with _address_in_use_is_an_error(f"monitor.listen ({cfg.monitor.listen}) is taken; pick another port"):

@@ -334,3 +334,20 @@ def test_unknown_key_is_named_once_per_file(tmp_path: Path) -> None:
     assert (problem.where, problem.field) == ("line 2", "点位名")
     assert "closest known: 点位名称" in problem.reason
     assert len(str(problem)) < 250
+
+
+def test_cameras_share_equal_values_and_a_copy_gets_its_own(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        "cameras:\n"
+        "  - {id: a, host: 10.0.0.1, township: 城关镇, switch: sw-1}\n"
+        "  - {id: b, host: 10.0.0.2, township: 城关镇, switch: sw-1}\n"
+        "  - {id: c, host: 10.0.0.3, township: 城关镇, switch: sw-2, lat: 34.4, lon: 115.6}\n",
+    )
+    a, b, c = load_config(config, environ={}).cameras
+    assert a.township is b.township is c.township and a.switch is b.switch
+    assert a.model_fields_set is b.model_fields_set is c.model_fields_set
+    moved = a.model_copy(update={"switch": "gb28181:34020000001180000001"})
+    assert moved.switch.startswith("gb28181:") and a.switch == b.switch == "sw-1"
+    assert moved.model_fields_set is not a.model_fields_set and b.model_fields_set == a.model_fields_set
+    assert a != b and a == a.model_copy()
