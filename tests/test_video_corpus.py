@@ -66,3 +66,29 @@ async def test_first_checks_over_the_corpus(corpus: tuple[GstRtsp, list[vqd_corp
             continue
         if outcome.stream.label == "ok":
             assert outcome.faults is not None and "frozen" not in outcome.faults, outcome
+
+
+# One stream per fault and a few healthy ones, as H.265 (the default of most cameras sold in China): keyframe
+# skipping, sensor life and the scene checks must hold for HEVC as they do for H.264.
+H265_STREAMS = (
+    "ok_camera",
+    "ok_ir_chelsea",
+    "ok_passing_gravel",
+    "frozen_osd_motorcycle_left",
+    "blurred_s5_coffee",
+    "occluded_lens_astronaut",
+    "color_cast_astronaut",
+    "moved_coffee",
+    "tampered_gravel",
+)
+
+
+async def test_h265_cameras_are_judged_like_h264(tmp_path: Path, gst_rtsp_server_factory) -> None:
+    streams = {s.name: s for s in vqd_corpus.build(tmp_path / "h265")}
+    chosen = [vqd_corpus.as_h265(streams[name]) for name in H265_STREAMS]
+    references = {s.reference for s in chosen if s.needs_reference}
+    served = chosen + [vqd_corpus.as_h265(streams[r.removesuffix("_h265")]) for r in references]
+    server = gst_rtsp_server_factory({s.name: s.fragment for s in served})
+    outcomes = await vqd_corpus.check_corpus(server.url, chosen, settings=VideoSettings(), concurrency=3)
+    wrong = sorted((o.stream.name, o.status, o.faults) for o in outcomes if not o.correct)
+    assert not wrong

@@ -1,7 +1,8 @@
 """A real GStreamer RTSP server with test-pattern cameras (run with Debian's /usr/bin/python3, which has gi).
 
 Every mount serves 640x360 @ 15 fps H.264. A mount is a gst-launch fragment that produces raw video from a
-*live* source (``is-live=true``); the script adds scaling, the encoder and the payloader. Prints
+*live* source (``is-live=true``); the script adds scaling, the encoder and the payloader, unless the
+fragment ends in a payloader of its own named ``pay0`` (see ``vqd_corpus.as_h265``). Prints
 ``READY rtsp://HOST:PORT`` on stdout once it accepts connections.
 
     gst_rtsp_server.py --port 8554 live clock
@@ -58,8 +59,9 @@ _ENCODE = (
 
 
 def launch_line(fragment: str) -> str:
-    """The factory launch line for a raw-video ``fragment``."""
-    return f"( {fragment} ! {_ENCODE} )"
+    """The factory launch line for a raw-video ``fragment`` (encoded as H.264 here), or for one that brings
+    its own encoder and payloader named ``pay0`` (an H.265 camera)."""
+    return f"( {fragment} )" if "name=pay0" in fragment else f"( {fragment} ! {_ENCODE} )"
 
 
 def _mount_arg(text: str) -> tuple[str, str]:

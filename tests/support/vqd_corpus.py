@@ -223,6 +223,25 @@ def _exposure_steps(first: Path, second: Path) -> str:
     )
 
 
+# What an H.265 camera sends (most cameras sold in China default to it): the same picture, size and GOP as
+# the server's H.264 mounts, encoded by x265 on one thread.
+H265_ENCODE = (
+    f"videoconvert ! videoscale ! video/x-raw,width={WIDTH},height={HEIGHT},pixel-aspect-ratio=1/1 "
+    f"! videorate ! video/x-raw,framerate={FPS}/1 ! videoconvert ! video/x-raw,format=I420 "
+    f"! x265enc speed-preset=ultrafast tune=zerolatency key-int-max={FPS} "
+    "option-string=pools=1:frame-threads=1 "
+    "! rtph265pay name=pay0 pt=96 config-interval=1"
+)
+
+
+def as_h265(stream: Stream) -> Stream:
+    """``stream`` sent as H.265 (mount and reference named ``…_h265``)."""
+    reference = f"{stream.reference}_h265" if stream.reference else None
+    return Stream(
+        f"{stream.name}_h265", stream.label, stream.kind, f"{stream.fragment} ! {H265_ENCODE}", reference
+    )
+
+
 # Sensor noise strengths (share of the snow source mixed in): a good day sensor, dusk, a night sensor.
 DAY_NOISE, DUSK_NOISE, NIGHT_NOISE = 0.025, 0.04, 0.12
 
