@@ -74,7 +74,7 @@ def reason(camera: Camera, result: CameraResult) -> str:
     """Why the camera has its status, in a few words: the liveness probe's error while down, else the
     faults found (probe errors never hold a password)."""
     if not result.up:
-        live = result.probes.get(liveness_probe(camera) or "")
+        live = result.probes.get(deciding_probe(camera) or "")
         return (live.error if live else None) or stored_reason(result.status, result.faults)
     return stored_reason(result.status, result.faults)
 

@@ -527,3 +527,16 @@ def test_a_digest_response_counts_once_per_nonce_count_and_the_memory_is_bounded
         clock[0] += 1
         assert nonces.first_use({"nonce": f"n{n}"})
     assert len(nonces._used) == 4 and not nonces.first_use({"nonce": "n9"})
+
+
+def test_a_gb_only_camera_that_is_down_gives_the_platform_s_reason():
+    from camwatch.config.models import Camera
+    from camwatch.monitor.outcome import combine, reason
+    from camwatch.monitor.probes.base import OFFLINE
+
+    camera = Camera(id="gb-1", gb_id="34020000001310000001")
+    silent = ProbeResult("gb28181", False, OFFLINE, 0.0, error="no registered device reports this channel")
+    result = combine(camera, {"gb28181": silent}, timestamp=0.0)
+    assert (result.up, result.status) == (False, "offline")
+    # Not the generic "connection refused": nothing was connected to; the platform says what it knows.
+    assert reason(camera, result) == "no registered device reports this channel"
