@@ -33,6 +33,9 @@ AREA_RATE_LEVELS = ("county", "township")
 PROBE_STALE_SECONDS = 900
 
 CAMERA_DOWN_FOR = "5m"
+# Longer than the default video interval (5 min) and its 10 % jitter: the camera's next check comes first,
+# and a quiet camera's `frozen`, which that check takes back (its second look), never pages.
+PICTURE_FAULT_FOR = "6m"
 # Shorter than CAMERA_DOWN_FOR so the inhibiting cluster alert fires before its members would.
 OFFLINE_CLUSTER_FOR = "2m"
 
@@ -211,12 +214,12 @@ def alerting_rules() -> list[Rule]:
             camera_alert_expr(
                 f'(camwatch_video_fault{{fault=~"{fault_regex(ALERTING_PICTURE_FAULTS)}"}} == 1)'
             ),
-            duration="5m",
+            duration=PICTURE_FAULT_FOR,
             severity="warning",
             summary="Camera {{ $labels.camera }} picture is {{ $labels.fault }}",
             description=(
                 f"The picture of camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) has been judged "
-                "{{ $labels.fault }} for 5 minutes."
+                f"{{{{ $labels.fault }}}} for {PICTURE_FAULT_FOR}."
             ),
             link=CAMERA_LINK,
             snapshot_url=SNAPSHOT_LINK,
