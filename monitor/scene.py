@@ -134,7 +134,7 @@ def compare(
 ) -> SceneComparison:
     """Compare ``current`` with ``reference`` block by block. Blocks marked in ``overlay`` (rows x columns:
     an OSD drawn over the current view, see ``osd.surfaces``) tell nothing of the texture under them: lost
-    texture is counted over the other blocks."""
+    texture and matching structure are counted over the other blocks."""
     pictured = reference.spread >= SPREAD_MIN
     if overlay is not None:
         pictured &= ~overlay
@@ -143,6 +143,8 @@ def compare(
     )
     structured = reference.edges >= EDGES_MIN
     both = structured & (current.edges >= EDGES_MIN)
+    if overlay is not None:
+        both &= ~overlay  # the same OSD over any view would always match
     similarity = (reference.orientation * current.orientation).sum(axis=2)
     return SceneComparison(
         textured_share=float(structured.mean()),

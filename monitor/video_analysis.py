@@ -49,6 +49,9 @@ ALIVE_SHARE = 0.3
 # distance from grey) reaches this, in a hue outside the warm sector (orange to yellow: sunlight, sodium
 # street lamps, skin, brick), which healthy scenes fill with no fault.
 CAST_CHROMA = 18.0
+# A picture with fewer than this share of pixels whose colour channels lie more than this many levels apart
+# is monochrome (``monochrome``): compression leaves an infrared picture's channels within a few levels.
+_MONO_SPREAD, _MONO_SHARE = 16, 0.02
 _WARM_HUE_DEGREES = (15.0, 105.0)
 
 # Most severe first (the fault vocabulary's order).
@@ -259,6 +262,14 @@ def cast_chroma(pic: Picture) -> float:
     return float(np.percentile(chroma, 10))
 
 
+def monochrome(pic: Picture) -> bool:
+    """Whether the picture carries no colour: a camera in infrared night mode (its ISP drops the chroma),
+    or a grey scene. Fewer than ``_MONO_SHARE`` of pixels have channels ``_MONO_SPREAD`` levels apart."""
+    bgr = pic.bgr
+    spread = bgr.max(axis=2).astype(np.int16) - bgr.min(axis=2)
+    return float((spread > _MONO_SPREAD).mean()) < _MONO_SHARE
+
+
 def dominant_channel_share(pic: Picture) -> float:
     """Share of the strongest colour channel in the summed channel means (1/3 for a neutral picture)."""
     means = cv2.mean(pic.bgr)[:3]
@@ -281,6 +292,7 @@ def assess(
     settings: PictureChecks,
     reference: scene.SceneReference | None = None,
     alive: float | None = None,
+    judge_moved: bool = True,
 ) -> VideoVerdict:
     """Faults of one check from its pictures in PTS order; the last picture stands for the current view.
 
@@ -325,7 +337,8 @@ def assess(
         if reference is not None:
             comparison = scene.compare(reference.signature, view, overlay=surface.overlaid)
             # A colour cast leaves the structure intact: a turned camera is still worth telling.
-            found.update(scene.scene_faults(comparison, settings, sound=found <= {"color_cast"}))
+            sound = judge_moved and found <= {"color_cast"}
+            found.update(scene.scene_faults(comparison, settings, sound=sound))
     faults = tuple(f for f in FAULT_ORDER if f in found)
     return VideoVerdict(
         fps=fps,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from camwatch.config.models import VideoSettings
+from camwatch.config.models import Camera, VideoSettings
+from camwatch.monitor.probes.base import ProbeContext
+from camwatch.monitor.probes.video import probe
 from support import vqd_corpus
 from support.gst_rtsp import GstRtsp, GstRtspUnavailable, check_gi, start_gst_rtsp
 
@@ -92,3 +95,56 @@ async def test_h265_cameras_are_judged_like_h264(tmp_path: Path, gst_rtsp_server
     outcomes = await vqd_corpus.check_corpus(server.url, chosen, settings=VideoSettings(), concurrency=3)
     wrong = sorted((o.stream.name, o.status, o.faults) for o in outcomes if not o.correct)
     assert not wrong
+
+
+async def test_dusk_infrared_and_exposure_views_are_not_a_turned_camera(
+    corpus: tuple[GstRtsp, list[vqd_corpus.Stream]],
+) -> None:
+    """A camera that learned its day view, then seen at dusk, in infrared night mode (with heavy night noise)
+    or with its exposure stepping, is healthy: the same scene, not a turned or sprayed camera."""
+    server, streams = corpus
+    names = {s.name for s in streams}
+    changes = [
+        (f"ok_{name.split('_', 2)[2]}", name)
+        for name in sorted(names)
+        if name.startswith(("ok_dusk_", "ok_ir_", "ok_night_", "ok_exposure_"))
+    ]
+    assert len(changes) == 9 and all(day in names for day, _ in changes)
+    settings = VideoSettings()
+
+    async def seen(day: str, later: str) -> tuple[str, str, tuple[str, ...]]:
+        ctx = ProbeContext(settings=settings)
+        camera = Camera(id=day, rtsp_url=server.url(day))
+        for _ in range(2):
+            assert (await probe(camera, ctx)).status == "ok"
+        result = await probe(camera.model_copy(update={"rtsp_url": server.url(later)}), ctx)
+        return day, later, result.faults
+
+    gate = asyncio.Semaphore(4)
+
+    async def gated(day: str, later: str) -> tuple[str, str, tuple[str, ...]]:
+        async with gate:
+            return await seen(day, later)
+
+    outcomes = await asyncio.gather(*(gated(day, later) for day, later in changes))
+    assert [o for o in outcomes if o[2]] == []
+
+
+async def test_a_camera_turned_at_night_is_moved_against_its_night_reference(
+    tmp_path: Path, gst_rtsp_server_factory
+) -> None:
+    server = gst_rtsp_server_factory(vqd_corpus.day_and_night(tmp_path / "gate"))
+    ctx = ProbeContext(settings=VideoSettings())
+    camera = Camera(id="gate", rtsp_url=server.url("day"))
+
+    async def at(mount: str) -> tuple[str, ...]:
+        return (await probe(camera.model_copy(update={"rtsp_url": server.url(mount)}), ctx)).faults
+
+    assert await at("day") == () and await at("day") == ()
+    # The first night: no night reference yet, and the day's does not judge a night view `moved`.
+    assert await at("night") == ()
+    assert await at("night") == ()
+    # A later night, turned away: told against the night reference.
+    assert "moved" in await at("night_turned")
+    # Morning: the day reference still holds.
+    assert await at("day") == ()

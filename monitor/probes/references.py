@@ -91,9 +91,21 @@ def judge(
     """
     baseline_key, scene_key = keys
     baseline = baselines.get(camera_id, baseline_key)
-    reference = baselines.get(camera_id, scene_key)
+    # A camera that switches to infrared at dusk shows another picture of the same scene: grey, flatter,
+    # noisier. Each mode has its own reference; until the current mode has one, the other's judges only
+    # `tampered` (a lost picture), never `moved` (a day reference reads a night view as turned).
+    mono = analysis.monochrome(pictures[-1])
+    own_key, other_key = (f"{scene_key}:mono", scene_key) if mono else (scene_key, f"{scene_key}:mono")
+    own = baselines.get(camera_id, own_key)
+    reference = own if own is not None else baselines.get(camera_id, other_key)
     verdict = analysis.assess(
-        pictures, fps=fps, baseline=baseline, settings=settings, reference=reference, alive=alive
+        pictures,
+        fps=fps,
+        baseline=baseline,
+        settings=settings,
+        reference=reference,
+        alive=alive,
+        judge_moved=own is not None,
     )
     verdict, renewed = _second_look(
         verdict, pictures[-1], baselines, camera_id, f"{scene_key}:previous", settings, interval
@@ -103,9 +115,9 @@ def judge(
     if learned != baseline:
         baselines.put(camera_id, baseline_key, learned)
     if verdict.view is not None:
-        refreshed = scene.next_reference(reference, verdict.view, healthy=verdict.healthy, refresh=refresh)
-        if refreshed is not reference:
-            baselines.put(camera_id, scene_key, refreshed)
+        refreshed = scene.next_reference(own, verdict.view, healthy=verdict.healthy, refresh=refresh)
+        if refreshed is not own:
+            baselines.put(camera_id, own_key, refreshed)
     return Judged(verdict, baseline, reference, renewed)
 
 

@@ -593,3 +593,19 @@ def second_look_mounts(looks: Sequence[SecondLook]) -> dict[str, str]:
         for look in looks
         for name, fragment in ((look.name, look.first), (f"{look.name}_later", look.later))
     }
+
+
+def day_and_night(directory: Path, photo: str = "motorcycle_left") -> dict[str, str]:
+    """Mounts of one camera's day view and its infrared night views (with an infrared sensor's noise): the
+    scene as it is, and turned away (``night_turned``), for references learned by day and by night."""
+    directory.mkdir(parents=True, exist_ok=True)
+    day, night, turned = (directory / f"{tag}.png" for tag in ("day", "night", "night_turned"))
+    cv2.imwrite(str(day), load_photo(photo))
+    cv2.imwrite(str(night), infrared(load_photo(photo), gain=0.35))
+    cv2.imwrite(str(turned), infrared(load_photo(photo, shift=-0.4), gain=0.35))
+    osd, title = OSDS[2], photo.upper().replace("_", " ")
+    return {
+        "day": _noisy(_still(day), DAY_NOISE) + _osd(osd, title),
+        "night": _noisy(_still(night), DUSK_NOISE) + _osd(osd, title),
+        "night_turned": _noisy(_still(turned), DUSK_NOISE) + _osd(osd, title),
+    }
