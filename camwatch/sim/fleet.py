@@ -167,13 +167,12 @@ class Fleet:
             )
         silent = self.gb_devices[gb.wrong_password : gb.wrong_password + gb.silent]
         loop = asyncio.get_running_loop()
-        self._timers += [loop.call_later(gb.silent_after, self._silence, d.device_id) for d in silent]
+        self._timers += [loop.call_later(gb.silent_after, self._silence, d) for d in silent]
 
-    def _silence(self, device_id: str) -> None:
+    def _silence(self, device: SimGbDevice) -> None:
         """The device's link is cut: no keepalive, no registration."""
-        device = next(d for d in self.gb_devices if d.device_id == device_id)
         device.keepalives = False
-        task = self._gb_tasks.pop(device_id, None)
+        task = self._gb_tasks.pop(device.device_id, None)
         if task is not None:
             task.cancel()
 

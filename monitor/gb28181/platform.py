@@ -476,9 +476,15 @@ class Platform:
         host, port = device.address
         s = self.settings
         body = manscdp.query(cmd, self._sn, device.id)
-        extra = [("Event", f"{cmd};id={self._sn}"), ("Expires", str(int(subscribe)))] if subscribe else []
-        if subscribe:
-            extra.append(("Contact", f"<sip:{s.id}@{self.local[0]}:{self.local[1]}>"))
+        extra = (
+            [
+                ("Event", f"{cmd};id={self._sn}"),
+                ("Expires", str(int(subscribe))),
+                ("Contact", f"<sip:{s.id}@{self.local[0]}:{self.local[1]}>"),
+            ]
+            if subscribe
+            else []
+        )
         try:
             device.send(
                 sip.request(

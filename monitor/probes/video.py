@@ -195,14 +195,15 @@ class _Watch:
 
 
 def _sensor_luma(frame: Any) -> Any:
-    """Every n-th pixel of the frame's luma, n bringing it near ``_ALIVE_WIDTH``, read straight from the
-    decoder's plane when it is 8-bit planar YUV (no colour conversion of the full frame)."""
-    step = max(1, round(frame.width / _ALIVE_WIDTH))
+    """The frame's luma as sensor life samples it (``analysis.sensor_sample``), read straight from the
+    decoder's plane when it is 8-bit planar YUV (no colour conversion of the full frame); a copy, as the
+    decoder reuses its buffers."""
     if frame.format.name in _PLANAR_8BIT:
         plane = frame.planes[0]
-        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        return rows[::step, : plane.width : step].copy()
-    return frame.to_ndarray(format="gray")[::step, ::step]
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    else:
+        luma = frame.to_ndarray(format="gray")
+    return analysis.sensor_sample(luma, _ALIVE_WIDTH).copy()
 
 
 def capture(url: str, *, settings: VideoSettings, deadline: float, cancel: threading.Event) -> Capture:

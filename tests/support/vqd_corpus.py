@@ -546,25 +546,14 @@ def second_looks(directory: Path) -> list[SecondLook]:
         view = load_photo(photo)
         cv2.imwrite(str(now), view)
         cv2.imwrite(str(later), np.clip(view.astype(np.float32) * 0.96, 0, 255).astype(np.uint8))
-        looks.append(
-            SecondLook(
-                f"quiet_{photo}",
-                "quiet_sensor",
-                _still(now) + _osd(osd, title),
-                _still(later) + _osd(osd, title),
-                ("frozen", OK),
-            )
-        )
-        frozen = _still(now) + _osd(osd, title)
-        looks.append(
-            SecondLook(f"frozen_{photo}", "frozen_osd_ticking", frozen, frozen, ("frozen", "frozen"))
-        )
+        # The picture as it is now and minutes later, each without sensor noise under a ticking OSD.
+        still_now, still_later = (_still(path) + _osd(osd, title) for path in (now, later))
         live = _noisy(_still(now), DAY_NOISE) + _osd(osd, title)
-        looks.append(
-            SecondLook(
-                f"froze_{photo}", "froze_between", live, _still(later) + _osd(osd, title), (OK, "frozen")
-            )
-        )
+        looks += [
+            SecondLook(f"quiet_{photo}", "quiet_sensor", still_now, still_later, ("frozen", OK)),
+            SecondLook(f"frozen_{photo}", "frozen_osd_ticking", still_now, still_now, ("frozen", "frozen")),
+            SecondLook(f"froze_{photo}", "froze_between", live, still_later, (OK, "frozen")),
+        ]
     return looks
 
 
