@@ -536,12 +536,18 @@ def reference_reset(config: ConfigArg, targets: TargetsArg) -> None:
 @maintenance_app.command("list")
 def maintenance_list(config: ConfigArg) -> None:
     """Show current and future maintenance windows, with their reasons."""
+    import sqlite3
     import time
 
     from camwatch.monitor.maintenance import current_windows
+    from camwatch.monitor.state import StateError
 
     cfg = load(config, talks_to_cameras=False)
-    windows = current_windows(cfg.state_path, now=time.time())
+    try:
+        windows = current_windows(cfg.state_path, now=time.time())
+    except (sqlite3.Error, StateError) as exc:
+        err.print(f"[red]cannot read the state database[/] {cfg.state_path}: {exc}", highlight=False)
+        raise typer.Exit(1) from None
     table = Table(title=f"{len(windows)} maintenance window{'s' if len(windows) != 1 else ''}")
     for col in ("camera", "from", "until", "reason"):
         table.add_column(col)

@@ -10,6 +10,9 @@ from pathlib import Path
 from camwatch.config.errors import ConfigError, Problem
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+# The monitor's first schema version (PRAGMA user_version) with camera_state(camera, up). Any file that has
+# that table is read, whatever its version: only those two columns are (coverage does not import monitor).
+OLDEST_STATE_VERSION = 1
 
 
 def load_status(path: Path) -> dict[str, bool]:
@@ -53,10 +56,14 @@ def _from_probe_json(path: Path) -> dict[str, bool]:
 
 def _from_state_db(path: Path) -> dict[str, bool]:
     uri = f"{path.resolve().as_uri()}?mode=ro"
+    version = None
     try:
         with closing(sqlite3.connect(uri, uri=True)) as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
             rows = db.execute("SELECT camera, up FROM camera_state").fetchall()
     except sqlite3.Error as exc:
         reason = f"cannot read table camera_state(camera, up): {exc}"
+        if version is not None and version < OLDEST_STATE_VERSION:
+            reason += f" (schema version {version}; run `camwatch run` once to upgrade it in place)"
         raise ConfigError([Problem(str(path), None, "camera_state", reason)]) from exc
     return {str(camera): bool(up) for camera, up in rows if up is not None}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from camwatch.config.areas import admin_names
 from camwatch.config.models import Camera, parse_duration
+from camwatch.monitor.state import open_readonly
 
 DEFAULT_MAX_SECONDS = 24 * 3600.0
 """A window started without ``--until`` ends after this, so a forgotten one does not mute a camera forever."""
@@ -74,7 +74,7 @@ def current_windows(state: Path, *, now: float) -> list[Window]:
     """
     if not state.is_file():
         return []
-    with closing(sqlite3.connect(f"{state.resolve().as_uri()}?mode=ro", uri=True)) as db:
+    with closing(open_readonly(state)) as db:
         rows = db.execute(
             "SELECT camera, start, until, stopped, reason FROM maintenance "
             "WHERE (until IS NULL OR until > ?) AND (stopped IS NULL OR stopped > ?) ORDER BY start, camera",

@@ -12,7 +12,6 @@ from camwatch.monitor.probes.base import NOT_FOUND, OK, ProbeResult
 from camwatch.monitor.probes.registry import VALUES, liveness_probe
 
 # Camera-level statuses from docs/design.md; picture faults most severe first (camwatch.monitor.faults).
-VIDEO_FAULTS = PICTURE_FAULTS
 DOWN_STATUSES = ("offline", "timeout", "auth_failed", "error")
 STATUSES = ("ok", *DOWN_STATUSES, *STATUS_FAULTS)
 # What a stored status means, for histories (the probe's own words go to the log when it happens).
@@ -47,7 +46,7 @@ class CameraResult:
     @property
     def working(self) -> bool:
         """In working order (完好): online with a usable picture."""
-        return self.up and not any(f in VIDEO_FAULTS for f in self.faults)
+        return self.up and not any(f in PICTURE_FAULTS for f in self.faults)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -106,7 +105,7 @@ def combine(camera: Camera, probes: Mapping[str, ProbeResult], *, timestamp: flo
             if name != live_name:
                 faults.extend(f for f in result.faults if f not in faults)
         # moved/tampered are faults outside the contract's status words: they show in `faults` only.
-        status = next((f for f in VIDEO_FAULTS if f in faults and f in STATUSES), OK)
+        status = next((f for f in PICTURE_FAULTS if f in faults and f in STATUSES), OK)
 
     values: dict[str, float] = {}
     for name, result in probes.items():

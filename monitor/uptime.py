@@ -11,7 +11,6 @@ import bisect
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from camwatch.config.areas import LEVELS, area_path
 from camwatch.config.models import Camera, Config, ReportSettings
-from camwatch.monitor.state import StateError, StateStore, Transition
+from camwatch.monitor.state import StateError, StateReader, Transition, UnreadableVersion
 from camwatch.office import tr, write_csv, write_xlsx
 from camwatch.report_cells import markdown_cell
 
@@ -214,10 +213,9 @@ def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUp
     if not path.exists():
         raise ValueError(f"{path}: no state database; run `camwatch run` first to collect history")
     try:
-        store = StateStore(path)
+        store = StateReader(path)  # read-only: a report never writes (or upgrades) the monitor's database
         try:
-            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-                runs = conn.execute("SELECT started, last_seen FROM runs").fetchall()
+            runs = store.runs()
             monitored = merge((max(a, start), min(b, end)) for a, b in runs)
             if not monitored:
                 raise NoHistory(_no_history(month, path, runs, config.reports.timezone))
@@ -229,6 +227,8 @@ def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUp
                 history[t.camera].append(t)
         finally:
             store.close()
+    except UnreadableVersion as exc:
+        raise ValueError(f"{path}: cannot read the state database: {exc}") from None  # not "restore it"
     except (sqlite3.DatabaseError, StateError) as exc:
         # One line, no traceback: the file is damaged (`camwatch run` sets such a file aside) or not ours.
         raise ValueError(

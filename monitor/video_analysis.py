@@ -54,9 +54,6 @@ CAST_CHROMA = 18.0
 _MONO_SPREAD, _MONO_SHARE = 16, 0.02
 _WARM_HUE_DEGREES = (15.0, 105.0)
 
-# Most severe first (the fault vocabulary's order).
-FAULT_ORDER = PICTURE_FAULTS
-
 
 @dataclass(frozen=True, slots=True)
 class Picture:
@@ -339,7 +336,7 @@ def assess(
             # A colour cast leaves the structure intact: a turned camera is still worth telling.
             sound = judge_moved and found <= {"color_cast"}
             found.update(scene.scene_faults(comparison, settings, sound=sound))
-    faults = tuple(f for f in FAULT_ORDER if f in found)
+    faults = tuple(f for f in PICTURE_FAULTS if f in found)  # most severe first
     return VideoVerdict(
         fps=fps,
         luma=level,

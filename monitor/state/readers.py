@@ -1,0 +1,60 @@
+"""Reading the state database without writing it: ``history``, ``report uptime``, ``maintenance list``.
+
+Safe beside a running monitor, and on a file the reader may not write. Each reader names the oldest schema
+version it understands (``OLDEST_READABLE``: every table these read exists since version 1); a file of another
+version is refused with one line that says which version was found and what to do (``UnreadableVersion``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+from types import TracebackType
+
+from camwatch.monitor.state import maintenance
+from camwatch.monitor.state.rows import TRANSITION_COLUMNS, Transition, transition_from
+from camwatch.monitor.state.schema import open_readonly
+
+OLDEST_READABLE = 1
+
+
+def read_transitions(path: Path, camera: str, *, since: float = 0.0) -> list[Transition]:
+    """One camera's transitions from ``since`` on."""
+    with contextlib.closing(open_readonly(path, oldest=OLDEST_READABLE)) as conn:
+        rows = conn.execute(
+            f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE camera = ? AND ts >= ? ORDER BY id",
+            (camera, since),
+        ).fetchall()
+    return [transition_from(r) for r in rows]
+
+
+class StateReader:
+    """The history a report needs (monitored runs, transitions, maintenance windows), read-only."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._conn: sqlite3.Connection = open_readonly(path, oldest=OLDEST_READABLE)
+
+    def runs(self) -> list[tuple[float, float]]:
+        """(started, last seen) of every run of the monitor."""
+        return [(a, b) for a, b in self._conn.execute("SELECT started, last_seen FROM runs")]
+
+    def transitions(self) -> list[Transition]:
+        rows = self._conn.execute(f"SELECT {TRANSITION_COLUMNS} FROM transitions ORDER BY id").fetchall()
+        return [transition_from(r) for r in rows]
+
+    def maintenance_windows(self) -> list[tuple[str, float, float | None]]:
+        """(camera, start, end or None) for every maintenance window."""
+        return maintenance.windows(self._conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> StateReader:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
