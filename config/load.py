@@ -247,7 +247,9 @@ def _load_cameras(
         records = read_inventory(ledger, columns=ColumnMap.build(columns), sheet=source.sheet)
         records = Records(apply_defaults(records.records, source.defaults), records.problems)
     problems.extend(records.problems)
-    builder = CameraBuilder(profiles, require_address=require_address)
+    builder = CameraBuilder(
+        profiles, require_address=require_address, gb28181_platform=data.get("gb28181") is not None
+    )
     cameras = builder.build(records.records, base_dir=base_dir, environ=environ)
     problems.extend(builder.problems)
     if builder.url_passwords:
