@@ -105,8 +105,14 @@ def probe(
         list[str] | None, typer.Option("--camera", "-c", help="only this camera (repeatable)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of per-camera results")] = False,
+    down: Annotated[
+        bool, typer.Option("--down", help="list only cameras that are not ok (down, or with a fault)")
+    ] = False,
 ) -> None:
-    """Probe every camera (or the given ones) once now and print the results."""
+    """Probe every camera (or the given ones) once now and print the results: camera, name, status and why
+    (the measured values are in --json)."""
+    from camwatch.config.scope import monitored
+    from camwatch.monitor.outcome import deciding_probe, reason
     from camwatch.monitor.sweep import sweep
 
     setup_logging()
@@ -119,40 +125,39 @@ def probe(
             err.print(f"[red]unknown camera id(s):[/] {escape(', '.join(missing))}")
             raise typer.Exit(1)
         cameras = [c for c in cameras if c.id in set(camera)]
-    results = run_async(sweep(cameras, cfg.monitor))
-    if as_json:
-        sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
-        return
-    table = Table(title=f"{len(results)} cameras, {sum(r.up for r in results)} up")
-    for col in (
-        "camera",
-        "up",
-        "status",
-        "faults",
-        "reason",
-        "rtsp s",
-        "fps",
-        "luma",
-        "sharpness",
-        "clock offset s",
+    # Not probed: planning positions (是否联网 = 否), and cameras whose status only the running monitor's
+    # GB/T 28181 platform receives.
+    probed = [c for c in monitored(cameras) if deciding_probe(c) != "gb28181"]
+    planning = len(cameras) - len(monitored(cameras))
+    platform_only = len(monitored(cameras)) - len(probed)
+    for n, why in (
+        (planning, "not networked (是否联网 = 否): planning positions, never probed"),
+        (platform_only, "seen through GB/T 28181 only: `camwatch run` receives their status"),
     ):
-        table.add_column(col)
-    for r in results:
-        rtsp = r.probes.get("rtsp")
+        if n:
+            err.print(f"{_count(n, 'camera')} not probed: {why}", highlight=False)
+    results = run_async(sweep(probed, cfg.monitor))
+    by_id = {c.id: c for c in probed}
+    shown = [r for r in results if not down or r.status != "ok" or r.faults]
+    if as_json:
+        sys.stdout.write(json.dumps([r.to_json() for r in shown], ensure_ascii=False, indent=2) + "\n")
+        return
+    title = f"{_count(len(results), 'camera')} probed, {sum(r.up for r in results)} up"
+    table = Table(title=title + (f"; {len(shown)} not ok" if down else ""))
+    # Fits 80 columns: long names and reasons fold, ids stay whole.
+    table.add_column("camera", no_wrap=True, max_width=24, overflow="ellipsis")
+    table.add_column("name", max_width=16, overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=1)
+    for r in shown:
+        ok = r.status == "ok" and not r.faults
         table.add_row(
             escape(r.camera),
-            "[green]yes[/]" if r.up else "[red]no[/]",
-            r.status,
-            ", ".join(r.faults),
-            # Why it is not ok: the first reason a probe gave (probes run and are listed cheapest first).
-            next((p.error for p in r.probes.values() if p.error), ""),
-            f"{rtsp.duration_seconds:.3f}" if rtsp else "",
-            *(
-                f"{r.values[k]:.1f}" if k in r.values else ""
-                for k in ("fps", "luma", "sharpness", "clock_offset_seconds")
-            ),
+            escape(by_id[r.camera].name),
+            f"[green]{r.status}[/]" if ok else f"[red]{r.status}[/]",
+            escape("" if ok else reason(by_id[r.camera], r)),
         )
-    out.print(table)
+    out.print(table, soft_wrap=False)
 
 
 @app.command()
@@ -227,7 +232,7 @@ def history(
     from itertools import zip_longest
     from zoneinfo import ZoneInfo
 
-    from camwatch.config.models import parse_duration
+    from camwatch.monitor.maintenance import parse_span
     from camwatch.monitor.outcome import stored_reason
     from camwatch.monitor.state import StateError, read_transitions
 
@@ -236,9 +241,9 @@ def history(
         err.print(f"[red]unknown camera id:[/] {camera}", highlight=False)
         raise typer.Exit(1)
     try:
-        window = parse_duration(since)
+        window = parse_span(since, "--since")
     except ValueError as exc:
-        err.print(f"[red]--since:[/] {exc}")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
     now = time.time()
     try:

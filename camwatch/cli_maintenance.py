@@ -136,21 +136,34 @@ def reference_reset(config: ConfigArg, targets: TargetsArg) -> None:
 
 @maintenance_app.command("list")
 def maintenance_list(config: ConfigArg) -> None:
-    """Show current and future maintenance windows, with their reasons."""
+    """Show current and future maintenance windows, one row each: its cameras (the area, when they are one),
+    from, until, and why."""
     import time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
-    from camwatch.monitor.maintenance import current_windows
+    from camwatch.monitor.maintenance import current_windows, describe_targets, group_windows
 
     cfg = load(config, talks_to_cameras=False)
-    windows = current_windows(cfg.state_path, now=time.time())
-    table = Table(title=f"{len(windows)} maintenance window{'s' if len(windows) != 1 else ''}")
-    for col in ("camera", "from", "until", "reason"):
-        table.add_column(col)
-    for w in windows:
+    groups = group_windows(current_windows(cfg.state_path, now=time.time()))
+    zone = ZoneInfo(cfg.reports.timezone)
+
+    def local(ts: float) -> str:
+        return datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M")
+
+    title = f"{len(groups)} maintenance window{'s' if len(groups) != 1 else ''} (times in {zone.key})"
+    table = Table(title=title)
+    table.add_column("targets", overflow="fold", ratio=2)
+    table.add_column("cams", justify="right", no_wrap=True)
+    table.add_column("from", no_wrap=True)
+    table.add_column("until", no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=1)
+    for g in groups:
         table.add_row(
-            escape(w.camera),
-            _local_time(w.start, cfg),
-            _local_time(w.end, cfg) if w.end is not None else "until stopped",
-            escape(w.reason),
+            escape(describe_targets(g.cameras, cfg.cameras)),
+            str(len(g.cameras)),
+            local(g.start),
+            local(g.end) if g.end is not None else "until stopped",
+            escape(g.reason),
         )
-    out.print(table)
+    out.print(table, soft_wrap=False)

@@ -102,8 +102,9 @@ _NO_ADDRESS = (
     "nothing to probe: no rtsp_url, host (IP), onvif_host, snapshot_url or gb_id; fill one in, "
     "or mark a camera that is not on the network with 是否联网 = 否 (networked: false)"
 )
-# Refused rather than counted offline: the camera is not down, nothing would ever report on it, and a 0 % camera
-# that only a missing config section made would pull its township's 在线率 down and send someone to fix it.
+# Refused rather than counted offline: the camera is not down, nothing would ever report on it, and a 0 %
+# camera that only a missing config section made would pull its township's 在线率 down and send someone to
+# fix it.
 _NO_PLATFORM = (
     "linked to GB/T 28181 by its gb_id (国标编码) only, but the config has no gb28181: section, so nothing "
     "would ever report its status; add a gb28181: section (README: GB/T 28181), fill in its IP, or mark it "

@@ -532,6 +532,7 @@ class Camera(Frozen):
             "county": self.county,
             "township": self.township,
             "village": self.village,
+            "police_station": self.police_station,
             "vendor": self.vendor,
             "model": self.model,
             "tier": self.tier,

@@ -13,7 +13,7 @@ import bisect
 import re
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -278,7 +278,7 @@ def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUp
 
 
 def compute_month(config: Config, month: str) -> MonthUptime:
-    """Rates of every monitored camera and area for ``month``, and the ledger cameras not counted, with why."""
+    """Rates of every monitored camera and area for ``month``, and the ledger cameras not counted (why)."""
     start, end = month_bounds(month, config.reports.timezone)
     path = config.state_path
     if not path.exists():

@@ -1,4 +1,4 @@
-"""The monthly ranking's files: uptime_*.csv, uptime.md and uptime.xlsx for a county, city_uptime.* for a city.
+"""The monthly ranking's files: uptime_*.csv, uptime.md and uptime.xlsx (a county), city_uptime.* (a city).
 
 Every ledger camera shows: in the rates, or in the list of cameras not counted with the reason. In the
 workbook, rates are numbers formatted as percentages and durations numbers of hours, so leadership can sort,
@@ -225,7 +225,7 @@ def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str 
     write_csv(left_csv, left_header, left_rows)
 
     counted = len(config.cameras) - len(result.not_counted)
-    summary = [
+    summary: list[list[object]] = [
         [t("County"), county],
         [t("Period"), period],
         [t("Hours monitored"), result.monitored / 3600],
@@ -235,7 +235,9 @@ def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str 
         [t("Cameras counted"), counted],
         [t("Cameras not counted"), len(result.not_counted)],
     ]
-    sheets = {t("Summary"): ([t("item"), t("value")], summary)}
+    sheets: dict[str, tuple[list[str], list[list[object]]]] = {
+        t("Summary"): ([t("item"), t("value")], summary)
+    }
     for level in RANKED_LEVELS:
         rows = [r for r, a in zip(area_rows, result.areas, strict=True) if a.level == level]
         if rows:
@@ -325,7 +327,8 @@ def _markdown(config: Config, result: MonthUptime, t: Callable[[str], str], peri
             "|---|---|---|",
         ]
         lines += [
-            f"| {markdown_cell(n.camera.id)} | {markdown_cell(n.camera.name)} | {markdown_cell(t(n.reason))} |"
+            f"| {markdown_cell(n.camera.id)} | {markdown_cell(n.camera.name)} | "
+            f"{markdown_cell(t(n.reason))} |"
             for n in result.not_counted
         ]
         lines.append("")

@@ -8,6 +8,8 @@ import asyncio
 import csv
 from pathlib import Path
 
+from test_monitor_service import config as service_config
+from test_monitor_service import scrape, value
 from typer.testing import CliRunner
 
 from camwatch.cli import app
@@ -22,8 +24,6 @@ from camwatch.monitor.uptime import (
     month_bounds,
 )
 from camwatch.monitor.uptime_report import write_uptime_report
-from test_monitor_service import config as service_config
-from test_monitor_service import scrape, value
 
 HOUR = 3600.0
 GB_ID = "41140200001320000001"
