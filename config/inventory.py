@@ -19,7 +19,7 @@ from camwatch.config.credentials import Profile, SecretUnavailable, UrlLogin, re
 from camwatch.config.errors import Problem
 from camwatch.config.ledgers import RawRecord
 from camwatch.config.models import Camera, Stream
-from camwatch.config.records import CameraRecord, validation_reason
+from camwatch.config.records import CameraRecord, halfwidth, validation_reason
 from camwatch.config.redact import mask_url
 
 
@@ -160,6 +160,7 @@ class CameraBuilder:
     ) -> _Draft | None:
         count = len(self.problems)
         bad: set[str | int] = set()
+        record = replace(record, values=halfwidth(record.values))
         if "id" not in record.values and "gb_id" in record.values:
             # Public-security ledgers often identify cameras by their GB/T 28181 id alone.
             record = replace(record, values={**record.values, "id": record.values["gb_id"]})

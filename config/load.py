@@ -57,6 +57,8 @@ class InventorySource(Frozen):
     columns: dict[str, str] = Field(default_factory=dict)
     # Values for fields a ledger leaves empty, e.g. {crs: gcj02, rtsp_path: /Streaming/Channels/101}.
     defaults: dict[str, Any] = Field(default_factory=dict)
+    # Unknown columns are errors (a strict ledger), instead of being left out with one warning.
+    strict: bool = False
 
 
 # Top-level sections other than ``cameras``, each validated on its own so one bad section hides nothing else.
@@ -219,6 +221,8 @@ def _load_cameras(
         return []
     if isinstance(spec, list):
         records = records_from_yaml(doc, spec, ("cameras",), columns=ColumnMap.build(), file=file)
+        # The config's own list: an unknown key is a typo in the config, an error like any unknown field.
+        problems.extend(records.unknown)
     else:
         source = _validate(
             InventorySource,
@@ -245,6 +249,10 @@ def _load_cameras(
         inputs.append(ledger)
         columns = {h: t for h, t in source.columns.items() if (h, t) not in bad_targets}
         records = read_inventory(ledger, columns=ColumnMap.build(columns), sheet=source.sheet)
+        if source.strict:
+            records.problems += records.unknown
+        elif records.unknown:
+            _warn_unknown_columns(records.unknown)
         records = Records(apply_defaults(records.records, source.defaults), records.problems)
     problems.extend(records.problems)
     builder = CameraBuilder(
@@ -261,6 +269,18 @@ def _load_cameras(
             builder.url_passwords[0],
         )
     return cameras
+
+
+def _warn_unknown_columns(unknown: Sequence[Problem]) -> None:
+    """One warning for all the columns a ledger has beyond the known ones: they are left out."""
+    first = unknown[0]
+    log.warning(
+        "%s %s: %d unknown column(s) left out: %s; set cameras.strict: true to refuse them",
+        first.file,
+        first.where,
+        len(unknown),
+        "; ".join(f"{p.field} ({p.reason.removeprefix('unknown column; ')})" for p in unknown),
+    )
 
 
 def _defaults_ok(defaults: dict[str, Any], doc: YamlDocument, file: str, problems: list[Problem]) -> bool:

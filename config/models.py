@@ -480,6 +480,8 @@ class Camera(Frozen):
     village: str = ""
     # The police station (派出所) whose area the camera is in: an area level beside township and village.
     police_station: str = ""
+    # The maintenance contractor (运维单位 / 维保单位): assessed by its cameras' rates.
+    contractor: str = ""
     # False for cameras the ledger marks as not networked (是否联网: 否): they have no address to probe.
     networked: bool = True
     site: str = ""

@@ -28,8 +28,10 @@ from camwatch.monitor.state import StateError, StateStore, Transition
 
 Interval = tuple[float, float]
 
-RANKED_LEVELS = (*LEVELS, POLICE_STATION)
-"""The area levels ranked: county, township, village, and the police stations' areas (派出所) beside them."""
+CONTRACTOR = "contractor"
+RANKED_LEVELS = (*LEVELS, POLICE_STATION, CONTRACTOR)
+"""The groups ranked: county, township, village, the police stations' areas (派出所) beside them, and the
+maintenance contractors (运维单位), who are assessed by their cameras' rates."""
 
 # Why a ledger camera has no rate (the reports translate these).
 UNDER_MAINTENANCE = "under maintenance for the whole period"
@@ -254,8 +256,9 @@ def area_status(online_rate: float, working_rate: float, settings: ReportSetting
 
 
 def _area_name(cam: Camera, level: str) -> str:
-    """Qualified so that two villages of the same name in different townships stay apart."""
-    return area_path(cam, level)
+    """Qualified so that two villages of the same name in different townships stay apart; a contractor is
+    one across counties."""
+    return cam.contractor if level == CONTRACTOR else area_path(cam, level)
 
 
 class NoHistory(ValueError):

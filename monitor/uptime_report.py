@@ -57,6 +57,7 @@ CAMERA_COLUMNS = (
     "offline_hours",
     "main_cause",
     "police_station",
+    "contractor",
 )
 NOT_COUNTED_COLUMNS = ("camera", "name", "county", "township", "village", "police_station", "reason")
 
@@ -85,6 +86,8 @@ ZH_UPTIME = {
     "main_cause": "主要故障原因",
     "reason": "原因",
     "By police_station": "按派出所",
+    "contractor": "运维单位",
+    "By contractor": "按运维单位",
     "Not counted": "未计入统计",
     "Summary": "概况",
     "item": "项目",
@@ -180,6 +183,7 @@ def _camera_cells(u: CameraUptime, cam: Camera, t: Callable[[str], str]) -> list
         u.offline / 3600,
         t(u.main_cause) if u.main_cause else "",
         cam.police_station,
+        cam.contractor,
     ]
 
 
