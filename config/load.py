@@ -100,7 +100,7 @@ def load_config(
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([Problem(file, None, None, "config file not found")]) from None
+        raise ConfigError([Problem(file, None, None, "config file not found" + did_you_mean(path))]) from None
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ConfigError([Problem(file, None, None, f"cannot read config file: {why}")]) from None
@@ -244,7 +244,9 @@ def _load_cameras(
         ledger = resolve_path(source.file, base_dir)
         if not ledger.is_file():
             where = doc.line_of(("cameras", "file") if isinstance(spec, dict) else ("cameras",))
-            problems.append(Problem(file, where, "cameras", f"inventory file not found: {ledger}"))
+            problems.append(
+                Problem(file, where, "cameras", f"inventory file not found: {ledger}{did_you_mean(ledger)}")
+            )
             return []
         inputs.append(ledger)
         columns = {h: t for h, t in source.columns.items() if (h, t) not in bad_targets}
@@ -366,12 +368,27 @@ def _fields_of(schema: Any, path: tuple[Any, ...]) -> tuple[str, ...] | None:
     return None
 
 
+def did_you_mean(path: Path) -> str:
+    """``; did you mean 'cameras.csv'?`` when a file of a close name sits in the same folder (a typo, 台帐 for
+    台账, .xls for .xlsx), else ``""``."""
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.is_file()][:10_000]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def _checked_file(
     path: Path, base_dir: Path, loc: tuple[str, ...], doc: YamlDocument, file: str, problems: list[Problem]
 ) -> Path:
     resolved = resolve_path(path, base_dir)
     if not resolved.exists():
-        problems.append(Problem(file, doc.line_of(loc), ".".join(loc), f"file not found: {resolved}"))
+        problems.append(
+            Problem(
+                file, doc.line_of(loc), ".".join(loc), f"file not found: {resolved}{did_you_mean(resolved)}"
+            )
+        )
     return resolved
 
 

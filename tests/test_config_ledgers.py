@@ -393,3 +393,16 @@ def test_a_strict_ledger_refuses_unknown_columns(tmp_path: Path) -> None:
         ("row 1", "MAC地址"),
     ]
     assert "e.g. {设备类型: camera_type} or {设备类型: ignore}" in caught.value.problems[0].reason
+
+
+def test_a_misspelt_file_name_gets_did_you_mean(tmp_path: Path) -> None:
+    (tmp_path / "台账.csv").write_text("编号,IP\nc1,10.0.0.1\n", encoding="utf-8")
+    config = write_config(tmp_path, "cameras: 台帐.csv\n")  # 帐 for 账: the usual slip
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={})
+    assert str(caught.value).endswith(
+        f"inventory file not found: {tmp_path / '台帐.csv'}; did you mean '台账.csv'?"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "camwatch.yml", environ={})
+    assert str(caught.value).endswith("config file not found; did you mean 'camwatch.yaml'?")
