@@ -261,7 +261,7 @@ def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str 
     )
 
     md = out_dir / "uptime.md"
-    md.write_text(_markdown(config, result, t, period, county), encoding="utf-8")
+    md.write_text(_markdown(config, result, t, period, county, zh=lang == "zh"), encoding="utf-8")
     return [area_csv, cam_csv, md, xlsx, left_csv]
 
 
@@ -269,17 +269,21 @@ def _pct(x: float | None) -> str:
     return "" if x is None else f"{100 * x:.2f}"
 
 
-def _markdown(config: Config, result: MonthUptime, t: Callable[[str], str], period: str, county: str) -> str:
+def _markdown(
+    config: Config, result: MonthUptime, t: Callable[[str], str], period: str, county: str, *, zh: bool
+) -> str:
     targets = config.reports
     by_id = {c.id: c for c in config.cameras}
     counted = len(config.cameras) - len(result.not_counted)
+    colon, comma, stop = ("：", "，", "。") if zh else (": ", ", ", ". ")
     lines = [
         f"# {t('Online-rate ranking')} {result.month}",
         "",
-        f"{t('County')}: {markdown_cell(county)}. {t('Period')}: {period}, "
-        f"{result.monitored / 3600:.1f} {t('hours monitored')}. "
-        f"{t('Cameras in the ledger')}: {len(config.cameras)}, {t('counted')}: {counted}, "
-        f"{t('not counted')}: {len(result.not_counted)}.",
+        f"{t('County')}{colon}{markdown_cell(county)}{stop}{t('Period')}{colon}{period}{comma}"
+        f"{result.monitored / 3600:.1f} {t('hours monitored')}{stop}"
+        f"{t('Cameras in the ledger')}{colon}{len(config.cameras)}{comma}"
+        f"{t('counted')}{colon}{counted}{comma}"
+        f"{t('not counted')}{colon}{len(result.not_counted)}{stop.strip()}",
         "",
         f"{t('Targets')}: {t('online (在线率)')} {100 * targets.online_target:.0f} %, "
         f"{t('working order (完好率)')} {100 * targets.working_target:.0f} %. "

@@ -40,8 +40,8 @@ ROWS = (
 )
 
 
-def _ledger(folder: Path, rows: str = ROWS, extra: str = "") -> Path:
-    (folder / "台账.csv").write_bytes((HEADER + rows).encode("gbk"))
+def _ledger(folder: Path, rows: str = ROWS, extra: str = "", header: str = HEADER) -> Path:
+    (folder / "台账.csv").write_bytes((header + rows).encode("gbk"))
     config = folder / "camwatch.yaml"
     config.write_text(
         f"cameras: 台账.csv\nmonitor: {{state: state.db}}\nreports: {{timezone: Asia/Shanghai}}\n{extra}",
@@ -112,7 +112,7 @@ def test_every_ledger_camera_is_counted_or_listed_with_its_reason(tmp_path):
         "GB-01": "仅有国",
     }
     text = paths[2].read_text(encoding="utf-8")
-    assert "台账摄像机: 5, 计入统计: 2, 未计入: 3" in text and "## 未计入在线率、完好率的摄像机" in text
+    assert "台账摄像机：5，计入统计：2，未计入：3。" in text and "## 未计入在线率、完好率的摄像机" in text
     # Not networked: not a row of the camera table either.
     cameras = {r["编号"] for r in csv.DictReader(paths[1].open(encoding="utf-8-sig"))}
     assert "PL-09" not in cameras and {"XJ-01", "XJ-02"} <= cameras
@@ -144,3 +144,62 @@ async def test_not_networked_cameras_are_never_probed_tracked_or_exported(tmp_pa
         assert {t.camera for t in store.transitions()} == {"net"}
     finally:
         store.close()
+
+
+def test_rankings_by_police_station_and_contractor(tmp_path):
+    from openpyxl import load_workbook
+
+    rows = ROWS.replace(",是\n", ",是,某运维公司\n").replace(",否\n", ",否,某运维公司\n")
+    config = _ledger(tmp_path, rows, header=HEADER.replace("是否联网\n", "是否联网,运维单位\n"))
+    _history(tmp_path)
+    paths = write_uptime_report(
+        load_config(config, resolve_secrets=False), "2026-11", tmp_path / "out", lang="zh"
+    )
+    areas = list(csv.DictReader(paths[0].open(encoding="utf-8-sig")))
+    stations = {r["区域"]: r for r in areas if r["层级"] == "派出所"}
+    assert set(stations) == {"梁园区/谢集派出所"}  # 平台派出所: its only counted camera is under maintenance
+    assert (stations["梁园区/谢集派出所"]["摄像机数"], stations["梁园区/谢集派出所"]["在线率"]) == (
+        "2",
+        "0.750000",
+    )
+    assert [(r["区域"], r["摄像机数"]) for r in areas if r["层级"] == "运维单位"] == [("某运维公司", "2")]
+    book = load_workbook(paths[3])
+    # The ledger names no villages: no village sheet.
+    assert book.sheetnames == ["概况", "区县", "乡镇", "派出所", "运维单位", "摄像机", "未计入统计"]
+    assert "## 按派出所" in paths[2].read_text(encoding="utf-8")
+
+
+def test_month_city_language_and_coverage_city_defaults(tmp_path, monkeypatch):
+    config = _ledger(tmp_path)
+    _history(tmp_path)
+    runner = CliRunner()
+    for month in ("2026-1", "2026/12", "2026-13"):
+        bad = runner.invoke(app, ["report", "uptime", str(config), "--month", month])
+        assert bad.exit_code == 1 and "YYYY-MM" in bad.output, month
+    out = tmp_path / "city"
+    city = runner.invoke(app, ["report", "city", str(config), "--month", "2026-11", "--out", str(out)])
+    assert city.exit_code == 0, city.output
+    text = (out / "city_uptime.md").read_text(encoding="utf-8")
+    # Chinese: the config's timezone is Asia/Shanghai, as for report uptime.
+    assert text.startswith("# 全市在线率排名 2026-11") and "## 按派出所" in text
+    assert "未计入在线率、完好率的摄像机: 3" in text
+    english = runner.invoke(
+        app, ["report", "city", str(config), "--month", "2026-11", "--out", str(out), "--lang", "en"]
+    )
+    assert english.exit_code == 0
+    assert (out / "city_uptime.md").read_text(encoding="utf-8").startswith("# City online-rate ranking")
+
+    from camwatch.cli_reports import _reports_lang
+
+    for name, title in (
+        ("a", "# 视频监控覆盖分析报告"),
+        ("b", "# 视频监控覆盖分析报告"),
+        ("c", "# Coverage report"),
+    ):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.md").write_text(title + "\n", encoding="utf-8")
+    assert _reports_lang([tmp_path / "a", tmp_path / "b"]) == "zh"
+    monkeypatch.setenv("TZ", "Europe/Helsinki")
+    assert _reports_lang([tmp_path / "a", tmp_path / "c"]) == "en"  # mixed: the machine's zone decides
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    assert _reports_lang([tmp_path / "a", tmp_path / "c"]) == "zh"
