@@ -92,9 +92,11 @@ def check_config(config: ConfigArg) -> None:
     """Validate a config and its inventory; every problem names file, row/line, field and why."""
     cfg = load(config, talks_to_cameras=True)
     counties = len({c.county for c in cfg.cameras if c.county})
+    planning = sum(1 for c in cfg.cameras if not c.networked)
     out.print(
         f"[green]OK[/]: {_count(len(cfg.cameras), 'camera')} in {_count(counties, 'county', 'counties')}; "
         f"coverage {'configured' if cfg.coverage else 'not configured'}"
+        + (f"; {planning} not networked (是否联网 = 否): planning only, never probed" if planning else "")
     )
 
 
@@ -145,7 +147,7 @@ def probe(
     title = f"{_count(len(results), 'camera')} probed, {sum(r.up for r in results)} up"
     table = Table(title=title + (f"; {len(shown)} not ok" if down else ""))
     # Fits 80 columns: long names and reasons fold, ids stay whole.
-    table.add_column("camera", no_wrap=True, max_width=24, overflow="ellipsis")
+    table.add_column("camera", no_wrap=True, overflow="ellipsis")
     table.add_column("name", max_width=16, overflow="fold")
     table.add_column("status", no_wrap=True)
     table.add_column("reason", overflow="fold", ratio=1)

@@ -149,7 +149,12 @@ def load_config(
     )
     monitor = _monitor_paths(sections.get("monitor", MonitorSettings()), base_dir, doc, file, problems)
     coverage = _coverage_paths(sections.get("coverage"), base_dir, doc, file, problems)
-    gb28181 = _gb28181_passwords(sections.get("gb28181"), base_dir, env, doc, file, problems, inputs)
+    # Commands that talk to no device (reports, maintenance) run where the platform's password is not set.
+    gb28181 = (
+        _gb28181_passwords(sections.get("gb28181"), base_dir, env, doc, file, problems, inputs)
+        if resolve_secrets
+        else sections.get("gb28181")
+    )
 
     if problems:
         raise ConfigError(sort_problems(problems))

@@ -63,6 +63,7 @@ def test_gb28181_only_camera_without_a_platform_is_refused_where_it_would_be_wat
     fixed = _ledger(tmp_path, ROWS.replace(f"{GB_ID},是", f"{GB_ID},否"))
     result = CliRunner().invoke(app, ["check-config", str(fixed)])
     assert result.exit_code == 0, result.output
+    assert "5 cameras in 1 county" in result.output and "2 not networked (是否联网 = 否)" in result.output
     # With a platform configured, the camera is watched through it.
     platform = _ledger(tmp_path, extra=PLATFORM)
     assert len(load_config(platform, environ={"GB_PW": "x"}, require_address=True).cameras) == 5
@@ -203,3 +204,63 @@ def test_month_city_language_and_coverage_city_defaults(tmp_path, monkeypatch):
     assert _reports_lang([tmp_path / "a", tmp_path / "c"]) == "en"  # mixed: the machine's zone decides
     monkeypatch.setenv("TZ", "Asia/Shanghai")
     assert _reports_lang([tmp_path / "a", tmp_path / "c"]) == "zh"
+
+
+async def test_run_then_report_counts_every_camera_of_the_ledger(tmp_path, gst_rtsp, closed_port):
+    """The walk: a ledger, `run` for a few seconds with a GB/T 28181 platform that no device registers with,
+    then the month's report from the state database it wrote."""
+    import time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from support.gst_rtsp import unused_port
+
+    (tmp_path / "台账.csv").write_bytes(
+        (
+            HEADER.replace("是否联网\n", "是否联网,取流地址\n")
+            + f"live,村口,,梁园区,谢集镇,谢集派出所,,是,{gst_rtsp.url('live')}\n"
+            + f"dead,小学,,梁园区,谢集镇,谢集派出所,,是,rtsp://127.0.0.1:{closed_port}/x\n"
+            + "plan,规划,10.0.0.9,梁园区,平台镇,平台派出所,,否,\n"
+            + f"gb,国标,,梁园区,平台镇,平台派出所,{GB_ID},是,\n"
+        ).encode("gbk")
+    )
+    monitor = "{interval: 1s, timeout: 1s}, debounce: {down_after: 1, up_after: 1}"
+    config = tmp_path / "camwatch.yaml"
+    config.write_text(
+        "cameras: 台账.csv\n"
+        f"monitor: {{listen: '127.0.0.1:{unused_port()}', state: state.db, rtsp: {monitor}}}\n"
+        "reports: {timezone: Asia/Shanghai}\n"
+        f"gb28181: {{listen: '127.0.0.1:{unused_port()}', id: '41140200002000000001', domain: '4114020000',"
+        " password_env: GB_PW, keepalive: {interval: 1s, count: 1}}\n",
+        encoding="utf-8",
+    )
+    cfg = load_config(config, environ={"GB_PW": "x"}, require_address=True)
+
+    svc = Service(cfg)
+    await svc.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            tracks = svc.tracker.tracks
+            if all(tracks[c].up is not None for c in ("live", "dead", "gb")):
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.5)
+        assert {c: svc.tracker.tracks[c].up for c in ("live", "dead", "gb")} == {
+            "live": True,
+            "dead": False,
+            "gb": False,
+        }
+        assert "plan" not in svc.tracker.tracks
+    finally:
+        await svc.stop()
+
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    result = compute_month(load_config(config, resolve_secrets=False), month)
+    rated = {u.camera: u for u in result.cameras if u.monitored > 0}
+    assert set(rated) == {"live", "dead", "gb"}
+    assert [(n.camera.id, n.reason) for n in result.not_counted] == [("plan", "not networked")]
+    assert rated["dead"].online_rate == 0.0 and rated["dead"].main_cause == "offline"
+    assert rated["gb"].online_rate == 0.0 and rated["live"].online_rate > 0.5
+    county = next(a for a in result.areas if a.level == "county")
+    assert county.cameras == 3
