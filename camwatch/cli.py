@@ -11,42 +11,32 @@ import logging
 import sys
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from camwatch.cli_common import ConfigArg, LangOption, err, load, out
+from camwatch.cli_common import chosen_lang as _report_lang
+from camwatch.cli_common import count as _count
+from camwatch.cli_common import print_problems as _print_problems
+from camwatch.cli_maintenance import maintenance_app, reference_app
+from camwatch.cli_reports import report_app
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Config
 from camwatch.config.redact import redact_url
-from camwatch.office import report_lang
-
-if TYPE_CHECKING:
-    from camwatch.monitor.state import StateStore
 
 app = typer.Typer(
     help="Keep a video-surveillance network honest: camera health and coverage gaps.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-report_app = typer.Typer(help="Reports from the stored history.", no_args_is_help=True)
 import_app = typer.Typer(help="Build an inventory from other sources.", no_args_is_help=True)
-maintenance_app = typer.Typer(
-    help="Mark cameras as under maintenance (no alerts, counted apart).", no_args_is_help=True
-)
-reference_app = typer.Typer(
-    help="The video checks' learned references (sharpness baseline, scene).", no_args_is_help=True
-)
 app.add_typer(report_app, name="report")
 app.add_typer(reference_app, name="reference")
 app.add_typer(import_app, name="import")
 app.add_typer(maintenance_app, name="maintenance")
-
-# soft_wrap: messages (paths, problems) stay one line each, whatever the terminal's width or none.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _print_version(value: bool) -> None:
@@ -65,17 +55,6 @@ def _main(
     ] = False,
 ) -> None:
     pass
-
-
-ConfigArg = Annotated[Path, typer.Argument(help="camwatch config YAML", exists=False)]
-LangOption = Annotated[
-    str | None,
-    typer.Option(
-        "--lang",
-        help="language of the report files: zh or en (default: reports.lang, else zh where reports.timezone "
-        "is in China)",
-    ),
-]
 
 
 class _RedactingFilter(logging.Filter):
@@ -108,41 +87,17 @@ def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run(coro)
 
 
-def _print_problems(exc: ConfigError) -> None:
-    from camwatch.config.load import describe_problems
-
-    err.print(describe_problems(exc), markup=False, highlight=False)
-
-
-def load(path: Path, *, talks_to_cameras: bool) -> Config:
-    """The config at ``path``, or exit 1 after printing every problem.
-
-    ``talks_to_cameras``: the command probes cameras, so it needs their passwords resolved and something to
-    probe on each. Commands that only read the config, the state database or layers (reports, coverage,
-    maintenance) pass False: they run where the password variables are not set (an office PC, a cron job)."""
-    from camwatch.config.load import load_config
-
-    try:
-        return load_config(path, resolve_secrets=talks_to_cameras, require_address=talks_to_cameras)
-    except ConfigError as exc:
-        _print_problems(exc)
-        raise typer.Exit(1) from None
-
-
 @app.command("check-config")
 def check_config(config: ConfigArg) -> None:
     """Validate a config and its inventory; every problem names file, row/line, field and why."""
     cfg = load(config, talks_to_cameras=True)
     counties = len({c.county for c in cfg.cameras if c.county})
+    planning = sum(1 for c in cfg.cameras if not c.networked)
     out.print(
         f"[green]OK[/]: {_count(len(cfg.cameras), 'camera')} in {_count(counties, 'county', 'counties')}; "
         f"coverage {'configured' if cfg.coverage else 'not configured'}"
+        + (f"; {planning} not networked (是否联网 = 否): planning only, never probed" if planning else "")
     )
-
-
-def _count(n: int, one: str, many: str | None = None) -> str:
-    """``1 camera``, ``2 cameras``."""
-    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 @app.command()
@@ -152,8 +107,14 @@ def probe(
         list[str] | None, typer.Option("--camera", "-c", help="only this camera (repeatable)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of per-camera results")] = False,
+    down: Annotated[
+        bool, typer.Option("--down", help="list only cameras that are not ok (down, or with a fault)")
+    ] = False,
 ) -> None:
-    """Probe every camera (or the given ones) once now and print the results."""
+    """Probe every camera (or the given ones) once now and print the results: camera, name, status and why
+    (the measured values are in --json)."""
+    from camwatch.config.scope import monitored
+    from camwatch.monitor.outcome import deciding_probe, reason
     from camwatch.monitor.sweep import sweep
 
     setup_logging()
@@ -166,40 +127,39 @@ def probe(
             err.print(f"[red]unknown camera id(s):[/] {escape(', '.join(missing))}")
             raise typer.Exit(1)
         cameras = [c for c in cameras if c.id in set(camera)]
-    results = run_async(sweep(cameras, cfg.monitor))
-    if as_json:
-        sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
-        return
-    table = Table(title=f"{len(results)} cameras, {sum(r.up for r in results)} up")
-    for col in (
-        "camera",
-        "up",
-        "status",
-        "faults",
-        "reason",
-        "rtsp s",
-        "fps",
-        "luma",
-        "sharpness",
-        "clock offset s",
+    # Not probed: planning positions (是否联网 = 否), and cameras whose status only the running monitor's
+    # GB/T 28181 platform receives.
+    probed = [c for c in monitored(cameras) if deciding_probe(c) != "gb28181"]
+    planning = len(cameras) - len(monitored(cameras))
+    platform_only = len(monitored(cameras)) - len(probed)
+    for n, why in (
+        (planning, "not networked (是否联网 = 否): planning positions, never probed"),
+        (platform_only, "seen through GB/T 28181 only: `camwatch run` receives their status"),
     ):
-        table.add_column(col)
-    for r in results:
-        rtsp = r.probes.get("rtsp")
+        if n:
+            err.print(f"{_count(n, 'camera')} not probed: {why}", highlight=False)
+    results = run_async(sweep(probed, cfg.monitor))
+    by_id = {c.id: c for c in probed}
+    shown = [r for r in results if not down or r.status != "ok" or r.faults]
+    if as_json:
+        sys.stdout.write(json.dumps([r.to_json() for r in shown], ensure_ascii=False, indent=2) + "\n")
+        return
+    title = f"{_count(len(results), 'camera')} probed, {sum(r.up for r in results)} up"
+    table = Table(title=title + (f"; {len(shown)} not ok" if down else ""))
+    # Fits 80 columns: long names and reasons fold, ids stay whole.
+    table.add_column("camera", no_wrap=True, overflow="ellipsis")
+    table.add_column("name", max_width=16, overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=1)
+    for r in shown:
+        ok = r.status == "ok" and not r.faults
         table.add_row(
             escape(r.camera),
-            "[green]yes[/]" if r.up else "[red]no[/]",
-            r.status,
-            ", ".join(r.faults),
-            # Why it is not ok: the first reason a probe gave (probes run and are listed cheapest first).
-            next((p.error for p in r.probes.values() if p.error), ""),
-            f"{rtsp.duration_seconds:.3f}" if rtsp else "",
-            *(
-                f"{r.values[k]:.1f}" if k in r.values else ""
-                for k in ("fps", "luma", "sharpness", "clock_offset_seconds")
-            ),
+            escape(by_id[r.camera].name),
+            f"[green]{r.status}[/]" if ok else f"[red]{r.status}[/]",
+            escape("" if ok else reason(by_id[r.camera], r)),
         )
-    out.print(table)
+    out.print(table, soft_wrap=False)
 
 
 @app.command()
@@ -260,28 +220,6 @@ def coverage(
     )
 
 
-@report_app.command("uptime")
-def report_uptime(
-    config: ConfigArg,
-    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="folder for uptime_*.csv, uptime.md and uptime.xlsx")
-    ] = None,
-    lang: LangOption = None,
-) -> None:
-    """Monthly online-rate and working-order-rate ranking per camera and area (逐月排名)."""
-    from camwatch.monitor.uptime import write_uptime_report
-
-    cfg = load(config, talks_to_cameras=False)
-    chosen = _report_lang(cfg, lang)
-    try:
-        paths = write_uptime_report(cfg, month, out_dir or Path("."), lang=chosen)
-    except ValueError as exc:
-        err.print(f"[red]{escape(str(exc))}[/]")
-        raise typer.Exit(1) from None
-    out.print("written: " + ", ".join(str(p) for p in paths))
-
-
 @app.command()
 def history(
     config: ConfigArg,
@@ -296,7 +234,7 @@ def history(
     from itertools import zip_longest
     from zoneinfo import ZoneInfo
 
-    from camwatch.config.models import parse_duration
+    from camwatch.monitor.maintenance import parse_span
     from camwatch.monitor.outcome import stored_reason
     from camwatch.monitor.state import StateError, read_transitions
 
@@ -305,9 +243,9 @@ def history(
         err.print(f"[red]unknown camera id:[/] {camera}", highlight=False)
         raise typer.Exit(1)
     try:
-        window = parse_duration(since)
+        window = parse_span(since, "--since")
     except ValueError as exc:
-        err.print(f"[red]--since:[/] {exc}")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
     now = time.time()
     try:
@@ -357,208 +295,6 @@ def _human_duration(seconds: float) -> str:
     if hours:
         return f"{hours}h {minutes:02d}m"
     return f"{minutes}m {s:02d}s" if minutes else f"{s}s"
-
-
-def _report_lang(cfg: Config, requested: str | None) -> str:
-    try:
-        return report_lang(cfg.reports, requested)
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
-
-
-@report_app.command("city")
-def report_city(
-    configs: Annotated[
-        list[Path], typer.Argument(help="each county instance's config (its ledger and state)")
-    ],
-    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for city_uptime.csv and .md")] = None,
-) -> None:
-    """One monthly ranking of the counties, townships and villages of several instances (a city)."""
-    from camwatch.monitor.uptime import write_city_report
-
-    cfgs = [load(config, talks_to_cameras=False) for config in configs]
-    try:
-        paths = write_city_report(cfgs, month, out_dir or Path("."))
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
-    out.print("written: " + ", ".join(str(p) for p in paths))
-
-
-@report_app.command("coverage-city")
-def report_coverage_city(
-    reports: Annotated[
-        list[Path], typer.Argument(help="each county's `camwatch coverage --out` folder (its summary.json)")
-    ],
-    out_dir: Annotated[Path, typer.Option("--out", help="folder for summary.json, by_area.csv, report.md")],
-    lang: Annotated[
-        str, typer.Option("--lang", help="language of by_area.csv and report.md: zh or en")
-    ] = "en",
-) -> None:
-    """One coverage roll-up of several counties' coverage reports (a city): totals added, areas ranked."""
-    from camwatch.coverage.city import CityReportError, write_city_report
-
-    if lang not in ("en", "zh"):
-        err.print(f"[red]--lang {escape(lang)}: give zh or en[/]")
-        raise typer.Exit(1)
-    try:
-        summary = write_city_report(reports, out_dir, lang=lang)
-    except CityReportError as exc:
-        err.print(f"[red]{escape(str(exc))}[/]")
-        raise typer.Exit(1) from None
-    met = sum(1 for c in summary["categories"].values() if c["meets_target"])
-    out.print(
-        f"city coverage report in {out_dir}: {len(reports)} county reports, "
-        f"{met}/{len(summary['categories'])} categories meet their target"
-    )
-
-
-def _state_store(cfg: Config) -> StateStore:
-    from camwatch.monitor.state import StateStore
-
-    return StateStore(cfg.state_path)
-
-
-TargetsArg = Annotated[
-    list[str], typer.Argument(help="camera ids or areas (county, township, village, A/B/C)")
-]
-
-
-@maintenance_app.command("start")
-def maintenance_start(
-    config: ConfigArg,
-    targets: TargetsArg,
-    until: Annotated[
-        str | None,
-        typer.Option(
-            help="a duration (4h, 2d) or a time in reports.timezone (2026-12-01T18:00); default: 24 hours"
-        ),
-    ] = None,
-    indefinite: Annotated[
-        bool, typer.Option("--indefinite", help="no end: the window lasts until `maintenance stop`")
-    ] = False,
-    reason: Annotated[str, typer.Option(help="why, shown by `maintenance list` and in reports")] = "",
-) -> None:
-    """Put cameras under maintenance: they stop alerting and their time is counted apart."""
-    import time
-
-    from camwatch.monitor.maintenance import DEFAULT_MAX_SECONDS, parse_until, resolve_targets
-
-    cfg = load(config, talks_to_cameras=False)
-    if until and indefinite:
-        err.print("[red]give --until or --indefinite, not both[/]")
-        raise typer.Exit(1)
-    now = time.time()
-    try:
-        ids = resolve_targets(cfg.cameras, targets)
-        end = parse_until(until, now=now, tz=cfg.reports.timezone) if until else now + DEFAULT_MAX_SECONDS
-    except ValueError as exc:
-        err.print(f"[red]{escape(str(exc))}[/]")
-        raise typer.Exit(1) from None
-    store = _state_store(cfg)
-    try:
-        store.start_maintenance(ids, until=None if indefinite else end, reason=reason, now=now)
-    finally:
-        store.close()
-    if indefinite:
-        out.print(f"{len(ids)} camera(s) under maintenance until `camwatch maintenance stop`")
-    else:
-        note = "" if until else " (the default; --until or --indefinite to change)"
-        out.print(f"{len(ids)} camera(s) under maintenance until {_local_time(end, cfg)}{note}")
-
-
-def _local_time(ts: float, cfg: Config) -> str:
-    """``ts`` as a minute-precision ISO time in ``reports.timezone``."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.fromtimestamp(ts, ZoneInfo(cfg.reports.timezone)).isoformat(timespec="minutes")
-
-
-RelearnOption = Annotated[
-    bool, typer.Option("--relearn", help="also forget the video references, to learn the view afresh")
-]
-
-
-@maintenance_app.command("stop")
-def maintenance_stop(config: ConfigArg, targets: TargetsArg, relearn: RelearnOption = False) -> None:
-    """End maintenance for cameras or areas."""
-    from camwatch.monitor.maintenance import resolve_targets
-
-    cfg = load(config, talks_to_cameras=False)
-    try:
-        ids = resolve_targets(cfg.cameras, targets)
-    except ValueError as exc:
-        err.print(f"[red]{escape(str(exc))}[/]")
-        raise typer.Exit(1) from None
-    store = _state_store(cfg)
-    try:
-        n = store.stop_maintenance(ids)
-        forgotten = _forget_references(store, ids) if relearn else None
-    finally:
-        store.close()
-    out.print(f"maintenance ended for {n} camera(s)")
-    if forgotten is not None:
-        out.print(f"video references forgotten for {forgotten} camera(s); their next healthy checks relearn")
-
-
-def _forget_references(store: StateStore, ids: list[str]) -> int:
-    from camwatch.monitor.state import StoredBaselines
-
-    return StoredBaselines(store).reset(ids)
-
-
-@reference_app.command("reset")
-def reference_reset(config: ConfigArg, targets: TargetsArg) -> None:
-    """Forget the sharpness baseline and scene reference of cameras or areas after a deliberate change
-    (re-aimed, new lens): their next healthy checks learn the new view."""
-    from camwatch.monitor.maintenance import resolve_targets
-
-    cfg = load(config, talks_to_cameras=False)
-    try:
-        ids = resolve_targets(cfg.cameras, targets)
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
-    store = _state_store(cfg)
-    try:
-        forgotten = _forget_references(store, ids)
-    finally:
-        store.close()
-    out.print(
-        f"video references forgotten for {forgotten} of {len(ids)} camera(s); "
-        "their next healthy checks relearn"
-    )
-
-
-@maintenance_app.command("list")
-def maintenance_list(config: ConfigArg) -> None:
-    """Show current and future maintenance windows, with their reasons."""
-    import sqlite3
-    import time
-
-    from camwatch.monitor.maintenance import current_windows
-    from camwatch.monitor.state import StateError
-
-    cfg = load(config, talks_to_cameras=False)
-    try:
-        windows = current_windows(cfg.state_path, now=time.time())
-    except (sqlite3.Error, StateError) as exc:
-        err.print(f"[red]cannot read the state database[/] {cfg.state_path}: {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    table = Table(title=f"{len(windows)} maintenance window{'s' if len(windows) != 1 else ''}")
-    for col in ("camera", "from", "until", "reason"):
-        table.add_column(col)
-    for w in windows:
-        table.add_row(
-            escape(w.camera),
-            _local_time(w.start, cfg),
-            _local_time(w.end, cfg) if w.end is not None else "until stopped",
-            escape(w.reason),
-        )
-    out.print(table)
 
 
 @import_app.command("osm")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,16 @@ def report_lang(settings: ReportSettings, requested: str | None = None) -> str:
     if lang not in LANGS:
         raise ValueError(f"--lang must be one of {', '.join(LANGS)}, got {lang!r}")
     return lang
+
+
+def host_lang() -> str:
+    """The report language this machine's timezone suggests (``TZ``, else /etc/localtime), for commands
+    that have no config to take ``reports`` from."""
+    zone = os.environ.get("TZ", "").lstrip(":")
+    if not zone:
+        target = os.path.realpath("/etc/localtime")
+        zone = target.partition("zoneinfo/")[2]
+    return "zh" if zone in _CHINA_ZONES else "en"
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -53,10 +64,20 @@ _FILLS = {"red": "FFC7CE", "orange": "F8CBAD", "yellow": "FFEB9C", "green": "C6E
 
 
 def write_xlsx(
-    path: Path, sheets: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]], *, lang: str
+    path: Path,
+    sheets: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]],
+    *,
+    lang: str,
+    formats: Mapping[str, str] | None = None,
+    cell_formats: Mapping[tuple[str, int], str] | None = None,
+    page_header: str | None = None,
 ) -> None:
     """Write ``{sheet name: (header, rows)}`` as one workbook; a column headed with the word for *status*
-    gets each cell filled in its colour (the cells hold the status word in ``lang``)."""
+    gets each cell filled in its colour (the cells hold the status word in ``lang``).
+
+    Numbers stay numbers (sortable, summable); ``formats`` gives the columns under a header an Excel number
+    format (``0.00%``: 0.5678 shows as 56.78 %), ``cell_formats`` the value cell of one row of a sheet
+    (``(sheet, row)``: a summary sheet's hours). ``page_header`` is printed at the top of every page."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
@@ -69,12 +90,21 @@ def write_xlsx(
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         status = list(header).index(tr(lang, "status")) + 1 if tr(lang, "status") in header else None
+        numbered = [(i + 1, (formats or {})[h]) for i, h in enumerate(header) if h in (formats or {})]
         for row in rows:
             sheet.append([_cell(v) for v in row])
             if status is not None:
                 cell = sheet.cell(row=sheet.max_row, column=status)
                 if cell.value in fills:
                     cell.fill = fills[cell.value]
+            for column, number_format in numbered:
+                sheet.cell(row=sheet.max_row, column=column).number_format = number_format
+        for (sheet_name, row_index), number_format in (cell_formats or {}).items():
+            if sheet_name == name:
+                sheet.cell(row=row_index + 1, column=2).number_format = number_format
+        if page_header:
+            # '&' starts a code in Excel's header language: a county named A&B prints as typed.
+            sheet.oddHeader.center.text = page_header.replace("&", "&&")
         sheet.freeze_panes = "A2"
         for column in sheet.columns:
             width = max(len(str(c.value or "")) for c in column)

@@ -36,6 +36,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "township": ("town", "所属乡镇", "乡镇", "乡镇(街道)", "所属街道"),
     "village": ("community", "所属村", "村", "村(社区)", "社区"),
     "police_station": ("所属派出所", "派出所", "辖区派出所"),
+    "contractor": ("maintainer", "运维单位", "维保单位", "运维公司", "维护单位"),
     "gb_id": ("gb28181_id", "国标编码", "国标编号", "国标ID"),
     "networked": ("是否联网", "联网"),
     "vendor": ("manufacturer", "brand", "厂商", "品牌", "厂家"),
@@ -133,6 +134,31 @@ def closest_headers(header: str, *, count: int = 3) -> list[str]:
     by_key = {normalise(n): n for n in names}
     keys = difflib.get_close_matches(normalise(header), list(by_key), n=count, cutoff=0.5)
     return [by_key[k] for k in keys]
+
+
+# A header that says what kind of camera it is (设备类型: 枪机, 球机): never a name, whatever it resembles.
+_TYPE_WORDS = ("类型", "种类", "类别", "type", "kind")
+
+
+@functools.cache
+def _builtin() -> ColumnMap:
+    return ColumnMap.build()
+
+
+def unknown_column_reason(header: str) -> str:
+    """Why a header is not read, and how to map it: its closest known names, and an example mapping to the
+    field the closest one means (``camera_type`` for a type column, never ``name``), or to ``ignore``."""
+    key = normalise(header)
+    typed = any(word in key for word in _TYPE_WORDS)
+    builtin = _builtin()
+    close = [h for h in closest_headers(header) if not (typed and builtin.field_for(h) == "name")]
+    target = "camera_type" if typed else builtin.field_for(close[0]) if close else None
+    hint = f"closest known: {', '.join(close)}; " if close else ""
+    example = f"{{{header}: {target}}} or " if target and target != IGNORE else ""
+    return (
+        f"unknown column; {hint}map it under cameras.columns, e.g. {example}{{{header}: ignore}} "
+        "(README: camera record fields)"
+    )
 
 
 def known_fields() -> str:

@@ -19,7 +19,7 @@ from camwatch.config.credentials import Profile, SecretUnavailable, UrlLogin, re
 from camwatch.config.errors import Problem
 from camwatch.config.ledgers import RawRecord
 from camwatch.config.models import Camera, Stream
-from camwatch.config.records import CameraRecord, validation_reason
+from camwatch.config.records import CameraRecord, halfwidth, validation_reason
 from camwatch.config.redact import mask_url
 
 
@@ -102,6 +102,14 @@ _NO_ADDRESS = (
     "nothing to probe: no rtsp_url, host (IP), onvif_host, snapshot_url or gb_id; fill one in, "
     "or mark a camera that is not on the network with 是否联网 = 否 (networked: false)"
 )
+# Refused rather than counted offline: the camera is not down, nothing would ever report on it, and a 0 %
+# camera that only a missing config section made would pull its township's 在线率 down and send someone to
+# fix it.
+_NO_PLATFORM = (
+    "linked to GB/T 28181 by its gb_id (国标编码) only, but the config has no gb28181: section, so nothing "
+    "would ever report its status; add a gb28181: section (README: GB/T 28181), fill in its IP, or mark it "
+    "是否联网 = 否 (networked: false)"
+)
 
 
 @dataclass
@@ -114,6 +122,8 @@ class CameraBuilder:
     profiles: Mapping[str, Profile]
     # Whether every networked camera needs something to probe (a stream or an ONVIF address).
     require_address: bool = False
+    # Whether a GB/T 28181 platform is configured: without one, a camera linked only by gb_id is unwatched.
+    gb28181_platform: bool = True
     problems: list[Problem] = field(default_factory=list)
     # Cameras whose rtsp_url carried a password (reported as one warning, never with the password).
     url_passwords: list[str] = field(default_factory=list)
@@ -150,6 +160,7 @@ class CameraBuilder:
     ) -> _Draft | None:
         count = len(self.problems)
         bad: set[str | int] = set()
+        record = replace(record, values=halfwidth(record.values))
         if "id" not in record.values and "gb_id" in record.values:
             # Public-security ledgers often identify cameras by their GB/T 28181 id alone.
             record = replace(record, values={**record.values, "id": record.values["gb_id"]})
@@ -223,6 +234,13 @@ class CameraBuilder:
             and not (first_url or fields["onvif_host"] or rec.snapshot_url or rec.gb_id)
         ):
             self.problems.append(record.problem(None, _NO_ADDRESS))
+        elif (
+            self.require_address
+            and rec.networked
+            and not self.gb28181_platform
+            and not (first_url or fields["onvif_host"] or rec.snapshot_url)
+        ):
+            self.problems.append(record.problem("gb_id", _NO_PLATFORM))
         if login and login.password is not None:
             self.url_passwords.append(f"{record.file} {record.where}")
         return login

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from camwatch.config.columns import IGNORE, PASSWORD_COLUMN_REASON, ColumnMap, closest_headers
+from camwatch.config.columns import IGNORE, PASSWORD_COLUMN_REASON, ColumnMap, unknown_column_reason
 from camwatch.config.errors import ConfigError, Problem
 from camwatch.config.yamldoc import YamlDocument, parse_yaml
 
@@ -39,10 +39,14 @@ class RawRecord:
 
 @dataclass
 class Records:
-    """Records read from one source, and the problems met reading it."""
+    """Records read from one source, and the problems met reading it.
+
+    ``unknown`` names each column (key) that maps to no field, once: its cells are left out, and the caller
+    decides whether that is an error (``cameras.strict``, the config's own list) or a warning."""
 
     records: list[RawRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    unknown: list[Problem] = field(default_factory=list)
 
 
 def records_from_yaml(
@@ -55,6 +59,7 @@ def records_from_yaml(
         return out
     # An unknown key is reported at its first use only, not on every camera that repeats it.
     key_problems: list[Problem] = []
+    key_unknown: list[Problem] = []
     for index, item in enumerate(items):
         where = doc.line_of((*path, index)) or "line 1"
         if not isinstance(item, dict):
@@ -64,12 +69,13 @@ def records_from_yaml(
         field_where: dict[str, str] = {}
         for key, value in item.items():
             key_where = doc.line_of((*path, index, str(key))) or where
-            target = _target(str(key), columns, file, key_where, key_problems)
+            target = _target(str(key), columns, file, key_where, key_problems, key_unknown)
             if target and value is not None:
                 values[target] = value
                 field_where[target] = key_where
         out.records.append(RawRecord(file, where, values, field_where))
     out.problems += _first_per_key(key_problems)
+    out.unknown += _first_per_key(key_unknown)
     return out
 
 
@@ -81,24 +87,17 @@ def _first_per_key(problems: Iterable[Problem]) -> list[Problem]:
     return list(first.values())
 
 
-def _target(key: str, columns: ColumnMap, file: str, where: str, problems: list[Problem]) -> str | None:
-    """The field a key or header names; a problem (and None) when it is a password or unknown."""
+def _target(
+    key: str, columns: ColumnMap, file: str, where: str, problems: list[Problem], unknown: list[Problem]
+) -> str | None:
+    """The field a key or header names; None, with a problem when it is a password or a note in ``unknown``
+    when it names no field."""
     if ColumnMap.is_password(key):
         problems.append(Problem(file, where, key, PASSWORD_COLUMN_REASON))
         return None
     target = columns.field_for(key)
     if target is None:
-        close = closest_headers(key)
-        hint = f"closest known: {', '.join(close)}; " if close else ""
-        problems.append(
-            Problem(
-                file,
-                where,
-                key,
-                f"unknown column; {hint}map it under cameras.columns, e.g. {{{key}: name}} or "
-                f"{{{key}: ignore}} (README: camera record fields)",
-            )
-        )
+        unknown.append(Problem(file, where, key, unknown_column_reason(key)))
         return None
     return None if target == IGNORE else target
 
@@ -144,7 +143,7 @@ def records_from_table(rows: Iterable[tuple[int, list[Any]]], *, columns: Column
     header_where = f"row {header_row}"
     for cell in header:
         name = str(_cell(cell)) if _present(_cell(cell)) else ""
-        target = _target(name, columns, file, header_where, out.problems) if name else None
+        target = _target(name, columns, file, header_where, out.problems, out.unknown) if name else None
         if target and target in claimed:
             out.problems.append(
                 Problem(
@@ -250,6 +249,7 @@ def records_from_geojson(text: str, *, columns: ColumnMap, file: str) -> Records
         return out
     # Report an unknown property once per file, not once per feature.
     key_problems: list[Problem] = []
+    key_unknown: list[Problem] = []
     for index, feature in enumerate(features, start=1):
         where = f"feature {index}"
         if not isinstance(feature, dict) or not isinstance(feature.get("properties") or {}, dict):
@@ -257,7 +257,7 @@ def records_from_geojson(text: str, *, columns: ColumnMap, file: str) -> Records
             continue
         values: dict[str, Any] = {}
         for key, value in (feature.get("properties") or {}).items():
-            target = _target(str(key), columns, file, where, key_problems)
+            target = _target(str(key), columns, file, where, key_problems, key_unknown)
             if target and value is not None and value != "":
                 values[target] = value
         geometry = feature.get("geometry")
@@ -282,6 +282,7 @@ def records_from_geojson(text: str, *, columns: ColumnMap, file: str) -> Records
                 values["lon"], values["lat"] = coords[0], coords[1]
         out.records.append(RawRecord(file, where, values))
     out.problems += _first_per_key(key_problems)
+    out.unknown += _first_per_key(key_unknown)
     return out
 
 

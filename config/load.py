@@ -57,6 +57,8 @@ class InventorySource(Frozen):
     columns: dict[str, str] = Field(default_factory=dict)
     # Values for fields a ledger leaves empty, e.g. {crs: gcj02, rtsp_path: /Streaming/Channels/101}.
     defaults: dict[str, Any] = Field(default_factory=dict)
+    # Unknown columns are errors (a strict ledger), instead of being left out with one warning.
+    strict: bool = False
 
 
 # Top-level sections other than ``cameras``, each validated on its own so one bad section hides nothing else.
@@ -98,7 +100,7 @@ def load_config(
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([Problem(file, None, None, "config file not found")]) from None
+        raise ConfigError([Problem(file, None, None, "config file not found" + did_you_mean(path))]) from None
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ConfigError([Problem(file, None, None, f"cannot read config file: {why}")]) from None
@@ -147,7 +149,12 @@ def load_config(
     )
     monitor = _monitor_paths(sections.get("monitor", MonitorSettings()), base_dir, doc, file, problems)
     coverage = _coverage_paths(sections.get("coverage"), base_dir, doc, file, problems)
-    gb28181 = _gb28181_passwords(sections.get("gb28181"), base_dir, env, doc, file, problems, inputs)
+    # Commands that talk to no device (reports, maintenance) run where the platform's password is not set.
+    gb28181 = (
+        _gb28181_passwords(sections.get("gb28181"), base_dir, env, doc, file, problems, inputs)
+        if resolve_secrets
+        else sections.get("gb28181")
+    )
 
     if problems:
         raise ConfigError(sort_problems(problems))
@@ -219,6 +226,8 @@ def _load_cameras(
         return []
     if isinstance(spec, list):
         records = records_from_yaml(doc, spec, ("cameras",), columns=ColumnMap.build(), file=file)
+        # The config's own list: an unknown key is a typo in the config, an error like any unknown field.
+        problems.extend(records.unknown)
     else:
         source = _validate(
             InventorySource,
@@ -240,14 +249,22 @@ def _load_cameras(
         ledger = resolve_path(source.file, base_dir)
         if not ledger.is_file():
             where = doc.line_of(("cameras", "file") if isinstance(spec, dict) else ("cameras",))
-            problems.append(Problem(file, where, "cameras", f"inventory file not found: {ledger}"))
+            problems.append(
+                Problem(file, where, "cameras", f"inventory file not found: {ledger}{did_you_mean(ledger)}")
+            )
             return []
         inputs.append(ledger)
         columns = {h: t for h, t in source.columns.items() if (h, t) not in bad_targets}
         records = read_inventory(ledger, columns=ColumnMap.build(columns), sheet=source.sheet)
+        if source.strict:
+            records.problems += records.unknown
+        elif records.unknown:
+            _warn_unknown_columns(records.unknown)
         records = Records(apply_defaults(records.records, source.defaults), records.problems)
     problems.extend(records.problems)
-    builder = CameraBuilder(profiles, require_address=require_address)
+    builder = CameraBuilder(
+        profiles, require_address=require_address, gb28181_platform=data.get("gb28181") is not None
+    )
     cameras = builder.build(records.records, base_dir=base_dir, environ=environ)
     problems.extend(builder.problems)
     if builder.url_passwords:
@@ -259,6 +276,18 @@ def _load_cameras(
             builder.url_passwords[0],
         )
     return cameras
+
+
+def _warn_unknown_columns(unknown: Sequence[Problem]) -> None:
+    """One warning for all the columns a ledger has beyond the known ones: they are left out."""
+    first = unknown[0]
+    log.warning(
+        "%s %s: %d unknown column(s) left out: %s; set cameras.strict: true to refuse them",
+        first.file,
+        first.where,
+        len(unknown),
+        "; ".join(f"{p.field} ({p.reason.removeprefix('unknown column; ')})" for p in unknown),
+    )
 
 
 def _defaults_ok(defaults: dict[str, Any], doc: YamlDocument, file: str, problems: list[Problem]) -> bool:
@@ -344,12 +373,27 @@ def _fields_of(schema: Any, path: tuple[Any, ...]) -> tuple[str, ...] | None:
     return None
 
 
+def did_you_mean(path: Path) -> str:
+    """``; did you mean 'cameras.csv'?`` when a file of a close name sits in the same folder (a typo, 台帐 for
+    台账, .xls for .xlsx), else ``""``."""
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.is_file()][:10_000]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def _checked_file(
     path: Path, base_dir: Path, loc: tuple[str, ...], doc: YamlDocument, file: str, problems: list[Problem]
 ) -> Path:
     resolved = resolve_path(path, base_dir)
     if not resolved.exists():
-        problems.append(Problem(file, doc.line_of(loc), ".".join(loc), f"file not found: {resolved}"))
+        problems.append(
+            Problem(
+                file, doc.line_of(loc), ".".join(loc), f"file not found: {resolved}{did_you_mean(resolved)}"
+            )
+        )
     return resolved
 
 

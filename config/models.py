@@ -480,6 +480,8 @@ class Camera(Frozen):
     village: str = ""
     # The police station (派出所) whose area the camera is in: an area level beside township and village.
     police_station: str = ""
+    # The maintenance contractor (运维单位 / 维保单位): assessed by its cameras' rates.
+    contractor: str = ""
     # False for cameras the ledger marks as not networked (是否联网: 否): they have no address to probe.
     networked: bool = True
     site: str = ""
@@ -532,6 +534,7 @@ class Camera(Frozen):
             "county": self.county,
             "township": self.township,
             "village": self.village,
+            "police_station": self.police_station,
             "vendor": self.vendor,
             "model": self.model,
             "tier": self.tier,

@@ -125,6 +125,7 @@ class CameraRecord(Frozen):
     township: str = ""
     village: str = ""
     police_station: str = ""
+    contractor: str = ""
     networked: Annotated[bool, BeforeValidator(_flag)] = True
     site: str = ""
     switch: str = ""
@@ -133,6 +134,24 @@ class CameraRecord(Frozen):
     tier: str = "default"
     priority: Annotated[bool, BeforeValidator(_flag)] = False
     gb_id: Annotated[GbId | None, BeforeValidator(_gb_id)] = None
+
+
+# Full-width forms (U+FF01–FF5E) and the ideographic space, as a Chinese input method types them in an
+# address or a number (１２７．２０．０．１５, １１５．６５１２３４, ５５４), become their ASCII selves.
+_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# Words for people (names, places, companies) are kept exactly as typed; every other field is read by a
+# machine (addresses, numbers, ids, flags) and is normalised.
+TEXT_FIELDS = frozenset(
+    {"name", "county", "township", "village", "police_station", "contractor", "site", "vendor", "model"}
+)
+
+
+def halfwidth(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with full-width characters in its machine-read text fields made ASCII."""
+    return {
+        k: v.translate(_HALFWIDTH) if isinstance(v, str) and k not in TEXT_FIELDS else v
+        for k, v in values.items()
+    }
 
 
 def validation_reason(error: Mapping[str, Any]) -> str:

@@ -32,6 +32,7 @@ INFO_LABELS = (
     "county",
     "township",
     "village",
+    "police_station",
     "vendor",
     "model",
     "tier",

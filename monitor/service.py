@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config, MonitorSettings
+from camwatch.config.scope import monitored
 from camwatch.monitor.clusters import ClusterChange, ClusterTracker, DownCamera
 from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.gb28181.metrics import Gb28181Collector
@@ -70,7 +71,9 @@ class Service:
         self._loader = loader
         self._coverage_factory = coverage_factory
         self.store = StateStore(config.state_path, recover=True)
-        self.tracker = Tracker({c.id: c for c in config.cameras}, self.settings.debounce, self.store.load())
+        # Not-networked cameras (是否联网 = 否) are planning positions: never probed, tracked or exported.
+        watched = monitored(config.cameras)
+        self.tracker = Tracker({c.id: c for c in watched}, self.settings.debounce, self.store.load())
         self.identities = {cam: Identity(*row) for cam, row in self.store.identities().items()}
         self.events_total: Counter[tuple[str, str]] = Counter()
         self.baselines = StoredBaselines(self.store)
@@ -82,7 +85,7 @@ class Service:
         )
         self.scheduler = Scheduler(
             self.settings,
-            config.cameras,
+            watched,
             self._on_probed,
             baselines=self.baselines,
             snapshot_sink=self.snapshots.put if self.snapshots else None,
@@ -103,7 +106,7 @@ class Service:
         self.registry = self.exporter.registry
         self._listener: Listener | None = None
         # GB/T 28181: ledger cameras by the channel (or device) id they link to.
-        self.gb_links = _gb_links(config.cameras)
+        self.gb_links = _gb_links(watched)
         self.gb: Platform | None = None
         self._gb_grace_until = 0.0
         if config.gb28181 is not None:
@@ -135,7 +138,13 @@ class Service:
             self._gb_grace_until = time.time() + ka.interval * ka.count
             self.jobs.add_job(self._gb_unseen, ka.interval, "gb28181-unseen")
         self.started = True
-        log.info("camwatch monitoring %d cameras; metrics at %s/metrics", len(self.config.cameras), self.url)
+        planning = len(self.config.cameras) - len(self.tracker.tracks)
+        log.info(
+            "camwatch monitoring %d cameras%s; metrics at %s/metrics",
+            len(self.tracker.tracks),
+            f" ({planning} not networked (是否联网 = 否): not probed)" if planning else "",
+            self.url,
+        )
 
     async def stop(self) -> None:
         if self.gb is not None:
@@ -371,12 +380,13 @@ class Service:
             self.reload_ok = False
             log.error("configuration reload rejected, keeping the running one: TLS certificate: %s", exc)
             return False
-        cameras = {c.id: c for c in new.cameras}
+        watched = monitored(new.cameras)
+        cameras = {c.id: c for c in watched}
         inventory_changed = new.cameras != self.config.cameras or new.coverage != self.config.coverage
         self.tracker.replace_inventory(cameras)
         self.cluster_tracker.settings = new.monitor.clusters
-        self.scheduler.set_cameras(new.cameras, settings=new.monitor)
-        self.gb_links = _gb_links(new.cameras)
+        self.scheduler.set_cameras(watched, settings=new.monitor)
+        self.gb_links = _gb_links(watched)
         if self.gb is not None and new.gb28181 is not None:
             # Passwords, limits and intervals change at once; the section's presence and listen address are
             # fixed for the life of the process.

@@ -2,27 +2,40 @@
 
 Rates are time-weighted over *monitored* time only: time the monitor was running (its ``runs``) after the
 camera was first seen, minus the camera's maintenance windows (reported separately). A month in which a
-camera was never monitored has no rate, rather than a made-up 0 or 100 %.
+camera was never monitored has no rate, rather than a made-up 0 or 100 %: such a camera, and every camera
+marked not networked (是否联网 = 否), is listed as not counted, with the reason (``NotCounted``), so every
+ledger camera is either in the rates or in that list. The report files are written by ``uptime_report``.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from camwatch.config.areas import LEVELS, area_path
+from camwatch.config.areas import LEVELS, POLICE_STATION, area_path
 from camwatch.config.models import Camera, Config, ReportSettings
+from camwatch.config.scope import NOT_NETWORKED, monitored
+from camwatch.monitor.outcome import deciding_probe
 from camwatch.monitor.state import StateError, StateReader, Transition, UnreadableVersion
-from camwatch.office import tr, write_csv, write_xlsx
-from camwatch.report_cells import markdown_cell
 
 Interval = tuple[float, float]
+
+CONTRACTOR = "contractor"
+RANKED_LEVELS = (*LEVELS, POLICE_STATION, CONTRACTOR)
+"""The groups ranked: county, township, village, the police stations' areas (派出所) beside them, and the
+maintenance contractors (运维单位), who are assessed by their cameras' rates."""
+
+# Why a ledger camera has no rate (the reports translate these).
+UNDER_MAINTENANCE = "under maintenance for the whole period"
+NO_PLATFORM = "linked by gb_id (国标编码) only, and the config has no gb28181: section"
+NO_STATUS = "no status recorded in the period (added later, or the monitor did not run while it was listed)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +45,9 @@ class CameraUptime:
     up: float
     working: float
     maintenance: float
+    # Counted seconds not in working order, by cause (status word, or the fault of a camera that is up),
+    # longest first.
+    causes: tuple[tuple[str, float], ...] = ()
 
     @property
     def online_rate(self) -> float | None:
@@ -40,6 +56,37 @@ class CameraUptime:
     @property
     def working_rate(self) -> float | None:
         return self.working / self.monitored if self.monitored > 0 else None
+
+    @property
+    def offline(self) -> float:
+        """Counted seconds the camera was down (离线时长)."""
+        return self.monitored - self.up
+
+    @property
+    def main_cause(self) -> str:
+        """What kept the camera out of working order longest (主要故障原因), or ``""``."""
+        return self.causes[0][0] if self.causes else ""
+
+
+@dataclass(frozen=True, slots=True)
+class NotCounted:
+    """A ledger camera outside every rate's denominator, and why."""
+
+    camera: Camera
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MonthUptime:
+    """One month of one instance: every ledger camera is in ``cameras`` (with a rate) or ``not_counted``."""
+
+    month: str
+    start: float  # epoch seconds, the month's bounds in reports.timezone
+    end: float
+    monitored: float  # seconds the monitor ran within the month
+    cameras: list[CameraUptime]
+    areas: list[AreaUptime]
+    not_counted: list[NotCounted]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +110,18 @@ class AreaUptime:
         return self.working / self.monitored if self.monitored > 0 else 0.0
 
 
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
 def month_bounds(month: str, tz: str = "UTC") -> Interval:
     """Epoch seconds of [first instant, first instant of next month) of ``YYYY-MM`` in ``tz``."""
+    # strptime would take 2026-1 for January: the month has two digits, as everywhere else.
+    if not _MONTH.fullmatch(month):
+        raise ValueError(f"--month must look like 2026-11 (YYYY-MM), got {month!r}")
     try:
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=ZoneInfo(tz))
     except ValueError:
-        raise ValueError(f"--month must look like 2026-11, got {month!r}") from None
+        raise ValueError(f"--month must look like 2026-11 (YYYY-MM), got {month!r}") from None
     nxt = (
         start.replace(year=start.year + 1, month=1)
         if start.month == 12
@@ -132,19 +185,31 @@ def camera_uptime(
     maint = sum(b - a for a, b in seen) - sum(b - a for a, b in counted)
     starts = [a for a, _ in counted]
     up = working = 0.0
+    causes: dict[str, float] = defaultdict(float)
     for i, t in enumerate(transitions):
         end = transitions[i + 1].ts if i + 1 < len(transitions) else float("inf")
-        if t.up or t.working:
-            seconds = overlap(t.ts, end, counted, starts)
-            up += seconds if t.up else 0.0
-            working += seconds if t.working else 0.0
-    return CameraUptime(camera, sum(b - a for a, b in counted), up, working, maint)
+        seconds = overlap(t.ts, end, counted, starts)
+        up += seconds if t.up else 0.0
+        working += seconds if t.working else 0.0
+        if not t.working and seconds > 0:
+            causes[_cause(t)] += seconds
+    ranked = tuple(sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])))
+    return CameraUptime(camera, sum(b - a for a, b in counted), up, working, maint, ranked)
+
+
+def _cause(t: Transition) -> str:
+    """Why a stored status is not in working order: the status word (offline, frozen …), or for a camera up
+    with a picture fault that is not a status word, that fault."""
+    if t.status != "ok" or not t.faults:
+        return t.status
+    return t.faults[0]
 
 
 def area_ranking(
     cameras: Sequence[Camera], uptimes: dict[str, CameraUptime], settings: ReportSettings
 ) -> list[AreaUptime]:
-    """Roll camera time up to county/township/village; rank each level by online rate, best first."""
+    """Roll camera time up to county/township/village and police station; rank each level by online rate,
+    best first."""
     return rank_areas([(cam, uptimes.get(cam.id)) for cam in cameras], settings)
 
 
@@ -154,7 +219,7 @@ def rank_areas(
     """:func:`area_ranking` over (camera, its uptime) pairs, which may come from several state databases
     whose camera ids repeat."""
     rows: list[AreaUptime] = []
-    for level in LEVELS:
+    for level in RANKED_LEVELS:
         sums: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0.0])
         for cam, u in cameras:
             area = _area_name(cam, level)
@@ -190,8 +255,9 @@ def area_status(online_rate: float, working_rate: float, settings: ReportSetting
 
 
 def _area_name(cam: Camera, level: str) -> str:
-    """Qualified so that two villages of the same name in different townships stay apart."""
-    return area_path(cam, level)
+    """Qualified so that two villages of the same name in different townships stay apart; a contractor is
+    one across counties."""
+    return cam.contractor if level == CONTRACTOR else area_path(cam, level)
 
 
 class NoHistory(ValueError):
@@ -208,6 +274,13 @@ def _no_history(month: str, path: Path, runs: Sequence[tuple[float, float]], tz:
 
 
 def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUptime]]:
+    """The month's camera and area rates (see ``compute_month`` for the whole picture)."""
+    result = compute_month(config, month)
+    return result.cameras, result.areas
+
+
+def compute_month(config: Config, month: str) -> MonthUptime:
+    """Rates of every monitored camera and area for ``month``, and the ledger cameras not counted (why)."""
     start, end = month_bounds(month, config.reports.timezone)
     path = config.state_path
     if not path.exists():
@@ -216,8 +289,8 @@ def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUp
         store = StateReader(path)  # read-only: a report never writes (or upgrades) the monitor's database
         try:
             runs = store.runs()
-            monitored = merge((max(a, start), min(b, end)) for a, b in runs)
-            if not monitored:
+            running = merge((max(a, start), min(b, end)) for a, b in runs)
+            if not running:
                 raise NoHistory(_no_history(month, path, runs, config.reports.timezone))
             windows: dict[str, list[Interval]] = defaultdict(list)
             for cam, a, b in store.maintenance_windows():
@@ -234,103 +307,36 @@ def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUp
         raise ValueError(
             f"{path}: cannot read the state database ({exc}); restore it from a backup"
         ) from None
+    watched = monitored(config.cameras)
     uptimes = {
-        c.id: camera_uptime(c.id, history.get(c.id, []), monitored, merge(windows.get(c.id, [])))
-        for c in config.cameras
+        c.id: camera_uptime(c.id, history.get(c.id, []), running, merge(windows.get(c.id, [])))
+        for c in watched
     }
-    return list(uptimes.values()), area_ranking(config.cameras, uptimes, config.reports)
-
-
-def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str = "en") -> list[Path]:
-    """Write uptime_areas.csv, uptime_cameras.csv, uptime.md and uptime.xlsx (one sheet per level and one of
-    cameras, status cells coloured) for ``month`` in ``lang`` (``zh`` or ``en``); returns the paths."""
-    cameras, areas = compute(config, month)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    targets = config.reports
-    by_id = {c.id: c for c in config.cameras}
-
-    def t(text: str) -> str:
-        return tr(lang, text)
-
-    def pct(x: float | None) -> str:
-        return "" if x is None else f"{100 * x:.2f}"
-
-    area_header = [t(c) for c in _AREA_COLUMNS]
-    area_rows = [_area_cells(a, targets, t) for a in areas]
-    camera_header = [t(c) for c in _CAMERA_COLUMNS]
-    camera_rows = [
-        [
-            c.camera,
-            by_id[c.camera].name,
-            by_id[c.camera].county,
-            by_id[c.camera].township,
-            by_id[c.camera].village,
-            "" if c.online_rate is None else f"{c.online_rate:.6f}",
-            "" if c.working_rate is None else f"{c.working_rate:.6f}",
-            f"{c.monitored / 3600:.2f}",
-            f"{c.maintenance / 3600:.2f}",
-        ]
-        for c in sorted(cameras, key=lambda c: (c.online_rate is None, c.online_rate or 0.0, c.camera))
+    left_out = [NotCounted(c, NOT_NETWORKED) for c in config.cameras if not c.networked]
+    left_out += [
+        NotCounted(c, _why_no_rate(c, running, merge(windows.get(c.id, [])), config))
+        for c in watched
+        if uptimes[c.id].monitored <= 0
     ]
-    area_csv = out_dir / "uptime_areas.csv"
-    write_csv(area_csv, area_header, area_rows)
-    cam_csv = out_dir / "uptime_cameras.csv"
-    write_csv(cam_csv, camera_header, camera_rows)
-    xlsx = out_dir / "uptime.xlsx"
-    sheets = {
-        t(level): (area_header, [r for r, a in zip(area_rows, areas, strict=True) if a.level == level])
-        for level in LEVELS
-        if any(a.level == level for a in areas)
-    }
-    write_xlsx(xlsx, {**sheets, t("Cameras"): (camera_header, camera_rows)}, lang=lang)
+    return MonthUptime(
+        month,
+        start,
+        end,
+        sum(b - a for a, b in running),
+        list(uptimes.values()),
+        area_ranking(watched, uptimes, config.reports),
+        left_out,
+    )
 
-    md = out_dir / "uptime.md"
-    lines = [
-        f"# {t('Online-rate ranking')} {month}",
-        "",
-        f"{t('Targets')}: {t('online (在线率)')} {100 * targets.online_target:.0f} %, "
-        f"{t('working order (完好率)')} {100 * targets.working_target:.0f} %. "
-        f"{t('Maintenance time is excluded.')}",
-        "",
-        t("Status: the worse of the online rate and the working rate, each against its own target."),
-        "",
-    ]
-    for level in LEVELS:
-        rows = [a for a in areas if a.level == level]
-        if not rows:
-            continue
-        lines += [
-            f"## {t(f'By {level}')}",
-            "",
-            f"| {t('rank')} | {t('area')} | {t('status')} | {t('cameras')} | {t('online %')} | "
-            f"{t('working %')} |",
-            "|---:|---|---|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {a.rank} | {markdown_cell(a.area)} | {t(a.status)} | {a.cameras} | {pct(a.online_rate)} | "
-            f"{pct(a.working_rate)} |"
-            for a in rows
-        ]
-        lines.append("")
-    worst = [
-        c
-        for c in sorted(cameras, key=lambda c: c.online_rate if c.online_rate is not None else 2.0)
-        if c.online_rate is not None and c.online_rate < targets.online_target
-    ][:20]
-    if worst:
-        lines += [
-            f"## {t('Cameras below the online target')}",
-            "",
-            f"| {t('camera')} | {t('name')} | {t('online %')} | {t('working %')} |",
-            "|---|---|---:|---:|",
-        ]
-        lines += [
-            f"| {markdown_cell(c.camera)} | {markdown_cell(by_id[c.camera].name)} | "
-            f"{pct(c.online_rate)} | {pct(c.working_rate)} |"
-            for c in worst
-        ]
-    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return [area_csv, cam_csv, md, xlsx]
+
+def _why_no_rate(
+    camera: Camera, running: Sequence[Interval], maintenance: Sequence[Interval], config: Config
+) -> str:
+    if maintenance and not subtract(running, maintenance):
+        return UNDER_MAINTENANCE
+    if config.gb28181 is None and deciding_probe(camera) == "gb28181":
+        return NO_PLATFORM
+    return NO_STATUS
 
 
 def compute_city(configs: Sequence[Config], month: str) -> list[AreaUptime]:
@@ -339,89 +345,16 @@ def compute_city(configs: Sequence[Config], month: str) -> list[AreaUptime]:
     Cameras are keyed by instance, so equal ids in two counties stay apart; an area monitored by two
     instances (a county split over several) is summed over both. Targets and colours: the first config's.
     """
+    return city_month(configs, month)[0]
+
+
+def city_month(configs: Sequence[Config], month: str) -> tuple[list[AreaUptime], list[NotCounted]]:
+    """:func:`compute_city`, and every instance's cameras not counted."""
     cameras: list[tuple[Camera, CameraUptime | None]] = []
+    left_out: list[NotCounted] = []
     for config in configs:
-        uptimes = {u.camera: u for u in compute(config, month)[0]}
-        cameras += [(cam, uptimes.get(cam.id)) for cam in config.cameras]
-    return rank_areas(cameras, configs[0].reports)
-
-
-_AREA_COLUMNS = (
-    "level",
-    "area",
-    "rank",
-    "status",
-    "cameras",
-    "online_rate",
-    "working_rate",
-    "monitored_hours",
-    "maintenance_hours",
-    "online_target",
-    "working_target",
-)
-_CAMERA_COLUMNS = (
-    "camera",
-    "name",
-    "county",
-    "township",
-    "village",
-    "online_rate",
-    "working_rate",
-    "monitored_hours",
-    "maintenance_hours",
-)
-
-
-def _area_cells(a: AreaUptime, targets: ReportSettings, t: Callable[[str], str]) -> list[object]:
-    """One area's row of ``_AREA_COLUMNS``, its words through ``t`` (the report language)."""
-    return [
-        t(a.level),
-        a.area,
-        a.rank,
-        t(a.status),
-        a.cameras,
-        f"{a.online_rate:.6f}",
-        f"{a.working_rate:.6f}",
-        f"{a.monitored / 3600:.2f}",
-        f"{a.maintenance / 3600:.2f}",
-        targets.online_target,
-        targets.working_target,
-    ]
-
-
-def write_city_report(configs: Sequence[Config], month: str, out_dir: Path) -> list[Path]:
-    """Write city_uptime.csv and city_uptime.md: the city's county, township and village ranking for
-    ``month`` over every given instance; the per-camera tables stay with each county's own report."""
-    areas = compute_city(configs, month)
-    targets = configs[0].reports
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "city_uptime.csv"
-    write_csv(path, _AREA_COLUMNS, (_area_cells(a, targets, str) for a in areas))
-    total = [a for a in areas if a.level == "county"]
-    monitored = sum(a.monitored for a in total)
-    lines = [
-        f"# City online-rate ranking {month}",
-        "",
-        f"{len(configs)} camwatch instances, {sum(a.cameras for a in total)} cameras. "
-        f"Targets: online (在线率) {100 * targets.online_target:.0f} %, "
-        f"working order (完好率) {100 * targets.working_target:.0f} %. "
-        "Maintenance time is excluded.",
-        "",
-    ]
-    if monitored:
-        online = sum(a.up for a in total) / monitored
-        working = sum(a.working for a in total) / monitored
-        lines += [f"City: online {100 * online:.2f} %, working order {100 * working:.2f} %.", ""]
-    for level in LEVELS:
-        lines += [f"## By {level}", "", "| rank | area | status | cameras | online % | working % |"]
-        lines.append("|---:|---|---|---:|---:|---:|")
-        lines += [
-            f"| {a.rank} | {markdown_cell(a.area)} | {a.status} | {a.cameras} | {100 * a.online_rate:.2f} | "
-            f"{100 * a.working_rate:.2f} |"
-            for a in areas
-            if a.level == level
-        ]
-        lines.append("")
-    md = out_dir / "city_uptime.md"
-    md.write_text("\n".join(lines), encoding="utf-8")
-    return [path, md]
+        result = compute_month(config, month)
+        uptimes = {u.camera: u for u in result.cameras}
+        cameras += [(cam, uptimes[cam.id]) for cam in monitored(config.cameras)]
+        left_out += result.not_counted
+    return rank_areas(cameras, configs[0].reports), left_out

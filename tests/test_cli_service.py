@@ -74,22 +74,35 @@ def test_import_osm_without_cameras_says_so(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_probe_table_shows_the_reason(tmp_path: Path) -> None:
+def test_probe_table_shows_the_reason_within_80_columns(tmp_path: Path, gst_rtsp) -> None:
     config = tmp_path / "camwatch.yaml"
     config.write_text(
-        f"cameras:\n  - {{id: closed, rtsp_url: 'rtsp://127.0.0.1:{unused_port()}/a'}}\n"
+        "cameras:\n"
+        f"  - {{id: closed, name: 谢集镇谢集村村委会门口东侧路口高点, rtsp_url: 'rtsp://127.0.0.1:{unused_port()}/a'}}\n"
+        f"  - {{id: live, name: 村口, rtsp_url: '{gst_rtsp.url('live')}'}}\n"
+        "  - {id: plan, name: 规划, host: 10.0.0.9, networked: false}\n"
         "monitor: {rtsp: {timeout: 2s}}\n",
         encoding="utf-8",
     )
-    # A real process with a wide terminal, so that the table's cells are not cut.
-    result = subprocess.run(
-        [sys.executable, "-m", "camwatch", "probe", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    assert result.returncode == 0, result.stderr
-    (row,) = [line for line in result.stdout.splitlines() if "closed" in line and "│" in line]
-    cells = [c.strip() for c in row.split("│")]
-    assert cells[3] == "offline" and "refused" in cells[5]
+
+    def probe(*options: str) -> subprocess.CompletedProcess[str]:
+        # A real process in an 80-column terminal.
+        result = subprocess.run(
+            [sys.executable, "-m", "camwatch", "probe", str(config), *options],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "COLUMNS": "80"},
+        )
+        assert result.returncode == 0, result.stderr
+        return result
+
+    result = probe()
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80, result.stdout
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines() if "│" in line]
+    closed = next(r for r in rows if r[0] == "closed")
+    assert closed[2] == "offline" and "refused" in " ".join(r[3] for r in rows[rows.index(closed) :])
+    assert next(r for r in rows if r[0] == "live")[2:] == ["ok", ""]
+    assert "plan" not in result.stdout and "1 camera not probed: not networked" in result.stderr
+    down = probe("--down")
+    assert "closed" in down.stdout and "live" not in down.stdout and "1 not ok" in down.stdout

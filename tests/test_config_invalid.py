@@ -15,8 +15,8 @@ TESTDATA = Path(__file__).parent / "testdata"
 _KNOWN_FIELDS = (
     "id, name, host, rtsp_port, rtsp_path, rtsp_url, streams, onvif_host, onvif_port, snapshot_url, "
     "username, password_env, password_file, credentials, lon, lat, crs, direction, hfov, range, county, "
-    "township, village, police_station, gb_id, networked, vendor, model, switch, fibre, power, site, "
-    "camera_type, resolution, priority, tier"
+    "township, village, police_station, contractor, gb_id, networked, vendor, model, switch, fibre, power, "
+    "site, camera_type, resolution, priority, tier"
 )
 _NO_PASSWORD_COLUMN = (
     "a password column is not accepted; remove it and give each camera (or a credentials profile) "
@@ -153,16 +153,13 @@ CASES: dict[str, list[str]] = {
         "invalid-ledger-columns.yaml, line 4, field 'cameras.columns.自定义列': "
         f"unknown field 'nonsense'; use one of {_KNOWN_FIELDS} or ignore",
         f"ledger-columns.csv, row 1, field '密码': {_NO_PASSWORD_COLUMN}",
-        "ledger-columns.csv, row 1, field '安装单位': unknown column; closest known: 安装位置, 建设单位, "
-        "安装地址; map it under cameras.columns, e.g. {安装单位: name} or {安装单位: ignore} "
-        "(README: camera record fields)",
+        # strict: an unknown column is an error, and the hint maps it to no field it does not resemble
+        "ledger-columns.csv, row 1, field '安装单位': unknown column; closest known: 安装位置, 运维单位, "
+        "维护单位; map it under cameras.columns, e.g. {安装单位: ignore} (README: camera record fields)",
     ],
     # The headers of a public-security ledger (国标编码 as the id, 所属派出所, 是否联网, ...) are known; an
-    # unknown one is named once, with the closest known names.
+    # unknown one (点位名) is left out with a warning (test_config_ledgers).
     "invalid-ledger-public-security.yaml": [
-        "ledger-public-security.csv, row 1, field '点位名': unknown column; "
-        "closest known: 点位名称, 点位编号, 点位类型; map it under cameras.columns, "
-        "e.g. {点位名: name} or {点位名: ignore} (README: camera record fields)",
         "ledger-public-security.csv, row 3, field 'host': not a valid IPv4 address: '10.20.1.999'",
         "ledger-public-security.csv, row 4, field 'gb_id': a GB/T 28181 id (国标编码) has 20 digits, "
         "got '4114020000132000003'; store the column as text in Excel",

@@ -314,14 +314,17 @@ def test_commands_that_probe_need_an_address_unless_not_networked(tmp_path: Path
     )
     # A planning inventory (positions only) is fine for coverage ...
     assert len(load_config(config, environ={}).cameras) == 4
-    # ... but a camera that is to be probed needs something to probe (a GB/T 28181 id will do: the
-    # platform it registers with tells its status).
+    # ... but a camera that is to be probed needs something to probe (a GB/T 28181 id will do when a
+    # platform it registers with is configured to tell its status).
     with pytest.raises(ConfigError) as caught:
         load_config(config, environ={}, require_address=True)
     assert [str(p) for p in caught.value.problems] == [
         f"{config}, line 2: nothing to probe: no rtsp_url, host (IP), onvif_host, snapshot_url or gb_id; "
         "fill one in, "
-        "or mark a camera that is not on the network with 是否联网 = 否 (networked: false)"
+        "or mark a camera that is not on the network with 是否联网 = 否 (networked: false)",
+        f"{config}, line 5, field 'gb_id': linked to GB/T 28181 by its gb_id (国标编码) only, but the config "
+        "has no gb28181: section, so nothing would ever report its status; add a gb28181: section (README: "
+        "GB/T 28181), fill in its IP, or mark it 是否联网 = 否 (networked: false)",
     ]
 
 
@@ -351,3 +354,55 @@ def test_cameras_share_equal_values_and_a_copy_gets_its_own(tmp_path: Path) -> N
     assert moved.switch.startswith("gb28181:") and a.switch == b.switch == "sw-1"
     assert moved.model_fields_set is not a.model_fields_set and b.model_fields_set == a.model_fields_set
     assert a != b and a == a.model_copy()
+
+
+FULL_WIDTH_LEDGER = (
+    "编号,名称,IP地址,端口,经度,纬度,设备类型,MAC地址,运维单位\n"
+    "XJ－01,谢集村口,１２７．２０．０．１５,５５４,１１５．６５１２３４,３４．４１２０００,枪机,"
+    "00:1A:2B:3C:4D:5E,商丘某某科技有限公司\n"
+    "XJ-02,谢集小学,10.0.0.2,554,115.652,34.413,球机,00:1A:2B:3C:4D:5F,维保公司　乙\n"
+)
+
+
+def test_full_width_values_are_read_as_typed_by_a_chinese_input_method(tmp_path: Path, caplog) -> None:
+    (tmp_path / "台账.csv").write_bytes(FULL_WIDTH_LEDGER.encode("gbk"))
+    with caplog.at_level(logging.WARNING, logger="camwatch.config.load"):
+        first, second = load_config(write_config(tmp_path, "cameras: 台账.csv\n"), environ={}).cameras
+    assert (first.id, first.rtsp_url) == ("XJ-01", "rtsp://127.20.0.15:554/")
+    assert (first.lon, first.lat) == (115.651234, 34.412)
+    # Words for people stay as typed (the ideographic space in a company name included).
+    assert (first.name, first.contractor, second.contractor) == (
+        "谢集村口",
+        "商丘某某科技有限公司",
+        "维保公司　乙",
+    )
+    # Unknown columns: one warning naming both, left out; a type column is never hinted towards `name`.
+    (warning,) = [r.getMessage() for r in caplog.records if "unknown column" in r.getMessage()]
+    assert "台账.csv row 1: 2 unknown column(s) left out: 设备类型" in warning and "MAC地址" in warning
+    assert "{设备类型: camera_type}" in warning and ": name}" not in warning
+    assert "cameras.strict: true" in warning
+
+
+def test_a_strict_ledger_refuses_unknown_columns(tmp_path: Path) -> None:
+    (tmp_path / "台账.csv").write_bytes(FULL_WIDTH_LEDGER.encode("gbk"))
+    config = write_config(tmp_path, "cameras: {file: 台账.csv, strict: true}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={})
+    assert [(p.where, p.field) for p in caught.value.problems] == [
+        ("row 1", "设备类型"),
+        ("row 1", "MAC地址"),
+    ]
+    assert "e.g. {设备类型: camera_type} or {设备类型: ignore}" in caught.value.problems[0].reason
+
+
+def test_a_misspelt_file_name_gets_did_you_mean(tmp_path: Path) -> None:
+    (tmp_path / "台账.csv").write_text("编号,IP\nc1,10.0.0.1\n", encoding="utf-8")
+    config = write_config(tmp_path, "cameras: 台帐.csv\n")  # 帐 for 账: the usual slip
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={})
+    assert str(caught.value).endswith(
+        f"inventory file not found: {tmp_path / '台帐.csv'}; did you mean '台账.csv'?"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "camwatch.yml", environ={})
+    assert str(caught.value).endswith("config file not found; did you mean 'camwatch.yaml'?")

@@ -21,7 +21,8 @@ from camwatch.config.load import load_config
 from camwatch.config.models import Config, MonitorSettings, ReportSettings
 from camwatch.coverage.command import run_coverage
 from camwatch.monitor.state import StateStore, StoredCamera, Transition
-from camwatch.monitor.uptime import month_bounds, write_uptime_report
+from camwatch.monitor.uptime import month_bounds
+from camwatch.monitor.uptime_report import write_uptime_report
 from camwatch.report_cells import markdown_cell, spreadsheet_cell
 from support.browser import load_page
 from support.cameras import make_camera
@@ -195,7 +196,7 @@ def test_uptime_reports_keep_hostile_names_as_data(tmp_path: Path) -> None:
         monitor=MonitorSettings(state=tmp_path / "state.db"),
         reports=ReportSettings(),
     )
-    areas_csv, cameras_csv, markdown, xlsx = write_uptime_report(
+    areas_csv, cameras_csv, markdown, xlsx, _ = write_uptime_report(
         config, "2026-11", tmp_path / "out", lang="en"
     )
 

@@ -17,10 +17,10 @@ from support.cameras import make_camera
 from support.gst_rtsp import unused_port
 
 CAMS = [
-    make_camera(id="a1", county="柘城县", township="城关镇", village="东村"),
-    make_camera(id="a2", county="柘城县", township="城关镇", village="西村"),
-    make_camera(id="b1", county="柘城县", township="安平镇", village="东村"),
-    make_camera(id="c1", county="夏邑县", township="城关镇", village="东村"),
+    make_camera(id="a1", county="柘城县", township="城关镇", village="东村", police_station="城关派出所"),
+    make_camera(id="a2", county="柘城县", township="城关镇", village="西村", police_station="城关派出所"),
+    make_camera(id="b1", county="柘城县", township="安平镇", village="东村", police_station="城关派出所"),
+    make_camera(id="c1", county="夏邑县", township="城关镇", village="东村", police_station="城关派出所"),
 ]
 
 
@@ -32,6 +32,9 @@ def test_targets_by_id_area_and_path():
     assert resolve_targets(CAMS, ["柘城县/城关镇/东村", "c1"]) == ["a1", "c1"]
     with pytest.raises(ValueError, match="'nowhere'"):
         resolve_targets(CAMS, ["a1", "nowhere"])
+    # A police station's area (派出所辖区) is a target of its own, by name or as county/station.
+    assert resolve_targets(CAMS, ["城关派出所"]) == ["a1", "a2", "b1", "c1"]
+    assert resolve_targets(CAMS, ["柘城县/城关派出所"]) == ["a1", "a2", "b1"]
 
 
 def test_until_as_duration_or_local_time():
@@ -43,6 +46,15 @@ def test_until_as_duration_or_local_time():
         parse_until("2020-01-01T00:00", now=now, tz="UTC")
     with pytest.raises(ValueError, match="duration"):
         parse_until("soon", now=now, tz="UTC")
+    # A time of day is the next one in the zone: today while it is ahead, else tomorrow.
+    morning = datetime(2026, 12, 1, 1, 0, tzinfo=UTC).timestamp()  # 09:00 in Shanghai
+    assert parse_until("18:00", now=morning, tz="Asia/Shanghai") == ten_utc
+    assert parse_until("8:30", now=morning, tz="Asia/Shanghai") == ten_utc + 14.5 * 3600
+    with pytest.raises(ValueError, match="not a time of day"):
+        parse_until("25:00", now=now, tz="UTC")
+    # A duration without a unit is refused, as the README says: 4 could be hours as well as seconds.
+    with pytest.raises(ValueError, match=r"give a unit, e\.g\. 4h"):
+        parse_until("4", now=now, tz="UTC")
 
 
 async def test_cli_windows_reach_the_running_service(tmp_path):
@@ -62,7 +74,8 @@ async def test_cli_windows_reach_the_running_service(tmp_path):
     assert started.exit_code == 0, started.output
     assert "2 camera(s) under maintenance" in started.output
     listed = runner.invoke(app, ["maintenance", "list", str(config)])
-    assert listed.exit_code == 0 and "a1" in listed.output and "c1" not in listed.output
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in listed.output.splitlines() if "│" in line]
+    assert listed.exit_code == 0 and rows[0][:2] == ["柘城县", "2"] and "c1" not in listed.output
     unknown = runner.invoke(app, ["maintenance", "start", str(config), "nowhere"])
     assert unknown.exit_code == 1 and "nowhere" in unknown.output
 
@@ -113,8 +126,18 @@ def test_cli_until_default_maximum_indefinite_and_reasons(tmp_path):
     assert windows["a2"].end - windows["a2"].start == DEFAULT_MAX_SECONDS == 24 * 3600
     assert windows["c1"].end is None
 
-    listed = runner.invoke(app, ["maintenance", "list", str(config)], terminal_width=200)
+    listed = runner.invoke(app, ["maintenance", "list", str(config)])
     lines = {line.split("│")[1].strip(): line for line in listed.output.splitlines() if "│" in line}
-    assert "换杆" in lines["a1"] and "2099-12-01T18:00+08:00" in lines["a1"]
+    assert "(times in Asia/Shanghai)" in listed.output
+    assert "换杆" in lines["a1"] and "2099-12-01 18:00" in lines["a1"]
     assert "光缆抢修" in lines["a2"]
     assert "until stopped" in lines["c1"] and "stopped by hand" not in listed.output
+    # One row per window, naming the area it was started for, within 80 columns.
+    area = runner.invoke(app, ["maintenance", "start", str(config), "柘城县", "--until", "18:00"])
+    assert area.exit_code == 0 and "2 camera(s) under maintenance" in area.output
+    listed = runner.invoke(app, ["maintenance", "list", str(config)])
+    rows = [line for line in listed.output.splitlines() if "│" in line and "targets" not in line]
+    assert len(rows) == 4 and max(map(len, listed.output.splitlines())) <= 80
+    assert any([c.strip() for c in line.split("│")[1:3]] == ["柘城县", "2"] for line in rows)
+    unitless = runner.invoke(app, ["history", str(config), "a1", "--since", "7"])
+    assert unitless.exit_code == 1 and "give a unit" in unitless.output

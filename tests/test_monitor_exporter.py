@@ -128,6 +128,7 @@ def test_camera_metrics():
         "county": "柘城县",
         "township": "城关镇",
         "village": "",
+        "police_station": "",
         "vendor": "",
         "model": "",
         "tier": "default",

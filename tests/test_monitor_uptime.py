@@ -18,8 +18,8 @@ from camwatch.monitor.uptime import (
     merge,
     month_bounds,
     subtract,
-    write_uptime_report,
 )
+from camwatch.monitor.uptime_report import write_uptime_report
 from support.cameras import make_camera
 
 HOUR = 3600.0
@@ -194,11 +194,29 @@ def test_office_files_in_chinese_by_default_in_china(tmp_path):
     )
 
     book = load_workbook(tmp_path / "zh" / "uptime.xlsx")
-    assert book.sheetnames == ["区县", "乡镇", "村", "摄像机"]
+    assert book.sheetnames == ["概况", "区县", "乡镇", "村", "摄像机", "未计入统计"]
     sheet = book["村"]
     header = [c.value for c in sheet[1]]
     status = sheet.cell(row=2, column=header.index("状态") + 1)
     assert status.value == "红" and status.fill.fgColor.rgb.endswith("FFC7CE")
+    # Numbers are numbers (sortable, summable), shown as percent and hours.
+    online = sheet.cell(row=2, column=header.index("在线率") + 1)
+    hours = sheet.cell(row=2, column=header.index("监测时长(小时)") + 1)
+    assert online.data_type == "n" and online.value == pytest.approx(100 / 110)
+    assert online.number_format == "0.00%"
+    assert hours.data_type == "n" and hours.value == pytest.approx(110) and hours.number_format == "0.00"
+    summary = {row[0].value: row[1] for row in book["概况"].iter_rows(min_row=2)}
+    assert summary["区县"].value == "梁园区"
+    assert summary["统计周期"].value == "2026-11-01 00:00 至 2026-12-01 00:00 (Asia/Shanghai)"
+    assert (
+        summary["监测时长(小时)"].value == pytest.approx(110) and summary["在线率目标"].number_format == "0%"
+    )
+    assert "2026-11-01 00:00 至 2026-12-01 00:00" in book["村"].oddHeader.center.text
+    cameras = book["摄像机"]
+    header = [c.value for c in cameras[1]]
+    row = {h: c.value for h, c in zip(header, cameras[2], strict=True)}
+    # Down 10 h (offline), frozen 19 h: the main cause is the longer one.
+    assert row["离线时长(小时)"] == pytest.approx(10) and row["主要故障原因"] == "画面冻结"
 
     english = CliRunner().invoke(
         app,

@@ -1,0 +1,111 @@
+"""`camwatch report …`: the monthly ranking of a county and of a city, and the city's coverage roll-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from camwatch.cli_common import ConfigArg, LangOption, err, load, out
+from camwatch.cli_common import chosen_lang as _report_lang
+from camwatch.office import LANGS, ZH, host_lang
+
+report_app = typer.Typer(help="Reports from the stored history.", no_args_is_help=True)
+
+
+@report_app.command("uptime")
+def report_uptime(
+    config: ConfigArg,
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="folder for uptime_*.csv, uptime.md and uptime.xlsx")
+    ] = None,
+    lang: LangOption = None,
+) -> None:
+    """Monthly online-rate and working-order-rate ranking per camera and area (逐月排名)."""
+    from camwatch.monitor.uptime_report import write_uptime_report
+
+    cfg = load(config, talks_to_cameras=False)
+    chosen = _report_lang(cfg, lang)
+    try:
+        paths = write_uptime_report(cfg, month, out_dir or Path("."), lang=chosen)
+    except ValueError as exc:
+        err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(1) from None
+    out.print("written: " + ", ".join(str(p) for p in paths))
+
+
+@report_app.command("city")
+def report_city(
+    configs: Annotated[
+        list[Path], typer.Argument(help="each county instance's config (its ledger and state)")
+    ],
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for city_uptime.csv and .md")] = None,
+    lang: LangOption = None,
+) -> None:
+    """One monthly ranking of the counties, townships, villages and police stations of several instances (a
+    city). Language: --lang, else the first config's reports.lang, else zh where its timezone is in China."""
+    from camwatch.monitor.uptime_report import write_city_report
+
+    cfgs = [load(config, talks_to_cameras=False) for config in configs]
+    chosen = _report_lang(cfgs[0], lang)
+    try:
+        paths = write_city_report(cfgs, month, out_dir or Path("."), lang=chosen)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    out.print("written: " + ", ".join(str(p) for p in paths))
+
+
+@report_app.command("coverage-city")
+def report_coverage_city(
+    reports: Annotated[
+        list[Path], typer.Argument(help="each county's `camwatch coverage --out` folder (its summary.json)")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for summary.json, by_area.csv, report.md")],
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="language of by_area.csv and report.md: zh or en (default: the county reports' own, else zh "
+            "where this machine's timezone is in China)",
+        ),
+    ] = None,
+) -> None:
+    """One coverage roll-up of several counties' coverage reports (a city): totals added, areas ranked."""
+    from camwatch.coverage.city import CityReportError, write_city_report
+
+    chosen = lang or _reports_lang(reports)
+    if chosen not in LANGS:
+        err.print(f"[red]--lang {escape(chosen)}: give zh or en[/]")
+        raise typer.Exit(1)
+    try:
+        summary = write_city_report(reports, out_dir, lang=chosen)
+    except CityReportError as exc:
+        err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(1) from None
+    met = sum(1 for c in summary["categories"].values() if c["meets_target"])
+    out.print(
+        f"city coverage report in {out_dir}: {len(reports)} county reports, "
+        f"{met}/{len(summary['categories'])} categories meet their target"
+    )
+
+
+def _reports_lang(folders: list[Path]) -> str:
+    """The language the county coverage reports were written in (their report.md title) when they agree,
+    else the one this machine's timezone suggests: the default the other reports take from a config."""
+    titles = set()
+    for folder in folders:
+        try:
+            with (folder / "report.md").open(encoding="utf-8") as handle:
+                titles.add(handle.readline().strip())
+        except (OSError, UnicodeDecodeError):
+            titles.add("")
+    found = {
+        "zh" if t == f"# {ZH['Coverage report']}" else "en" if t == "# Coverage report" else ""
+        for t in titles
+    }
+    return found.pop() if len(found) == 1 and "" not in found else host_lang()
