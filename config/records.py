@@ -133,6 +133,7 @@ class CameraRecord(Frozen):
     tier: str = "default"
     priority: Annotated[bool, BeforeValidator(_flag)] = False
     gb_id: Annotated[GbId | None, BeforeValidator(_gb_id)] = None
+    gb_device: Annotated[GbId | None, BeforeValidator(_gb_id)] = None
 
 
 def validation_reason(error: Mapping[str, Any]) -> str:
