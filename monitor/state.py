@@ -180,6 +180,16 @@ def read_transitions(path: Path, camera: str, *, since: float = 0.0) -> list[Tra
     return [_transition(r) for r in rows]
 
 
+def read_events(path: Path, camera: str, *, since: float = 0.0) -> list[Event]:
+    """One camera's events (device events, GB/T 28181 notes) from ``since`` on, read-only."""
+    with contextlib.closing(connect(path, readonly=True)) as conn:
+        rows = conn.execute(
+            "SELECT camera, ts, kind, detail FROM events WHERE camera = ? AND ts >= ? ORDER BY id",
+            (camera, since),
+        ).fetchall()
+    return [Event(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+
 class StateStore:
     """Current camera state and history in SQLite, written in batches from a worker thread."""
 

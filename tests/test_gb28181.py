@@ -68,9 +68,12 @@ class Results:
 
 
 @asynccontextmanager
-async def platform(**overrides) -> AsyncIterator[tuple[Platform, Results]]:
+async def platform(
+    owners: dict[str, str] | None = None, **overrides
+) -> AsyncIterator[tuple[Platform, Results]]:
     results = Results()
-    p = Platform(settings(**overrides), on_result=results, known=lambda gid: gid != channel_ids(NVR, 9)[-1])
+    known = lambda gid: gid != channel_ids(NVR, 9)[-1]  # noqa: E731
+    p = Platform(settings(**overrides), on_result=results, known=known, owners=owners)
     await p.start()
     try:
         yield p, results

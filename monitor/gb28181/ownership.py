@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
+NOTE = "gb28181_not_owner"  # the event kind of a refused claim, noted in the camera's history
 MAX_WARNED = 10_000  # (claimant, channel) pairs remembered as warned; then warnings start over
 
 
@@ -64,3 +65,11 @@ class Owners:
     def release(self, channel: str, device: str) -> None:
         if self.holders.get(channel) == device:
             del self.holders[channel]
+
+
+def note_text(detail: dict[str, object]) -> str:
+    """A refused claim as ``camwatch history`` shows it."""
+    return (
+        f"GB/T 28181 device {detail.get('device')} listed this channel, which belongs to device "
+        f"{detail.get('owner')}: refused"
+    )

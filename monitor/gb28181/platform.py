@@ -28,10 +28,10 @@ from camwatch.monitor.gb28181 import digest, manscdp, sip, vocab
 from camwatch.monitor.gb28181.devices import PROBE as PROBE
 from camwatch.monitor.gb28181.devices import Channel, Device, Send, gb_date, is_gb_id, new_sn, probe_result
 from camwatch.monitor.gb28181.limits import Limits
+from camwatch.monitor.gb28181 import ownership
 from camwatch.monitor.gb28181.ownership import Owners
 from camwatch.monitor.gb28181.transport import READ_CHUNK, Datagrams, TcpGate, read_messages
 from camwatch.monitor.probes.base import ProbeResult
-from camwatch.monitor.web import connection_cap
 
 log = logging.getLogger(__name__)
 
@@ -118,20 +118,7 @@ class Platform:
         self.local = (host, bound[1])
         self._ticker = asyncio.create_task(self._tick_forever())
         log.info("GB/T 28181 platform %s listening on %s:%d (UDP and TCP)", self.settings.id, *self.local)
-        self._budget_tcp()
-
-    def _budget_tcp(self) -> None:
-        """TCP connections within a quarter of the open-file limit (the web server has another quarter)."""
-        s = self.settings
-        self.tcp.cap = connection_cap(s.max_tcp_connections)
-        self.tcp.per_source = s.max_tcp_unauthenticated_per_source
-        log.info(
-            "GB/T 28181 TCP: at most %d connections (max_tcp_connections %d, within a quarter of the "
-            "open-file limit), %d not yet authenticated per source",
-            self.tcp.cap,
-            s.max_tcp_connections,
-            self.tcp.per_source,
-        )
+        self.tcp.budget(self.settings.max_tcp_connections, self.settings.max_tcp_unauthenticated_per_source)
 
     async def stop(self) -> None:
         if self._ticker is not None:
@@ -263,9 +250,7 @@ class Platform:
             return "404"
         params = digest.parse_authorization(msg.header("authorization"))
         if not params or not self.nonces.fresh(params.get("nonce", "")):
-            stale = ",stale=true" if params else ""
-            challenge = digest.challenge(s.domain, self.nonces.issue()) + stale
-            send(sip.response(msg, 401, "Unauthorized", [("WWW-Authenticate", challenge)]))
+            self._challenge(msg, size, send, stale=bool(params))
             return "401"
         password = s.password_for(device_id)
         ok = password is not None and digest.verify(
@@ -287,8 +272,7 @@ class Platform:
             log.warning(
                 "GB/T 28181 device %s at %s: digest response reused, challenged again", device_id, source[0]
             )
-            challenge = digest.challenge(s.domain, self.nonces.issue()) + ",stale=true"
-            send(sip.response(msg, 401, "Unauthorized", [("WWW-Authenticate", challenge)]))
+            self._challenge(msg, size, send, stale=True)
             return "401"
         expires = self._expires(msg)
         if expires == 0:
@@ -322,6 +306,16 @@ class Platform:
         device.subscription_due = now  # and subscribed to its catalog's changes
         self._query(device, "DeviceStatus")
         return "200"
+
+    def _challenge(self, msg: sip.SipMessage, size: int, send: Send, *, stale: bool) -> None:
+        """A 401 with a fresh nonce; at most twice the REGISTER's size (a device's REGISTER is bigger than
+        that needs), so that a spoofed source cannot use us to amplify."""
+        challenge = digest.challenge(self.settings.domain, self.nonces.issue()) + (
+            ",stale=true" if stale else ""
+        )
+        reply = sip.response(msg, 401, "Unauthorized", [("WWW-Authenticate", challenge)])
+        if len(reply) <= 2 * size:
+            send(reply)
 
     def _make_room(self, now: float) -> bool:
         """Whether a new device fits under ``max_devices`` (forgetting one whose registration ended)."""
@@ -429,7 +423,7 @@ class Platform:
             if owner is not None:
                 self._drop("not_owner")
                 if self.on_note is not None and self.owners.first_refusal(device.id, cid):
-                    self.on_note(cid, "gb28181_not_owner", {"device": device.id, "owner": owner}, now)
+                    self.on_note(cid, ownership.NOTE, {"device": device.id, "owner": owner}, now)
                 continue
             if item.event == "DEL":
                 self._remove_channel(device, cid, now)
@@ -570,7 +564,9 @@ class Platform:
             settings.register_rate, settings.register_rate_per_source, settings.auth_failures_per_minute
         )
         if self.local[1]:
-            self._budget_tcp()
+            self.tcp.budget(
+                self.settings.max_tcp_connections, self.settings.max_tcp_unauthenticated_per_source
+            )
 
     def relink(self, known: Callable[[str], bool], owners: Mapping[str, str] | None = None) -> None:
         """Adopt a new ledger: channels the ledger now gives to another device leave the one holding them,

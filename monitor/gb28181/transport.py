@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from camwatch.monitor.gb28181 import sip
+from camwatch.monitor.web import connection_cap
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,19 @@ class TcpGate:
         self.per_source = per_source
         self.connections: dict[asyncio.StreamWriter, Connection] = {}
         self._unauthenticated: Counter[str] = Counter()
+
+    def budget(self, configured: int, per_source: int) -> None:
+        """Adopt the limits: at most ``configured`` connections, within a quarter of the open-file limit
+        (the web server has another quarter), logged."""
+        self.cap = connection_cap(configured)
+        self.per_source = per_source
+        log.info(
+            "GB/T 28181 TCP: at most %d connections (max_tcp_connections %d, within a quarter of the "
+            "open-file limit), %d not yet authenticated per source",
+            self.cap,
+            configured,
+            per_source,
+        )
 
     def admit(self, writer: asyncio.StreamWriter, host: str, now: float) -> str | None:
         """Register a new connection, or say why it is refused (a drop reason)."""
