@@ -24,11 +24,10 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from camwatch.config.models import Gb28181Settings
-from camwatch.monitor.gb28181 import digest, manscdp, sip, vocab
+from camwatch.monitor.gb28181 import digest, manscdp, ownership, sip, vocab
 from camwatch.monitor.gb28181.devices import PROBE as PROBE
 from camwatch.monitor.gb28181.devices import Channel, Device, Send, gb_date, is_gb_id, new_sn, probe_result
 from camwatch.monitor.gb28181.limits import Limits
-from camwatch.monitor.gb28181 import ownership
 from camwatch.monitor.gb28181.ownership import Owners
 from camwatch.monitor.gb28181.transport import READ_CHUNK, Datagrams, TcpGate, read_messages
 from camwatch.monitor.probes.base import ProbeResult
