@@ -11,7 +11,7 @@ import socket
 import time
 
 import pytest
-from test_gb28181 import DOMAIN, NVR, PASSWORD, PLATFORM_ID, device, platform, until
+from test_gb28181 import DOMAIN, NVR, PASSWORD, PLATFORM_ID, device, platform, settings, until
 
 from camwatch.config.models import Gb28181Keepalive
 from camwatch.monitor.gb28181 import manscdp, ownership, vocab
@@ -453,3 +453,26 @@ def test_ledger_column_gb_device_loads(tmp_path):
     (tmp_path / "camwatch.yaml").write_text("cameras: bad.csv\n")
     with pytest.raises(ConfigError, match=r"bad\.csv, row 2, field 'gb_device': .*20 digits"):
         load_config(tmp_path / "camwatch.yaml", environ={})
+
+
+def test_the_service_gives_the_platform_the_ledger_owners_and_stores_its_notes(tmp_path):
+    from camwatch.config.models import Config, MonitorSettings
+    from camwatch.monitor.service import Service
+    from camwatch.monitor.state import read_events
+    from support.cameras import make_camera
+
+    channel = channel_ids(NVR, 1)[0]
+    cfg = Config(
+        source=tmp_path / "camwatch.yaml",
+        cameras=(make_camera(id="gate", gb_id=channel, gb_device=NVR),),
+        monitor=MonitorSettings(state=tmp_path / "state.db"),
+        gb28181=settings(),
+    )
+    svc = Service(cfg)
+    assert svc.gb is not None and svc.gb.owners.ledger == {channel: NVR}
+    assert svc.gb.on_note is not None
+    svc.gb.on_note(channel, ownership.NOTE, {"device": NVR_B, "owner": NVR}, time.time())
+    assert svc.store.flush()
+    svc.store.close()
+    (event,) = read_events(tmp_path / "state.db", "gate")
+    assert (event.kind, event.detail) == (ownership.NOTE, {"device": NVR_B, "owner": NVR})
