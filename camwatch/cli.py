@@ -234,9 +234,10 @@ def history(
     from itertools import zip_longest
     from zoneinfo import ZoneInfo
 
+    from camwatch.monitor.gb28181.ownership import NOTE, note_text
     from camwatch.monitor.maintenance import parse_span
     from camwatch.monitor.outcome import stored_reason
-    from camwatch.monitor.state import StateError, read_transitions
+    from camwatch.monitor.state import StateError, read_events, read_transitions
 
     cfg = load(config, talks_to_cameras=False)
     if not any(c.id == camera for c in cfg.cameras):
@@ -250,12 +251,22 @@ def history(
     now = time.time()
     try:
         rows = read_transitions(cfg.state_path, camera, since=now - window)
+        # Notes: what the GB/T 28181 platform refused about this camera's channel (another device claimed it).
+        events = read_events(cfg.state_path, camera, since=now - window)
+        notes = [(e.ts, note_text(e.detail)) for e in events if e.kind == NOTE]
     except (sqlite3.Error, StateError) as exc:
         err.print(f"[red]cannot read the state database[/] {cfg.state_path}: {exc}", highlight=False)
         raise typer.Exit(1) from None
     tz = ZoneInfo(cfg.reports.timezone)
     # Each status lasts until the next change; the last one is still going on.
     spans = [(t, (nxt.ts if nxt else now) - t.ts, nxt is None) for t, nxt in zip_longest(rows, rows[1:])]
+
+    def noted(n: int) -> list[tuple[float, str]]:
+        """The notes within span ``n`` (the first span also takes those before it)."""
+        start = rows[n].ts if n else float("-inf")
+        end = rows[n + 1].ts if n + 1 < len(rows) else float("inf")
+        return [(ts, text) for ts, text in notes if start <= ts < end]
+
     if as_json:
         entries = [
             {
@@ -267,21 +278,27 @@ def history(
                 "faults": list(t.faults),
                 "duration_seconds": round(duration, 3),
                 "ongoing": ongoing,
+                "notes": [
+                    {"time": datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds"), "note": text}
+                    for ts, text in noted(n)
+                ],
             }
-            for t, duration, ongoing in spans
+            for n, (t, duration, ongoing) in enumerate(spans)
         ]
         sys.stdout.write(json.dumps(entries, ensure_ascii=False, indent=2) + "\n")
         return
     table = Table(title=f"{camera}: {len(spans)} status change(s) in the last {since} ({tz.key})")
     for col in ("time", "status", "reason", "duration"):
         table.add_column(col)
-    for t, duration, ongoing in spans:
-        table.add_row(
-            datetime.fromtimestamp(t.ts, tz).isoformat(timespec="seconds"),
-            t.status,
-            stored_reason(t.status, t.faults),
-            _human_duration(duration) + (" so far" if ongoing else ""),
-        )
+    lines = [
+        (t.ts, t.status, stored_reason(t.status, t.faults), _human_duration(duration) + (" so far" * ongoing))
+        for t, duration, ongoing in spans
+    ]
+    lines += [(ts, "note", text, "") for ts, text in notes]
+    for ts, status, why, lasted in sorted(lines, key=lambda line: line[0]):
+        # Values from a device are data: never rich markup.
+        when = datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")
+        table.add_row(when, status, escape(why), lasted)
     out.print(table)
 
 

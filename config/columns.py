@@ -38,6 +38,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "police_station": ("所属派出所", "派出所", "辖区派出所"),
     "contractor": ("maintainer", "运维单位", "维保单位", "运维公司", "维护单位"),
     "gb_id": ("gb28181_id", "国标编码", "国标编号", "国标ID"),
+    "gb_device": ("gb28181_device", "设备国标编码", "所属设备国标编码", "上级设备国标编码"),
     "networked": ("是否联网", "联网"),
     "vendor": ("manufacturer", "brand", "厂商", "品牌", "厂家"),
     "model": ("型号", "设备型号"),

@@ -302,9 +302,17 @@ class Gb28181Settings(Frozen):
     max_channels: int = Field(4096, ge=1)  # per device
     max_message_bytes: int = Field(65536, ge=1024, le=1 << 20)
     max_tcp_connections: int = Field(2000, ge=1)
+    # TCP connections per source address that have not carried a successful REGISTER (a registered
+    # device's own connection is not counted); more are refused.
+    max_tcp_unauthenticated_per_source: int = Field(8, ge=1)
+    # A TCP message, once begun (and a new connection's first one), must be whole within this.
+    tcp_header_timeout: Duration = 10.0
     # REGISTERs handled per second over all sources (token bucket); the rest are dropped unanswered.
     register_rate: float = Field(100.0, gt=0)
-    # Wrong passwords answered 403 per source address and minute; further attempts are dropped.
+    # ... and per source address; a registered device's own contact is never throttled by either.
+    register_rate_per_source: float = Field(10.0, gt=0)
+    # Wrong passwords answered 403 per source address and minute, and per device id from sources other
+    # than its registered contact; further attempts are dropped.
     auth_failures_per_minute: int = Field(5, ge=1)
 
     _passwords: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
@@ -492,6 +500,9 @@ class Camera(Frozen):
     priority: bool = False
     # The GB/T 28181 channel (or device) id that ties this camera to a registration (国标编码).
     gb_id: GbId | None = None
+    # The GB/T 28181 device (NVR, lower platform) that owns the channel (设备国标编码): only its catalog may
+    # set the channel's status; another device claiming it is refused. Empty: the first device reporting it.
+    gb_device: GbId | None = None
 
     @field_validator("snapshot_url")
     @classmethod

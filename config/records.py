@@ -134,6 +134,7 @@ class CameraRecord(Frozen):
     tier: str = "default"
     priority: Annotated[bool, BeforeValidator(_flag)] = False
     gb_id: Annotated[GbId | None, BeforeValidator(_gb_id)] = None
+    gb_device: Annotated[GbId | None, BeforeValidator(_gb_id)] = None
 
 
 # Full-width forms (U+FF01–FF5E) and the ideographic space, as a Chinese input method types them in an

@@ -110,7 +110,13 @@ class Service:
         self.gb: Platform | None = None
         self._gb_grace_until = 0.0
         if config.gb28181 is not None:
-            self.gb = Platform(config.gb28181, on_result=self._on_gb_result, known=self.gb_links.__contains__)
+            self.gb = Platform(
+                config.gb28181,
+                on_result=self._on_gb_result,
+                known=self.gb_links.__contains__,
+                owners=_gb_owners(config.cameras),
+                on_note=self._on_gb_note,
+            )
             self.registry.register(Gb28181Collector(self.gb))
         self._input_stamps: dict[Path, tuple[float, int] | None] = {}
         self.started = False
@@ -195,6 +201,13 @@ class Service:
         track = self.tracker.tracks.get(camera_id) if camera_id else None
         if track is not None:
             self._on_probed(track.camera, {GB28181: result}, now)
+
+    def _on_gb_note(self, gb_id: str, kind: str, detail: dict[str, object], now: float) -> None:
+        """Something the platform refused about a channel (another device claiming it): a note in the linked
+        camera's history."""
+        camera_id = self.gb_links.get(gb_id)
+        if camera_id is not None:
+            self.store.stage_event(Event(camera_id, now, kind, detail))
 
     def _gb_unseen(self) -> None:
         """Cameras seen through GB/T 28181 alone whose channel no device has reported within a keepalive
@@ -391,7 +404,7 @@ class Service:
             # Passwords, limits and intervals change at once; the section's presence and listen address are
             # fixed for the life of the process.
             self.gb.update(new.gb28181)
-            self.gb.relink(self.gb_links.__contains__)
+            self.gb.relink(self.gb_links.__contains__, _gb_owners(new.cameras))
         self.config = new
         self.settings = new.monitor
         self._input_stamps = self._stamps(new)
@@ -427,3 +440,8 @@ def _log_cluster_change(change: ClusterChange) -> None:
 
 def _gb_links(cameras: tuple[Camera, ...]) -> dict[str, str]:
     return {c.gb_id: c.id for c in cameras if c.gb_id}
+
+
+def _gb_owners(cameras: tuple[Camera, ...]) -> dict[str, str]:
+    """Channel id -> the device the ledger says owns it (``gb_device``)."""
+    return {c.gb_id: c.gb_device for c in cameras if c.gb_id and c.gb_device}

@@ -15,7 +15,8 @@ TESTDATA = Path(__file__).parent / "testdata"
 _KNOWN_FIELDS = (
     "id, name, host, rtsp_port, rtsp_path, rtsp_url, streams, onvif_host, onvif_port, snapshot_url, "
     "username, password_env, password_file, credentials, lon, lat, crs, direction, hfov, range, county, "
-    "township, village, police_station, contractor, gb_id, networked, vendor, model, switch, fibre, power, "
+    "township, village, police_station, contractor, gb_id, gb_device, networked, vendor, model, switch, "
+    "fibre, power, "
     "site, camera_type, resolution, priority, tier"
 )
 _NO_PASSWORD_COLUMN = (

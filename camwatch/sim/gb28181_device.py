@@ -45,6 +45,7 @@ class SimGbDevice:
     device_time_offset: float = 0.0  # seconds its clock runs ahead of ours
     register_status: int = 0  # the last REGISTER's final answer (200, 403, ...)
     subscribed_until: float = 0.0  # loop time the platform's Catalog subscription lasts to
+    subscription_call_id: str = ""  # the subscription's dialog: its NOTIFYs carry this Call-ID
     answer_timeout: float = 2.0  # per transmission; a request is sent three times
     local_host: str = "127.0.0.1"  # the address it sends from (UDP)
     _send: Callable[[bytes], None] | None = field(default=None, init=False, repr=False)
@@ -171,7 +172,9 @@ class SimGbDevice:
         """Send a MESSAGE (or NOTIFY) without waiting for its 200 (keepalives, query answers, events)."""
         if self._send is not None:
             extra = [("Event", "Catalog")] if method == "NOTIFY" else []
-            self._send(self._message(method, secrets.token_hex(8), extra, self._encode(body)))
+            # A NOTIFY belongs to the subscription's dialog (RFC 6665): the platform takes it only there.
+            call_id = self.subscription_call_id if method == "NOTIFY" else ""
+            self._send(self._message(method, call_id or secrets.token_hex(8), extra, self._encode(body)))
 
     def send_catalog_event(self, events: dict[str, str]) -> None:
         """A Catalog NOTIFY: channel id → event (ON, OFF, ADD, DEL, UPDATE), as subscribed devices send."""
@@ -237,6 +240,7 @@ class SimGbDevice:
             self._send(sip.response(msg, 200, "OK", [("Expires", str(expires))]))
             if msg.header("event").split(";")[0].strip().lower() == "catalog":
                 self.subscribed_until = asyncio.get_running_loop().time() + expires
+                self.subscription_call_id = msg.header("call-id")
             return
         self._send(sip.response(msg, 200, "OK"))
         body = msg.body.decode("utf-8", "replace")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeET
@@ -87,6 +87,14 @@ def _time(text: str) -> datetime | None:
         return datetime.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def clock_offset(device_time: datetime) -> float:
+    """``DeviceTime`` minus our clock in seconds. Most devices send local time without a zone (compared with
+    our local time); one with a zone (``+08:00``) is compared as the instant it names."""
+    if device_time.tzinfo is not None:
+        return (device_time - datetime.now(UTC)).total_seconds()
+    return (device_time - datetime.now()).total_seconds()
 
 
 def parse(body: bytes, content_type: str = "", *, max_items: int) -> Manscdp:

@@ -63,7 +63,7 @@ class Gb28181Collector(Collector):
             messages.add_metric([method, outcome], n)
         dropped = CounterMetricFamily(
             "camwatch_gb28181_dropped",
-            "SIP input dropped unanswered or refused, by reason (malformed, register_rate, auth_rate, ...).",
+            "SIP input dropped unanswered or refused, by reason (a closed set: malformed, wrong_contact, …).",
             labels=["reason"],
         )
         for reason, n in sorted(p.dropped.items()):

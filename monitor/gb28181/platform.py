@@ -4,101 +4,50 @@ DeviceStatus queries, and per-channel liveness handed to the monitor as ``gb2818
 Every input is bounded (message size, devices, channels per device, TCP connections, REGISTER rate, wrong
 passwords per source) and a bad message costs one parse; nothing here blocks probes or ``/metrics``.
 Logs name devices and addresses, never a password, a digest response or a message body.
+
+MESSAGE and NOTIFY carry no credentials, so they are bound to the registration: a device's messages count
+only from its registered contact (transport, address and port), which is checked on the headers before the
+body is parsed. A query Response counts only for an SN sent to that device and still awaited, a Catalog
+NOTIFY only within the live subscription's dialog, and a channel only from the device that owns it
+(``ownership``): a forged datagram or a neighbour's catalog changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import cast
 
 from camwatch.config.models import Gb28181Settings
-from camwatch.monitor.gb28181 import digest, manscdp, sip
-from camwatch.monitor.probes.base import OFFLINE, OK, ProbeResult
+from camwatch.monitor.gb28181 import digest, manscdp, ownership, sip, vocab
+from camwatch.monitor.gb28181.devices import PROBE as PROBE
+from camwatch.monitor.gb28181.devices import Channel, Device, Send, gb_date, is_gb_id, new_sn, probe_result
+from camwatch.monitor.gb28181.limits import Limits
+from camwatch.monitor.gb28181.ownership import Owners
+from camwatch.monitor.gb28181.transport import READ_CHUNK, Datagrams, TcpGate, read_messages
+from camwatch.monitor.probes.base import ProbeResult
 
 log = logging.getLogger(__name__)
 
-PROBE = "gb28181"
 DEFAULT_EXPIRES = 3600
 # Catalog items that are organisation nodes, not video channels: business groups and virtual organisations.
 _GROUP_TYPES = ("215", "216")
 # Catalog answers still being joined per device (by SN); older ones are dropped.
 _MAX_ASSEMBLIES = 4
-_MAX_SOURCES = 10_000  # addresses remembered for the wrong-password limit
-_READ_CHUNK = 65536
+# Queries awaiting their answer per device, and for how long an answer is taken (a 4096-channel catalog in
+# paced packets takes about a minute).
+_MAX_PENDING = 8
+QUERY_WAIT = 300.0
 UDP_RECEIVE_BUFFER = 4 << 20  # the kernel caps it at net.core.rmem_max
 
-Send = Callable[[bytes], None]
 ResultSink = Callable[[str, ProbeResult, float], None]
-
-
-def gb_date(when: datetime) -> str:
-    """The ``Date`` of a REGISTER 200 in the GB/T 28181 form devices set their clock from (local time)."""
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}"
-
-
-def _is_gb_id(value: str) -> bool:
-    return len(value) == 20 and value.isascii() and value.isdigit()
-
-
-@dataclass(slots=True)
-class Channel:
-    id: str
-    name: str = ""
-    status: bool | None = None  # the Catalog's word; None: not given (follows the device)
-    reported: bool | None = None  # what was last handed to the monitor
-
-
-@dataclass(slots=True)
-class Device:
-    """A registered device or lower platform and the channels its Catalog listed."""
-
-    id: str
-    transport: str = "UDP"
-    address: tuple[str, int] = ("", 0)
-    send: Send | None = None
-    registered: bool = False
-    online: bool = False
-    reported: bool | None = None
-    expires_at: float = 0.0
-    last_keepalive: float = 0.0
-    deadline: float = 0.0
-    catalog_due: float = 0.0
-    subscription_due: float = 0.0  # when the Catalog subscription is (re)sent
-    channels: dict[str, Channel] = field(default_factory=dict)
-    assemblies: dict[int, set[str]] = field(default_factory=dict)  # SN -> channel ids received
-    unknown: int = 0  # channels the ledger does not know
-    warned_unknown: bool = False
-    clock_offset: float | None = None
-    device_status: dict[str, str] = field(default_factory=dict)
-    cseq: int = 0
-
-    def effective(self, channel: Channel) -> bool:
-        return self.online and channel.status is not False
-
-
-@dataclass(slots=True)
-class _Bucket:
-    """Token bucket: ``rate`` per second, bursts up to one second's worth (at least 10)."""
-
-    rate: float
-    tokens: float = 0.0
-    stamp: float = 0.0
-
-    def take(self, now: float) -> bool:
-        burst = max(self.rate, 10.0)
-        self.tokens = min(burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1.0:
-            return False
-        self.tokens -= 1.0
-        return True
+# (channel id, event kind, detail, time): a note for the linked camera's history.
+NoteSink = Callable[[str, str, dict[str, object], float], None]
 
 
 class Platform:
@@ -107,7 +56,8 @@ class Platform:
     ``on_result(gb_id, result, now)`` receives a ``gb28181`` :class:`ProbeResult` for a device or channel id
     whenever its effective status changes (a channel is up while its device is online and its Catalog status
     is not OFF). ``known(gb_id)`` tells whether the ledger links that id; other channels are counted and
-    warned about once per device.
+    warned about once per device. ``owners`` maps channel ids to the device the ledger names (``gb_device``);
+    ``on_note`` receives a refused claim on a channel for that camera's history.
     """
 
     def __init__(
@@ -117,22 +67,26 @@ class Platform:
         on_result: ResultSink | None = None,
         known: Callable[[str], bool] = lambda _: False,
         clock: Callable[[], float] = time.time,
+        owners: Mapping[str, str] | None = None,
+        on_note: NoteSink | None = None,
     ):
         self.settings = settings
         self.on_result = on_result
+        self.on_note = on_note
         self.known = known
         self.clock = clock
         self.devices: dict[str, Device] = {}
-        self.parents: dict[str, str] = {}  # channel id -> device id
+        self.owners = Owners(owners)
+        self.parents = self.owners.holders  # channel id -> device id holding it
         self.messages: Counter[tuple[str, str]] = Counter()  # (method or kind, outcome)
-        self.dropped: Counter[str] = Counter()  # reason
+        self.dropped: Counter[str] = Counter()  # reason (vocab.DROP_REASONS)
         self.nonces = digest.Nonces(clock=clock)
-        self._registers = _Bucket(settings.register_rate, tokens=max(settings.register_rate, 10.0))
-        self._failures: dict[str, tuple[float, int]] = {}
-        self._sn = 0
+        self.limits = Limits(
+            settings.register_rate, settings.register_rate_per_source, settings.auth_failures_per_minute
+        )
+        self.tcp = TcpGate(settings.max_tcp_connections, settings.max_tcp_unauthenticated_per_source)
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
-        self._connections: set[asyncio.StreamWriter] = set()
         self._ticker: asyncio.Task[None] | None = None
         self.local: tuple[str, int] = ("", 0)
 
@@ -146,7 +100,7 @@ class Platform:
         # the local end of a TCP connection); a configured port is tried once.
         for attempt in range(1 if int(port) else 20):
             self._udp, _ = await loop.create_datagram_endpoint(
-                lambda: _Datagrams(self), local_addr=(host, int(port))
+                lambda: Datagrams(self.handle), local_addr=(host, int(port))
             )
             sock = self._udp.get_extra_info("socket")
             # Many devices answering a Catalog at once overrun the default buffer (~200 datagrams).
@@ -154,7 +108,7 @@ class Platform:
             bound = self._udp.get_extra_info("sockname")
             try:
                 # TCP on the same port as UDP, as devices expect.
-                self._tcp = await asyncio.start_server(self._serve_tcp, host, bound[1], limit=_READ_CHUNK)
+                self._tcp = await asyncio.start_server(self._serve_tcp, host, bound[1], limit=READ_CHUNK)
                 break
             except OSError:
                 self._udp.close()
@@ -163,6 +117,7 @@ class Platform:
         self.local = (host, bound[1])
         self._ticker = asyncio.create_task(self._tick_forever())
         log.info("GB/T 28181 platform %s listening on %s:%d (UDP and TCP)", self.settings.id, *self.local)
+        self.tcp.budget(self.settings.max_tcp_connections, self.settings.max_tcp_unauthenticated_per_source)
 
     async def stop(self) -> None:
         if self._ticker is not None:
@@ -171,7 +126,7 @@ class Platform:
             self._udp.close()
         if self._tcp is not None:
             self._tcp.close()
-        for writer in list(self._connections):
+        for writer in list(self.tcp.connections):
             writer.close()
         if self._tcp is not None:
             await self._tcp.wait_closed()
@@ -193,26 +148,42 @@ class Platform:
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
-        if len(self._connections) >= self.settings.max_tcp_connections:
-            self.dropped["tcp_connections"] += 1
-            writer.close()
+        refused = self.tcp.admit(writer, peer[0], self.clock())
+        if refused is not None:
+            self._drop(refused)
+            writer.transport.abort()
             return
-        self._connections.add(writer)
-        framer = sip.StreamFramer(self.settings.max_message_bytes)
-        idle = self.settings.keepalive.interval * self.settings.keepalive.count + self.settings.max_expires
+        s = self.settings
+        deadline = s.keepalive.interval * s.keepalive.count
+        conn = self.tcp.connections[writer]
+
+        def idle() -> float:
+            # A stranger gets the header deadline between messages; a device two keepalive deadlines.
+            return 2 * deadline if conn.authenticated else s.tcp_header_timeout
+
         try:
-            while data := await asyncio.wait_for(reader.read(_READ_CHUNK), idle):
-                for message in framer.feed(data):
-                    self.handle(message, (peer[0], peer[1]), "TCP", writer.write)
+            await read_messages(
+                reader,
+                (peer[0], peer[1]),
+                writer.write,
+                self.handle,
+                max_bytes=s.max_message_bytes,
+                header_timeout=s.tcp_header_timeout,
+                idle_timeout=idle,
+            )
         except sip.SipError as exc:
-            self.dropped["malformed"] += 1
+            self._drop("too_large" if exc.too_large else "malformed")
+            if exc.request is not None:
+                writer.write(sip.response(exc.request, 400, "Bad Request"))
             log.debug("GB/T 28181: closing TCP connection from %s: %s", peer[0], exc)
-        except (TimeoutError, ConnectionError):
+        except TimeoutError:
+            self._drop("tcp_timeout")
+        except ConnectionError:
             pass
         except Exception:  # a bug handling one device must not take the server down
             log.exception("GB/T 28181: handling a message from %s failed", peer[0])
         finally:
-            self._connections.discard(writer)
+            self.tcp.close(writer)
             writer.close()
             for device in self.devices.values():
                 if device.send == writer.write:  # queries wait for the device's next connection
@@ -220,54 +191,73 @@ class Platform:
 
     # -- messages -------------------------------------------------------------------------------------
 
+    def _drop(self, reason: str) -> None:
+        self.dropped[vocab.reason(reason)] += 1
+
+    def _refuse(
+        self, msg: sip.SipMessage, size: int, send: Send, status: int, reason: str, now: float
+    ) -> None:
+        """A refusal to a stranger: rate-limited, and never larger than the request (no amplification)."""
+        reply = sip.response(msg, status, reason)
+        if len(reply) > size:
+            return
+        if not self.limits.refusal_allowed(now):
+            self._drop("rate")
+            return
+        send(reply)
+
     def handle(self, data: bytes, source: tuple[str, int], transport: str, send: Send) -> None:
         """Handle one whole message from ``source``; replies go through ``send``."""
         try:
             msg = sip.parse(data, max_bytes=self.settings.max_message_bytes)
-        except sip.SipError:
-            self.dropped["malformed"] += 1
+        except sip.SipError as exc:
+            self._drop("too_large" if exc.too_large else "malformed")
+            if exc.request is not None:
+                self._refuse(exc.request, len(data), send, 400, "Bad Request", self.clock())
             return
         if msg.status:  # answers to our queries: the data comes in the device's own MESSAGE
-            self.messages[("response", str(msg.status))] += 1
+            self.messages[("response", vocab.status_label(msg.status))] += 1
             return
         now = self.clock()
         if msg.method == "REGISTER":
-            outcome = self._register(msg, source, transport, send, now)
+            outcome = self._register(msg, len(data), source, transport, send, now)
         elif msg.method in ("MESSAGE", "NOTIFY"):
-            outcome = self._message(msg, source, transport, send, now)
+            outcome = self._message(msg, len(data), source, transport, send, now)
         else:
-            send(sip.response(msg, 405, "Method Not Allowed", [("Allow", "REGISTER, MESSAGE, NOTIFY")]))
+            self._refuse(msg, len(data), send, 405, "Method Not Allowed", now)
             outcome = "405"
         method = msg.method if msg.method in ("REGISTER", "MESSAGE", "NOTIFY") else "other"
         self.messages[(method, outcome)] += 1
 
     def _register(
-        self, msg: sip.SipMessage, source: tuple[str, int], transport: str, send: Send, now: float
+        self, msg: sip.SipMessage, size: int, source: tuple[str, int], transport: str, send: Send, now: float
     ) -> str:
-        if not self._registers.take(now):
-            self.dropped["register_rate"] += 1
-            return "dropped"
         device_id = sip.user_of(msg.header("from"))
+        device = self.devices.get(device_id)
+        contact = (transport, source[0], source[1])
+        # A device re-registering from where it registered is never throttled by strangers' floods.
+        known = device is not None and device.registered and device.contact == contact
+        if not known and not self.limits.register_allowed(source[0], now):
+            self._drop("register_rate")
+            return "dropped"
         s = self.settings
-        if not _is_gb_id(device_id):
-            send(sip.response(msg, 400, "Bad Request"))
+        if not is_gb_id(device_id):
+            self._refuse(msg, size, send, 400, "Bad Request", now)
             return "400"
         if not s.allow_unknown_devices and device_id not in s.devices:
-            send(sip.response(msg, 404, "Not Found"))
+            self._refuse(msg, size, send, 404, "Not Found", now)
             return "404"
         params = digest.parse_authorization(msg.header("authorization"))
         if not params or not self.nonces.fresh(params.get("nonce", "")):
-            stale = ",stale=true" if params else ""
-            challenge = digest.challenge(s.domain, self.nonces.issue()) + stale
-            send(sip.response(msg, 401, "Unauthorized", [("WWW-Authenticate", challenge)]))
+            self._challenge(msg, size, send, stale=bool(params))
             return "401"
         password = s.password_for(device_id)
         ok = password is not None and digest.verify(
             params, method="REGISTER", password=password.get_secret_value(), realm=s.domain
         )
         if not ok:
-            if not self._failure_allowed(source[0], now):
-                self.dropped["auth_rate"] += 1
+            if not known and not self.limits.failure_allowed(source[0], device_id, now):
+                self._drop("auth_rate")
                 return "dropped"
             log.warning("GB/T 28181 device %s at %s: wrong password (403)", device_id, source[0])
             send(sip.response(msg, 403, "Forbidden"))
@@ -275,21 +265,20 @@ class Platform:
         if not self.nonces.first_use(params):
             # A response seen before: a replay, or a retransmission whose 200 was lost. Either way a fresh
             # challenge; a real device answers it with its password. Counted with wrong passwords.
-            if not self._failure_allowed(source[0], now):
-                self.dropped["auth_rate"] += 1
+            if not known and not self.limits.failure_allowed(source[0], device_id, now):
+                self._drop("auth_rate")
                 return "dropped"
             log.warning(
                 "GB/T 28181 device %s at %s: digest response reused, challenged again", device_id, source[0]
             )
-            challenge = digest.challenge(s.domain, self.nonces.issue()) + ",stale=true"
-            send(sip.response(msg, 401, "Unauthorized", [("WWW-Authenticate", challenge)]))
+            self._challenge(msg, size, send, stale=True)
             return "401"
         expires = self._expires(msg)
-        device = self.devices.get(device_id)
         if expires == 0:
             send(sip.response(msg, 200, "OK", [("Date", gb_date(datetime.now())), ("Expires", "0")]))
             if device is not None:
                 device.registered = False
+                device.pending.clear()
                 self._set_online(device, False, now, "unregistered")
                 log.info("GB/T 28181 device %s unregistered", device_id)
             return "200"
@@ -299,17 +288,33 @@ class Platform:
                 return "503"
             device = self.devices[device_id] = Device(device_id)
             log.info("GB/T 28181 device %s registered from %s:%d over %s", device_id, *source, transport)
-        device.transport, device.address, device.send = transport, source, send
+        if not known:  # a new contact: a new subscription dialog, and no answer to older queries counts
+            device.subscription_call_id = secrets.token_hex(12)
+            device.subscribed_until = 0.0
+            device.pending.clear()
+        device.transport, device.address, device.send, device.contact = transport, source, send, contact
+        if transport == "TCP":
+            self.tcp.authenticate(send)
         device.registered = True
         device.expires_at = now + expires
-        contact = [("Contact", c) for c in msg.all("contact")[:1]]
-        extra = [*contact, ("Expires", str(expires)), ("Date", gb_date(datetime.now()))]
+        contact_header = [("Contact", c) for c in msg.all("contact")[:1]]
+        extra = [*contact_header, ("Expires", str(expires)), ("Date", gb_date(datetime.now()))]
         send(sip.response(msg, 200, "OK", extra))
         self._keepalive(device, now)
         device.catalog_due = now  # a fresh registration is asked for its catalog at once
         device.subscription_due = now  # and subscribed to its catalog's changes
         self._query(device, "DeviceStatus")
         return "200"
+
+    def _challenge(self, msg: sip.SipMessage, size: int, send: Send, *, stale: bool) -> None:
+        """A 401 with a fresh nonce; at most twice the REGISTER's size (a device's REGISTER is bigger than
+        that needs), so that a spoofed source cannot use us to amplify."""
+        challenge = digest.challenge(self.settings.domain, self.nonces.issue()) + (
+            ",stale=true" if stale else ""
+        )
+        reply = sip.response(msg, 401, "Unauthorized", [("WWW-Authenticate", challenge)])
+        if len(reply) <= 2 * size:
+            send(reply)
 
     def _make_room(self, now: float) -> bool:
         """Whether a new device fits under ``max_devices`` (forgetting one whose registration ended)."""
@@ -319,7 +324,7 @@ class Platform:
         if gone is None:
             return False
         for channel in gone.channels:
-            self.parents.pop(channel, None)
+            self.owners.release(channel, gone.id)
         del self.devices[gone.id]
         return True
 
@@ -328,43 +333,63 @@ class Platform:
         seconds = sip.number(value, DEFAULT_EXPIRES)
         return min(seconds, int(self.settings.max_expires))
 
-    def _failure_allowed(self, host: str, now: float) -> bool:
-        start, count = self._failures.get(host, (now, 0))
-        if now - start >= 60.0:
-            start, count = now, 0
-        if len(self._failures) >= _MAX_SOURCES and host not in self._failures:
-            self._failures.clear()  # bounded memory; the limit restarts for everyone
-        self._failures[host] = (start, count + 1)
-        return count < self.settings.auth_failures_per_minute
-
     def _message(
-        self, msg: sip.SipMessage, source: tuple[str, int], transport: str, send: Send, now: float
+        self, msg: sip.SipMessage, size: int, source: tuple[str, int], transport: str, send: Send, now: float
     ) -> str:
+        # Headers first: a message that is not the registered device's own is never parsed further.
+        device = self.devices.get(sip.user_of(msg.header("from")))
+        s = self.settings
+        if device is None or not device.registered or device.expires_at <= now:
+            refused = "not_registered"
+        elif device.contact != (transport, source[0], source[1]):
+            refused = "wrong_contact"  # MESSAGEs carry no credentials: only the registered contact counts
+        elif not device.online and s.revive == "register":
+            refused = "not_registered"
+        else:
+            refused = ""
+        if refused or device is None:
+            self._drop(refused or "not_registered")
+            # 404 makes a device that lost its registration (e.g. our restart, a new address) register again.
+            self._refuse(msg, size, send, 404, "Not Found", now)
+            return "404"
         try:
-            doc = manscdp.parse(msg.body, msg.header("content-type"), max_items=self.settings.max_channels)
+            doc = manscdp.parse(msg.body, msg.header("content-type"), max_items=s.max_channels)
         except manscdp.ManscdpError:
-            self.dropped["bad_body"] += 1
+            self._drop("bad_body")
             send(sip.response(msg, 400, "Bad Request"))
             return "400"
-        device_id = sip.user_of(msg.header("from")) or doc.device_id
-        device = self.devices.get(device_id)
-        s = self.settings
-        alive = device is not None and device.registered and device.expires_at > now
-        # MESSAGEs carry no credentials: only the host that registered (with the password) may keep it alive.
-        moved = device is not None and device.address[0] != source[0]
-        if device is None or not alive or moved or (not device.online and s.revive == "register"):
-            # 404 makes a device that lost its registration (e.g. our restart, a new address) register again.
-            send(sip.response(msg, 404, "Not Found"))
-            return "404"
         send(sip.response(msg, 200, "OK"))
-        device.transport, device.address, device.send = transport, source, send
         if doc.cmd == "Keepalive":
             self._keepalive(device, now)
+        elif doc.cmd == "Catalog" and doc.root == "Response":
+            if self._awaited(device, doc.sn, "Catalog", now):
+                self._catalog(device, doc, now)
+            else:
+                self._drop("unsolicited_response")
         elif doc.cmd == "Catalog":
-            self._catalog(device, doc, now)
+            # Changes come as NOTIFY in the subscription's dialog (its Call-ID) while it lasts.
+            dialog = msg.method == "NOTIFY" and msg.header("call-id") == device.subscription_call_id
+            if dialog and now < device.subscribed_until:
+                self._catalog(device, doc, now)
+            else:
+                self._drop("no_subscription")
         elif doc.cmd == "DeviceStatus":
-            self._device_status(device, doc)
-        return doc.cmd or "200"
+            if self._awaited(device, doc.sn, "DeviceStatus", now):
+                del device.pending[doc.sn]
+                self._device_status(device, doc)
+            else:
+                self._drop("unsolicited_response")
+        return vocab.cmd_label(doc.cmd) if doc.cmd else "200"
+
+    def _awaited(self, device: Device, sn: int, cmd: str, now: float) -> bool:
+        """Whether ``sn`` is a ``cmd`` query sent to ``device`` whose answer is still due."""
+        waiting = device.pending.get(sn)
+        if waiting is None or waiting[0] != cmd:
+            return False
+        if now > waiting[1]:
+            del device.pending[sn]
+            return False
+        return True
 
     # -- device state ---------------------------------------------------------------------------------
 
@@ -382,35 +407,45 @@ class Platform:
         self._emit(device, now, why)
 
     def _catalog(self, device: Device, doc: manscdp.Manscdp, now: float) -> None:
-        received = device.assemblies.setdefault(doc.sn, set())
+        """Apply a Catalog answer (awaited) or NOTIFY (subscribed): only channels ``device`` owns."""
+        answer = doc.root == "Response"
+        received = device.assemblies.setdefault(doc.sn, set()) if answer else set()
         touched = []
         while len(device.assemblies) > _MAX_ASSEMBLIES:
             del device.assemblies[next(iter(device.assemblies))]
         for item in doc.items:
-            if not _is_gb_id(item.device_id) or item.device_id[10:13] in _GROUP_TYPES:
+            cid = item.device_id
+            if not is_gb_id(cid) or cid[10:13] in _GROUP_TYPES:
+                continue
+            received.add(cid)  # counts towards SumNum even when refused
+            owner = self.owners.refuse(device.id, cid, self.devices.__contains__)
+            if owner is not None:
+                self._drop("not_owner")
+                if self.on_note is not None and self.owners.first_refusal(device.id, cid):
+                    self.on_note(cid, ownership.NOTE, {"device": device.id, "owner": owner}, now)
                 continue
             if item.event == "DEL":
-                self._remove_channel(device, item.device_id, now)
+                self._remove_channel(device, cid, now)
                 continue
-            channel = device.channels.get(item.device_id)
+            channel = device.channels.get(cid)
             if channel is None:
                 if len(device.channels) >= self.settings.max_channels:
-                    self.dropped["channels"] += 1
+                    self._drop("channels")
                     continue
-                channel = device.channels[item.device_id] = Channel(item.device_id)
-                self.parents[item.device_id] = device.id
-                if not self.known(item.device_id):
+                channel = device.channels[cid] = Channel(cid)
+                self.owners.hold(cid, device.id)
+                if not self.known(cid):
                     device.unknown += 1
             channel.name = item.name or channel.name
             channel.status = item.status
-            received.add(item.device_id)
             touched.append(channel)
         complete = doc.sum_num and len(received) >= min(doc.sum_num, self.settings.max_channels)
-        if doc.root == "Response" and complete:
-            # The whole catalog arrived: channels it no longer lists have left the device.
+        if answer and complete:
+            # The whole catalog arrived from its owner: channels it no longer lists have left the device.
             for gone in [c for c in device.channels if c not in received]:
                 self._remove_channel(device, gone, now)
             del device.assemblies[doc.sn]
+            device.pending.pop(doc.sn, None)
         if device.unknown and not device.warned_unknown:
             device.warned_unknown = True
             log.warning(
@@ -421,21 +456,21 @@ class Platform:
         # Only this packet's channels: an NVR's catalog comes in hundreds of packets.
         self._emit(device, now, "", touched)
 
-    def _remove_channel(self, device: Device, channel_id: str, now: float) -> None:
+    def _remove_channel(self, device: Device, channel_id: str, now: float, *, report: bool = True) -> None:
         channel = device.channels.pop(channel_id, None)
         if channel is None:
             return
-        self.parents.pop(channel_id, None)
+        self.owners.release(channel_id, device.id)
         if not self.known(channel_id):
             device.unknown -= 1
-        if channel.reported and self.on_result is not None:
-            self.on_result(channel_id, _result(False, "no longer in the device's catalog", device.id), now)
+        if report and channel.reported and self.on_result is not None:
+            gone = probe_result(False, "no longer in the device's catalog", device.id)
+            self.on_result(channel_id, gone, now)
 
     def _device_status(self, device: Device, doc: manscdp.Manscdp) -> None:
         device.device_status = {"Online": doc.online, "Status": doc.status, **doc.extra}
         if doc.device_time is not None:
-            # DeviceTime is the device's local time without a zone, compared with ours.
-            device.clock_offset = (doc.device_time - datetime.now()).total_seconds()
+            device.clock_offset = manscdp.clock_offset(doc.device_time)
 
     def _emit(self, device: Device, now: float, why: str, channels: Iterable[Channel] | None = None) -> None:
         """Hand the monitor every id of this device (or of ``channels``) whose effective status changed."""
@@ -443,13 +478,13 @@ class Platform:
             return
         if device.reported != device.online:
             device.reported = device.online
-            self.on_result(device.id, _result(device.online, why, device.id), now)
+            self.on_result(device.id, probe_result(device.online, why, device.id), now)
         for channel in device.channels.values() if channels is None else channels:
             up = device.effective(channel)
             if channel.reported != up:
                 channel.reported = up
                 reason = why if not device.online else "channel Status OFF in the device's catalog"
-                self.on_result(channel.id, _result(up, reason, device.id), now)
+                self.on_result(channel.id, probe_result(up, reason, device.id), now)
 
     def tick(self, now: float) -> None:
         """Offline past the deadline; Catalog queries when due."""
@@ -471,14 +506,21 @@ class Platform:
         """Send ``cmd`` as a query MESSAGE, or with ``subscribe`` seconds as a SUBSCRIBE to its events."""
         if device.send is None:
             return
-        self._sn += 1
+        sn = new_sn()
         device.cseq += 1
         host, port = device.address
         s = self.settings
-        body = manscdp.query(cmd, self._sn, device.id)
+        body = manscdp.query(cmd, sn, device.id)
+        now = self.clock()
+        if subscribe:
+            device.subscribed_until = now + subscribe
+        else:
+            device.pending[sn] = (cmd, now + QUERY_WAIT)
+            while len(device.pending) > _MAX_PENDING:
+                del device.pending[next(iter(device.pending))]
         extra = (
             [
-                ("Event", f"{cmd};id={self._sn}"),
+                ("Event", f"{cmd};id={sn}"),
                 ("Expires", str(int(subscribe))),
                 ("Contact", f"<sip:{s.id}@{self.local[0]}:{self.local[1]}>"),
             ]
@@ -494,7 +536,8 @@ class Platform:
                     to_uri=f"sip:{device.id}@{s.domain}",
                     via=f"{device.transport} {self.local[0]}:{self.local[1]}",
                     cseq=device.cseq,
-                    call_id=f"{self._sn}-{s.id}",
+                    # A subscription's dialog keeps one Call-ID (its NOTIFYs carry it); a query a random one.
+                    call_id=device.subscription_call_id if subscribe else secrets.token_hex(12),
                     body=body,
                     extra=extra,
                 )
@@ -516,46 +559,27 @@ class Platform:
     def update(self, settings: Gb28181Settings) -> None:
         """Adopt reloaded settings (passwords, limits, intervals); the listen address stays."""
         self.settings = settings
-        self._registers.rate = settings.register_rate
+        self.limits.update(
+            settings.register_rate, settings.register_rate_per_source, settings.auth_failures_per_minute
+        )
+        if self.local[1]:
+            self.tcp.budget(
+                self.settings.max_tcp_connections, self.settings.max_tcp_unauthenticated_per_source
+            )
 
-    def relink(self, known: Callable[[str], bool]) -> None:
-        """Adopt a new ledger: recount unknown channels and hand every status over again."""
+    def relink(self, known: Callable[[str], bool], owners: Mapping[str, str] | None = None) -> None:
+        """Adopt a new ledger: channels the ledger now gives to another device leave the one holding them,
+        unknown channels are recounted and every status is handed over again."""
         self.known = known
+        if owners is not None:
+            self.owners.ledger = dict(owners)
+        now = self.clock()
         for device in self.devices.values():
+            for cid in [c for c in device.channels if self.owners.ledger.get(c, device.id) != device.id]:
+                self._remove_channel(device, cid, now, report=False)
             device.unknown = sum(1 for c in device.channels if not known(c))
         self.replay()
 
     def parent_of(self, gb_id: str) -> str | None:
         """The device (NVR, lower platform) a channel belongs to; a device is its own parent."""
         return self.parents.get(gb_id) or (gb_id if gb_id in self.devices else None)
-
-
-def _result(up: bool, why: str, device_id: str) -> ProbeResult:
-    return ProbeResult(
-        PROBE,
-        up,
-        OK if up else OFFLINE,
-        0.0,
-        error=None if up else (why or "offline"),
-        details={"device": device_id},
-    )
-
-
-class _Datagrams(asyncio.DatagramProtocol):
-    def __init__(self, platform: Platform):
-        self.platform = platform
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        transport = self.transport
-        if transport is None:
-            return
-        if data.strip(b"\r\n") == b"":  # NAT keep-alive pings
-            return
-        try:
-            self.platform.handle(data, addr[:2], "UDP", lambda out: transport.sendto(out, addr))
-        except Exception:  # one bad datagram must not stop the endpoint
-            log.exception("GB/T 28181: handling a datagram from %s failed", addr[0])

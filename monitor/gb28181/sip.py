@@ -17,7 +17,13 @@ _COMPACT = {"v": "via", "f": "from", "t": "to", "i": "call-id", "m": "contact", 
 
 
 class SipError(ValueError):
-    """A message that is not SIP we accept: malformed, or over a size bound."""
+    """A message that is not SIP we accept: malformed, or over a size bound (``too_large``). ``request`` is
+    the parsed request when it is readable enough to answer 400 (two Content-Length headers)."""
+
+    def __init__(self, text: str, *, too_large: bool = False, request: SipMessage | None = None):
+        super().__init__(text)
+        self.too_large = too_large
+        self.request = request
 
 
 @dataclass(slots=True)
@@ -74,7 +80,7 @@ def param(value: str, name: str) -> str:
 def parse(data: bytes, *, max_bytes: int) -> SipMessage:
     """One whole SIP message. Header text is read as UTF-8 with undecodable bytes replaced (GB2312 names)."""
     if len(data) > max_bytes:
-        raise SipError(f"message of {len(data)} bytes is over the {max_bytes}-byte bound")
+        raise SipError(f"message of {len(data)} bytes is over the {max_bytes}-byte bound", too_large=True)
     head, sep, body = data.partition(b"\r\n\r\n")
     if not sep:
         raise SipError("no end of headers")
@@ -101,6 +107,10 @@ def parse(data: bytes, *, max_bytes: int) -> SipMessage:
             raise SipError("header line without ':'")
         key = key.strip().lower()
         msg.headers.append((_COMPACT.get(key, key), value.strip()))
+    lengths = msg.all("content-length")
+    if len(lengths) > 1:
+        # Framed by one value and parsed by another elsewhere (request smuggling): refused, answered 400.
+        raise SipError("more than one Content-Length", request=msg if msg.method else None)
     length = msg.header("content-length")
     if length:
         size = number(length, -1)
@@ -118,6 +128,11 @@ class StreamFramer:
         self.max_bytes = max_bytes
         self._buf = bytearray()
 
+    @property
+    def pending(self) -> bool:
+        """Whether part of a message is buffered (its deadline runs)."""
+        return bool(self._buf)
+
     def feed(self, data: bytes) -> Iterator[bytes]:
         """Whole messages found so far; raises :class:`SipError` when one would exceed the bound."""
         self._buf += data
@@ -128,18 +143,29 @@ class StreamFramer:
             end = self._buf.find(b"\r\n\r\n")
             if end < 0:
                 if len(self._buf) > self.max_bytes:
-                    raise SipError("headers over the size bound")
+                    raise SipError("headers over the size bound", too_large=True)
                 return
-            length = 0
+            length, seen = 0, 0
             for line in bytes(self._buf[:end]).split(b"\r\n")[1:]:
                 key, _, value = line.partition(b":")
                 if key.strip().lower() in (b"content-length", b"l"):
+                    seen += 1
                     length = number(value.decode("ascii", "replace"), -1)
                     if length < 0:
                         raise SipError("bad Content-Length")
+            if seen > 1:
+                # The stream cannot be framed safely: the connection closes after a 400 built from the head.
+                head = bytes(self._buf[: end + 4])
+                try:
+                    parse(head, max_bytes=self.max_bytes)
+                except SipError as exc:
+                    raise SipError("more than one Content-Length", request=exc.request) from None
+                raise SipError("more than one Content-Length")
             total = end + 4 + length
             if total > self.max_bytes:
-                raise SipError(f"message of {total} bytes is over the {self.max_bytes}-byte bound")
+                raise SipError(
+                    f"message of {total} bytes is over the {self.max_bytes}-byte bound", too_large=True
+                )
             if len(self._buf) < total:
                 return
             yield bytes(self._buf[:total])

@@ -13,7 +13,7 @@ The rest of camwatch imports from here. One module per job:
 
 from __future__ import annotations
 
-from camwatch.monitor.state.readers import StateReader, read_transitions
+from camwatch.monitor.state.readers import StateReader, read_events, read_transitions
 from camwatch.monitor.state.recovery import QUICK_CHECK_INTERVAL
 from camwatch.monitor.state.references import StoredBaselines
 from camwatch.monitor.state.rows import Event, StoredCamera, Transition
@@ -43,5 +43,6 @@ __all__ = [
     "UnreadableVersion",
     "connect",
     "open_readonly",
+    "read_events",
     "read_transitions",
 ]

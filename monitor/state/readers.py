@@ -8,12 +8,13 @@ version is refused with one line that says which version was found and what to d
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from pathlib import Path
 from types import TracebackType
 
 from camwatch.monitor.state import maintenance
-from camwatch.monitor.state.rows import TRANSITION_COLUMNS, Transition, transition_from
+from camwatch.monitor.state.rows import TRANSITION_COLUMNS, Event, Transition, transition_from
 from camwatch.monitor.state.schema import open_readonly
 
 OLDEST_READABLE = 1
@@ -27,6 +28,16 @@ def read_transitions(path: Path, camera: str, *, since: float = 0.0) -> list[Tra
             (camera, since),
         ).fetchall()
     return [transition_from(r) for r in rows]
+
+
+def read_events(path: Path, camera: str, *, since: float = 0.0) -> list[Event]:
+    """One camera's events (device events, GB/T 28181 notes) from ``since`` on."""
+    with contextlib.closing(open_readonly(path, oldest=OLDEST_READABLE)) as conn:
+        rows = conn.execute(
+            "SELECT camera, ts, kind, detail FROM events WHERE camera = ? AND ts >= ? ORDER BY id",
+            (camera, since),
+        ).fetchall()
+    return [Event(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
 
 class StateReader:

@@ -1,6 +1,7 @@
 """Hostile devices on loopback, real sockets all: an ONVIF device that answers with a gzip bomb or an endless
-reply, an RTSP camera that treats camwatch's probe well and its video decoder badly, and a listener that
-records whatever reaches another address.
+reply, an RTSP camera that treats camwatch's probe well and its video decoder badly, a listener that
+records whatever reaches another address, and a GB/T 28181 device speaking raw SIP (``RawGbDevice``: a
+neighbour NVR, a spoofer, a flood source).
 
 Reusable as they are (tests, soak runs)::
 
@@ -20,6 +21,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import socket
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -306,3 +308,199 @@ async def recording_listener(host: str = "127.0.0.77") -> AsyncIterator[Listener
 
     async with _serving(handle, host) as (_, listener.port):
         yield listener
+
+
+# ------------------------------------------------------------------------------------------- GB/T 28181
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True)
+class SipReply:
+    """A SIP message as the raw device read it: status (0 for a request), method, headers, body."""
+
+    status: int
+    method: str
+    headers: dict[str, str]
+    body: bytes
+    size: int
+
+
+def _parse_sip(data: bytes) -> SipReply:
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("utf-8", "replace").split("\r\n")
+    first = lines[0].split(" ", 2)
+    status = int(first[1]) if first[0] == "SIP/2.0" else 0
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return SipReply(status, "" if status else first[0], headers, body, len(data))
+
+
+def _sn(body: bytes) -> int:
+    text = body.decode("utf-8", "replace")
+    return int(text.split("<SN>", 1)[1].split("</SN>", 1)[0]) if "<SN>" in text else 0
+
+
+@dataclass
+class RawGbDevice:
+    """A GB/T 28181 device over a raw socket (UDP, or TCP), with its own SIP text and digest: what an NVR,
+    a misconfigured neighbour or an attacker on the network sends, no camwatch code on this side. Blocking:
+    call it from a thread (``asyncio.to_thread``) while the platform runs on the event loop."""
+
+    device_id: str
+    platform: tuple[str, int]
+    platform_id: str
+    domain: str
+    password: str = ""
+    host: str = LOOPBACK
+    transport: Literal["UDP", "TCP"] = "UDP"
+    timeout: float = 2.0
+    sock: socket.socket = field(init=False, repr=False)
+    _buf: bytes = field(default=b"", init=False, repr=False)
+    _cseq: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        kind = socket.SOCK_DGRAM if self.transport == "UDP" else socket.SOCK_STREAM
+        self.sock = socket.socket(socket.AF_INET, kind)
+        self.sock.bind((self.host, 0))
+        self.sock.settimeout(self.timeout)
+        if self.transport == "TCP":
+            self.sock.connect(self.platform)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.sock.getsockname()[:2]
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def request(
+        self,
+        method: str,
+        body: bytes = b"",
+        *,
+        call_id: str | None = None,
+        extra: tuple[str, ...] = (),
+        from_id: str | None = None,
+    ) -> bytes:
+        self._cseq += 1
+        host, port = self.address
+        lines = [
+            f"{method} sip:{self.platform_id}@{self.domain} SIP/2.0",
+            f"Via: SIP/2.0/{self.transport} {host}:{port};rport;branch=z9hG4bK{os.urandom(6).hex()}",
+            f"From: <sip:{from_id or self.device_id}@{self.domain}>;tag={os.urandom(4).hex()}",
+            f"To: <sip:{self.device_id if method == 'REGISTER' else self.platform_id}@{self.domain}>",
+            f"Call-ID: {call_id or os.urandom(8).hex()}",
+            f"CSeq: {self._cseq} {method}",
+            f"Contact: <sip:{self.device_id}@{host}:{port}>",
+            "Max-Forwards: 70",
+            "User-Agent: raw-device",
+            *extra,
+        ]
+        if body:
+            lines.append("Content-Type: Application/MANSCDP+xml")
+        return ("\r\n".join([*lines, f"Content-Length: {len(body)}", "", ""])).encode() + body
+
+    def send(self, data: bytes) -> None:
+        if self.transport == "UDP":
+            self.sock.sendto(data, self.platform)
+        else:
+            self.sock.sendall(data)
+
+    def recv(self, timeout: float | None = None) -> SipReply | None:
+        """The next message from the platform, or None when none came in ``timeout`` (or TCP closed)."""
+        self.sock.settimeout(self.timeout if timeout is None else timeout)
+        try:
+            if self.transport == "UDP":
+                return _parse_sip(self.sock.recv(65536))
+            while True:
+                end = self._buf.find(b"\r\n\r\n")
+                if end >= 0:
+                    length = int(_parse_sip(self._buf[: end + 4]).headers.get("content-length", "0"))
+                    if len(self._buf) >= end + 4 + length:
+                        data, self._buf = self._buf[: end + 4 + length], self._buf[end + 4 + length :]
+                        return _parse_sip(data)
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return None
+                self._buf += chunk
+        except (TimeoutError, ConnectionError):
+            return None
+
+    def reply(self, data: bytes, timeout: float | None = None) -> SipReply | None:
+        """Send ``data`` and return the first response to it (requests from the platform are answered)."""
+        self.send(data)
+        while (got := self.recv(timeout)) is not None:
+            if got.status:
+                return got
+            self.answer(got)
+        return None
+
+    def answer(self, request: SipReply, status: int = 200) -> None:
+        h = request.headers
+        lines = [f"SIP/2.0 {status} OK", f"Via: {h.get('via', '')}", f"From: {h.get('from', '')}"]
+        lines += [f"To: {h.get('to', '')};tag=raw", f"Call-ID: {h.get('call-id', '')}"]
+        lines += [f"CSeq: {h.get('cseq', '')}", "Content-Length: 0", "", ""]
+        self.send("\r\n".join(lines).encode())
+
+    def register(self, expires: int = 3600, password: str | None = None) -> int:
+        """REGISTER with digest (qop=auth, computed here); the final status, 0 when unanswered."""
+        call_id = os.urandom(8).hex()
+        first = self.reply(self.request("REGISTER", call_id=call_id, extra=(f"Expires: {expires}",)))
+        if first is None or first.status != 401:
+            return first.status if first else 0
+        challenge = first.headers["www-authenticate"]
+        nonce = challenge.split('nonce="', 1)[1].split('"', 1)[0]
+        uri, cnonce = f"sip:{self.platform_id}@{self.domain}", os.urandom(4).hex()
+        ha1 = _md5(f"{self.device_id}:{self.domain}:{self.password if password is None else password}")
+        ha2 = _md5(f"REGISTER:{uri}")
+        response = _md5(f"{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}")
+        auth = (
+            f'Authorization: Digest username="{self.device_id}", realm="{self.domain}", nonce="{nonce}", '
+            f'uri="{uri}", response="{response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="{cnonce}"'
+        )
+        extra = (f"Expires: {expires}", auth)
+        answer = self.reply(self.request("REGISTER", call_id=call_id, extra=extra))
+        return answer.status if answer else 0
+
+    def query(self, cmd: str, timeout: float | None = None) -> SipReply | None:
+        """Wait for the platform's ``cmd`` query (answered 200; other requests are answered too)."""
+        while (got := self.recv(timeout)) is not None:
+            if got.status:
+                continue
+            self.answer(got)
+            if f"<CmdType>{cmd}</CmdType>".encode() in got.body:
+                return got
+        return None
+
+    @staticmethod
+    def sn_of(request: SipReply) -> int:
+        return _sn(request.body)
+
+    def keepalive(self) -> bytes:
+        body = f"<Notify><CmdType>Keepalive</CmdType><SN>1</SN><DeviceID>{self.device_id}</DeviceID>"
+        return self.request("MESSAGE", (body + "<Status>OK</Status></Notify>").encode())
+
+    def catalog(
+        self,
+        channels: dict[str, str],
+        *,
+        sn: int,
+        root: str = "Response",
+        sum_num: int | None = None,
+        method: str = "MESSAGE",
+        call_id: str | None = None,
+    ) -> bytes:
+        """A Catalog ``root`` (Response, or Notify sent as ``method`` NOTIFY) listing ``channels``."""
+        tag = "Event" if root == "Notify" else "Status"
+        items = "".join(
+            f"<Item><DeviceID>{c}</DeviceID><{tag}>{w}</{tag}></Item>" for c, w in channels.items()
+        )
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><{root}><CmdType>Catalog</CmdType><SN>{sn}</SN>'
+            f"<DeviceID>{self.device_id}</DeviceID><SumNum>{len(channels) if sum_num is None else sum_num}"
+            f'</SumNum><DeviceList Num="{len(channels)}">{items}</DeviceList></{root}>'
+        )
+        extra = ("Event: Catalog",) if method == "NOTIFY" else ()
+        return self.request(method, body.encode(), call_id=call_id, extra=extra)
