@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from camwatch.cli_excuse import excuse_app
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Config
 from camwatch.config.redact import redact_url
@@ -43,6 +44,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(reference_app, name="reference")
 app.add_typer(import_app, name="import")
 app.add_typer(maintenance_app, name="maintenance")
+app.add_typer(excuse_app, name="excuse")
 
 # soft_wrap: messages (paths, problems) stay one line each, whatever the terminal's width or none.
 out = Console(soft_wrap=True)
@@ -263,19 +265,39 @@ def coverage(
 @report_app.command("uptime")
 def report_uptime(
     config: ConfigArg,
-    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM")] = None,
+    first_day: Annotated[
+        str | None, typer.Option("--from", help="first day, YYYY-MM-DD (with --to: any period)")
+    ] = None,
+    last_day: Annotated[str | None, typer.Option("--to", help="last day, YYYY-MM-DD (included)")] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="folder for uptime_*.csv, uptime.md and uptime.xlsx")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="folder for uptime_*.csv, uptime.md, uptime.xlsx, fault_episodes.csv and assessment.*",
+        ),
     ] = None,
     lang: LangOption = None,
 ) -> None:
-    """Monthly online-rate and working-order-rate ranking per camera and area (逐月排名)."""
+    """Online-rate and working-order-rate ranking per camera and area (逐月排名), fault episodes and the
+    assessment (考核) by the rules of reports.assessment, for a month or any whole days."""
+    from camwatch.monitor.assessment_report import write_assessment
+    from camwatch.monitor.period import days_period, month_period
     from camwatch.monitor.uptime import write_uptime_report
 
     cfg = load(config, talks_to_cameras=False)
     chosen = _report_lang(cfg, lang)
+    if (month is None) == (first_day is None and last_day is None) or (first_day is None) != (
+        last_day is None
+    ):
+        err.print("[red]give --month YYYY-MM, or --from and --to (YYYY-MM-DD)[/]")
+        raise typer.Exit(1)
+    target = out_dir or Path(".")
     try:
-        paths = write_uptime_report(cfg, month, out_dir or Path("."), lang=chosen)
+        tz = cfg.reports.timezone
+        period = month_period(month, tz) if month else days_period(str(first_day), str(last_day), tz)
+        paths = write_uptime_report(cfg, period, target, lang=chosen)
+        paths += write_assessment(cfg, period, target, lang=chosen)
     except ValueError as exc:
         err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None

@@ -8,20 +8,22 @@ camera was never monitored has no rate, rather than a made-up 0 or 100 %.
 from __future__ import annotations
 
 import bisect
-import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from camwatch.config.areas import LEVELS, area_path
 from camwatch.config.models import Camera, Config, ReportSettings
-from camwatch.monitor.state import StateError, StateStore, Transition
+from camwatch.monitor.state import Transition
 from camwatch.office import tr, write_csv, write_xlsx
 from camwatch.report_cells import markdown_cell
+
+if TYPE_CHECKING:
+    from camwatch.monitor.period import Period
 
 Interval = tuple[float, float]
 
@@ -33,6 +35,7 @@ class CameraUptime:
     up: float
     working: float
     maintenance: float
+    excused: float = 0.0  # seconds inside excused outages (e.g. a utility power cut), not counted either
 
     @property
     def online_rate(self) -> float | None:
@@ -124,13 +127,16 @@ def camera_uptime(
     transitions: Sequence[Transition],
     monitored: Sequence[Interval],
     maintenance: Sequence[Interval],
+    excused: Sequence[Interval] = (),
 ) -> CameraUptime:
-    """Time-weighted rates from one camera's ordered transitions within ``monitored`` time."""
+    """Time-weighted rates from one camera's ordered transitions within ``monitored`` time, leaving out its
+    ``maintenance`` and ``excused`` windows (sorted, disjoint)."""
     if not transitions:
         return CameraUptime(camera, 0.0, 0.0, 0.0, 0.0)
     seen = subtract(monitored, [(float("-inf"), transitions[0].ts)])
-    counted = subtract(seen, maintenance)
-    maint = sum(b - a for a, b in seen) - sum(b - a for a, b in counted)
+    serviced = subtract(seen, maintenance)
+    counted = subtract(serviced, excused)
+    maint = _seconds(seen) - _seconds(serviced)
     starts = [a for a, _ in counted]
     up = working = 0.0
     for i, t in enumerate(transitions):
@@ -139,7 +145,11 @@ def camera_uptime(
             seconds = overlap(t.ts, end, counted, starts)
             up += seconds if t.up else 0.0
             working += seconds if t.working else 0.0
-    return CameraUptime(camera, sum(b - a for a, b in counted), up, working, maint)
+    return CameraUptime(camera, _seconds(counted), up, working, maint, _seconds(serviced) - _seconds(counted))
+
+
+def _seconds(intervals: Sequence[Interval]) -> float:
+    return sum(b - a for a, b in intervals)
 
 
 def area_ranking(
@@ -199,49 +209,28 @@ class NoHistory(ValueError):
     """The monitor did not run in the month asked for: there is nothing to rate."""
 
 
-def _no_history(month: str, path: Path, runs: Sequence[tuple[float, float]], tz: str) -> str:
-    if not runs:
-        return f"no monitoring history for {month}: {path} holds none yet (`camwatch run` collects it)"
-    zone = ZoneInfo(tz)
-    first = datetime.fromtimestamp(min(a for a, _ in runs), zone).date()
-    last = datetime.fromtimestamp(max(b for _, b in runs), zone).date()
-    return f"no monitoring history for {month}: {path} covers {first} to {last}"
+def compute(config: Config, month: str | Period) -> tuple[list[CameraUptime], list[AreaUptime]]:
+    """Every camera's uptime and the area ranking for a month (``YYYY-MM``) or any :class:`Period`."""
+    from camwatch.monitor.period import month_period, read_history  # period reads with this module's helpers
 
-
-def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUptime]]:
-    start, end = month_bounds(month, config.reports.timezone)
-    path = config.state_path
-    if not path.exists():
-        raise ValueError(f"{path}: no state database; run `camwatch run` first to collect history")
-    try:
-        store = StateStore(path)
-        try:
-            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-                runs = conn.execute("SELECT started, last_seen FROM runs").fetchall()
-            monitored = merge((max(a, start), min(b, end)) for a, b in runs)
-            if not monitored:
-                raise NoHistory(_no_history(month, path, runs, config.reports.timezone))
-            windows: dict[str, list[Interval]] = defaultdict(list)
-            for cam, a, b in store.maintenance_windows():
-                windows[cam].append((a, end if b is None else b))
-            history: dict[str, list[Transition]] = defaultdict(list)
-            for t in store.transitions():
-                history[t.camera].append(t)
-        finally:
-            store.close()
-    except (sqlite3.DatabaseError, StateError) as exc:
-        # One line, no traceback: the file is damaged (`camwatch run` sets such a file aside) or not ours.
-        raise ValueError(
-            f"{path}: cannot read the state database ({exc}); restore it from a backup"
-        ) from None
+    period = month_period(month, config.reports.timezone) if isinstance(month, str) else month
+    h = read_history(config.state_path, period)
     uptimes = {
-        c.id: camera_uptime(c.id, history.get(c.id, []), monitored, merge(windows.get(c.id, [])))
+        c.id: camera_uptime(
+            c.id,
+            h.transitions.get(c.id, []),
+            h.monitored,
+            h.maintenance.get(c.id, []),
+            h.excused.get(c.id, []),
+        )
         for c in config.cameras
     }
     return list(uptimes.values()), area_ranking(config.cameras, uptimes, config.reports)
 
 
-def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str = "en") -> list[Path]:
+def write_uptime_report(
+    config: Config, month: str | Period, out_dir: Path, *, lang: str = "en"
+) -> list[Path]:
     """Write uptime_areas.csv, uptime_cameras.csv, uptime.md and uptime.xlsx (one sheet per level and one of
     cameras, status cells coloured) for ``month`` in ``lang`` (``zh`` or ``en``); returns the paths."""
     cameras, areas = compute(config, month)
@@ -286,7 +275,7 @@ def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str 
 
     md = out_dir / "uptime.md"
     lines = [
-        f"# {t('Online-rate ranking')} {month}",
+        f"# {t('Online-rate ranking')} {month if isinstance(month, str) else month.label}",
         "",
         f"{t('Targets')}: {t('online (在线率)')} {100 * targets.online_target:.0f} %, "
         f"{t('working order (完好率)')} {100 * targets.working_target:.0f} %. "
@@ -333,7 +322,7 @@ def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str 
     return [area_csv, cam_csv, md, xlsx]
 
 
-def compute_city(configs: Sequence[Config], month: str) -> list[AreaUptime]:
+def compute_city(configs: Sequence[Config], month: str | Period) -> list[AreaUptime]:
     """One ranking over several camwatch instances (one per county), each read from its own state database.
 
     Cameras are keyed by instance, so equal ids in two counties stay apart; an area monitored by two
