@@ -128,22 +128,18 @@ def _score_all(
     episodes: Sequence[FaultEpisode],
     rules: AssessmentSettings,
 ) -> list[GroupScore]:
+    by_camera: dict[str, list[FaultEpisode]] = defaultdict(list)
+    for e in episodes:
+        by_camera[e.camera].append(e)
     scores: list[GroupScore] = []
     for group in GROUPS:
         members: dict[str, list[str]] = defaultdict(list)
         for c in cameras:
             if unit := unit_of(c, group):
                 members[unit].append(c.id)
-        for unit in sorted(members):
-            ids = set(members[unit])
-            s = score_group(
-                group,
-                unit,
-                [uptimes[i] for i in members[unit]],
-                [e for e in episodes if e.camera in ids],
-                rules,
-            )
-            if s is not None:
+        for unit, ids in sorted(members.items()):
+            mine = [e for i in ids for e in by_camera.get(i, ())]
+            if (s := score_group(group, unit, [uptimes[i] for i in ids], mine, rules)) is not None:
                 scores.append(s)
     return scores
 
