@@ -21,6 +21,7 @@ from camwatch.cli_common import ConfigArg, LangOption, err, load, out
 from camwatch.cli_common import chosen_lang as _report_lang
 from camwatch.cli_common import count as _count
 from camwatch.cli_common import print_problems as _print_problems
+from camwatch.cli_excuse import excuse_app
 from camwatch.cli_maintenance import maintenance_app, reference_app
 from camwatch.cli_reports import report_app
 from camwatch.config.errors import ConfigError
@@ -37,6 +38,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(reference_app, name="reference")
 app.add_typer(import_app, name="import")
 app.add_typer(maintenance_app, name="maintenance")
+app.add_typer(excuse_app, name="excuse")
 
 
 def _print_version(value: bool) -> None:

@@ -18,19 +18,38 @@ report_app = typer.Typer(help="Reports from the stored history.", no_args_is_hel
 @report_app.command("uptime")
 def report_uptime(
     config: ConfigArg,
-    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM")] = None,
+    first_day: Annotated[
+        str | None, typer.Option("--from", help="first day, YYYY-MM-DD (with --to: any period)")
+    ] = None,
+    last_day: Annotated[str | None, typer.Option("--to", help="last day, YYYY-MM-DD (included)")] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="folder for uptime_*.csv, uptime.md and uptime.xlsx")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="folder for uptime_*.csv, uptime.md, uptime.xlsx, fault_episodes.csv and assessment.*",
+        ),
     ] = None,
     lang: LangOption = None,
 ) -> None:
-    """Monthly online-rate and working-order-rate ranking per camera and area (逐月排名)."""
+    """Online-rate and working-order-rate ranking per camera and area (逐月排名), the fault episodes and the
+    assessment (考核) by the rules of reports.assessment, for a month or any whole days."""
+    from camwatch.monitor.assessment_report import write_assessment
+    from camwatch.monitor.period import days_period, month_period
     from camwatch.monitor.uptime_report import write_uptime_report
 
     cfg = load(config, talks_to_cameras=False)
     chosen = _report_lang(cfg, lang)
+    one_of = (month is None) != (first_day is None and last_day is None)
+    if not one_of or (first_day is None) != (last_day is None):
+        err.print("[red]give --month YYYY-MM, or --from and --to (YYYY-MM-DD)[/]")
+        raise typer.Exit(1)
+    target = out_dir or Path(".")
     try:
-        paths = write_uptime_report(cfg, month, out_dir or Path("."), lang=chosen)
+        tz = cfg.reports.timezone
+        period = month_period(month, tz) if month else days_period(str(first_day), str(last_day), tz)
+        paths = write_uptime_report(cfg, period, target, lang=chosen)
+        paths += write_assessment(cfg, period, target, lang=chosen)
     except ValueError as exc:
         err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None

@@ -91,14 +91,16 @@ def write_xlsx(
             cell.font = Font(bold=True)
         status = list(header).index(tr(lang, "status")) + 1 if tr(lang, "status") in header else None
         numbered = [(i + 1, (formats or {})[h]) for i, h in enumerate(header) if h in (formats or {})]
-        for row in rows:
+        # The row's index counted here: openpyxl's max_row scans every cell, so asking it per row is
+        # quadratic (a 10,000-row sheet took minutes).
+        for index, row in enumerate(rows, start=2):
             sheet.append([_cell(v) for v in row])
             if status is not None:
-                cell = sheet.cell(row=sheet.max_row, column=status)
+                cell = sheet.cell(row=index, column=status)
                 if cell.value in fills:
                     cell.fill = fills[cell.value]
             for column, number_format in numbered:
-                sheet.cell(row=sheet.max_row, column=column).number_format = number_format
+                sheet.cell(row=index, column=column).number_format = number_format
         for (sheet_name, row_index), number_format in (cell_formats or {}).items():
             if sheet_name == name:
                 sheet.cell(row=row_index + 1, column=2).number_format = number_format

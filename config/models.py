@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from camwatch.config.assessment import AssessmentSettings
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -370,6 +372,8 @@ class ReportSettings(Frozen):
     thresholds: RankThresholds = RankThresholds()
     # Language of report files (report.md, by_area, uptime): zh or en; default zh for a timezone in China.
     lang: Literal["zh", "en"] | None = None
+    # The scorecard of `camwatch report uptime`'s assessment.* files (考核); see config/assessment.py.
+    assessment: AssessmentSettings = AssessmentSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -30,6 +30,11 @@ class DownCamera:
     since: float | None  # when it went down; None: already down when first seen (started or added)
 
 
+CLUSTER_EVENT = "cluster"
+"""The state database's event kind for "this camera was counted in that offline cluster" (its detail:
+``{"cluster": id}``), which reports read to tie each fault episode to its cluster."""
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterChange:
     """A cluster started, gained cameras, or ended (``cameras``: who joined, or who is still down and now

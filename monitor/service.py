@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config, MonitorSettings
 from camwatch.config.scope import monitored
-from camwatch.monitor.clusters import ClusterChange, ClusterTracker, DownCamera
+from camwatch.monitor.clusters import CLUSTER_EVENT, ClusterChange, ClusterTracker, DownCamera
 from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.gb28181.metrics import Gb28181Collector
 from camwatch.monitor.gb28181.platform import PROBE as GB28181
@@ -255,6 +255,11 @@ class Service:
         self._cluster_of = {cam: c.cluster for c in self.clusters for cam in c.cameras}
         for change in changes:
             _log_cluster_change(change)
+            if change.change != "ended":  # kept so that reports tie each fault episode to its cluster
+                for cam in change.cameras:
+                    self.store.stage_event(
+                        Event(cam, now, CLUSTER_EVENT, {"cluster": change.cluster.cluster})
+                    )
 
     def _cluster_camera(self, camera: Camera) -> Camera:
         """A camera seen through GB/T 28181 alone depends on its device (NVR, lower platform) as on a switch:

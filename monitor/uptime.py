@@ -9,23 +9,36 @@ ledger camera is either in the rates or in that list. The report files are writt
 
 from __future__ import annotations
 
-import bisect
-import re
-import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from camwatch.config.areas import LEVELS, POLICE_STATION, area_path
 from camwatch.config.models import Camera, Config, ReportSettings
 from camwatch.config.scope import NOT_NETWORKED, monitored
 from camwatch.monitor.outcome import deciding_probe
-from camwatch.monitor.state import StateError, StateReader, Transition, UnreadableVersion
+from camwatch.monitor.period import (
+    Interval,
+    NoHistory,
+    Period,
+    merge,
+    month_bounds,
+    month_period,
+    overlap,
+    read_history,
+    seconds,
+    subtract,
+)
+from camwatch.monitor.state import Transition
 
-Interval = tuple[float, float]
+__all__ = [
+    "NoHistory",
+    "Period",
+    "merge",
+    "month_bounds",
+    "overlap",
+    "subtract",
+]  # the algebra lives in period
 
 CONTRACTOR = "contractor"
 RANKED_LEVELS = (*LEVELS, POLICE_STATION, CONTRACTOR)
@@ -48,6 +61,7 @@ class CameraUptime:
     # Counted seconds not in working order, by cause (status word, or the fault of a camera that is up),
     # longest first.
     causes: tuple[tuple[str, float], ...] = ()
+    excused: float = 0.0  # seconds inside excused outages (e.g. a utility power cut), not counted either
 
     @property
     def online_rate(self) -> float | None:
@@ -110,91 +124,35 @@ class AreaUptime:
         return self.working / self.monitored if self.monitored > 0 else 0.0
 
 
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-
-
-def month_bounds(month: str, tz: str = "UTC") -> Interval:
-    """Epoch seconds of [first instant, first instant of next month) of ``YYYY-MM`` in ``tz``."""
-    # strptime would take 2026-1 for January: the month has two digits, as everywhere else.
-    if not _MONTH.fullmatch(month):
-        raise ValueError(f"--month must look like 2026-11 (YYYY-MM), got {month!r}")
-    try:
-        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=ZoneInfo(tz))
-    except ValueError:
-        raise ValueError(f"--month must look like 2026-11 (YYYY-MM), got {month!r}") from None
-    nxt = (
-        start.replace(year=start.year + 1, month=1)
-        if start.month == 12
-        else start.replace(month=start.month + 1)
-    )
-    return start.timestamp(), nxt.timestamp()
-
-
-def merge(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sorted, disjoint union of intervals."""
-    out: list[Interval] = []
-    for a, b in sorted(i for i in intervals if i[1] > i[0]):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
-def subtract(base: Sequence[Interval], cut: Sequence[Interval]) -> list[Interval]:
-    """``base`` minus ``cut``, both sorted and disjoint."""
-    out: list[Interval] = []
-    j = 0
-    for a, b in base:
-        while j < len(cut) and cut[j][1] <= a:
-            j += 1
-        k, cur = j, a
-        while k < len(cut) and cut[k][0] < b:
-            if cut[k][0] > cur:
-                out.append((cur, cut[k][0]))
-            cur = max(cur, cut[k][1])
-            k += 1
-        if cur < b:
-            out.append((cur, b))
-    return out
-
-
-def overlap(a: float, b: float, intervals: Sequence[Interval], starts: Sequence[float]) -> float:
-    """Seconds of [a, b) inside ``intervals`` (sorted, disjoint; ``starts`` their start times)."""
-    total = 0.0
-    i = max(bisect.bisect_right(starts, a) - 1, 0)
-    while i < len(intervals) and intervals[i][0] < b:
-        lo, hi = max(a, intervals[i][0]), min(b, intervals[i][1])
-        if hi > lo:
-            total += hi - lo
-        i += 1
-    return total
-
-
 def camera_uptime(
     camera: str,
     transitions: Sequence[Transition],
     monitored: Sequence[Interval],
     maintenance: Sequence[Interval],
+    excused: Sequence[Interval] = (),
 ) -> CameraUptime:
-    """Time-weighted rates from one camera's ordered transitions within ``monitored`` time."""
+    """Time-weighted rates from one camera's ordered transitions within ``monitored`` time, leaving out its
+    ``maintenance`` and ``excused`` windows (each sorted and disjoint)."""
     if not transitions:
         return CameraUptime(camera, 0.0, 0.0, 0.0, 0.0)
     seen = subtract(monitored, [(float("-inf"), transitions[0].ts)])
-    counted = subtract(seen, maintenance)
-    maint = sum(b - a for a, b in seen) - sum(b - a for a, b in counted)
+    serviced = subtract(seen, maintenance)
+    counted = subtract(serviced, excused)
+    maint = seconds(seen) - seconds(serviced)
     starts = [a for a, _ in counted]
     up = working = 0.0
     causes: dict[str, float] = defaultdict(float)
     for i, t in enumerate(transitions):
         end = transitions[i + 1].ts if i + 1 < len(transitions) else float("inf")
-        seconds = overlap(t.ts, end, counted, starts)
-        up += seconds if t.up else 0.0
-        working += seconds if t.working else 0.0
-        if not t.working and seconds > 0:
-            causes[_cause(t)] += seconds
+        span = overlap(t.ts, end, counted, starts)
+        up += span if t.up else 0.0
+        working += span if t.working else 0.0
+        if not t.working and span > 0:
+            causes[_cause(t)] += span
     ranked = tuple(sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])))
-    return CameraUptime(camera, sum(b - a for a, b in counted), up, working, maint, ranked)
+    return CameraUptime(
+        camera, seconds(counted), up, working, maint, ranked, seconds(serviced) - seconds(counted)
+    )
 
 
 def _cause(t: Transition) -> str:
@@ -260,69 +218,35 @@ def _area_name(cam: Camera, level: str) -> str:
     return cam.contractor if level == CONTRACTOR else area_path(cam, level)
 
 
-class NoHistory(ValueError):
-    """The monitor did not run in the month asked for: there is nothing to rate."""
-
-
-def _no_history(month: str, path: Path, runs: Sequence[tuple[float, float]], tz: str) -> str:
-    if not runs:
-        return f"no monitoring history for {month}: {path} holds none yet (`camwatch run` collects it)"
-    zone = ZoneInfo(tz)
-    first = datetime.fromtimestamp(min(a for a, _ in runs), zone).date()
-    last = datetime.fromtimestamp(max(b for _, b in runs), zone).date()
-    return f"no monitoring history for {month}: {path} covers {first} to {last}"
-
-
-def compute(config: Config, month: str) -> tuple[list[CameraUptime], list[AreaUptime]]:
-    """The month's camera and area rates (see ``compute_month`` for the whole picture)."""
+def compute(config: Config, month: str | Period) -> tuple[list[CameraUptime], list[AreaUptime]]:
+    """The period's camera and area rates (see ``compute_month`` for the whole picture)."""
     result = compute_month(config, month)
     return result.cameras, result.areas
 
 
-def compute_month(config: Config, month: str) -> MonthUptime:
-    """Rates of every monitored camera and area for ``month``, and the ledger cameras not counted (why)."""
-    start, end = month_bounds(month, config.reports.timezone)
-    path = config.state_path
-    if not path.exists():
-        raise ValueError(f"{path}: no state database; run `camwatch run` first to collect history")
-    try:
-        store = StateReader(path)  # read-only: a report never writes (or upgrades) the monitor's database
-        try:
-            runs = store.runs()
-            running = merge((max(a, start), min(b, end)) for a, b in runs)
-            if not running:
-                raise NoHistory(_no_history(month, path, runs, config.reports.timezone))
-            windows: dict[str, list[Interval]] = defaultdict(list)
-            for cam, a, b in store.maintenance_windows():
-                windows[cam].append((a, end if b is None else b))
-            history: dict[str, list[Transition]] = defaultdict(list)
-            for t in store.transitions():
-                history[t.camera].append(t)
-        finally:
-            store.close()
-    except UnreadableVersion as exc:
-        raise ValueError(f"{path}: cannot read the state database: {exc}") from None  # not "restore it"
-    except (sqlite3.DatabaseError, StateError) as exc:
-        # One line, no traceback: the file is damaged (`camwatch run` sets such a file aside) or not ours.
-        raise ValueError(
-            f"{path}: cannot read the state database ({exc}); restore it from a backup"
-        ) from None
+def compute_month(config: Config, month: str | Period) -> MonthUptime:
+    """Rates of every monitored camera and area for a month (``YYYY-MM``) or any :class:`Period`, and the
+    ledger cameras not counted (why)."""
+    period = month_period(month, config.reports.timezone) if isinstance(month, str) else month
+    h = read_history(config.state_path, period)
     watched = monitored(config.cameras)
     uptimes = {
-        c.id: camera_uptime(c.id, history.get(c.id, []), running, merge(windows.get(c.id, [])))
+        c.id: camera_uptime(
+            c.id, h.transitions.get(c.id, []), h.runs, h.maintenance.get(c.id, []), h.excused.get(c.id, [])
+        )
         for c in watched
     }
     left_out = [NotCounted(c, NOT_NETWORKED) for c in config.cameras if not c.networked]
     left_out += [
-        NotCounted(c, _why_no_rate(c, running, merge(windows.get(c.id, [])), config))
+        NotCounted(c, _why_no_rate(c, h.runs, h.maintenance.get(c.id, []), config))
         for c in watched
         if uptimes[c.id].monitored <= 0
     ]
     return MonthUptime(
-        month,
-        start,
-        end,
-        sum(b - a for a, b in running),
+        period.label,
+        period.start,
+        period.end,
+        seconds(h.runs),
         list(uptimes.values()),
         area_ranking(watched, uptimes, config.reports),
         left_out,
@@ -339,7 +263,7 @@ def _why_no_rate(
     return NO_STATUS
 
 
-def compute_city(configs: Sequence[Config], month: str) -> list[AreaUptime]:
+def compute_city(configs: Sequence[Config], month: str | Period) -> list[AreaUptime]:
     """One ranking over several camwatch instances (one per county), each read from its own state database.
 
     Cameras are keyed by instance, so equal ids in two counties stay apart; an area monitored by two
@@ -348,7 +272,7 @@ def compute_city(configs: Sequence[Config], month: str) -> list[AreaUptime]:
     return city_month(configs, month)[0]
 
 
-def city_month(configs: Sequence[Config], month: str) -> tuple[list[AreaUptime], list[NotCounted]]:
+def city_month(configs: Sequence[Config], month: str | Period) -> tuple[list[AreaUptime], list[NotCounted]]:
     """:func:`compute_city`, and every instance's cameras not counted."""
     cameras: list[tuple[Camera, CameraUptime | None]] = []
     left_out: list[NotCounted] = []

@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from camwatch.config.models import Camera, Config, ReportSettings
+from camwatch.monitor.period import Period
 from camwatch.monitor.uptime import (
     RANKED_LEVELS,
     AreaUptime,
@@ -201,7 +202,9 @@ def _counties(cameras: Sequence[Camera], lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(names) or "-"
 
 
-def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str = "en") -> list[Path]:
+def write_uptime_report(
+    config: Config, month: str | Period, out_dir: Path, *, lang: str = "en"
+) -> list[Path]:
     """Write uptime_areas.csv, uptime_cameras.csv, uptime.md, uptime.xlsx and uptime_not_counted.csv for
     ``month`` in ``lang`` (``zh`` or ``en``); returns the paths."""
     result = compute_month(config, month)
@@ -257,7 +260,7 @@ def write_uptime_report(config: Config, month: str, out_dir: Path, *, lang: str 
         lang=lang,
         formats=formats,
         cell_formats=cell_formats,
-        page_header=f"{county} {t('Online-rate ranking')} {month}  {t('Period')}: {period}",
+        page_header=f"{county} {t('Online-rate ranking')} {result.month}  {t('Period')}: {period}",
     )
 
     md = out_dir / "uptime.md"

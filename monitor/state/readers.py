@@ -59,6 +59,27 @@ class StateReader:
         """(camera, start, end or None) for every maintenance window."""
         return maintenance.windows(self._conn)
 
+    def events(self, kind: str, *, since: float = 0.0) -> list[Event]:
+        """Every camera's events of ``kind`` from ``since`` on."""
+        rows = self._conn.execute(
+            "SELECT camera, ts, kind, detail FROM events WHERE kind = ? AND ts >= ? ORDER BY id",
+            (kind, since),
+        ).fetchall()
+        return [Event(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def excuses(self) -> list[tuple[str, float, float, str, str, float]]:
+        """(camera, start, end, reason, recorded by, recorded at) of every excused outage, oldest first; none
+        in a file older than the excuses table (schema version 4), which the reader does not upgrade."""
+        if not self._has_table("excuses"):
+            return []
+        return self._conn.execute(
+            "SELECT camera, start, end, reason, recorded_by, recorded FROM excuses ORDER BY start, id"
+        ).fetchall()
+
+    def _has_table(self, name: str) -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return self._conn.execute(query, (name,)).fetchone() is not None
+
     def close(self) -> None:
         self._conn.close()
 

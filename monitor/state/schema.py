@@ -135,11 +135,28 @@ def _v3_video_references(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4_excuses(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """CREATE TABLE IF NOT EXISTS excuses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    camera TEXT NOT NULL,
+    start REAL NOT NULL,
+    end REAL NOT NULL,
+    reason TEXT NOT NULL,
+    recorded_by TEXT NOT NULL DEFAULT '',
+    recorded REAL NOT NULL
+)""",
+        "CREATE INDEX IF NOT EXISTS excuses_camera ON excuses (camera)",
+    )
+
+
 # In order; ``MIGRATIONS[k].version == k + 1``. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "camera status, transitions, runs, maintenance windows, events", _v1_status_history),
     Migration(2, "device identity (serial, firmware, clock offset) per camera", _v2_device_identity),
     Migration(3, "the video probe's learned references per camera", _v3_video_references),
+    Migration(4, "excused outages (e.g. a utility power cut) left out of the rates", _v4_excuses),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
