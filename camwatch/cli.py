@@ -587,13 +587,27 @@ def simulate(
     no_onvif: Annotated[
         bool, typer.Option("--no-onvif", help="RTSP only (halves the sockets per camera)")
     ] = False,
+    base_address: Annotated[str, typer.Option(help="first loopback address of the fleet")] = "127.20.0.1",
 ) -> None:
     """Run a simulated camera fleet on loopback addresses (127.x.y.z) until Ctrl-C."""
     from camwatch.sim.fleet import run_fleet
 
     setup_logging()
+    onvif = False if no_onvif else None
     with contextlib.suppress(KeyboardInterrupt), _address_in_use_is_an_error(_SIM_PORTS_TAKEN):
-        run_async(run_fleet(profile, count=count, out_dir=out_dir, onvif=False if no_onvif else None))
+        try:
+            run_async(
+                run_fleet(profile, count=count, out_dir=out_dir, onvif=onvif, base_address=base_address)
+            )
+        except ConfigError as exc:
+            _print_problems(exc)
+            raise typer.Exit(1) from None
+
+
+def _demo_lang(value: str) -> str:
+    if value not in ("en", "zh"):
+        raise typer.BadParameter(f"{value!r} is not en or zh")
+    return value
 
 
 @app.command()
@@ -603,6 +617,9 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="working folder")] = Path("camwatch-demo"),
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
     base_address: Annotated[str, typer.Option(help="first loopback address of the fleet")] = "127.20.0.1",
+    lang: Annotated[
+        str, typer.Option(callback=_demo_lang, help="en, or zh: a county seat in China, in Chinese")
+    ] = "en",
 ) -> None:
     """No config needed: a simulated fleet, monitored, with /metrics and a coverage map."""
     from camwatch.sim.demo import run_demo
@@ -611,7 +628,12 @@ def demo(
     with _address_in_use_is_an_error(_SIM_PORTS_TAKEN):
         run_async(
             run_demo(
-                count=count, listen=listen, out_dir=out_dir, duration=duration, base_address=base_address
+                count=count,
+                listen=listen,
+                out_dir=out_dir,
+                duration=duration,
+                base_address=base_address,
+                lang=lang,
             )
         )
 
