@@ -238,6 +238,9 @@ def coverage(
         Path | None, typer.Option("--status", help="probe --json file or state database")
     ] = None,
     lang: LangOption = None,
+    force: Annotated[
+        bool, typer.Option(help="report even where the cameras and layers do not overlap")
+    ] = False,
 ) -> None:
     """Coverage report: summary.json, gaps.geojson, by_area.csv, report.md, map.html."""
     from camwatch.coverage.command import run_coverage
@@ -249,7 +252,7 @@ def coverage(
         raise typer.Exit(1)
     chosen = _report_lang(cfg, lang)
     try:
-        summary = run_coverage(cfg, out_dir, status=status, lang=chosen)
+        summary = run_coverage(cfg, out_dir, status=status, lang=chosen, force=force)
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
