@@ -105,7 +105,7 @@ def run_coverage(
         warnings = _warnings(model, snapshot, status, scores, lang)
         for warning in warnings:
             log.warning("%s", warning)
-        log.info("%s", report.suggestions_outcome(suggestions))
+        log.info("%s", report.suggestions_outcome(suggestions, lang))
         document = report.summary(rows, scores, crs=model.crs.to_string())
         text = report.markdown(
             rows,

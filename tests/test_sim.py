@@ -517,6 +517,7 @@ def test_the_chinese_demo_runs_in_china_with_chinese_names(
     from support.gst_rtsp import unused_port
 
     args = ["demo", "--lang", "zh", "--count", "8", "--duration", "8", "--out", "demo"]
+    # (the demo writes its own coverage report after 20 s; this test runs that report itself)
     args += ["--listen", f"127.0.0.1:{unused_port()}", "--base-address", "127.44.0.1"]
     code, output = _run_cli(args, seconds=60, out=tmp_path)
     assert code == 0 and "Traceback" not in output, output
@@ -528,3 +529,14 @@ def test_the_chinese_demo_runs_in_china_with_chinese_names(
     assert len(simulated) == 8 and {c.county for c in simulated} == {"夏邑县"}
     assert all(c.police_station.endswith("派出所") and c.village.endswith(("村", "社区")) for c in simulated)
     assert all(34.225 <= (c.lat or 0) <= 34.25 for c in simulated)
+    # Its coverage layers are Chinese (道路等级; 名称, 级别) and its townships contain their villages: the
+    # report, in Chinese, warns of no camera standing outside its ledger township.
+    from camwatch.coverage.command import run_coverage
+
+    summary = run_coverage(config, tmp_path / "coverage", lang="zh")
+    assert {"key_road", "main_street"} <= set(summary["categories"])
+    areas = {(a["level"], a["area"]) for a in summary["areas"]}
+    villages = {(c.township, c.village) for c in simulated}
+    assert {("village", f"夏邑县/{t}/{v}") for t, v in villages} <= areas
+    report = (tmp_path / "coverage" / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# 视频监控覆盖分析报告") and "不一致" not in report

@@ -52,6 +52,7 @@ MESSAGES = {
         "coverage": "coverage: {path} (written in ~{after:.0f} s)",
         "gb": "GB/T 28181: {count} simulated devices register at {listen} (one password wrong)",
         "events": "a switch outage starts a minute in, an NVR falls silent at 90 s; Ctrl-C stops",
+        "report": "coverage report written: {path} ({met}/{of} categories meet their target)",
     },
     "zh": {
         "fleet": "模拟摄像机：{count} 台，位于本机回环地址（{origin}）",
@@ -62,6 +63,7 @@ MESSAGES = {
         "coverage": "覆盖率报告：{path}（约 {after:.0f} 秒后生成）",
         "gb": "GB/T 28181：{count} 台模拟设备向 {listen} 注册（其中一台密码错误）",
         "events": "一分钟后一台交换机断开，90 秒时一台 NVR 停止心跳；按 Ctrl-C 退出",
+        "report": "覆盖率报告已生成：{path}（{of} 个类别中 {met} 个达标）",
     },
 }
 
@@ -87,14 +89,13 @@ async def run_demo(
     password, origin = fleet_password(out_dir)
     fleet = Fleet(spec, password=password, count=count, base_address=base_address)
     async with fleet:
-        # The bundled coverage layers are Helsinki's: the Chinese demo, in China, has no coverage report.
-        coverage = None if lang == "zh" else sample_area()
+        coverage = _zh_coverage(spec.area, out_dir) if lang == "zh" else sample_area()
         config_path = fleet.write_config(
             out_dir / "camwatch.yaml",
             listen=listen,
             state=out_dir / "camwatch.db",
             monitor=DEMO_MONITOR,
-            coverage=coverage.model_dump(mode="json", exclude_defaults=True) if coverage else None,
+            coverage=coverage.model_dump(mode="json", exclude_defaults=True),
         )
         if lang == "zh":
             _add_section(config_path, "reports", ZH_REPORTS)
@@ -111,17 +112,12 @@ async def run_demo(
         print(say["metrics"].format(url=service.url))
         print(say["health"].format(url=service.url))
         print(say["probe"].format(url=service.url, camera=fleet.cameras[0].id))
-        if coverage is not None:
-            print(say["coverage"].format(path=report_dir / "map.html", after=COVERAGE_AFTER))
+        print(say["coverage"].format(path=report_dir / "map.html", after=COVERAGE_AFTER))
         gb_listen = config.gb28181.listen if config.gb28181 else "?"
         print(say["gb"].format(count=len(gb_devices), listen=gb_listen))
         print(say["events"], flush=True)
         silence = asyncio.get_running_loop().call_later(GB_SILENCE_AFTER, _silence, gb_devices[1])
-        report = asyncio.create_task(
-            _coverage_report(service, config_path, report_dir, run_coverage)
-            if coverage is not None
-            else asyncio.sleep(0)
-        )
+        report = asyncio.create_task(_coverage_report(service, config_path, report_dir, run_coverage, lang))
         try:
             await wait_for_stop(duration)
         finally:
@@ -133,6 +129,15 @@ async def run_demo(
             with contextlib.suppress(asyncio.CancelledError):
                 await report
             await service.stop()
+
+
+def _zh_coverage(area: AreaSpec, out_dir: Path) -> Any:
+    """Coverage settings over the Chinese demo's own layers (Chinese columns, road classes and levels)."""
+    from camwatch.config.models import CoverageSettings
+    from camwatch.sim.zh_layers import write_zh_layers
+
+    roads, areas = write_zh_layers(area, out_dir / "layers")
+    return CoverageSettings(roads=roads, areas=areas)
 
 
 def _add_section(config_path: Path, name: str, section: dict[str, Any]) -> None:
@@ -185,14 +190,15 @@ def _silence(device: SimGbDevice) -> None:
     device.keepalives = False
 
 
-async def _coverage_report(service: Service, config_path: Path, out: Path, run_coverage: Any) -> None:
+async def _coverage_report(
+    service: Service, config_path: Path, out: Path, run_coverage: Any, lang: str = "en"
+) -> None:
     await asyncio.sleep(COVERAGE_AFTER)
     await asyncio.to_thread(service.store.flush)
     state = service.store.path
-    summary = await asyncio.to_thread(run_coverage, service.config, out, status=state)
+    summary = await asyncio.to_thread(run_coverage, service.config, out, status=state, lang=lang)
     met = sum(1 for c in summary["categories"].values() if c["meets_target"])
     print(
-        f"coverage report written: {out / 'map.html'} ({met}/{len(summary['categories'])} categories "
-        "meet their target)",
+        MESSAGES[lang]["report"].format(path=out / "map.html", met=met, of=len(summary["categories"])),
         flush=True,
     )

@@ -300,7 +300,7 @@ def _local_metres(lat0: float) -> tuple[float, float]:
     return 111_320.0 * math.cos(math.radians(lat0)), 110_540.0
 
 
-def _grid_roads(
+def grid_roads(
     bbox: tuple[float, float, float, float], *, spacing: float = 250.0
 ) -> list[list[tuple[float, float]]]:
     """A street grid over ``bbox`` as (lon, lat) polylines, in snake order so neighbours follow each other."""
@@ -379,7 +379,7 @@ def road_points(roads: list[list[tuple[float, float]]], count: int) -> list[tupl
 
 # Chinese townships of the 2x2 split (north-west, north-east, south-west, south-east), each with the four
 # villages of its own 2x2 split and its police station.
-_ZH_TOWNSHIPS = (
+ZH_TOWNSHIPS = (
     ("城关镇", ("东关村", "西关村", "南街社区", "北街社区"), "城关派出所"),
     ("东城街道", ("孔庄村", "刘庄村", "新华社区", "建设社区"), "东城派出所"),
     ("谢集镇", ("谢集村", "王楼村", "李寨村", "张庄村"), "谢集派出所"),
@@ -396,7 +396,7 @@ def _area_names(
     row = min(3, max(0, int((north - lat) / (north - south) * 4)))
     col = min(3, max(0, int((lon - west) / (east - west) * 4)))
     if lang == "zh":
-        township, villages, station = _ZH_TOWNSHIPS[row // 2 * 2 + col // 2]
+        township, villages, station = ZH_TOWNSHIPS[row // 2 * 2 + col // 2]
         return township, villages[row % 2 * 2 + col % 2], station
     township = f"Township {'AB'[row // 2]}{'12'[col // 2]}"
     return township, f"{township} village {row % 2 * 2 + col % 2 + 1}", ""
@@ -422,7 +422,7 @@ def _roads(area: AreaSpec) -> list[list[tuple[float, float]]]:
             )
         return roads
     bundled = _bundled_roads()
-    return (_read_roads(bundled, area.bbox) if bundled else []) or _grid_roads(area.bbox)
+    return (_read_roads(bundled, area.bbox) if bundled else []) or grid_roads(area.bbox)
 
 
 def plan(spec: FleetSpec, *, count: int | None = None, base_address: str = "127.20.0.1") -> list[SimCamera]:
