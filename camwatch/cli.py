@@ -200,6 +200,9 @@ def coverage(
         Path | None, typer.Option("--status", help="probe --json file or state database")
     ] = None,
     lang: LangOption = None,
+    force: Annotated[
+        bool, typer.Option(help="report even where the cameras and layers do not overlap")
+    ] = False,
 ) -> None:
     """Coverage report: summary.json, gaps.geojson, by_area.csv, report.md, map.html."""
     from camwatch.coverage.command import run_coverage
@@ -211,7 +214,7 @@ def coverage(
         raise typer.Exit(1)
     chosen = _report_lang(cfg, lang)
     try:
-        summary = run_coverage(cfg, out_dir, status=status, lang=chosen)
+        summary = run_coverage(cfg, out_dir, status=status, lang=chosen, force=force)
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
@@ -348,13 +351,27 @@ def simulate(
     no_onvif: Annotated[
         bool, typer.Option("--no-onvif", help="RTSP only (halves the sockets per camera)")
     ] = False,
+    base_address: Annotated[str, typer.Option(help="first loopback address of the fleet")] = "127.20.0.1",
 ) -> None:
     """Run a simulated camera fleet on loopback addresses (127.x.y.z) until Ctrl-C."""
     from camwatch.sim.fleet import run_fleet
 
     setup_logging()
+    onvif = False if no_onvif else None
     with contextlib.suppress(KeyboardInterrupt), _address_in_use_is_an_error(_SIM_PORTS_TAKEN):
-        run_async(run_fleet(profile, count=count, out_dir=out_dir, onvif=False if no_onvif else None))
+        try:
+            run_async(
+                run_fleet(profile, count=count, out_dir=out_dir, onvif=onvif, base_address=base_address)
+            )
+        except ConfigError as exc:
+            _print_problems(exc)
+            raise typer.Exit(1) from None
+
+
+def _demo_lang(value: str) -> str:
+    if value not in ("en", "zh"):
+        raise typer.BadParameter(f"{value!r} is not en or zh")
+    return value
 
 
 @app.command()
@@ -364,6 +381,9 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="working folder")] = Path("camwatch-demo"),
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
     base_address: Annotated[str, typer.Option(help="first loopback address of the fleet")] = "127.20.0.1",
+    lang: Annotated[
+        str, typer.Option(callback=_demo_lang, help="en, or zh: a county seat in China, in Chinese")
+    ] = "en",
 ) -> None:
     """No config needed: a simulated fleet, monitored, with /metrics and a coverage map."""
     from camwatch.sim.demo import run_demo
@@ -372,7 +392,12 @@ def demo(
     with _address_in_use_is_an_error(_SIM_PORTS_TAKEN):
         run_async(
             run_demo(
-                count=count, listen=listen, out_dir=out_dir, duration=duration, base_address=base_address
+                count=count,
+                listen=listen,
+                out_dir=out_dir,
+                duration=duration,
+                base_address=base_address,
+                lang=lang,
             )
         )
 

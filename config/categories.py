@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from camwatch.config.errors import ConfigError, Problem
 from camwatch.config.models import CategorySpec
 
 
@@ -42,16 +43,44 @@ def _default_document() -> dict[str, Any]:
     return document
 
 
-def load_categories(overrides: Mapping[str, CategorySpec] | None = None) -> CategoryCatalog:
+def load_categories(
+    overrides: Mapping[str, CategorySpec] | None = None,
+    road_classes: Mapping[str, Mapping[str, str]] | None = None,
+) -> CategoryCatalog:
     """The default catalogue (``config/categories.yaml``) with ``overrides`` (``CoverageSettings.categories``)
-    replacing or adding categories by name."""
+    replacing or adding categories by name, and ``road_classes`` (``CoverageSettings.road_classes``: column
+    -> {value: category}) replacing or adding road classes.
+
+    Raises
+    ------
+    ConfigError
+        A road class mapped to a category that is not a road category.
+    """
     document = _default_document()
     specs = {name: CategorySpec(**spec) for name, spec in document["categories"].items()}
     specs.update(overrides or {})
+    roads = {
+        column: {**document["roads"].get(column, {}), **values}
+        for column, values in (road_classes or {}).items()
+    }
+    problems = [
+        Problem(
+            "coverage",
+            None,
+            f"road_classes.{column}.{value}",
+            f"{category!r} is not a road category; use one of "
+            + ", ".join(name for name, spec in specs.items() if spec.kind == "road"),
+        )
+        for column, values in (road_classes or {}).items()
+        for value, category in values.items()
+        if category not in specs or specs[category].kind != "road"
+    ]
+    if problems:
+        raise ConfigError(problems)
     crossings = document["intersections"]
     return CategoryCatalog(
         specs=specs,
-        road_tags=document["roads"],
+        road_tags={**document["roads"], **roads},
         site_tags=document["sites"],
         key_roads=frozenset(crossings["key_when_road"]),
         key_intersection=crossings["key"],

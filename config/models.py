@@ -440,6 +440,9 @@ class CoverageSettings(Frozen):
     min_gap_length: float = Field(30.0, ge=0)
     # Extra or overriding categories merged over the default vocabulary.
     categories: dict[str, CategorySpec] = Field(default_factory=dict)
+    # Road classes of the roads layer: column -> {value: road category}, merged over config/categories.yaml's
+    # `roads` (e.g. {道路等级: {县道: key_road}} makes county roads key roads).
+    road_classes: dict[str, dict[str, str]] = Field(default_factory=dict)
     recompute_interval: Duration = 900.0
     thresholds: RankThresholds = RankThresholds()
     max_suggestions: int = Field(500, ge=0)

@@ -78,19 +78,20 @@ def _progress() -> Iterator[Step]:
 
 
 def run_coverage(
-    config: Config, out: Path, *, status: Path | None = None, lang: str = "en"
+    config: Config, out: Path, *, status: Path | None = None, lang: str = "en", force: bool = False
 ) -> dict[str, Any]:
     """Write the coverage report of ``config`` into ``out`` and return the ``summary.json`` document.
 
     ``status`` is a ``camwatch probe --json`` file or the monitor's state database; without it every camera
     counts as up. Files: ``summary.json``, ``gaps.geojson``, ``by_area.csv``, ``suggestions.csv``,
     ``suggestions.geojson``, ``report.md``, ``map.html``; ``lang`` (``zh`` or ``en``) is the language of
-    ``report.md`` and the CSV files. Warnings (cameras and layers apart, a status file naming none of the
+    ``report.md`` and the CSV files. Cameras and layers that do not overlap are refused (ConfigError)
+    unless ``force``. Warnings (cameras and layers apart, a status file naming none of the
     cameras, no areas) are logged and head ``report.md``.
     """
     snapshot = load_status(status) if status is not None else None
     with _progress() as step:
-        model = CoverageModel.from_config(config, step=step)
+        model = CoverageModel.from_config(config, step=step, refuse_apart=not force)
         step("measuring")
         rows = model.measure_frame(snapshot)
         settings = model.settings
@@ -101,10 +102,10 @@ def run_coverage(
         suggestions = suggest_cameras(model)
         needed = report.cameras_needed(suggestions)
         step("writing report")
-        warnings = _warnings(model, snapshot, status, scores)
+        warnings = _warnings(model, snapshot, status, scores, lang)
         for warning in warnings:
             log.warning("%s", warning)
-        log.info("%s", report.suggestions_outcome(suggestions))
+        log.info("%s", report.suggestions_outcome(suggestions, lang))
         document = report.summary(rows, scores, crs=model.crs.to_string())
         text = report.markdown(
             rows,
@@ -142,33 +143,85 @@ def _ledger_crs(config: Config) -> str:
     return systems.most_common(1)[0][0] if systems else "wgs84"
 
 
+# Cameras named in the warning that their ledger township contradicts where they stand.
+MISPLACED_SHOWN = 5
+
+
 def _warnings(
-    model: CoverageModel, snapshot: Mapping[str, bool] | None, status: Path | None, scores: pd.DataFrame
+    model: CoverageModel,
+    snapshot: Mapping[str, bool] | None,
+    status: Path | None,
+    scores: pd.DataFrame,
+    lang: str = "en",
 ) -> list[str]:
-    """What makes the report's figures suspect, in words a planner can act on."""
+    """What makes the report's figures suspect, in words a planner can act on (in ``lang``)."""
+    zh = lang == "zh"
     found = []
     cameras, features = model.cameras, model.features
     if len(cameras) and len(features):
         seen = shapely.box(*shapely.total_bounds(model.sectors))
         if not seen.intersects(shapely.box(*features.total_bounds)):
             found.append(
-                "the cameras and the coverage layers do not overlap, so nothing is covered: check the "
+                "摄像机与覆盖分析图层不重叠，因此没有任何覆盖："
+                "请检查台账的坐标系（crs: wgs84、gcj02 或 bd09）和图层的坐标系"
+                if zh
+                else "the cameras and the coverage layers do not overlap, so nothing is covered: check the "
                 "ledger's coordinate system (crs: wgs84, gcj02 or bd09) and the layers' CRS"
             )
     if snapshot is not None and len(cameras):
         known = set(cameras["camera"])
         if not known & set(snapshot):
             found.append(
-                f"the status file {status} names none of the {len(known)} cameras (it names "
+                f"状态文件 {status} 不含这 {len(known)} 台摄像机中的任何一台（它列出的是另外 {len(snapshot)} "
+                "台），因此有效覆盖率把每台摄像机都算作离线：它是否来自另一份配置？"
+                if zh
+                else f"the status file {status} names none of the {len(known)} cameras (it names "
                 f"{len(snapshot)} others), so every camera counts as down in the effective coverage: "
                 "was it taken with another config?"
             )
+    misplaced = _misplaced(model)
+    if misplaced:
+        shown = misplaced[:MISPLACED_SHOWN]
+        more = len(misplaced) - len(shown)
+        if zh:
+            rows = "；".join(f"{c}（台账：{ledger}，实际位于：{found_in}）" for c, ledger, found_in in shown)
+            found.append(
+                f"{len(misplaced)} 台摄像机的台账乡镇与其坐标所在的乡镇不一致：{rows}"
+                + (f"；另有 {more} 台" if more else "")
+                + "。请核对坐标或台账；报告按坐标所在区域统计覆盖。"
+            )
+        else:
+            rows = "; ".join(f"{c} (ledger {ledger}, stands in {found_in})" for c, ledger, found_in in shown)
+            found.append(
+                f"{len(misplaced)} cameras stand in another township than their ledger names: {rows}"
+                + (f"; {more} more" if more else "")
+                + ". Check their coordinates or the ledger; coverage is counted where they stand."
+            )
     if scores.empty and len(features):
         found.append(
-            "no areas: there is no areas layer and the ledger names no county, township or village, so "
+            "没有区域：没有区域图层，台账也未填写县（区）、乡镇或村，因此 by_area.csv 和排名为空"
+            if zh
+            else "no areas: there is no areas layer and the ledger names no county, township or village, so "
             "by_area.csv and the rankings are empty"
         )
     return found
+
+
+def _misplaced(model: CoverageModel) -> list[tuple[str, str, str]]:
+    """Cameras whose ledger township differs from the township polygon they stand in: (camera, ledger
+    township, polygon's township), in ledger order."""
+    areas, cameras = model.layers.areas, model.cameras
+    townships = areas[areas["level"] == "township"]
+    if townships.empty or cameras.empty:
+        return []
+    names = assign_areas(cameras.geometry.to_numpy(), townships, cameras.iloc[:0])["township"].to_numpy()
+    ledger = cameras["township"].fillna("").astype(str).to_numpy()
+    ids = cameras["camera"].to_numpy()
+    return [
+        (str(ids[i]), ledger[i], names[i])
+        for i in range(len(ids))
+        if ledger[i] and names[i] and ledger[i] != names[i]
+    ]
 
 
 def _facts(model: CoverageModel, snapshot: Mapping[str, bool] | None) -> list[tuple[str, str]]:

@@ -30,6 +30,17 @@ OSM_ADMIN_LEVELS = {"6": "county", "8": "township", "10": "village"}
 
 Role = Literal["roads", "sites", "buildings", "areas"]
 
+# Chinese data names its columns in Chinese: the first of these a layer has stands for ``name`` / ``level``.
+NAME_COLUMNS = ("name", "名称", "道路名称", "路名", "区划名称", "行政区划名称", "行政区名称", "NAME")
+LEVEL_COLUMNS = ("level", "级别", "层级", "区划级别", "行政级别", "区划类型")
+# Level values of a Chinese areas layer (brackets, slashes and spaces dropped first: 县（区）, 乡镇/街道).
+ZH_LEVELS = {
+    **dict.fromkeys(("县", "区", "县区", "县级市", "市辖区", "旗", "区县", "县级"), "county"),
+    **dict.fromkeys(("乡镇", "乡", "镇", "街道", "乡镇街道", "苏木", "乡级", "乡镇级"), "township"),
+    **dict.fromkeys(("村", "社区", "村社区", "村委会", "居委会", "嘎查", "行政村", "村级"), "village"),
+}
+_LEVEL_NOISE = re.compile(r"[\s()（）/／、]")
+
 
 @dataclass(frozen=True)
 class Layers:
@@ -209,7 +220,8 @@ def read_layer(
 def _with_identity(frame: gpd.GeoDataFrame, *, osm: bool) -> gpd.GeoDataFrame:
     """``frame`` with ``name`` and ``osm_id`` as text ("" where the layer has none), so that a gap can be
     found again in the source data. GDAL's OSM driver gives ways of polygons an ``osm_way_id`` instead."""
-    name = osm_tag(frame, "name") if "name" in frame or osm else pd.Series(None, index=frame.index)
+    column = next((c for c in NAME_COLUMNS if c in frame.columns), "name")
+    name = osm_tag(frame, column) if column in frame or osm else pd.Series(None, index=frame.index)
     osm_id = frame["osm_id"] if "osm_id" in frame else pd.Series(None, index=frame.index, dtype=object)
     if "osm_way_id" in frame:
         osm_id = osm_id.fillna(frame["osm_way_id"])
@@ -226,17 +238,38 @@ def _areas(frame: gpd.GeoDataFrame, path: Path, *, osm: bool) -> gpd.GeoDataFram
         frame = frame[osm_tag(frame, "boundary") == "administrative"].copy()
         frame["level"] = osm_tag(frame, "admin_level").map(OSM_ADMIN_LEVELS)
         frame = frame[frame["level"].notna()]
+    else:
+        frame = _chinese_areas(frame)
     missing = [c for c in ("name", "level") if c not in frame.columns]
     if missing:
-        reason = f"an areas layer needs columns 'name' and 'level' ({', '.join(LEVELS)})"
+        reason = (
+            f"an areas layer needs columns 'name' and 'level' ({', '.join(LEVELS)}), or 名称 and 级别 "
+            "(县/区, 乡镇/街道, 村/社区)"
+        )
         raise ConfigError([Problem(str(path), None, missing[0], reason)])
     bad = ~frame["level"].isin(LEVELS)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        reason = f"level {frame['level'].iloc[i]!r} is not one of {', '.join(LEVELS)}"
+        reason = (
+            f"level {frame['level'].iloc[i]!r} is not one of {', '.join(LEVELS)} or 县/区, 乡镇/街道, 村/社区"
+        )
         raise ConfigError([Problem(str(path), f"feature {i + 1}", "level", reason)])
     frame = frame.assign(name=frame["name"].fillna("").astype(str))
     return _polygons(frame)[["name", "level", "geometry"]]
+
+
+def _chinese_areas(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """An areas layer with Chinese columns (名称, 级别) and level words (县, 乡镇, 村) in our terms."""
+    renames = {}
+    for target, candidates in (("name", NAME_COLUMNS), ("level", LEVEL_COLUMNS)):
+        found = next((c for c in candidates if c in frame.columns), None)
+        if found is not None and found != target:
+            renames[found] = target
+    frame = frame.rename(columns=renames)
+    if "level" in frame.columns:
+        words = frame["level"].map(lambda v: _LEVEL_NOISE.sub("", str(v)) if isinstance(v, str) else v)
+        frame = frame.assign(level=words.map(ZH_LEVELS).fillna(frame["level"]))
+    return frame
 
 
 def read_layers(
@@ -244,11 +277,13 @@ def read_layers(
     catalog: CategoryCatalog,
     *,
     cameras: gpd.GeoDataFrame,
+    refuse_apart: bool = False,
 ) -> Layers:
     """Every configured layer, projected to the local UTM zone of the data (cameras included).
 
     ``cameras`` (EPSG:4326 points) sets the reference for the swapped-axes check and, with the layers, the
-    UTM zone.
+    UTM zone. Cameras and layers that do not overlap measure nothing: ``refuse_apart`` refuses them (a
+    report), else the UTM zone is the cameras' (never one midway between the two).
     """
     near = tuple(cameras.total_bounds) if len(cameras) else None
     frames: dict[str, gpd.GeoDataFrame] = {}
@@ -274,7 +309,13 @@ def read_layers(
         raise ConfigError(
             [Problem("coverage", None, None, "no cameras with a position and no layers to measure")]
         )
-    crs = gpd.GeoDataFrame(extent, geometry="geometry", crs=4326).estimate_utm_crs()
+    reference = extent
+    apart = _apart(cameras, [f for f in frames.values() if not f.empty])
+    if apart:
+        if refuse_apart:
+            raise ConfigError([Problem("coverage", None, None, apart)])
+        reference = cameras[["geometry"]]
+    crs = gpd.GeoDataFrame(reference, geometry="geometry", crs=4326).estimate_utm_crs()
     return Layers(
         crs=crs,
         roads=frames["roads"].to_crs(crs),
@@ -282,6 +323,31 @@ def read_layers(
         sites=frames["sites"].to_crs(crs),
         buildings=frames["buildings"].to_crs(crs),
         areas=frames["areas"].to_crs(crs),
+    )
+
+
+# How far (degrees, about 2 km) around the cameras a layer must reach to count as theirs.
+_NEAR_CAMERAS = 0.02
+
+
+def _apart(cameras: gpd.GeoDataFrame, layers: list[gpd.GeoDataFrame]) -> str:
+    """Why the cameras and the layers (EPSG:4326) cannot be measured together, or ``""``."""
+    if cameras.empty or not layers:
+        return ""
+    seen = shapely.box(*cameras.total_bounds).buffer(_NEAR_CAMERAS)
+    drawn = [shapely.box(*frame.total_bounds) for frame in layers]
+    if any(seen.intersects(box) for box in drawn):
+        return ""
+
+    def where(bounds: np.ndarray) -> str:
+        west, south, east, north = bounds
+        return f"lon {west:.4f}–{east:.4f}, lat {south:.4f}–{north:.4f}"
+
+    layer_bounds = shapely.total_bounds(shapely.union_all(drawn))
+    return (
+        f"the cameras ({where(cameras.total_bounds)}) and the coverage layers ({where(layer_bounds)}) do not "
+        "overlap, so nothing would be covered: check the ledger's coordinate system (crs: wgs84, gcj02 or "
+        "bd09) and the layers' CRS, or that the layers are this county's; --force reports anyway"
     )
 
 

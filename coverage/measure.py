@@ -198,12 +198,13 @@ class CoverageModel:
         *,
         catalog: CategoryCatalog | None = None,
         step: Step = _no_step,
+        refuse_apart: bool = False,
     ) -> CoverageModel:
         """Read the layers of ``settings`` and precompute everything :meth:`measure` needs.
 
         ``step`` is told the name of each stage as it starts (for progress display).
         """
-        catalog = catalog or load_categories(settings.categories)
+        catalog = catalog or load_categories(settings.categories, settings.road_classes)
         step("reading layers")
         wgs_cameras = camera_frame(cameras)
         paths: dict[Role, Path | None] = {
@@ -212,7 +213,7 @@ class CoverageModel:
             "buildings": settings.buildings,
             "areas": settings.areas,
         }
-        layers = read_layers(paths, catalog, cameras=wgs_cameras)
+        layers = read_layers(paths, catalog, cameras=wgs_cameras, refuse_apart=refuse_apart)
         metric_cameras = wgs_cameras.to_crs(layers.crs)
         step("fields of view")
         sectors = fov_sectors(metric_cameras, buildings=layers.buildings)
@@ -231,11 +232,14 @@ class CoverageModel:
         )
 
     @classmethod
-    def from_config(cls, config: Config, *, step: Step = _no_step) -> CoverageModel:
-        """The model of ``config``'s cameras over its ``coverage`` layers (which must be configured)."""
+    def from_config(
+        cls, config: Config, *, step: Step = _no_step, refuse_apart: bool = False
+    ) -> CoverageModel:
+        """The model of ``config``'s cameras over its ``coverage`` layers (which must be configured);
+        ``refuse_apart``: refuse cameras and layers that do not overlap (see :func:`read_layers`)."""
         if config.coverage is None:
             raise ConfigError([Problem(str(config.source), None, "coverage", "no coverage section")])
-        return cls.build(config.cameras, config.coverage, step=step)
+        return cls.build(config.cameras, config.coverage, step=step, refuse_apart=refuse_apart)
 
     def camera_up(self, status: Mapping[str, bool] | None) -> NDArray[np.bool_]:
         """Up flag per camera; with a snapshot, a camera missing from it counts as down (effective coverage

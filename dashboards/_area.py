@@ -7,6 +7,7 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import geomap as gm
 
+from camwatch.config.areas import POLICE_STATION
 from camwatch.dashboards._grafana import (
     area_variables,
     camera_detail_link,
@@ -17,10 +18,20 @@ from camwatch.dashboards._grafana import (
     query,
     value_states,
 )
+from camwatch.dashboards._i18n import t
 from camwatch.dashboards._links import AREA_UID
-from camwatch.dashboards._promql import AREA_LEVELS, MONITORED_UP, ON_CAMERA, WORKING, area_series, with_info
+from camwatch.dashboards._promql import (
+    AREA_LEVELS,
+    LEVEL_LABELS,
+    MONITORED_UP,
+    ON_CAMERA,
+    RATE_LEVELS,
+    WORKING,
+    area_series,
+    with_info,
+)
 
-SELECTION = 'county=~"$county", township=~"$township", village=~"$village"'
+SELECTION = 'county=~"$county", township=~"$township", village=~"$village", police_station=~"$police_station"'
 SELECTED_INFO = f"camwatch_camera_info{{{SELECTION}}}"
 RATE = dm.DynamicConfigValue(id_val="unit", value="percentunit")
 
@@ -46,7 +57,7 @@ def _selected(operation: str, series: str) -> str:
 
 
 def _ranking(level: str) -> table.Panel:
-    labels = AREA_LEVELS[level]
+    labels = RATE_LEVELS[level]
     selector = "{" + ", ".join(f'{label}=~"${label}"' for label in labels) + "}"
     return panel(
         table.Panel()
@@ -55,16 +66,16 @@ def _ranking(level: str) -> table.Panel:
                 {"Value #A": "Online rate", "Value #B": "Working-order rate", "Value #C": "Cameras monitored"}
             )
         )
-        .override_by_name("Online rate", [RATE])
-        .override_by_name("Working-order rate", [RATE])
-        .sort_by([cb.TableSortByFieldState().display_name("Online rate").desc(False)]),
-        f"{level.capitalize()} ranking",
+        .override_by_name(t("Online rate"), [RATE])
+        .override_by_name(t("Working-order rate"), [RATE])
+        .sort_by([cb.TableSortByFieldState().display_name(t("Online rate")).desc(False)]),
+        f"{LEVEL_LABELS[level]} ranking",
         query(area_series(level, f"camera_online:ratio{selector}"), table=True),
         query(area_series(level, f"camera_working:ratio{selector}"), table=True),
         query(area_series(level, f"cameras_monitored:count{selector}"), table=True),
-        width=8,
+        width=6,
         height=10,
-        description=f"Each {level} of the selection, lowest online rate first.",
+        description=f"Each {LEVEL_LABELS[level].lower()} of the selection, lowest online rate first.",
     )
 
 
@@ -80,7 +91,7 @@ BLANK_TILE = (
 def basemap(tiles: str | None = None, attribution: str = "") -> cb.MapLayerOptions:
     """The Geomap base layer: ``tiles`` (an XYZ template of a local tile server), else a blank tile."""
     config = {"url": tiles or BLANK_TILE, "attribution": attribution if tiles else ""}
-    return cb.MapLayerOptions().type("xyz").name("Basemap").config(config)
+    return cb.MapLayerOptions().type("xyz").name(t("Basemap")).config(config)
 
 
 def _map(base: cb.MapLayerOptions) -> geomap.Panel:
@@ -88,7 +99,7 @@ def _map(base: cb.MapLayerOptions) -> geomap.Panel:
     markers = (
         cb.MapLayerOptions()
         .type("markers")
-        .name("Cameras")
+        .name(t("Cameras"))
         .location(
             cb.FrameGeometrySource().mode(cm.FrameGeometrySourceMode.COORDS).latitude("lat").longitude("lon")
         )
@@ -140,8 +151,10 @@ def build(base: cb.MapLayerOptions | None = None) -> db.Dashboard:
         dashboard(
             "camwatch / Area drill-down",
             uid=AREA_UID,
-            description="Online and working-order rates by county, township and village, with a map.",
-            variables=area_variables(*AREA_LEVELS),
+            description=(
+                "Online and working-order rates by county, township, village and police station, with a map."
+            ),
+            variables=area_variables(*AREA_LEVELS, POLICE_STATION),
         )
         .with_panel(
             panel(
@@ -182,6 +195,7 @@ def build(base: cb.MapLayerOptions | None = None) -> db.Dashboard:
         .with_panel(_ranking("county"))
         .with_panel(_ranking("township"))
         .with_panel(_ranking("village"))
+        .with_panel(_ranking(POLICE_STATION))
         .with_panel(_map(base or basemap()))
         .with_panel(
             panel(
@@ -202,9 +216,10 @@ def build(base: cb.MapLayerOptions | None = None) -> db.Dashboard:
                 .override_by_name("camera", [camera_detail_link()]),
                 "Cameras in the selection",
                 query(
-                    "max by (camera, name, site, county, township, village, status) (\n"
+                    "max by (camera, name, site, county, township, village, police_station, status) (\n"
                     "  (camwatch_camera_status == 1)\n"
-                    f"  * {ON_CAMERA} group_left(name, site, county, township, village) {SELECTED_INFO}\n)",
+                    f"  * {ON_CAMERA} group_left(name, site, county, township, village, police_station)"
+                    f" {SELECTED_INFO}\n)",
                     table=True,
                 ),
                 width=24,

@@ -14,6 +14,7 @@ from camwatch.dashboards._grafana import (
     query,
     value_states,
 )
+from camwatch.dashboards._i18n import t
 from camwatch.dashboards._links import CAMERA_UID
 
 CAMERA = 'camera="$camera"'
@@ -26,7 +27,7 @@ MAINTENANCE_STATES = {0: ("in service", "green"), 1: ("maintenance", "blue")}
 
 def _snapshot_link() -> db.DashboardLink:
     return (
-        db.DashboardLink("Latest snapshot")
+        db.DashboardLink(t("Latest snapshot"))
         .type(dm.DashboardLinkType.LINK)
         .url(SNAPSHOT_URL)
         .target_blank(True)
@@ -81,8 +82,8 @@ def build() -> db.Dashboard:
                     "camera", label="Camera", selector='county=~"$county", township=~"$township"', multi=False
                 ),
                 db.TextBoxVariable("camwatch_url")
-                .label("camwatch URL")
-                .description("Base URL of the camwatch service, for snapshot links.")
+                .label(t("camwatch URL"))
+                .description(t("Base URL of the camwatch service, for snapshot links."))
                 .default_value("http://localhost:9640"),
             ],
         )

@@ -15,6 +15,7 @@ from camwatch.dashboards._grafana import (
     query,
     thresholds,
 )
+from camwatch.dashboards._i18n import t
 from camwatch.dashboards._links import COVERAGE_UID
 from camwatch.dashboards._promql import INSTANCE_LABELS, target_ratio
 
@@ -103,11 +104,11 @@ def build() -> db.Dashboard:
                         }
                     )
                 )
-                .override_by_name("Coverage", [RATE])
-                .override_by_name("Effective coverage", [RATE])
-                .override_by_name("Target", [RATE])
+                .override_by_name(t("Coverage"), [RATE])
+                .override_by_name(t("Effective coverage"), [RATE])
+                .override_by_name(t("Target"), [RATE])
                 .override_by_name(
-                    "Effective − target",
+                    t("Effective − target"),
                     [
                         RATE,
                         dm.DynamicConfigValue(id_val="thresholds", value=SHORTFALL_COLOURS.build()),
@@ -116,7 +117,7 @@ def build() -> db.Dashboard:
                         ),
                     ],
                 )
-                .sort_by([cb.TableSortByFieldState().display_name("Effective − target").desc(False)]),
+                .sort_by([cb.TableSortByFieldState().display_name(t("Effective − target")).desc(False)]),
                 "Coverage by area and category",
                 query(_per_pair(RATIO), table=True),
                 query(_per_pair(EFFECTIVE), table=True),

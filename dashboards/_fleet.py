@@ -19,6 +19,7 @@ from camwatch.dashboards._grafana import (
     thresholds,
     value_states,
 )
+from camwatch.dashboards._i18n import t
 from camwatch.dashboards._links import FLEET_UID
 from camwatch.dashboards._promql import (
     FLEET_LEVEL,
@@ -181,7 +182,7 @@ def build() -> db.Dashboard:
         )
         .with_panel(
             panel(
-                table.Panel().with_transformation(hide_columns("Time")).display_name("cameras down"),
+                table.Panel().with_transformation(hide_columns("Time")).display_name(t("cameras down")),
                 "Active offline clusters",
                 query(ACTIVE_CLUSTERS, table=True),
                 width=8,
@@ -197,7 +198,7 @@ def build() -> db.Dashboard:
                 table.Panel()
                 .with_transformation(hide_columns("Time"))
                 .override_by_name("camera", [camera_detail_link()])
-                .display_name("up/down changes"),
+                .display_name(t("up/down changes")),
                 "Flapping cameras",
                 query(FLAPPING, table=True),
                 width=8,
@@ -266,7 +267,7 @@ def build() -> db.Dashboard:
                 .unit("s")
                 .with_transformation(hide_columns("Time"))
                 .override_by_name("camera", [camera_detail_link()])
-                .display_name("since last probe"),
+                .display_name(t("since last probe")),
                 "Stalest cameras",
                 query(
                     "topk(10, time() - max by (camera) (camwatch_probe_last_timestamp_seconds))",
@@ -338,10 +339,10 @@ def _gb28181_panels() -> list[Builder[dm.Panel]]:
         panel(
             table.Panel()
             .transformations(merge_columns({ref: name for name, ref in refs.items()}))
-            .override_by_name("State", _states_column(state_mappings, state_colours))
-            .override_by_name("Since keepalive", [UNIT_SECONDS])
-            .override_by_name("Clock offset", [UNIT_SECONDS])
-            .sort_by([cb.TableSortByFieldState().display_name("State").desc(False)]),
+            .override_by_name(t("State"), _states_column(state_mappings, state_colours))
+            .override_by_name(t("Since keepalive"), [UNIT_SECONDS])
+            .override_by_name(t("Clock offset"), [UNIT_SECONDS])
+            .sort_by([cb.TableSortByFieldState().display_name(t("State")).desc(False)]),
             "GB/T 28181 devices",
             *(query(per_device(series), table=True) for series in GB_DEVICE_COLUMNS.values()),
             width=14,

@@ -12,8 +12,10 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import prometheus as pm
 
+from camwatch.dashboards._i18n import t
+from camwatch.dashboards._i18n import uid as lang_uid
 from camwatch.dashboards._links import CAMERA_UID, dashboard_path
-from camwatch.dashboards._promql import AREA_LEVELS
+from camwatch.dashboards._promql import LEVEL_LABELS, RATE_LEVELS
 
 # Every panel and variable queries the Prometheus picked in the $datasource variable, so the files work
 # unchanged in any Grafana, not only with the provisioned datasource.
@@ -37,7 +39,7 @@ def query(expr: str, *, legend: str = "", instant: bool = False, table: bool = F
     """A PromQL range target, or ``instant``; ``table`` makes it an instant table (tables, maps)."""
     target = prometheus.Dataquery().expr(expr)
     if legend:
-        target = target.legend_format(legend)
+        target = target.legend_format(t(legend))
     if instant or table:
         target = target.instant()
     if table:
@@ -55,8 +57,8 @@ def panel(
 ) -> P:
     """``builder`` with a title, the shared datasource, its targets (refIds A, B, …) and its size."""
     targets = [q.ref_id(chr(ord("A") + i)) for i, q in enumerate(queries)]
-    built = builder.title(title).datasource(DATASOURCE).targets(targets).span(width).height(height)
-    return built.description(description) if description else built
+    built = builder.title(t(title)).datasource(DATASOURCE).targets(targets).span(width).height(height)
+    return built.description(t(description)) if description else built
 
 
 def datasource_variable() -> db.DatasourceVariable:
@@ -70,7 +72,7 @@ def label_variable(
     """A variable listing the values of ``label`` on ``metric{selector}`` (chained through ``selector``)."""
     variable = (
         db.QueryVariable(name)
-        .label(label)
+        .label(t(label))
         .datasource(DATASOURCE)
         .query(
             f"label_values({metric}{{{selector}}}, {name})" if selector else f"label_values({metric}, {name})"
@@ -88,8 +90,8 @@ def area_variables(*levels: str) -> list[db.QueryVariable]:
     return [
         label_variable(
             level,
-            label=level.capitalize(),
-            selector=", ".join(f'{label}=~"${label}"' for label in AREA_LEVELS[level][:-1]),
+            label=LEVEL_LABELS[level],
+            selector=", ".join(f'{label}=~"${label}"' for label in RATE_LEVELS[level][:-1]),
         )
         for level in levels
     ]
@@ -108,7 +110,10 @@ def merge_columns(
         dm.DataTransformerConfig(id_val="merge", options={}),
         dm.DataTransformerConfig(
             id_val="organize",
-            options={"excludeByName": dict.fromkeys(hidden, True), "renameByName": renames},
+            options={
+                "excludeByName": dict.fromkeys(hidden, True),
+                "renameByName": {ref: t(name) for ref, name in renames.items()},
+            },
         ),
     ]
 
@@ -119,7 +124,7 @@ def camera_detail_link(field: str = "camera") -> dm.DynamicConfigValue:
         id_val="links",
         value=[
             {
-                "title": f"Camera detail for ${{__data.fields.{field}}}",
+                "title": f"{t('Camera detail for')} ${{__data.fields.{field}}}",
                 "url": dashboard_path(CAMERA_UID, camera="${__value.raw}"),
             }
         ],
@@ -139,7 +144,7 @@ def value_states(states: dict[int, tuple[str, str]]) -> tuple[list[dm.ValueMappi
     """Value mappings (text and colour) and matching thresholds for a few numeric states, lowest first."""
     ordered = sorted(states.items())
     mappings: list[dm.ValueMapping] = [
-        dm.ValueMap(options={str(value): dm.ValueMappingResult(text=text, color=color, index=i)})
+        dm.ValueMap(options={str(value): dm.ValueMappingResult(text=t(text), color=color, index=i)})
         for i, (value, (text, color)) in enumerate(ordered)
     ]
     (_, (_, base)), *rest = ordered
@@ -151,19 +156,19 @@ def dashboard(
 ) -> db.Dashboard:
     """A camwatch dashboard: tagged, linked to its siblings, ``$datasource`` then ``variables`` as pickers."""
     return (
-        db.Dashboard(title)
-        .uid(uid)
-        .description(description)
-        .tags([TAG])
+        db.Dashboard(t(title))
+        .uid(lang_uid(uid))
+        .description(t(description))
+        .tags([lang_uid(TAG)])
         .editable()
         .time("now-6h", "now")
         .refresh("1m")
         .timezone("browser")
         .tooltip(dm.DashboardCursorSync.CROSSHAIR)
         .link(
-            db.DashboardLink("camwatch")
+            db.DashboardLink(t("camwatch"))
             .type(dm.DashboardLinkType.DASHBOARDS)
-            .tags([TAG])
+            .tags([lang_uid(TAG)])
             .as_dropdown(True)
             .keep_time(True)
             .include_vars(False)

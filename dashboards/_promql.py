@@ -2,13 +2,25 @@
 
 from collections.abc import Sequence
 
-from camwatch.config.areas import LEVEL_KEYS, LEVELS
+from camwatch.config.areas import LEVEL_KEYS, LEVELS, POLICE_STATION
 from camwatch.monitor.faults import FAULTS
 
 # Area levels from the coarsest down; a level is named by its last label and keyed by all of them,
 # because township and village names repeat across counties.
 AREA_LEVELS: dict[str, tuple[str, ...]] = {level: LEVEL_KEYS[level] for level in LEVELS}
 FLEET_LEVEL = "fleet"
+# Police-station areas (派出所辖区) lie within a county beside its townships: rates and alerts are kept at
+# that level too, over the cameras whose ledger names a station.
+RATE_LEVELS: dict[str, tuple[str, ...]] = {**AREA_LEVELS, POLICE_STATION: LEVEL_KEYS[POLICE_STATION]}
+# camwatch_camera_info selector of the cameras counted at each level (default: all).
+LEVEL_CAMERAS = {POLICE_STATION: f'{{{POLICE_STATION}!=""}}'}
+# How each level is named on the dashboards and in the alerts (translated with the rest).
+LEVEL_LABELS = {
+    "county": "County",
+    "township": "Township",
+    "village": "Village",
+    POLICE_STATION: "Police station",
+}
 
 # Labels copied from camwatch_camera_info onto per-camera alerts.
 CAMERA_ALERT_LABELS = ("name", "site", "county", "township", "village", "priority")

@@ -4,17 +4,22 @@ from typing import Any
 
 import yaml
 
+from camwatch.config.areas import POLICE_STATION
+from camwatch.config.models import ReportSettings
+from camwatch.dashboards._i18n import alert_texts, t
 from camwatch.dashboards._links import AREA_UID, CAMERA_UID, COVERAGE_UID, FLEET_UID, dashboard_path
 from camwatch.dashboards._promql import (
     ALERTING_PICTURE_FAULTS,
-    AREA_LEVELS,
     CAMERA_ALERT_LABELS,
     FLEET_LEVEL,
     INSTANCE_LABELS,
+    LEVEL_CAMERAS,
+    LEVEL_LABELS,
     MONITORED_UP,
     ON_CAMERA,
     ON_CLUSTER,
     ON_DEVICE,
+    RATE_LEVELS,
     SILENCED,
     WORKING,
     area_series,
@@ -26,9 +31,12 @@ from camwatch.monitor.faults import PICTURE_FAULTS
 
 Rule = dict[str, Any]
 
-# An area below this online rate for AREA_RATE_FOR pages the area's duty officer.
+# The dashboards' rate colours turn from red to orange here. The alert compares an area's online rate with
+# its camwatch's `reports.online_target` (exported as camwatch_online_target; the default where a camwatch
+# does not export it).
 AREA_ONLINE_RATE_THRESHOLD = 0.9
-AREA_RATE_LEVELS = ("county", "township")
+DEFAULT_ONLINE_TARGET = ReportSettings().online_target
+AREA_RATE_LEVELS = ("county", "township", POLICE_STATION)
 # A camera not probed for this long means the scheduler or the whole instance has stalled.
 PROBE_STALE_SECONDS = 900
 
@@ -48,7 +56,13 @@ GB28181_CLUSTER_KEY = "gb28181:{{ $labels.device }}"
 
 # camwatch serves the frame that raised a fault; the scrape target is its address.
 SNAPSHOT_LINK = "http://{{ $labels.instance }}/snapshot/{{ $labels.camera }}?fault={{ $labels.fault }}"
-CAMERA_LINK = dashboard_path(CAMERA_UID, camera="{{ $labels.camera }}")
+
+
+def camera_link() -> str:
+    """The camera detail dashboard of the alert's camera (in the language being generated)."""
+    return dashboard_path(CAMERA_UID, camera="{{ $labels.camera }}")
+
+
 CLUSTER_CAMERAS = (
     # Cluster ids repeat across instances (switch-001 in two counties): the member list is the instance's own.
     "{{ range $i, $s := query (printf "
@@ -89,11 +103,19 @@ def recording_rules() -> list[Rule]:
             ),
         },
     ]
-    for level, labels in {FLEET_LEVEL: (), **AREA_LEVELS}.items():
+    for level, labels in {FLEET_LEVEL: (), **RATE_LEVELS}.items():
         by = f"by ({', '.join(labels)}) " if labels else ""
+        cameras = LEVEL_CAMERAS.get(level, "")
 
-        def per_area(operation: str, series: str, labels: tuple[str, ...] = labels, by: str = by) -> str:
-            return f"{operation} {by}({with_info(series, labels) if labels else series})"
+        def per_area(
+            operation: str,
+            series: str,
+            labels: tuple[str, ...] = labels,
+            by: str = by,
+            cameras: str = cameras,
+        ) -> str:
+            joined = with_info(series, labels, info_selector=cameras) if labels else series
+            return f"{operation} {by}({joined})"
 
         monitored = area_series(level, "cameras_monitored:count")
         online = area_series(level, "cameras_online:sum")
@@ -105,6 +127,19 @@ def recording_rules() -> list[Rule]:
             {"record": area_series(level, "camera_online:ratio"), "expr": f"{online} / {monitored}"},
             {"record": area_series(level, "camera_working:ratio"), "expr": f"{working} / {monitored}"},
         ]
+    # Each area's online-rate target: its camwatch's (areas of one county may be split across instances).
+    for level in AREA_RATE_LEVELS:
+        labels = RATE_LEVELS[level]
+        info = f"camwatch_camera_info{LEVEL_CAMERAS.get(level, '')}"
+        rules.append(
+            {
+                "record": area_series(level, "online_target:max"),
+                "expr": (
+                    f"max by ({', '.join(labels)}) (\n"
+                    f"  {info} * on({', '.join(INSTANCE_LABELS)}) group_left() camwatch_online_target\n)"
+                ),
+            }
+        )
     return rules
 
 
@@ -117,9 +152,12 @@ def alert(
     summary: str,
     description: str,
     link: str,
+    fills: dict[str, str] | None = None,
     **extra: str,
 ) -> Rule:
-    """One alerting rule with the labels and annotations every camwatch alert carries."""
+    """One alerting rule with the labels and annotations every camwatch alert carries; ``summary`` and
+    ``description`` are the English, the Chinese is ``_zh.ZH_ALERTS[name]`` with ``fills`` filled in."""
+    summary, description = alert_texts(name, summary, description, **(fills or {}))
     return {
         "alert": name,
         "expr": expr,
@@ -149,21 +187,39 @@ def offline_cluster_expr() -> str:
     )
 
 
+def area_target(level: str) -> str:
+    """A Go template printing the online-rate target of the alerting area of ``level``."""
+    labels = RATE_LEVELS[level]
+    matchers = ", ".join(f"{label}=%q" for label in labels)
+    args = " ".join(f"$labels.{label}" for label in labels)
+    series = area_series(level, "online_target:max")
+    return (
+        f'{{{{ with query (printf "{series}{{{matchers}}}" {args}) }}}}'
+        "{{ . | first | value | humanizePercentage }}"
+        f"{{{{ else }}}}{DEFAULT_ONLINE_TARGET:.0%}{{{{ end }}}}"
+    )
+
+
 def area_rate_alert(level: str) -> Rule:
-    """AreaOnlineRateLow for one area level, linking to the drill-down filtered to that area."""
-    labels = AREA_LEVELS[level]
+    """AreaOnlineRateLow for one area level: its online rate below its camwatch's target (the default where
+    none is exported), linking to the drill-down filtered to that area."""
+    labels = RATE_LEVELS[level]
     place = " ".join(f"{{{{ $labels.{label} }}}}" for label in labels)
+    rate = area_series(level, "camera_online:ratio")
+    target = f"{area_series(level, 'online_target:max')}\n  or 0 * {rate} + {DEFAULT_ONLINE_TARGET}"
+    name = LEVEL_LABELS[level].lower()
     rule = alert(
         "AreaOnlineRateLow",
-        f"{area_series(level, 'camera_online:ratio')} < {AREA_ONLINE_RATE_THRESHOLD}",
+        f"{rate}\n< (\n  {target}\n)",
         duration="15m",
         severity="warning",
-        summary=f"Online rate of {level} {place} is {{{{ $value | humanizePercentage }}}}",
+        summary=f"Online rate of {name} {place} is {{{{ $value | humanizePercentage }}}}",
         description=(
-            f"Fewer than {AREA_ONLINE_RATE_THRESHOLD:.0%} of the monitored cameras of {level} {place} "
+            f"Fewer than {area_target(level)} (the target) of the monitored cameras of {name} {place} "
             "have been online for 15 minutes (cameras under maintenance excluded)."
         ),
         link=dashboard_path(AREA_UID, **{label: f"{{{{ $labels.{label} }}}}" for label in labels}),
+        fills={"level": t(LEVEL_LABELS[level]), "place": place, "target": area_target(level)},
     )
     rule["labels"]["level"] = level
     return rule
@@ -189,6 +245,7 @@ def gb28181_device_down_alert() -> Rule:
             "cameras'."
         ),
         link=dashboard_path(FLEET_UID),
+        fills={"cluster_key": GB28181_CLUSTER_KEY},
     )
     rule["labels"]["key"] = GB28181_CLUSTER_KEY
     return rule
@@ -207,7 +264,8 @@ def alerting_rules() -> list[Rule]:
                 f"Camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) has failed its probes"
                 f" for {CAMERA_DOWN_FOR}."
             ),
-            link=CAMERA_LINK,
+            link=camera_link(),
+            fills={"duration": CAMERA_DOWN_FOR},
         ),
         alert(
             "CameraVideoFault",
@@ -221,7 +279,8 @@ def alerting_rules() -> list[Rule]:
                 f"The picture of camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) has been judged "
                 f"{{{{ $labels.fault }}}} for {PICTURE_FAULT_FOR}."
             ),
-            link=CAMERA_LINK,
+            link=camera_link(),
+            fills={"duration": PICTURE_FAULT_FOR},
             snapshot_url=SNAPSHOT_LINK,
         ),
         alert(
@@ -236,7 +295,7 @@ def alerting_rules() -> list[Rule]:
                 " $labels.camera $labels.instance) }}"
                 '{{ . | first | value | printf "%.0f" }}{{ end }} s; recorded video times are wrong.'
             ),
-            link=CAMERA_LINK,
+            link=camera_link(),
         ),
         alert(
             "OfflineCluster",
@@ -250,6 +309,7 @@ def alerting_rules() -> list[Rule]:
                 "cameras are unreachable): " + CLUSTER_CAMERAS + ". Their CameraDown pages are muted, "
                 "except priority cameras'."
             ),
+            fills={"cluster_cameras": CLUSTER_CAMERAS, "cluster_share": CLUSTER_SHARE},
             link=dashboard_path(AREA_UID, county="{{ $labels.county }}", township="{{ $labels.township }}"),
         ),
         gb28181_device_down_alert(),
@@ -286,6 +346,7 @@ def alerting_rules() -> list[Rule]:
                 "status on the dashboards is stale."
             ),
             link=dashboard_path(FLEET_UID),
+            fills={"stale_minutes": str(PROBE_STALE_SECONDS // 60)},
         ),
         alert(
             "CamwatchDown",

@@ -357,6 +357,14 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         "camwatch_config_last_reload_success_timestamp_seconds", "When the config last loaded."
     )
     reload_ts.add_metric([], snap.config_reload_timestamp)
+    online_target = _gauge(
+        "camwatch_online_target", "Online-rate target of the areas (reports.online_target, 在线率目标)."
+    )
+    online_target.add_metric([], snap.online_target)
+    working_target = _gauge(
+        "camwatch_working_target", "Working-order-rate target (reports.working_target, 完好率目标)."
+    )
+    working_target.add_metric([], snap.working_target)
     return [
         probes_total,
         lateness,
@@ -373,4 +381,6 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         write_errors,
         reload_ok,
         reload_ts,
+        online_target,
+        working_target,
     ]

@@ -74,3 +74,6 @@ class Snapshot:
     state_write_errors: int = 0
     config_reload_ok: bool = True
     config_reload_timestamp: float = 0.0
+    # reports.online_target / working_target, exported so that the area alerts compare against them.
+    online_target: float = 0.95
+    working_target: float = 0.90

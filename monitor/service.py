@@ -312,6 +312,8 @@ class Service:
             state_write_errors=self.store.write_errors,
             config_reload_ok=self.reload_ok,
             config_reload_timestamp=self.reload_timestamp,
+            online_target=self.config.reports.online_target,
+            working_target=self.config.reports.working_target,
         )
 
     def camera(self, camera_id: str) -> Camera | None:

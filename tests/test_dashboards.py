@@ -32,6 +32,7 @@ from support.prometheus import Prometheus, running_prometheus, write_config
 REPO = HERE.parent
 RULES = HERE / "rules" / "camwatch.rules.yml"
 GRAFANA = HERE / "grafana"
+LANG_GRAFANA = {"en": GRAFANA, "zh": HERE / "zh" / "grafana"}
 # What Grafana substitutes for its built-in interval variables.
 BUILTINS = {"__range": "1h", "__rate_interval": "1m", "__interval": "15s"}
 
@@ -88,8 +89,10 @@ LATENESS_BUCKETS = (0.1, 0.5, 1.0, 5.0)
 
 INFO_LABELS = (
     *("camera", "name", "site", "county", "township", "village", "switch", "fibre", "power"),
-    *("lat", "lon", "tier", "priority", "vendor", "model"),
+    *("lat", "lon", "tier", "priority", "vendor", "model", "police_station"),
 )
+# The 派出所 of each township's cameras; Yongcheng's ledger names none.
+POLICE_STATIONS = {"Chengguan": "Chengguan PS", "Kongzhuang": "Kongzhuang PS"}
 
 
 def gauge(name: str, *labels: str) -> GaugeMetricFamily:
@@ -127,7 +130,8 @@ class FleetCollector:
             switch = "sw-xg-1" if cam.cluster else f"sw-{cam.village.lower()}"
             ledger = [f"camera {cam.id}", f"{cam.village} square", cam.county, cam.township, cam.village]
             place = [switch, "f-1", "p-1", str(cam.lat), str(cam.lon), "township", str(cam.priority).lower()]
-            info.add_metric([cam.id, *ledger, *place, "hikvision", "DS-2CD"], 1)
+            station = POLICE_STATIONS.get(cam.township, "")
+            info.add_metric([cam.id, *ledger, *place, "hikvision", "DS-2CD", station], 1)
             up.add_metric([cam.id], float(cam.up))
             status.add_metric([cam.id, cam.status], 1)
             maintenance.add_metric([cam.id], float(cam.maintenance))
@@ -187,6 +191,9 @@ class FleetCollector:
         reload = gauge("camwatch_config_last_reload_successful")
         reload.add_metric([], 1)
         yield reload
+        online_target = gauge("camwatch_online_target")
+        online_target.add_metric([], 0.95)
+        yield online_target
         ratio = gauge("camwatch_coverage_ratio", "area", "category")
         effective = gauge("camwatch_coverage_effective_ratio", "area", "category")
         for (area, category), (design, up) in COVERAGE.items():
@@ -246,8 +253,8 @@ async def prometheus(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         await runner.cleanup()
 
 
-def load(name: str) -> dict[str, Any]:
-    return dict(json.loads((GRAFANA / name).read_text(encoding="utf-8")))
+def load(name: str, lang: str = "en") -> dict[str, Any]:
+    return dict(json.loads((LANG_GRAFANA[lang] / name).read_text(encoding="utf-8")))
 
 
 def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
@@ -263,19 +270,32 @@ def test_committed_files_are_what_the_code_generates() -> None:
 
 
 def test_check_reports_a_hand_edited_dashboard(tmp_path: Path) -> None:
-    for path, text in generated_files().items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(text, encoding="utf-8")
-    edited = tmp_path / "grafana" / "coverage.json"
-    edited.write_text(edited.read_text(encoding="utf-8").replace("Coverage", "Coverage!"), encoding="utf-8")
-    assert stale_files(tmp_path) == [Path("grafana") / "coverage.json"]
+    assert generate_main(["--out", str(tmp_path)]) == 0
+    assert stale_files(tmp_path) == []
+    for edited in (
+        tmp_path / "grafana" / "coverage.json",
+        tmp_path / "zh" / "grafana" / "camera-detail.json",
+    ):
+        edited.write_text(edited.read_text(encoding="utf-8").replace("camwatch", "camwatch!"), "utf-8")
+    assert stale_files(tmp_path) == [Path("grafana") / "coverage.json", Path("zh/grafana/camera-detail.json")]
 
 
-def test_every_panel_has_the_datasource_and_targets() -> None:
-    uids = {load(name)["uid"] for name in DASHBOARDS}
-    assert uids == {_links.FLEET_UID, _links.AREA_UID, _links.CAMERA_UID, _links.COVERAGE_UID}
+def test_generate_writes_one_language_into_the_folder_given(tmp_path: Path) -> None:
+    assert generate_main(["--lang", "zh", "--out", str(tmp_path)]) == 0
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == sorted(str(p) for p in generated_files(lang="zh"))
+    for path, text in generated_files(lang="zh").items():
+        assert (tmp_path / path).read_text("utf-8") == text == (HERE / "zh" / path).read_text("utf-8")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_panel_has_the_datasource_and_targets(lang: str) -> None:
+    suffix = "-zh" if lang == "zh" else ""
+    uids = {load(name, lang)["uid"] for name in DASHBOARDS}
+    bases = {_links.FLEET_UID, _links.AREA_UID, _links.CAMERA_UID, _links.COVERAGE_UID}
+    assert uids == {uid + suffix for uid in bases}
     for name in DASHBOARDS:
-        dashboard = load(name)
+        dashboard = load(name, lang)
         assert dashboard["templating"]["list"][0]["name"] == "datasource"
         ids = [p["id"] for p in dashboard["panels"]]
         assert len(ids) == len(set(ids)), name
@@ -286,6 +306,37 @@ def test_every_panel_has_the_datasource_and_targets() -> None:
             assert all(t["expr"].strip() for t in p["targets"]), where
             assert len({t["refId"] for t in p["targets"]}) == len(p["targets"]), where
             assert p["gridPos"]["x"] + p["gridPos"]["w"] <= 24, where
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_chinese_dashboards_query_as_the_english_ones_in_chinese() -> None:
+    """Same queries, variables and layout; titles, descriptions, legends, columns and states in Chinese,
+    links to the Chinese dashboards, so both languages provision side by side."""
+    for name in DASHBOARDS:
+        en, zh = load(name), load(name, "zh")
+        assert zh["title"] != en["title"] and CJK.search(zh["title"]), name
+        assert zh["tags"] == ["camwatch-zh"] and zh["links"][0]["tags"] == ["camwatch-zh"]
+        assert [v.get("query") for v in zh["templating"]["list"]] == [
+            v.get("query") for v in en["templating"]["list"]
+        ]
+        assert [p["gridPos"] for p in zh["panels"]] == [p["gridPos"] for p in en["panels"]]
+        for en_panel, zh_panel in zip(panels(en), panels(zh), strict=True):
+            where = f"{name}: {en_panel['title']}"
+            assert [t["expr"] for t in zh_panel["targets"]] == [t["expr"] for t in en_panel["targets"]], where
+            assert CJK.search(zh_panel["title"]) or zh_panel["title"] == en_panel["title"] == "GB/T 28181", (
+                where
+            )
+            if en_panel.get("description"):
+                assert CJK.search(zh_panel["description"]), where
+            for en_target, zh_target in zip(en_panel["targets"], zh_panel["targets"], strict=True):
+                legend = re.sub(r"\{\{.*?\}\}", "", en_target.get("legendFormat", ""))
+                if re.search(r"[a-z]", legend):
+                    assert CJK.search(zh_target["legendFormat"]), where
+        if name == "area-drilldown.json":
+            links = json.dumps(zh, ensure_ascii=False)
+            assert "/d/camwatch-camera?" not in links and "/d/camwatch-camera-zh?" in links
 
 
 def test_geomap_colours_cameras_by_state_at_their_ledger_position() -> None:
@@ -354,6 +405,10 @@ def test_generate_writes_a_local_tile_server_as_the_geomap_base(tmp_path: Path) 
     )
 
 
+# Variables a fleet may give no values for: a ledger without 所属派出所 has no police_station label.
+OPTIONAL_VARIABLES = {"police_station"}
+
+
 def substitute(expr: str, values: dict[str, str]) -> str:
     """``expr`` with ``$name`` and ``${name}`` replaced as Grafana would."""
     return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: {**BUILTINS, **values}[m.group(1) or m.group(2)], expr)
@@ -371,6 +426,10 @@ async def resolve_variables(
             match = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"])
             assert match, variable["query"]
             options = await server.label_values(match.group(2), match=substitute(match.group(1), values))
+            if not options and variable["name"] in OPTIONAL_VARIABLES:
+                # Grafana still offers All (first, so picked): every camera, station or none.
+                values[variable["name"]] = variable["allValue"]
+                continue
             assert options, f"{dashboard['uid']}: no values for ${variable['name']}"
             values[variable["name"]] = (
                 variable["allValue"] if pick_all and variable["includeAll"] else options[0]
@@ -397,6 +456,14 @@ async def queries_without_data(
             else:
                 empty.append(f"{p['title']} [{target['refId']}]: {expr}")
     return empty
+
+
+async def without_station_rankings(empty: list[str], server: Prometheus) -> list[str]:
+    """``empty`` (from :func:`queries_without_data`) less the police-station rankings where no ledger names a
+    派出所: they have nothing to rank (the fleet fixture here has stations; simulated fleets have none)."""
+    if await server.label_values("police_station"):
+        return empty
+    return [query for query in empty if "police_station:camwatch_" not in query]
 
 
 @pytest.mark.asyncio(loop_scope="module")

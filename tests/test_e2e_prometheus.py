@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 import yaml
-from test_dashboards import DASHBOARDS, load, queries_without_data, resolve_variables
+from test_dashboards import (
+    DASHBOARDS,
+    load,
+    queries_without_data,
+    resolve_variables,
+    without_station_rankings,
+)
 
 from camwatch.config.load import load_config
 from camwatch.coverage.command import sample_area
@@ -156,6 +162,7 @@ async def test_every_dashboard_query_returns_data_from_real_camwatch(stack: Stac
         choices += [{**values, "camera": r["metric"]["camera"]} for r in stills[:1]]
 
     empty = await queries_without_data(dashboard, choices, stack.prometheus)
+    empty = await without_station_rankings(empty, stack.prometheus)
     assert empty == [], f"{name}: queries without data"
 
 

@@ -232,3 +232,20 @@ async def test_housekeeping_jobs_outlive_their_failures_and_stop_with_the_servic
     stopped_at = len(runs)
     await asyncio.sleep(0.05)
     assert len(runs) == stopped_at and background.cancelled()
+
+
+async def test_report_targets_are_exported_for_the_area_alerts(tmp_path, cameras):
+    """AreaOnlineRateLow compares an area's rate with camwatch_online_target: the configured target."""
+    from camwatch.config.models import ReportSettings
+
+    cfg = config(tmp_path, cameras[:1]).model_copy(
+        update={"reports": ReportSettings(online_target=0.97, working_target=0.85)}
+    )
+    svc = Service(cfg)
+    await svc.start()
+    try:
+        m = await scrape(svc.url)
+        assert value(m, "camwatch_online_target") == 0.97
+        assert value(m, "camwatch_working_target") == 0.85
+    finally:
+        await svc.stop()

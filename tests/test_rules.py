@@ -21,6 +21,10 @@ from camwatch.dashboards.generate import HERE
 RULES = HERE / "rules" / "camwatch.rules.yml"
 RULE_TESTS = sorted((HERE / "rules" / "tests").glob("*.test.yml"))
 ALERTMANAGER_CONFIG = HERE / "alertmanager.yml"
+ZH = HERE / "zh"
+RULES_ZH = ZH / "rules" / "camwatch.rules.yml"
+RULE_TESTS_ZH = sorted((ZH / "rules" / "tests").glob("*.test.yml"))
+ALERTMANAGER_ZH = ZH / "alertmanager.yml"
 
 
 def tool(name: str) -> str:
@@ -29,18 +33,21 @@ def tool(name: str) -> str:
     return path
 
 
-def alerting_rules() -> list[dict[str, Any]]:
-    groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+def alerting_rules(rules: Path = RULES) -> list[dict[str, Any]]:
+    groups = yaml.safe_load(rules.read_text(encoding="utf-8"))["groups"]
     return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
-def test_promtool_checks_the_rules() -> None:
-    result = subprocess.run([tool("promtool"), "check", "rules", str(RULES)], capture_output=True, text=True)
+@pytest.mark.parametrize("rules", [RULES, RULES_ZH], ids=["en", "zh"])
+def test_promtool_checks_the_rules(rules: Path) -> None:
+    result = subprocess.run([tool("promtool"), "check", "rules", str(rules)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
 
-@pytest.mark.parametrize("unit_tests", RULE_TESTS, ids=[p.name for p in RULE_TESTS])
+@pytest.mark.parametrize(
+    "unit_tests", RULE_TESTS + RULE_TESTS_ZH, ids=[p.name for p in RULE_TESTS + RULE_TESTS_ZH]
+)
 def test_promtool_unit_tests_pass(unit_tests: Path) -> None:
     result = subprocess.run(
         [tool("promtool"), "test", "rules", unit_tests.name],
@@ -49,6 +56,47 @@ def test_promtool_unit_tests_pass(unit_tests: Path) -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("unit_tests", RULE_TESTS, ids=[p.name for p in RULE_TESTS])
+def test_the_english_unit_tests_pass_on_the_chinese_rules_but_for_the_text(
+    unit_tests: Path, tmp_path: Path
+) -> None:
+    """The Chinese rules file records and alerts exactly as the English one: the same tests, annotations
+    aside (dashboards/zh/rules/tests checks the Chinese text)."""
+    rules = yaml.safe_load(RULES_ZH.read_text(encoding="utf-8"))
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            rule.pop("annotations", None)
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    doc = yaml.safe_load(unit_tests.read_text(encoding="utf-8"))
+    doc["rule_files"] = ["rules.yml"]
+    for test in doc["tests"]:
+        for case in test.get("alert_rule_test", []):
+            for expected in case.get("exp_alerts") or []:
+                expected.pop("exp_annotations", None)
+    (tmp_path / unit_tests.name).write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    result = subprocess.run(
+        [tool("promtool"), "test", "rules", unit_tests.name], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_chinese_alerts_differ_from_the_english_in_text_only() -> None:
+    english, chinese = alerting_rules(RULES), alerting_rules(RULES_ZH)
+    assert [(r["alert"], r["expr"], r["for"], r["labels"]) for r in chinese] == [
+        (r["alert"], r["expr"], r["for"], r["labels"]) for r in english
+    ]
+    for en, zh in zip(english, chinese, strict=True):
+        for key in ("summary", "description"):
+            text = re.sub(r"\{\{.*?\}\}", "", zh["annotations"][key])
+            assert re.search(r"[\u4e00-\u9fff]", text), (zh["alert"], key)
+            # No English sentence left: only names (camwatch, GB/T 28181, PromQL and tool names) may be Latin.
+            assert not re.search(r"\b(the|is|are|of|has|have|for|cameras?)\b", text), (zh["alert"], text)
+        # Chinese alerts link to the Chinese dashboards.
+        assert zh["annotations"]["dashboard_url"] == re.sub(
+            r"^/d/([\w-]+)", r"/d/\1-zh", en["annotations"]["dashboard_url"]
+        )
 
 
 def test_every_alert_is_complete_and_unit_tested_firing() -> None:
@@ -74,6 +122,73 @@ def test_amtool_accepts_the_alertmanager_example() -> None:
         [tool("amtool"), "check-config", str(ALERTMANAGER_CONFIG)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_amtool_accepts_the_chinese_example_with_its_templates(tmp_path: Path) -> None:
+    """WeCom and DingTalk receivers; amtool loads and parses the Chinese templates (a broken one fails)."""
+    result = subprocess.run(
+        [tool("amtool"), "check-config", str(ALERTMANAGER_ZH)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 templates" in result.stdout
+    config = yaml.safe_load(ALERTMANAGER_ZH.read_text(encoding="utf-8"))
+    assert all(r.get("wechat_configs") for r in config["receivers"])
+    assert any("dingtalk" in w["url"] for r in config["receivers"] for w in r.get("webhook_configs", []))
+    # Routes and inhibitions are the English example's: only receivers and templates differ.
+    english = yaml.safe_load(ALERTMANAGER_CONFIG.read_text(encoding="utf-8"))
+    assert config["route"] == english["route"] and config["inhibit_rules"] == english["inhibit_rules"]
+    assert {r["name"] for r in config["receivers"]} == {r["name"] for r in english["receivers"]}
+    shutil.copy(ALERTMANAGER_ZH, tmp_path / "alertmanager.yml")
+    (tmp_path / "templates").mkdir()
+    template = (ZH / "templates" / "camwatch.tmpl").read_text(encoding="utf-8")
+    (tmp_path / "templates" / "camwatch.tmpl").write_text(template.replace("{{ end }}", "", 1), "utf-8")
+    broken = subprocess.run(
+        [tool("amtool"), "check-config", str(tmp_path / "alertmanager.yml")], capture_output=True, text=True
+    )
+    assert broken.returncode != 0
+
+
+def test_the_chinese_template_renders_an_alert_group(tmp_path: Path) -> None:
+    (rule,) = [r for r in alerting_rules(RULES_ZH) if r["alert"] == "CameraDown"]
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "CameraDown", "severity": "critical", "camera": "c1"},
+        "annotations": {
+            "summary": "摄像机 c1 离线",
+            "description": "摄像机 c1（谢集路口）已连续 5 分钟探测失败。",
+        },
+        "startsAt": "2026-12-07T06:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+    }
+    data = {
+        "receiver": "duty-officer",
+        "status": "firing",
+        "alerts": [alert] * 10,
+        "groupLabels": {"alertname": "CameraDown"},
+        "commonLabels": {"alertname": "CameraDown", "severity": "critical"},
+        "commonAnnotations": {},
+        "externalURL": "http://127.0.0.1:9093",
+    }
+    (tmp_path / "data.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = subprocess.run(
+        [
+            tool("amtool"),
+            "template",
+            "render",
+            f"--template.glob={ZH / 'templates' / '*.tmpl'}",
+            '--template.text={{ template "camwatch.zh.message" . }}',
+            f"--template.data={tmp_path / 'data.json'}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("【告警】紧急 摄像机离线（10 条）")
+    # Bounded for WeCom's 2048-byte messages: eight alerts, then how many there are.
+    assert text.count("摄像机 c1 离线") == 8 and "共 10 条，只列出前 8 条" in text
+    assert len(text.encode()) < 2048
+    assert rule["annotations"]["summary"] == "摄像机 {{ $labels.camera }} 离线"
 
 
 @pytest.mark.parametrize(

@@ -412,3 +412,131 @@ async def test_a_profile_s_gb28181_nvrs_register_once_camwatch_listens_with_thei
             assert all(results[c] is False for c in silent.channels)
         finally:
             await platform.stop()
+
+
+# A county seat in China: the bundled sample roads (Helsinki) are far away.
+CHINA_BBOX = [34.225, 116.115, 34.250, 116.150]
+
+
+def test_a_bbox_in_china_gets_the_street_grid_and_chinese_names() -> None:
+    spec = FleetSpec.model_validate({**SPEC, "area": {"bbox": CHINA_BBOX, "county": "夏邑县", "lang": "zh"}})
+    cameras = plan(spec)
+    assert len(cameras) == 50
+    south, west, north, east = CHINA_BBOX
+    assert all(south <= c.lat <= north and west <= c.lon <= east for c in cameras)
+    # On the grid: every pole lies on one of its east-west or north-south streets.
+    for c in cameras:
+        on_row = any(abs(c.lat - (south + (north - south) * i / 11)) < 1e-6 for i in range(12))
+        on_column = any(abs(c.lon - (west + (east - west) * j / 12)) < 1e-6 for j in range(1, 13))
+        assert on_row or on_column, (c.lat, c.lon)
+    townships = {c.township for c in cameras}
+    assert townships <= {"城关镇", "东城街道", "谢集镇", "太平镇"} and len(townships) == 4
+    # Each village lies in one township, and each township has its police station.
+    village_township = {(c.village, c.township) for c in cameras}
+    assert len({v for v, _ in village_township}) == len(village_township)
+    assert all(c.village.endswith(("村", "社区")) for c in cameras)
+    assert {c.township: c.police_station for c in cameras} == {
+        t: s for t, s in {("城关镇", "城关派出所"), ("东城街道", "东城派出所"), ("谢集镇", "谢集派出所"),
+                          ("太平镇", "太平派出所")}}  # fmt: skip
+    assert re.fullmatch(r"\w+村|\w+社区", cameras[0].village) and "号杆" in cameras[0].name
+
+
+def test_a_road_layer_without_roads_in_the_bbox_is_a_clear_error(tmp_path: Path) -> None:
+    from camwatch.sim.profiles import DEFAULT_PROFILE, _bundled_roads
+
+    assert _bundled_roads() is not None and DEFAULT_PROFILE.is_file()
+    profile = tmp_path / "china.yaml"
+    profile.write_text(
+        yaml.safe_dump({"count": 4, "area": {"bbox": CHINA_BBOX, "roads": str(_bundled_roads())}}),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as err:
+        plan(load_spec(profile))
+    (problem,) = err.value.problems
+    assert problem.field == "area.roads" and "no roads inside the profile's bbox" in problem.reason
+
+
+def _run_cli(args: list[str], *, seconds: float, out: Path) -> tuple[int, str]:
+    """``camwatch ARGS`` until it exits or ``seconds`` pass (then Ctrl-C); its exit code and output."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CAMWATCH_PASSWORD": PASSWORD}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "camwatch", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=out,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    return process.returncode, output
+
+
+def test_simulate_in_china_runs_from_the_base_address_given(tmp_path: Path) -> None:
+    profile = tmp_path / "china.yaml"
+    profile.write_text(
+        yaml.safe_dump(
+            {
+                "count": 6,
+                "rtsp_port": 28554,
+                "onvif": False,
+                "area": {"bbox": CHINA_BBOX, "county": "夏邑县"},
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
+    args = ["simulate", "--profile", str(profile), "--out", "sim", "--base-address", "127.43.0.1"]
+    _, output = _run_cli(args, seconds=20, out=tmp_path)  # runs until Ctrl-C
+    assert "Traceback" not in output, output
+    assert "simulating 6 cameras on 127.43.0.1 .. 127.43.0.6" in output, output
+    rows = yaml.safe_load((tmp_path / "sim" / "cameras.yaml").read_text(encoding="utf-8"))["cameras"]
+    assert {r["county"] for r in rows} == {"夏邑县"} and rows[0]["rtsp_url"].startswith("rtsp://127.43.0.1:")
+    assert all(34.225 <= r["lat"] <= 34.25 for r in rows)
+
+
+def test_simulate_with_a_bad_profile_names_the_problem_without_a_traceback(tmp_path: Path) -> None:
+    profile = tmp_path / "china.yaml"
+    profile.write_text("area:\n  bbox: [34.25, 116.1, 34.2, 116.2]\n", encoding="utf-8")
+    code, output = _run_cli(["simulate", "--profile", str(profile), "--out", "sim"], seconds=20, out=tmp_path)
+    assert code == 1 and "Traceback" not in output and "bbox" in output, output
+
+
+def test_the_chinese_demo_runs_in_china_with_chinese_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.gst_rtsp import unused_port
+
+    args = ["demo", "--lang", "zh", "--count", "8", "--duration", "8", "--out", "demo"]
+    # (the demo writes its own coverage report after 20 s; this test runs that report itself)
+    args += ["--listen", f"127.0.0.1:{unused_port()}", "--base-address", "127.44.0.1"]
+    code, output = _run_cli(args, seconds=60, out=tmp_path)
+    assert code == 0 and "Traceback" not in output, output
+    assert "模拟摄像机：8 台" in output and "按 Ctrl-C 退出" in output, output
+    monkeypatch.setenv("CAMWATCH_PASSWORD", PASSWORD)
+    config = load_config(tmp_path / "demo" / "camwatch.yaml")
+    assert config.reports.lang == "zh" and config.reports.timezone == "Asia/Shanghai"
+    simulated = [c for c in config.cameras if c.rtsp_url]
+    assert len(simulated) == 8 and {c.county for c in simulated} == {"夏邑县"}
+    assert all(c.police_station.endswith("派出所") and c.village.endswith(("村", "社区")) for c in simulated)
+    assert all(34.225 <= (c.lat or 0) <= 34.25 for c in simulated)
+    # Its coverage layers are Chinese (道路等级; 名称, 级别) and its townships contain their villages: the
+    # report, in Chinese, warns of no camera standing outside its ledger township.
+    from camwatch.coverage.command import run_coverage
+
+    summary = run_coverage(config, tmp_path / "coverage", lang="zh")
+    assert {"key_road", "main_street"} <= set(summary["categories"])
+    areas = {(a["level"], a["area"]) for a in summary["areas"]}
+    villages = {(c.township, c.village) for c in simulated}
+    assert {("village", f"夏邑县/{t}/{v}") for t, v in villages} <= areas
+    report = (tmp_path / "coverage" / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# 视频监控覆盖分析报告") and "不一致" not in report

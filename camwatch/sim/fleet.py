@@ -297,6 +297,8 @@ class Fleet:
                 record[name] = getattr(cam, name)
             for name in ("site", "switch", "fibre", "power", "vendor", "model"):
                 record[name] = getattr(cam, name)
+            if cam.police_station:
+                record["police_station"] = cam.police_station
             records.append(record)
         return records
 

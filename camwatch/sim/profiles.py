@@ -122,9 +122,12 @@ class AreaSpec(Frozen):
     # south, west, north, east in WGS-84 degrees.
     bbox: tuple[float, float, float, float] = (60.16, 24.93, 60.18, 24.96)
     # A road layer (any file pyogrio reads, e.g. .gpkg, .geojson, .osm.pbf); default: the bundled sample
-    # area's roads when present, else a street grid over ``bbox``.
+    # area's roads where they lie inside ``bbox``, else a street grid over ``bbox`` (e.g. a bbox in China).
     roads: Path | None = None
     county: str = "Sample County"
+    # Language of the planned names: zh gives Chinese townships (乡镇/街道) with their villages (村/社区),
+    # one police station (派出所) per township and Chinese camera names.
+    lang: Literal["en", "zh"] = "en"
 
     @model_validator(mode="after")
     def _ordered(self) -> AreaSpec:
@@ -255,6 +258,7 @@ class SimCamera:
     power: str
     vendor: str
     model: str
+    police_station: str = ""
 
     def label(self, name: str) -> str:
         value: str = getattr(self, name)
@@ -296,7 +300,7 @@ def _local_metres(lat0: float) -> tuple[float, float]:
     return 111_320.0 * math.cos(math.radians(lat0)), 110_540.0
 
 
-def _grid_roads(
+def grid_roads(
     bbox: tuple[float, float, float, float], *, spacing: float = 250.0
 ) -> list[list[tuple[float, float]]]:
     """A street grid over ``bbox`` as (lon, lat) polylines, in snake order so neighbours follow each other."""
@@ -373,13 +377,52 @@ def road_points(roads: list[list[tuple[float, float]]], count: int) -> list[tupl
     return points
 
 
-def _area_names(lat: float, lon: float, bbox: tuple[float, float, float, float]) -> tuple[str, str]:
-    """Township (2x2 split of the area) and village (4x4 split) of a point."""
+# Chinese townships of the 2x2 split (north-west, north-east, south-west, south-east), each with the four
+# villages of its own 2x2 split and its police station.
+ZH_TOWNSHIPS = (
+    ("城关镇", ("东关村", "西关村", "南街社区", "北街社区"), "城关派出所"),
+    ("东城街道", ("孔庄村", "刘庄村", "新华社区", "建设社区"), "东城派出所"),
+    ("谢集镇", ("谢集村", "王楼村", "李寨村", "张庄村"), "谢集派出所"),
+    ("太平镇", ("太平村", "韩道口村", "杨集村", "郭庄村"), "太平派出所"),
+)
+
+
+def _area_names(
+    lat: float, lon: float, bbox: tuple[float, float, float, float], lang: str = "en"
+) -> tuple[str, str, str]:
+    """Township (2x2 split of the area), village (4x4 split, inside its township) and police station of a
+    point (in English, none)."""
     south, west, north, east = bbox
     row = min(3, max(0, int((north - lat) / (north - south) * 4)))
     col = min(3, max(0, int((lon - west) / (east - west) * 4)))
+    if lang == "zh":
+        township, villages, station = ZH_TOWNSHIPS[row // 2 * 2 + col // 2]
+        return township, villages[row % 2 * 2 + col % 2], station
     township = f"Township {'AB'[row // 2]}{'12'[col // 2]}"
-    return township, f"{township} village {row % 2 * 2 + col % 2 + 1}"
+    return township, f"{township} village {row % 2 * 2 + col % 2 + 1}", ""
+
+
+def _roads(area: AreaSpec) -> list[list[tuple[float, float]]]:
+    """The roads cameras stand on: the profile's layer, else the bundled sample's inside the bbox, else a
+    street grid over the bbox."""
+    if area.roads is not None:
+        roads = _read_roads(area.roads, area.bbox)
+        if not roads:
+            south, west, north, east = area.bbox
+            raise ConfigError(
+                [
+                    Problem(
+                        str(area.roads),
+                        None,
+                        "area.roads",
+                        f"no roads inside the profile's bbox [{south}, {west}, {north}, {east}] "
+                        "(south, west, north, east); leave area.roads out for a street grid",
+                    )
+                ]
+            )
+        return roads
+    bundled = _bundled_roads()
+    return (_read_roads(bundled, area.bbox) if bundled else []) or grid_roads(area.bbox)
 
 
 def plan(spec: FleetSpec, *, count: int | None = None, base_address: str = "127.20.0.1") -> list[SimCamera]:
@@ -390,8 +433,7 @@ def plan(spec: FleetSpec, *, count: int | None = None, base_address: str = "127.
     """
     n = count or spec.count
     area = spec.area
-    road_file = area.roads or _bundled_roads()
-    roads = _read_roads(road_file, area.bbox) if road_file else _grid_roads(area.bbox)
+    roads = _roads(area)
     topo = spec.topology
     poles = road_points(roads, -(-n // topo.site))
     rng = random.Random(spec.seed)
@@ -402,11 +444,14 @@ def plan(spec: FleetSpec, *, count: int | None = None, base_address: str = "127.
         lon, lat, bearing = poles[i // topo.site]
         hfov, reach = rng.choice(_LENSES)
         vendor, model = _VENDORS[i % len(_VENDORS)]
-        township, village = _area_names(lat, lon, area.bbox)
+        township, village, station = _area_names(lat, lon, area.bbox, area.lang)
+        pole, view = i // topo.site + 1, i % topo.site + 1
         cameras.append(
             SimCamera(
                 id=f"cam-{i + 1:0{width}d}",
-                name=f"{village} pole {i // topo.site + 1} view {i % topo.site + 1}",
+                name=f"{village}{pole}号杆{view}号机位"
+                if area.lang == "zh"
+                else f"{village} pole {pole} view {view}",
                 address=address,
                 profile=profile.name,
                 behaviour=profile.behaviour,
@@ -430,6 +475,7 @@ def plan(spec: FleetSpec, *, count: int | None = None, base_address: str = "127.
                 power=f"power-{i // topo.power + 1:03d}",
                 vendor=vendor,
                 model=model,
+                police_station=station,
             )
         )
     return cameras
