@@ -193,6 +193,49 @@ async def test_the_frame_judged_frozen_is_served(stack: Stack) -> None:
     assert image is not None and image.shape[1] <= 320 and image.std() > 5  # a real picture, not a blank
 
 
+@pytest.mark.asyncio(loop_scope="module")
+async def test_report_rates_agree_with_prometheus(stack: Stack) -> None:
+    """The rates `report uptime` computes from the state database (read_history → camera_uptime) and PromQL's
+    avg_over_time of camwatch_camera_up / camwatch_camera_working over the same span agree: each state change
+    can move Prometheus' sampled share by one scrape interval, and the first answer by one probe interval."""
+    from datetime import date, timedelta
+
+    from camwatch.monitor.period import days_period, read_history, subtract
+    from camwatch.monitor.uptime import camera_uptime
+
+    now = time.time()
+    stack.service.store.flush(now)  # the run lasts until now; every transition is written
+    series = await stack.prometheus.query_range("camwatch_camera_up", seconds=600, step=1)
+    first_sample = max(float(s["values"][0][0]) for s in series)  # Prometheus' first scrape
+    span = int(now - first_sample) - 1
+    start = now - span
+    today = date.today()
+    config = stack.service.config
+    period = days_period(
+        str(today - timedelta(days=1)), str(today + timedelta(days=1)), config.reports.timezone
+    )
+    history = read_history(config.state_path, period)
+    window = subtract(history.runs, [(float("-inf"), start), (now, float("inf"))])
+    assert abs(sum(b - a for a, b in window) - span) < 2  # the service ran throughout
+
+    probe_interval, scrape_interval = 2.0, 1.0  # MONITOR's rtsp interval, write_config's default
+    compared = partial = 0
+    for metric, attr in (("camwatch_camera_up", "online_rate"), ("camwatch_camera_working", "working_rate")):
+        answer = await stack.prometheus.api("query", query=f"avg_over_time({metric}[{span}s])", time=str(now))
+        for row in answer["result"]:
+            camera = row["metric"]["camera"]
+            transitions = history.transitions.get(camera, [])
+            if not transitions or transitions[0].ts > start:
+                continue  # first seen after Prometheus' first scrape: the two spans differ
+            rate = getattr(camera_uptime(camera, transitions, window, []), attr)
+            changes = sum(1 for t in transitions if start <= t.ts < now)
+            tolerance = (probe_interval + (changes + 1) * scrape_interval) / span
+            assert rate == pytest.approx(float(row["value"][1]), abs=tolerance), (camera, attr, changes)
+            compared += 1
+            partial += 0 < float(row["value"][1]) < 1
+    assert compared >= 60 and partial >= 3  # not only cameras that were always up or always down
+
+
 # Runs last: the NVR stays silent.
 @pytest.mark.asyncio(loop_scope="module")
 async def test_a_silent_nvr_raises_device_down_keyed_as_its_channels_cluster(stack: Stack) -> None:
