@@ -58,11 +58,56 @@ _ZH = {
     "channel": "每路",
     "area": "区域",
     "(none)": "（未填写）",
+    "group": "分组",
+    "unit": "考核单位",
+    "monitored_hours": "监测时长(小时)",
+    "earned_points": "得分项合计",
+    "deducted_points": "扣分合计",
+    "score": "得分",
+    "band": "等级",
+    "deductions": "扣分明细",
+    "rule": "规则",
+    "count": "数量",
+    "points": "扣分",
+    "channels": "通道",
+    "median_repair_hours": "修复时长中位数(小时)",
+    "p90_repair_hours": "修复时长90分位(小时)",
+    "open_at_end": "期末未修复",
+    "longest_open_hours": "最长未修复(小时)",
+    "up": "在线",
+    "start": "开始",
+    "end": "结束",
+    "hours": "计入时长(小时)",
+    "reason": "原因",
+    "cluster": "集中故障",
+    "maintenance_hours": "维护时长(小时)",
+    "excused_hours": "免责时长(小时)",
+    "repair_hours": "修复时长(小时)",
 }
+HOURS = "0.00"
+PERCENT = "0.00%"
 
 
 def _t(lang: str) -> Callable[[str], str]:
-    return lambda text: _ZH.get(text, tr(lang, text)) if lang == "zh" else text
+    def zh(text: str) -> str:
+        for suffix, words in (("_previous", "上期{}"), ("_change", "{}变化")):
+            if text.endswith(suffix):
+                return words.format(zh(text.removesuffix(suffix)))
+        return _ZH.get(text, tr("zh", text))
+
+    return zh if lang == "zh" else (lambda text: text)
+
+
+def _formats(header: Sequence[str], t: Callable[[str], str]) -> dict[str, str]:
+    """Excel number formats by (translated) column: rates as percentages, hours and points with two places."""
+    out: dict[str, str] = {}
+    for h in header:
+        base = h.removesuffix("_previous").removesuffix("_change")
+        if base in ("online_rate", "working_rate", "video_quality_rate"):
+            out[t(h)] = PERCENT
+        elif base.endswith("hours") or base in ("score", "earned_points", "deducted_points", "points"):
+            out[t(h)] = HOURS
+    return out
 
 
 @dataclass(slots=True)
@@ -275,7 +320,10 @@ def write_assessment(config: Config, period: Period, out_dir: Path, *, lang: str
             [[line] for line in formula_lines(rules, lang)],
         ),
     }
-    write_xlsx(xlsx, sheets, lang=lang)
+    formats: dict[str, str] = {}
+    for head in (header, deduction_header, repair_header, EPISODE_COLUMNS):
+        formats |= _formats(head, t)
+    write_xlsx(xlsx, sheets, lang=lang, formats=formats)
 
     md = out_dir / "assessment.md"
     md.write_text(_markdown(a, rules, lang, repair_rows), encoding="utf-8")
@@ -326,7 +374,7 @@ def _markdown(
     zh = lang == "zh"
     title = f"# {'考核报告' if zh else 'Assessment'} {a.period.label}"
     span = f"{a.period.first_day} – {a.period.last_day}"
-    lines = [title, "", f"{'考核期' if zh else 'Period'}: {span}", "", *formula_lines(rules, lang), ""]
+    lines = [title, "", f"{'考核期：' if zh else 'Period: '}{span}", "", *formula_lines(rules, lang), ""]
     figure_names = list(rules.figures)
     for group in GROUPS:
         rows = [s for s in a.scores if s.group == group]
@@ -353,7 +401,8 @@ def _markdown(
         if details:
             lines += ["", "扣分明细：" if zh else "Deductions:", ""]
             lines += [
-                f"- {markdown_cell(s.unit)}: {deduction_words(d.rule, lang)} — {d.count} → −{d.points:g}"
+                f"- {markdown_cell(t(s.unit) if s.unit == '(none)' else s.unit)}: "
+                f"{deduction_words(d.rule, lang)} — {d.count} → −{d.points:g}"
                 + (
                     f" ({markdown_cell(' '.join(d.channels[:20]))}{' …' if len(d.channels) > 20 else ''})"
                     if d.channels

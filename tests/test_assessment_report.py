@@ -165,6 +165,13 @@ def test_any_period_in_chinese(tmp_path):
     assert "得分 = 50 × min(1, 在线率 ÷ 95 %) + 50 × min(1, 完好率 ÷ 90 %) − 扣分" in md
     assert "每路故障时长(小时) > 8 扣 1 分" in md
     assert "Score" not in md and "Deductions" not in md
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(out / "assessment.xlsx")["考核得分"]
+    header = [c.value for c in sheet[1]]
+    online = sheet.cell(row=2, column=header.index("在线率") + 1)
+    assert isinstance(online.value, float) and online.number_format == "0.00%"  # a number, shown as 79.17 %
+    assert {"考核单位", "得分", "等级", "上期在线率", "得分变化"} <= set(header)
 
 
 @pytest.mark.parametrize(
