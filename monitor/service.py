@@ -22,7 +22,7 @@ from camwatch.monitor.housekeeping import Housekeeping
 from camwatch.monitor.identity import Identity, track_identity
 from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.outcome import CameraResult, deciding_probe, reason
-from camwatch.monitor.probes.base import OFFLINE, ProbeResult
+from camwatch.monitor.probes.base import INTERNAL_ERROR, OFFLINE, ProbeResult
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.state import Event, StateStore, StoredBaselines
@@ -158,7 +158,7 @@ class Service:
 
     def _on_probed(self, camera: Camera, results: Mapping[str, ProbeResult], now: float) -> None:
         for name, r in results.items():
-            self.probes_total[(name, r.status)] += 1
+            self.probes_total[(name, INTERNAL_ERROR if r.internal else r.status)] += 1
         transition = self.tracker.observe(camera.id, results, now)
         track = self.tracker.tracks.get(camera.id)
         if track is None:
