@@ -98,6 +98,7 @@ class Capture:
     alive: float | None = None
     decoded: int = 0
     corrupt: int = 0
+    packets: int = 0
 
 
 class StreamTimeout(Exception):
@@ -300,6 +301,7 @@ def capture(
             watch.alive,
             done.decoded,
             done.corrupt,
+            done.packets,
         )
 
 
@@ -453,7 +455,7 @@ async def _attempt(
 def _undecodable(progress: Progress, packets: int, seconds: float) -> str:
     if progress.decoded:
         return f"undecodable video: {progress.corrupt} of {progress.decoded} frames in error"
-    return f"undecodable video: {packets} RTP packets in {seconds:.0f} s and no decodable picture"
+    return f"undecodable video: no picture decoded from {packets} RTP packets in {seconds:.0f} s"
 
 
 def _missed(attempts: list[_Attempt]) -> str:
@@ -508,7 +510,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     if not got.pictures or ratio > MAX_DECODE_ERROR_RATIO:
         error = f"undecodable video: {got.corrupt} of {got.decoded} frames in error"
         if not got.decoded:
-            error = "no decodable keyframe in the stream"
+            error = f"undecodable video: no picture decoded from {got.packets} packets"
         return ProbeResult(
             NAME,
             False,
