@@ -212,7 +212,11 @@ async def test_replies_are_capped_and_must_be_pictures():
         page = await run(make_camera(snapshot_url=f"http://127.0.0.1:{port}/page"), small)
         assert (page.status, page.error) == ("no_video", "the reply is not a picture (23 bytes)")
         empty = await run(make_camera(snapshot_url=f"http://127.0.0.1:{port}/empty"), small)
-        assert (empty.status, empty.error, empty.faults) == ("no_video", "empty picture (0 bytes)", ("no_video",))
+        assert (empty.status, empty.error, empty.faults) == (
+            "no_video",
+            "empty picture (0 bytes)",
+            ("no_video",),
+        )
         assert page.answered and empty.answered
     closed = await run(make_camera(snapshot_url=f"http://127.0.0.1:{unused_port()}/x"))
     assert closed.status == "offline"
