@@ -263,7 +263,8 @@ class Service:
         model = self._coverage_model
         if model is None:
             return
-        status = {cid: bool(t.up) for cid, t in self.tracker.tracks.items() if t.up is not None}
+        # Effective coverage counts cameras in working order (完好): up, with a usable picture.
+        status = {cid: t.working for cid, t in self.tracker.tracks.items() if t.up is not None}
         rows = await asyncio.to_thread(model.measure, status)
         self.coverage = [
             CoverageView(r["area"], r["category"], r["ratio"], r["effective_ratio"], r["target"])
