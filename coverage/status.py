@@ -82,7 +82,7 @@ def left_out(states: Mapping[str, CameraState]) -> Counter[str]:
     return Counter(reason for state in states.values() if (reason := state.left_out) is not None)
 
 
-def _from_probe_json(path: Path) -> dict[str, bool]:
+def _from_probe_json(path: Path) -> dict[str, CameraState]:
     try:
         records = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
