@@ -73,6 +73,9 @@ async def run_demo(
         print(f"coverage: {report_dir / 'map.html'} (written in ~{COVERAGE_AFTER:.0f} s)")
         gb_listen = config.gb28181.listen if config.gb28181 else "?"
         print(f"GB/T 28181: {len(gb_devices)} simulated devices register at {gb_listen} (one password wrong)")
+        no_picture = sum(c.profile == "no-picture" for c in fleet.cameras)
+        if no_picture:
+            print(f"{no_picture} cameras answer but send no picture: status no_video (在线不出图)")
         print("a switch outage starts a minute in, an NVR falls silent at 90 s; Ctrl-C stops", flush=True)
         silence = asyncio.get_running_loop().call_later(GB_SILENCE_AFTER, _silence, gb_devices[1])
         report = asyncio.create_task(_coverage_report(service, config_path, report_dir, run_coverage))
