@@ -222,6 +222,19 @@ ZH: dict[str, str] = {
     "*effective*: seen by a camera that is up; *redundant*: seen by two cameras or more, so it survives one "
     "camera failing.": "*有效*：由在线摄像机覆盖；*冗余*：由两台及以上摄像机覆盖，一台故障仍有覆盖。",
     "*effective*: seen by a camera that is up.": "*有效*：由在线摄像机覆盖。",
+    "*effective*: seen by a camera in working order (up, with a usable picture); *redundant*: seen by two "
+    "cameras or more, so it survives one camera failing.": (
+        "*有效*：由完好（在线且图像可用）的摄像机覆盖；*冗余*：由两台及以上摄像机覆盖，一台故障仍有覆盖。"
+    ),
+    "*effective*: seen by a camera in working order (up, with a usable picture).": (
+        "*有效*：由完好（在线且图像可用）的摄像机覆盖。"
+    ),
+    "Cameras in working order (effective coverage)": "完好的摄像机（计入有效覆盖）",
+    "Left out of effective coverage: down": "未计入有效覆盖：离线",
+    "Left out of effective coverage: no picture": "未计入有效覆盖：在线不出图",
+    "Left out of effective coverage: picture fault": "未计入有效覆盖：图像故障",
+    "Left out of effective coverage: looks elsewhere (moved, tampered)": "未计入有效覆盖：视角偏移或遮损",
+    "Left out of effective coverage: not in the status snapshot": "未计入有效覆盖：状态快照中无此摄像机",
     # map.html: layers, legend and tooltip labels
     "Coverage": "覆盖",
     "Area": "区域",
@@ -248,6 +261,8 @@ ZH: dict[str, str] = {
     "Fields of view (down)": "监控视场（离线）",
     "Field of view": "监控视场",
     "Field of view (down)": "监控视场（离线）",
+    "Fields of view (unverified)": "监控视场（未核实）",
+    "Field of view (unverified)": "监控视场（未核实）",
     "Gaps (roads)": "盲区（道路）",
     "Gaps (intersections, sites)": "盲区（路口、场所）",
     "Cameras (down)": "摄像机（离线）",

@@ -50,6 +50,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "resolution": ("分辨率",),
     "priority": ("重点", "优先级"),
     "tier": ("level", "层级", "级别"),
+    "transport": ("rtp_transport", "传输协议", "传输方式", "取流协议"),
 }
 
 IGNORE = "ignore"

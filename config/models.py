@@ -133,12 +133,38 @@ class PictureChecks(Frozen):
     scene_refresh: float = Field(0.05, gt=0, le=1)
 
 
+def _port_range(value: Any) -> Any:
+    """``40000-40999`` (or a list of two ports) as ``(first, last)``: where RTP over UDP is received."""
+    if value is None or isinstance(value, tuple | list):
+        return tuple(value) if isinstance(value, list) else value
+    match = re.fullmatch(r"\s*(\d{1,5})\s*-\s*(\d{1,5})\s*", str(value))
+    if not match:
+        raise ValueError(f"expected a port range such as 40000-40999, got {value!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
 class VideoSettings(PictureChecks, ProbeSchedule):
     """Video checks decode a few seconds of the stream."""
 
     interval: Duration = 300.0
     timeout: Duration = 15.0
     duration: Duration = 3.0
+    # Ports that receive RTP over UDP (pairs: RTP on the even port, RTCP on the next), so a firewall can be
+    # opened for them; they also bound how many UDP sessions run at once. None: ports the system picks.
+    udp_ports: Annotated[tuple[int, int] | None, BeforeValidator(_port_range)] = None
+    # How long after PLAY the first RTP packet may take on one transport before the next one is tried.
+    rtp_wait: Duration = 4.0
+
+    @field_validator("udp_ports")
+    @classmethod
+    def _ports(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None:
+            first, last = v
+            if not 1024 <= first < last <= 65535:
+                raise ValueError(f"udp_ports must run upwards within 1024-65535, got {first}-{last}")
+            if last - first < 1 + first % 2:
+                raise ValueError(f"udp_ports {first}-{last} holds no even/odd pair of ports")
+        return v
 
 
 class SnapshotSettings(PictureChecks, ProbeSchedule):
@@ -151,7 +177,8 @@ class SnapshotSettings(PictureChecks, ProbeSchedule):
 
 
 class TierSettings(Frozen):
-    """Overrides for one tier of cameras (e.g. ``key`` cameras probed more often)."""
+    """Overrides for one tier of cameras (e.g. ``key`` cameras probed more often): each applies only the
+    fields it names, on top of ``monitor.<kind>`` (``MonitorSettings.schedule``)."""
 
     rtsp: RtspSettings | None = None
     onvif: OnvifSettings | None = None
@@ -206,6 +233,10 @@ class WebSettings(Frozen):
         return self
 
 
+def _set_fields(model: BaseModel) -> dict[str, Any]:
+    return {name: getattr(model, name) for name in model.model_fields_set}
+
+
 class MonitorSettings(Frozen):
     listen: str = "127.0.0.1:9640"
     state: Path = Path("camwatch.db")
@@ -226,21 +257,34 @@ class MonitorSettings(Frozen):
     web: WebSettings = WebSettings()
     snapshots: Path | None = None
     snapshot_max_bytes: int = Field(64 * 1024 * 1024, ge=0)
+    # (tier, kind) -> the tier's override merged over ``monitor.<kind>``, built once at validation.
+    _merged: dict[tuple[str, str], ProbeSchedule] = PrivateAttr(default_factory=dict)
 
     @field_validator("listen")
     @classmethod
     def _listen(cls, v: str) -> str:
         return _host_port(v)
 
+    @model_validator(mode="after")
+    def _merge_tiers(self) -> MonitorSettings:
+        # A tier override names a few fields (``key: {video: {interval: 1m}}``); every other field keeps the
+        # fleet's setting under ``monitor.<kind>``, not the model's default.
+        for tier, override in self.tiers.items():
+            for kind in override.model_fields_set:
+                chosen, fleet = getattr(override, kind), getattr(self, kind)
+                if isinstance(chosen, ProbeSchedule) and isinstance(fleet, ProbeSchedule):
+                    named = {name: getattr(chosen, name) for name in chosen.model_fields_set}
+                    self._merged[(tier, kind)] = type(fleet).model_validate({**_set_fields(fleet), **named})
+        return self
+
     def schedule(self, tier: str, probe: str) -> ProbeSchedule:
-        """The effective settings of probe kind ``probe`` for cameras of ``tier`` (tier override, else
-        default); every kind of the probe registry has a field of its own here and in ``TierSettings``."""
-        override = self.tiers.get(tier)
-        chosen = getattr(override, probe, None) if override else None
+        """The effective settings of probe kind ``probe`` for cameras of ``tier``: the tier's override
+        applied field by field over ``monitor.<probe>``; every kind of the probe registry has a field of its
+        own here and in ``TierSettings``."""
         default = getattr(self, probe, None)
         if not isinstance(default, ProbeSchedule):
             raise KeyError(f"no probe settings named {probe!r}")
-        return chosen or default
+        return self._merged.get((tier, probe), default)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -455,6 +499,9 @@ class CoverageSettings(Frozen):
 # ---------------------------------------------------------------------------------------------------------
 
 
+Transport = Literal["auto", "tcp", "udp"]
+
+
 class Stream(Frozen):
     """One of a camera's streams (main, sub, ...)."""
 
@@ -510,6 +557,9 @@ class Camera(Frozen):
     # The GB/T 28181 device (NVR, lower platform) that owns the channel (设备国标编码): only its catalog may
     # set the channel's status; another device claiming it is refused. Empty: the first device reporting it.
     gb_device: GbId | None = None
+    # How RTP reaches camwatch: ``auto`` tries interleaved TCP first (crosses NAT and firewalls) and UDP when
+    # the camera refuses it (or the reverse), remembering what worked; ``tcp``/``udp`` pin one.
+    transport: Transport = "auto"
 
     @field_validator("snapshot_url")
     @classmethod

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
-from camwatch.config.models import Frozen, GbId, Stream
+from camwatch.config.models import Frozen, GbId, Stream, Transport
 from camwatch.config.redact import mask_url, redact_url
 
 # ---------------------------------------------------------------------------------------------------------
@@ -90,6 +90,19 @@ def _gb_id(value: Any) -> Any:
     return text
 
 
+_TRANSPORTS = {"自动": "auto", "": "auto", "rtp/avp/tcp": "tcp", "rtp/avp": "udp", "rtp/avp/udp": "udp"}
+
+
+def _transport(value: Any) -> Any:
+    """``auto``/``tcp``/``udp`` in any case (also 自动 and the RTSP transport specs); empty is ``auto``."""
+    if value is None:
+        return "auto"
+    if isinstance(value, str):
+        text = value.strip().casefold()
+        return _TRANSPORTS.get(text, text)
+    return value
+
+
 class CameraRecord(Frozen):
     """One camera as written in a ledger or config, with types checked; see ``Camera`` for the result."""
 
@@ -135,6 +148,7 @@ class CameraRecord(Frozen):
     priority: Annotated[bool, BeforeValidator(_flag)] = False
     gb_id: Annotated[GbId | None, BeforeValidator(_gb_id)] = None
     gb_device: Annotated[GbId | None, BeforeValidator(_gb_id)] = None
+    transport: Annotated[Transport, BeforeValidator(_transport)] = "auto"
 
 
 # Full-width forms (U+FF01–FF5E) and the ideographic space, as a Chinese input method types them in an

@@ -24,7 +24,7 @@ from camwatch.coverage.gaps import find_gaps
 from camwatch.coverage.layers import assign_areas
 from camwatch.coverage.measure import CoverageModel, Step, area_paths
 from camwatch.coverage.placement import suggest_cameras
-from camwatch.coverage.status import load_status
+from camwatch.coverage.status import CameraState, effective, left_out, load_states
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,8 @@ def run_coverage(
     unless ``force``. Warnings (cameras and layers apart, a status file naming none of the
     cameras, no areas) are logged and head ``report.md``.
     """
-    snapshot = load_status(status) if status is not None else None
+    states = load_states(status) if status is not None else None
+    snapshot = effective(states) if states is not None else None
     with _progress() as step:
         model = CoverageModel.from_config(config, step=step, refuse_apart=not force)
         step("measuring")
@@ -110,7 +111,7 @@ def run_coverage(
         text = report.markdown(
             rows,
             scores,
-            facts=_facts(model, snapshot),
+            facts=_facts(model, states),
             gaps=gaps,
             suggestions=suggestions,
             needed=needed,
@@ -132,7 +133,7 @@ def run_coverage(
             lang=lang,
         )
         _write_map(
-            out / "map.html", model, snapshot, gaps=gaps, suggestions=suggestions, scores=scores, lang=lang
+            out / "map.html", model, states, gaps=gaps, suggestions=suggestions, scores=scores, lang=lang
         )
     return document
 
@@ -224,16 +225,24 @@ def _misplaced(model: CoverageModel) -> list[tuple[str, str, str]]:
     ]
 
 
-def _facts(model: CoverageModel, snapshot: Mapping[str, bool] | None) -> list[tuple[str, str]]:
+def _facts(model: CoverageModel, states: Mapping[str, CameraState] | None) -> list[tuple[str, str]]:
     cameras = model.cameras
     facts = [
         ("Projected CRS", model.crs.to_string()),
         ("Cameras placed", str(len(cameras))),
         ("Cameras with default direction or FOV", str(int(cameras["assumed_view"].sum()))),
     ]
-    if snapshot is not None:
-        up = model.camera_up(snapshot)
+    if states is not None:
+        placed = set(cameras["camera"])
+        up = model.camera_up({c: s.up for c, s in states.items()})
+        working = model.camera_up(effective(states))
         facts.append(("Cameras up in the status snapshot", f"{int(up.sum())} / {len(up)}"))
+        facts.append(("Cameras in working order (effective coverage)", f"{int(working.sum())} / {len(up)}"))
+        missing = len(placed - set(states))
+        reasons = left_out({c: s for c, s in states.items() if c in placed})
+        reasons.update({"not in the status snapshot": missing} if missing else {})
+        for reason, count in sorted(reasons.items()):
+            facts.append((f"Left out of effective coverage: {reason}", str(count)))
     kinds = model.features["kind"].value_counts()
     facts += [
         (f"{kind.capitalize()} features", str(int(kinds.get(kind, 0))))
@@ -245,7 +254,7 @@ def _facts(model: CoverageModel, snapshot: Mapping[str, bool] | None) -> list[tu
 def _write_map(
     path: Path,
     model: CoverageModel,
-    snapshot: Mapping[str, bool] | None,
+    states: Mapping[str, CameraState] | None,
     *,
     gaps: gpd.GeoDataFrame,
     suggestions: gpd.GeoDataFrame,
@@ -255,11 +264,16 @@ def _write_map(
     """Hand the map layers, in EPSG:4326, to :func:`camwatch.coverage.mapview.write_map`."""
     from camwatch.coverage.mapview import write_map
 
+    snapshot = effective(states) if states is not None else None
     up = model.camera_up(snapshot)
     cameras = model.cameras
+    # A turned or sprayed camera looks somewhere else than its sector: drawn as unverified, not counted.
+    unverified = cameras["camera"].map(lambda c: bool(states and c in states and states[c].unverified))
     roads = model.road_stretches()[["category", "covered", "geometry"]]
     sectors = gpd.GeoDataFrame(
-        {"camera": cameras["camera"].to_numpy(), "up": up}, geometry=model.sectors, crs=model.crs
+        {"camera": cameras["camera"].to_numpy(), "up": up, "unverified": unverified.to_numpy(bool)},
+        geometry=model.sectors,
+        crs=model.crs,
     )
     points = gpd.GeoDataFrame(
         {

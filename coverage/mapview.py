@@ -45,6 +45,7 @@ PALETTE = {
     "sector": "#2b83ba",
     "camera": "#08306b",
     "down": "#9e9e9e",
+    "unverified": "#fdae61",
     "gap": "#e7298a",
     "suggestion": "#6a3d9a",
     "area_edge": "#ffffff",
@@ -372,15 +373,21 @@ def _lines_by(lines: gpd.GeoDataFrame, keys: list[str], *, sums: tuple[str, ...]
 
 def _add_sectors(fmap: folium.Map, sectors: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:
     legend = []
-    for up, label, colour in ((True, "Fields of view", "sector"), (False, "Fields of view (down)", "down")):
+    counted = sectors["up"].astype(bool)
+    # A camera turned or sprayed (moved, tampered) looks elsewhere: its sector is unverified, not counted.
+    unverified = sectors["unverified"].astype(bool) if "unverified" in sectors else counted & False
+    for selected, label, colour, meaning in (
+        (counted, "Fields of view", "sector", "Field of view"),
+        (~counted & ~unverified, "Fields of view (down)", "down", "Field of view (down)"),
+        (unverified, "Fields of view (unverified)", "unverified", "Field of view (unverified)"),
+    ):
         if _add_layer(
             fmap,
-            sectors[sectors["up"].astype(bool) == up],
+            sectors[selected],
             name=tr(lang, label),
             style={"color": PALETTE[colour], "weight": 2, "fillColor": PALETTE[colour], "fillOpacity": 0.2},
             tooltip=_labels(lang, {"camera": "Camera"}),
         ):
-            meaning = "Field of view" if up else "Field of view (down)"
             legend.append(_Swatch(PALETTE[colour], tr(lang, meaning)))
     return legend
 

@@ -236,10 +236,10 @@ def category_section(rows: pd.DataFrame, lang: str = "en") -> list[str]:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     note = (
-        "*effective*: seen by a camera that is up; *redundant*: seen by two cameras or more, so it "
-        "survives one camera failing."
+        "*effective*: seen by a camera in working order (up, with a usable picture); *redundant*: seen by "
+        "two cameras or more, so it survives one camera failing."
         if redundant
-        else "*effective*: seen by a camera that is up."
+        else "*effective*: seen by a camera in working order (up, with a usable picture)."
     )
     return [*lines, "", tr(lang, note)]
 

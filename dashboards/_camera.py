@@ -23,6 +23,8 @@ SNAPSHOT_URL = "${camwatch_url}/snapshot/${camera}"
 UP_STATES = {0: ("down", "red"), 1: ("up", "green")}
 FAULT_STATES = {0: ("clear", "green"), 1: ("fault", "red")}
 MAINTENANCE_STATES = {0: ("in service", "green"), 1: ("maintenance", "blue")}
+# Whether the picture comes (在线不出图: answers, shows nothing), beside up/down.
+PICTURE_STATES = {0: ("picture", "green"), 1: ("no picture", "red")}
 
 
 def _snapshot_link() -> db.DashboardLink:
@@ -102,11 +104,21 @@ def build() -> db.Dashboard:
                 stat.Panel().text_mode(cm.BigValueTextMode.NAME),
                 "Status",
                 query(f"camwatch_camera_status{{{CAMERA}}} == 1", legend="{{status}}"),
-                width=6,
+                width=4,
                 height=4,
             )
         )
-        .with_panel(_state_stat("Up", f"camwatch_camera_up{{{CAMERA}}}", UP_STATES, width=4))
+        .with_panel(_state_stat("Up", f"camwatch_camera_up{{{CAMERA}}}", UP_STATES, width=3))
+        .with_panel(
+            _state_stat(
+                "Picture",
+                # no_video has a series only once raised; the 0 says "picture" rather than "no data".
+                f'max(camwatch_video_fault{{{CAMERA}, fault="no_video"}}'
+                f" or on() (0 * camwatch_camera_up{{{CAMERA}}}))",
+                PICTURE_STATES,
+                width=3,
+            )
+        )
         .with_panel(
             panel(
                 stat.Panel().unit("dateTimeFromNow"),
@@ -191,6 +203,19 @@ def build() -> db.Dashboard:
                 query(f"camwatch_probe_duration_seconds{{{CAMERA}}}", legend="{{probe}}"),
                 width=8,
                 height=7,
+            )
+        )
+        .with_panel(
+            panel(
+                timeseries.Panel().unit("percentunit").min(0).max(1),
+                "Decode errors",
+                query(f"camwatch_video_decode_error_ratio{{{CAMERA}}}", legend="{{camera}}"),
+                width=8,
+                height=7,
+                description=(
+                    "Share of the decoded frames in error (花屏); above half the picture counts as none "
+                    "(no_video)."
+                ),
             )
         )
         .with_panel(

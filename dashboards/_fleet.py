@@ -24,6 +24,7 @@ from camwatch.dashboards._links import FLEET_UID
 from camwatch.dashboards._promql import (
     FLEET_LEVEL,
     INSTANCE_LABELS,
+    MONITORED_UP,
     ON_CAMERA,
     ON_CLUSTER,
     area_series,
@@ -38,6 +39,10 @@ DOWN_SINCE = (
     f"  * {ON_CAMERA} group_left(name, site, county, township, village) camwatch_camera_info\n"
     f"  and {ON_CAMERA} (camwatch_camera_up == 0)\n"
     ")"
+)
+# Monitored cameras that answer but show no picture: counted beside the ones that are down.
+NO_PICTURE = (
+    f'count((camwatch_video_fault{{fault="no_video"}} == 1) and {ON_CAMERA} {MONITORED_UP}) or vector(0)'
 )
 ACTIVE_CLUSTERS = (
     "max by (cluster, kind, key, county, township, onset) (\n"
@@ -86,13 +91,18 @@ def _ratio_stat(title: str, expr: str, description: str) -> stat.Panel:
 
 
 def _count_stat(
-    title: str, expr: str, description: str, *, colours: db.ThresholdsConfig | None = None
+    title: str,
+    expr: str,
+    description: str,
+    *,
+    colours: db.ThresholdsConfig | None = None,
+    width: int = 4,
 ) -> stat.Panel:
     """A count as a small stat panel; ``colours``: its threshold scale (e.g. red from 1 for a fault count)."""
     kind = stat.Panel().decimals(0)
     if colours is not None:
         kind = kind.thresholds(colours)
-    return panel(kind, title, query(expr), width=4, height=4, description=description)
+    return panel(kind, title, query(expr), width=width, height=4, description=description)
 
 
 def build() -> db.Dashboard:
@@ -120,15 +130,27 @@ def build() -> db.Dashboard:
                 "Share of monitored cameras that are online with a usable picture (no video fault).",
             )
         )
-        .with_panel(_count_stat("Cameras monitored", monitored, "Cameras not under maintenance."))
+        .with_panel(_count_stat("Cameras monitored", monitored, "Cameras not under maintenance.", width=3))
         .with_panel(
-            _count_stat("Cameras down", f"{monitored} - {online}", "Monitored cameras failing probes.")
+            _count_stat(
+                "Cameras down", f"{monitored} - {online}", "Monitored cameras failing probes.", width=3
+            )
+        )
+        .with_panel(
+            _count_stat(
+                "Online, no picture (在线不出图)",
+                NO_PICTURE,
+                "Monitored cameras that answer but whose picture never comes (no_video): SETUP or PLAY "
+                "refused, no RTP, nothing decodable. Online, not in working order.",
+                colours=thresholds("green", (1.0, "red")),
+            )
         )
         .with_panel(
             _count_stat(
                 "Under maintenance",
                 "sum(camwatch_camera_maintenance) or vector(0)",
                 "Cameras marked for repair.",
+                width=3,
             )
         )
         .with_panel(
@@ -136,6 +158,7 @@ def build() -> db.Dashboard:
                 "Offline clusters",
                 "count(camwatch_offline_cluster_cameras > 0) or vector(0)",
                 "Groups of cameras that went down together (shared switch, fibre, power, site or place).",
+                width=3,
             )
         )
         .with_panel(

@@ -25,8 +25,15 @@ LEVEL_LABELS = {
 # Labels copied from camwatch_camera_info onto per-camera alerts.
 CAMERA_ALERT_LABELS = ("name", "site", "county", "township", "village", "priority")
 
-# Picture faults that page: the picture is gone or no longer shows what it should.
-ALERTING_PICTURE_FAULTS = tuple(f.name for f in FAULTS if f.kind == "picture" and f.severity == "warning")
+# A camera that answers but whose picture never comes: its own alert (CameraNoVideo) and clusters, not
+# CameraVideoFault's, so it pages once.
+NO_VIDEO = "no_video"
+# Picture faults that page as CameraVideoFault: the picture no longer shows what it should.
+ALERTING_PICTURE_FAULTS = tuple(
+    f.name for f in FAULTS if f.kind == "picture" and f.severity == "warning" and f.name != NO_VIDEO
+)
+# Topology labels (camwatch_camera_info) by which cameras losing their picture together page as one.
+NO_VIDEO_CLUSTER_LABELS = ("switch", "site")
 
 # The labels naming the camwatch that exports a series: its scrape ``instance`` and, in a city Prometheus,
 # the external label each county Prometheus attaches to what it federates (absent, so equal on both sides,

@@ -16,6 +16,8 @@ from camwatch.dashboards._promql import (
     LEVEL_CAMERAS,
     LEVEL_LABELS,
     MONITORED_UP,
+    NO_VIDEO,
+    NO_VIDEO_CLUSTER_LABELS,
     ON_CAMERA,
     ON_CLUSTER,
     ON_DEVICE,
@@ -46,6 +48,10 @@ CAMERA_DOWN_FOR = "5m"
 PICTURE_FAULT_FOR = "6m"
 # Shorter than CAMERA_DOWN_FOR so the inhibiting cluster alert fires before its members would.
 OFFLINE_CLUSTER_FOR = "2m"
+# Cameras of one switch or site without a picture together, and how long: shorter than PICTURE_FAULT_FOR,
+# so the cluster fires before (and mutes) its members' CameraNoVideo.
+NO_VIDEO_CLUSTER_MIN = 3
+NO_VIDEO_CLUSTER_FOR = "5m"
 
 # A device's keepalive deadline (interval x count) is its debounce already; shorter than OFFLINE_CLUSTER_FOR
 # so it fires before the offline cluster its channels form, which it inhibits (dashboards/alertmanager.yml).
@@ -200,6 +206,57 @@ def area_target(level: str) -> str:
     )
 
 
+def no_video_selected() -> str:
+    return f'(camwatch_video_fault{{fault="{NO_VIDEO}"}} == 1) unless {ON_CAMERA} {SILENCED}'
+
+
+def camera_no_video_alert() -> Rule:
+    """CameraNoVideo: the camera answers, its picture never comes; carries its topology labels, by which a
+    no-picture cluster mutes it."""
+    return alert(
+        "CameraNoVideo",
+        with_info(no_video_selected(), (*CAMERA_ALERT_LABELS, "switch")),
+        duration=PICTURE_FAULT_FOR,
+        severity="warning",
+        summary="Camera {{ $labels.camera }} is online but shows no picture",
+        description=(
+            f"Camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) answers, but no picture has come from it for "
+            f"{PICTURE_FAULT_FOR}: SETUP or PLAY refused, no RTP (a firewall or NAT), or nothing decodable. "
+            "Its video check's error says which."
+        ),
+        link=camera_link(),
+        fills={"duration": PICTURE_FAULT_FOR},
+    )
+
+
+def no_video_cluster_alert(label: str) -> Rule:
+    """NoVideoCluster for one topology label: that many cameras of one switch (or site) answer but show no
+    picture together, e.g. a firewall blocking RTP for the site; one page."""
+    joined = with_info(no_video_selected(), ("county", "township", label), info_selector=f'{{{label}!=""}}')
+    grouped = f"count by ({', '.join(INSTANCE_LABELS)}, county, township, {label}) (\n  {joined}\n)"
+    rule = alert(
+        "NoVideoCluster",
+        f'label_replace(\n{grouped} >= {NO_VIDEO_CLUSTER_MIN},\n"cluster", "{label}:$1", "{label}", "(.+)")',
+        duration=NO_VIDEO_CLUSTER_FOR,
+        severity="warning",
+        summary=f"{{{{ $value }}}} cameras of {label} {{{{ $labels.{label} }}}} show no picture",
+        description=(
+            f"{{{{ $value }}}} cameras of {label} {{{{ $labels.{label} }}}} in {{{{ $labels.county }}}} "
+            "{{ $labels.township }} answer but have shown no picture together for "
+            f"{NO_VIDEO_CLUSTER_FOR}: RTP is likely blocked on their way (a firewall, NAT, a media server). "
+            "Their CameraNoVideo pages are muted, except priority cameras'."
+        ),
+        link=dashboard_path(AREA_UID, county="{{ $labels.county }}", township="{{ $labels.township }}"),
+        fills={
+            "duration": NO_VIDEO_CLUSTER_FOR,
+            "kind": {"switch": "交换机", "site": "站点"}.get(label, label),
+            "label": label,
+        },
+    )
+    rule["labels"]["kind"] = label
+    return rule
+
+
 def area_rate_alert(level: str) -> Rule:
     """AreaOnlineRateLow for one area level: its online rate below its camwatch's target (the default where
     none is exported), linking to the drill-down filtered to that area."""
@@ -283,6 +340,8 @@ def alerting_rules() -> list[Rule]:
             fills={"duration": PICTURE_FAULT_FOR},
             snapshot_url=SNAPSHOT_LINK,
         ),
+        camera_no_video_alert(),
+        *(no_video_cluster_alert(label) for label in NO_VIDEO_CLUSTER_LABELS),
         alert(
             "CameraClockSkew",
             camera_alert_expr('(camwatch_video_fault{fault="clock_skew"} == 1)'),

@@ -7,6 +7,19 @@ templates shared with the English text). A text missing here fails the Chinese g
 """
 
 ZH: dict[str, str] = {
+    "Decode errors": "解码错误",
+    "Monitored cameras that answer but whose picture never comes (no_video): SETUP or PLAY refused, no RTP, "
+    "nothing decodable. Online, not in working order.": (
+        "能应答但取不到图像的受监测摄像机（no_video）：SETUP 或 PLAY 被拒、收不到 RTP、无法解码。"
+        "在线但不完好。"
+    ),
+    "Online, no picture (在线不出图)": "在线不出图",
+    "Picture": "图像",
+    "Share of the decoded frames in error (花屏); above half the picture counts as none (no_video).": (
+        "解码出错的帧占比（花屏）；超过一半即视为无图像（no_video）。"
+    ),
+    "no picture": "无图像",
+    "picture": "有图像",
     # shared: product, levels, states
     "camwatch": "camwatch",
     "County": "县（区）",
@@ -243,6 +256,18 @@ ZH_ALERTS: dict[str, tuple[str, str]] = {
         "摄像机 {{ $labels.camera }} 图像故障：{{ $labels.fault }}",
         f"摄像机 {{{{ $labels.camera }}}}（{CAMERA_PLACE}）的图像已连续 ${{duration}}被判定为 "
         "{{ $labels.fault }}。",
+    ),
+    "CameraNoVideo": (
+        "摄像机 {{ $labels.camera }} 在线不出图",
+        f"摄像机 {{{{ $labels.camera }}}}（{CAMERA_PLACE}）能应答，但已连续 ${{duration}}取不到图像："
+        "SETUP 或 PLAY 被拒、收不到 RTP（防火墙或 NAT）或无法解码。视频检测的错误信息说明是哪一种。",
+    ),
+    "NoVideoCluster": (
+        "${kind} {{ $labels.${label} }} 下 {{ $value }} 台摄像机不出图",
+        "{{ $labels.county }}{{ $labels.township }} ${kind} {{ $labels.${label} }} 下 {{ $value }} 台"
+        "摄像机能应答，"
+        "已连续 ${duration}同时取不到图像：RTP 很可能在途中被拦截（防火墙、NAT、流媒体服务器）。"
+        "这些摄像机的不出图告警已静默，重点摄像机除外。",
     ),
     "CameraClockSkew": (
         "摄像机 {{ $labels.camera }} 时钟不准",

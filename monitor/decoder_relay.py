@@ -8,7 +8,13 @@ address. It opens ``rtsp://127.0.0.1:PORT/PATH`` on this relay, which
 * answers authentication challenges itself, on this one connection (Digest preferred, Basic only once the
   camera asked for it here), so the login reaches the camera and nothing else;
 * ends the session on any 3xx, recording where it pointed (``redirect``), and follows none;
-* passes interleaved RTP/RTCP frames through untouched, and bounds every head and body it parses.
+* passes interleaved RTP/RTCP frames through untouched, and bounds every head and body it parses;
+* with ``transport="udp"``, asks the camera for RTP over UDP instead (the decoder still gets interleaved
+  frames): it rewrites each SETUP's ``Transport``, receives on a port pair from ``udp_ports`` and passes on
+  only the camera's own packets (``camwatch.monitor.rtp_udp``);
+* notes what the camera refused (``refused``, ``transport_refused``) and whether RTP came at all within
+  ``rtp_wait`` seconds of PLAY (``no_rtp``): the video check tells a camera without a picture from one whose
+  picture is judged.
 
 One decoder connection per relay: the listener closes once it is taken.
 """
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
+from camwatch.monitor import rtp_udp
 from camwatch.monitor.probes.rtsp import DEFAULT_PORT
 from camwatch.monitor.rtsp_proto import (
     MAX_BODY_BYTES,
@@ -41,6 +48,11 @@ LOOPBACK = "127.0.0.1"
 _READ = 256 * 1024
 _MAX_REQUEST_LINES = 64
 _FRAME = 0x24  # "$": an interleaved RTP/RTCP frame, 4-byte header then data
+_MAX_TRACKS = 4  # SETUPs (each a UDP port pair) one session may make
+# Bytes of frames waiting for a slow decoder beyond which UDP packets are dropped, not buffered.
+_MAX_BACKLOG = 8 * 1024 * 1024
+# A SETUP refusal that says the transport is the problem (RFC 2326 461, or words to that effect).
+_TRANSPORT_REFUSED = 461
 
 
 @dataclass(slots=True)
@@ -53,13 +65,24 @@ class _Sent:
     headers: list[tuple[str, str]]
     body: bytes
     with_login: bool = False
+    stale_answered: bool = False  # a ``stale=true`` 401 was answered once for this request
+    track: rtp_udp.UdpTrack | None = None  # the UDP port pair its SETUP asked the camera to send to
 
 
 class DecoderRelay:
     """Relay one decoder session to the camera at ``url`` (userinfo ignored), answering challenges with
     ``username``/``password``. Use as ``async with``; ``url`` then is what to hand the decoder."""
 
-    def __init__(self, camera_url: str, username: str | None, password: str | None) -> None:
+    def __init__(
+        self,
+        camera_url: str,
+        username: str | None,
+        password: str | None,
+        *,
+        transport: str = "tcp",
+        udp_ports: rtp_udp.UdpPorts | None = None,
+        rtp_wait: float | None = None,
+    ) -> None:
         parts = urlsplit(camera_url)
         if not parts.hostname:
             raise ValueError("expected rtsp://HOST[:PORT]/PATH")
@@ -81,6 +104,20 @@ class DecoderRelay:
         self._pending: dict[str, _Sent] = {}
         self.redirect: str | None = None  # why the session ended on a 3xx, naming its target host
         self.unreachable: OSError | None = None  # why the camera could not be reached
+        self.transport = transport
+        self._udp_ports = udp_ports or rtp_udp.ports(None)
+        self._rtp_wait = rtp_wait
+        self._tracks: dict[int, rtp_udp.UdpTrack] = {}  # by interleaved RTP channel
+        self._camera_ip = ""
+        self._local_ip = LOOPBACK
+        self._rtp_timer: asyncio.TimerHandle | None = None
+        self.counts = rtp_udp.Counts()  # RTP packets from the camera, over either transport
+        self.dropped = 0  # UDP packets dropped because the decoder fell behind
+        self.refused: str | None = None  # "SETUP refused (454)", "PLAY refused (403)"
+        self.transport_refused: str | None = None  # the camera refused this transport: "SETUP refused (461)"
+        self.no_rtp = False  # PLAY was answered and no RTP came within ``rtp_wait``
+        self.played_at: float | None = None  # loop time PLAY was answered
+        self.exhausted: str | None = None  # no UDP port pair free: camwatch's side
 
     @property
     def url(self) -> str:
@@ -104,6 +141,11 @@ class DecoderRelay:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
+        if self._rtp_timer is not None:
+            self._rtp_timer.cancel()
+        for track in self._tracks.values():
+            track.close()
+        self._tracks.clear()
 
     def _end(self) -> None:
         """Close the listener and both connections (the decoder then fails its read at once)."""
@@ -129,6 +171,8 @@ class DecoderRelay:
                 self.unreachable = exc
                 raise
             self._writers.append(camera_w)
+            self._camera_ip = str(camera_w.get_extra_info("peername")[0])
+            self._local_ip = str(camera_w.get_extra_info("sockname")[0])
             upstream = asyncio.ensure_future(self._requests(decoder_r, camera_w))
             self._tasks.add(upstream)
             upstream.add_done_callback(lambda _: self._end())  # the decoder left, or sent junk
@@ -157,7 +201,11 @@ class DecoderRelay:
                 if buf[0] == _FRAME:  # RTCP receiver reports
                     if not (size := _frame_size(buf)) or len(buf) < size:
                         break
-                    out += buf[:size]
+                    if self.transport == "udp":
+                        if (track := self._tracks.get(buf[1] - 1)) is not None:
+                            track.send_rtcp(bytes(buf[4:size]))
+                    else:
+                        out += buf[:size]
                     del buf[:size]
                     continue
                 end, body_start = _header_end(buf, 0)
@@ -173,12 +221,44 @@ class DecoderRelay:
                 del buf[: body_start + length]
                 cseq = next((v for k, v in headers if k.lower() == "cseq"), "0")
                 kept = [(k, v) for k, v in headers if k.lower() not in ("cseq", "authorization")]
-                out += self._send(_Sent(cseq, method, self._to_camera(uri), kept, body))
+                sent = _Sent(cseq, method, self._to_camera(uri), kept, body)
+                if method == "SETUP" and self.transport == "udp":
+                    self._ask_udp(sent)
+                out += self._send(sent)
             if camera.is_closing():  # see _responses
                 return
             if out:
                 camera.write(out)
                 await camera.drain()
+
+    def _ask_udp(self, sent: _Sent) -> None:
+        """Turn the decoder's interleaved SETUP into one for RTP over UDP to a port pair of ours."""
+        if len(self._tracks) >= _MAX_TRACKS:
+            raise RtspProtocolError("too many SETUPs in one session")
+        asked = next((v for k, v in sent.headers if k.lower() == "transport"), "")
+        channel = rtp_udp.interleaved_channel(asked)
+        try:
+            pair = self._udp_ports.acquire(self._local_ip)
+        except rtp_udp.PortsExhausted as exc:
+            self.exhausted = str(exc)
+            raise RtspProtocolError(self.exhausted) from None
+        track = rtp_udp.UdpTrack(self._udp_ports, pair, channel, self._camera_ip, self._deliver, self.counts)
+        if (earlier := self._tracks.pop(channel, None)) is not None:
+            earlier.close()  # the same channel set up again: its first port pair goes back
+        self._tracks[channel] = track
+        sent.track = track
+        sent.headers = [(k, v) for k, v in sent.headers if k.lower() != "transport"]
+        sent.headers.append(("Transport", rtp_udp.udp_request(track.client_port)))
+
+    def _deliver(self, channel: int, data: bytes) -> None:
+        """A camera's UDP packet, to the decoder as an interleaved frame (dropped while it lags behind)."""
+        if not self._writers or self._writers[0].is_closing():
+            return
+        decoder = self._writers[0]
+        if decoder.transport.get_write_buffer_size() > _MAX_BACKLOG:
+            self.dropped += 1
+            return
+        decoder.write(bytes((_FRAME, channel)) + len(data).to_bytes(2, "big") + data)
 
     def _to_camera(self, uri: str) -> str:
         return self._origin + uri[len(self._local) :] if uri.startswith(self._local) else uri
@@ -221,6 +301,8 @@ class DecoderRelay:
                 if buf[0] == _FRAME:
                     if not (size := _frame_size(buf)) or len(buf) < size:
                         break
+                    if buf[1] % 2 == 0:  # RTP channels are even (RTCP the odd one above)
+                        self.counts.rtp += 1
                     out += buf[:size]
                     del buf[:size]
                     continue
@@ -246,6 +328,8 @@ class DecoderRelay:
                 if status == 401 and sent is not None and self._take_challenge(headers, sent):
                     retry += self._send(sent)
                     continue
+                if sent is not None:
+                    headers = await self._note(sent, status, reason, headers)
                 out += _response(status, reason, headers, body, sent.cseq if sent is not None else None)
             # Either side may have closed meanwhile (the decoder left, the relay is ending): on uvloop a
             # write to a closed connection raises, and nothing more is to be passed on anyway.
@@ -257,14 +341,48 @@ class DecoderRelay:
                 decoder.write(out)
                 await decoder.drain()
 
+    async def _note(
+        self, sent: _Sent, status: int, reason: str, headers: tuple[tuple[str, str], ...]
+    ) -> tuple[tuple[str, str], ...]:
+        """Note what a SETUP or PLAY answer means for the picture; a UDP SETUP's answer starts receiving
+        and is rewritten into the interleaved one the decoder asked for."""
+        if sent.method == "SETUP" and status >= 400:
+            refusal = f"SETUP refused ({status})"
+            if status == _TRANSPORT_REFUSED or "transport" in reason.lower():
+                self.transport_refused = refusal
+            else:
+                self.refused = refusal
+        elif sent.method == "PLAY" and status >= 400:
+            self.refused = f"PLAY refused ({status})"
+        elif sent.method == "SETUP" and status == 200 and sent.track is not None:
+            given = next((v for k, v in headers if k == "transport"), "")
+            answer = rtp_udp.parse_udp_answer(given)
+            await sent.track.start(answer)
+            rewritten = rtp_udp.interleaved_answer(sent.track.channel, answer)
+            headers = tuple((k, rewritten if k == "transport" else v) for k, v in headers)
+        elif sent.method == "PLAY" and status == 200 and self.played_at is None:
+            loop = asyncio.get_running_loop()
+            self.played_at = loop.time()
+            if self._rtp_wait is not None:
+                self._rtp_timer = loop.call_later(self._rtp_wait, self._rtp_due)
+        return headers
+
+    def _rtp_due(self) -> None:
+        if self.counts.rtp == 0:
+            self.no_rtp = True
+            self._end()
+
     def _take_challenge(self, headers: tuple[tuple[str, str], ...], sent: _Sent) -> bool:
         """Whether a 401 is to be answered (again) by the relay, having taken its challenge."""
         if self._username is None:
             return False
         chosen = choose_challenge(parse_challenges(v for k, v in headers if k == "www-authenticate"))
         stale = chosen is not None and chosen.scheme == "digest" and digest_is_stale(chosen)
-        if chosen is None or (sent.with_login and not stale):
-            return False  # nothing we can answer, or the login itself was refused: the decoder gets the 401
+        if chosen is None or (sent.with_login and (not stale or sent.stale_answered)):
+            # Nothing we can answer, the login itself was refused, or a stale nonce came back twice for the
+            # same request (a camera that never takes an answer): the decoder gets the 401.
+            return False
+        sent.stale_answered = sent.with_login
         self._challenge, self._nc = chosen, 0
         return True
 

@@ -32,10 +32,17 @@ class Fault:
     description: str
 
 
-# Most severe first: a frozen picture makes every other measure stale; black hides the rest; a covered lens
-# looks uniform and unsharp; a turned camera shows a sound picture of the wrong place; a colour cast is the
-# mildest.
+# Most severe first: no picture at all leaves nothing to judge; a frozen picture makes every other
+# measure stale; black hides the rest; a covered lens looks uniform and unsharp; a turned camera shows a
+# sound picture of the wrong place; a colour cast is the mildest.
 FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "no_video",
+        "picture",
+        "warning",
+        True,
+        "the camera answers but no decodable picture arrives: SETUP/PLAY refused, no RTP, undecodable",
+    ),
     Fault("frozen", "picture", "warning", True, "the picture does not change: the encoder or sensor hangs"),
     Fault("black", "picture", "warning", True, "the picture is (nearly) black"),
     Fault("occluded", "picture", "warning", True, "most of the picture is one flat region: lens covered"),

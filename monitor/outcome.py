@@ -52,6 +52,7 @@ class CameraResult:
         out: dict[str, Any] = {
             "camera": self.camera,
             "up": self.up,
+            "working": self.working,
             "status": self.status,
             "faults": list(self.faults),
             "probes": {

@@ -23,7 +23,7 @@ from camwatch.monitor.housekeeping import Housekeeping
 from camwatch.monitor.identity import Identity, track_identity
 from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.outcome import CameraResult, deciding_probe, reason
-from camwatch.monitor.probes.base import OFFLINE, ProbeResult
+from camwatch.monitor.probes.base import INTERNAL_ERROR, OFFLINE, ProbeResult
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.state import Event, StateStore, StoredBaselines
@@ -173,7 +173,7 @@ class Service:
 
     def _on_probed(self, camera: Camera, results: Mapping[str, ProbeResult], now: float) -> None:
         for name, r in results.items():
-            self.probes_total[(name, r.status)] += 1
+            self.probes_total[(name, INTERNAL_ERROR if r.internal else r.status)] += 1
         transition = self.tracker.observe(camera.id, results, now)
         track = self.tracker.tracks.get(camera.id)
         if track is None:
@@ -290,7 +290,8 @@ class Service:
         model = self._coverage_model
         if model is None:
             return
-        status = {cid: bool(t.up) for cid, t in self.tracker.tracks.items() if t.up is not None}
+        # Effective coverage counts cameras in working order (完好): up, with a usable picture.
+        status = {cid: t.working for cid, t in self.tracker.tracks.items() if t.up is not None}
         rows = await asyncio.to_thread(model.measure, status)
         self.coverage = [
             CoverageView(r["area"], r["category"], r["ratio"], r["effective_ratio"], r["target"])

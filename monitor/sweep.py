@@ -91,6 +91,7 @@ async def run_probe(name: str, camera: Camera, ctx: ProbeContext) -> ProbeResult
             ERROR,
             time.perf_counter() - started,
             error=scrub(f"internal error: {type(exc).__name__}: {exc}", [secret]),
+            internal=True,
         )
 
 

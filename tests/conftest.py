@@ -42,8 +42,9 @@ def gst_rtsp() -> Iterator[GstRtsp]:
 def gst_rtsp_server_factory() -> Iterator[Callable[..., GstRtsp]]:
     """Start GStreamer RTSP servers with custom mounts (NAME -> gst-launch fragment giving live raw video).
 
-    ``factory(mounts, *, user=None, password=None, auth="basic,digest")``: with a login, every mount is
-    secured and ``auth`` names the schemes offered in the 401 challenge. Servers stop at teardown.
+    ``factory(mounts, *, user=None, password=None, auth="basic,digest", protocols=None)``: with a login,
+    every mount is secured and ``auth`` names the schemes offered in the 401 challenge; ``protocols``
+    (``udp`` or ``tcp``) restricts the RTP transports. Servers stop at teardown.
     """
     started: list[GstRtsp] = []
 
@@ -53,6 +54,7 @@ def gst_rtsp_server_factory() -> Iterator[Callable[..., GstRtsp]]:
         user: str | None = None,
         password: str | None = None,
         auth: str = "basic,digest",
+        protocols: str | None = None,
     ) -> GstRtsp:
         secured = user is not None and password is not None
         server = _start(
@@ -61,6 +63,7 @@ def gst_rtsp_server_factory() -> Iterator[Callable[..., GstRtsp]]:
             user=user,
             password=password,
             auth=auth,
+            protocols=protocols,
         )
         started.append(server)
         return server

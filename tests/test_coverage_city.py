@@ -86,7 +86,8 @@ def test_city_rollup_adds_totals_and_ranks_areas_city_wide(tmp_path: Path) -> No
     assert "| key_road | road | 100.0 % | 0.60 km | 0.21 km | 35.0 % | 34.2 % | **no** |" in text
     assert f"| 1 | {markdown_cell(HOSTILE)} | red | 51.2 % |" in text
     assert "<img" not in text and HOSTILE not in text
-    assert "*effective*: seen by a camera that is up." in text and "redundant" not in text
+    assert "*effective*: seen by a camera in working order (up, with a usable picture)." in text
+    assert "redundant" not in text
 
     zh = CliRunner().invoke(
         app, ["report", "coverage-city", str(yucheng), str(hostile), "--out", str(out / "zh"), "--lang", "zh"]

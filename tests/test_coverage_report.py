@@ -19,7 +19,8 @@ from camwatch.cli import app
 from camwatch.config.errors import ConfigError
 from camwatch.config.load import load_config
 from camwatch.coverage.command import run_coverage
-from camwatch.coverage.status import load_status
+from camwatch.coverage.status import load_states, load_status
+from camwatch.monitor.state import StateStore, StoredCamera, Transition
 from support.coverage_sample import lonlat, write_layer
 
 CATEGORY_KEYS = {"kind", "target", "total", "covered", "ratio", "effective_ratio", "meets_target"}
@@ -163,6 +164,50 @@ def test_report_files_and_summary_shape(tmp_path: Path) -> None:
     assert "| key_road | road | 100.0 % | 0.40 km | 0.10 km | 26.2 % | 25.0 % |" in text
     assert "## Ranking by township" in text and "| 2 | Yucheng/West | red |" in text
     assert "Leaflet" in (out / "map.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("a", "reason"),
+    [
+        ({"up": True, "working": False, "status": "no_video", "faults": ["no_video"]}, "no picture"),
+        ({"up": True, "working": False, "status": "frozen", "faults": ["frozen"]}, "picture fault"),
+        ({"up": True, "working": False, "status": "ok", "faults": ["moved"]}, "looks elsewhere"),
+    ],
+)
+def test_effective_coverage_counts_only_working_cameras(tmp_path: Path, a: dict, reason: str) -> None:
+    """A camera that answers but has no usable picture (no_video, frozen) or looks elsewhere (moved) covers
+    nothing effectively, exactly as if it were down; the report says why it was left out, and a moved
+    camera's sector is drawn as unverified."""
+    config = _project(tmp_path)
+    status = tmp_path / "working.json"
+    status.write_text(json.dumps([{"camera": "A", **a}, {"camera": "B", "up": True, "working": True}]))
+    document = run_coverage(load_config(config), tmp_path / "out", status=status)
+    road = document["categories"]["key_road"]
+    assert road["covered"] == pytest.approx(105.0, abs=0.05)
+    assert road["effective_ratio"] == pytest.approx(0.25, abs=1e-4)  # B alone, as with A down
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "- Cameras up in the status snapshot: 2 / 2" in text
+    assert "- Cameras in working order (effective coverage): 1 / 2" in text
+    assert f"- Left out of effective coverage: {reason}" in text
+    page = (tmp_path / "out" / "map.html").read_text()
+    assert ("Field of view (unverified)" in page) is (reason == "looks elsewhere")
+
+
+def test_effective_coverage_from_the_state_database(tmp_path: Path) -> None:
+    """The monitor's own state: a camera whose latest transition is not in working order (no_video) counts
+    as left out."""
+    db = tmp_path / "state.db"
+    store = StateStore(db)
+    store.stage(
+        StoredCamera("A", True, "no_video", ("no_video",), 1.0, 1.0),
+        Transition("A", 1.0, None, "no_video", True, False, ("no_video",)),
+    )
+    store.stage(StoredCamera("B", True, "ok", (), 1.0, 1.0), Transition("B", 1.0, None, "ok", True, True, ()))
+    store.flush()
+    store.close()
+    states = load_states(db)
+    assert (states["A"].up, states["A"].working, states["A"].left_out) == (True, False, "no picture")
+    assert load_status(db) == {"A": False, "B": True}
 
 
 @pytest.fixture

@@ -118,7 +118,10 @@ class FleetCollector:
         maintenance = gauge("camwatch_camera_maintenance", "camera")
         changed = gauge("camwatch_camera_last_change_timestamp_seconds", "camera")
         fault = gauge("camwatch_video_fault", "camera", "fault")
-        video = {name: gauge(f"camwatch_video_{name}", "camera") for name in ("fps", "luma", "sharpness")}
+        video = {
+            name: gauge(f"camwatch_video_{name}", "camera")
+            for name in ("fps", "luma", "sharpness", "decode_error_ratio")
+        }
         stills = {n: gauge(f"camwatch_snapshot_{n}", "camera") for n in ("luma", "sharpness", "scene_match")}
         clock = gauge("camwatch_onvif_clock_offset_seconds", "camera")
         success = gauge("camwatch_probe_success", "camera", "probe")
@@ -142,6 +145,7 @@ class FleetCollector:
                 video["fps"].add_metric([cam.id], 25.0)
                 video["luma"].add_metric([cam.id], 4.0 if cam.fault == "black" else 118.0)
                 video["sharpness"].add_metric([cam.id], 12.0 if cam.fault == "blurred" else 340.0)
+                video["decode_error_ratio"].add_metric([cam.id], 0.0)
                 clock.add_metric([cam.id], 1.5)
                 stills["luma"].add_metric([cam.id], 4.0 if cam.fault == "black" else 120.0)
                 stills["sharpness"].add_metric([cam.id], 12.0 if cam.fault == "blurred" else 360.0)

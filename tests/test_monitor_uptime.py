@@ -9,8 +9,10 @@ from typer.testing import CliRunner
 
 from camwatch.cli import app
 from camwatch.config.load import load_config
-from camwatch.config.models import Config, MonitorSettings, ReportSettings
+from camwatch.config.models import Config, Debounce, MonitorSettings, ReportSettings
+from camwatch.monitor.probes.base import ProbeResult
 from camwatch.monitor.state import StateStore, StoredCamera, Transition
+from camwatch.monitor.tracker import Tracker
 from camwatch.monitor.uptime import (
     area_status,
     compute,
@@ -309,3 +311,30 @@ def test_city_ranking_over_several_instances_with_equal_camera_ids(tmp_path):
         ("永城市", "2", "0.500000"),
     ]
     assert "City: online 62.50 %" in (out / "city_uptime.md").read_text(encoding="utf-8")
+
+
+def test_no_picture_time_is_online_but_not_working(tmp_path):
+    """A camera that answers but shows no picture (no_video) for 20 of 100 hours: online all month, in
+    working order (完好) 80 %. The transition's ``working`` comes from the fault vocabulary through the
+    tracker, as the service stores it."""
+    t0, _ = month_bounds("2026-11")
+    db = tmp_path / "state.db"
+    store = StateStore(db)
+    with store._conn:
+        store._conn.execute("INSERT INTO runs (started, last_seen) VALUES (?, ?)", (t0, t0 + 100 * HOUR))
+    camera = make_camera(id="n", rtsp_url="rtsp://10.0.0.9/live", county="A县", township="X镇")
+    tracker = Tracker({"n": camera}, debounce=Debounce(down_after=1, up_after=1))
+    live = ProbeResult("rtsp", True, "ok", 0.1)
+    no_video = ProbeResult("video", False, "no_video", 8.0, error="no RTP in 8 s", faults=("no_video",))
+    picture = ProbeResult("video", True, "ok", 3.0)
+    for hour, video in ((0, picture), (60, no_video), (80, picture)):
+        transition = tracker.observe("n", {"rtsp": live, "video": video}, t0 + hour * HOUR)
+        assert transition is not None
+        store.stage(tracker.tracks["n"].stored(), transition)
+    assert tracker.tracks["n"].status == "ok"
+    store.flush()
+    store.close()
+    cfg = Config(source=tmp_path / "camwatch.yaml", cameras=(camera,), monitor=MonitorSettings(state=db))
+    cameras, _ = compute(cfg, "2026-11")
+    assert cameras[0].online_rate == pytest.approx(1.0)
+    assert cameras[0].working_rate == pytest.approx(80 / 100)

@@ -42,3 +42,29 @@ def test_applicable_kinds_and_liveness():
     assert applicable(nvr_channel) == ("snapshot",) and liveness_probe(nvr_channel) == "snapshot"
     onvif_only = make_camera(onvif_host="10.0.0.3")
     assert applicable(onvif_only) == ("onvif",) and liveness_probe(onvif_only) == "onvif"
+
+
+# A threshold (non-schedule) field of each kind, set for the fleet, that a tier override naming only the
+# interval must keep.
+_FLEET_FIELDS = {
+    "rtsp": ("timeout", 7.0),
+    "onvif": ("clock_skew_threshold", 42.0),
+    "snapshot": ("blur_floor", 55.0),
+    "video": ("black_luma", 30.0),
+}
+
+
+def test_tier_override_keeps_the_fleet_settings_of_every_kind():
+    assert set(_FLEET_FIELDS) == {s.name for s in SPECS}
+    for spec in SPECS:
+        name, value = _FLEET_FIELDS[spec.name]
+        settings = MonitorSettings(
+            **{spec.name: {name: value, "jitter": 0.3}},
+            tiers={"key": {spec.name: {"interval": "1m", "jitter": 0.0}}},
+        )
+        key = settings.schedule("key", spec.name)
+        assert isinstance(key, spec.settings)
+        assert (key.interval, key.jitter, getattr(key, name)) == (60.0, 0.0, value), spec.name
+        default = settings.schedule("default", spec.name)
+        assert (getattr(default, name), default.jitter) == (value, 0.3)
+        assert default.interval == spec.settings().interval

@@ -440,6 +440,57 @@ async def test_stale_nonce_is_answered_again_and_nonce_counts_go_up() -> None:
     assert len({p["cnonce"] for p in seen}) == 4
 
 
+def nonce_expiring_camera(*, stale_every_time: bool, seen: list[tuple[str, str | None]]) -> Handler:
+    """A camera that wants a login for OPTIONS too, and whose nonce expires between OPTIONS and DESCRIBE:
+    DESCRIBE with the OPTIONS nonce gets ``401 … stale=true`` and a new nonce (each time, if
+    ``stale_every_time``: a camera that never takes an answer)."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        issued = 0
+        while head := (await reader.readuntil(b"\r\n\r\n")).decode():
+            cseq = re.search(r"CSeq: (\d+)", head)[1]  # type: ignore[index]
+            nonce = re.search(r'nonce="([^"]*)"', head)
+            method = head.split(" ", 1)[0]
+            seen.append((method, nonce[1] if nonce else None))
+            current = f"nonce-{issued}"
+            fresh = nonce is not None and nonce[1] == current
+            if fresh and (method == "OPTIONS" or (issued >= 2 and not stale_every_time)):
+                body = b"" if method == "OPTIONS" else SDP
+                writer.write(
+                    b"RTSP/1.0 200 OK\r\nCSeq: %s\r\nContent-Length: %d\r\n\r\n%s"
+                    % (cseq.encode(), len(body), body)
+                )
+            else:
+                issued += 1
+                stale = ", stale=true" if nonce else ""
+                challenge = f'WWW-Authenticate: Digest realm="cam", nonce="nonce-{issued}"{stale}'
+                writer.write(f"RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n{challenge}\r\n\r\n".encode())
+            await writer.drain()
+
+    return handler
+
+
+async def test_stale_nonce_after_an_authenticated_options_is_answered_once() -> None:
+    """OPTIONS needed the login; DESCRIBE's ``stale=true`` is answered with the new nonce on the same
+    connection. A second 401 on the same request stays ``auth_failed``."""
+    seen: list[tuple[str, str | None]] = []
+    async with loopback_server(nonce_expiring_camera(stale_every_time=False, seen=seen)) as url:
+        result = await probe_url(url, username="u", password="p", timeout=TIMEOUT_S)
+    assert (result.status, result.error) == (OK, None)
+    assert seen == [
+        ("OPTIONS", None),
+        ("OPTIONS", "nonce-1"),
+        ("DESCRIBE", "nonce-1"),
+        ("DESCRIBE", "nonce-2"),
+    ]
+    challenges.clear()
+    seen.clear()
+    async with loopback_server(nonce_expiring_camera(stale_every_time=True, seen=seen)) as url:
+        refused = await probe_url(url, username="u", password="p", timeout=TIMEOUT_S)
+    assert (refused.status, refused.error) == (AUTH_FAILED, "credentials rejected")
+    assert [m for m, _ in seen] == ["OPTIONS", "OPTIONS", "DESCRIBE", "DESCRIBE"]
+
+
 def test_challenge_cache_is_a_bounded_lru() -> None:
     cache = ChallengeCache(2)
     a, b, c = (Remembered(Challenge("basic", {"realm": r})) for r in "abc")

@@ -199,6 +199,8 @@ def test_the_chinese_template_renders_an_alert_group(tmp_path: Path) -> None:
         (["alertname=CoverageBelowTarget", "area=Chengguan"], "planners"),
         (["alertname=CamwatchProbesStale", "instance=camwatch:9640"], "monitoring-admin"),
         (["alertname=Gb28181DeviceDown", "device=34020000001180000001"], "duty-officer"),
+        (["alertname=NoVideoCluster", "cluster=switch:sw-9"], "duty-officer"),
+        (["alertname=CameraNoVideo", "camera=c1", "county=Xiayi"], "duty-officer"),
     ],
 )
 def test_alerts_route_to_their_receivers(labels: list[str], receiver: str) -> None:
@@ -283,6 +285,44 @@ def test_offline_cluster_inhibits_only_its_members_camera_down(alertmanager: str
         name=lambda labels: f"{labels['alertname']} {labels.get('camera', '')}",
         alertname="Camera.*|AreaOnlineRateLow",
     )
+    assert states == expected
+
+
+def test_cameras_without_picture_together_page_once(alertmanager: str) -> None:
+    """A switch (or site) whose cameras lose their picture together is one NoVideoCluster page: it mutes its
+    members' CameraNoVideo (not a priority camera's, not another switch's); a camera that is down does not
+    also page for its missing picture."""
+    west = {"instance": "camwatch:9640", "job": "camwatch", "county": "Xiayi", "township": "Chengguan"}
+    member = {"alertname": "CameraNoVideo", "fault": "no_video", "severity": "warning", **west}
+    alerts = {
+        "switch cluster": {
+            "alertname": "NoVideoCluster",
+            "kind": "switch",
+            "switch": "sw-9",
+            "cluster": "switch:sw-9",
+            "severity": "warning",
+            **west,
+        },
+        "site cluster": {
+            "alertname": "NoVideoCluster",
+            "kind": "site",
+            "site": "Park",
+            "cluster": "site:Park",
+            "severity": "warning",
+            **west,
+        },
+        "member": {**member, "camera": "s1", "switch": "sw-9", "site": "North", "priority": "false"},
+        "site member": {**member, "camera": "p2", "switch": "sw-4", "site": "Park", "priority": "false"},
+        "priority member": {**member, "camera": "s2", "switch": "sw-9", "site": "East", "priority": "true"},
+        "other switch": {**member, "camera": "x1", "switch": "sw-2", "site": "Mall", "priority": "false"},
+        "down": {**member, "camera": "d1", "switch": "sw-3", "site": "Lane", "priority": "false"},
+        "down itself": {"alertname": "CameraDown", "camera": "d1", "severity": "critical", **west},
+    }
+    post_alerts(alertmanager, list(alerts.values()))
+    names = {frozenset(labels.items()): key for key, labels in alerts.items()}
+    muted = ("member", "site member", "down")
+    expected = {key: "suppressed" if key in muted else "active" for key in alerts}
+    states = alert_states(alertmanager, expected, name=lambda labels: names[frozenset(labels.items())])
     assert states == expected
 
 

@@ -18,10 +18,15 @@ import yaml
 
 from camwatch.config.errors import ConfigError
 from camwatch.config.load import load_config
+from camwatch.config.models import VideoSettings
+from camwatch.monitor.probes.base import ProbeContext
+from camwatch.monitor.probes.rtsp import probe_url
+from camwatch.monitor.probes.video import probe as video_probe
 from camwatch.monitor.video_analysis import ALIVE_SHARE, sensor_alive
 from camwatch.sim.fleet import Fleet
 from camwatch.sim.h264 import clip
 from camwatch.sim.profiles import FleetSpec, load_spec, plan
+from support.cameras import make_camera
 
 PASSWORD = "Sim-pw:1@x"
 PORT = 18554
@@ -540,3 +545,24 @@ def test_the_chinese_demo_runs_in_china_with_chinese_names(
     assert {("village", f"夏邑县/{t}/{v}") for t, v in villages} <= areas
     report = (tmp_path / "coverage" / "report.md").read_text(encoding="utf-8")
     assert report.startswith("# 视频监控覆盖分析报告") and "不一致" not in report
+
+
+async def test_online_camera_without_picture_is_no_video() -> None:
+    """The simulator's "online, no picture" camera answers OPTIONS/DESCRIBE (up) and PLAY, then sends
+    nothing: the video check finds no_video over TCP, and UDP is refused (the simulator serves TCP only)."""
+    spec = {
+        "count": 2,
+        "seed": 3,
+        "rtsp_port": 18574,
+        "onvif": False,
+        "profiles": [{"name": "healthy"}, {"name": "no-picture", "count": 1, "behaviour": "no_video"}],
+    }
+    async with Fleet(FleetSpec.model_validate(spec), password=PASSWORD, base_address="127.31.9.1") as fleet:
+        cam = next(c for c in fleet.cameras if c.profile == "no-picture")
+        url = fleet.rtsp_url(cam.id, with_password=PASSWORD)
+        live = await probe_url(url, timeout=5.0)
+        ctx = ProbeContext(settings=VideoSettings(rtp_wait=1.0, timeout=6.0))
+        result = await video_probe(make_camera(id=cam.id, rtsp_url=url), ctx)
+    assert live.status == "ok"
+    assert result.status == "no_video"
+    assert result.error == "no RTP in 1 s over TCP; SETUP refused (461) over UDP"

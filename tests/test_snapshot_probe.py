@@ -200,14 +200,24 @@ async def test_replies_are_capped_and_must_be_pictures():
         async def answer(self, request):
             if request.path == "/huge":
                 return web.Response(body=b"\xff" * (2 * 1024 * 1024), content_type="image/jpeg")
+            if request.path == "/empty":
+                return web.Response(body=b"", content_type="image/jpeg")
             return web.Response(text="<html>login page</html>", content_type="text/html")
 
     async with serve(Hostile()) as port:
         small = SnapshotSettings(frozen_seconds=0.5, max_reply_bytes=64 * 1024)
         huge = await run(make_camera(snapshot_url=f"http://127.0.0.1:{port}/huge"), small)
         assert (huge.status, huge.error) == ("error", "reply larger than 64 KiB")
+        # A camera that answers 200 with no picture has none to show (no_video), and is up: it answers.
         page = await run(make_camera(snapshot_url=f"http://127.0.0.1:{port}/page"), small)
-        assert (page.status, page.error) == ("error", "the reply is not a picture")
+        assert (page.status, page.error) == ("no_video", "the reply is not a picture (23 bytes)")
+        empty = await run(make_camera(snapshot_url=f"http://127.0.0.1:{port}/empty"), small)
+        assert (empty.status, empty.error, empty.faults) == (
+            "no_video",
+            "empty picture (0 bytes)",
+            ("no_video",),
+        )
+        assert page.answered and empty.answered
     closed = await run(make_camera(snapshot_url=f"http://127.0.0.1:{unused_port()}/x"))
     assert closed.status == "offline"
 

@@ -97,6 +97,33 @@ async def test_h265_cameras_are_judged_like_h264(tmp_path: Path, gst_rtsp_server
     assert not wrong
 
 
+# Real scenes served by a server that refuses interleaved TCP (461): the check falls back to RTP over UDP and
+# judges each as it does over TCP (issue 22): live scenes by day and night, a frozen one, picture faults.
+UDP_STREAMS = (
+    "ok_camera",
+    "ok_ir_chelsea",
+    "ok_passing_gravel",
+    "frozen_osd_motorcycle_left",
+    "blurred_s5_coffee",
+    "occluded_lens_astronaut",
+)
+
+
+async def test_real_scenes_over_udp_are_judged_as_over_tcp(tmp_path: Path, gst_rtsp_server_factory) -> None:
+    streams = {s.name: s for s in vqd_corpus.build(tmp_path / "udp")}
+    chosen = [streams[name] for name in UDP_STREAMS]
+    mounts = {s.name: s.fragment for s in chosen}
+    over_udp = gst_rtsp_server_factory(mounts, protocols="udp")
+    over_tcp = gst_rtsp_server_factory(mounts, protocols="tcp")
+    settings = VideoSettings()
+    udp = await vqd_corpus.check_corpus(over_udp.url, chosen, settings=settings, concurrency=3)
+    tcp = await vqd_corpus.check_corpus(over_tcp.url, chosen, settings=settings, concurrency=3)
+    assert [(o.stream.name, o.status, o.faults) for o in udp] == [
+        (o.stream.name, o.status, o.faults) for o in tcp
+    ]
+    assert all(o.correct for o in udp), [(o.stream.name, o.status) for o in udp if not o.correct]
+
+
 async def test_dusk_infrared_and_exposure_views_are_not_a_turned_camera(
     corpus: tuple[GstRtsp, list[vqd_corpus.Stream]],
 ) -> None:

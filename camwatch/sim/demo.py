@@ -51,6 +51,7 @@ MESSAGES = {
         "probe": "probe:    {url}/probe?target={camera}",
         "coverage": "coverage: {path} (written in ~{after:.0f} s)",
         "gb": "GB/T 28181: {count} simulated devices register at {listen} (one password wrong)",
+        "no_picture": "{count} cameras answer but send no picture: status no_video (在线不出图)",
         "events": "a switch outage starts a minute in, an NVR falls silent at 90 s; Ctrl-C stops",
         "report": "coverage report written: {path} ({met}/{of} categories meet their target)",
     },
@@ -62,6 +63,7 @@ MESSAGES = {
         "probe": "单台探测：{url}/probe?target={camera}",
         "coverage": "覆盖率报告：{path}（约 {after:.0f} 秒后生成）",
         "gb": "GB/T 28181：{count} 台模拟设备向 {listen} 注册（其中一台密码错误）",
+        "no_picture": "{count} 台摄像机在线但不出图：状态 no_video（在线不出图）",
         "events": "一分钟后一台交换机断开，90 秒时一台 NVR 停止心跳；按 Ctrl-C 退出",
         "report": "覆盖率报告已生成：{path}（{of} 个类别中 {met} 个达标）",
     },
@@ -115,6 +117,9 @@ async def run_demo(
         print(say["coverage"].format(path=report_dir / "map.html", after=COVERAGE_AFTER))
         gb_listen = config.gb28181.listen if config.gb28181 else "?"
         print(say["gb"].format(count=len(gb_devices), listen=gb_listen))
+        no_picture = sum(c.profile == "no-picture" for c in fleet.cameras)
+        if no_picture:
+            print(say["no_picture"].format(count=no_picture))
         print(say["events"], flush=True)
         silence = asyncio.get_running_loop().call_later(GB_SILENCE_AFTER, _silence, gb_devices[1])
         report = asyncio.create_task(_coverage_report(service, config_path, report_dir, run_coverage, lang))

@@ -20,7 +20,16 @@ from camwatch.config.yamldoc import parse_yaml
 from camwatch.sim.h264 import Picture
 
 Behaviour = Literal[
-    "ok", "offline", "hanging", "slow", "resetting", "garbage", "oversized", "auth_failed", "flapping"
+    "ok",
+    "offline",
+    "hanging",
+    "slow",
+    "resetting",
+    "garbage",
+    "oversized",
+    "auth_failed",
+    "flapping",
+    "no_video",
 ]
 OnvifFault = Literal["hang", "slow", "malformed", "xxe", "billion_laughs", "http500"]
 GroupLabel = Literal["site", "switch", "fibre", "power"]

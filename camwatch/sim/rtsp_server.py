@@ -18,7 +18,7 @@ from typing import Literal, cast, get_args
 
 from camwatch.sim.h264 import PAYLOAD_TYPE, Clip
 
-Behaviour = Literal["ok", "hanging", "slow", "resetting", "garbage", "oversized"]
+Behaviour = Literal["ok", "hanging", "slow", "resetting", "garbage", "oversized", "no_video"]
 BEHAVIOURS: tuple[str, ...] = get_args(Behaviour)
 
 REALM = "camwatch-sim"
@@ -297,6 +297,14 @@ class RtspConnection(asyncio.Protocol):
             self._task = None
 
 
+class NoVideoConnection(RtspConnection):
+    """Online, no picture (在线不出图): answers every request like a healthy camera, PLAY included, and never
+    sends a packet (a hung encoder, or RTP blocked on its way)."""
+
+    async def stream(self) -> None:
+        return
+
+
 class HangingConnection(RtspConnection):
     """Accepts and reads, never answers."""
 
@@ -368,6 +376,7 @@ _CONNECTION_KINDS: dict[str, type[RtspConnection]] = {
     "resetting": ResettingConnection,
     "garbage": GarbageConnection,
     "oversized": OversizedConnection,
+    "no_video": NoVideoConnection,
 }
 
 

@@ -17,6 +17,8 @@ AUTH_FAILED = "auth_failed"
 NOT_FOUND = "not_found"
 ERROR = "error"
 SKIPPED = "skipped"
+# Not a status: how ``camwatch_probes_total`` counts a probe that failed on camwatch's side (``internal``).
+INTERNAL_ERROR = "internal_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +27,9 @@ class ProbeResult:
 
     ``values`` holds measured numbers in base units (``fps``, ``luma``, ``sharpness``,
     ``clock_offset_seconds``); ``details`` holds descriptive facts (codec, resolution, stream URI, serial).
-    ``error`` is a short human-readable reason and never contains a password.
+    ``error`` is a short human-readable reason and never contains a password. ``internal``: the probe
+    failed on camwatch's side (a bug, no UDP port free, a decoder missing from its build), not the camera's:
+    counted as ``camwatch_probes_total{result="internal_error"}``, never a camera fault.
     """
 
     probe: str
@@ -36,6 +40,7 @@ class ProbeResult:
     faults: tuple[str, ...] = ()
     values: Mapping[str, float] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
+    internal: bool = False
 
     @property
     def answered(self) -> bool:

@@ -52,6 +52,9 @@ VALUES: dict[str, Value] = {
         "camwatch_snapshot_scene_match", "How well the still picture matches the reference view (0-1)."
     ),
     "snapshot_bytes": Value("camwatch_snapshot_bytes", "Size of the camera's last JPEG still picture."),
+    "decode_error_ratio": Value(
+        "camwatch_video_decode_error_ratio", "Share of the decoded frames that were in error (0-1)."
+    ),
 }
 
 
@@ -129,7 +132,7 @@ SPECS: tuple[ProbeSpec, ...] = (
         gate="video_concurrency",
         needs_up=True,
         faults=PICTURE_FAULTS,
-        values=("fps", "luma", "sharpness", "scene_match"),
+        values=("fps", "luma", "sharpness", "scene_match", "decode_error_ratio"),
     ),
 )
 SPEC = {s.name: s for s in SPECS}

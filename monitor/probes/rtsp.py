@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
@@ -234,8 +234,11 @@ class _Auth:
             challenge, username=self.username, password=password, method=method, uri=uri, nc=current.nc
         )
 
-    def answered(self, method: str, response: RtspResponse, *, with_credentials: bool) -> None:
-        """Note the answer to a request; take the challenge of a 401, or raise ``_AuthUnanswerable``."""
+    def answered(
+        self, method: str, response: RtspResponse, *, with_credentials: bool, first: bool = True
+    ) -> None:
+        """Note the answer to a request; take the challenge of a 401, or raise ``_AuthUnanswerable``.
+        ``first``: the request's first 401 (a second one on the same request is never answered)."""
         if response.status != 401:
             if with_credentials:
                 self.accepted = True
@@ -245,10 +248,15 @@ class _Auth:
         self.challenged = True
         if self.username is None:
             raise _AuthUnanswerable("authentication required but no credentials configured")
-        if self.fresh:
-            raise _AuthUnanswerable("credentials rejected")
         parsed = parse_challenges(response.header_values("www-authenticate"))
         chosen = choose_challenge(parsed)
+        if self.fresh:
+            # Answered on this connection already: only a nonce that expired meanwhile (``stale=true``, the
+            # credentials were good) is answered once more, with the new nonce.
+            if not (first and self.current is not None and chosen is not None and _stale(chosen)):
+                raise _AuthUnanswerable("credentials rejected")
+            self.current = replace(self.current, challenge=chosen, nc=0)
+            return
         if chosen is None:
             offered = ", ".join(sorted({c.scheme for c in parsed})) or "none"
             raise _AuthUnanswerable(f"unsupported authentication scheme ({offered[:60]})")
@@ -270,14 +278,19 @@ class _Auth:
             challenges.discard(url)
 
 
+def _stale(challenge: Challenge) -> bool:
+    return challenge.scheme == "digest" and digest_is_stale(challenge)
+
+
 async def _request(conn: _Connection, method: str, url: str, auth: _Auth) -> RtspResponse:
-    """Send ``method``; answer a 401 once on the same connection (a second 401 raises)."""
+    """Send ``method``; answer a 401 once (a second 401 on the same request raises); a connection answers
+    one challenge, and after it only a stale nonce's."""
     build = options_request if method == "OPTIONS" else describe_request
-    for _ in range(2):
+    for attempt in range(2):
         cseq = conn.next_cseq()
         authorization = auth.header(method, url)
         response = await conn.exchange(build(url, cseq, authorization=authorization), cseq)
-        auth.answered(method, response, with_credentials=authorization is not None)
+        auth.answered(method, response, with_credentials=authorization is not None, first=attempt == 0)
         if response.status != 401:
             return response
     raise _AuthUnanswerable("credentials rejected")

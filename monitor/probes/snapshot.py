@@ -47,6 +47,9 @@ from camwatch.monitor.rtsp_proto import (
 )
 
 NAME = "snapshot"
+# The camera answers with something that is no picture (an empty body, a login page): its picture never
+# comes, like a stream that sends nothing (the fault ``no_video``).
+NO_VIDEO = "no_video"
 BASELINE_KEY = "snapshot_sharpness"
 SCENE_KEY = "snapshot_scene"
 _MAX_REDIRECTS = 3
@@ -132,9 +135,11 @@ async def fetch(session: aiohttp.ClientSession, url: str, login: Login | None, l
 
 def decode(jpeg: bytes) -> np.ndarray:
     """A JPEG (or any picture OpenCV reads) as a BGR frame; raises ``SnapshotFailed``."""
+    if not jpeg:
+        raise SnapshotFailed(NO_VIDEO, "empty picture (0 bytes)")
     frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     if frame is None:
-        raise SnapshotFailed(ERROR, "the reply is not a picture")
+        raise SnapshotFailed(NO_VIDEO, f"the reply is not a picture ({len(jpeg)} bytes)")
     return frame
 
 
@@ -201,7 +206,9 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     login = Login(camera.username, password or "") if camera.username else None
 
     def failed(status: str, error: str) -> ProbeResult:
-        return ProbeResult(NAME, False, status, time.monotonic() - started, error=scrub(error, [password]))
+        found = (NO_VIDEO,) if status == NO_VIDEO else ()
+        duration = time.monotonic() - started
+        return ProbeResult(NAME, False, status, duration, error=scrub(error, [password]), faults=found)
 
     try:
         async with asyncio.timeout(ctx.timeout):

@@ -6,6 +6,12 @@ decodes only keyframes (one per GOP, typically every 1-2 s), which it compares w
 When two keyframes show a still picture with content, it decodes a few consecutive frames once to tell a
 live sensor (its noise changes every frame) from a frozen source. It stops receiving as soon as the verdict
 cannot change any more.
+
+RTP comes over interleaved TCP first (it crosses NAT and firewalls), over UDP when the camera refuses TCP
+or sends nothing over it, or the other way round from what worked last time (``transport``); a camera pins
+one with its ``transport`` field. A camera whose picture never comes over any of them (SETUP or PLAY
+refused, no RTP, nothing decodable) has ``no_video``; a failure on camwatch's own side (no free UDP port, a
+decoder missing from its build) is a probe ``error`` marked ``internal``, never a camera fault.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import numpy as np
 
 from camwatch.config.models import Camera, VideoSettings
 from camwatch.config.redact import scrub
+from camwatch.monitor import rtp_udp
 from camwatch.monitor import video_analysis as analysis
 from camwatch.monitor.decoder_relay import DecoderRelay
 from camwatch.monitor.probes import references
@@ -36,6 +43,7 @@ from camwatch.monitor.probes.base import (
     OFFLINE,
     SKIPPED,
     TIMEOUT,
+    BaselineStore,
     ProbeContext,
     ProbeResult,
 )
@@ -55,6 +63,27 @@ _ALIVE_SKIP, _DEAD_PAIRS, _LIVE_PAIRS = 1, 2, 4
 # subsampling (not averaging) keeps the per-pixel noise that averaging would cancel.
 _ALIVE_WIDTH = 640
 _PLANAR_8BIT = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12"})
+NO_VIDEO = "no_video"
+# Where the transport that last brought a picture is remembered (``ctx.baselines``: memory and the state
+# database), as a number: the store keeps numbers and scene references.
+TRANSPORT_KEY = "rtp_transport"
+_TRANSPORT_CODES = {"tcp": 0.0, "udp": 1.0}
+# More than this share of the decoded frames in error and the picture is unusable: ``no_video``.
+MAX_DECODE_ERROR_RATIO = 0.5
+
+
+@dataclass(slots=True)
+class Progress:
+    """What the decoder made of the stream so far (read by the probe while the capture thread runs)."""
+
+    packets: int = 0
+    decoded: int = 0  # frames (and packets the decoder refused) the decoder was given to decode
+    corrupt: int = 0  # of those, frames in error or packets refused
+    pictures: int = 0
+
+    @property
+    def error_ratio(self) -> float:
+        return self.corrupt / self.decoded if self.decoded else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +96,9 @@ class Capture:
     width: int
     height: int
     alive: float | None = None
+    decoded: int = 0
+    corrupt: int = 0
+    packets: int = 0
 
 
 class StreamTimeout(Exception):
@@ -82,9 +114,10 @@ class _Watch:
     or earlier once the frozen verdict is settled either way.
     """
 
-    def __init__(self, stream: Any, settings: VideoSettings) -> None:
+    def __init__(self, stream: Any, settings: VideoSettings, progress: Progress | None = None) -> None:
         self.stream = stream
         self.settings = settings
+        self.progress = progress or Progress()
         self.pictures: list[analysis.Picture] = []
         self.stamps: list[float] = []
         self.tracker = analysis.StillTracker(settings.frozen_tolerance)
@@ -109,6 +142,7 @@ class _Watch:
         """Take one packet; return whether the window is complete."""
         t = self._seconds(packet.pts)
         self.stamps.append(t)
+        self.progress.packets += 1
         if packet.is_keyframe:
             self._gop = []
             self._start = t if self._start is None else self._start
@@ -122,7 +156,7 @@ class _Watch:
         if self._measuring:
             self._codec.skip_frame = "DEFAULT"
         for each in feed:
-            self._take(self._codec.decode(each))
+            self._take(self._decode(each))
         if not self._measuring and not self._full:
             self._codec.skip_frame = "NONKEY"
         return t - self._start >= self.settings.duration or self._settled()
@@ -139,7 +173,16 @@ class _Watch:
 
     def finish(self) -> None:
         """Drain frames the decoder still holds."""
-        self._take(self._codec.decode(None))
+        self._take(self._decode(None))
+
+    def _decode(self, packet: Any) -> Any:
+        """The packet's frames; a packet the decoder refuses counts as a frame in error (花屏, garbage)."""
+        try:
+            return self._codec.decode(packet)
+        except av.error.InvalidDataError:
+            self.progress.decoded += 1
+            self.progress.corrupt += 1
+            return ()
 
     def _settled(self) -> bool:
         if self.alive is not None and self.alive >= analysis.ALIVE_SHARE:
@@ -170,6 +213,11 @@ class _Watch:
         for frame in frames:
             if frame.pts is None:
                 continue
+            self.progress.decoded += 1
+            if frame.is_corrupt:
+                # Judged on the frames that decoded whole; how many did not is the decode error ratio.
+                self.progress.corrupt += 1
+                continue
             self._follow_sensor(frame)
             t = self._seconds(frame.pts) - self._start
             newest = self.pictures[-1].pts if self.pictures else -1.0
@@ -184,6 +232,7 @@ class _Watch:
             )
             pic = analysis.picture(small.to_ndarray(), t)
             self.pictures.append(pic)
+            self.progress.pictures += 1
             self._lit = analysis.luma(pic) >= self.settings.black_luma
             self.tracker.add(pic)
 
@@ -206,11 +255,21 @@ def _sensor_luma(frame: Any) -> Any:
     return analysis.sensor_sample(luma, _ALIVE_WIDTH).copy()
 
 
-def capture(url: str, *, settings: VideoSettings, deadline: float, cancel: threading.Event) -> Capture:
+def capture(
+    url: str,
+    *,
+    settings: VideoSettings,
+    deadline: float,
+    cancel: threading.Event,
+    progress: Progress | None = None,
+) -> Capture:
     """Decode one window of ``url`` (blocking). Raises PyAV errors or ``StreamTimeout``."""
     io_timeout = max(0.1, deadline - time.monotonic())
     options = {
+        # Always interleaved to the relay, whatever the relay asks the camera for.
         "rtsp_transport": "tcp",
+        # Only the picture is wanted: no SETUP (and no UDP ports) for an audio track.
+        "allowed_media_types": "video",
         "timeout": str(int(io_timeout * 1_000_000)),
         # The SDP already names the codec; probing would receive and decode seconds of frames only to
         # throw them away.
@@ -224,7 +283,7 @@ def capture(url: str, *, settings: VideoSettings, deadline: float, cancel: threa
         stream = container.streams.video[0]
         # Decoder threads would only add overhead for the few frames decoded.
         stream.thread_type = "NONE"
-        watch = _Watch(stream, settings)
+        watch = _Watch(stream, settings, progress)
         for packet in container.demux(stream):
             if cancel.is_set() or time.monotonic() > deadline:
                 raise StreamTimeout(f"no {settings.duration:g} s of video within the probe timeout")
@@ -232,7 +291,18 @@ def capture(url: str, *, settings: VideoSettings, deadline: float, cancel: threa
                 break
         watch.finish()
         ctx = stream.codec_context
-        return Capture(tuple(watch.pictures), watch.fps, ctx.name, ctx.width, ctx.height, watch.alive)
+        done = watch.progress
+        return Capture(
+            tuple(watch.pictures),
+            watch.fps,
+            ctx.name,
+            ctx.width,
+            ctx.height,
+            watch.alive,
+            done.decoded,
+            done.corrupt,
+            done.packets,
+        )
 
 
 def _status_of(exc: BaseException, elapsed: float, io_timeout: float) -> str:
@@ -286,6 +356,122 @@ async def _in_thread(fn: Any, timeout: float) -> Any:
     return await asyncio.wait_for(done, timeout)
 
 
+def transports(camera: Camera, baselines: BaselineStore) -> tuple[str, ...]:
+    """The transports to try, in order: the camera's pinned one, else the one that last brought a picture
+    first (interleaved TCP when none did yet), then the other."""
+    if camera.transport != "auto":
+        return (camera.transport,)
+    return ("udp", "tcp") if remembered_transport(camera.id, baselines) == "udp" else ("tcp", "udp")
+
+
+def remembered_transport(camera_id: str, baselines: BaselineStore) -> str | None:
+    code = baselines.get(camera_id, TRANSPORT_KEY)
+    return next((name for name, value in _TRANSPORT_CODES.items() if value == code), None)
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """One transport's try: a capture, a final result, or why no picture came over it (``missed``, with
+    ``waited`` seconds for RTP that never came): the next transport may do better."""
+
+    transport: str
+    got: Capture | None = None
+    result: ProbeResult | None = None
+    missed: str | None = None
+    waited: float = 0.0
+
+
+async def _attempt(
+    camera: Camera, password: str | None, settings: VideoSettings, transport: str, deadline: float
+) -> _Attempt:
+    started = time.monotonic()
+    assert camera.rtsp_url is not None
+    relay = DecoderRelay(
+        camera.rtsp_url,
+        camera.username,
+        password,
+        transport=transport,
+        udp_ports=rtp_udp.ports(settings.udp_ports),
+        rtp_wait=settings.rtp_wait,
+    )
+    cancel = threading.Event()
+    progress = Progress()
+    failure: BaseException | None = None
+    try:
+        async with relay:
+            got: Capture = await _in_thread(
+                lambda: capture(
+                    relay.url, settings=settings, deadline=deadline, cancel=cancel, progress=progress
+                ),
+                max(0.0, deadline - time.monotonic()),
+            )
+        return _Attempt(transport, got=got)
+    except TimeoutError:
+        failure = None
+    except Exception as exc:
+        failure = exc
+    finally:
+        cancel.set()
+
+    def elapsed() -> float:
+        return time.monotonic() - started
+
+    def result(status: str, error: str, **more: Any) -> _Attempt:
+        found = (NO_VIDEO,) if status == NO_VIDEO else ()
+        error = scrub(error, [password])
+        return _Attempt(
+            transport, result=ProbeResult(NAME, False, status, elapsed(), error=error, faults=found, **more)
+        )
+
+    if relay.exhausted is not None:
+        log.warning("camera %s: video check could not run: %s", camera.id, relay.exhausted)
+        return result(ERROR, f"internal error: {relay.exhausted}", internal=True)
+    if relay.transport_refused is not None:
+        return _Attempt(transport, missed=relay.transport_refused)
+    if relay.no_rtp:
+        return _Attempt(transport, missed="no RTP", waited=settings.rtp_wait)
+    if relay.refused is not None:
+        return result(NO_VIDEO, relay.refused)
+    if relay.redirect is not None:
+        # Said in the log too: a camera sending its decoder elsewhere is worth a look (hijacked, or
+        # re-addressed), and the probe's error alone shows only in `camwatch_probe_success`.
+        log.warning("camera %s: video check refused a redirect (%s)", camera.id, relay.redirect)
+        return result(ERROR, relay.redirect)
+    if isinstance(failure, av.error.DecoderNotFoundError):
+        log.warning("camera %s: video check could not decode: %s", camera.id, failure)
+        return result(ERROR, f"internal error: no decoder in camwatch's build ({failure})", internal=True)
+    if relay.counts.rtp and not progress.pictures and (failure is None or relay.played_at is not None):
+        # RTP came, the decoder made nothing of it: garbage, or every frame in error.
+        return result(NO_VIDEO, _undecodable(progress, relay.counts.rtp, elapsed()))
+    if failure is None:
+        cancel.set()
+        return result(TIMEOUT, f"no verdict within {deadline - started:g} s")
+    # A camera the relay could not reach: the decoder only saw the relay hang up.
+    failed: BaseException = relay.unreachable or failure
+    status = _status_of(failed, elapsed(), deadline - started)
+    return result(status, relay.as_camera(str(failed)) or type(failed).__name__)
+
+
+def _undecodable(progress: Progress, packets: int, seconds: float) -> str:
+    if progress.decoded:
+        return f"undecodable video: {progress.corrupt} of {progress.decoded} frames in error"
+    return f"undecodable video: no picture decoded from {packets} RTP packets in {seconds:.0f} s"
+
+
+def _missed(attempts: list[_Attempt]) -> str:
+    """Why no transport brought a picture: ``no RTP in 8 s over TCP or UDP``, ``SETUP refused (461) over
+    TCP; no RTP in 4 s over UDP``."""
+    if all(a.missed == "no RTP" for a in attempts):
+        names = " or ".join(a.transport.upper() for a in attempts)
+        return f"no RTP in {sum(a.waited for a in attempts):g} s over {names}"
+    return "; ".join(
+        f"{a.missed} in {a.waited:g} s over {a.transport.upper()}"
+        if a.missed == "no RTP"
+        else f"{a.missed} over {a.transport.upper()}"
+        for a in attempts
+    )
+
+
 async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     """Decode ``duration`` seconds of the camera's main stream and report picture faults."""
     settings = cast(VideoSettings, ctx.settings)
@@ -294,37 +480,47 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         return ProbeResult(NAME, False, SKIPPED, 0.0, error="camera has no rtsp_url")
     password = camera.password.get_secret_value() if camera.password else None
     deadline = started + ctx.timeout
-    cancel = threading.Event()
 
     def elapsed() -> float:
         return time.monotonic() - started
 
     # The decoder talks to the camera only through the relay, which holds the login (see decoder_relay).
     try:
-        relay = DecoderRelay(camera.rtsp_url, camera.username, password)
+        DecoderRelay(camera.rtsp_url, camera.username, password)
     except ValueError as exc:
         return ProbeResult(NAME, False, ERROR, elapsed(), error=f"invalid RTSP URL: {exc}")
-    try:
-        async with relay:
-            got: Capture = await _in_thread(
-                lambda: capture(relay.url, settings=settings, deadline=deadline, cancel=cancel), ctx.timeout
-            )
-    except TimeoutError:
-        cancel.set()
-        return ProbeResult(NAME, False, TIMEOUT, elapsed(), error=f"no verdict within {ctx.timeout:g} s")
-    except Exception as exc:
-        if relay.redirect is not None:
-            # Said in the log too: a camera sending its decoder elsewhere is worth a look (hijacked, or
-            # re-addressed), and the probe's error alone shows only in `camwatch_probe_success`.
-            log.warning("camera %s: video check refused a redirect (%s)", camera.id, relay.redirect)
-            return ProbeResult(NAME, False, ERROR, elapsed(), error=relay.redirect)
-        # A camera the relay could not reach: the decoder only saw the relay hang up.
-        failure: BaseException = relay.unreachable or exc
-        status = _status_of(failure, elapsed(), ctx.timeout)
-        error = relay.as_camera(str(failure)) or type(failure).__name__
-        return ProbeResult(NAME, False, status, elapsed(), error=scrub(error, [password]))
-    if not got.pictures:
-        return ProbeResult(NAME, False, ERROR, elapsed(), error="no decodable keyframe in the stream")
+    missed: list[_Attempt] = []
+    attempt: _Attempt | None = None
+    for transport in transports(camera, ctx.baselines):
+        if missed and time.monotonic() >= deadline:
+            break
+        attempt = await _attempt(camera, password, settings, transport, deadline)
+        if attempt.missed is None:
+            break
+        missed.append(attempt)
+    if attempt is None or attempt.got is None:
+        if attempt is not None and attempt.result is not None:
+            final = attempt.result
+            return ProbeResult(**{**_fields(final), "duration_seconds": elapsed()})
+        return ProbeResult(NAME, False, NO_VIDEO, elapsed(), error=_missed(missed), faults=(NO_VIDEO,))
+    got = attempt.got
+    if camera.transport == "auto" and remembered_transport(camera.id, ctx.baselines) != attempt.transport:
+        ctx.baselines.put(camera.id, TRANSPORT_KEY, _TRANSPORT_CODES[attempt.transport])
+    ratio = got.corrupt / got.decoded if got.decoded else 0.0
+    if not got.pictures or ratio > MAX_DECODE_ERROR_RATIO:
+        error = f"undecodable video: {got.corrupt} of {got.decoded} frames in error"
+        if not got.decoded:
+            error = f"undecodable video: no picture decoded from {got.packets} packets"
+        return ProbeResult(
+            NAME,
+            False,
+            NO_VIDEO,
+            elapsed(),
+            error=error,
+            faults=(NO_VIDEO,),
+            values={"decode_error_ratio": ratio},
+            details={"transport": attempt.transport},
+        )
 
     keys = (BASELINE_KEY, SCENE_KEY)
     judged = references.judge(
@@ -340,10 +536,16 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     verdict = judged.verdict
     if ctx.snapshot_sink is not None:
         ctx.snapshot_sink(camera.id, _snapshot(got.pictures[-1]), judged.worst)
-    values = {"fps": verdict.fps, "luma": verdict.luma, "sharpness": verdict.sharpness}
+    values = {
+        "fps": verdict.fps,
+        "luma": verdict.luma,
+        "sharpness": verdict.sharpness,
+        "decode_error_ratio": ratio,
+    }
     if verdict.sensor_alive is not None:
         values["sensor_alive"] = verdict.sensor_alive
     details: dict[str, Any] = {
+        "transport": attempt.transport,
         "codec": got.codec,
         "width": got.width,
         "height": got.height,
@@ -355,3 +557,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         if compared.match is not None:
             values["scene_match"] = compared.match
     return judged.result(NAME, elapsed(), values, details)
+
+
+def _fields(result: ProbeResult) -> dict[str, Any]:
+    return {name: getattr(result, name) for name in ProbeResult.__dataclass_fields__}

@@ -81,9 +81,13 @@ def start_gst_rtsp(
     user: str | None = None,
     password: str | None = None,
     auth: str = "basic,digest",
+    protocols: str | None = None,
 ) -> GstRtsp:
-    """Start the server on a free loopback port; return once it answers OPTIONS."""
+    """Start the server on a free loopback port; return once it answers OPTIONS. ``protocols``: the RTP
+    transports its mounts allow (``udp`` or ``tcp``; default both)."""
     args = [SYSTEM_PYTHON, str(SERVER_SCRIPT), "--host", LOOPBACK, "--port", "0", "--auth", auth, *names]
+    if protocols:
+        args += ["--protocols", protocols]
     if user is not None and password is not None:
         args += ["--user", user, "--password", password]
     for option, table in (("--mount", mounts), ("--secure-mount", secure_mounts)):

@@ -8,6 +8,7 @@ fragment ends in a payloader of its own named ``pay0`` (see ``vqd_corpus.as_h265
     gst_rtsp_server.py --port 8554 live clock
     gst_rtsp_server.py --port 8554 --user admin --password pw --auth digest secure
     gst_rtsp_server.py --port 8554 --mount pan="videotestsrc is-live=true pattern=ball ! ..."
+    gst_rtsp_server.py --port 8554 --protocols udp live    # RTP over UDP only: TCP SETUP answers 461
 """
 
 from __future__ import annotations
@@ -131,6 +132,13 @@ def build_server(args: argparse.Namespace) -> GstRtspServer.RTSPServer:
         factory.set_launch(launch_line(fragment))
         # One pipeline per mount however many clients: keeps CPU low on small machines.
         factory.set_shared(True)
+        if args.protocols:
+            # Restricted like many encoders and relays: a SETUP for another transport answers 461.
+            allowed = [getattr(GstRtsp.RTSPLowerTrans, name.upper()) for name in args.protocols]
+            flags = allowed[0]
+            for each in allowed[1:]:
+                flags |= each
+            factory.set_protocols(flags)
         if secured:
             factory.set_permissions(_permissions(public=not secure))
         points.add_factory(f"/{name}", factory)
@@ -150,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         default=["basic", "digest"],
         metavar="basic,digest",
         help="authentication schemes offered in the 401 challenge",
+    )
+    parser.add_argument(
+        "--protocols",
+        type=lambda text: text.split(","),
+        default=[],
+        metavar="udp,tcp",
+        help="lower transports every mount allows (default: GStreamer's, UDP and TCP)",
     )
     parser.add_argument("--mount", type=_mount_arg, action="append", default=[], metavar="NAME=FRAGMENT")
     parser.add_argument(
