@@ -17,7 +17,7 @@ _KNOWN_FIELDS = (
     "username, password_env, password_file, credentials, lon, lat, crs, direction, hfov, range, county, "
     "township, village, police_station, contractor, gb_id, gb_device, networked, vendor, model, switch, "
     "fibre, power, "
-    "site, camera_type, resolution, priority, tier"
+    "site, camera_type, resolution, priority, tier, transport"
 )
 _NO_PASSWORD_COLUMN = (
     "a password column is not accepted; remove it and give each camera (or a credentials profile) "
@@ -42,7 +42,7 @@ CASES: dict[str, list[str]] = {
         "invalid-unknown-field.yaml, line 7, field 'monitor.tiers.key.video.blur': unknown field (known: "
         "interval, timeout, jitter, frozen_tolerance, frozen_seconds, black_luma, blur_ratio, "
         "blur_floor, occluded_fraction, color_cast_ratio, color_cast_chroma, scene_match_min, "
-        "tampered_fraction, scene_refresh, duration)",
+        "tampered_fraction, scene_refresh, duration, udp_ports, rtp_wait)",
     ],
     "invalid-settings-values.yaml": [
         "invalid-settings-values.yaml, line 3, field 'monitor.listen': "
