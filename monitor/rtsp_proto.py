@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+from camwatch.monitor import digest
 
 USER_AGENT = "camwatch"
 MAX_HEADER_BYTES = 64 * 1024
@@ -298,13 +298,7 @@ def choose_challenge(challenges: Iterable[Challenge]) -> Challenge | None:
 
 
 def _digest_supported(challenge: Challenge) -> bool:
-    params = challenge.params
-    qop = params.get("qop")
-    return (
-        "nonce" in params
-        and params.get("algorithm", "MD5").upper() == "MD5"
-        and (qop is None or "auth" in _qop_options(qop))
-    )
+    return digest.supported(challenge.params)
 
 
 def digest_is_stale(challenge: Challenge) -> bool:
@@ -312,20 +306,8 @@ def digest_is_stale(challenge: Challenge) -> bool:
     return challenge.params.get("stale", "").lower() == "true"
 
 
-def _qop_options(qop: str) -> list[str]:
-    return [option.strip().lower() for option in qop.split(",")]
-
-
 def basic_authorization(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def digest_authorization(
@@ -338,31 +320,17 @@ def digest_authorization(
     nc: int = 1,
     cnonce: str | None = None,
 ) -> str:
-    """The ``Authorization`` value answering a Digest challenge (RFC 2617, MD5, qop=auth or none)."""
-    if challenge.scheme != "digest" or not _digest_supported(challenge):
-        raise RtspProtocolError("unsupported Digest challenge (need MD5 with qop=auth or no qop)")
-    params = challenge.params
-    realm, nonce = params.get("realm", ""), params["nonce"]
-    ha1 = _md5(f"{username}:{realm}:{password}")
-    ha2 = _md5(f"{method}:{uri}")
-    parts = [
-        f"username={_quote(username)}",
-        f"realm={_quote(realm)}",
-        f"nonce={_quote(nonce)}",
-        f"uri={_quote(uri)}",
-    ]
-    if "qop" in params:
-        cnonce = cnonce or os.urandom(8).hex()
-        count = f"{nc:08x}"
-        response = _md5(f"{ha1}:{nonce}:{count}:{cnonce}:auth:{ha2}")
-        parts += [f"response={_quote(response)}", "qop=auth", f"nc={count}", f"cnonce={_quote(cnonce)}"]
-    else:
-        parts.append(f"response={_quote(_md5(f'{ha1}:{nonce}:{ha2}'))}")
-    if "algorithm" in params:
-        parts.append(f"algorithm={params['algorithm']}")
-    if "opaque" in params:
-        parts.append(f"opaque={_quote(params['opaque'])}")
-    return "Digest " + ", ".join(parts)
+    """The ``Authorization`` value answering a Digest challenge (RFC 7616: MD5 or SHA-256, qop=auth or
+    none)."""
+    if challenge.scheme != "digest":
+        raise RtspProtocolError("not a Digest challenge")
+    try:
+        return digest.authorization(
+            challenge.params, username=username, password=password, method=method, uri=uri, nc=nc,
+            cnonce=cnonce,
+        )  # fmt: skip
+    except digest.UnsupportedDigest as exc:
+        raise RtspProtocolError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -205,14 +205,16 @@ def test_challenge_params_with_escapes_tokens_and_spacing() -> None:
     }
 
 
-def test_choose_prefers_digest_md5_and_falls_back_to_basic() -> None:
+def test_choose_prefers_digest_and_falls_back_to_basic() -> None:
     basic = Challenge("basic", {"realm": "r"})
     digest = Challenge("digest", {"realm": "r", "nonce": "n"})
     sha = Challenge("digest", {"realm": "r", "nonce": "n", "algorithm": "SHA-256"})
+    sha512 = Challenge("digest", {"realm": "r", "nonce": "n", "algorithm": "SHA-512-256"})
     auth_int = Challenge("digest", {"realm": "r", "nonce": "n", "qop": "auth-int"})
     assert choose_challenge([basic, digest]) is digest
-    assert choose_challenge([sha, auth_int, basic]) is basic
-    assert choose_challenge([sha, Challenge("ntlm")]) is None
+    assert choose_challenge([sha, digest, basic]) is sha  # RFC 7616: the server lists its preferred first
+    assert choose_challenge([sha512, auth_int, basic]) is basic
+    assert choose_challenge([sha512, Challenge("ntlm")]) is None
 
 
 def test_quoted_values_with_and_without_escapes_and_empty_ones() -> None:
@@ -282,7 +284,7 @@ def test_digest_authorization_without_qop_uses_rfc2069_response() -> None:
 def test_digest_refuses_unsupported_challenges() -> None:
     with pytest.raises(RtspProtocolError):
         digest_authorization(
-            Challenge("digest", {"nonce": "n", "algorithm": "SHA-256"}),
+            Challenge("digest", {"nonce": "n", "algorithm": "SHA-512-256"}),
             username="u",
             password="p",
             method="DESCRIBE",

@@ -1,4 +1,5 @@
-"""SIP digest authentication (RFC 2617/3261, MD5, qop=auth) as GB/T 28181 REGISTER uses it.
+"""SIP digest authentication (RFC 2617/3261, MD5, qop=auth) as GB/T 28181 REGISTER uses it: the platform's
+side (nonces, replay, verification); the hashing is camwatch.monitor.digest's, shared with the RTSP client.
 
 Nonces are stateless: a timestamp signed with a per-process key, so a REGISTER flood cannot grow a nonce
 table. Only a response that proved the password is remembered, by its nonce and count, so that it cannot be
@@ -8,21 +9,16 @@ password, the response or HA1.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import re
 import secrets
 import time
 from collections.abc import Callable
 
+from camwatch.monitor import digest as shared
+
 NONCE_LIFETIME = 300.0
 # Nonces remembered as used at most: each entry is one accepted registration within a nonce's lifetime.
 USED_NONCES_MAX = 65_536
-_PARAM = re.compile(r'\s*([A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 class Nonces:
@@ -80,20 +76,23 @@ def challenge(realm: str, nonce: str) -> str:
 
 def parse_authorization(value: str) -> dict[str, str]:
     """``Authorization: Digest k=v, k="v"`` as a dict (empty when not a digest header)."""
-    scheme, _, rest = value.strip().partition(" ")
-    if scheme.lower() != "digest":
-        return {}
-    return {m.group(1).lower(): m.group(2).strip('"') for m in _PARAM.finditer(rest) if m.group(1)}
+    return shared.parse(value)
 
 
 def expected_response(params: dict[str, str], *, method: str, password: str, realm: str | None = None) -> str:
     """The digest ``response`` a client knowing ``password`` computes for these parameters."""
-    ha1 = _md5(f"{params.get('username', '')}:{realm or params.get('realm', '')}:{password}")
-    ha2 = _md5(f"{method}:{params.get('uri', '')}")
-    if params.get("qop", "").lower() == "auth":
-        nc, cnonce = params.get("nc", ""), params.get("cnonce", "")
-        return _md5(f"{ha1}:{params.get('nonce', '')}:{nc}:{cnonce}:auth:{ha2}")
-    return _md5(f"{ha1}:{params.get('nonce', '')}:{ha2}")
+    qop = params.get("qop", "").lower()
+    return shared.response(
+        username=params.get("username", ""),
+        realm=realm or params.get("realm", ""),
+        password=password,
+        method=method,
+        uri=params.get("uri", ""),
+        nonce=params.get("nonce", ""),
+        qop="auth" if qop == "auth" else None,
+        nc=params.get("nc", ""),
+        cnonce=params.get("cnonce", ""),
+    )
 
 
 def verify(params: dict[str, str], *, method: str, password: str, realm: str) -> bool:
