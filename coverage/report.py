@@ -18,6 +18,7 @@ from camwatch.config.coords import from_wgs84
 from camwatch.config.models import RankThresholds
 from camwatch.coverage.measure import ALL
 from camwatch.office import tr, write_csv
+from camwatch.ranking import competition_ranks
 from camwatch.report_cells import markdown_cell
 
 # A ratio this close below its target still meets it (float noise in lengths).
@@ -45,7 +46,9 @@ def area_scores(rows: pd.DataFrame, thresholds: RankThresholds) -> pd.DataFrame:
     )
     scores = part.assign(score=attained).groupby(["level", "area"], sort=False)["score"].mean().reset_index()
     scores["status"] = scores["score"].map(thresholds.colour)
-    scores["rank"] = scores.groupby("level")["score"].rank(method="min", ascending=False).astype(int)
+    scores["rank"] = 0
+    for _, rows in scores.groupby("level"):
+        scores.loc[rows.index, "rank"] = competition_ranks(rows["score"].tolist())
     return scores
 
 

@@ -30,6 +30,7 @@ from camwatch.monitor.period import (
     subtract,
 )
 from camwatch.monitor.state import Transition
+from camwatch.ranking import competition_ranks
 
 __all__ = [
     "NoHistory",
@@ -190,7 +191,8 @@ def rank_areas(
             s[3] += u.working
             s[4] += u.maintenance
         ordered = sorted(sums.items(), key=lambda kv: (-(kv[1][2] / kv[1][1]), kv[0]))
-        for rank, (area, (n, mon, up, work, maint)) in enumerate(ordered, start=1):
+        ranks = competition_ranks([up / mon for _, (_, mon, up, _, _) in ordered])
+        for rank, (area, (n, mon, up, work, maint)) in zip(ranks, ordered, strict=True):
             status = area_status(up / mon, work / mon, settings)
             rows.append(AreaUptime(level, area, int(n), mon, up, work, maint, rank, status))
     return rows
