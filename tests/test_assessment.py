@@ -198,4 +198,3 @@ def test_when_reads_percentages_and_rates_alike():
 def test_bad_settings_are_refused_with_a_reason(settings, message):
     with pytest.raises(ValidationError, match=message):
         AssessmentSettings.model_validate(settings)
-
