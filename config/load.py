@@ -322,7 +322,12 @@ def _defaults_ok(defaults: dict[str, Any], doc: YamlDocument, file: str, problem
 
 
 def _validate(
-    schema: Any, value: Any, prefix: tuple[str, ...], doc: YamlDocument, file: str, problems: list[Problem]
+    schema: Any,
+    value: Any,
+    prefix: tuple[str | int, ...],
+    doc: YamlDocument,
+    file: str,
+    problems: list[Problem],
 ) -> Any:
     """``value`` validated against ``schema`` (a model or type); None, with problems added, when invalid."""
     try:
@@ -333,7 +338,7 @@ def _validate(
 
 
 def _problems(
-    exc: ValidationError, prefix: tuple[str, ...], doc: YamlDocument, file: str, schema: Any
+    exc: ValidationError, prefix: tuple[str | int, ...], doc: YamlDocument, file: str, schema: Any
 ) -> list[Problem]:
     out = []
     for error in exc.errors():
@@ -497,7 +502,7 @@ def _recorders(
         return {}
     out: dict[str, Recorder | None] = {}
     for index, entry in enumerate(raw):
-        where = ("recorders", index)
+        where: tuple[str | int, ...] = ("recorders", index)
         recorder = _validate(Recorder, entry, where, doc, file, problems)
         if recorder is None:
             if isinstance(entry, dict) and isinstance(entry.get("id"), str):

@@ -60,8 +60,7 @@ def judge(
     if first is None:
         # No footage at all: nothing kept, nothing recorded; the recording has stopped (or never ran).
         values = {"recording_retention_seconds": 0.0, "recording_seconds_24h": 0.0, "recording_gaps_24h": 0.0}
-        faults = (STOPPED, RETENTION_SHORT) if retention > 0 else (STOPPED,)
-        return Verdict(values, faults)
+        return Verdict(values, (STOPPED, RETENTION_SHORT))
 
     window = now - DAY
     inside = [(max(s, window), min(e, now)) for s, e in pieces if e > window and s < now]
@@ -79,7 +78,7 @@ def judge(
         "recording_last_age_seconds": last_age,
         "recording_gaps_24h": float(gaps),
     }
-    faults = []
+    faults: list[str] = []
     if last_age > stopped_after:
         faults.append(STOPPED)
     if gaps:

@@ -130,7 +130,10 @@ def _write(tmp_path: Path, recorders: str, rows: str) -> Path:
     return tmp_path / "camwatch.yaml"
 
 
-_NVR = "  - {id: nvr-1, kind: isapi, host: 127.0.0.1, username: admin, password_env: NVR_PW, timezone: Asia/Shanghai}\n"
+_NVR = (
+    "  - {id: nvr-1, kind: isapi, host: 127.0.0.1, username: admin, password_env: NVR_PW,"
+    " timezone: Asia/Shanghai}\n"
+)
 
 
 def test_ledger_names_the_recorder_and_channel(tmp_path):
@@ -147,7 +150,10 @@ def test_bad_recorders_and_rows_are_named(tmp_path):
     recorders = (
         _NVR + "  - {id: nvr-1, kind: onvif, host: 127.0.0.2}\n  - {id: nvr-3, kind: isapi, host: a/b}\n"
     )
-    rows = "id,host,recorder,recorder_channel\ncam-1,10.0.0.1,nvr-9,1\ncam-2,10.0.0.2,nvr-1,x\ncam-3,10.0.0.3,nvr-1,\n"
+    rows = (
+        "id,host,recorder,recorder_channel\n"
+        "cam-1,10.0.0.1,nvr-9,1\ncam-2,10.0.0.2,nvr-1,x\ncam-3,10.0.0.3,nvr-1,\n"
+    )
     with pytest.raises(ConfigError) as err:
         load_config(_write(tmp_path, recorders, rows), environ={})
     text = str(err.value)
@@ -195,7 +201,7 @@ async def _probe(camera, **settings) -> ProbeResult:
 
 
 async def test_sound_channel_values_and_disks(nvr):
-    box, port = nvr
+    _, port = nvr
     result = await _probe(_camera(port, 1))
     assert (result.status, result.success, result.faults) == ("ok", True, ())
     values = result.values
@@ -294,3 +300,49 @@ async def test_recording_faults_leave_the_camera_working(nvr):
     assert result.up and result.working and result.status == "ok"
     assert "recording_stopped" in result.faults
     assert result.to_json()["recording_last_age_seconds"] == pytest.approx(3 * H, abs=2)
+
+
+async def test_metrics_per_camera_and_one_set_of_disks_per_recorder(nvr):
+    """``camwatch_recording_*{camera}``, the fault flags, and the recorder's disks once for all channels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from camwatch.config.models import Debounce
+    from camwatch.monitor.exporter import Exporter
+    from camwatch.monitor.live import Snapshot
+    from camwatch.monitor.tracker import Tracker
+
+    box, port = nvr
+    box.disks = [Disk("hdd1"), Disk("hdd2", status="error", free_mb=0)]
+    cams = {c: _camera(port, n, rtsp_url=f"rtsp://127.0.0.1:1/{n}") for n, c in ((2, "cam-2"), (3, "cam-3"))}
+    tracker = Tracker(cams, Debounce(down_after=1, up_after=1))
+    for at, (camera_id, camera) in enumerate(cams.items()):
+        found = await _probe(camera)
+        tracker.observe(
+            camera_id, {"rtsp": ProbeResult("rtsp", True, "ok", 0.1), "recording": found}, 1000.0 + at
+        )
+    body = Exporter(lambda: Snapshot(tracks=tracker.tracks)).exposition().decode()
+    got = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(body)
+        for s in f.samples
+    }
+    assert got[("camwatch_recording_last_age_seconds", (("camera", "cam-2"),))] == pytest.approx(3 * H, abs=2)
+    assert got[("camwatch_recording_gaps_24h", (("camera", "cam-3"),))] == 1.0
+    assert got[("camwatch_video_fault", (("camera", "cam-2"), ("fault", "recording_stopped")))] == 1.0
+    assert got[("camwatch_video_fault", (("camera", "cam-3"), ("fault", "storage_fault")))] == 1.0
+    disks = {k: v for k, v in got.items() if k[0].startswith("camwatch_recorder_disk")}
+    assert disks == {
+        ("camwatch_recorder_disk_ok", (("disk", "hdd1"), ("recorder", "nvr-1"))): 1.0,
+        ("camwatch_recorder_disk_ok", (("disk", "hdd2"), ("recorder", "nvr-1"))): 0.0,
+        (
+            "camwatch_recorder_disk_bytes",
+            (("disk", "hdd1"), ("kind", "capacity"), ("recorder", "nvr-1")),
+        ): 3815447 * 2.0**20,
+        ("camwatch_recorder_disk_bytes", (("disk", "hdd1"), ("kind", "free"), ("recorder", "nvr-1"))): 2.0
+        ** 30,
+        (
+            "camwatch_recorder_disk_bytes",
+            (("disk", "hdd2"), ("kind", "capacity"), ("recorder", "nvr-1")),
+        ): 3815447 * 2.0**20,
+        ("camwatch_recorder_disk_bytes", (("disk", "hdd2"), ("kind", "free"), ("recorder", "nvr-1"))): 0.0,
+    }

@@ -200,7 +200,7 @@ def _megabytes(text: str | None) -> float | None:
 async def disks(client: Client, max_disks: int = 64) -> list[Disk]:
     """The recorder's disks (``/ISAPI/ContentMgmt/Storage``: local disks and NAS), at most ``max_disks``."""
     root = parse_xml(await client.request("GET", "/ISAPI/ContentMgmt/Storage"))
-    found = []
+    found: list[Disk] = []
     for listing, item in (("hddList", "hdd"), ("nasList", "nas")):
         for group in _children(root, listing):
             for disk in _children(group, item):

@@ -72,12 +72,16 @@ async def _ask_isapi(
         except isapi.Incomplete as exc:
             return [], str(exc)
         channel = int(camera.recorder_channel or "0")
-        bounds = {"max_items": settings.max_items, "max_pages": settings.max_pages}
+        items, pages = settings.max_items, settings.max_pages
+        target = settings.retention.target(camera)
+        since = now - isapi.lookback(target).total_seconds()
         try:
-            recent = await isapi.search(client, channel, now - footage.DAY, now, zone, **bounds)
-            target = settings.retention.target(camera)
-            since = now - isapi.lookback(target).total_seconds()
-            first = await isapi.search(client, channel, since, now, zone, first_only=True, **bounds)
+            recent = await isapi.search(
+                client, channel, now - footage.DAY, now, zone, max_items=items, max_pages=pages
+            )
+            first = await isapi.search(
+                client, channel, since, now, zone, max_items=items, max_pages=pages, first_only=True
+            )
         except isapi.Incomplete as exc:
             return disks, f"footage search: {exc}"
     oldest = min((s for s, _ in first), default=None)

@@ -1,5 +1,6 @@
-"""A Hikvision ISAPI NVR for tests, written from Hikvision's published XML layouts (ISAPI ``CMSearchDescription``
-/ ``CMSearchResult``, ``storage``/``hddList``, ``Time``), with its own HTTP Digest check (RFC 2617, qop=auth).
+"""A Hikvision ISAPI NVR for tests, written from Hikvision's published XML layouts (ISAPI
+``CMSearchDescription``/``CMSearchResult``, ``storage``/``hddList``, ``Time``), with its own HTTP Digest
+check (RFC 2617, qop=auth).
 
 Each channel has footage ranges (recorder-local times, written with a ``Z`` as real NVRs do); disks have a
 status; a channel can be made hostile: ``endless`` answers MORE forever, ``liar`` claims more matches than it
@@ -23,7 +24,7 @@ REALM = "DS-7616NI"
 
 
 def _md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - RFC 2617 Digest is MD5
+    return hashlib.md5(text.encode()).hexdigest()  # RFC 2617 Digest is MD5
 
 
 @dataclass
@@ -106,7 +107,8 @@ class Nvr:
         )
         body = (
             f'<?xml version="1.0" encoding="UTF-8"?><storage version="2.0" xmlns="{NS}">'
-            f'<hddList size="8">{hdds}</hddList><nasList size="8"></nasList><workMode>group</workMode></storage>'
+            f'<hddList size="8">{hdds}</hddList><nasList size="8"></nasList>'
+            "<workMode>group</workMode></storage>"
         )
         return web.Response(body=body.encode(), content_type="application/xml")
 
