@@ -346,3 +346,54 @@ async def test_metrics_per_camera_and_one_set_of_disks_per_recorder(nvr):
         ): 3815447 * 2.0**20,
         ("camwatch_recorder_disk_bytes", (("disk", "hdd2"), ("kind", "free"), ("recorder", "nvr-1"))): 0.0,
     }
+
+
+async def test_end_to_end_through_the_sweep_and_the_service(tmp_path, nvr, gst_rtsp):
+    """A real stream for liveness, the NVR for its recording: the recording kind runs under its own gate in
+    the scheduled rounds and ``/probe?module=recording``, and its findings reach /metrics."""
+    import asyncio
+
+    import aiohttp
+
+    from camwatch.config.models import Config, Debounce, MonitorSettings, RtspSettings, VideoSettings
+    from camwatch.monitor.service import Service
+    from camwatch.monitor.sweep import sweep
+    from support.gst_rtsp import unused_port
+
+    box, port = nvr
+    box.disks = [Disk("hdd1"), Disk("hdd2", status="unformatted")]
+    camera = _camera(port, 2, rtsp_url=gst_rtsp.url("live"))
+    monitor = MonitorSettings(
+        listen=f"127.0.0.1:{unused_port()}",
+        state=tmp_path / "state.db",
+        rtsp=RtspSettings(interval=3600, timeout=5.0, jitter=0.0),
+        video=VideoSettings(interval=3600, jitter=0.0),
+        recording=RecordingSettings(interval=3600, timeout=20, jitter=0.0),
+        debounce=Debounce(down_after=1, up_after=1),
+    )
+    cfg = Config(source=tmp_path / "camwatch.yaml", cameras=(camera,), monitor=monitor)
+
+    (result,) = await sweep(cfg.cameras, cfg.monitor, kinds=("rtsp", "recording"))
+    assert result.up and result.working and result.status == "ok"
+    assert set(result.faults) == {"storage_fault", "recording_stopped"}
+
+    svc = Service(cfg)
+    await svc.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            params = {"target": camera.id, "module": "recording"}
+            async with session.get(svc.url + "/probe", params=params) as r:
+                assert r.status == 200
+                assert 'camwatch_probe_success{camera="cam-2",probe="recording"} 1.0' in await r.text()
+            for _ in range(300):
+                async with session.get(svc.url + "/metrics") as r:
+                    metrics = await r.text()
+                if "camwatch_recorder_disk_ok{" in metrics:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        await svc.stop()
+    assert 'camwatch_recorder_disk_ok{disk="hdd2",recorder="nvr-1"} 0.0' in metrics
+    assert 'camwatch_video_fault{camera="cam-2",fault="recording_stopped"} 1.0' in metrics
+    assert 'camwatch_recording_last_age_seconds{camera="cam-2"}' in metrics
+    assert "nvr-secret-1" not in metrics
