@@ -397,3 +397,11 @@ async def test_end_to_end_through_the_sweep_and_the_service(tmp_path, nvr, gst_r
     assert 'camwatch_video_fault{camera="cam-2",fault="recording_stopped"} 1.0' in metrics
     assert 'camwatch_recording_last_age_seconds{camera="cam-2"}' in metrics
     assert "nvr-secret-1" not in metrics
+
+
+async def test_a_recorder_that_never_answers_is_bounded_by_the_timeout(hanging_port):
+    started = time.monotonic()
+    ctx = ProbeContext(settings=RecordingSettings(timeout=1.0))
+    result = await recording.probe(_camera(hanging_port, 1), ctx)
+    assert result.status == "timeout" and "within 1 s" in (result.error or "")
+    assert time.monotonic() - started < 10.0  # the deadline holds (not a speed target)
