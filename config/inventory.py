@@ -215,9 +215,7 @@ class CameraBuilder:
         channel = rec.recorder_channel
         if channel is None:
             self.problems.append(record.problem("recorder_channel", f"required with recorder {found.id}"))
-        elif found.kind == "isapi" and not (
-            channel.isdecimal() and channel.isascii() and 0 < int(channel) < 9999
-        ):
+        elif found.kind == "isapi" and not _channel_number(channel):
             reason = f"an ISAPI recorder's channel is a number from 1 to 9999, got {channel[:40]!r}"
             self.problems.append(record.problem("recorder_channel", reason))
         fields["recorder"] = found
