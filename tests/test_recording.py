@@ -182,6 +182,7 @@ async def nvr() -> AsyncIterator[tuple[Nvr, int]]:
         5: Channel([(clock - 40 * DAY, clock - 30.0)], hostile="endless"),
         6: Channel([(clock - 40 * DAY, clock - 30.0)], hostile="liar"),
         7: Channel([(clock - 40 * DAY, clock - 30.0)], hostile="huge"),
+        8: Channel([(clock - 40 * DAY, clock - 30.0)], hostile="bomb"),
     }
     runner, port = await serve(box)
     yield box, port
@@ -405,3 +406,33 @@ async def test_a_recorder_that_never_answers_is_bounded_by_the_timeout(hanging_p
     result = await recording.probe(_camera(hanging_port, 1), ctx)
     assert result.status == "timeout" and "within 1 s" in (result.error or "")
     assert time.monotonic() - started < 10.0  # the deadline holds (not a speed target)
+
+
+def test_isapi_times_with_z_are_the_recorders_local_time_offsets_are_kept():
+    from zoneinfo import ZoneInfo
+
+    from camwatch.monitor.probes import isapi
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    utc_noon = 1_796_644_800.0  # 2026-12-07T12:00:00 UTC
+    assert isapi.parse_time("2026-12-07T20:00:00Z", shanghai) == utc_noon  # local time, marked Z
+    assert isapi.parse_time("2026-12-07T20:00:00", shanghai) == utc_noon
+    assert isapi.parse_time("2026-12-07T12:00:00+00:00", shanghai) == utc_noon
+    assert isapi.parse_time("2026-12-07T20:00:00+08:00", ZoneInfo("UTC")) == utc_noon
+    assert isapi.format_time(utc_noon, shanghai) == "2026-12-07T20:00:00Z"
+    with pytest.raises(ValueError, match="not an ISAPI time"):
+        isapi.parse_time("yesterday", shanghai)
+
+
+async def test_a_channel_without_footage_is_stopped_with_nothing_kept(nvr):
+    _, port = nvr
+    result = await _probe(_camera(port, 9))  # the NVR answers NO MATCHES
+    assert (result.status, result.faults) == ("ok", ("recording_stopped", "retention_short"))
+    assert result.values["recording_seconds_24h"] == 0.0
+
+
+async def test_an_entity_bomb_is_refused_unexpanded(nvr):
+    _, port = nvr
+    result = await _probe(_camera(port, 8))
+    assert result.status == "error" and "EntitiesForbidden" in (result.error or "")
+    assert result.faults == () and result.values == {}

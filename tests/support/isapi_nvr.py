@@ -4,7 +4,8 @@ check (RFC 2617, qop=auth).
 
 Each channel has footage ranges (recorder-local times, written with a ``Z`` as real NVRs do); disks have a
 status; a channel can be made hostile: ``endless`` answers MORE forever, ``liar`` claims more matches than it
-sends, ``huge`` pads its answer past any sane size. Nothing of camwatch is used to speak the protocol.
+sends, ``huge`` pads its answer past any sane size, ``bomb`` answers with an entity expansion bomb.
+Nothing of camwatch is used to speak the protocol.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _md5(text: str) -> str:
 @dataclass
 class Channel:
     ranges: list[tuple[float, float]] = field(default_factory=list)  # epoch seconds
-    hostile: str = ""  # "", "endless", "liar", "huge"
+    hostile: str = ""  # "", "endless", "liar", "huge", "bomb"
 
 
 @dataclass
@@ -142,6 +143,10 @@ class Nvr:
             for s, e in page
         )
         padding = "<!--" + "x" * (4 * 1024 * 1024) + "-->" if hostile == "huge" else ""
+        if hostile == "bomb":
+            entities = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">' for i in range(1, 10))
+            bomb = f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e0 "lol">{entities}]><r>&e9;</r>'
+            return web.Response(body=bomb.encode(), content_type="application/xml")
         body = (
             f'<?xml version="1.0" encoding="UTF-8"?><CMSearchResult version="2.0" xmlns="{NS}">'
             f"<searchID>{q['searchID']}</searchID><responseStatus>true</responseStatus>"
