@@ -19,6 +19,7 @@ from camwatch.config.credentials import Profile, SecretUnavailable, UrlLogin, re
 from camwatch.config.errors import Problem
 from camwatch.config.ledgers import RawRecord
 from camwatch.config.models import Camera, Stream
+from camwatch.config.recorders import Recorder
 from camwatch.config.records import CameraRecord, halfwidth, validation_reason
 from camwatch.config.redact import mask_url
 
@@ -82,6 +83,10 @@ def _shown_host(host: str) -> str:
     return f"***@{rest}" if at else host
 
 
+def _channel_number(channel: str) -> bool:
+    return channel.isascii() and channel.isdigit() and 0 < int(channel) < 10000
+
+
 def _url_from_host(host: str, port: int, path: str) -> str:
     """``rtsp://host:port/path``; IPv6 literals get their brackets."""
     if not re.fullmatch(r"[A-Za-z0-9.\-:%\[\]]+", host):
@@ -124,6 +129,9 @@ class CameraBuilder:
     require_address: bool = False
     # Whether a GB/T 28181 platform is configured: without one, a camera linked only by gb_id is unwatched.
     gb28181_platform: bool = True
+    # The config's ``recorders:`` by id: a row's ``recorder`` must name one of them.
+    # (None: a recorder whose entry is invalid, already reported.)
+    recorders: Mapping[str, Recorder | None] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     # Cameras whose rtsp_url carried a password (reported as one warning, never with the password).
     url_passwords: list[str] = field(default_factory=list)
@@ -179,6 +187,7 @@ class CameraBuilder:
             exclude={"host", "rtsp_port", "rtsp_path", "password_env", "password_file", "credentials", "crs"}
         )
         fields["source_crs"] = rec.crs
+        self._recorder(record, rec, fields)
         login = self._stream(record, rec, fields)
         logged_in = self._login(record, rec, login, fields, base_dir=base_dir, environ=environ)
         if (rec.lat is None) != (rec.lon is None) and not bad & {"lat", "lon"}:
@@ -187,6 +196,29 @@ class CameraBuilder:
                 record.problem(missing, f"{missing} is missing while the other coordinate is given")
             )
         return _Draft(record, fields) if logged_in and len(self.problems) == count else None
+
+    def _recorder(self, record: RawRecord, rec: CameraRecord, fields: dict[str, Any]) -> None:
+        """Replace the row's recorder id by the configured recorder; its channel must fit the recorder."""
+        fields["recorder"] = None
+        if rec.recorder is None:
+            if rec.recorder_channel is not None:
+                self.problems.append(record.problem("recorder", "recorder_channel is given but no recorder"))
+            return
+        if rec.recorder in self.recorders and self.recorders[rec.recorder] is None:
+            return
+        found = self.recorders.get(rec.recorder)
+        if found is None:
+            known = ", ".join(sorted(self.recorders)[:20]) or "none are configured"
+            reason = f"unknown recorder {rec.recorder[:80]!r}; the config's recorders: {known}"
+            self.problems.append(record.problem("recorder", reason))
+            return
+        channel = rec.recorder_channel
+        if channel is None:
+            self.problems.append(record.problem("recorder_channel", f"required with recorder {found.id}"))
+        elif found.kind == "isapi" and not _channel_number(channel):
+            reason = f"an ISAPI recorder's channel is a number from 1 to 9999, got {channel[:40]!r}"
+            self.problems.append(record.problem("recorder_channel", reason))
+        fields["recorder"] = found
 
     def _stream(self, record: RawRecord, rec: CameraRecord, fields: dict[str, Any]) -> UrlLogin | None:
         """Set ``rtsp_url``/``streams``/``onvif_host``; return the login found in a URL, if any."""

@@ -41,6 +41,7 @@ from camwatch.config.models import (
     MonitorSettings,
     ReportSettings,
 )
+from camwatch.config.recorders import NOT_YET, Recorder
 from camwatch.config.records import CameraRecord, validation_reason
 from camwatch.config.yamldoc import YamlDocument, parse_yaml
 
@@ -69,7 +70,8 @@ _SECTIONS: dict[str, Any] = {
     "reports": ReportSettings,
     "gb28181": Gb28181Settings,
 }
-_TOP_LEVEL = ("cameras", *_SECTIONS)
+# ``recorders:`` is a list validated entry by entry: one bad recorder hides neither the others nor its rows.
+_TOP_LEVEL = ("cameras", *_SECTIONS, "recorders")
 
 
 def load_config(
@@ -136,6 +138,9 @@ def load_config(
         for name, ref in sections.get("credentials", {}).items()
     }
     inputs: list[Path] = []
+    recorders = _recorders(
+        data.get("recorders"), base_dir, env if resolve_secrets else None, doc, file, problems, inputs
+    )
     cameras = _load_cameras(
         data,
         doc,
@@ -146,6 +151,7 @@ def load_config(
         require_address=require_address,
         problems=problems,
         inputs=inputs,
+        recorders=recorders,
     )
     monitor = _monitor_paths(sections.get("monitor", MonitorSettings()), base_dir, doc, file, problems)
     coverage = _coverage_paths(sections.get("coverage"), base_dir, doc, file, problems)
@@ -168,6 +174,7 @@ def load_config(
             coverage=coverage,
             reports=sections.get("reports", ReportSettings()),
             gb28181=gb28181,
+            recorders=tuple(r for r in recorders.values() if r is not None),
         ),
         protocol=pickle.HIGHEST_PROTOCOL,
     )
@@ -212,6 +219,7 @@ def _load_cameras(
     require_address: bool,
     problems: list[Problem],
     inputs: list[Path],
+    recorders: Mapping[str, Recorder | None],
 ) -> list[Any]:
     """The ``cameras:`` entry: a ledger path, ``{file, sheet, columns, defaults}``, or an inline list.
 
@@ -263,7 +271,10 @@ def _load_cameras(
         records = Records(apply_defaults(records.records, source.defaults), records.problems)
     problems.extend(records.problems)
     builder = CameraBuilder(
-        profiles, require_address=require_address, gb28181_platform=data.get("gb28181") is not None
+        profiles,
+        require_address=require_address,
+        gb28181_platform=data.get("gb28181") is not None,
+        recorders=recorders,
     )
     cameras = builder.build(records.records, base_dir=base_dir, environ=environ)
     problems.extend(builder.problems)
@@ -311,7 +322,12 @@ def _defaults_ok(defaults: dict[str, Any], doc: YamlDocument, file: str, problem
 
 
 def _validate(
-    schema: Any, value: Any, prefix: tuple[str, ...], doc: YamlDocument, file: str, problems: list[Problem]
+    schema: Any,
+    value: Any,
+    prefix: tuple[str | int, ...],
+    doc: YamlDocument,
+    file: str,
+    problems: list[Problem],
 ) -> Any:
     """``value`` validated against ``schema`` (a model or type); None, with problems added, when invalid."""
     try:
@@ -322,7 +338,7 @@ def _validate(
 
 
 def _problems(
-    exc: ValidationError, prefix: tuple[str, ...], doc: YamlDocument, file: str, schema: Any
+    exc: ValidationError, prefix: tuple[str | int, ...], doc: YamlDocument, file: str, schema: Any
 ) -> list[Problem]:
     out = []
     for error in exc.errors():
@@ -464,6 +480,56 @@ def _gb28181_passwords(
         reason = "devices authenticate with a password: give password_env or password_file"
         problems.append(Problem(file, doc.line_of(("gb28181",)), "gb28181.password_env", reason))
     return gb.with_passwords(passwords)
+
+
+def _recorders(
+    raw: Any,
+    base_dir: Path,
+    environ: Mapping[str, str] | None,
+    doc: YamlDocument,
+    file: str,
+    problems: list[Problem],
+    inputs: list[Path],
+) -> dict[str, Recorder | None]:
+    """Recorders by id, each validated on its own, ids unique, kinds spoken, passwords resolved (``environ``
+    None: not). An entry that failed maps its id (if it has one) to None: rows naming it are not blamed."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        problems.append(
+            Problem(file, doc.line_of(("recorders",)), "recorders", "expected a list of recorders")
+        )
+        return {}
+    out: dict[str, Recorder | None] = {}
+    for index, entry in enumerate(raw):
+        where: tuple[str | int, ...] = ("recorders", index)
+        recorder = _validate(Recorder, entry, where, doc, file, problems)
+        if recorder is None:
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                out.setdefault(entry["id"], None)
+            continue
+        if recorder.id in out:
+            reason = f"{recorder.id!r} repeats"
+            problems.append(Problem(file, doc.line_of((*where, "id")), f"recorders.{index}.id", reason))
+        if recorder.kind in NOT_YET:
+            reason = f"kind {recorder.kind} is not yet supported for recorders; use isapi"
+            problems.append(Problem(file, doc.line_of((*where, "kind")), f"recorders.{index}.kind", reason))
+        secret = None
+        if environ is not None:
+            try:
+                secret = read_password(
+                    password_env=recorder.password_env,
+                    password_file=recorder.password_file,
+                    base_dir=base_dir,
+                    environ=environ,
+                )
+            except SecretUnavailable as exc:
+                full = f"recorders.{index}.{exc.field}"
+                problems.append(Problem(file, doc.line_of((*where, exc.field)), full, exc.reason))
+            if recorder.password_file is not None:
+                inputs.append(resolve_path(recorder.password_file, base_dir))
+        out.setdefault(recorder.id, recorder.with_password(secret))
+    return out
 
 
 _NUMBER = re.compile(r"\d+")

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from camwatch.config.assessment import AssessmentSettings
+from camwatch.config.recorders import Recorder
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -176,6 +177,38 @@ class SnapshotSettings(PictureChecks, ProbeSchedule):
     max_reply_bytes: int = Field(8 * 1024 * 1024, ge=4096)
 
 
+class RetentionTargets(Frozen):
+    """How long footage must be kept (a legal minimum): ``default``, or by the camera's site category
+    (``site``) or area (its county, township, village or police station); the longest that applies wins."""
+
+    default: Duration = 30 * 86400.0
+    by_category: dict[str, Duration] = Field(default_factory=dict)
+    by_area: dict[str, Duration] = Field(default_factory=dict)
+
+    def target(self, camera: Camera) -> float:
+        areas = (camera.county, camera.township, camera.village, camera.police_station)
+        found = [self.by_area[a] for a in areas if a and a in self.by_area]
+        if camera.site in self.by_category:
+            found.append(self.by_category[camera.site])
+        return max(found) if found else self.default
+
+
+class RecordingSettings(ProbeSchedule):
+    """Recording integrity (录像完整性): the camera's footage as its recorder reports it, asked rarely."""
+
+    interval: Duration = 3600.0
+    timeout: Duration = 60.0
+    # A hole longer than this between two pieces of footage in the last 24 h is a gap.
+    gap: Duration = 60.0
+    # Newest footage older than this (recorder's clock) while the camera is up: the recording stopped.
+    stopped_after: Duration = 900.0
+    retention: RetentionTargets = RetentionTargets()
+    # Bounds on one recorder answer: bytes of one reply, footage items and result pages of one search.
+    max_reply_bytes: int = Field(1024 * 1024, ge=4096)
+    max_items: int = Field(5000, ge=1)
+    max_pages: int = Field(50, ge=1)
+
+
 class TierSettings(Frozen):
     """Overrides for one tier of cameras (e.g. ``key`` cameras probed more often): each applies only the
     fields it names, on top of ``monitor.<kind>`` (``MonitorSettings.schedule``)."""
@@ -184,6 +217,7 @@ class TierSettings(Frozen):
     onvif: OnvifSettings | None = None
     video: VideoSettings | None = None
     snapshot: SnapshotSettings | None = None
+    recording: RecordingSettings | None = None
 
 
 class Debounce(Frozen):
@@ -246,10 +280,13 @@ class MonitorSettings(Frozen):
     video_concurrency: int = Field(16, ge=1)
     # Snapshot checks wait ``frozen_seconds`` between two pictures: a gate of their own, like decoding.
     snapshot_concurrency: int = Field(64, ge=1)
+    # Recording checks wait on recorders' searches: a small gate of their own.
+    recording_concurrency: int = Field(8, ge=1)
     rtsp: RtspSettings = RtspSettings()
     onvif: OnvifSettings = OnvifSettings()
     video: VideoSettings = VideoSettings()
     snapshot: SnapshotSettings = SnapshotSettings()
+    recording: RecordingSettings = RecordingSettings()
     tiers: dict[str, TierSettings] = Field(default_factory=dict)
     debounce: Debounce = Debounce()
     backoff: Backoff = Backoff()
@@ -560,6 +597,10 @@ class Camera(Frozen):
     # How RTP reaches camwatch: ``auto`` tries interleaved TCP first (crosses NAT and firewalls) and UDP when
     # the camera refuses it (or the reverse), remembering what worked; ``tcp``/``udp`` pin one.
     transport: Transport = "auto"
+    # The recorder (NVR) holding this camera's footage (``recorders:``, resolved from the ledger's id) and the
+    # channel on it (ISAPI: the channel number; ONVIF: the recording token).
+    recorder: Recorder | None = None
+    recorder_channel: str | None = None
 
     @field_validator("snapshot_url")
     @classmethod
@@ -626,6 +667,7 @@ class Config(Frozen):
     coverage: CoverageSettings | None = None
     reports: ReportSettings = ReportSettings()
     gb28181: Gb28181Settings | None = None
+    recorders: tuple[Recorder, ...] = ()
 
     @property
     def state_path(self) -> Path:

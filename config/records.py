@@ -149,6 +149,8 @@ class CameraRecord(Frozen):
     gb_id: Annotated[GbId | None, BeforeValidator(_gb_id)] = None
     gb_device: Annotated[GbId | None, BeforeValidator(_gb_id)] = None
     transport: Annotated[Transport, BeforeValidator(_transport)] = "auto"
+    recorder: str | None = Field(None, min_length=1, max_length=128)
+    recorder_channel: str | None = Field(None, min_length=1, max_length=64)
 
 
 # Full-width forms (U+FF01–FF5E) and the ideographic space, as a Chinese input method types them in an

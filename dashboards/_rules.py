@@ -90,6 +90,19 @@ CAMERA_PLACE = (
     "{{ $labels.name }} at {{ $labels.site }},"
     " {{ $labels.county }} {{ $labels.township }} {{ $labels.village }}"
 )
+# Recording alerts: the recording check runs hourly, its faults stand between checks.
+RECORDING_FOR = "5m"
+
+
+def _camera_value(metric: str, pipe: str) -> str:
+    """A Go template printing the alerting camera's ``metric`` through ``pipe``."""
+    query = f'printf "{metric}{{camera=%q, instance=%q}}" $labels.camera $labels.instance'
+    return f"{{{{ with query ({query}) }}}}{{{{ . | first | value | {pipe} }}}}{{{{ end }}}}"
+
+
+RECORDING_LAST_AGE = _camera_value("camwatch_recording_last_age_seconds", "humanizeDuration")
+RECORDING_GAPS = _camera_value("camwatch_recording_gaps_24h", 'printf "%.0f"')
+RECORDING_RETENTION = _camera_value("camwatch_recording_retention_seconds", "humanizeDuration")
 
 
 def recording_rules() -> list[Rule]:
@@ -308,6 +321,72 @@ def gb28181_device_down_alert() -> Rule:
     return rule
 
 
+def _fault_selected(fault: str) -> str:
+    return f'(camwatch_video_fault{{fault="{fault}"}} == 1)'
+
+
+def recording_alerts() -> list[Rule]:
+    """Recording integrity (录像完整性): per camera, stopped (muted while its recorder has a disk fault,
+    which pages once as RecorderStorageFault), gaps and short retention; per recorder, its failed disks."""
+    stopped = f"{_fault_selected('recording_stopped')}\nunless {ON_CAMERA} {_fault_selected('storage_fault')}"
+    return [
+        alert(
+            "CameraRecordingStopped",
+            camera_alert_expr(f"({stopped})"),
+            duration=RECORDING_FOR,
+            severity="warning",
+            summary="Camera {{ $labels.camera }} is not being recorded",
+            description=(
+                f"The recorder of camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) holds no footage of it "
+                "from the last " + RECORDING_LAST_AGE + ", while the camera is up: its recording has stopped."
+            ),
+            link=camera_link(),
+            fills={"last_age": RECORDING_LAST_AGE},
+        ),
+        alert(
+            "CameraRecordingGaps",
+            camera_alert_expr(_fault_selected("recording_gaps")),
+            duration=RECORDING_FOR,
+            severity="warning",
+            summary="Camera {{ $labels.camera }} has gaps in its recording",
+            description=(
+                f"The footage of camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) in the last 24 hours has "
+                + RECORDING_GAPS
+                + " gaps longer than monitor.recording.gap."
+            ),
+            link=camera_link(),
+            fills={"gaps": RECORDING_GAPS},
+        ),
+        alert(
+            "CameraRetentionShort",
+            camera_alert_expr(_fault_selected("retention_short")),
+            duration=RECORDING_FOR,
+            severity="warning",
+            summary="Camera {{ $labels.camera }} footage is kept too briefly",
+            description=(
+                f"The recorder of camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) keeps "
+                + RECORDING_RETENTION
+                + " of its footage, less than its retention target."
+            ),
+            link=camera_link(),
+            fills={"retention": RECORDING_RETENTION},
+        ),
+        alert(
+            "RecorderStorageFault",
+            f"count by (job, {', '.join(INSTANCE_LABELS)}, recorder) (camwatch_recorder_disk_ok == 0)",
+            duration=RECORDING_FOR,
+            severity="critical",
+            summary="Recorder {{ $labels.recorder }} has {{ $value }} failed disks",
+            description=(
+                "{{ $value }} disks of recorder {{ $labels.recorder }} have failed, are unformatted or "
+                "read-only: the footage of its channels is at risk. Their CameraRecordingStopped pages are "
+                "muted."
+            ),
+            link=dashboard_path(FLEET_UID),
+        ),
+    ]
+
+
 def alerting_rules() -> list[Rule]:
     """The alerts of issue 4 and the service's own health alerts."""
     return [
@@ -356,6 +435,7 @@ def alerting_rules() -> list[Rule]:
             ),
             link=camera_link(),
         ),
+        *recording_alerts(),
         alert(
             "OfflineCluster",
             offline_cluster_expr(),

@@ -276,6 +276,26 @@ ZH_ALERTS: dict[str, tuple[str, str]] = {
         " $labels.camera $labels.instance) }}"
         '{{ . | first | value | printf "%.0f" }}{{ end }} 秒；录像时间不准确。',
     ),
+    "CameraRecordingStopped": (
+        "摄像机 {{ $labels.camera }} 录像已停止",
+        f"摄像机 {{{{ $labels.camera }}}}（{CAMERA_PLACE}）在线，但其录像机最近 ${{last_age}}内没有它的录像："
+        "录像已停止。",
+    ),
+    "CameraRecordingGaps": (
+        "摄像机 {{ $labels.camera }} 录像有缺失",
+        f"摄像机 {{{{ $labels.camera }}}}（{CAMERA_PLACE}）最近 24 小时的录像有 ${{gaps}} 处缺失"
+        "（长于 monitor.recording.gap）。",
+    ),
+    "CameraRetentionShort": (
+        "摄像机 {{ $labels.camera }} 录像保存天数不足",
+        f"摄像机 {{{{ $labels.camera }}}}（{CAMERA_PLACE}）的录像机只保存了 ${{retention}} 的录像，"
+        "低于其保存期限要求。",
+    ),
+    "RecorderStorageFault": (
+        "录像机 {{ $labels.recorder }} 有 {{ $value }} 块硬盘故障",
+        "录像机 {{ $labels.recorder }} 有 {{ $value }} 块硬盘故障、未格式化或只读：其各通道的录像面临丢失。"
+        "这些通道的录像停止告警已静默。",
+    ),
     "OfflineCluster": (
         "{{ $labels.kind }} {{ $labels.key }} 下 {{ $value }} 台摄像机同时失联",
         "{{ $labels.county }}{{ $labels.township }} {{ $labels.kind }} {{ $labels.key }} 下"

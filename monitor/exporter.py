@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from prometheus_client import ProcessCollector, generate_latest
 from prometheus_client.core import (
@@ -276,6 +277,38 @@ def _gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily
     return GaugeMetricFamily(name, doc, labels=list(labels))
 
 
+def recorder_disks(tracks: Iterable[CameraTrack]) -> list[Metric]:
+    """``camwatch_recorder_disk_bytes`` and ``_disk_ok`` per recorder disk: from the newest recording check of
+    any of the recorder's channels (each channel's check reads the same disks)."""
+    newest: dict[str, tuple[float, Sequence[Mapping[str, Any]]]] = {}
+    for track in tracks:
+        result = track.probes.get("recording")
+        recorder = result.details.get("recorder") if result is not None else None
+        if result is None or not isinstance(recorder, str):
+            continue
+        at = track.probe_times.get("recording", 0.0)
+        if recorder not in newest or at > newest[recorder][0]:
+            newest[recorder] = (at, result.details.get("disks", ()))
+    size = _gauge(
+        "camwatch_recorder_disk_bytes",
+        "Recorder disk size: capacity or free space.",
+        ["recorder", "disk", "kind"],
+    )
+    ok = _gauge(
+        "camwatch_recorder_disk_ok",
+        "1 while the recorder disk records (not failed or read-only).",
+        ["recorder", "disk"],
+    )
+    for recorder, (_, disks) in sorted(newest.items()):
+        for disk in disks:
+            name = str(disk.get("disk", "?"))
+            ok.add_metric([recorder, name], 1 if disk.get("ok") else 0)
+            for kind, key in (("capacity", "capacity_bytes"), ("free", "free_bytes")):
+                if (value := disk.get(key)) is not None:
+                    size.add_metric([recorder, name, kind], float(value))
+    return [size, ok]
+
+
 def service_metrics(snap: Snapshot) -> list[Metric]:
     probes_total = CounterMetricFamily(
         "camwatch_probes", "Probes run, by probe and result status.", labels=["probe", "result"]
@@ -383,4 +416,5 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         reload_ts,
         online_target,
         working_target,
+        *recorder_disks(snap.tracks.values()),
     ]

@@ -50,6 +50,19 @@ FAULTS: tuple[Fault, ...] = (
     Fault("moved", "picture", "warning", False, "the view no longer matches the reference: turned"),
     Fault("blurred", "picture", "warning", True, "the picture is out of focus, dirty or fogged"),
     Fault("color_cast", "picture", "info", True, "one colour dominates: a failed IR filter or white balance"),
+    # Recording faults (录像完整性): the camera still works (完好); its footage is not being kept. A failed
+    # disk loses every channel's footage, a stopped recording this camera's, short retention the oldest
+    # days, a gap minutes.
+    Fault(
+        "storage_fault",
+        "device",
+        "warning",
+        False,
+        "a disk of the camera's recorder failed, is unformatted, read-only or full",
+    ),
+    Fault("recording_stopped", "device", "warning", False, "the newest footage is older than stopped_after"),
+    Fault("retention_short", "device", "warning", False, "the recorder keeps less footage than its target"),
+    Fault("recording_gaps", "device", "warning", False, "the footage of the last 24 h has gaps"),
     Fault("clock_skew", "device", "info", False, "the camera clock is off: recorded video times are wrong"),
     Fault("not_found", "stream", "info", False, "the stream path does not exist on the camera (404)"),
     Fault("main_stream_down", "stream", "info", False, "the main stream fails while another stream answers"),

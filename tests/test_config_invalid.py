@@ -17,7 +17,7 @@ _KNOWN_FIELDS = (
     "username, password_env, password_file, credentials, lon, lat, crs, direction, hfov, range, county, "
     "township, village, police_station, contractor, gb_id, gb_device, networked, vendor, model, switch, "
     "fibre, power, "
-    "site, camera_type, resolution, priority, tier, transport"
+    "site, camera_type, resolution, priority, tier, transport, recorder, recorder_channel"
 )
 _NO_PASSWORD_COLUMN = (
     "a password column is not accepted; remove it and give each camera (or a credentials profile) "
@@ -35,7 +35,7 @@ CASES: dict[str, list[str]] = {
     ],
     "invalid-unknown-field.yaml": [
         "invalid-unknown-field.yaml, line 1, field 'camera': unknown field; did you mean 'cameras'? "
-        "(known: cameras, credentials, monitor, coverage, reports, gb28181)",
+        "(known: cameras, credentials, monitor, coverage, reports, gb28181, recorders)",
         "invalid-unknown-field.yaml, line 1, field 'cameras': required: a ledger file or a list",
         "invalid-unknown-field.yaml, line 4, field 'monitor.rtsp.intervall': unknown field; "
         "did you mean 'interval'? (known: interval, timeout, jitter)",

@@ -51,6 +51,7 @@ _FLEET_FIELDS = {
     "onvif": ("clock_skew_threshold", 42.0),
     "snapshot": ("blur_floor", 55.0),
     "video": ("black_luma", 30.0),
+    "recording": ("stopped_after", 1800.0),
 }
 
 

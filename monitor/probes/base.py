@@ -17,6 +17,8 @@ AUTH_FAILED = "auth_failed"
 NOT_FOUND = "not_found"
 ERROR = "error"
 SKIPPED = "skipped"
+# The device's answer could not be read whole (a search cut short, a count that lies): nothing is judged.
+INCOMPLETE = "incomplete"
 # Not a status: how ``camwatch_probes_total`` counts a probe that failed on camwatch's side (``internal``).
 INTERNAL_ERROR = "internal_error"
 

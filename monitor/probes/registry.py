@@ -15,6 +15,7 @@ from camwatch.config.models import (
     Camera,
     OnvifSettings,
     ProbeSchedule,
+    RecordingSettings,
     RtspSettings,
     SnapshotSettings,
     VideoSettings,
@@ -54,6 +55,18 @@ VALUES: dict[str, Value] = {
     "snapshot_bytes": Value("camwatch_snapshot_bytes", "Size of the camera's last JPEG still picture."),
     "decode_error_ratio": Value(
         "camwatch_video_decode_error_ratio", "Share of the decoded frames that were in error (0-1)."
+    ),
+    "recording_retention_seconds": Value(
+        "camwatch_recording_retention_seconds", "Age of the oldest footage the recorder keeps (its clock)."
+    ),
+    "recording_seconds_24h": Value(
+        "camwatch_recording_seconds_24h", "Seconds of footage recorded in the last 24 hours."
+    ),
+    "recording_last_age_seconds": Value(
+        "camwatch_recording_last_age_seconds", "Age of the end of the newest footage (recorder's clock)."
+    ),
+    "recording_gaps_24h": Value(
+        "camwatch_recording_gaps_24h", "Gaps longer than monitor.recording.gap in the last 24 hours."
     ),
 }
 
@@ -133,6 +146,19 @@ SPECS: tuple[ProbeSpec, ...] = (
         needs_up=True,
         faults=PICTURE_FAULTS,
         values=("fps", "luma", "sharpness", "scene_match", "decode_error_ratio"),
+    ),
+    ProbeSpec(
+        "recording",
+        RecordingSettings,
+        lambda c: c.recorder is not None,
+        gate="recording_concurrency",
+        faults=("storage_fault", "recording_stopped", "retention_short", "recording_gaps"),
+        values=(
+            "recording_retention_seconds",
+            "recording_seconds_24h",
+            "recording_last_age_seconds",
+            "recording_gaps_24h",
+        ),
     ),
 )
 SPEC = {s.name: s for s in SPECS}

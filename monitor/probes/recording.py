@@ -1,0 +1,142 @@
+"""Recording probe (录像完整性): is the camera's footage there, and for how long — as its recorder says.
+
+The camera's ``recorder`` (``recorders:``, kind ``isapi``) is asked for its clock, its disks and the channel's
+footage: the last 24 h page by page, and the oldest footage it keeps (one result). ``monitor.footage.judge``
+turns that into values and faults, against the recorder's clock. An answer that cannot be read whole is the
+status ``incomplete`` with no footage verdict (a cut-short answer is never a gap); a failed disk is the fault
+``storage_fault`` whatever the footage says. Disks are reported in ``details`` for the per-recorder metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from camwatch.config.models import Camera, RecordingSettings
+from camwatch.config.recorders import Recorder
+from camwatch.config.redact import scrub
+from camwatch.monitor import footage
+from camwatch.monitor.probes import isapi
+from camwatch.monitor.probes.base import (
+    ERROR,
+    INCOMPLETE,
+    OFFLINE,
+    OK,
+    SKIPPED,
+    TIMEOUT,
+    ProbeContext,
+    ProbeResult,
+)
+from camwatch.monitor.probes.bounded import ReplyRefused
+
+NAME = "recording"
+STORAGE_FAULT = "storage_fault"
+
+
+def _disk_details(recorder: Recorder, found: list[isapi.Disk]) -> dict[str, Any]:
+    return {
+        "recorder": recorder.id,
+        "disks": [
+            {
+                "disk": d.name,
+                "status": d.status,
+                "ok": d.ok,
+                "capacity_bytes": d.capacity_bytes,
+                "free_bytes": d.free_bytes,
+            }
+            for d in found
+        ],
+    }
+
+
+async def _ask_isapi(
+    camera: Camera, recorder: Recorder, settings: RecordingSettings
+) -> tuple[list[isapi.Disk], footage.Verdict | str]:
+    """The recorder's disks, and the channel's footage verdict or why it is incomplete."""
+    zone = ZoneInfo(recorder.timezone)
+    password = recorder.password.get_secret_value() if recorder.password else ""
+    host = f"[{recorder.host}]" if ":" in recorder.host else recorder.host
+    connector = aiohttp.TCPConnector(limit=1)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        client = isapi.Client(
+            session, f"http://{host}:{recorder.port}", recorder.username, password, settings.max_reply_bytes
+        )
+        now = await isapi.clock(client, zone)
+        try:
+            disks = await isapi.disks(client)
+        except isapi.Incomplete as exc:
+            return [], str(exc)
+        channel = int(camera.recorder_channel or "0")
+        items, pages = settings.max_items, settings.max_pages
+        target = settings.retention.target(camera)
+        since = now - isapi.lookback(target).total_seconds()
+        try:
+            recent = await isapi.search(
+                client, channel, now - footage.DAY, now, zone, max_items=items, max_pages=pages
+            )
+            first = await isapi.search(
+                client, channel, since, now, zone, max_items=items, max_pages=pages, first_only=True
+            )
+        except isapi.Incomplete as exc:
+            return disks, f"footage search: {exc}"
+    oldest = min((s for s, _ in first), default=None)
+    verdict = footage.judge(
+        recent,
+        now=now,
+        gap=settings.gap,
+        stopped_after=settings.stopped_after,
+        retention=target,
+        oldest=oldest,
+    )
+    return disks, verdict
+
+
+def _status_of(exc: BaseException) -> tuple[str, str]:
+    match exc:
+        case isapi.IsapiFailed():
+            return exc.status, exc.reason
+        case ReplyRefused():
+            return INCOMPLETE, str(exc)
+        case aiohttp.ClientConnectorError():
+            errno = getattr(exc, "errno", None)
+            return OFFLINE, f"cannot connect: {os.strerror(errno) if errno else type(exc).__name__}"
+        case aiohttp.ClientError():
+            return ERROR, type(exc).__name__
+    return ERROR, type(exc).__name__
+
+
+async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
+    """Ask the camera's recorder about its footage and disks."""
+    settings = cast(RecordingSettings, ctx.settings)
+    started = time.monotonic()
+    recorder = camera.recorder
+    if recorder is None:
+        return ProbeResult(NAME, False, SKIPPED, 0.0, error="camera has no recorder")
+    secret = recorder.password.get_secret_value() if recorder.password else None
+    if recorder.kind != "isapi":
+        error = f"recorder kind {recorder.kind} is not yet supported"
+        return ProbeResult(NAME, False, SKIPPED, 0.0, error=error)
+    try:
+        async with asyncio.timeout(ctx.timeout):
+            disks, verdict = await _ask_isapi(camera, recorder, settings)
+    except TimeoutError:
+        error = f"recorder {recorder.id} gave no whole answer within {ctx.timeout:g} s"
+        return ProbeResult(NAME, False, TIMEOUT, time.monotonic() - started, error=error)
+    except Exception as exc:
+        status, reason = _status_of(exc)
+        error = scrub(f"recorder {recorder.id}: {reason}", [secret])
+        return ProbeResult(NAME, False, status, time.monotonic() - started, error=error)
+
+    details = _disk_details(recorder, disks)
+    storage = (STORAGE_FAULT,) if any(not d.ok for d in disks) else ()
+    duration = time.monotonic() - started
+    if isinstance(verdict, str):
+        error = scrub(f"recorder {recorder.id}: answer incomplete: {verdict}", [secret])
+        return ProbeResult(NAME, False, INCOMPLETE, duration, error=error, faults=storage, details=details)
+    faults = (*storage, *verdict.faults)
+    return ProbeResult(NAME, True, OK, duration, faults=faults, values=verdict.values, details=details)
