@@ -7,7 +7,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -22,6 +21,7 @@ from pydantic import (
 
 from camwatch.config.assessment import AssessmentSettings
 from camwatch.config.recorders import Recorder
+from camwatch.config.zones import TimeZoneName
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -447,7 +447,7 @@ class RankThresholds(Frozen):
 
 class ReportSettings(Frozen):
     # Months in reports begin at local midnight of this IANA zone (e.g. Asia/Shanghai).
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     online_target: float = Field(0.95, ge=0, le=1)
     working_target: float = Field(0.90, ge=0, le=1)
     thresholds: RankThresholds = RankThresholds()
@@ -455,15 +455,6 @@ class ReportSettings(Frozen):
     lang: Literal["zh", "en"] | None = None
     # The scorecard of `camwatch report uptime`'s assessment.* files (考核); see config/assessment.py.
     assessment: AssessmentSettings = AssessmentSettings()
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Asia/Shanghai") from None
-        return v
 
 
 # ---------------------------------------------------------------------------------------------------------

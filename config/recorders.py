@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+
+from camwatch.config.zones import TimeZoneName
 
 RecorderKind = Literal["isapi", "onvif"]
 # Kinds the model accepts but no client speaks yet: refused at load with a clear "not yet".
@@ -34,7 +35,7 @@ class Recorder(BaseModel):
     username: str | None = None
     password_env: str | None = None
     password_file: Path | None = None
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
 
     _password: SecretStr | None = PrivateAttr(default=None)
 
@@ -45,15 +46,6 @@ class Recorder(BaseModel):
         if not v or any(c in v for c in "/@?#\\ \t") or (":" in v and v.count(":") < 2):
             raise ValueError(f"expected a host name or IP address, got {v[:80]!r}")
         return v.lower()
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Asia/Shanghai") from None
-        return v
 
     @property
     def password(self) -> SecretStr | None:

@@ -12,6 +12,8 @@ import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from camwatch.monitor.period import merge
+
 DAY = 86400.0
 
 STOPPED = "recording_stopped"
@@ -25,17 +27,6 @@ class Verdict:
 
     values: Mapping[str, float]
     faults: tuple[str, ...]
-
-
-def merged(ranges: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The ranges sorted, overlapping or touching ones joined; empty or reversed ranges dropped."""
-    out: list[tuple[float, float]] = []
-    for start, end in sorted(r for r in ranges if r[1] > r[0]):
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
 
 
 def judge(
@@ -55,7 +46,7 @@ def judge(
     window's start, when older footage exists); the hole after the newest footage is not a gap but, longer
     than ``stopped_after``, a stopped recording. ``retention``: the target, seconds of footage kept.
     """
-    pieces = merged(ranges)
+    pieces = merge(ranges)  # sorted, overlapping or touching pieces joined
     first = min([p[0] for p in pieces[:1]] + ([oldest] if oldest is not None else []), default=None)
     if first is None:
         # No footage at all: nothing kept, nothing recorded; the recording has stopped (or never ran).

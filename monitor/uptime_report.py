@@ -268,6 +268,29 @@ def write_uptime_report(
     return [area_csv, cam_csv, md, xlsx, left_csv]
 
 
+def _ranking_tables(areas: Sequence[AreaUptime], t: Callable[[str], str]) -> list[str]:
+    """uptime.md's (and city_uptime.md's) ranking, one table per level, in the order of RANKED_LEVELS."""
+    lines: list[str] = []
+    for level in RANKED_LEVELS:
+        rows = [a for a in areas if a.level == level]
+        if not rows:
+            continue
+        lines += [
+            f"## {t(f'By {level}')}",
+            "",
+            f"| {t('rank')} | {t('area')} | {t('status')} | {t('cameras')} | {t('online %')} | "
+            f"{t('working %')} |",
+            "|---:|---|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {a.rank} | {markdown_cell(a.area)} | {t(a.status)} | {a.cameras} | {_pct(a.online_rate)} | "
+            f"{_pct(a.working_rate)} |"
+            for a in rows
+        ]
+        lines.append("")
+    return lines
+
+
 def _pct(x: float | None) -> str:
     return "" if x is None else f"{100 * x:.2f}"
 
@@ -295,23 +318,7 @@ def _markdown(
         t("Status: the worse of the online rate and the working rate, each against its own target."),
         "",
     ]
-    for level in RANKED_LEVELS:
-        rows = [a for a in result.areas if a.level == level]
-        if not rows:
-            continue
-        lines += [
-            f"## {t(f'By {level}')}",
-            "",
-            f"| {t('rank')} | {t('area')} | {t('status')} | {t('cameras')} | {t('online %')} | "
-            f"{t('working %')} |",
-            "|---:|---|---|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {a.rank} | {markdown_cell(a.area)} | {t(a.status)} | {a.cameras} | {_pct(a.online_rate)} | "
-            f"{_pct(a.working_rate)} |"
-            for a in rows
-        ]
-        lines.append("")
+    lines += _ranking_tables(result.areas, t)
     worst = [
         c
         for c in sorted(result.cameras, key=lambda c: c.online_rate if c.online_rate is not None else 2.0)
@@ -387,23 +394,7 @@ def write_city_report(
             + "; ".join(f"{t(r)}: {n}" for r, n in reasons.most_common()),
             "",
         ]
-    for level in RANKED_LEVELS:
-        rows = [a for a in areas if a.level == level]
-        if not rows:
-            continue
-        lines += [
-            f"## {t(f'By {level}')}",
-            "",
-            f"| {t('rank')} | {t('area')} | {t('status')} | {t('cameras')} | {t('online %')} | "
-            f"{t('working %')} |",
-            "|---:|---|---|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {a.rank} | {markdown_cell(a.area)} | {t(a.status)} | {a.cameras} | {_pct(a.online_rate)} | "
-            f"{_pct(a.working_rate)} |"
-            for a in rows
-        ]
-        lines.append("")
+    lines += _ranking_tables(areas, t)
     md = out_dir / "city_uptime.md"
     md.write_text("\n".join(lines), encoding="utf-8")
     return [path, md]
