@@ -16,21 +16,30 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-FigureName = Literal["online_rate", "working_rate", "video_quality_rate"]
-"""Figures that earn points: 在线率, 完好率, 视频质量合格率 (online time with a good picture)."""
+FigureName = Literal["online_rate", "working_rate", "video_quality_rate", "recording_rate"]
+"""Figures that earn points: 在线率, 完好率, 视频质量合格率 (online time with a good picture), 录像完整率
+(footage held ÷ footage due, from the recording checks)."""
 
 # What a deduction's `when` may test, per unit it counts: a channel (one camera) or an assessed group
 # (an area, or a contractor's cameras). Rates are 0..1; hours are hours inside the period.
-CHANNEL_FIGURES = ("fault_hours", "offline_hours", "online_rate", "working_rate", "episodes")
+CHANNEL_FIGURES = (
+    "fault_hours",
+    "offline_hours",
+    "online_rate",
+    "working_rate",
+    "recording_rate",
+    "episodes",
+)
 GROUP_FIGURES = (
     "online_rate",
     "working_rate",
     "video_quality_rate",
+    "recording_rate",
     "fault_hours",
     "offline_hours",
     "cameras",
 )
-RATE_FIGURES = frozenset({"online_rate", "working_rate", "video_quality_rate"})
+RATE_FIGURES = frozenset({"online_rate", "working_rate", "video_quality_rate", "recording_rate"})
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,

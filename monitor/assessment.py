@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from camwatch.config.assessment import AssessmentSettings, Deduction
 from camwatch.monitor.episodes import HOUR, FaultEpisode
+from camwatch.monitor.state.recordings import DAY_SECONDS
 from camwatch.monitor.uptime import CameraUptime
 
 
@@ -24,6 +25,8 @@ class Figures:
     up: float
     working: float
     episodes: int = 0
+    recording_checks: int = 0
+    recorded: float = 0.0
 
     @classmethod
     def of(cls, uptimes: Iterable[CameraUptime], episodes: int = 0) -> Figures:
@@ -34,6 +37,8 @@ class Figures:
             sum(u.up for u in rows),
             sum(u.working for u in rows),
             episodes,
+            sum(u.recording_checks for u in rows),
+            sum(u.recorded for u in rows),
         )
 
     def as_dict(self) -> dict[str, float | None]:
@@ -44,6 +49,9 @@ class Figures:
             "working_rate": self.working / m if m else None,
             # 视频质量合格率: the share of online time with a good picture.
             "video_quality_rate": self.working / self.up if self.up else None,
+            "recording_rate": self.recorded / (self.recording_checks * DAY_SECONDS)
+            if self.recording_checks
+            else None,
             "fault_hours": (m - self.working) / HOUR,
             "offline_hours": (m - self.up) / HOUR,
             "cameras": float(self.cameras),

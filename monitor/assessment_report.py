@@ -21,7 +21,14 @@ from camwatch.config.scope import monitored
 from camwatch.monitor.assessment import GroupScore, RepairTimes, repair_times, score_group
 from camwatch.monitor.episodes import FaultEpisode, camera_episodes
 from camwatch.monitor.period import History, Period, previous, read_history
-from camwatch.monitor.uptime import CONTRACTOR, RANKED_LEVELS, CameraUptime, NoHistory, camera_uptime
+from camwatch.monitor.uptime import (
+    CONTRACTOR,
+    RANKED_LEVELS,
+    CameraUptime,
+    NoHistory,
+    camera_uptime,
+    with_recordings,
+)
 from camwatch.office import tr, write_csv, write_xlsx
 from camwatch.report_cells import markdown_cell
 
@@ -47,6 +54,7 @@ _ZH = {
     "online_rate": "在线率",
     "working_rate": "完好率",
     "video_quality_rate": "视频质量合格率",
+    "recording_rate": "录像完整率",
     "fault_hours": "故障时长(小时)",
     "offline_hours": "离线时长(小时)",
     "episodes": "故障次数",
@@ -103,7 +111,7 @@ def _formats(header: Sequence[str], t: Callable[[str], str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for h in header:
         base = h.removesuffix("_previous").removesuffix("_change")
-        if base in ("online_rate", "working_rate", "video_quality_rate"):
+        if base in ("online_rate", "working_rate", "video_quality_rate", "recording_rate"):
             out[t(h)] = PERCENT
         elif base.endswith("hours") or base in ("score", "earned_points", "deducted_points", "points"):
             out[t(h)] = HOURS
@@ -162,7 +170,7 @@ def _camera_figures(
     for c in cameras:
         ts = h.transitions.get(c.id, [])
         maint, excused = h.maintenance.get(c.id, []), h.excused.get(c.id, [])
-        uptimes[c.id] = camera_uptime(c.id, ts, h.runs, maint, excused)
+        uptimes[c.id] = with_recordings(camera_uptime(c.id, ts, h.runs, maint, excused), h.recorded.get(c.id))
         episodes += camera_episodes(c.id, ts, p, h.runs, maint, excused, h.clusters.get(c.id, []))
     return uptimes, episodes
 

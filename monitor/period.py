@@ -167,6 +167,8 @@ class History:
     maintenance: dict[str, list[Interval]] = field(default_factory=dict)
     excused: dict[str, list[Interval]] = field(default_factory=dict)
     clusters: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    # Per camera: (recording checks, seconds of footage they found in their 24 hours) over the period's days.
+    recorded: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 def read_history(path: Path, period: Period) -> History:
@@ -197,6 +199,11 @@ def read_history(path: Path, period: Period) -> History:
             excused: dict[str, list[Interval]] = defaultdict(list)
             for cam, a, b, *_ in store.excuses():
                 excused[cam].append((a, b))
+            recorded: dict[str, tuple[int, float]] = {}
+            days = (period.first_day.isoformat(), period.last_day.isoformat())
+            for cam, _, samples, footage in store.recorded_days(*days):
+                n, total = recorded.get(cam, (0, 0.0))
+                recorded[cam] = (n + samples, total + footage)
     except UnreadableVersion as exc:
         raise ValueError(f"{path}: cannot read the state database: {exc}") from None  # not "restore it"
     except (sqlite3.DatabaseError, StateError) as exc:
@@ -208,6 +215,7 @@ def read_history(path: Path, period: Period) -> History:
     history.maintenance = {c: merge(w) for c, w in windows.items()}
     history.excused = {c: merge(w) for c, w in excused.items()}
     history.clusters = dict(clusters)
+    history.recorded = recorded
     return history
 
 

@@ -8,8 +8,10 @@ import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config, MonitorSettings
@@ -33,6 +35,8 @@ from camwatch.monitor.web import Listener, make_app, serve, ssl_context
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 1.0
+# The recording check's value whose daily sums make 录像完整率 (monitor/state/recordings.py).
+RECORDED_24H = "recording_seconds_24h"
 STATE_CHECK_INTERVAL = 30.0  # seconds: how soon a deleted, replaced or read-only state file is found
 WATCH_INTERVAL = 5.0
 CLUSTER_INTERVAL = 5.0
@@ -187,6 +191,10 @@ class Service:
             self.store.stage_event(Event(camera.id, now, kind, detail))
         if (ident := self.identities.get(camera.id)) is not None and "onvif" in results:
             self.store.stage_identity(camera.id, ident.serial, ident.firmware, ident.clock_offset, now)
+        for r in results.values():
+            if (footage := r.values.get(RECORDED_24H)) is not None:  # kept per day for 录像完整率
+                day = datetime.fromtimestamp(now, ZoneInfo(self.config.reports.timezone)).date().isoformat()
+                self.store.stage_recorded(camera.id, day, footage)
         if transition is not None:
             self.changes_since_coverage += 1
             if self._coverage_model is not None and self.changes_since_coverage >= max(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from camwatch.config.areas import LEVELS, POLICE_STATION, area_path
 from camwatch.config.models import Camera, Config, ReportSettings
@@ -30,6 +30,7 @@ from camwatch.monitor.period import (
     subtract,
 )
 from camwatch.monitor.state import Transition
+from camwatch.monitor.state.recordings import DAY_SECONDS
 from camwatch.ranking import competition_ranks
 
 __all__ = [
@@ -63,6 +64,15 @@ class CameraUptime:
     # longest first.
     causes: tuple[tuple[str, float], ...] = ()
     excused: float = 0.0  # seconds inside excused outages (e.g. a utility power cut), not counted either
+    # The recording checks in the period and the footage they found in their 24 hours (录像完整率).
+    recording_checks: int = 0
+    recorded: float = 0.0
+
+    @property
+    def recording_rate(self) -> float | None:
+        """录像完整率: the footage the recorder held ÷ the footage it should have held, averaged over the
+        period's recording checks; None without any (no recorder checked)."""
+        return self.recorded / (self.recording_checks * DAY_SECONDS) if self.recording_checks else None
 
     @property
     def online_rate(self) -> float | None:
@@ -156,6 +166,11 @@ def camera_uptime(
     )
 
 
+def with_recordings(u: CameraUptime, recorded: tuple[int, float] | None) -> CameraUptime:
+    """``u`` with the period's recording checks (count, footage seconds) of its camera, if any."""
+    return u if recorded is None else replace(u, recording_checks=recorded[0], recorded=recorded[1])
+
+
 def _cause(t: Transition) -> str:
     """Why a stored status is not in working order: the status word (offline, frozen …), or for a camera up
     with a picture fault that is not a status word, that fault."""
@@ -233,8 +248,15 @@ def compute_month(config: Config, month: str | Period) -> MonthUptime:
     h = read_history(config.state_path, period)
     watched = monitored(config.cameras)
     uptimes = {
-        c.id: camera_uptime(
-            c.id, h.transitions.get(c.id, []), h.runs, h.maintenance.get(c.id, []), h.excused.get(c.id, [])
+        c.id: with_recordings(
+            camera_uptime(
+                c.id,
+                h.transitions.get(c.id, []),
+                h.runs,
+                h.maintenance.get(c.id, []),
+                h.excused.get(c.id, []),
+            ),
+            h.recorded.get(c.id),
         )
         for c in watched
     }

@@ -59,6 +59,7 @@ CAMERA_COLUMNS = (
     "main_cause",
     "police_station",
     "contractor",
+    "recording_rate",
 )
 NOT_COUNTED_COLUMNS = ("camera", "name", "county", "township", "village", "police_station", "reason")
 
@@ -69,6 +70,7 @@ _TEXT = {
     "monitored_hours": "{:.2f}",
     "maintenance_hours": "{:.2f}",
     "offline_hours": "{:.2f}",
+    "recording_rate": "{:.6f}",
 }
 _XLSX = {
     "online_rate": PERCENT,
@@ -76,6 +78,7 @@ _XLSX = {
     "monitored_hours": HOURS,
     "maintenance_hours": HOURS,
     "offline_hours": HOURS,
+    "recording_rate": PERCENT,
     "online_target": "0%",
     "working_target": "0%",
 }
@@ -85,6 +88,7 @@ _XLSX = {
 ZH_UPTIME = {
     "offline_hours": "离线时长(小时)",
     "main_cause": "主要故障原因",
+    "recording_rate": "录像完整率",
     "reason": "原因",
     "By police_station": "按派出所",
     "contractor": "运维单位",
@@ -185,6 +189,7 @@ def _camera_cells(u: CameraUptime, cam: Camera, t: Callable[[str], str]) -> list
         t(u.main_cause) if u.main_cause else "",
         cam.police_station,
         cam.contractor,
+        u.recording_rate,
     ]
 
 

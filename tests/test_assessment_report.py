@@ -4,6 +4,7 @@ report uptime` — every rate recomputed from fault_episodes.csv, the scores as 
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -203,3 +204,39 @@ def test_excuse_needs_a_reason_and_a_forward_span(tmp_path):
     )
     unknown = ["excuse", "add", config, "Z", "--from", "2026-11-17", "--to", "2026-11-18", "--reason", "x"]
     assert "no camera or area" in CliRunner().invoke(app, unknown).output
+
+
+def test_recording_integrity_from_the_days_the_checks_kept(tmp_path):
+    """录像完整率: each recording check's footage in its 24 hours adds to its day (state schema 5); the
+    month's rate is the footage found ÷ the footage due over those checks, per camera and in the
+    assessment."""
+    config = _month(tmp_path)
+    store = StateStore(tmp_path / "state.db")
+    for day, footage in (("2026-11-03", 86_400.0), ("2026-11-03", 43_200.0), ("2026-11-04", 64_800.0)):
+        store.stage_recorded("A", day, footage)
+    store.stage_recorded("A", "2026-10-31", 0.0)  # another month: not counted
+    store.flush()
+    store.close()
+    path = Path(config)
+    text = path.read_text(encoding="utf-8").replace(
+        "reports: {timezone: UTC}",
+        "reports:\n  timezone: UTC\n  assessment:\n    figures:\n"
+        "      online_rate: {target: 0.95, weight: 40}\n      working_rate: {target: 0.90, weight: 40}\n"
+        "      recording_rate: {target: 0.90, weight: 20}\n"
+        "    deductions: [{per: channel, when: 'recording_rate < 80%', points: 3}]",
+    )
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["report", "uptime", config, "--month", "2026-11", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cameras = {c["camera"]: c for c in _csv(out / "uptime_cameras.csv")}
+    assert cameras["A"]["recording_rate"] == f"{(86_400 + 43_200 + 64_800) / (3 * 86_400):.6f}"  # 0.75
+    assert cameras["B"]["recording_rate"] == ""  # no recorder checked
+    station = {(r["group"], r["unit"]): r for r in _csv(out / "assessment.csv")}[
+        ("police_station", "梁园区/谢集派出所")
+    ]
+    assert float(station["recording_rate"]) == pytest.approx(0.75)
+    # No excuse here: A counted 700 h, 645 up, 640 working.
+    # 40 × (645/700 ÷ 0.95) + 40 × 1 + 20 × (0.75 ÷ 0.90) − 3 (its only deduction rule: recording under 80 %)
+    expected = 40 * (645 / 700) / 0.95 + 40 + 20 * 0.75 / 0.90 - 3
+    assert float(station["score"]) == pytest.approx(expected, abs=0.01)

@@ -398,6 +398,12 @@ async def test_end_to_end_through_the_sweep_and_the_service(tmp_path, nvr, gst_r
     assert 'camwatch_video_fault{camera="cam-2",fault="recording_stopped"} 1.0' in metrics
     assert 'camwatch_recording_last_age_seconds{camera="cam-2"}' in metrics
     assert "nvr-secret-1" not in metrics
+    # The scheduled check's footage is kept for the day (录像完整率 of `report uptime`).
+    from camwatch.monitor.state import StateReader
+
+    with StateReader(tmp_path / "state.db") as reader:
+        days = reader.recorded_days("2000-01-01", "2999-12-31")
+    assert [(c, n) for c, _, n, _ in days] == [("cam-2", days[0][2])] and days[0][2] >= 1
 
 
 async def test_a_recorder_that_never_answers_is_bounded_by_the_timeout(hanging_port):

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from types import TracebackType
 
-from camwatch.monitor.state import maintenance
+from camwatch.monitor.state import maintenance, recordings
 from camwatch.monitor.state.rows import TRANSITION_COLUMNS, Event, Transition, transition_from
 from camwatch.monitor.state.schema import open_readonly
 
@@ -75,6 +75,13 @@ class StateReader:
         return self._conn.execute(
             "SELECT camera, start, end, reason, recorded_by, recorded FROM excuses ORDER BY start, id"
         ).fetchall()
+
+    def recorded_days(self, first_day: str, last_day: str) -> list[tuple[str, str, int, float]]:
+        """(camera, day, samples, seconds) of the recording checks on those days; none in a file older than
+        the table (schema version 5)."""
+        if not self._has_table("recorded_days"):
+            return []
+        return recordings.read(self._conn, first_day, last_day)
 
     def _has_table(self, name: str) -> bool:
         query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"

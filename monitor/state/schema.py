@@ -151,12 +151,26 @@ def _v4_excuses(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v5_recorded_days(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """CREATE TABLE IF NOT EXISTS recorded_days (
+    camera TEXT NOT NULL,
+    day TEXT NOT NULL,
+    samples INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    PRIMARY KEY (camera, day)
+)""",
+    )
+
+
 # In order; ``MIGRATIONS[k].version == k + 1``. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "camera status, transitions, runs, maintenance windows, events", _v1_status_history),
     Migration(2, "device identity (serial, firmware, clock offset) per camera", _v2_device_identity),
     Migration(3, "the video probe's learned references per camera", _v3_video_references),
     Migration(4, "excused outages (e.g. a utility power cut) left out of the rates", _v4_excuses),
+    Migration(5, "recorded footage per camera per day, from the recording checks", _v5_recorded_days),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import deque
 
-from camwatch.monitor.state import identity
+from camwatch.monitor.state import identity, recordings
 from camwatch.monitor.state.database import Database
 from camwatch.monitor.state.rows import (
     CAMERA_COLUMNS,
@@ -48,6 +48,7 @@ class WriteBatch:
         self._transitions: deque[Transition] = deque()
         self._events: deque[Event] = deque()
         self._identities: dict[str, identity.Staged] = {}
+        self._recorded: deque[recordings.Staged] = deque(maxlen=MAX_PENDING_TRANSITIONS)
         self.dropped_transitions = 0
 
     def stage(self, row: StoredCamera, transition: Transition | None = None) -> None:
@@ -68,9 +69,19 @@ class WriteBatch:
         with self._lock:
             self._identities[camera] = staged
 
+    def stage_recorded(self, staged: recordings.Staged) -> None:
+        with self._lock:
+            self._recorded.append(staged)
+
     @property
     def pending(self) -> int:
-        return len(self._rows) + len(self._transitions) + len(self._events) + len(self._identities)
+        return (
+            len(self._rows)
+            + len(self._transitions)
+            + len(self._events)
+            + len(self._identities)
+            + len(self._recorded)
+        )
 
     def flush(self, db: Database, now: float | None = None) -> bool:
         """Write everything queued in one transaction; on failure keep it queued. Returns success."""
@@ -80,6 +91,7 @@ class WriteBatch:
             transitions = list(self._transitions)
             events = list(self._events)
             identities = dict(self._identities)
+            recorded = list(self._recorded)
         with db.lock:
             conn = db.attached()
             if conn is None:
@@ -91,11 +103,15 @@ class WriteBatch:
                     conn.executemany(_INSERT_TRANSITION, [transition_values(t) for t in transitions])
                     conn.executemany(_INSERT_EVENT, [event_values(e) for e in events])
                     identity.write(conn, identities)
+                    recordings.write(conn, recorded)
                     db.stamp_run(conn, now)
             except sqlite3.Error as exc:
                 db.failed(exc)
                 return False
         self._written(rows, transitions, events, identities)
+        with self._lock:
+            for _ in range(min(len(recorded), len(self._recorded))):
+                self._recorded.popleft()
         if not db.writable:
             log.warning("state database %s is writable again; caught up", db.path)
         db.writable = True
