@@ -218,10 +218,13 @@ def _misplaced(model: CoverageModel) -> list[tuple[str, str, str]]:
     names = assign_areas(cameras.geometry.to_numpy(), townships, cameras.iloc[:0])["township"].to_numpy()
     ledger = cameras["township"].fillna("").astype(str).to_numpy()
     ids = cameras["camera"].to_numpy()
+    # Only a township the layer knows can be contradicted: a ledger that names its townships otherwise (an
+    # older division, a code) says nothing about where its cameras stand.
+    known = set(townships["name"].astype(str))
     return [
         (str(ids[i]), ledger[i], names[i])
         for i in range(len(ids))
-        if ledger[i] and names[i] and ledger[i] != names[i]
+        if ledger[i] in known and names[i] and ledger[i] != names[i]
     ]
 
 
