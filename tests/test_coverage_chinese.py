@@ -125,7 +125,7 @@ def test_the_chinese_report_warns_of_a_contradicting_township_in_chinese_only(tm
     english = run_coverage(config, tmp_path / "en", lang="en")
     assert english["categories"] == run_coverage(config, tmp_path / "zh2", lang="zh")["categories"]
     assert (
-        "1 cameras stand in another township than their ledger names: "
+        "1 camera stands in another township than their ledger names: "
         "cam-5 (ledger 城关镇, stands in 东城街道)"
         in (tmp_path / "en" / "report.md").read_text(encoding="utf-8")
     )
