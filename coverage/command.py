@@ -194,8 +194,8 @@ def _warnings(
         else:
             rows = "; ".join(f"{c} (ledger {ledger}, stands in {found_in})" for c, ledger, found_in in shown)
             found.append(
-                f"{len(misplaced)} camera{'s stand' if len(misplaced) > 1 else ' stands'} in another township "
-                f"than their ledger names: {rows}"
+                f"{len(misplaced)} camera{'s stand' if len(misplaced) > 1 else ' stands'} in another "
+                f"township than their ledger names: {rows}"
                 + (f"; {more} more" if more else "")
                 + ". Check their coordinates or the ledger; coverage is counted where they stand."
             )
