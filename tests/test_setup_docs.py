@@ -23,13 +23,17 @@ def _bash_blocks(text: str) -> list[str]:
 def test_readme_first_command_uses_a_virtual_environment() -> None:
     # Debian 12 / Ubuntu 24.04 refuse `pip install` into the system Python (externally-managed-environment).
     blocks = _bash_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
-    steps = [s.strip() for s in blocks[0].strip().split("&&")]
+    # The two commands the README promises on a fresh machine come first: the demo, and the tests.
+    demo, tests = blocks[0].strip().splitlines()
+    steps = [s.strip() for s in demo.split("&&")]
     assert steps[0].startswith("python3 -m venv ") and steps[1].startswith(". ")
     venv = steps[0].split()[-1]
     assert steps[1] == f". {venv}/bin/activate"
-    assert steps == [steps[0], steps[1], "pip install -e ."]
-    # Your own network comes first; the demo is one command once installed.
-    assert "camwatch check-config" in blocks[1] and "camwatch demo" in blocks[2]
+    assert steps == [steps[0], steps[1], "pip install -e .", "camwatch demo"]
+    assert tests == "bash .ci/run"
+    # Then your own network: the same install, and the ledger's commands.
+    assert [s.strip() for s in blocks[1].strip().split("&&")] == steps[:3]
+    assert "camwatch check-config" in blocks[2]
 
 
 def test_example_coverage_section_uncommented_loads(tmp_path: Path) -> None:
