@@ -279,7 +279,7 @@ def history(
                 "timestamp": t.ts,
                 "status": t.status,
                 "up": t.up,
-                "reason": stored_reason(t.status, t.faults),
+                "reason": t.reason or stored_reason(t.status, t.faults),
                 "faults": list(t.faults),
                 "duration_seconds": round(duration, 3),
                 "ongoing": ongoing,
@@ -296,7 +296,12 @@ def history(
     for col in ("time", "status", "reason", "duration"):
         table.add_column(col)
     lines = [
-        (t.ts, t.status, stored_reason(t.status, t.faults), _human_duration(duration) + (" so far" * ongoing))
+        (
+            t.ts,
+            t.status,
+            t.reason or stored_reason(t.status, t.faults),
+            _human_duration(duration) + (" so far" * ongoing),
+        )
         for t, duration, ongoing in spans
     ]
     lines += [(ts, "note", text, "") for ts, text in notes]

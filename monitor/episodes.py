@@ -80,7 +80,7 @@ def camera_episodes(
             for part, s in zip((counted, in_maintenance, in_excuse), starts, strict=True)
         )
         cluster = next((cid for ts, cid in clusters if start <= ts < hi), "")
-        reason = getattr(t, "reason", "") or stored_reason(t.status, t.faults)
+        reason = t.reason or stored_reason(t.status, t.faults)
         episodes.append(
             FaultEpisode(camera, t.status, t.up, start, end, hours, maint, excuse, reason, cluster)
         )

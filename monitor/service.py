@@ -8,6 +8,7 @@ import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -182,6 +183,8 @@ class Service:
         track = self.tracker.tracks.get(camera.id)
         if track is None:
             return
+        if transition is not None and track.result is not None:  # kept with it for the fault episodes
+            transition = replace(transition, reason=reason(camera, track.result))
         self.store.stage(track.stored(), transition)
         if transition is not None and (transition.prev_status is not None or not transition.working):
             self._log_transition(camera, transition.prev_status, track.status, track.result)

@@ -142,25 +142,27 @@ def test_every_schema_version_upgrades_to_the_current_one(tmp_path, version):
 
 def test_migrations_are_numbered_in_order_and_checked_at_import(monkeypatch):
     assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
-    monkeypatch.setattr(state_schema, "MIGRATIONS", (*MIGRATIONS, Migration(7, "skips", lambda c: None)))
+    monkeypatch.setattr(
+        state_schema, "MIGRATIONS", (*MIGRATIONS, Migration(SCHEMA_VERSION + 2, "skips", lambda c: None))
+    )
     with pytest.raises(ValueError, match="numbered 1, 2"):
         state_schema._check_migrations()
 
 
-def _add_reason(conn: sqlite3.Connection) -> None:
-    conn.execute("ALTER TABLE transitions ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
+def _add_operator(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE transitions ADD COLUMN operator TEXT NOT NULL DEFAULT ''")
 
 
 def test_a_new_migration_is_one_function_and_one_entry(tmp_path, monkeypatch):
     db = build(tmp_path, "v1-video-references")
     StateStore(db).close()
-    step = Migration(SCHEMA_VERSION + 1, "a reason with each transition", _add_reason)
+    step = Migration(SCHEMA_VERSION + 1, "who was on duty at each transition", _add_operator)
     monkeypatch.setattr(state_schema, "MIGRATIONS", (*MIGRATIONS, step))
     monkeypatch.setattr(state_schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     StateStore(db).close()
     assert version_of(db) == SCHEMA_VERSION + 1
     with closing(sqlite3.connect(db)) as conn:
-        assert conn.execute("SELECT status, reason FROM transitions WHERE id = 3").fetchone() == (
+        assert conn.execute("SELECT status, operator FROM transitions WHERE id = 3").fetchone() == (
             "offline",
             "",
         )

@@ -32,7 +32,7 @@ def test_rows_round_trip_through_their_columns(conn):
         f"INSERT INTO camera_state ({rows.CAMERA_COLUMNS}) VALUES ({seven})", rows.camera_values(camera)
     )
     conn.execute(
-        f"INSERT INTO transitions ({rows.TRANSITION_COLUMNS}) VALUES ({seven})",
+        f"INSERT INTO transitions ({rows.TRANSITION_COLUMNS}) VALUES ({seven}, ?)",
         rows.transition_values(transition),
     )
     conn.execute(f"INSERT INTO events ({rows.EVENT_COLUMNS}) VALUES (?, ?, ?, ?)", rows.event_values(event))

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from camwatch.monitor.state import maintenance, recordings
-from camwatch.monitor.state.rows import TRANSITION_COLUMNS, Event, Transition, transition_from
+from camwatch.monitor.state.rows import Event, Transition, transition_columns, transition_from
 from camwatch.monitor.state.schema import open_readonly
 
 OLDEST_READABLE = 1
@@ -24,7 +24,7 @@ def read_transitions(path: Path, camera: str, *, since: float = 0.0) -> list[Tra
     """One camera's transitions from ``since`` on."""
     with contextlib.closing(open_readonly(path, oldest=OLDEST_READABLE)) as conn:
         rows = conn.execute(
-            f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE camera = ? AND ts >= ? ORDER BY id",
+            f"SELECT {transition_columns(conn)} FROM transitions WHERE camera = ? AND ts >= ? ORDER BY id",
             (camera, since),
         ).fetchall()
     return [transition_from(r) for r in rows]
@@ -52,7 +52,8 @@ class StateReader:
         return [(a, b) for a, b in self._conn.execute("SELECT started, last_seen FROM runs")]
 
     def transitions(self) -> list[Transition]:
-        rows = self._conn.execute(f"SELECT {TRANSITION_COLUMNS} FROM transitions ORDER BY id").fetchall()
+        columns = transition_columns(self._conn)
+        rows = self._conn.execute(f"SELECT {columns} FROM transitions ORDER BY id").fetchall()
         return [transition_from(r) for r in rows]
 
     def maintenance_windows(self) -> list[tuple[str, float, float | None]]:

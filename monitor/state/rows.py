@@ -27,6 +27,9 @@ class Transition:
     up: bool
     working: bool
     faults: tuple[str, ...]
+    # Why, in the words the log gave (e.g. the liveness probe's "Connection refused"); empty in history
+    # written before schema version 6, where the reason is read from the status and faults.
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +61,24 @@ def camera_from(r: tuple[Any, ...]) -> StoredCamera:
     )
 
 
-TRANSITION_COLUMNS = "camera, ts, prev_status, status, up, working, faults"
+TRANSITION_COLUMNS = "camera, ts, prev_status, status, up, working, faults, reason"
+# What a reader selects from a file older than the reason column (schema version 6) that it does not upgrade.
+TRANSITION_COLUMNS_BEFORE_REASON = "camera, ts, prev_status, status, up, working, faults, '' AS reason"
 
 
 def transition_values(t: Transition) -> tuple[Any, ...]:
-    return (t.camera, t.ts, t.prev_status, t.status, int(t.up), int(t.working), json.dumps(list(t.faults)))
+    faults = json.dumps(list(t.faults))
+    return (t.camera, t.ts, t.prev_status, t.status, int(t.up), int(t.working), faults, t.reason)
 
 
 def transition_from(r: tuple[Any, ...]) -> Transition:
-    return Transition(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), tuple(json.loads(r[6])))
+    return Transition(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), tuple(json.loads(r[6])), r[7] or "")
+
+
+def transition_columns(conn: Any) -> str:
+    """The select list for ``transitions`` in this file: with the reason column where it has one."""
+    names = {row[1] for row in conn.execute("PRAGMA table_info(transitions)")}
+    return TRANSITION_COLUMNS if "reason" in names else TRANSITION_COLUMNS_BEFORE_REASON
 
 
 EVENT_COLUMNS = "camera, ts, kind, detail"

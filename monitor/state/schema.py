@@ -164,6 +164,12 @@ def _v5_recorded_days(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v6_transition_reason(conn: sqlite3.Connection) -> None:
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(transitions)")}
+    if "reason" not in columns:
+        _run(conn, "ALTER TABLE transitions ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
+
+
 # In order; ``MIGRATIONS[k].version == k + 1``. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "camera status, transitions, runs, maintenance windows, events", _v1_status_history),
@@ -171,6 +177,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "the video probe's learned references per camera", _v3_video_references),
     Migration(4, "excused outages (e.g. a utility power cut) left out of the rates", _v4_excuses),
     Migration(5, "recorded footage per camera per day, from the recording checks", _v5_recorded_days),
+    Migration(6, "each transition's reason, as the log gave it (fault episodes)", _v6_transition_reason),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -35,7 +35,7 @@ _UPSERT_CAMERA = (
     "SET up=excluded.up, status=excluded.status, faults=excluded.faults, since=excluded.since, "
     "last_probe=excluded.last_probe, flaps=excluded.flaps"
 )
-_INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?)"
 
 
