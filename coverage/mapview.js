@@ -1,0 +1,156 @@
+// camwatch's map (map.html): Leaflet layers made from JSON data, never from markup. Inlined into the page by
+// coverage/mapview.py.
+
+// Detail layers' data, given by their files beside the page (camwatchDetail) as the planner zooms in.
+const camwatchDetails = new Map();
+function camwatchDetail(id, collection) {
+    camwatchDetails.set(id, collection);
+}
+function camwatchData(id) {
+    if (camwatchDetails.has(id)) return camwatchDetails.get(id);
+    return JSON.parse(document.getElementById(id).textContent);
+}
+// A layer whose data is the file src beside the page, drawn from zoom minZoom on by factory(id, ...args):
+// the file is asked for (a <script> tag: fetch() is refused on file:// pages) the first time the layer is on
+// the map at that zoom; zoomed out again, the drawn layer is taken off (and kept for the next time). The map
+// fires "camwatchdetail" when one is drawn.
+function camwatchDeferred(id, src, minZoom, factory, ...args) {
+    const group = L.layerGroup();
+    let map = null, drawn = null, asked = false;
+    function update() {
+        if (!map) return;
+        if (map.getZoom() < minZoom) {
+            if (drawn && group.hasLayer(drawn)) group.removeLayer(drawn);
+            return;
+        }
+        if (!drawn && camwatchDetails.has(id)) drawn = window[factory](id, ...args);
+        if (drawn) {
+            if (!group.hasLayer(drawn)) {
+                group.addLayer(drawn);
+                map.fire("camwatchdetail");
+            }
+            return;
+        }
+        if (asked) return;
+        asked = true;
+        const script = document.createElement("script");
+        script.src = src;
+        script.onload = update;
+        document.head.appendChild(script);
+    }
+    group.on("add", function () { map = group._map; map.on("zoomend", update); update(); });
+    group.on("remove", function () { map.off("zoomend", update); map = null; });
+    return group;
+}
+// Tooltips are tables built from text nodes (textContent): a name such as <img onerror=...> is shown as typed,
+// never parsed as HTML (folium's GeoJsonTooltip writes values into innerHTML). A layer with no fields has no
+// tooltip.
+function camwatchTable(rows) {
+    const table = document.createElement("table");
+    for (const [label, value] of rows) {
+        const row = table.insertRow();
+        const head = document.createElement("th");
+        head.textContent = label;
+        row.appendChild(head);
+        row.insertCell().textContent = value === null || value === undefined ? "" : String(value);
+    }
+    return table;
+}
+function camwatchGeoJSON(collection, style, fields, options, pointToLayer) {
+    const layer = L.geoJSON(collection, Object.assign({}, options, {
+        style: function () { return style; },
+        pointToLayer: pointToLayer || function (feature, latlng) {
+            return L.circleMarker(latlng, Object.assign({}, options, {radius: style.radius || 5}));
+        },
+    }));
+    if (!fields.length) return layer;
+    return layer.bindTooltip(function (shown) {
+        const properties = shown.feature.properties;
+        return camwatchTable(fields.map(([key, label]) => [label, properties[key]]));
+    }, {sticky: true, className: "camwatch-tooltip"});
+}
+function camwatchLayer(id, style, fields, options) {
+    return camwatchGeoJSON(camwatchData(id), style, fields, options);
+}
+// An arrow from latlng along properties.direction (degrees from north, clockwise): a shaft of
+// options.arrowMetres and two barbs of options.barbMetres, as two lines that carry the feature (for the
+// tooltip). The arrow is short, so metres are turned into degrees at its latitude.
+function camwatchArrow(feature, latlng, options) {
+    function step(from, metres, degrees) {
+        const angle = degrees * Math.PI / 180;
+        const north = metres * Math.cos(angle) / 111320;
+        const east = metres * Math.sin(angle) / (111320 * Math.cos(from.lat * Math.PI / 180));
+        return L.latLng(from.lat + north, from.lng + east);
+    }
+    const heading = feature.properties.direction;
+    const tip = step(latlng, options.arrowMetres, heading);
+    const lines = [
+        L.polyline([latlng, tip, step(tip, options.barbMetres, heading + 150)]),
+        L.polyline([tip, step(tip, options.barbMetres, heading - 150)]),
+    ];
+    for (const line of lines) line.feature = feature;
+    return lines;
+}
+// Points closer than options.cellPixels on screen are drawn as one numbered circle at their mean position
+// (in options.pane, under the overlays); regrouped at every zoom. A cluster's tooltip gives its count; a
+// point alone is a marker with its arrow (camwatchArrow) and its own tooltip. (Every child is a plain
+// layer: Leaflet's tooltip of a GeoJSON layer fails on nested groups.)
+function camwatchClusters(id, style, fields, options) {
+    const points = camwatchData(id).features;
+    let map = null;
+    const layer = camwatchGeoJSON(null, style, fields, options, function (feature, latlng) {
+        const count = feature.properties.camwatchCount;
+        if (!count) return L.circleMarker(latlng, {radius: style.radius || 5});
+        const label = document.createElement("div");
+        label.textContent = String(count);
+        const size = Math.round(22 + 6 * Math.log2(count));
+        return L.marker(latlng, {pane: options.pane, icon: L.divIcon({
+            html: label, className: "camwatch-cluster", iconSize: [size, size],
+        })}).on("click", function () { map.setView(latlng, map.getZoom() + 2); });
+    });
+    layer.unbindTooltip().bindTooltip(function (shown) {
+        const properties = shown.feature.properties;
+        const count = properties.camwatchCount;
+        if (count) return camwatchTable([[options.clusterLabel, count]]);
+        return camwatchTable(fields.map(([key, label]) => [label, properties[key]]));
+    }, {sticky: true, className: "camwatch-tooltip"});
+    function regroup() {
+        const zoom = map.getZoom();
+        const cells = new Map();
+        for (const feature of points) {
+            const [lon, lat] = feature.geometry.coordinates;
+            const at = map.project([lat, lon], zoom).divideBy(options.cellPixels).floor();
+            const key = at.x + ":" + at.y;
+            if (!cells.has(key)) cells.set(key, []);
+            cells.get(key).push(feature);
+        }
+        layer.clearLayers();
+        for (const members of cells.values()) {
+            if (members.length === 1) {
+                const [lon, lat] = members[0].geometry.coordinates;
+                layer.addData(members[0]);
+                for (const line of camwatchArrow(members[0], L.latLng(lat, lon), options)) {
+                    layer.addLayer(line);
+                    layer.resetStyle(line);
+                }
+                continue;
+            }
+            const mean = [0, 1].map(
+                i => members.reduce((sum, f) => sum + f.geometry.coordinates[i], 0) / members.length
+            );
+            layer.addData({type: "Feature", properties: {camwatchCount: members.length},
+                           geometry: {type: "Point", coordinates: mean}});
+        }
+    }
+    layer.on("add", function () { map = layer._map; map.on("zoomend", regroup); regroup(); });
+    layer.on("remove", function () { map.off("zoomend", regroup); });
+    return layer;
+}
+// A tile server of the local network (coverage.basemap). Leaflet shows the attribution as HTML: it is given
+// as text, escaped here.
+function camwatchTiles(id) {
+    const tiles = camwatchData(id);
+    const text = document.createElement("span");
+    text.textContent = tiles.attribution;
+    return L.tileLayer(tiles.url, {maxZoom: tiles.maxZoom, attribution: text.innerHTML});
+}
