@@ -10,7 +10,9 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyogrio
 import pytest
+import shapely
 from shapely import LineString, Point, box
 from test_coverage_map import map_data
 from typer.testing import CliRunner
@@ -102,6 +104,7 @@ def test_report_files_and_summary_shape(tmp_path: Path) -> None:
     document = run_coverage(load_config(config), out, status=tmp_path / "probe.json")
     assert sorted(p.name for p in out.iterdir()) == [
         "by_area.csv",
+        "gaps.fgb",
         "gaps.geojson",
         "map.html",
         "report.md",
@@ -150,6 +153,13 @@ def test_report_files_and_summary_shape(tmp_path: Path) -> None:
 
     gaps = json.loads((out / "gaps.geojson").read_text())
     kinds = sorted((f["properties"]["kind"], f["properties"]["area"]) for f in gaps["features"])
+    # The same gaps for GIS users, at full precision (the GeoJSON keeps 6 decimals).
+    fgb = pyogrio.read_dataframe(out / "gaps.fgb")
+    assert fgb.crs.to_epsg() == 4326 and sorted(zip(fgb["kind"], fgb["area"], strict=True)) == kinds
+    shapes = shapely.from_geojson([json.dumps(f["geometry"]) for f in gaps["features"]])
+    same = shapely.equals_exact(shapes[:, None], fgb.geometry.to_numpy()[None, :], tolerance=1e-6)
+    assert same.any(axis=0).all() and same.any(axis=1).all()
+    assert any(len(str(x).split(".")[-1]) > 6 for x in shapely.get_coordinates(fgb.geometry).ravel())
     assert kinds == [
         ("road", "Yucheng/East"),
         ("road", "Yucheng/East"),
