@@ -24,13 +24,13 @@ from pathlib import Path
 import shapely
 from synthetic_county import County, synthetic_county, write_county
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.browser import load_page
-
 from camwatch.config.models import Config
 from camwatch.coverage.command import log as command_log
 from camwatch.coverage.command import run_coverage
 from camwatch.coverage.mappage import DETAIL_ZOOM
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.browser import load_page
 
 # The stage after measurement in run_coverage: what precedes it covers what the naive loop computes.
 GAPS_STAGE = "finding gaps"
@@ -140,10 +140,9 @@ def time_map(path: Path, runs: int, street_zoom: int) -> None:
             print(f"    errors: {page.errors[:3]}")
         first.append(page.values["first"] / 1000)
         street.append(page.values["street"] / 1000)
-    print(f"    first view  {statistics.median(first):6.2f} s (runs: {', '.join(f'{t:.2f}' for t in first)})")
-    print(
-        f"    zoom {street_zoom}     {statistics.median(street):6.2f} s (runs: {', '.join(f'{t:.2f}' for t in street)})"
-    )
+    for label, times in (("first view", first), (f"zoom {street_zoom}", street)):
+        runs_text = ", ".join(f"{t:.2f}" for t in times)
+        print(f"    {label:<12} {statistics.median(times):6.2f} s (runs: {runs_text})")
 
 
 def main(argv: list[str] | None = None) -> None:
