@@ -1,11 +1,12 @@
 """The map page's own elements (folium/branca): Leaflet inlined, layers whose data stays outside every
 template, and detail layers written beside the page.
 
-A layer's data that is larger than :data:`DETAIL_BYTES` goes into a script file beside the page
-(``<page>_files/<layer>.js``) when the layer may wait for the planner to zoom in: the page then asks for it
-with a ``<script>`` tag (``fetch()`` is refused on ``file://`` pages) from :data:`DETAIL_ZOOM` on, so a
-county's page opens with its areas only and its tens of megabytes of roads, fields of view, gaps and
-buildings are read when the planner zooms in.
+A layer's data that is larger than :data:`DETAIL_BYTES` goes into script files beside the page, one per tile
+(``<page>_files/<layer>_<x>_<y>.js``, see :mod:`camwatch.coverage.maptiles`), when the layer may wait for the
+planner to zoom in: from :data:`DETAIL_ZOOM` on the page asks for the tiles around the view with ``<script>``
+tags (``fetch()`` is refused on ``file://`` pages), so a county's page opens with its areas only and its tens
+of megabytes of roads, fields of view, gaps and buildings are read a few tiles at a time where the planner
+looks.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
+from camwatch.coverage.maptiles import TILE_DEGREES, Tiles
+
 # A layer's JSON larger than this goes to a file beside the page, shown from DETAIL_ZOOM on. A page of a few
 # such layers still opens in well under a second; a county's 40 MB did not (7.7 s in Chromium).
 DETAIL_BYTES = 500_000
@@ -42,11 +45,15 @@ class Details:
     folder: str
     files: dict[str, str] = field(default_factory=dict)
 
-    def add(self, data_id: str, text: str) -> str:
-        """Keep ``text`` (script-safe JSON) as the file of ``data_id``; return its address from the page."""
-        name = f"{data_id}.js"
-        self.files[name] = f"camwatchDetail({json.dumps(data_id)},{text});\n"
-        return f"{quote(self.folder)}/{quote(name)}"
+    def add(self, data_id: str, tiles: Tiles) -> list[str]:
+        """Keep a file per tile of ``tiles`` for the layer ``data_id``: ``<data_id>_<x>_<y>.js``, giving the
+        tile's features to ``camwatchDetail("<data_id>/<x>:<y>", ...)``. Returns the tiles' keys."""
+        for key in tiles.features:
+            x, y = key.split(":")
+            text = script_safe(tiles.collection(key))
+            tile = json.dumps(f"{data_id}/{key}")
+            self.files[f"{data_id}_{x}_{y}.js"] = f"camwatchDetail({tile},{text});\n"
+        return list(tiles.features)
 
     def write(self, beside: Path) -> None:
         """Write the files into the folder next to ``beside`` (the page), removing earlier maps' ones."""
@@ -119,7 +126,7 @@ class DataLayer(Layer):
 
     def __init__(
         self,
-        data: dict[str, Any] | str,
+        data: dict[str, Any] | str | Tiles,
         *,
         factory: str,
         name: str,
@@ -137,16 +144,19 @@ class DataLayer(Layer):
         self.data_id = f"{self.get_name()}_data"
 
     def render(self, **kwargs: Any) -> Any:
-        text = self.data if isinstance(self.data, str) else json.dumps(self.data, ensure_ascii=False)
-        data = script_safe(text)
         details = getattr(figure_of(self), "camwatch_details", None)
-        if self.detail and isinstance(details, Details) and len(data) > DETAIL_BYTES:
-            src = details.add(self.data_id, data)
-            self.args = (src, DETAIL_ZOOM, self.factory, *self.args)
-            self.factory = "camwatchDeferred"
+        if isinstance(self.data, Tiles):
+            if self.detail and isinstance(details, Details) and self.data.size() > DETAIL_BYTES:
+                tiles = details.add(self.data_id, self.data)
+                folder = quote(details.folder)
+                self.args = (folder, tiles, TILE_DEGREES, DETAIL_ZOOM, self.factory, *self.args)
+                self.factory = "camwatchDeferred"
+                return super().render(**kwargs)
+            text = self.data.collection()
         else:
-            block = f'<script type="application/json" id="{self.data_id}">{data}</script>'
-            figure_of(self).html.add_child(Verbatim(block), name=self.data_id)
+            text = self.data if isinstance(self.data, str) else json.dumps(self.data, ensure_ascii=False)
+        block = f'<script type="application/json" id="{self.data_id}">{script_safe(text)}</script>'
+        figure_of(self).html.add_child(Verbatim(block), name=self.data_id)
         return super().render(**kwargs)
 
 

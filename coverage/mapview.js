@@ -1,7 +1,7 @@
 // camwatch's map (map.html): Leaflet layers made from JSON data, never from markup. Inlined into the page by
 // coverage/mapview.py.
 
-// Detail layers' data, given by their files beside the page (camwatchDetail) as the planner zooms in.
+// Detail layers' data, tile by tile ("<layer id>/<x>:<y>"), given by their files beside the page.
 const camwatchDetails = new Map();
 function camwatchDetail(id, collection) {
     camwatchDetails.set(id, collection);
@@ -10,36 +10,52 @@ function camwatchData(id) {
     if (camwatchDetails.has(id)) return camwatchDetails.get(id);
     return JSON.parse(document.getElementById(id).textContent);
 }
-// A layer whose data is the file src beside the page, drawn from zoom minZoom on by factory(id, ...args):
-// the file is asked for (a <script> tag: fetch() is refused on file:// pages) the first time the layer is on
-// the map at that zoom; zoomed out again, the drawn layer is taken off (and kept for the next time). The map
-// fires "camwatchdetail" when one is drawn.
-function camwatchDeferred(id, src, minZoom, factory, ...args) {
+// A layer whose data are files beside the page, one per tile of tileDegrees (tiles: the keys "x:y" that
+// have one), drawn from zoom minZoom on by factory(tile id, ...args). The tiles that the view, grown by half
+// a tile (a feature reaches at most that far out of its tile), touches are asked for with <script> tags
+// (fetch() is refused on file:// pages) and drawn as they arrive; zoomed out again, the drawn tiles are taken
+// off (and kept for the next time). The map fires "camwatchdetail" when tiles are drawn.
+function camwatchDeferred(id, folder, tiles, tileDegrees, minZoom, factory, ...args) {
     const group = L.layerGroup();
-    let map = null, drawn = null, asked = false;
+    const present = new Set(tiles);
+    const drawn = new Map();
+    const asked = new Set();
+    let map = null;
     function update() {
         if (!map) return;
         if (map.getZoom() < minZoom) {
-            if (drawn && group.hasLayer(drawn)) group.removeLayer(drawn);
+            for (const layer of drawn.values()) group.removeLayer(layer);
             return;
         }
-        if (!drawn && camwatchDetails.has(id)) drawn = window[factory](id, ...args);
-        if (drawn) {
-            if (!group.hasLayer(drawn)) {
-                group.addLayer(drawn);
-                map.fire("camwatchdetail");
+        const view = map.getBounds();
+        const half = tileDegrees / 2;
+        const [west, east] = [view.getWest() - half, view.getEast() + half].map(v => Math.floor(v / tileDegrees));
+        const [south, north] = [view.getSouth() - half, view.getNorth() + half].map(v => Math.floor(v / tileDegrees));
+        let added = false;
+        for (let x = west; x <= east; x++) {
+            for (let y = south; y <= north; y++) {
+                const key = x + ":" + y;
+                if (!present.has(key)) continue;
+                const tile = id + "/" + key;
+                if (camwatchDetails.has(tile)) {
+                    if (!drawn.has(key)) drawn.set(key, window[factory](tile, ...args));
+                    if (!group.hasLayer(drawn.get(key))) {
+                        group.addLayer(drawn.get(key));
+                        added = true;
+                    }
+                } else if (!asked.has(key)) {
+                    asked.add(key);
+                    const script = document.createElement("script");
+                    script.src = folder + "/" + id + "_" + x + "_" + y + ".js";
+                    script.onload = update;
+                    document.head.appendChild(script);
+                }
             }
-            return;
         }
-        if (asked) return;
-        asked = true;
-        const script = document.createElement("script");
-        script.src = src;
-        script.onload = update;
-        document.head.appendChild(script);
+        if (added) map.fire("camwatchdetail");
     }
-    group.on("add", function () { map = group._map; map.on("zoomend", update); update(); });
-    group.on("remove", function () { map.off("zoomend", update); map = null; });
+    group.on("add", function () { map = group._map; map.on("moveend", update); update(); });
+    group.on("remove", function () { map.off("moveend", update); map = null; });
     return group;
 }
 // Tooltips are tables built from text nodes (textContent): a name such as <img onerror=...> is shown as typed,

@@ -35,6 +35,7 @@ from camwatch.coverage.mappage import (
     render_page,
     use_inline_leaflet,
 )
+from camwatch.coverage.maptiles import COORDINATE_DECIMALS, Tiles, tile_features, whole
 from camwatch.office import tr
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,6 @@ BASE_COLOURS = {"street": "#fbfbf8", "building": "#c9c0b6", "area_outline": "#6e
 
 # ~0.5 m at the equator: invisible on a map, yet it drops most vertices of densified lines and arcs.
 SIMPLIFY_DEGREES = 5e-6
-# 6 decimals of a degree is ~0.1 m; more only bloats the page.
-COORDINATE_DECIMALS = 6
 ARROW_METRES = 30.0
 ARROW_BARB_METRES = 10.0
 # Markers keep their pixel size at every zoom: a layer with more of them starts hidden, or a county-wide view
@@ -208,19 +207,16 @@ def _lean(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     return rounded
 
 
-def _features(frame: gpd.GeoDataFrame, columns: list[str]) -> str:
-    """GeoJSON text of ``frame``, lean (see :func:`_lean`), carrying only ``columns`` as properties.
+def _features(frame: gpd.GeoDataFrame, columns: list[str], *, tiled: bool) -> Tiles:
+    """GeoJSON features of ``frame`` (by tile when ``tiled``, see :mod:`camwatch.coverage.maptiles`), lean
+    (see :func:`_lean`), carrying only ``columns`` as properties.
 
     Geometries are written by GEOS and joined as text: geopandas' per-feature ``to_geo_dict`` (or parsing
     GEOS' text back to dump it again) takes seconds for a county."""
-    geometries = shapely.to_geojson(_lean(frame.geometry.to_numpy()))
-    properties = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
+    records = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    features = ",".join(
-        f'{{"type":"Feature","properties":{dumps(props)},"geometry":{geometry}}}'
-        for props, geometry in zip(properties, geometries, strict=True)
-    )
-    return '{"type":"FeatureCollection","features":[' + features + "]}"
+    split = tile_features if tiled else whole
+    return split(_lean(frame.geometry.to_numpy()), [dumps(props) for props in records])
 
 
 def _constant(style: dict[str, Any]) -> Any:
@@ -246,7 +242,7 @@ def _add_layer(
     if frame.empty:
         return False
     DataLayer(
-        _features(frame, list(tooltip)),
+        _features(frame, list(tooltip), tiled=detail),
         factory=factory,
         args=(style, list(tooltip.items()), options or {}),
         name=name,
@@ -373,7 +369,7 @@ def _lines_by(lines: gpd.GeoDataFrame, keys: list[str], *, sums: tuple[str, ...]
     rows = []
     for key, group in lines.groupby(keys, sort=True, dropna=False):
         parts = shapely.get_parts(group.geometry.to_numpy())
-        merged = shapely.line_merge(shapely.multilinestrings(parts))
+        merged = shapely.multilinestrings(parts)
         rows.append((*key, *(group[column].sum() for column in sums), merged))
     return gpd.GeoDataFrame(rows, columns=[*keys, *sums, "geometry"], crs=4326)
 
