@@ -105,11 +105,12 @@ def naive_covered_length(county: County, cameras: int) -> tuple[float, float]:
 FIRST_VIEW = (
     "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))"
 )
-# Milliseconds from zooming to street level (the middle of the view) to every detail file read and drawn.
+# Milliseconds from zooming to street level (the middle of the view) to every detail file read and drawn
+# (after "moveend", when the map has asked for the tiles around the view).
 STREET_VIEW = """new Promise(done => {
     const map = Object.values(window).find(v => v instanceof L.Map);
     const start = performance.now();
-    map.once("zoomend", function wait() {
+    map.once("moveend", function wait() {
         const asked = document.querySelectorAll("script[src]").length;
         if (typeof camwatchDetails !== "undefined" && camwatchDetails.size < asked) {
             setTimeout(wait, 20);

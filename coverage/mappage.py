@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -70,12 +71,18 @@ class Details:
             (folder / name).write_text(text, encoding="utf-8")
 
 
+# The detail files of the page being rendered (none outside render_page: every layer stays in the page).
+_RENDERING: ContextVar[Details | None] = ContextVar("camwatch_map_details", default=None)
+
+
 def render_page(fmap: folium.Map, path: Path) -> None:
     """Write ``fmap`` to ``path`` and its detail layers to ``<stem>_files/`` beside it."""
     details = Details(f"{path.stem}_files")
-    figure = figure_of(fmap)
-    figure.camwatch_details = details  # read by every _DataLayer while the page renders
-    path.write_text(figure.render(), encoding="utf-8")
+    token = _RENDERING.set(details)  # read by every DataLayer while the page renders
+    try:
+        path.write_text(figure_of(fmap).render(), encoding="utf-8")
+    finally:
+        _RENDERING.reset(token)
     details.write(path)
 
 
@@ -144,9 +151,9 @@ class DataLayer(Layer):
         self.data_id = f"{self.get_name()}_data"
 
     def render(self, **kwargs: Any) -> Any:
-        details = getattr(figure_of(self), "camwatch_details", None)
+        details = _RENDERING.get()
         if isinstance(self.data, Tiles):
-            if self.detail and isinstance(details, Details) and self.data.size() > DETAIL_BYTES:
+            if self.detail and details is not None and self.data.size() > DETAIL_BYTES:
                 tiles = details.add(self.data_id, self.data)
                 folder = quote(details.folder)
                 self.args = (folder, tiles, TILE_DEGREES, DETAIL_ZOOM, self.factory, *self.args)

@@ -58,7 +58,7 @@ function camwatchDeferred(id, folder, tiles, tileDegrees, minZoom, factory, ...a
     group.on("remove", function () { map.off("moveend", update); map = null; });
     return group;
 }
-// Tooltips are tables built from text nodes (textContent): a name such as <img onerror=...> is shown as typed,
+// Tooltips are tables built from text nodes (textContent): a name holding an img tag with onerror is shown as typed,
 // never parsed as HTML (folium's GeoJsonTooltip writes values into innerHTML). A layer with no fields has no
 // tooltip.
 function camwatchTable(rows) {
