@@ -198,11 +198,14 @@ def _wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _lean(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     """Geometries in degrees, simplified (:data:`SIMPLIFY_DEGREES`), rounded (:data:`COORDINATE_DECIMALS`)."""
     geoms = geoms.copy()
-    # Lines need no topology check (which is slow on merged multi-lines); polygons keep valid rings.
-    lines = shapely.get_type_id(geoms) == shapely.GeometryType.MULTILINESTRING
-    lines |= shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING
+    # Lines need no topology check (which is slow on merged multi-lines); polygons keep valid rings. A line of
+    # two points or a box (a county's 100,000 building footprints) has nothing to drop.
+    kinds = shapely.get_type_id(geoms)
+    lines = (kinds == shapely.GeometryType.MULTILINESTRING) | (kinds == shapely.GeometryType.LINESTRING)
+    lines &= shapely.get_num_coordinates(geoms) > 2
+    polygons = (kinds != shapely.GeometryType.POINT) & ~lines & (shapely.get_num_coordinates(geoms) > 5)
     geoms[lines] = shapely.simplify(geoms[lines], SIMPLIFY_DEGREES, preserve_topology=False)
-    geoms[~lines] = shapely.simplify(geoms[~lines], SIMPLIFY_DEGREES, preserve_topology=True)
+    geoms[polygons] = shapely.simplify(geoms[polygons], SIMPLIFY_DEGREES, preserve_topology=True)
     rounded: NDArray[np.object_] = shapely.transform(geoms, lambda xy: np.round(xy, COORDINATE_DECIMALS))
     return rounded
 

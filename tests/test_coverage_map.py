@@ -444,8 +444,8 @@ def test_large_layers_wait_beside_the_page_until_the_planner_zooms_in(
 
     detail = sorted((tmp_path / "map_files").glob("*.js"))
     # Roads (3), sectors (2), gaps (2), cameras (2), suggestions, and the base's buildings and streets (3), a
-    # file per tile: the scenario straddles a tile's edge (115.65 °E); the stale file of an earlier map is gone,
-    # the planner's own file stays.
+    # file per tile: the scenario straddles a tile's edge (115.65 °E). The stale file of an earlier map is
+    # gone, the planner's own file stays.
     assert len({f.name.rsplit("_", 2)[0] for f in detail}) == 13 and len(detail) > 13
     assert not (tmp_path / "map_files" / "data_layer_stale_data.js").exists()
     assert (tmp_path / "map_files" / "notes.txt").exists()

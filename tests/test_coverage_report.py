@@ -146,6 +146,17 @@ def test_report_files_and_summary_shape(tmp_path: Path) -> None:
     }
     west_rows = [r for r in rows if r["area"] == "Yucheng/West"]
     assert {r["status"] for r in west_rows} == {"red"} and int(west_rows[0]["cameras_needed"]) >= 3
+    # The map's areas carry their status, score and cameras needed (shown on hover), as by_area.csv does.
+    shown = {
+        f["properties"]["area"]: f["properties"]
+        for c in map_data((out / "map.html").read_text())
+        for f in c.get("features", [])
+        if "needed" in f["properties"]
+    }
+    for row in rows:
+        area = shown[row["area"]]
+        assert (area["status"], area["needed"]) == (row["status"], int(row["cameras_needed"]))
+        assert area["ratio"] == pytest.approx(float(row["score"]))
     county = [r for r in rows if r["area"] == "Yucheng"]
     assert int(county[0]["cameras_needed"]) == sum(
         int(next(r for r in rows if r["area"] == f"Yucheng/{t}")["cameras_needed"]) for t in ("East", "West")
