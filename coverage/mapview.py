@@ -1,7 +1,9 @@
-"""Write the coverage map (``map.html``): a self-contained folium page that works offline.
+"""Write the coverage map (``map.html``): a folium page that works offline, with its detail tiles beside it
+(``map_files/``) when the area is large (see :mod:`camwatch.coverage.mappage`).
 
 Its base is drawn from the layers themselves (buildings, roads, area outlines) unless the config names a
-tile server on the local network (``coverage.basemap``); nothing else is ever fetched.
+tile server on the local network (``coverage.basemap``); nothing else is ever fetched. The first view shows
+the areas by status; a county's roads, fields of view, gaps and cameras are drawn as the planner zooms in.
 
 Names, areas and every other value from a ledger or OSM are data, never markup or template: branca compiles
 the script each folium element renders as a Jinja template once more before the page is written, so a value
