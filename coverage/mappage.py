@@ -195,20 +195,24 @@ class ZoomScaledLines(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             const map = {{ this._parent.get_name() }};
-            function rescale() {
-                const k = Math.max(0.2, Math.min(1, Math.pow(2, (map.getZoom() - {{ this.full_zoom }}) / 2)));
-                map.eachLayer(function (layer) {
-                    if (!(layer instanceof L.GeoJSON) || typeof layer.options.style !== "function") return;
-                    layer.eachLayer(function (feature) {
-                        if (!feature.setStyle) return;  // a cluster's numbered marker
-                        const base = layer.options.style(feature.feature);
-                        const scaled = {weight: (base.weight || 3) * k};
-                        if (feature instanceof L.CircleMarker) {
-                            scaled.radius = Math.max(2, (base.radius || 5) * k);
-                        }
-                        feature.setStyle(scaled);
-                    });
+            function scale(layer, k) {
+                if (!(layer instanceof L.GeoJSON) || typeof layer.options.style !== "function") return;
+                layer.eachLayer(function (feature) {
+                    if (!feature.setStyle) return;  // a cluster's numbered marker
+                    const base = layer.options.style(feature.feature);
+                    const scaled = {weight: (base.weight || 3) * k};
+                    if (feature instanceof L.CircleMarker) {
+                        scaled.radius = Math.max(2, (base.radius || 5) * k);
+                    }
+                    feature.setStyle(scaled);
                 });
+            }
+            function rescale(event) {
+                const k = Math.max(0.2, Math.min(1, Math.pow(2, (map.getZoom() - {{ this.full_zoom }}) / 2)));
+                // Tiles arriving: only they need scaling (every drawn layer again would grow with each tile).
+                const layers = event && event.layers;
+                if (layers) layers.forEach(function (layer) { scale(layer, k); });
+                else map.eachLayer(function (layer) { scale(layer, k); });
             }
             map.on("zoomend overlayadd camwatchdetail", rescale);
             map.whenReady(rescale);

@@ -14,7 +14,7 @@ function camwatchData(id) {
 // have one), drawn from zoom minZoom on by factory(tile id, ...args). The tiles that the view, grown by half
 // a tile (a feature reaches at most that far out of its tile), touches are asked for with <script> tags
 // (fetch() is refused on file:// pages) and drawn as they arrive; zoomed out again, the drawn tiles are taken
-// off (and kept for the next time). The map fires "camwatchdetail" when tiles are drawn.
+// off (and kept for the next time). The map fires "camwatchdetail" ({layers}) when tiles are drawn.
 function camwatchDeferred(id, folder, tiles, tileDegrees, minZoom, factory, ...args) {
     const group = L.layerGroup();
     const present = new Set(tiles);
@@ -31,7 +31,7 @@ function camwatchDeferred(id, folder, tiles, tileDegrees, minZoom, factory, ...a
         const half = tileDegrees / 2;
         const [west, east] = [view.getWest() - half, view.getEast() + half].map(v => Math.floor(v / tileDegrees));
         const [south, north] = [view.getSouth() - half, view.getNorth() + half].map(v => Math.floor(v / tileDegrees));
-        let added = false;
+        const added = [];
         for (let x = west; x <= east; x++) {
             for (let y = south; y <= north; y++) {
                 const key = x + ":" + y;
@@ -41,7 +41,7 @@ function camwatchDeferred(id, folder, tiles, tileDegrees, minZoom, factory, ...a
                     if (!drawn.has(key)) drawn.set(key, window[factory](tile, ...args));
                     if (!group.hasLayer(drawn.get(key))) {
                         group.addLayer(drawn.get(key));
-                        added = true;
+                        added.push(drawn.get(key));
                     }
                 } else if (!asked.has(key)) {
                     asked.add(key);
@@ -52,7 +52,7 @@ function camwatchDeferred(id, folder, tiles, tileDegrees, minZoom, factory, ...a
                 }
             }
         }
-        if (added) map.fire("camwatchdetail");
+        if (added.length) map.fire("camwatchdetail", {layers: added});
     }
     group.on("add", function () { map = group._map; map.on("moveend", update); update(); });
     group.on("remove", function () { map.off("moveend", update); map = null; });
