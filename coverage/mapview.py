@@ -470,6 +470,9 @@ def _add_suggestions(fmap: folium.Map, suggestions: gpd.GeoDataFrame, lang: str)
             "arrowMetres": ARROW_METRES,
             "barbMetres": ARROW_BARB_METRES,
         },
+        # Always in the page: the clusters are the county-wide view of where cameras are needed (a few
+        # hundred points), and clusters cannot form across tiles.
+        detail=False,
     )
     group.add_to(fmap)
     return [_Swatch(PALETTE["suggestion"], tr(lang, "Suggested camera"))]

@@ -443,15 +443,16 @@ def test_large_layers_wait_beside_the_page_until_the_planner_zooms_in(
     write_map(path, **layers)
 
     detail = sorted((tmp_path / "map_files").glob("*.js"))
-    # Roads (3), sectors (2), gaps (2), cameras (2), suggestions, and the base's buildings and streets (3), a
+    # Roads (3), sectors (2), gaps (2), cameras (2), and the base's buildings and streets (3), a
     # file per tile: the scenario straddles a tile's edge (115.65 °E). The stale file of an earlier map is
     # gone, the planner's own file stays.
-    assert len({f.name.rsplit("_", 2)[0] for f in detail}) == 13 and len(detail) > 13
+    assert len({f.name.rsplit("_", 2)[0] for f in detail}) == 12 and len(detail) > 12
     assert not (tmp_path / "map_files" / "data_layer_stale_data.js").exists()
     assert (tmp_path / "map_files" / "notes.txt").exists()
-    assert len(map_data(path.read_text())) == 3  # in the page: the areas (green, red) and their outlines
-    cameras_file = next(f.read_text() for f in detail if "Market" in f.read_text())
-    assert "</script>" not in cameras_file and "<img" not in cameras_file
+    # In the page: the areas (green, red), their outlines and the suggestions (clusters at every zoom).
+    assert len(map_data(path.read_text())) == 4
+    assert any("Market" in f.read_text() for f in detail)  # the cameras are in a detail file...
+    assert not any("</script>" in f.read_text() or "<img" in f.read_text() for f in detail)  # ...as data
 
     checks = {**PAGE_CHECKS, "drawn": GEOJSON_DRAWN, "xss": "window.camwatchXss ?? 0"}
     far = load_page(path.as_uri(), evaluate=checks, settle_s=0.3)
