@@ -1,7 +1,10 @@
 """Time the coverage report on a synthetic county and compare with a naive per-camera x per-road shapely loop.
 
 Run: ``python benchmarks/bench_coverage.py`` (options: ``--help``). Prints the size of the county, the time of
-each stage, the naive loop's time on a subset of cameras scaled up to all of them, and the ratio.
+each stage, the naive loop's time on a subset of cameras scaled up to all of them, and the ratio; then opens
+the county's ``map.html`` in headless Chromium (tests/support/browser.py): the time to its first view
+(Leaflet's ``load`` and the layers drawn: the first frame after the page's load event) and to the detail
+layers drawn at street zoom. ``--also-map`` times other maps (an earlier build's) in the same run.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import argparse
 import itertools
 import logging
 import math
+import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,6 +27,10 @@ from synthetic_county import County, synthetic_county, write_county
 from camwatch.config.models import Config
 from camwatch.coverage.command import log as command_log
 from camwatch.coverage.command import run_coverage
+from camwatch.coverage.mappage import DETAIL_ZOOM
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.browser import load_page
 
 # The stage after measurement in run_coverage: what precedes it covers what the naive loop computes.
 GAPS_STAGE = "finding gaps"
@@ -35,7 +44,9 @@ class StageLog(logging.Handler):
         self.marks: list[tuple[str, float]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.marks.append((record.getMessage().removeprefix("coverage: "), time.perf_counter()))
+        message = record.getMessage()
+        if message.startswith("coverage: "):  # not the report's own info and warnings
+            self.marks.append((message.removeprefix("coverage: "), time.perf_counter()))
 
     def __enter__(self) -> StageLog:
         self.marks = [("setup", time.perf_counter())]
@@ -89,6 +100,52 @@ def naive_covered_length(county: County, cameras: int) -> tuple[float, float]:
     return time.perf_counter() - start, seen
 
 
+# Milliseconds from navigation to the first frame drawn after the page's load event (Leaflet's ``load`` fires
+# when the page's script fits the view, before it).
+FIRST_VIEW = (
+    "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))"
+)
+# Milliseconds from zooming to street level (the middle of the view) to every detail file read and drawn
+# (after "moveend", when the map has asked for the tiles around the view).
+STREET_VIEW = """new Promise(done => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    const start = performance.now();
+    map.once("moveend", function wait() {
+        const asked = document.querySelectorAll("script[src]").length;
+        if (typeof camwatchDetails !== "undefined" && camwatchDetails.size < asked) {
+            setTimeout(wait, 20);
+            return;
+        }
+        requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now() - start)));
+    });
+    map.setZoom(%d);
+})"""
+
+
+def time_map(path: Path, runs: int, street_zoom: int) -> None:
+    """Open ``path`` ``runs`` times in a fresh headless Chromium; print the first view's and street view's
+    times and the size of the page and the files beside it."""
+    beside = path.parent / f"{path.stem}_files"
+    extra = sum(f.stat().st_size for f in beside.iterdir()) if beside.is_dir() else 0
+    files = len(list(beside.iterdir())) if beside.is_dir() else 0
+    print(f"  {path}: page {path.stat().st_size / 1e6:.1f} MB, {files} detail files {extra / 1e6:.1f} MB")
+    first, street = [], []
+    for _ in range(runs):
+        page = load_page(
+            path.as_uri(),
+            settle_s=0,
+            evaluate={"first": FIRST_VIEW, "street": STREET_VIEW % street_zoom},
+            timeout_s=120,
+        )
+        if page.errors:
+            print(f"    errors: {page.errors[:3]}")
+        first.append(page.values["first"] / 1000)
+        street.append(page.values["street"] / 1000)
+    for label, times in (("first view", first), (f"zoom {street_zoom}", street)):
+        runs_text = ", ".join(f"{t:.2f}" for t in times)
+        print(f"    {label:<12} {statistics.median(times):6.2f} s (runs: {runs_text})")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--roads", type=int, default=50_000, help="road segments (default 50,000)")
@@ -105,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--keep", type=Path, help="write the county layers and the report here, and keep them"
     )
+    parser.add_argument("--map-runs", type=int, default=3, help="times each map is opened (default 3)")
+    parser.add_argument("--also-map", type=Path, nargs="*", default=[], help="other map.html files to time")
     args = parser.parse_args(argv)
 
     times: dict[str, float] = {}
@@ -126,8 +185,6 @@ def main(argv: list[str] | None = None) -> None:
         print("coverage report (camwatch run_coverage)")
         if args.max_suggestions is not None:
             settings = settings.model_copy(update={"max_suggestions": args.max_suggestions})
-        if args.max_suggestions is not None:
-            settings = settings.model_copy(update={"max_suggestions": args.max_suggestions})
         config = Config(source=folder / "camwatch.yaml", cameras=tuple(cameras), coverage=settings)
         with timed("full report", times), StageLog() as stages:
             document = run_coverage(config, folder / "report")
@@ -139,6 +196,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  files: {sizes}")
         totals = document["categories"]
         print("  coverage: " + ", ".join(f"{name} {entry['ratio']:.1%}" for name, entry in totals.items()))
+
+        print("map.html in headless Chromium (median of runs)")
+        for path in (folder / "report" / "map.html", *args.also_map):
+            time_map(path, args.map_runs, DETAIL_ZOOM)
 
         print(f"naive loop (shapely, every road for each camera) on {args.naive_cameras} cameras")
         naive_s, naive_m = naive_covered_length(county, args.naive_cameras)

@@ -242,6 +242,7 @@ ZH: dict[str, str] = {
     "Level": "层级",
     "Status": "状态",
     "Coverage ratio": "覆盖率",
+    "Cameras needed": "需新增摄像机",
     "Category": "类别",
     "Covered": "已覆盖",
     "Camera": "摄像机",

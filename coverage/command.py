@@ -133,7 +133,14 @@ def run_coverage(
             lang=lang,
         )
         _write_map(
-            out / "map.html", model, states, gaps=gaps, suggestions=suggestions, scores=scores, lang=lang
+            out / "map.html",
+            model,
+            states,
+            gaps=gaps,
+            suggestions=suggestions,
+            scores=scores,
+            needed=needed,
+            lang=lang,
         )
     return document
 
@@ -263,6 +270,7 @@ def _write_map(
     gaps: gpd.GeoDataFrame,
     suggestions: gpd.GeoDataFrame,
     scores: pd.DataFrame,
+    needed: Mapping[str, int],
     lang: str,
 ) -> None:
     """Hand the map layers, in EPSG:4326, to :func:`camwatch.coverage.mapview.write_map`."""
@@ -295,7 +303,7 @@ def _write_map(
         cameras=points.to_crs(4326),
         gaps=gaps.to_crs(4326),
         suggestions=suggestions[["direction", "gain", "area", "geometry"]].to_crs(4326),
-        areas=_area_polygons(model, scores).to_crs(4326),
+        areas=_area_polygons(model, scores, needed).to_crs(4326),
         buildings=model.layers.buildings[["geometry"]].to_crs(4326),
         streets=model.layers.roads[["category", "geometry"]].to_crs(4326),
         basemap=model.settings.basemap,
@@ -303,13 +311,13 @@ def _write_map(
     )
 
 
-def _area_polygons(model: CoverageModel, scores: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The areas layer's polygons named by path, with their status and score (as ``ratio``)."""
+def _area_polygons(model: CoverageModel, scores: pd.DataFrame, needed: Mapping[str, int]) -> gpd.GeoDataFrame:
+    """The areas layer's polygons named by path, with their status, score (as ``ratio``) and the suggested
+    cameras they need (``needed``)."""
+    columns = ["area", "level", "status", "ratio", "needed"]
     polygons = model.layers.areas
     if polygons.empty or scores.empty:
-        return gpd.GeoDataFrame(
-            {c: [] for c in ("area", "level", "status", "ratio")}, geometry=[], crs=model.crs
-        )
+        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=model.crs)
     names = assign_areas(shapely.point_on_surface(polygons.geometry.to_numpy()), polygons, model.cameras)
     paths = area_paths(names)
     area = [paths[level][i] for i, level in enumerate(polygons["level"])]
@@ -320,6 +328,5 @@ def _area_polygons(model: CoverageModel, scores: pd.DataFrame) -> gpd.GeoDataFra
     )
     frame = frame.merge(scores[["level", "area", "status", "score"]], on=["level", "area"], how="left")
     frame = frame.rename(columns={"score": "ratio"})
-    return gpd.GeoDataFrame(
-        frame[["area", "level", "status", "ratio", "geometry"]], geometry="geometry", crs=model.crs
-    )
+    frame["needed"] = [needed.get(path, 0) for path in frame["area"]]
+    return gpd.GeoDataFrame(frame[[*columns, "geometry"]], geometry="geometry", crs=model.crs)

@@ -1,23 +1,23 @@
-"""Write the coverage map (``map.html``): a self-contained folium page that works offline.
+"""Write the coverage map (``map.html``): a folium page that works offline, with its detail tiles beside it
+(``map_files/``) when the area is large (see :mod:`camwatch.coverage.mappage`).
 
 Its base is drawn from the layers themselves (buildings, roads, area outlines) unless the config names a
-tile server on the local network (``coverage.basemap``); nothing else is ever fetched.
+tile server on the local network (``coverage.basemap``); nothing else is ever fetched. The first view shows
+the areas by status; a county's roads, fields of view, gaps and cameras are drawn as the planner zooms in.
 
 Names, areas and every other value from a ledger or OSM are data, never markup or template: branca compiles
 the script each folium element renders as a Jinja template once more before the page is written, so a value
 placed in such a script would be evaluated (``{{7*7}}`` shows 49; worse runs Python). Features therefore go
-into JSON blocks that no template sees (:class:`_DataLayer`), and tooltips are built from text nodes.
+into JSON blocks (or detail files) that no template sees (:class:`~camwatch.coverage.mappage.DataLayer`), and
+tooltips are built from text nodes.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import logging
-import re
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,19 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-import xstatic.pkg.leaflet as leaflet_pkg
-from branca.element import Element, Figure, MacroElement
-from folium.map import Layer
-from folium.template import Template
 from numpy.typing import NDArray
 
 from camwatch.config.models import BasemapSettings
+from camwatch.coverage.mappage import (
+    DataLayer,
+    Panes,
+    Verbatim,
+    ZoomScaledLines,
+    figure_of,
+    render_page,
+    use_inline_leaflet,
+)
+from camwatch.coverage.maptiles import COORDINATE_DECIMALS, Tiles, tile_features, whole
 from camwatch.office import tr
 
 log = logging.getLogger(__name__)
@@ -56,8 +62,6 @@ BASE_COLOURS = {"street": "#fbfbf8", "building": "#c9c0b6", "area_outline": "#6e
 
 # ~0.5 m at the equator: invisible on a map, yet it drops most vertices of densified lines and arcs.
 SIMPLIFY_DEGREES = 5e-6
-# 6 decimals of a degree is ~0.1 m; more only bloats the page.
-COORDINATE_DECIMALS = 6
 ARROW_METRES = 30.0
 ARROW_BARB_METRES = 10.0
 # Markers keep their pixel size at every zoom: a layer with more of them starts hidden, or a county-wide view
@@ -96,7 +100,9 @@ def write_map(
     Parameters
     ----------
     path
-        The HTML file to write. Leaflet is inlined, so the page needs no network.
+        The HTML file to write. Leaflet is inlined, so the page needs no network; layers too large for a
+        page that opens at once go to ``<stem>_files/`` beside it and are read as the planner zooms in (see
+        :mod:`camwatch.coverage.mappage`): the folder travels with the page.
     roads
         ``geometry`` (lines), ``category`` (str), ``covered`` (bool).
     sectors
@@ -109,7 +115,8 @@ def write_map(
         Proposed cameras: ``geometry`` (points), ``direction`` (degrees from north, clockwise), ``gain``,
         ``area``.
     areas
-        ``area``, ``level``, ``status`` (``red``/``orange``/``yellow``/``green``), ``ratio``, ``geometry``.
+        ``area``, ``level``, ``status`` (``red``/``orange``/``yellow``/``green``), ``ratio``, ``geometry``;
+        ``needed`` (suggested cameras the area needs) shown on hover where given.
     buildings
         Polygons, drawn in the base (none when None).
     streets
@@ -136,11 +143,11 @@ def write_map(
         }.items()
     }
     fmap = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, location=(0, 0), zoom_start=2)
-    _use_inline_leaflet(fmap)
-    fmap.add_child(_Panes())
+    use_inline_leaflet(fmap, _TOOLTIP_CSS)
+    fmap.add_child(Panes(PANES))
 
     if basemap is not None:
-        _DataLayer(
+        DataLayer(
             {"url": basemap.tiles, "attribution": basemap.attribution, "maxZoom": basemap.max_zoom},
             factory="camwatchTiles",
             name=tr(lang, "Tiles"),
@@ -165,13 +172,13 @@ def write_map(
     ]
 
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.add_child(_ZoomScaledLines())
-    _figure(fmap).html.add_child(_Verbatim(_legend_html(legend, lang)), name="camwatch_legend")
+    fmap.add_child(ZoomScaledLines(FULL_WIDTH_ZOOM))
+    figure_of(fmap).html.add_child(Verbatim(_legend_html(legend, lang)), name="camwatch_legend")
     # The view fits what was measured; the base's streets and buildings may reach further.
     bounds = _bounds(frame for name, frame in layers.items() if name not in ("buildings", "streets"))
     if bounds is not None:
         fmap.fit_bounds(bounds)
-    path.write_text(fmap.get_root().render(), encoding="utf-8")
+    render_page(fmap, path)
 
 
 @dataclass(frozen=True)
@@ -181,12 +188,6 @@ class _Swatch:
     colour: str
     label: str
     line: bool = False
-
-
-def _figure(element: Element) -> Figure:
-    root = element.get_root()
-    assert isinstance(root, Figure)  # a folium.Map is always created inside a Figure
-    return root
 
 
 def _wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -199,29 +200,28 @@ def _wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _lean(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     """Geometries in degrees, simplified (:data:`SIMPLIFY_DEGREES`), rounded (:data:`COORDINATE_DECIMALS`)."""
     geoms = geoms.copy()
-    # Lines need no topology check (which is slow on merged multi-lines); polygons keep valid rings.
-    lines = shapely.get_type_id(geoms) == shapely.GeometryType.MULTILINESTRING
-    lines |= shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING
+    # Lines need no topology check (which is slow on merged multi-lines); polygons keep valid rings. A line of
+    # two points or a box (a county's 100,000 building footprints) has nothing to drop.
+    kinds = shapely.get_type_id(geoms)
+    lines = (kinds == shapely.GeometryType.MULTILINESTRING) | (kinds == shapely.GeometryType.LINESTRING)
+    lines &= shapely.get_num_coordinates(geoms) > 2
+    polygons = (kinds != shapely.GeometryType.POINT) & ~lines & (shapely.get_num_coordinates(geoms) > 5)
     geoms[lines] = shapely.simplify(geoms[lines], SIMPLIFY_DEGREES, preserve_topology=False)
-    geoms[~lines] = shapely.simplify(geoms[~lines], SIMPLIFY_DEGREES, preserve_topology=True)
+    geoms[polygons] = shapely.simplify(geoms[polygons], SIMPLIFY_DEGREES, preserve_topology=True)
     rounded: NDArray[np.object_] = shapely.transform(geoms, lambda xy: np.round(xy, COORDINATE_DECIMALS))
     return rounded
 
 
-def _features(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
-    """GeoJSON of ``frame``, lean (see :func:`_lean`), carrying only ``columns`` as properties.
+def _features(frame: gpd.GeoDataFrame, columns: list[str], *, tiled: bool) -> Tiles:
+    """GeoJSON features of ``frame`` (by tile when ``tiled``, see :mod:`camwatch.coverage.maptiles`), lean
+    (see :func:`_lean`), carrying only ``columns`` as properties.
 
-    Geometries are written by GEOS and parsed back in one go: geopandas' per-feature ``to_geo_dict`` takes
-    seconds for a county."""
-    geometries = json.loads("[" + ",".join(shapely.to_geojson(_lean(frame.geometry.to_numpy()))) + "]")
-    properties = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {"type": "Feature", "properties": props, "geometry": geometry}
-            for props, geometry in zip(properties, geometries, strict=True)
-        ],
-    }
+    Geometries are written by GEOS and joined as text: geopandas' per-feature ``to_geo_dict`` (or parsing
+    GEOS' text back to dump it again) takes seconds for a county."""
+    records = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    split = tile_features if tiled else whole
+    return split(_lean(frame.geometry.to_numpy()), [dumps(props) for props in records])
 
 
 def _constant(style: dict[str, Any]) -> Any:
@@ -238,18 +238,21 @@ def _add_layer(
     show: bool = True,
     factory: str = "camwatchLayer",
     options: dict[str, Any] | None = None,
+    detail: bool = True,
 ) -> bool:
     """One overlay of ``parent``: ``frame`` drawn in ``style``, with ``tooltip`` (column -> label; none when
-    empty), made by the page's JS function ``factory`` with extra Leaflet ``options``. False when ``frame`` is
-    empty (nothing drawn)."""
+    empty), made by the page's JS function ``factory`` with extra Leaflet ``options``; a ``detail`` layer
+    waits for the planner to zoom in when it is large (:class:`~camwatch.coverage.mappage.DataLayer`). False
+    when ``frame`` is empty (nothing drawn)."""
     if frame.empty:
         return False
-    _DataLayer(
-        _features(frame, list(tooltip)),
+    DataLayer(
+        _features(frame, list(tooltip), tiled=detail),
         factory=factory,
         args=(style, list(tooltip.items()), options or {}),
         name=name,
         show=show,
+        detail=detail,
     ).add_to(parent)
     return True
 
@@ -309,23 +312,28 @@ def _add_base(
         style={"color": BASE_COLOURS["area_outline"], "weight": 1, "dashArray": "4 4", "fill": False},
         tooltip={},
         options=quiet,
+        detail=False,
     )
     group.add_to(fmap)
     return [_Swatch(BASE_COLOURS["building"], tr(lang, "Building"))] if drawn else []
 
 
 def _add_areas(fmap: folium.Map, areas: gpd.GeoDataFrame, level: str, lang: str, *, show: bool) -> None:
-    """Choropleth of one admin level, coloured by status (one constant-style layer per status)."""
+    """Choropleth of one admin level, coloured by status (one constant-style layer per status), with each
+    area's score and the suggested cameras it needs (``needed``, where given) on hover. Always in the page:
+    it is the first view."""
     group = folium.FeatureGroup(name=f"{tr(lang, 'Areas')}: {tr(lang, level)}", show=show)
+    tooltip = {"area": "Area", "level": "Level", "status": "Status", "ratio": "Coverage ratio"}
+    if "needed" in areas:
+        tooltip["needed"] = "Cameras needed"
     for status, colour in STATUS_COLOURS.items():
         _add_layer(
             group,
             areas[areas["status"] == status],
             name=status,
             style={"color": PALETTE["area_edge"], "weight": 1.5, "fillColor": colour, "fillOpacity": 0.25},
-            tooltip=_labels(
-                lang, {"area": "Area", "level": "Level", "status": "Status", "ratio": "Coverage ratio"}
-            ),
+            tooltip=_labels(lang, tooltip),
+            detail=False,
         )
     group.add_to(fmap)
 
@@ -366,7 +374,7 @@ def _lines_by(lines: gpd.GeoDataFrame, keys: list[str], *, sums: tuple[str, ...]
     rows = []
     for key, group in lines.groupby(keys, sort=True, dropna=False):
         parts = shapely.get_parts(group.geometry.to_numpy())
-        merged = shapely.line_merge(shapely.multilinestrings(parts))
+        merged = shapely.multilinestrings(parts)
         rows.append((*key, *(group[column].sum() for column in sums), merged))
     return gpd.GeoDataFrame(rows, columns=[*keys, *sums, "geometry"], crs=4326)
 
@@ -462,6 +470,9 @@ def _add_suggestions(fmap: folium.Map, suggestions: gpd.GeoDataFrame, lang: str)
             "arrowMetres": ARROW_METRES,
             "barbMetres": ARROW_BARB_METRES,
         },
+        # Always in the page: the clusters are the county-wide view of where cameras are needed (a few
+        # hundred points), and clusters cannot form across tiles.
+        detail=False,
     )
     group.add_to(fmap)
     return [_Swatch(PALETTE["suggestion"], tr(lang, "Suggested camera"))]
@@ -498,266 +509,9 @@ def _legend_html(rows: list[_Swatch], lang: str) -> str:
     )
 
 
-def _use_inline_leaflet(fmap: folium.Map) -> None:
-    """Replace folium's CDN links (Leaflet, jQuery, Bootstrap...) with Leaflet itself, inlined."""
-    # Instance attributes: folium's add_js_link would otherwise edit the class-wide lists.
-    fmap.default_js = []
-    fmap.default_css = []
-    script, style = _leaflet_assets()
-    header = _figure(fmap).header
-    header.add_child(_Verbatim(f"<style>{style}</style>"), name="leaflet_inline_css")
-    header.add_child(_Verbatim(f"<script>{script}</script>"), name="leaflet_inline_js")
-    header.add_child(_Verbatim(f"<style>{_TOOLTIP_CSS}</style>"), name="camwatch_tooltip_css")
-    header.add_child(_Verbatim(f"<script>{_DATA_LAYER_JS}</script>"), name="camwatch_data_layer_js")
-
-
-# Tooltips are tables built from text nodes (textContent): a name such as ``<img onerror=...>`` is shown as
-# typed, never parsed as HTML (folium's GeoJsonTooltip writes values into innerHTML). A layer with no fields
-# has no tooltip.
-_DATA_LAYER_JS = """
-function camwatchData(id) {
-    return JSON.parse(document.getElementById(id).textContent);
-}
-function camwatchTable(rows) {
-    const table = document.createElement("table");
-    for (const [label, value] of rows) {
-        const row = table.insertRow();
-        const head = document.createElement("th");
-        head.textContent = label;
-        row.appendChild(head);
-        row.insertCell().textContent = value === null || value === undefined ? "" : String(value);
-    }
-    return table;
-}
-function camwatchGeoJSON(collection, style, fields, options, pointToLayer) {
-    const layer = L.geoJSON(collection, Object.assign({}, options, {
-        style: function () { return style; },
-        pointToLayer: pointToLayer || function (feature, latlng) {
-            return L.circleMarker(latlng, Object.assign({}, options, {radius: style.radius || 5}));
-        },
-    }));
-    if (!fields.length) return layer;
-    return layer.bindTooltip(function (shown) {
-        const properties = shown.feature.properties;
-        return camwatchTable(fields.map(([key, label]) => [label, properties[key]]));
-    }, {sticky: true, className: "camwatch-tooltip"});
-}
-function camwatchLayer(id, style, fields, options) {
-    return camwatchGeoJSON(camwatchData(id), style, fields, options);
-}
-// An arrow from latlng along properties.direction (degrees from north, clockwise): a shaft of
-// options.arrowMetres and two barbs of options.barbMetres, as two lines that carry the feature (for the
-// tooltip). The arrow is short, so metres are turned into degrees at its latitude.
-function camwatchArrow(feature, latlng, options) {
-    function step(from, metres, degrees) {
-        const angle = degrees * Math.PI / 180;
-        const north = metres * Math.cos(angle) / 111320;
-        const east = metres * Math.sin(angle) / (111320 * Math.cos(from.lat * Math.PI / 180));
-        return L.latLng(from.lat + north, from.lng + east);
-    }
-    const heading = feature.properties.direction;
-    const tip = step(latlng, options.arrowMetres, heading);
-    const lines = [
-        L.polyline([latlng, tip, step(tip, options.barbMetres, heading + 150)]),
-        L.polyline([tip, step(tip, options.barbMetres, heading - 150)]),
-    ];
-    for (const line of lines) line.feature = feature;
-    return lines;
-}
-// Points closer than options.cellPixels on screen are drawn as one numbered circle at their mean position
-// (in options.pane, under the overlays); regrouped at every zoom. A cluster's tooltip gives its count; a
-// point alone is a marker with its arrow (camwatchArrow) and its own tooltip. (Every child is a plain
-// layer: Leaflet's tooltip of a GeoJSON layer fails on nested groups.)
-function camwatchClusters(id, style, fields, options) {
-    const points = camwatchData(id).features;
-    let map = null;
-    const layer = camwatchGeoJSON(null, style, fields, options, function (feature, latlng) {
-        const count = feature.properties.camwatchCount;
-        if (!count) return L.circleMarker(latlng, {radius: style.radius || 5});
-        const label = document.createElement("div");
-        label.textContent = String(count);
-        const size = Math.round(22 + 6 * Math.log2(count));
-        return L.marker(latlng, {pane: options.pane, icon: L.divIcon({
-            html: label, className: "camwatch-cluster", iconSize: [size, size],
-        })}).on("click", function () { map.setView(latlng, map.getZoom() + 2); });
-    });
-    layer.unbindTooltip().bindTooltip(function (shown) {
-        const properties = shown.feature.properties;
-        const count = properties.camwatchCount;
-        if (count) return camwatchTable([[options.clusterLabel, count]]);
-        return camwatchTable(fields.map(([key, label]) => [label, properties[key]]));
-    }, {sticky: true, className: "camwatch-tooltip"});
-    function regroup() {
-        const zoom = map.getZoom();
-        const cells = new Map();
-        for (const feature of points) {
-            const [lon, lat] = feature.geometry.coordinates;
-            const at = map.project([lat, lon], zoom).divideBy(options.cellPixels).floor();
-            const key = at.x + ":" + at.y;
-            if (!cells.has(key)) cells.set(key, []);
-            cells.get(key).push(feature);
-        }
-        layer.clearLayers();
-        for (const members of cells.values()) {
-            if (members.length === 1) {
-                const [lon, lat] = members[0].geometry.coordinates;
-                layer.addData(members[0]);
-                for (const line of camwatchArrow(members[0], L.latLng(lat, lon), options)) {
-                    layer.addLayer(line);
-                    layer.resetStyle(line);
-                }
-                continue;
-            }
-            const mean = [0, 1].map(
-                i => members.reduce((sum, f) => sum + f.geometry.coordinates[i], 0) / members.length
-            );
-            layer.addData({type: "Feature", properties: {camwatchCount: members.length},
-                           geometry: {type: "Point", coordinates: mean}});
-        }
-    }
-    layer.on("add", function () { map = layer._map; map.on("zoomend", regroup); regroup(); });
-    layer.on("remove", function () { map.off("zoomend", regroup); });
-    return layer;
-}
-// A tile server of the local network (coverage.basemap). Leaflet shows the attribution as HTML: it is given
-// as text, escaped here.
-function camwatchTiles(id) {
-    const tiles = camwatchData(id);
-    const text = document.createElement("span");
-    text.textContent = tiles.attribution;
-    return L.tileLayer(tiles.url, {maxZoom: tiles.maxZoom, attribution: text.innerHTML});
-}
-"""
 _TOOLTIP_CSS = (
     ".camwatch-tooltip th{padding:2px 8px 2px 2px;text-align:left}.camwatch-tooltip td{text-align:left}"
     f".camwatch-cluster{{display:flex;align-items:center;justify-content:center;border-radius:50%;"
     f"border:2px solid {PALETTE['suggestion']};background:rgba(106,61,154,.18);color:#3f1f66;"
     "font:bold 12px sans-serif}"
 )
-
-
-def _json_for_script(value: Any) -> str:
-    """``value`` as JSON that can sit inside ``<script type="application/json">``: ``<``, ``>`` and ``&`` are
-    escaped, so no value can close the element (``</script>``) or open a comment."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-class _DataLayer(Layer):
-    """A layer whose data is a JSON block of the page, outside every template; its script (which branca
-    compiles as a template again) calls the page's JS function ``factory`` with the block's id and ``args``,
-    which hold only camwatch's own constants (styles, labels)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = {{ this.factory }}(
-            {{ this.data_id|tojson }}{% for arg in this.args %}, {{ arg|tojson }}{% endfor %}
-        );
-        {% endmacro %}
-        """
-    )
-
-    def __init__(
-        self,
-        data: dict[str, Any],
-        *,
-        factory: str,
-        name: str,
-        show: bool,
-        args: tuple[Any, ...] = (),
-        overlay: bool = True,
-    ) -> None:
-        super().__init__(name=name, overlay=overlay, control=True, show=show)
-        self._name = "DataLayer"
-        self.data = data
-        self.factory = factory
-        self.args = args
-        self.data_id = f"{self.get_name()}_data"
-
-    def render(self, **kwargs: Any) -> Any:
-        data = _json_for_script(self.data)
-        block = f'<script type="application/json" id="{self.data_id}">{data}</script>'
-        _figure(self).html.add_child(_Verbatim(block), name=self.data_id)
-        return super().render(**kwargs)
-
-
-class _Panes(MacroElement):
-    """The map's own panes (:data:`PANES`), made before any layer is added to them."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {% for name, z in this.panes.items() %}
-        {{ this._parent.get_name() }}.createPane({{ name|tojson }}).style.zIndex = {{ z }};
-        {% endfor %}
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.panes = PANES
-
-
-class _ZoomScaledLines(MacroElement):
-    """Thin lines and small markers when zoomed out, full width from :data:`FULL_WIDTH_ZOOM` on: a county's
-    roads drawn at street width would hide one another and the areas under them."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function () {
-            const map = {{ this._parent.get_name() }};
-            function rescale() {
-                const k = Math.max(0.2, Math.min(1, Math.pow(2, (map.getZoom() - {{ this.full_zoom }}) / 2)));
-                map.eachLayer(function (layer) {
-                    if (!(layer instanceof L.GeoJSON) || typeof layer.options.style !== "function") return;
-                    layer.eachLayer(function (feature) {
-                        if (!feature.setStyle) return;  // a cluster's numbered marker
-                        const base = layer.options.style(feature.feature);
-                        const scaled = {weight: (base.weight || 3) * k};
-                        if (feature instanceof L.CircleMarker) {
-                            scaled.radius = Math.max(2, (base.radius || 5) * k);
-                        }
-                        feature.setStyle(scaled);
-                    });
-                });
-            }
-            map.on("zoomend overlayadd", rescale);
-            map.whenReady(rescale);
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.full_zoom = FULL_WIDTH_ZOOM
-
-
-class _Verbatim(Element):
-    """HTML put into the page as it is; an ``Element`` would compile it as a Jinja template (slow for
-    Leaflet's source, and wrong should it ever contain ``{{``)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self.text
-
-
-@cache
-def _leaflet_assets() -> tuple[str, str]:
-    """Leaflet's JS and CSS from the xstatic-leaflet package, the CSS images as data URIs."""
-    base = Path(leaflet_pkg.BASE_DIR)
-    script = (base / "leaflet.js").read_text(encoding="utf-8")
-    script = re.sub(r"//# sourceMappingURL=\S+\s*$", "", script)
-
-    def inline_image(match: re.Match[str]) -> str:
-        data = base64.b64encode((base / match.group(1)).read_bytes()).decode("ascii")
-        return f"url(data:image/png;base64,{data})"
-
-    style = re.sub(r"url\((images/[\w.-]+\.png)\)", inline_image, (base / "leaflet.css").read_text("utf-8"))
-    return script, style

@@ -346,9 +346,9 @@ def write_files(
     text: str,
     lang: str = "en",
 ) -> None:
-    """Write ``summary.json``, ``by_area.csv`` (in ``lang``), ``gaps.geojson``, ``suggestions.csv`` (in
-    ``lang``) and ``suggestions.geojson`` (EPSG:4326; ``suggestions`` from :func:`suggestion_table`) and
-    ``report.md`` to ``out``."""
+    """Write ``summary.json``, ``by_area.csv`` (in ``lang``), ``gaps.geojson``, ``gaps.fgb``,
+    ``suggestions.csv`` (in ``lang``) and ``suggestions.geojson`` (EPSG:4326; ``suggestions`` from
+    :func:`suggestion_table`) and ``report.md`` to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(
         json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -358,7 +358,8 @@ def write_files(
     rows = localised(pd.DataFrame(suggestions.drop(columns="geometry")), lang)
     write_csv(out / "suggestions.csv", list(rows.columns), rows.itertuples(index=False, name=None))
     # 6 decimals of a degree is ~0.1 m: more only bloats a county's file (RFC 7946 recommends 6).
-    for name, frame in (("gaps", gaps.to_crs(4326)), ("suggestions", suggestions)):
+    gaps = gaps.to_crs(4326)
+    for name, frame in (("gaps", gaps), ("suggestions", suggestions)):
         pyogrio.write_dataframe(
             frame,
             out / f"{name}.geojson",
@@ -366,4 +367,6 @@ def write_files(
             geometry_type="Unknown",
             layer_options={"COORDINATE_PRECISION": 6},
         )
+    # The gaps again for GIS users in FlatGeobuf: full precision, a spatial index.
+    pyogrio.write_dataframe(gaps, out / "gaps.fgb", driver="FlatGeobuf", geometry_type="Unknown")
     (out / "report.md").write_text(text, encoding="utf-8")

@@ -412,3 +412,65 @@ def test_local_tile_server_is_the_only_host_asked(tmp_path: Path, tile_server: s
     image = cv2.imdecode(np.frombuffer(page.screenshot, np.uint8), cv2.IMREAD_COLOR)
     assert colour_pixels(image, "#e8c890", tolerance=3) > 20_000  # the tile's own colour, outside the areas
     assert attribution in page.values["attribution"] and page.values["xss"] == 0
+
+
+HOSTILE_NAME = "</script><img src=x onerror=window.camwatchXss=1>{{7*7}}"
+# GeoJSON layers drawn on the map now (the detail layers' own, once read, among them).
+GEOJSON_DRAWN = (
+    "(() => { const map = Object.values(window).find(v => v instanceof L.Map); let n = 0;"
+    " map.eachLayer(l => { n += l instanceof L.GeoJSON; }); return n; })()"
+)
+# Every detail file the page asked for read, then the frame drawn.
+DETAILS_READ = (
+    "new Promise(function wait(done) { const asked = document.querySelectorAll('script[src]').length;"
+    " if (camwatchDetails.size < asked) { setTimeout(() => wait(done), 20); return; }"
+    " requestAnimationFrame(() => requestAnimationFrame(() => done(camwatchDetails.size))); })"
+)
+
+
+def test_large_layers_wait_beside_the_page_until_the_planner_zooms_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every layer but the areas is "large" here, and detail starts beyond the first view's zoom.
+    monkeypatch.setattr("camwatch.coverage.mappage.DETAIL_BYTES", 100)
+    monkeypatch.setattr("camwatch.coverage.mappage.DETAIL_ZOOM", 19)
+    layers = scenario()
+    layers["cameras"] = layers["cameras"].assign(name=[HOSTILE_NAME, "Market", "School"])
+    path = tmp_path / "map.html"
+    (tmp_path / "map_files").mkdir()
+    (tmp_path / "map_files" / "data_layer_stale_data.js").write_text("stale")
+    (tmp_path / "map_files" / "notes.txt").write_text("the planner's own")
+    write_map(path, **layers)
+
+    detail = sorted((tmp_path / "map_files").glob("*.js"))
+    # Roads (3), sectors (2), gaps (2), cameras (2), and the base's buildings and streets (3), a
+    # file per tile: the scenario straddles a tile's edge (115.65 °E). The stale file of an earlier map is
+    # gone, the planner's own file stays.
+    assert len({f.name.rsplit("_", 2)[0] for f in detail}) == 12 and len(detail) > 12
+    assert not (tmp_path / "map_files" / "data_layer_stale_data.js").exists()
+    assert (tmp_path / "map_files" / "notes.txt").exists()
+    # In the page: the areas (green, red), their outlines and the suggestions (clusters at every zoom).
+    assert len(map_data(path.read_text())) == 4
+    assert any("Market" in f.read_text() for f in detail)  # the cameras are in a detail file...
+    assert not any("</script>" in f.read_text() or "<img" in f.read_text() for f in detail)  # ...as data
+
+    checks = {**PAGE_CHECKS, "drawn": GEOJSON_DRAWN, "xss": "window.camwatchXss ?? 0"}
+    far = load_page(path.as_uri(), evaluate=checks, settle_s=0.3)
+    assert far.errors == []
+    assert far.requests == [path.as_uri()]  # nothing beside the page is read at the first view
+    assert far.values["overlays"] == OVERLAYS  # every layer can still be switched
+    assert far.values["legend_rows"] == LEGEND_EN
+    image = cv2.imdecode(np.frombuffer(far.screenshot, np.uint8), cv2.IMREAD_COLOR)
+    assert colour_pixels(image, seen_through(STATUS_COLOURS["red"], "#dddddd"), tolerance=3) > 20_000
+    for left, top, right, bottom in far.values["controls"]:  # the legend's swatch is not a road
+        image[math.floor(top) : math.ceil(bottom), math.floor(left) : math.ceil(right)] = 0
+    assert colour_pixels(image, PALETTE["covered"]) == 0
+
+    near = load_page(path.as_uri(), evaluate={"zoom": ZOOM_IN, "read": DETAILS_READ, **checks}, settle_s=0.3)
+    assert near.errors == []
+    asked = near.requests[1:]
+    assert asked and all(url.startswith((tmp_path / "map_files").as_uri() + "/") for url in asked)
+    assert near.values["read"] == len(asked) and near.values["drawn"] > far.values["drawn"]
+    assert near.values["xss"] == 0
+    image = cv2.imdecode(np.frombuffer(near.screenshot, np.uint8), cv2.IMREAD_COLOR)
+    assert colour_pixels(image, PALETTE["covered"]) > 500  # the covered road through the middle, at 19

@@ -10,7 +10,9 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyogrio
 import pytest
+import shapely
 from shapely import LineString, Point, box
 from test_coverage_map import map_data
 from typer.testing import CliRunner
@@ -102,6 +104,7 @@ def test_report_files_and_summary_shape(tmp_path: Path) -> None:
     document = run_coverage(load_config(config), out, status=tmp_path / "probe.json")
     assert sorted(p.name for p in out.iterdir()) == [
         "by_area.csv",
+        "gaps.fgb",
         "gaps.geojson",
         "map.html",
         "report.md",
@@ -143,6 +146,17 @@ def test_report_files_and_summary_shape(tmp_path: Path) -> None:
     }
     west_rows = [r for r in rows if r["area"] == "Yucheng/West"]
     assert {r["status"] for r in west_rows} == {"red"} and int(west_rows[0]["cameras_needed"]) >= 3
+    # The map's areas carry their status, score and cameras needed (shown on hover), as by_area.csv does.
+    shown = {
+        f["properties"]["area"]: f["properties"]
+        for c in map_data((out / "map.html").read_text())
+        for f in c.get("features", [])
+        if "needed" in f["properties"]
+    }
+    for row in rows:
+        area = shown[row["area"]]
+        assert (area["status"], area["needed"]) == (row["status"], int(row["cameras_needed"]))
+        assert area["ratio"] == pytest.approx(float(row["score"]))
     county = [r for r in rows if r["area"] == "Yucheng"]
     assert int(county[0]["cameras_needed"]) == sum(
         int(next(r for r in rows if r["area"] == f"Yucheng/{t}")["cameras_needed"]) for t in ("East", "West")
@@ -150,6 +164,13 @@ def test_report_files_and_summary_shape(tmp_path: Path) -> None:
 
     gaps = json.loads((out / "gaps.geojson").read_text())
     kinds = sorted((f["properties"]["kind"], f["properties"]["area"]) for f in gaps["features"])
+    # The same gaps for GIS users, at full precision (the GeoJSON keeps 6 decimals).
+    fgb = pyogrio.read_dataframe(out / "gaps.fgb")
+    assert fgb.crs.to_epsg() == 4326 and sorted(zip(fgb["kind"], fgb["area"], strict=True)) == kinds
+    shapes = shapely.from_geojson([json.dumps(f["geometry"]) for f in gaps["features"]])
+    same = shapely.equals_exact(shapes[:, None], fgb.geometry.to_numpy()[None, :], tolerance=1e-6)
+    assert same.any(axis=0).all() and same.any(axis=1).all()
+    assert any(len(str(x).split(".")[-1]) > 6 for x in shapely.get_coordinates(fgb.geometry).ravel())
     assert kinds == [
         ("road", "Yucheng/East"),
         ("road", "Yucheng/East"),
