@@ -232,3 +232,20 @@ async def test_housekeeping_jobs_outlive_their_failures_and_stop_with_the_servic
     stopped_at = len(runs)
     await asyncio.sleep(0.05)
     assert len(runs) == stopped_at and background.cancelled()
+
+
+def test_a_failure_on_camwatchs_side_is_counted_as_internal_error_not_a_camera_fault(tmp_path):
+    """A probe that failed on camwatch's side (no free UDP port, a missing decoder, a bug) counts as
+    ``camwatch_probes_total{result="internal_error"}`` and leaves the camera's picture alone."""
+    from camwatch.monitor.probes.base import ProbeResult
+
+    camera = make_camera(id="c", rtsp_url="rtsp://127.0.0.1:9/live")
+    svc = Service(config(tmp_path, [camera]))
+    live = ProbeResult("rtsp", True, "ok", 0.01)
+    ours = ProbeResult("video", False, "error", 0.01, error="internal error: no free UDP port", internal=True)
+    svc._on_probed(camera, {"rtsp": live, "video": ours}, time.time())
+    assert svc.probes_total[("video", "internal_error")] == 1
+    assert ("video", "error") not in svc.probes_total
+    track = svc.tracker.tracks["c"]
+    assert (track.up, track.working, track.status) == (True, True, "ok")
+    svc.store.close()
