@@ -112,7 +112,7 @@ class DecoderRelay:
         self._local_ip = LOOPBACK
         self._rtp_timer: asyncio.TimerHandle | None = None
         self.counts = rtp_udp.Counts()  # RTP packets from the camera, over either transport
-        self.dropped = 0  # UDP packets dropped because the decoder fell behind
+        self.dropped = 0  # bytes of UDP packets dropped because the decoder fell behind
         self.refused: str | None = None  # "SETUP refused (454)", "PLAY refused (403)"
         self.transport_refused: str | None = None  # the camera refused this transport: "SETUP refused (461)"
         self.no_rtp = False  # PLAY was answered and no RTP came within ``rtp_wait``
@@ -250,14 +250,14 @@ class DecoderRelay:
         sent.headers = [(k, v) for k, v in sent.headers if k.lower() != "transport"]
         sent.headers.append(("Transport", rtp_udp.udp_request(track.client_port)))
 
-    def _deliver(self, frames: bytearray, count: int) -> None:
+    def _deliver(self, frames: bytearray) -> None:
         """A camera's UDP packets, as interleaved frames, to the decoder in one write (dropped while it lags
-        behind)."""
+        behind: counted in ``dropped``, in bytes)."""
         if not self._writers or self._writers[0].is_closing():
             return
         decoder = self._writers[0]
         if decoder.transport.get_write_buffer_size() > _MAX_BACKLOG:
-            self.dropped += count
+            self.dropped += len(frames)
             return
         decoder.write(frames)
 

@@ -346,3 +346,54 @@ def hostile_flood(port: int, *, seconds: float) -> Iterator[Flood]:
         yield flood
     finally:
         flood.stop()
+
+
+# ------------------------------------------------------------------------------------ the UDP receiver
+
+
+def _rtp(seq: int, stamp: int, *, marker: bool, ssrc: int = SSRC, size: int = 200) -> bytes:
+    header = bytes((0x80, 0xE0 if marker else 0x60)) + seq.to_bytes(2, "big")
+    return header + stamp.to_bytes(4, "big") + ssrc.to_bytes(4, "big") + b"\x41" + bytes(size)
+
+
+async def test_receiver_hands_on_whole_pictures_and_only_the_cameras_packets() -> None:
+    """Packets reach the decoder a picture at a time: at its marker bit, or, from a camera that never marks,
+    when the next picture's timestamp arrives. Another source, another SSRC, a short or non-RTP datagram
+    never do."""
+    pool = rtp_udp.UdpPorts(None)
+    pair = pool.acquire(LOOPBACK)
+    delivered: list[bytes] = []
+    counts = rtp_udp.Counts()
+    track = rtp_udp.UdpTrack(pool, pair, 0, LOOPBACK, lambda frames: delivered.append(bytes(frames)), counts)
+    camera = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    camera.bind((LOOPBACK, 0))
+    try:
+        await track.start(rtp_udp.UdpAnswer(camera.getsockname()[1], SSRC))
+        to = (LOOPBACK, track.client_port)
+
+        async def send(*packets: tuple[socket.socket, bytes]) -> None:
+            for sock, data in packets:
+                sock.sendto(data, to)
+            await asyncio.sleep(0.05)
+
+        await send((camera, _rtp(1, 100, marker=False)), (camera, _rtp(2, 100, marker=False)))
+        assert delivered == []  # half a picture is held
+        await send((camera, _rtp(3, 100, marker=True)))
+        assert len(delivered) == 1 and delivered[0].count(b"$\x00") >= 3
+        await send((camera, _rtp(4, 200, marker=False)), (camera, _rtp(5, 300, marker=False)))
+        assert len(delivered) == 2  # no marker: the new timestamp ended picture 200
+        await send(
+            (stranger, _rtp(6, 400, marker=True)),  # the camera's SSRC from another port
+            (camera, _rtp(7, 400, marker=True, ssrc=SSRC ^ 1)),  # another SSRC
+            (camera, b"\x80\x60\x00"),  # too short
+            (camera, b"\x00" * 40),  # not RTP version 2
+        )
+        assert len(delivered) == 2
+        # The stranger's datagram never even reaches camwatch: the socket is connected to the camera's port.
+        assert (counts.rtp, counts.refused) == (5, 3)
+    finally:
+        track.close()
+        camera.close()
+        stranger.close()
+    assert pool.in_use == 0
