@@ -114,6 +114,27 @@ async def test_udp_ports_come_from_the_range_and_bound_the_sessions(udp_only: Gs
     assert rtp_udp.ports((first, first + 1)).in_use == 0
 
 
+# A camera whose encoder output is damaged on its way (花屏 on every picture): GStreamer's breakmydata between
+# the encoder and the payloader.
+BROKEN = (
+    "videotestsrc is-live=true pattern=pinwheel ! video/x-raw,width=640,height=360,framerate=15/1 "
+    "! videoconvert ! video/x-raw,format=I420 "
+    "! x264enc speed-preset=ultrafast tune=zerolatency key-int-max=15 threads=1 "
+    "! video/x-h264,stream-format=byte-stream ! breakmydata probability=0.001 skip=2000 "
+    "! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1"
+)
+
+
+async def test_every_picture_in_error_is_no_video(gst_rtsp_server_factory) -> None:
+    server = gst_rtsp_server_factory({"broken": BROKEN})
+    result = await check(server.url("broken"), context())
+    assert (result.status, result.faults) == ("no_video", ("no_video",))
+    assert result.error is not None and re.fullmatch(
+        r"undecodable video: (\d+) of \1 frames in error", result.error
+    )
+    assert result.values["decode_error_ratio"] == 1.0
+
+
 # ------------------------------------------------------------------------------------------ raw cameras
 
 SDP = (
