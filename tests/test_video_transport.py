@@ -418,3 +418,33 @@ async def test_receiver_hands_on_whole_pictures_and_only_the_cameras_packets() -
         camera.close()
         stranger.close()
     assert pool.in_use == 0
+
+
+async def test_a_nonce_stale_on_every_answer_ends_as_auth_failed() -> None:
+    """The relay answers a ``stale=true`` challenge once per request: a camera that calls every answer stale
+    gets at most three DESCRIBEs per decoder request (none, the login, the login with the new nonce), then
+    the decoder its 401 (the decoder itself asks again once)."""
+    describes: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while head := (await reader.readuntil(b"\r\n\r\n")).decode("latin-1"):
+                cseq = re.search(r"CSeq: *(\d+)", head)[1]  # type: ignore[index]
+                if head.startswith("DESCRIBE"):
+                    describes.append(head)
+                    stale = ", stale=true" if "Authorization" in head else ""
+                    challenge = f'WWW-Authenticate: Digest realm="cam", nonce="n{len(describes)}"{stale}'
+                    writer.write(f"RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n{challenge}\r\n\r\n".encode())
+                else:
+                    writer.write(f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nPublic: DESCRIBE\r\n\r\n".encode())
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, LOOPBACK, 0)
+    try:
+        url = f"rtsp://{LOOPBACK}:{server.sockets[0].getsockname()[1]}/cam"
+        result = await check(url, context(timeout=5.0), username="u", password="pw-hidden")
+    finally:
+        server.close()
+    assert result.status == "auth_failed" and "pw-hidden" not in (result.error or "")
+    assert len(describes) <= 6
