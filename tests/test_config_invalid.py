@@ -16,7 +16,7 @@ _KNOWN_FIELDS = (
     "id, name, host, rtsp_port, rtsp_path, rtsp_url, streams, onvif_host, onvif_port, snapshot_url, "
     "username, password_env, password_file, credentials, lon, lat, crs, direction, hfov, range, county, "
     "township, village, police_station, gb_id, networked, vendor, model, switch, fibre, power, site, "
-    "camera_type, resolution, priority, tier"
+    "camera_type, resolution, priority, tier, transport"
 )
 _NO_PASSWORD_COLUMN = (
     "a password column is not accepted; remove it and give each camera (or a credentials profile) "
@@ -41,7 +41,7 @@ CASES: dict[str, list[str]] = {
         "invalid-unknown-field.yaml, line 7, field 'monitor.tiers.key.video.blur': unknown field (known: "
         "interval, timeout, jitter, frozen_tolerance, frozen_seconds, black_luma, blur_ratio, "
         "blur_floor, occluded_fraction, color_cast_ratio, color_cast_chroma, scene_match_min, "
-        "tampered_fraction, scene_refresh, duration)",
+        "tampered_fraction, scene_refresh, duration, udp_ports, rtp_wait)",
     ],
     "invalid-settings-values.yaml": [
         "invalid-settings-values.yaml, line 3, field 'monitor.listen': "
