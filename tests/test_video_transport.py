@@ -448,3 +448,24 @@ async def test_a_nonce_stale_on_every_answer_ends_as_auth_failed() -> None:
         server.close()
     assert result.status == "auth_failed" and "pw-hidden" not in (result.error or "")
     assert len(describes) <= 6
+
+
+def test_the_transport_that_worked_survives_a_restart(tmp_path) -> None:
+    """Remembered in the state database (with the camera's other learned references), so a restarted
+    monitor asks a UDP-only camera for UDP first and pays no fallback again."""
+    from camwatch.monitor.probes.video import transports
+    from camwatch.monitor.state import StateStore, StoredBaselines
+
+    store = StateStore(tmp_path / "state.db")
+    StoredBaselines(store).put("cam", TRANSPORT_KEY, 1.0)
+    store.close()
+    again = StateStore(tmp_path / "state.db")
+    try:
+        baselines = StoredBaselines(again)
+        assert remembered_transport("cam", baselines) == "udp"
+        assert transports(make_camera(id="cam", rtsp_url="rtsp://10.0.0.1/x"), baselines) == ("udp", "tcp")
+        pinned = make_camera(id="cam", rtsp_url="rtsp://10.0.0.1/x", transport="tcp")
+        assert transports(pinned, baselines) == ("tcp",)
+        assert transports(make_camera(id="new", rtsp_url="rtsp://10.0.0.1/y"), baselines) == ("tcp", "udp")
+    finally:
+        again.close()
