@@ -40,6 +40,13 @@ def udp_only() -> Iterator[GstRtsp]:
 
 
 @pytest.fixture(scope="module")
+def tcp_and_udp() -> Iterator[GstRtsp]:
+    server = start_gst_rtsp(("live",))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def tcp_only() -> Iterator[GstRtsp]:
     server = start_gst_rtsp(("live", "frozen"), protocols="tcp")
     yield server
@@ -92,6 +99,48 @@ async def test_remembered_udp_falls_back_to_tcp_and_pinned_transport_is_kept(tcp
         "SETUP refused (461) over UDP",
     )
     assert remembered_transport("pinned", ctx.baselines) is None
+
+
+@contextlib.asynccontextmanager
+async def rtp_firewall(server: GstRtsp) -> AsyncIterator[str]:
+    """A TCP proxy in front of ``server`` that lets RTSP through but points every UDP SETUP's client ports
+    at a closed pair, as a firewall dropping RTP would: the camera answers, its packets never arrive."""
+    blackhole = _free_pair()
+    closed = b"client_port=%d-%d" % (blackhole, blackhole + 1)
+
+    async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, requests: bool) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            while data := await reader.read(65536):
+                if requests:
+                    data = re.sub(rb"client_port=\d+-\d+", closed, data)
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(server.host, server.port)
+        await asyncio.gather(
+            pump(client_r, server_w, requests=True), pump(server_r, client_w, requests=False)
+        )
+
+    proxy = await asyncio.start_server(handle, LOOPBACK, 0)
+    try:
+        yield f"rtsp://{LOOPBACK}:{proxy.sockets[0].getsockname()[1]}"
+    finally:
+        proxy.close()
+
+
+async def test_udp_that_never_arrives_falls_back_to_tcp(tcp_and_udp: GstRtsp) -> None:
+    """UDP worked last time; now a firewall drops RTP: no packet within ``rtp_wait``, so the check goes on
+    over interleaved TCP, which works, and remembers it."""
+    ctx = context(rtp_wait=1.0, timeout=10.0)
+    ctx.baselines.put("cam", TRANSPORT_KEY, 1.0)
+    async with rtp_firewall(tcp_and_udp) as origin:
+        result = await check(f"{origin}/live", ctx)
+        pinned = await check(f"{origin}/live", ctx, camera_id="udp", transport="udp")
+    assert (result.status, result.details["transport"]) == (OK, "tcp")
+    assert remembered_transport("cam", ctx.baselines) == "tcp"
+    assert (pinned.status, pinned.error) == ("no_video", "no RTP in 1 s over UDP")
 
 
 async def test_udp_ports_come_from_the_range_and_bound_the_sessions(udp_only: GstRtsp) -> None:
