@@ -351,3 +351,21 @@ def test_cameras_share_equal_values_and_a_copy_gets_its_own(tmp_path: Path) -> N
     assert moved.switch.startswith("gb28181:") and a.switch == b.switch == "sw-1"
     assert moved.model_fields_set is not a.model_fields_set and b.model_fields_set == a.model_fields_set
     assert a != b and a == a.model_copy()
+
+
+def test_transport_column(tmp_path: Path) -> None:
+    """传输协议 pins how RTP comes (tcp/udp, in any case), 自动 or an empty cell leave it to camwatch;
+    anything else is a problem naming the file, row and field."""
+    (tmp_path / "cams.csv").write_text(
+        "编号,IP地址,传输协议\nt-1,10.0.0.1,UDP\nt-2,10.0.0.2,自动\nt-3,10.0.0.3,\nt-4,10.0.0.4,tcp\n",
+        encoding="utf-8",
+    )
+    config = load_config(write_config(tmp_path, "cameras: cams.csv\n"), environ={})
+    assert [c.transport for c in config.cameras] == ["udp", "auto", "auto", "tcp"]
+    (tmp_path / "cams.csv").write_text("编号,IP地址,传输协议\nt-1,10.0.0.1,sctp\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, "cameras: cams.csv\n"), environ={})
+    (problem,) = caught.value.problems
+    assert (Path(problem.file).name, problem.field) == ("cams.csv", "transport")
+    assert problem.where is not None and "2" in problem.where
+    assert "'auto', 'tcp' or 'udp'" in problem.reason
