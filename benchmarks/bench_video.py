@@ -1,9 +1,11 @@
 """CPU per video check and detection accuracy: camwatch's video probe against a naive full OpenCV decode.
 
 Starts the GStreamer RTSP test server (tests/support/gst_rtsp_server.py) with labelled streams, checks each
-stream ``--runs`` times with both methods over the same ``duration`` seconds, and prints a table.
+stream ``--runs`` times with both methods over the same ``duration`` seconds, and prints a table. The
+``transport`` part checks the same streams with camwatch's probe pinned to RTP over interleaved TCP and to RTP
+over UDP (the relay receiving datagrams and framing them for the decoder), in one run.
 
-    python benchmarks/bench_video.py [--runs 3] [--duration 3]
+    python benchmarks/bench_video.py [--runs 3] [--duration 3] [--part all|rtsp|files|transport]
 """
 
 from __future__ import annotations
@@ -48,9 +50,18 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def camwatch_check(url: str, settings: VideoSettings) -> str:
-    result = asyncio.run(probe(Camera(id="bench", rtsp_url=url), ProbeContext(settings=settings)))
+def camwatch_check(url: str, settings: VideoSettings, transport: str = "auto") -> str:
+    camera = Camera(id="bench", rtsp_url=url, transport=transport)  # type: ignore[arg-type]
+    result = asyncio.run(probe(camera, ProbeContext(settings=settings)))
     return result.status
+
+
+def tcp_check(url: str, settings: VideoSettings) -> str:
+    return camwatch_check(url, settings, "tcp")
+
+
+def udp_check(url: str, settings: VideoSettings) -> str:
+    return camwatch_check(url, settings, "udp")
 
 
 def naive_check(url: str, settings: VideoSettings) -> str:
@@ -162,11 +173,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--part", choices=("all", "rtsp", "files", "transport"), default="all")
     args = parser.parse_args()
     settings = VideoSettings(duration=args.duration)
 
     server = start_gst_rtsp(tuple(LABELS))
     try:
+        if args.part in ("all", "transport"):
+            transports(args.runs, settings, server.url)
+        if args.part not in ("all", "rtsp"):
+            return 0
         # One untimed check per method first, so that library start-up is not billed to the first stream.
         for check in METHODS.values():
             check(server.url("live"), settings)
@@ -186,8 +202,31 @@ def main() -> int:
         print(row(["all", "", *_figures(mean, hits, "all", args.runs * len(LABELS))]))
     finally:
         server.stop()
-    files(args.runs, settings)
+    if args.part == "all":
+        files(args.runs, settings)
     return 0
+
+
+def transports(runs: int, settings: VideoSettings, url: Callable[[str], str]) -> None:
+    """camwatch's probe over interleaved TCP and over UDP on the same streams, runs interleaved."""
+    methods: dict[str, Check] = {"tcp": tcp_check, "udp": udp_check}
+    for check in methods.values():  # library start-up and the first UDP ports, untimed
+        check(url("live"), settings)
+    print(f"RTP over TCP and over UDP, {runs} runs; mean CPU seconds per camwatch check")
+    print(row(["stream", "label", "tcp", "udp", "udp/tcp", "tcp right", "udp right"]))
+    cpu = {name: dict.fromkeys(LABELS, 0.0) for name in methods}
+    right = {name: dict.fromkeys(LABELS, 0) for name in methods}
+    for mount, label in LABELS.items():
+        for _ in range(runs):
+            for name, check in methods.items():
+                seconds, status = measure(check, url(mount), settings)
+                cpu[name][mount] += seconds / runs
+                right[name][mount] += status == label
+        ratio = cpu["udp"][mount] / cpu["tcp"][mount]
+        counts = [f"{right[name][mount]}/{runs}" for name in methods]
+        print(row([mount, label, *(f"{cpu[n][mount]:.4f}" for n in methods), f"{ratio:.3f}", *counts]))
+    tcp, udp = (sum(cpu[name].values()) / len(LABELS) for name in methods)
+    print(row(["all", "", f"{tcp:.4f}", f"{udp:.4f}", f"{udp / tcp:.3f}", "", ""]) + "\n")
 
 
 def files(runs: int, settings: VideoSettings) -> None:

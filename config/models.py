@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from camwatch.config.assessment import AssessmentSettings
+from camwatch.config.ports import PortRange
 from camwatch.config.recorders import Recorder
 from camwatch.config.zones import TimeZoneName
 
@@ -134,16 +135,6 @@ class PictureChecks(Frozen):
     scene_refresh: float = Field(0.05, gt=0, le=1)
 
 
-def _port_range(value: Any) -> Any:
-    """``40000-40999`` (or a list of two ports) as ``(first, last)``: where RTP over UDP is received."""
-    if value is None or isinstance(value, tuple | list):
-        return tuple(value) if isinstance(value, list) else value
-    match = re.fullmatch(r"\s*(\d{1,5})\s*-\s*(\d{1,5})\s*", str(value))
-    if not match:
-        raise ValueError(f"expected a port range such as 40000-40999, got {value!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
 class VideoSettings(PictureChecks, ProbeSchedule):
     """Video checks decode a few seconds of the stream."""
 
@@ -152,20 +143,9 @@ class VideoSettings(PictureChecks, ProbeSchedule):
     duration: Duration = 3.0
     # Ports that receive RTP over UDP (pairs: RTP on the even port, RTCP on the next), so a firewall can be
     # opened for them; they also bound how many UDP sessions run at once. None: ports the system picks.
-    udp_ports: Annotated[tuple[int, int] | None, BeforeValidator(_port_range)] = None
+    udp_ports: PortRange = None
     # How long after PLAY the first RTP packet may take on one transport before the next one is tried.
     rtp_wait: Duration = 4.0
-
-    @field_validator("udp_ports")
-    @classmethod
-    def _ports(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
-        if v is not None:
-            first, last = v
-            if not 1024 <= first < last <= 65535:
-                raise ValueError(f"udp_ports must run upwards within 1024-65535, got {first}-{last}")
-            if last - first < 1 + first % 2:
-                raise ValueError(f"udp_ports {first}-{last} holds no even/odd pair of ports")
-        return v
 
 
 class SnapshotSettings(PictureChecks, ProbeSchedule):
@@ -307,11 +287,11 @@ class MonitorSettings(Frozen):
         # A tier override names a few fields (``key: {video: {interval: 1m}}``); every other field keeps the
         # fleet's setting under ``monitor.<kind>``, not the model's default.
         for tier, override in self.tiers.items():
-            for kind in override.model_fields_set:
-                chosen, fleet = getattr(override, kind), getattr(self, kind)
-                if isinstance(chosen, ProbeSchedule) and isinstance(fleet, ProbeSchedule):
-                    named = {name: getattr(chosen, name) for name in chosen.model_fields_set}
-                    self._merged[(tier, kind)] = type(fleet).model_validate({**_set_fields(fleet), **named})
+            for kind, chosen in override:
+                if isinstance(chosen, ProbeSchedule):
+                    fleet = getattr(self, kind)
+                    merged = _set_fields(fleet) | _set_fields(chosen)
+                    self._merged[(tier, kind)] = type(fleet).model_validate(merged)
         return self
 
     def schedule(self, tier: str, probe: str) -> ProbeSchedule:

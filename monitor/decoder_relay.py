@@ -112,7 +112,7 @@ class DecoderRelay:
         self._local_ip = LOOPBACK
         self._rtp_timer: asyncio.TimerHandle | None = None
         self.counts = rtp_udp.Counts()  # RTP packets from the camera, over either transport
-        self.dropped = 0  # UDP packets dropped because the decoder fell behind
+        self.dropped = 0  # bytes of UDP packets dropped because the decoder fell behind
         self.refused: str | None = None  # "SETUP refused (454)", "PLAY refused (403)"
         self.transport_refused: str | None = None  # the camera refused this transport: "SETUP refused (461)"
         self.no_rtp = False  # PLAY was answered and no RTP came within ``rtp_wait``
@@ -250,15 +250,16 @@ class DecoderRelay:
         sent.headers = [(k, v) for k, v in sent.headers if k.lower() != "transport"]
         sent.headers.append(("Transport", rtp_udp.udp_request(track.client_port)))
 
-    def _deliver(self, channel: int, data: bytes) -> None:
-        """A camera's UDP packet, to the decoder as an interleaved frame (dropped while it lags behind)."""
+    def _deliver(self, frames: bytearray) -> None:
+        """A camera's UDP packets, as interleaved frames, to the decoder in one write (dropped while it lags
+        behind: counted in ``dropped``, in bytes)."""
         if not self._writers or self._writers[0].is_closing():
             return
         decoder = self._writers[0]
         if decoder.transport.get_write_buffer_size() > _MAX_BACKLOG:
-            self.dropped += 1
+            self.dropped += len(frames)
             return
-        decoder.write(bytes((_FRAME, channel)) + len(data).to_bytes(2, "big") + data)
+        decoder.write(frames)
 
     def _to_camera(self, uri: str) -> str:
         return self._origin + uri[len(self._local) :] if uri.startswith(self._local) else uri

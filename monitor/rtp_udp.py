@@ -17,7 +17,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # RTP fixed header; RTCP's is 8 bytes. Anything longer than a UDP datagram can carry is not from a camera.
 RTP_HEADER = 12
@@ -164,54 +164,87 @@ class Counts:
     refused: int = 0
 
 
-class _Receiver(asyncio.DatagramProtocol):
-    def __init__(self, track: UdpTrack, *, rtcp: bool) -> None:
-        self.track = track
-        self.rtcp = rtcp
+# Each time a socket is readable it is drained (at most _BATCH datagrams, so a flood cannot hold the event
+# loop; the kernel drops what overflows the socket's buffer). RTP reaches the decoder a whole frame at a time
+# (its last packet carries the marker bit; a new timestamp also ends the frame before, for a camera that
+# never marks; at most _HOLD bytes are held): one write, and one wake-up of the decoder thread, per frame,
+# as over interleaved TCP. Per packet, that made UDP cost 1.13-1.27x TCP's CPU per check.
+_BATCH = 64
+_HOLD = 64 * 1024
+_RECEIVE = 65536
+_FRAME = 0x24  # "$": an interleaved frame
 
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        track = self.track
-        port = track.answer.server_port
-        source_port = port + 1 if port is not None and self.rtcp else port
-        if addr[0] != track.camera_ip or (source_port is not None and addr[1] != source_port):
-            track.counts.refused += 1
-            return
-        if not _plausible(data, rtcp=self.rtcp, ssrc=track.answer.ssrc):
-            track.counts.refused += 1
-            return
-        if self.rtcp:
-            track.counts.rtcp += 1
+
+def _receiver(track: UdpTrack, sock: socket.socket, *, rtcp: int) -> Callable[[], None]:
+    """The socket's reader: drains what is queued (up to ``_BATCH``) into interleaved frames (``$``,
+    channel, length, packet) holding only the camera's own plausible packets, and hands them on a frame at a
+    time (RTCP at once)."""
+    channel = track.channel + rtcp
+    counts = track.counts
+    port = track.answer.server_port
+    source_ip, source_port = track.camera_ip, (port + rtcp if port is not None else None)
+    ssrc = track.answer.ssrc.to_bytes(4, "big") if track.answer.ssrc is not None and not rtcp else None
+    shortest = RTCP_HEADER if rtcp else RTP_HEADER
+    buffer = bytearray(_RECEIVE)
+    view = memoryview(buffer)
+    head = bytearray((_FRAME, channel, 0, 0))
+    held = bytearray()  # frames of the current picture, not yet handed on
+    stamp = bytearray(4)  # its RTP timestamp
+
+    def ready() -> None:
+        nonlocal held
+        refused = taken = 0
+        complete = bool(rtcp)
+        for _ in range(_BATCH):
+            try:
+                size, addr = sock.recvfrom_into(buffer)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break  # an ICMP error for our RTCP: the camera's business, the session goes on
+            if (
+                addr[0] != source_ip
+                or (source_port is not None and addr[1] != source_port)
+                or not shortest <= size <= MAX_DATAGRAM
+                or buffer[0] >> 6 != 2
+                or (ssrc is not None and view[8:12] != ssrc)
+            ):
+                refused += 1
+                continue
+            if not rtcp:
+                complete = complete or (bool(held) and view[4:8] != stamp)  # a new picture began
+                stamp[:] = view[4:8]
+                complete = complete or bool(buffer[1] & 0x80)  # marker: the picture's last packet
+            head[2:4] = size.to_bytes(2, "big")
+            held += head
+            held += view[:size]
+            taken += 1
+        counts.refused += refused
+        if rtcp:
+            counts.rtcp += taken
         else:
-            track.counts.rtp += 1
-        track.deliver(track.channel + self.rtcp, data)
+            counts.rtp += taken
+        if held and (complete or len(held) > _HOLD):
+            track.deliver(held)
+            held = bytearray()
 
-    def error_received(self, exc: Exception) -> None:
-        pass  # an ICMP unreachable for our RTCP: the camera's business, the session goes on
-
-
-def _plausible(data: bytes, *, rtcp: bool, ssrc: int | None) -> bool:
-    if not RTCP_HEADER <= len(data) <= MAX_DATAGRAM or data[0] >> 6 != 2:
-        return False
-    if rtcp:
-        return True
-    if len(data) < RTP_HEADER:
-        return False
-    return ssrc is None or int.from_bytes(data[8:12], "big") == ssrc
+    return ready
 
 
 @dataclass(slots=True, eq=False)
 class UdpTrack:
-    """One SETUP's port pair: receives the camera's RTP/RTCP and hands it to ``deliver(channel, data)``;
+    """One SETUP's port pair: receives the camera's RTP/RTCP and hands it to ``deliver(frames)`` as
+    interleaved frames;
     ``send_rtcp`` passes the decoder's receiver reports back to the camera."""
 
     pool: UdpPorts
     sockets: tuple[socket.socket, socket.socket]
     channel: int
     camera_ip: str
-    deliver: Callable[[int, bytes], None]
+    deliver: Callable[[bytearray], None]
     counts: Counts
     answer: UdpAnswer = UdpAnswer(None, None)
-    _transports: list[asyncio.DatagramTransport] = field(default_factory=list)
+    _loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def client_port(self) -> int:
@@ -221,24 +254,23 @@ class UdpTrack:
         """Receive from the camera, now that its SETUP answer said from where. With a server port the
         sockets are connected to it, so the kernel itself drops other sources' datagrams."""
         self.answer = answer
-        loop = asyncio.get_running_loop()
-        for sock, rtcp in zip(self.sockets, (False, True), strict=True):
+        self._loop = asyncio.get_running_loop()
+        for sock, rtcp in zip(self.sockets, (0, 1), strict=True):
             if answer.server_port is not None:
                 with contextlib.suppress(OSError):
                     sock.connect((self.camera_ip, answer.server_port + rtcp))
-            receiver = _Receiver(self, rtcp=rtcp)
-            transport, _ = await loop.create_datagram_endpoint(lambda: receiver, sock=sock)  # noqa: B023
-            self._transports.append(transport)
+            # A reader of our own rather than a datagram endpoint: one callback drains what is queued.
+            self._loop.add_reader(sock.fileno(), _receiver(self, sock, rtcp=rtcp))
 
     def send_rtcp(self, data: bytes) -> None:
-        if self._transports and self.answer.server_port is not None:
+        if self._loop is not None and self.answer.server_port is not None:
             with contextlib.suppress(OSError):  # connected in ``start``; a full buffer drops a report
                 self.sockets[1].send(data)
 
     def close(self) -> None:
         port = self.client_port
-        for transport in self._transports:
-            transport.abort()
         for sock in self.sockets:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(sock.fileno())
             sock.close()
         self.pool.release(port)

@@ -406,3 +406,21 @@ def test_a_misspelt_file_name_gets_did_you_mean(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "camwatch.yml", environ={})
     assert str(caught.value).endswith("config file not found; did you mean 'camwatch.yaml'?")
+
+
+def test_transport_column(tmp_path: Path) -> None:
+    """传输协议 pins how RTP comes (tcp/udp, in any case), 自动 or an empty cell leave it to camwatch;
+    anything else is a problem naming the file, row and field."""
+    (tmp_path / "cams.csv").write_text(
+        "编号,IP地址,传输协议\nt-1,10.0.0.1,UDP\nt-2,10.0.0.2,自动\nt-3,10.0.0.3,\nt-4,10.0.0.4,tcp\n",
+        encoding="utf-8",
+    )
+    config = load_config(write_config(tmp_path, "cameras: cams.csv\n"), environ={})
+    assert [c.transport for c in config.cameras] == ["udp", "auto", "auto", "tcp"]
+    (tmp_path / "cams.csv").write_text("编号,IP地址,传输协议\nt-1,10.0.0.1,sctp\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, "cameras: cams.csv\n"), environ={})
+    (problem,) = caught.value.problems
+    assert (Path(problem.file).name, problem.field) == ("cams.csv", "transport")
+    assert problem.where is not None and "2" in problem.where
+    assert "'auto', 'tcp' or 'udp'" in problem.reason

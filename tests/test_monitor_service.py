@@ -249,3 +249,57 @@ async def test_report_targets_are_exported_for_the_area_alerts(tmp_path, cameras
         assert value(m, "camwatch_working_target") == 0.85
     finally:
         await svc.stop()
+
+
+def test_a_failure_on_camwatchs_side_is_counted_as_internal_error_not_a_camera_fault(tmp_path):
+    """A probe that failed on camwatch's side (no free UDP port, a missing decoder, a bug) counts as
+    ``camwatch_probes_total{result="internal_error"}`` and leaves the camera's picture alone."""
+    from camwatch.monitor.probes.base import ProbeResult
+
+    camera = make_camera(id="c", rtsp_url="rtsp://127.0.0.1:9/live")
+    svc = Service(config(tmp_path, [camera]))
+    live = ProbeResult("rtsp", True, "ok", 0.01)
+    ours = ProbeResult("video", False, "error", 0.01, error="internal error: no free UDP port", internal=True)
+    svc._on_probed(camera, {"rtsp": live, "video": ours}, time.time())
+    assert svc.probes_total[("video", "internal_error")] == 1
+    assert ("video", "error") not in svc.probes_total
+    track = svc.tracker.tracks["c"]
+    assert (track.up, track.working, track.status) == (True, True, "ok")
+    svc.store.close()
+
+
+async def test_a_camera_online_without_picture_is_exported_as_no_video(tmp_path):
+    """The simulator's "online, no picture" camera through the whole service: up, status no_video, the
+    no_video flag, not in working order (完好)."""
+    from camwatch.sim.fleet import Fleet
+    from camwatch.sim.profiles import FleetSpec
+
+    spec = {
+        "count": 1,
+        "seed": 5,
+        "rtsp_port": 18577,
+        "onvif": False,
+        "profiles": [{"name": "no-picture", "behaviour": "no_video"}],
+    }
+    async with Fleet(FleetSpec.model_validate(spec), password="pw-sim", base_address="127.31.11.1") as fleet:
+        (cam,) = fleet.cameras
+        camera = make_camera(
+            id="dark", rtsp_url=fleet.rtsp_url(cam.id), username="admin", password="pw-sim", county="A县"
+        )
+        cfg = config(tmp_path, [camera])
+        video = VideoSettings(interval=3600, timeout=6, rtp_wait=1)
+        svc = Service(cfg.model_copy(update={"monitor": cfg.monitor.model_copy(update={"video": video})}))
+        await svc.start()
+        try:
+
+            async def judged():
+                m = await scrape(svc.url)
+                return m if value(m, "camwatch_camera_status", camera="dark", status="no_video") else None
+
+            m = await wait_for(judged, timeout=20.0)
+        finally:
+            await svc.stop()
+    assert value(m, "camwatch_camera_up", camera="dark") == 1
+    assert value(m, "camwatch_camera_working", camera="dark") == 0
+    assert value(m, "camwatch_video_fault", camera="dark", fault="no_video") == 1
+    assert value(m, "camwatch_probes_total", probe="video", result="no_video") == 1

@@ -15,7 +15,7 @@ from conftest import GST_RTSP_PASSWORD, GST_RTSP_USER
 
 from camwatch.config.models import VideoSettings
 from camwatch.monitor.probes.base import ProbeContext, ProbeResult
-from camwatch.monitor.probes.video import BASELINE_KEY, capture, probe
+from camwatch.monitor.probes.video import BASELINE_KEY, MAX_DECODE_ERROR_RATIO, capture, probe
 from camwatch.monitor.video_analysis import assess
 from support.cameras import make_camera
 from support.gst_rtsp import GstRtsp
@@ -147,3 +147,47 @@ def test_long_gop_is_sampled_between_keyframes(tmp_path: Path, moving: bool) -> 
     assert got.fps == pytest.approx(15)
     verdict = assess(got.pictures, fps=got.fps, baseline=None, settings=settings)
     assert ("frozen" in verdict.faults) is not moving
+
+
+def corrupt_keyframes(clip: Path, out: Path, damaged: set[int]) -> Path:
+    """``clip`` with the slice data of its keyframes numbered in ``damaged`` (0 = the first) overwritten
+    with noise: 花屏 on those pictures, the rest intact."""
+    noise = np.random.default_rng(1)
+    with av.open(str(clip)) as source, av.open(str(out), "w", format="mpegts") as sink:
+        stream = source.streams.video[0]
+        target = sink.add_stream_from_template(stream)
+        keyframe = -1
+        for packet in source.demux(stream):
+            if packet.size == 0:
+                continue
+            data = bytearray(bytes(packet))
+            if packet.is_keyframe:
+                keyframe += 1
+                if keyframe in damaged:
+                    start = len(data) // 3  # past the parameter sets and slice header
+                    data[start:] = noise.integers(0, 256, len(data) - start, dtype=np.uint8).tobytes()
+            copy = av.Packet(bytes(data))
+            copy.pts, copy.dts, copy.time_base = packet.pts, packet.dts, packet.time_base
+            copy.is_keyframe = packet.is_keyframe
+            copy.stream = target
+            sink.mux(copy)
+    return out
+
+
+def test_corrupt_pictures_are_counted_and_left_out_of_the_checks(tmp_path: Path) -> None:
+    """A stream whose pictures partly decode in error (花屏): the checks run on the pictures that decoded
+    whole, and the share in error is the decode error ratio (above half, the probe says no_video)."""
+    clip = encode_clip(tmp_path / "clip.ts", moving=True, seconds=5, gop=15)
+    settings = VideoSettings(duration=4.0)
+
+    def captured(damaged: set[int]):
+        path = corrupt_keyframes(clip, tmp_path / f"damaged-{len(damaged)}.ts", damaged)
+        return capture(str(path), settings=settings, deadline=time.monotonic() + 10, cancel=threading.Event())
+
+    whole = captured(set())
+    assert whole.corrupt == 0 and len(whole.pictures) >= 4
+    some = captured({1})
+    assert some.corrupt >= 1 and some.corrupt / some.decoded <= MAX_DECODE_ERROR_RATIO
+    assert 3 <= len(some.pictures) < len(whole.pictures)
+    most = captured({0, 1, 2, 3, 4})
+    assert most.corrupt / most.decoded > MAX_DECODE_ERROR_RATIO

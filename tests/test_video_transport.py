@@ -40,6 +40,13 @@ def udp_only() -> Iterator[GstRtsp]:
 
 
 @pytest.fixture(scope="module")
+def tcp_and_udp() -> Iterator[GstRtsp]:
+    server = start_gst_rtsp(("live",))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def tcp_only() -> Iterator[GstRtsp]:
     server = start_gst_rtsp(("live", "frozen"), protocols="tcp")
     yield server
@@ -94,6 +101,48 @@ async def test_remembered_udp_falls_back_to_tcp_and_pinned_transport_is_kept(tcp
     assert remembered_transport("pinned", ctx.baselines) is None
 
 
+@contextlib.asynccontextmanager
+async def rtp_firewall(server: GstRtsp) -> AsyncIterator[str]:
+    """A TCP proxy in front of ``server`` that lets RTSP through but points every UDP SETUP's client ports
+    at a closed pair, as a firewall dropping RTP would: the camera answers, its packets never arrive."""
+    blackhole = _free_pair()
+    closed = b"client_port=%d-%d" % (blackhole, blackhole + 1)
+
+    async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, requests: bool) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            while data := await reader.read(65536):
+                if requests:
+                    data = re.sub(rb"client_port=\d+-\d+", closed, data)
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(server.host, server.port)
+        await asyncio.gather(
+            pump(client_r, server_w, requests=True), pump(server_r, client_w, requests=False)
+        )
+
+    proxy = await asyncio.start_server(handle, LOOPBACK, 0)
+    try:
+        yield f"rtsp://{LOOPBACK}:{proxy.sockets[0].getsockname()[1]}"
+    finally:
+        proxy.close()
+
+
+async def test_udp_that_never_arrives_falls_back_to_tcp(tcp_and_udp: GstRtsp) -> None:
+    """UDP worked last time; now a firewall drops RTP: no packet within ``rtp_wait``, so the check goes on
+    over interleaved TCP, which works, and remembers it."""
+    ctx = context(rtp_wait=1.0, timeout=10.0)
+    ctx.baselines.put("cam", TRANSPORT_KEY, 1.0)
+    async with rtp_firewall(tcp_and_udp) as origin:
+        result = await check(f"{origin}/live", ctx)
+        pinned = await check(f"{origin}/live", ctx, camera_id="udp", transport="udp")
+    assert (result.status, result.details["transport"]) == (OK, "tcp")
+    assert remembered_transport("cam", ctx.baselines) == "tcp"
+    assert (pinned.status, pinned.error) == ("no_video", "no RTP in 1 s over UDP")
+
+
 async def test_udp_ports_come_from_the_range_and_bound_the_sessions(udp_only: GstRtsp) -> None:
     """A one-pair range: a check receives on it; a second check at the same time finds no pair free, which
     is camwatch's side (an internal error), not the camera's."""
@@ -112,6 +161,27 @@ async def test_udp_ports_come_from_the_range_and_bound_the_sessions(udp_only: Gs
     assert busy.error is not None and "udp_ports" in busy.error
     assert flood.sent > 1000  # the flood from another source reached the port and changed nothing
     assert rtp_udp.ports((first, first + 1)).in_use == 0
+
+
+# A camera whose encoder output is damaged on its way (花屏 on every picture): GStreamer's breakmydata between
+# the encoder and the payloader.
+BROKEN = (
+    "videotestsrc is-live=true pattern=pinwheel ! video/x-raw,width=640,height=360,framerate=15/1 "
+    "! videoconvert ! video/x-raw,format=I420 "
+    "! x264enc speed-preset=ultrafast tune=zerolatency key-int-max=15 threads=1 "
+    "! video/x-h264,stream-format=byte-stream ! breakmydata probability=0.001 skip=2000 "
+    "! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1"
+)
+
+
+async def test_every_picture_in_error_is_no_video(gst_rtsp_server_factory) -> None:
+    server = gst_rtsp_server_factory({"broken": BROKEN})
+    result = await check(server.url("broken"), context())
+    assert (result.status, result.faults) == ("no_video", ("no_video",))
+    assert result.error is not None and re.fullmatch(
+        r"undecodable video: (\d+) of \1 frames in error", result.error
+    )
+    assert result.values["decode_error_ratio"] == 1.0
 
 
 # ------------------------------------------------------------------------------------------ raw cameras
@@ -346,3 +416,105 @@ def hostile_flood(port: int, *, seconds: float) -> Iterator[Flood]:
         yield flood
     finally:
         flood.stop()
+
+
+# ------------------------------------------------------------------------------------ the UDP receiver
+
+
+def _rtp(seq: int, stamp: int, *, marker: bool, ssrc: int = SSRC, size: int = 200) -> bytes:
+    header = bytes((0x80, 0xE0 if marker else 0x60)) + seq.to_bytes(2, "big")
+    return header + stamp.to_bytes(4, "big") + ssrc.to_bytes(4, "big") + b"\x41" + bytes(size)
+
+
+async def test_receiver_hands_on_whole_pictures_and_only_the_cameras_packets() -> None:
+    """Packets reach the decoder a picture at a time: at its marker bit, or, from a camera that never marks,
+    when the next picture's timestamp arrives. Another source, another SSRC, a short or non-RTP datagram
+    never do."""
+    pool = rtp_udp.UdpPorts(None)
+    pair = pool.acquire(LOOPBACK)
+    delivered: list[bytes] = []
+    counts = rtp_udp.Counts()
+    track = rtp_udp.UdpTrack(pool, pair, 0, LOOPBACK, lambda frames: delivered.append(bytes(frames)), counts)
+    camera = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    camera.bind((LOOPBACK, 0))
+    try:
+        await track.start(rtp_udp.UdpAnswer(camera.getsockname()[1], SSRC))
+        to = (LOOPBACK, track.client_port)
+
+        async def send(*packets: tuple[socket.socket, bytes]) -> None:
+            for sock, data in packets:
+                sock.sendto(data, to)
+            await asyncio.sleep(0.05)
+
+        await send((camera, _rtp(1, 100, marker=False)), (camera, _rtp(2, 100, marker=False)))
+        assert delivered == []  # half a picture is held
+        await send((camera, _rtp(3, 100, marker=True)))
+        assert len(delivered) == 1 and delivered[0].count(b"$\x00") >= 3
+        await send((camera, _rtp(4, 200, marker=False)), (camera, _rtp(5, 300, marker=False)))
+        assert len(delivered) == 2  # no marker: the new timestamp ended picture 200
+        await send(
+            (stranger, _rtp(6, 400, marker=True)),  # the camera's SSRC from another port
+            (camera, _rtp(7, 400, marker=True, ssrc=SSRC ^ 1)),  # another SSRC
+            (camera, b"\x80\x60\x00"),  # too short
+            (camera, b"\x00" * 40),  # not RTP version 2
+        )
+        assert len(delivered) == 2
+        # The stranger's datagram never even reaches camwatch: the socket is connected to the camera's port.
+        assert (counts.rtp, counts.refused) == (5, 3)
+    finally:
+        track.close()
+        camera.close()
+        stranger.close()
+    assert pool.in_use == 0
+
+
+async def test_a_nonce_stale_on_every_answer_ends_as_auth_failed() -> None:
+    """The relay answers a ``stale=true`` challenge once per request: a camera that calls every answer stale
+    gets at most three DESCRIBEs per decoder request (none, the login, the login with the new nonce), then
+    the decoder its 401 (the decoder itself asks again once)."""
+    describes: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while head := (await reader.readuntil(b"\r\n\r\n")).decode("latin-1"):
+                cseq = re.search(r"CSeq: *(\d+)", head)[1]  # type: ignore[index]
+                if head.startswith("DESCRIBE"):
+                    describes.append(head)
+                    stale = ", stale=true" if "Authorization" in head else ""
+                    challenge = f'WWW-Authenticate: Digest realm="cam", nonce="n{len(describes)}"{stale}'
+                    writer.write(f"RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n{challenge}\r\n\r\n".encode())
+                else:
+                    writer.write(f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nPublic: DESCRIBE\r\n\r\n".encode())
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, LOOPBACK, 0)
+    try:
+        url = f"rtsp://{LOOPBACK}:{server.sockets[0].getsockname()[1]}/cam"
+        result = await check(url, context(timeout=5.0), username="u", password="pw-hidden")
+    finally:
+        server.close()
+    assert result.status == "auth_failed" and "pw-hidden" not in (result.error or "")
+    assert len(describes) <= 6
+
+
+def test_the_transport_that_worked_survives_a_restart(tmp_path) -> None:
+    """Remembered in the state database (with the camera's other learned references), so a restarted
+    monitor asks a UDP-only camera for UDP first and pays no fallback again."""
+    from camwatch.monitor.probes.video import transports
+    from camwatch.monitor.state import StateStore, StoredBaselines
+
+    store = StateStore(tmp_path / "state.db")
+    StoredBaselines(store).put("cam", TRANSPORT_KEY, 1.0)
+    store.close()
+    again = StateStore(tmp_path / "state.db")
+    try:
+        baselines = StoredBaselines(again)
+        assert remembered_transport("cam", baselines) == "udp"
+        assert transports(make_camera(id="cam", rtsp_url="rtsp://10.0.0.1/x"), baselines) == ("udp", "tcp")
+        pinned = make_camera(id="cam", rtsp_url="rtsp://10.0.0.1/x", transport="tcp")
+        assert transports(pinned, baselines) == ("tcp",)
+        assert transports(make_camera(id="new", rtsp_url="rtsp://10.0.0.1/y"), baselines) == ("tcp", "udp")
+    finally:
+        again.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import logging
 import threading
@@ -444,7 +445,6 @@ async def _attempt(
         # RTP came, the decoder made nothing of it: garbage, or every frame in error.
         return result(NO_VIDEO, _undecodable(progress, relay.counts.rtp, elapsed()))
     if failure is None:
-        cancel.set()
         return result(TIMEOUT, f"no verdict within {deadline - started:g} s")
     # A camera the relay could not reach: the decoder only saw the relay hang up.
     failed: BaseException = relay.unreachable or failure
@@ -500,8 +500,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         missed.append(attempt)
     if attempt is None or attempt.got is None:
         if attempt is not None and attempt.result is not None:
-            final = attempt.result
-            return ProbeResult(**{**_fields(final), "duration_seconds": elapsed()})
+            return dataclasses.replace(attempt.result, duration_seconds=elapsed())
         return ProbeResult(NAME, False, NO_VIDEO, elapsed(), error=_missed(missed), faults=(NO_VIDEO,))
     got = attempt.got
     if camera.transport == "auto" and remembered_transport(camera.id, ctx.baselines) != attempt.transport:
@@ -557,7 +556,3 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         if compared.match is not None:
             values["scene_match"] = compared.match
     return judged.result(NAME, elapsed(), values, details)
-
-
-def _fields(result: ProbeResult) -> dict[str, Any]:
-    return {name: getattr(result, name) for name in ProbeResult.__dataclass_fields__}
