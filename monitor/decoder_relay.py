@@ -346,7 +346,10 @@ class DecoderRelay:
         self, sent: _Sent, status: int, reason: str, headers: tuple[tuple[str, str], ...]
     ) -> tuple[tuple[str, str], ...]:
         """Note what a SETUP or PLAY answer means for the picture; a UDP SETUP's answer starts receiving
-        and is rewritten into the interleaved one the decoder asked for."""
+        and is rewritten into the interleaved one the decoder asked for. A login refused here is the
+        decoder's to report (``auth_failed``), not a missing picture."""
+        if status in (401, 407):
+            return headers
         if sent.method == "SETUP" and status >= 400:
             refusal = f"SETUP refused ({status})"
             if status == _TRANSPORT_REFUSED or "transport" in reason.lower():

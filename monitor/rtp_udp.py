@@ -234,8 +234,7 @@ def _receiver(track: UdpTrack, sock: socket.socket, *, rtcp: int) -> Callable[[]
 @dataclass(slots=True, eq=False)
 class UdpTrack:
     """One SETUP's port pair: receives the camera's RTP/RTCP and hands it to ``deliver(frames)`` as
-    interleaved frames;
-    ``send_rtcp`` passes the decoder's receiver reports back to the camera."""
+    interleaved frames; ``send_rtcp`` passes the decoder's receiver reports back to the camera."""
 
     pool: UdpPorts
     sockets: tuple[socket.socket, socket.socket]
@@ -245,10 +244,11 @@ class UdpTrack:
     counts: Counts
     answer: UdpAnswer = UdpAnswer(None, None)
     _loop: asyncio.AbstractEventLoop | None = None
+    client_port: int = 0  # the even port of the pair, named in SETUP
+    _closed: bool = False
 
-    @property
-    def client_port(self) -> int:
-        return int(self.sockets[0].getsockname()[1])
+    def __post_init__(self) -> None:
+        self.client_port = int(self.sockets[0].getsockname()[1])
 
     async def start(self, answer: UdpAnswer) -> None:
         """Receive from the camera, now that its SETUP answer said from where. With a server port the
@@ -268,9 +268,12 @@ class UdpTrack:
                 self.sockets[1].send(data)
 
     def close(self) -> None:
-        port = self.client_port
+        """Stop receiving and give the pair back (again: nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         for sock in self.sockets:
-            if self._loop is not None and not self._loop.is_closed():
+            if sock.fileno() != -1 and self._loop is not None and not self._loop.is_closed():
                 self._loop.remove_reader(sock.fileno())
             sock.close()
-        self.pool.release(port)
+        self.pool.release(self.client_port)
