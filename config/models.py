@@ -1,17 +1,17 @@
-"""Typed, immutable config models; field names follow the contract in docs/design.md."""
+"""Typed, immutable config models; field names follow the contract in docs/design.md.
+
+The ``gb28181:`` and ``coverage:`` sections and the shared base live in their own modules; their names are
+re-exported here, where the rest of camwatch imports them from."""
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -20,53 +20,12 @@ from pydantic import (
 )
 
 from camwatch.config.assessment import AssessmentSettings
+from camwatch.config.base import Duration, DurationOrOff, Frozen, host_port, parse_duration
+from camwatch.config.coverage_settings import BasemapSettings, CategorySpec, CoverageSettings, RankThresholds
+from camwatch.config.gb28181 import Gb28181Device, Gb28181Keepalive, Gb28181Settings, GbId
 from camwatch.config.ports import PortRange
 from camwatch.config.recorders import Recorder
 from camwatch.config.zones import TimeZoneName
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from ``5``, ``2.5``, ``"500ms"``, ``"60s"``, ``"15m"``, ``"1h"``."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 5s, 500ms or 15m")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
-        seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-    else:
-        raise ValueError(f"expected a duration such as 5s, 500ms or 15m, got {value!r}")
-    if seconds <= 0:
-        raise ValueError("a duration must be positive")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-"""Seconds; accepts numbers or strings with a unit (ms, s, m, h, d)."""
-
-
-def _duration_or_off(value: Any) -> float:
-    return 0.0 if value in (0, "0", False) else parse_duration(value)
-
-
-DurationOrOff = Annotated[float, BeforeValidator(_duration_or_off)]
-"""A ``Duration``, or 0 (also ``false``) for "never"."""
-
-
-class Frozen(BaseModel):
-    """Base for every config model: immutable, unknown fields refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _host_port(v: str) -> str:
-    _host, sep, port = v.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9640, got {v!r}")
-    return v
-
 
 # ---------------------------------------------------------------------------------------------------------
 # Credentials
@@ -280,7 +239,7 @@ class MonitorSettings(Frozen):
     @field_validator("listen")
     @classmethod
     def _listen(cls, v: str) -> str:
-        return _host_port(v)
+        return host_port(v)
 
     @model_validator(mode="after")
     def _merge_tiers(self) -> MonitorSettings:
@@ -305,124 +264,8 @@ class MonitorSettings(Frozen):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# GB/T 28181
-# ---------------------------------------------------------------------------------------------------------
-
-
-def _gb_code(digits: int, what: str) -> Any:
-    def check(v: Any) -> str:
-        v = str(v).strip() if isinstance(v, str | int) and not isinstance(v, bool) else v
-        if not isinstance(v, str) or len(v) != digits or not v.isascii() or not v.isdigit():
-            raise ValueError(f"{what} must be {digits} digits, got {v!r}")
-        return v
-
-    return BeforeValidator(check)
-
-
-GbId = Annotated[str, _gb_code(20, "a GB/T 28181 id (国标编码)")]
-"""A 20-digit GB/T 28181 device or channel id."""
-
-
-class Gb28181Keepalive(Frozen):
-    """A device is offline once ``count`` keepalives in a row are missing (GB/T 28181: 60 s × 3)."""
-
-    interval: Duration = 60.0
-    count: int = Field(3, ge=1, le=100)
-
-
-class Gb28181Device(Frozen):
-    """Per-device overrides: its own password reference."""
-
-    password_env: str | None = None
-    password_file: Path | None = None
-
-
-class Gb28181Settings(Frozen):
-    """camwatch as a GB/T 28181 upper platform (上级平台): devices and lower platforms register with it.
-
-    The device password is resolved at load time (``password_for``) and never sits in the config.
-    """
-
-    listen: str = "127.0.0.1:5060"
-    id: GbId
-    domain: Annotated[str, _gb_code(10, "domain")]
-    password_env: str | None = None
-    password_file: Path | None = None
-    devices: dict[GbId, Gb28181Device] = Field(default_factory=dict)
-    # Devices not listed in ``devices`` may register (with the shared password); false answers them 404.
-    allow_unknown_devices: bool = True
-    keepalive: Gb28181Keepalive = Gb28181Keepalive()
-    # What brings an offline device back: its next keepalive, or only a new REGISTER (keepalives get 404).
-    revive: Literal["keepalive", "register"] = "keepalive"
-    catalog_interval: Duration = 600.0
-    # Catalog subscription (SUBSCRIBE, Event: Catalog) asked of each registered device for this long and
-    # renewed before it ends: channels switching ON/OFF arrive as NOTIFY at once, not at the next Catalog
-    # query. 0: never subscribe.
-    catalog_subscription: DurationOrOff = 3600.0
-    # Registrations asking for longer are granted this.
-    max_expires: Duration = 3600.0
-    max_devices: int = Field(1000, ge=1)
-    max_channels: int = Field(4096, ge=1)  # per device
-    max_message_bytes: int = Field(65536, ge=1024, le=1 << 20)
-    max_tcp_connections: int = Field(2000, ge=1)
-    # TCP connections per source address that have not carried a successful REGISTER (a registered
-    # device's own connection is not counted); more are refused.
-    max_tcp_unauthenticated_per_source: int = Field(8, ge=1)
-    # A TCP message, once begun (and a new connection's first one), must be whole within this.
-    tcp_header_timeout: Duration = 10.0
-    # REGISTERs handled per second over all sources (token bucket); the rest are dropped unanswered.
-    register_rate: float = Field(100.0, gt=0)
-    # ... and per source address; a registered device's own contact is never throttled by either.
-    register_rate_per_source: float = Field(10.0, gt=0)
-    # Wrong passwords answered 403 per source address and minute, and per device id from sources other
-    # than its registered contact; further attempts are dropped.
-    auth_failures_per_minute: int = Field(5, ge=1)
-
-    _passwords: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, v: str) -> str:
-        return _host_port(v)
-
-    def password_for(self, device_id: str) -> SecretStr | None:
-        """The device's own password, else the shared one (None before the loader resolved them)."""
-        return self._passwords.get(device_id) or self._passwords.get("")
-
-    def with_passwords(self, passwords: dict[str, SecretStr]) -> Gb28181Settings:
-        """A copy holding resolved passwords (key ``""``: the shared one)."""
-        copy = self.model_copy()
-        copy._passwords = dict(passwords)
-        return copy
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Reports
 # ---------------------------------------------------------------------------------------------------------
-
-
-class RankThresholds(Frozen):
-    """Colour bands for rankings (逐月排名): below ``red`` is red, below ``orange`` orange, below ``yellow``
-    yellow, otherwise green. Ratios in 0..1."""
-
-    red: float = Field(0.85, ge=0, le=1)
-    orange: float = Field(0.90, ge=0, le=1)
-    yellow: float = Field(0.95, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> RankThresholds:
-        if not self.red <= self.orange <= self.yellow:
-            raise ValueError("thresholds must satisfy red <= orange <= yellow")
-        return self
-
-    def colour(self, ratio: float) -> str:
-        if ratio < self.red:
-            return "red"
-        if ratio < self.orange:
-            return "orange"
-        if ratio < self.yellow:
-            return "yellow"
-        return "green"
 
 
 class ReportSettings(Frozen):
@@ -435,71 +278,6 @@ class ReportSettings(Frozen):
     lang: Literal["zh", "en"] | None = None
     # The scorecard of `camwatch report uptime`'s assessment.* files (考核); see config/assessment.py.
     assessment: AssessmentSettings = AssessmentSettings()
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Coverage
-# ---------------------------------------------------------------------------------------------------------
-
-
-class CategorySpec(Frozen):
-    kind: Literal["road", "intersection", "site"]
-    target: float = Field(ge=0, le=1)
-    # Optional DORI level a camera must reach for this category (IEC 62676-4).
-    dori: Literal["detection", "observation", "recognition", "identification"] | None = None
-
-
-class BasemapSettings(Frozen):
-    """Tiles for the coverage map's base, served on the local network; without them the map draws its base
-    from the layers (roads, buildings, areas) and asks no server for anything."""
-
-    # An XYZ template such as http://10.1.2.3/tiles/{z}/{x}/{y}.png ({-y} for TMS servers).
-    tiles: str
-    attribution: str = ""
-    max_zoom: int = Field(19, ge=0, le=24)
-
-    @field_validator("tiles")
-    @classmethod
-    def _tiles(cls, v: str) -> str:
-        try:
-            parts = urlsplit(v)
-            host = parts.hostname
-            login = parts.username is not None or parts.password is not None
-        except ValueError as error:
-            raise ValueError(f"not a valid URL ({error})") from None
-        if login:
-            # The URL is written into map.html for every reader: it must not carry a login.
-            raise ValueError("a tile URL must not carry a user or password; serve the tiles without a login")
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"tile URL scheme must be http or https, got {v!r}")
-        if not host:
-            raise ValueError(f"tile URL has no host: {v!r}")
-        missing = [p for p in ("{z}", "{x}") if p not in v] + ([] if "{y}" in v or "{-y}" in v else ["{y}"])
-        if missing:
-            raise ValueError(
-                f"tile URL must contain {{z}}, {{x}} and {{y}} (or {{-y}}); {v!r} lacks {', '.join(missing)}"
-            )
-        return v
-
-
-class CoverageSettings(Frozen):
-    roads: Path | None = None
-    sites: Path | None = None
-    buildings: Path | None = None
-    areas: Path | None = None
-    intersection_radius: float = Field(15.0, gt=0)
-    site_buffer: float = Field(10.0, ge=0)
-    min_gap_length: float = Field(30.0, ge=0)
-    # Extra or overriding categories merged over the default vocabulary.
-    categories: dict[str, CategorySpec] = Field(default_factory=dict)
-    # Road classes of the roads layer: column -> {value: road category}, merged over config/categories.yaml's
-    # `roads` (e.g. {道路等级: {县道: key_road}} makes county roads key roads).
-    road_classes: dict[str, dict[str, str]] = Field(default_factory=dict)
-    recompute_interval: Duration = 900.0
-    thresholds: RankThresholds = RankThresholds()
-    max_suggestions: int = Field(500, ge=0)
-    # None: the map's base is drawn from the layers (offline-safe).
-    basemap: BasemapSettings | None = None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -651,3 +429,19 @@ class Config(Frozen):
             if cam.id == camera_id:
                 return cam
         raise KeyError(camera_id)
+
+
+__all__ = [
+    "BasemapSettings",
+    "CategorySpec",
+    "CoverageSettings",
+    "Duration",
+    "DurationOrOff",
+    "Frozen",
+    "Gb28181Device",
+    "Gb28181Keepalive",
+    "Gb28181Settings",
+    "GbId",
+    "RankThresholds",
+    "parse_duration",
+]
