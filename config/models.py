@@ -157,7 +157,7 @@ class PictureChecks(Frozen):
     # ``contrast_min`` levels is ``low_contrast``; ``noise_max``: noise (standard deviation) on the flattest
     # quarter of the view; ``stripe_min``: bands across the whole picture; ``jitter_shift``: analysis pixels
     # the whole view moves, twice in a check; ``flicker_depth``: the frame-to-frame swing of mean luma.
-    dark_high: float = Field(58.0, ge=0, le=255)
+    dark_high: float = Field(50.0, ge=0, le=255)
     bright_low: float = Field(150.0, ge=0, le=255)
     contrast_min: float = Field(36.0, ge=0, le=255)
     noise_max: float = Field(6.0, gt=0)

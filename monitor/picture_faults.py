@@ -39,12 +39,26 @@ _GREEN_SHARE = 0.03
 # Frames in error (frames the decoder flagged or refused) at or above this share of a check: damaged.
 DAMAGED_FRAMES = 0.05
 
+# A veiled view keeps structure over ``_VEIL_NOISE`` times its noise in at least ``_VEILED_SHARE`` of the
+# grid; under a cover (even one leaving a third of the view) about half of the blocks or fewer do.
+_VEIL_NOISE, _VEILED_SHARE = 3.0, 0.65
+
 # --- stripes ----------------------------------------------------------------------------------------------
 # Share of the strips' band profiles that all of them have in common (1: identical, 1/4: unrelated).
 _BANDS_SHARED = 0.5
+# Times the shared profile crosses its trend in each third of the picture: two periods of bands at least.
+_BANDS_CROSSINGS = 4
+
+# --- jitter -----------------------------------------------------------------------------------------------
+# Where the view's shift is measured (rows, columns at 320x180): clear of OSD lines along the edges.
+_MIDDLE = (slice(36, 144), slice(40, 280))
+# A moved view: at least this share of the middle's pixels changed by more than this many grey levels.
+_MOVED_SHARE, _MOVED_STEP = 0.15, 6.0
+# A phase-correlation peak below this carries no single shift.
+_SHIFT_RESPONSE = 0.1
 
 # --- exposure and contrast --------------------------------------------------------------------------------
-# Percentiles of the picture's grey levels, the OSD's strokes (a few per cent of the pixels) left above them.
+# Percentiles over the grid's blocks (16 x 9) of each block's median grey level.
 _LOW_PCT, _HIGH_PCT = 5, 95
 
 
@@ -117,10 +131,15 @@ def is_corrupted(pic: Picture, decode_error_ratio: float) -> bool:
     return decode_error_ratio >= DAMAGED_FRAMES or green_damage(pic) >= _GREEN_SHARE
 
 
-def levels(pic: Picture) -> tuple[float, float]:
-    """The grey levels below which ``_LOW_PCT`` and above which ``100 - _HIGH_PCT`` per cent of the picture
-    lie."""
-    low, high = np.percentile(pic.grey, (_LOW_PCT, _HIGH_PCT))
+def levels(pic: Picture, overlaid: np.ndarray | None = None) -> tuple[float, float]:
+    """The levels below which ``_LOW_PCT`` and above which ``100 - _HIGH_PCT`` per cent of the picture's
+    blocks lie, each block at its median grey level: an OSD's thin strokes, drawn white or black whatever
+    the exposure, fill less than half of any block; blocks marked in ``overlaid`` (rows x columns: an OSD's
+    box, ``osd.surfaces``) are left out."""
+    medians = np.median(_blocks(pic.grey), axis=2)
+    if overlaid is not None and not overlaid.all():
+        medians = medians[~overlaid]
+    low, high = np.percentile(medians, (_LOW_PCT, _HIGH_PCT))
     return float(low), float(high)
 
 
@@ -133,34 +152,48 @@ def infrared(pic: Picture) -> bool:
     return float((spread > 4).mean()) < 0.02
 
 
-def is_too_dark(pic: Picture, dark_high: float) -> bool:
-    """Under-exposed (but not black): even the brightest twentieth of the picture stays below ``dark_high``.
+def veiled(pic: Picture) -> bool:
+    """Whether a flat-looking picture still shows its view under a veil: in most blocks (``_VEILED_SHARE``)
+    the grey levels spread over ``_VEIL_NOISE`` times the picture's noise (and at least one level).
+
+    Physical reason: a cover (a hand, a bag, paint) hides the view, and blocks under it carry only the
+    sensor's noise; fog, condensation or glare on the lens dims every edge of the view but keeps it, so
+    its blocks keep structure above that noise. The first is ``occluded``, the second ``low_contrast``.
+    """
+    spread = _blocks(pic.grey.astype(np.float32)).std(axis=2)
+    floor = max(1.0, _VEIL_NOISE * noise_level(pic))
+    return float((spread >= floor).mean()) >= _VEILED_SHARE
+
+
+def is_too_dark(pic: Picture, dark_high: float, overlaid: np.ndarray | None = None) -> bool:
+    """Under-exposed (but not black): even the brightest twentieth of the picture's blocks stays below
+    ``dark_high``.
 
     Physical reason: a dark exposure (iris shut, gain stuck, illuminator dead) scales the whole picture down,
     its lit parts with it. A healthy night or dusk scene is exposed for what light there is: its lamps, lit
     windows or illuminated centre reach well up the scale.
     """
-    return levels(pic)[1] < dark_high
+    return levels(pic, overlaid)[1] < dark_high
 
 
-def is_too_bright(pic: Picture, bright_low: float) -> bool:
-    """Over-exposed: even the darkest twentieth of the picture lies above ``bright_low``.
+def is_too_bright(pic: Picture, bright_low: float, overlaid: np.ndarray | None = None) -> bool:
+    """Over-exposed: even the darkest twentieth of the picture's blocks lies above ``bright_low``.
 
     Physical reason: over-exposure (iris stuck open, sun in the lens) lifts every part of the picture and
     clips the rest to white; a bright sky or snow fills part of a healthy view, whose shadows, trees and
     people stay dark.
     """
-    return levels(pic)[0] > bright_low
+    return levels(pic, overlaid)[0] > bright_low
 
 
-def is_low_contrast(pic: Picture, contrast_min: float) -> bool:
-    """Low contrast (对比度, 雾化): the middle nine tenths of the picture span fewer than ``contrast_min``
-    grey levels.
+def is_low_contrast(pic: Picture, contrast_min: float, overlaid: np.ndarray | None = None) -> bool:
+    """Low contrast (对比度, 雾化): the middle nine tenths of the picture's blocks span fewer than
+    ``contrast_min`` grey levels.
 
     Physical reason: a fogged or condensed lens, or a gain stuck flat, spreads one veil over everything. Fog
     outdoors thins with distance: its near parts (the road, the kerb, a post) keep their contrast.
     """
-    low, high = levels(pic)
+    low, high = levels(pic, overlaid)
     return high - low < contrast_min
 
 
@@ -191,7 +224,8 @@ def band_strength(grey: np.ndarray) -> float:
     picture's strips do not agree.
 
     The picture is cut into four upright strips; each strip's row means, less their smooth trend, is its band
-    profile. Bands of interference are one profile across all strips, in every third of the picture.
+    profile. Bands of interference are one profile across all strips, repeating in every third of the
+    picture.
     """
     rows = grey.astype(np.float32)
     strips = np.array_split(rows, 4, axis=1)
@@ -205,6 +239,10 @@ def band_strength(grey: np.ndarray) -> float:
         # A scene's own rows differ from strip to strip and average out; bands do not.
         own = float(half.var(axis=1).mean())
         if own <= 1e-6 or float(shared.var()) / own < _BANDS_SHARED:
+            return 0.0
+        # Bands repeat: an edge across the view (a horizon, a snow line) crosses its trend once or twice.
+        swing = np.sign(shared[np.abs(shared) >= 0.5 * shared.std()])  # noise about the trend left out
+        if int(np.count_nonzero(np.diff(swing))) < _BANDS_CROSSINGS:
             return 0.0
         strength = min(strength, float(shared.std()))
     return strength
@@ -224,13 +262,19 @@ def view_shift(before: Picture, after: Picture) -> float:
     """How far (analysis pixels) the whole view moved between two pictures, 0 when no single shift holds.
 
     Phase correlation: a shift of the whole view is one sharp peak; a scene's own motion (traffic, leaves) is
-    no shift of the whole and leaves the peak at zero.
+    no shift of the whole and leaves the peak at zero. Measured on the middle of the picture (``_MIDDLE``):
+    the OSD lines run along its edges and stay put while the view shakes under them.
     """
-    window = cv2.createHanningWindow((before.grey.shape[1], before.grey.shape[0]), cv2.CV_32F)
-    (dx, dy), response = cv2.phaseCorrelate(
-        before.grey.astype(np.float32), after.grey.astype(np.float32), window
-    )
-    return float(np.hypot(dx, dy)) if response >= 0.1 else 0.0
+    rows, columns = _MIDDLE
+    first = before.grey[rows, columns].astype(np.float32)
+    second = after.grey[rows, columns].astype(np.float32)
+    window = cv2.createHanningWindow((first.shape[1], first.shape[0]), cv2.CV_32F)
+    # A moved view changes everywhere it has texture; passing traffic over a regular pattern (a brick wall)
+    # can fake a peak, but changes a few places only.
+    if float((np.abs(second - first) > _MOVED_STEP).mean()) < _MOVED_SHARE:
+        return 0.0
+    (dx, dy), response = cv2.phaseCorrelate(first, second, window)
+    return float(np.hypot(dx, dy)) if response >= _SHIFT_RESPONSE else 0.0
 
 
 def is_jittering(pictures: Sequence[Picture], shift_min: float) -> bool:

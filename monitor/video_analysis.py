@@ -316,8 +316,13 @@ def assess(
         found.add("signal_lost")
     elif level < settings.black_luma:
         found.add("black")
-    elif _uniform_share(surface) >= settings.occluded_fraction and all(
-        _uniform_share(_surfaces(pic)) >= settings.occluded_fraction for pic in pictures[:-1]
+    elif (
+        (
+            _uniform_share(surface) >= settings.occluded_fraction
+            # A veiled view (fog or condensation on the lens) is flat too, but its structure is still there.
+            and not picture_faults.veiled(last)
+        )
+        and all(_uniform_share(_surfaces(pic)) >= settings.occluded_fraction for pic in pictures[:-1])
     ):
         # A cover stays; a dim, featureless scene near the threshold crosses it on single frames, as its
         # sensor noise makes blocks flat or not.
@@ -330,7 +335,9 @@ def assess(
     view = scene.signature(last.grey)
     comparison = None
     if not found & {"black", "signal_lost"}:
-        found.update(_vqd_faults(pictures, found, level, settings, decode_error_ratio, lumas))
+        found.update(
+            _vqd_faults(pictures, found, level, settings, decode_error_ratio, lumas, surface.overlaid)
+        )
         judged = textured >= TEXTURED_SHARE_MIN or level >= DARK_LUMA
         if judged and is_blurred(crisp, baseline, settings):
             found.add("blurred")
@@ -367,24 +374,28 @@ def _vqd_faults(
     settings: PictureChecks,
     decode_error_ratio: float,
     lumas: Sequence[float],
+    overlaid: np.ndarray,
 ) -> set[str]:
-    """The VQD picture faults (``picture_faults``) of a picture that shows a view. Exposure is judged on a
-    colour picture only: a camera in the dark switches to its monochrome infrared mode, and a dim infrared
-    view is its night. Contrast is judged on a lit picture that is neither too dark nor too bright (those
-    are flat already) nor covered; a still picture cannot shake."""
+    """The VQD picture faults (``picture_faults``) of a picture that shows a view. Darkness and contrast are
+    judged on a colour picture only: a camera in the dark switches to its monochrome infrared mode, and a
+    dim, flat infrared view (no shadows under the illuminator) is its night. Contrast is judged on a lit
+    picture that is neither too dark nor too bright (those are flat already) nor covered; a still picture
+    cannot shake. Levels leave the OSD's blocks (``overlaid``) out."""
     last = pictures[-1]
     vqd: set[str] = set()
     if picture_faults.is_corrupted(last, decode_error_ratio):
         vqd.add("corrupted")
-    if not picture_faults.infrared(last) and picture_faults.is_too_dark(last, settings.dark_high):
+    infrared = picture_faults.infrared(last)
+    if not infrared and picture_faults.is_too_dark(last, settings.dark_high, overlaid):
         vqd.add("too_dark")
-    if picture_faults.is_too_bright(last, settings.bright_low):
+    if picture_faults.is_too_bright(last, settings.bright_low, overlaid):
         vqd.add("too_bright")
     if (
         level >= DARK_LUMA
+        and not infrared
         and not vqd & {"too_dark", "too_bright"}
         and "occluded" not in found
-        and picture_faults.is_low_contrast(last, settings.contrast_min)
+        and picture_faults.is_low_contrast(last, settings.contrast_min, overlaid)
     ):
         vqd.add("low_contrast")
     if picture_faults.is_noisy(last, settings.noise_max):
