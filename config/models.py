@@ -159,7 +159,7 @@ class PictureChecks(Frozen):
     # the whole view moves, twice in a check; ``flicker_depth``: the frame-to-frame swing of mean luma.
     dark_high: float = Field(50.0, ge=0, le=255)
     bright_low: float = Field(150.0, ge=0, le=255)
-    contrast_min: float = Field(36.0, ge=0, le=255)
+    contrast_min: float = Field(40.0, ge=0, le=255)
     noise_max: float = Field(6.0, gt=0)
     stripe_min: float = Field(8.0, gt=0)
     jitter_shift: float = Field(1.5, gt=0)

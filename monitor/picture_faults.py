@@ -41,7 +41,7 @@ DAMAGED_FRAMES = 0.05
 
 # A veiled view keeps structure over ``_VEIL_NOISE`` times its noise in at least ``_VEILED_SHARE`` of the
 # grid; under a cover (even one leaving a third of the view) about half of the blocks or fewer do.
-_VEIL_NOISE, _VEILED_SHARE = 3.0, 0.65
+_VEIL_NOISE, _VEILED_SHARE = 2.0, 0.65
 
 # --- stripes ----------------------------------------------------------------------------------------------
 # Share of the strips' band profiles that all of them have in common (1: identical, 1/4: unrelated).

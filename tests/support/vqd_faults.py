@@ -228,7 +228,7 @@ def build(directory: Path) -> list[Stream]:
             add(f"too_bright_{strength}_{photo}", "too_bright", "too_bright", chain, i)
         # Grey photographs look like an infrared view, which is flat by nature: colour ones only.
         for strength, share in (
-            (("hazy", 0.8), ("foggy", 0.83), ("fogged", 0.85), ("misted", 0.88)) if photo not in GREY else ()
+            (("hazy", 0.82), ("foggy", 0.84), ("fogged", 0.86), ("misted", 0.88)) if photo not in GREY else ()
         ):
             chain = _noisy(
                 _still(save(f"veil_{strength}_{photo}", veil(load_photo(photo), share))), noises[i % 2]
