@@ -198,14 +198,23 @@ def is_low_contrast(pic: Picture, contrast_min: float, overlaid: np.ndarray | No
 
 
 def noise_level(pic: Picture) -> float:
-    """Grey levels of pixel-to-pixel noise (standard deviation), from the flattest quarter of the grid.
+    """Grey levels of pixel-to-pixel noise (standard deviation): Immerkær's estimate on the picture's
+    smoothest half.
 
-    Immerkær's estimate: a 3x3 kernel that cancels smooth gradients leaves noise (and edges); the flattest
-    blocks have no edges to leave.
+    A 3x3 kernel that cancels smooth gradients leaves noise and edges; edges are left out with the half of
+    the pixels of steepest gradient (a scene can be edges all over: a pattern, foliage), and of the rest the
+    flattest quarter of the grid's blocks is taken.
     """
+    grey = pic.grey.astype(np.float32)
     kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-    residual = np.abs(cv2.filter2D(pic.grey.astype(np.float32), -1, kernel))
-    per_block = _blocks(residual[1:-1, 1:-1]).mean(axis=2) * np.sqrt(np.pi / 2) / 6
+    residual = np.abs(cv2.filter2D(grey, -1, kernel))
+    steep = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    smooth = (steep <= np.median(steep)).astype(np.float32)
+    kept = _blocks(smooth).sum(axis=2)
+    total = _blocks(residual * smooth).sum(axis=2)
+    if not (kept > 0).any():
+        return 0.0
+    per_block = total[kept > 0] / kept[kept > 0] * np.sqrt(np.pi / 2) / 6
     return float(np.percentile(per_block, 25))
 
 
