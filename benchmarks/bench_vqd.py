@@ -6,7 +6,13 @@ camera learned from its healthy view) and with ffmpeg's ``freezedetect``, ``blac
 over the same seconds, and prints a confusion matrix per method and CPU per check. Then cameras that one
 check cannot judge (a static scene without sensor noise) are checked twice, with their controls.
 
-    python benchmarks/bench_vqd.py [--concurrency 6] [--learned 2] [--ffmpeg-blur 6.5]
+    python benchmarks/bench_vqd.py [--concurrency 6] [--learned 2] [--ffmpeg-blur 6.5] [--part all|vqd]
+
+``--part vqd`` runs only the VQD classes of issue 26 (``tests/support/vqd_faults.py``: signal_lost, corrupted,
+too_dark, too_bright, low_contrast, noise, stripes, jitter, flicker, and their healthy look-alikes), each
+camera checked as many times as ``monitor.video.confirm`` asks for its class (look-alikes twice), with
+per-class recall and false-fault rate. Without ffmpeg installed (``apt-get install ffmpeg``) the ffmpeg
+columns are left out and camwatch's side runs alone.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import argparse
 import asyncio
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,13 +31,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from camwatch.config.models import VideoSettings
+from camwatch.config.models import Camera, VideoSettings
+from camwatch.monitor.probes.base import OK, ProbeContext
+from camwatch.monitor.probes.video import probe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support import vqd_corpus
+from support import vqd_corpus, vqd_faults
 from support.gst_rtsp import start_gst_rtsp
 
 LABELS = ("ok", "frozen", "black", "occluded", "tampered", "moved", "blurred", "color_cast")
+FFMPEG_MISSING = "ffmpeg is not installed (apt-get install ffmpeg): its columns are left out"
 _BLUR_MEAN = re.compile(r"blur mean: ([0-9.]+)")
 
 
@@ -92,8 +102,13 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=6)
     parser.add_argument("--learned", type=int, default=2, help="healthy checks a camera learns from first")
     parser.add_argument("--ffmpeg-blur", type=float, default=6.5, help="blurdetect mean above which: blurred")
+    parser.add_argument("--part", choices=("all", "vqd"), default="all")
     args = parser.parse_args()
     settings = VideoSettings()
+    if args.part in ("all", "vqd"):
+        vqd_classes(args.concurrency, settings)
+    if args.part == "vqd":
+        return 0
     with tempfile.TemporaryDirectory() as folder:
         streams = vqd_corpus.build(Path(folder))
         looks = vqd_corpus.second_looks(Path(folder) / "looks")
@@ -124,6 +139,9 @@ def main() -> int:
                 for outcome in outcomes:
                     if not outcome.correct:
                         print(f"  missed: {outcome.stream.name} ({outcome.stream.kind}) -> {outcome.status}")
+            if shutil.which("ffmpeg") is None:
+                print(f"\n{FFMPEG_MISSING}")
+                return 0
             before, started = cpu_seconds(resource.RUSAGE_CHILDREN), time.monotonic()
             with ThreadPoolExecutor(args.concurrency) as pool:
                 found = list(
@@ -160,20 +178,79 @@ def second_look(
         f"\nsecond look (the camera's previous check): {cpu:.3f} CPU s per check, "
         f"{time.monotonic() - started:.0f} s wall"
     )
-    with ThreadPoolExecutor(concurrency) as pool:
-        anchor = list(
-            pool.map(
-                lambda look: tuple(
-                    ffmpeg_check(url(mount), settings.duration, float("inf"))
-                    for mount in (look.name, f"{look.name}_later")
-                ),
-                looks,
+    if shutil.which("ffmpeg") is None:
+        print(FFMPEG_MISSING)
+        anchor = [("-", "-") for _ in looks]
+    else:
+        with ThreadPoolExecutor(concurrency) as pool:
+            anchor = list(
+                pool.map(
+                    lambda look: tuple(
+                        ffmpeg_check(url(mount), settings.duration, float("inf"))
+                        for mount in (look.name, f"{look.name}_later")
+                    ),
+                    looks,
+                )
             )
-        )
     print(f"{'camera':<22}{'kind':<20}{'expected':>16}{'camwatch':>18}{'ffmpeg':>18}")
     for (look, first, later), found in zip(outcomes, anchor, strict=True):
         truth, got = " → ".join(look.labels), f"{first} → {later}"
         print(f"{look.name:<22}{look.kind:<20}{truth:>16}{got:>18}{' → '.join(found):>18}")
+
+
+def vqd_classes(concurrency: int, settings: VideoSettings) -> None:
+    """The VQD classes of issue 26 and their look-alikes: per class, the share found on the first check and
+    on the confirming one (``monitor.video.confirm``), and the look-alikes without a fault."""
+    with tempfile.TemporaryDirectory() as folder:
+        streams = vqd_faults.build(Path(folder))
+        server = start_gst_rtsp(mounts={s.name: s.fragment for s in streams})
+        try:
+            before, started = cpu_seconds(), time.monotonic()
+            outcomes = asyncio.run(_confirming(server.url, streams, settings, concurrency))
+            checks = sum(len(faults) for _, faults in outcomes)
+            cpu = (cpu_seconds() - before) / checks
+        finally:
+            server.stop()
+    print(
+        f"\nVQD classes (issue 26), {len(streams)} streams, {checks} checks: {cpu:.3f} CPU s per check, "
+        f"{time.monotonic() - started:.0f} s wall"
+    )
+    print(f"{'class':<14}{'streams':>8}{'raw 1st':>11}{'confirmed':>11}  (look-alikes: without a fault)")
+    for label in (*vqd_faults.NEW_FAULTS, "ok"):
+        rows = [faults for stream, faults in outcomes if stream.label == label]
+        if label == OK:
+            first = sum(not f[0] for f in rows) / len(rows)
+            last = sum(not f[-1] for f in rows) / len(rows)
+        else:
+            first = sum(label in f[0] for f in rows) / len(rows)
+            last = sum(label in f[-1] for f in rows) / len(rows)
+        print(f"{label:<14}{len(rows):>8}{first:>11.0%}{last:>11.0%}")
+    for stream, faults in outcomes:
+        right = not faults[-1] if stream.label == OK else stream.label in faults[-1]
+        if not right:
+            print(f"  missed: {stream.name} ({stream.kind}) -> {', '.join(faults[-1]) or OK}")
+
+
+async def _confirming(
+    url: Callable[[str], str], streams: Sequence[vqd_corpus.Stream], settings: VideoSettings, concurrency: int
+) -> list[tuple[vqd_corpus.Stream, list[tuple[str, ...]]]]:
+    """Each stream checked as often as its class's confirmation asks (look-alikes twice): the faults seen by
+    each check, with every fault's confirmation set to 1 for the first check's raw finding."""
+    gate = asyncio.Semaphore(concurrency)
+    raw = VideoSettings(confirm={f: 1 for f in (*vqd_faults.NEW_FAULTS, "default")})
+
+    async def one(stream: vqd_corpus.Stream) -> tuple[vqd_corpus.Stream, list[tuple[str, ...]]]:
+        camera = Camera(id=stream.name, rtsp_url=url(stream.name))
+        ctx = ProbeContext(settings=settings)
+        checks = 2 if stream.label == OK else settings.confirmations(stream.label)
+        async with gate:
+            first = await probe(camera, ProbeContext(settings=raw))
+            seen = [tuple(first.faults)]
+            for _ in range(checks):
+                seen.append(tuple((await probe(camera, ctx)).faults))
+        return stream, [seen[0], seen[-1]]
+
+    return list(await asyncio.gather(*(one(s) for s in streams)))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,26 @@ class OnvifSettings(ProbeSchedule):
     max_reply_bytes: int = Field(1024 * 1024, ge=4096)
 
 
+# Faults a check raises only when found on this many consecutive checks (``monitor.video.confirm``): the
+# subtle ones twice, as the VQD servers do; the rest (black, frozen, no_video, signal_lost, ...) at once.
+DEFAULT_CONFIRM: dict[str, int] = {
+    "default": 1,
+    **{
+        f: 2
+        for f in (
+            "corrupted",
+            "too_dark",
+            "too_bright",
+            "low_contrast",
+            "noise",
+            "stripes",
+            "jitter",
+            "flicker",
+        )
+    },
+}
+
+
 class PictureChecks(Frozen):
     """Picture-fault thresholds shared by every probe that judges a picture (video, snapshot); they are the
     camera-agnostic defaults."""
@@ -92,6 +112,43 @@ class PictureChecks(Frozen):
     tampered_fraction: float = Field(0.6, gt=0, le=1)
     # Weight of a healthy check in the reference once it is learned (exponentially weighted mean).
     scene_refresh: float = Field(0.05, gt=0, le=1)
+    # The VQD picture faults (camwatch.monitor.picture_faults), in grey levels at 320x180: a colour picture
+    # whose brightest twentieth stays below ``dark_high`` is ``too_dark``; one whose darkest twentieth lies
+    # above ``bright_low`` is ``too_bright``; a lit one whose middle nine tenths span fewer than
+    # ``contrast_min`` levels is ``low_contrast``; ``noise_max``: noise (standard deviation) on the flattest
+    # quarter of the view; ``stripe_min``: bands across the whole picture; ``jitter_shift``: analysis pixels
+    # the whole view moves, twice in a check; ``flicker_depth``: the frame-to-frame swing of mean luma.
+    dark_high: float = Field(50.0, ge=0, le=255)
+    bright_low: float = Field(150.0, ge=0, le=255)
+    contrast_min: float = Field(40.0, ge=0, le=255)
+    noise_max: float = Field(6.0, gt=0)
+    stripe_min: float = Field(8.0, gt=0)
+    jitter_shift: float = Field(1.5, gt=0)
+    flicker_depth: float = Field(0.05, gt=0)
+    # Consecutive checks that must find a fault before it is raised, per fault (``default`` for the rest):
+    # a single odd picture never pages for a subtle fault (camwatch.monitor.probes.references).
+    confirm: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_CONFIRM))
+
+    @field_validator("confirm", mode="before")
+    @classmethod
+    def _confirm(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        from camwatch.monitor.faults import PICTURE_FAULTS
+
+        unknown = sorted(set(value) - {"default", *PICTURE_FAULTS})
+        if unknown:
+            raise ValueError(
+                f"confirm names unknown faults {unknown}; known: default, {', '.join(PICTURE_FAULTS)}"
+            )
+        bad = {k: v for k, v in value.items() if not isinstance(v, int) or isinstance(v, bool) or v < 1}
+        if bad:
+            raise ValueError(f"confirm wants whole numbers of checks, 1 or more: {bad}")
+        return {**DEFAULT_CONFIRM, **value}
+
+    def confirmations(self, fault: str) -> int:
+        """How many consecutive checks must find ``fault`` before it is raised."""
+        return self.confirm.get(fault, self.confirm.get("default", 1))
 
 
 class VideoSettings(PictureChecks, ProbeSchedule):

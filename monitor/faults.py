@@ -30,6 +30,9 @@ class Fault:
     severity: Severity
     status: bool
     description: str
+    # What Hikvision's and Dahua's video-quality diagnosis (VQD) call it, for the README's table and the
+    # Chinese report labels.
+    vendor_names: tuple[str, ...] = ()
 
 
 # Most severe first: no picture at all leaves nothing to judge; a frozen picture makes every other
@@ -42,14 +45,74 @@ FAULTS: tuple[Fault, ...] = (
         "warning",
         True,
         "the camera answers but no decodable picture arrives: SETUP/PLAY refused, no RTP, undecodable",
+        ("取流异常",),
     ),
-    Fault("frozen", "picture", "warning", True, "the picture does not change: the encoder or sensor hangs"),
-    Fault("black", "picture", "warning", True, "the picture is (nearly) black"),
-    Fault("occluded", "picture", "warning", True, "most of the picture is one flat region: lens covered"),
-    Fault("tampered", "picture", "warning", False, "the reference scene lost its texture: sprayed"),
-    Fault("moved", "picture", "warning", False, "the view no longer matches the reference: turned"),
-    Fault("blurred", "picture", "warning", True, "the picture is out of focus, dirty or fogged"),
-    Fault("color_cast", "picture", "info", True, "one colour dominates: a failed IR filter or white balance"),
+    Fault(
+        "frozen",
+        "picture",
+        "warning",
+        True,
+        "the picture does not change: the encoder or sensor hangs",
+        ("冻结",),
+    ),
+    Fault("black", "picture", "warning", True, "the picture is (nearly) black", ("黑屏",)),
+    # A recorder's own screen replaces the picture: nothing of the view is left to judge (VQD's faults, up
+    # to `flicker`, sit between `black` and `blurred`).
+    Fault(
+        "signal_lost",
+        "picture",
+        "warning",
+        True,
+        "a recorder's own 'no video' screen (flat blue or black, with text) instead of the picture",
+        ("信号丢失", "视频丢失"),
+    ),
+    Fault("corrupted", "picture", "warning", True, "blocky decode damage: frames in error", ("花屏",)),
+    Fault(
+        "occluded",
+        "picture",
+        "warning",
+        True,
+        "most of the picture is one flat region: lens covered",
+        ("遮挡",),
+    ),
+    Fault(
+        "tampered", "picture", "warning", False, "the reference scene lost its texture: sprayed", ("遮挡",)
+    ),
+    Fault(
+        "moved",
+        "picture",
+        "warning",
+        False,
+        "the view no longer matches the reference: turned",
+        ("场景变化", "场景突变"),
+    ),
+    Fault("too_dark", "picture", "warning", True, "under-exposed, not black", ("亮度异常", "亮度")),
+    Fault("too_bright", "picture", "warning", True, "over-exposed, washed out", ("亮度异常", "亮度")),
+    Fault(
+        "low_contrast", "picture", "warning", True, "a veil over the view: fogged lens", ("对比度", "雾化")
+    ),
+    Fault(
+        "noise", "picture", "warning", True, "heavy sensor or line noise", ("噪点", "雪花", "噪声", "雪花屏")
+    ),
+    Fault("stripes", "picture", "warning", True, "rolling or fixed interference bands", ("条纹",)),
+    Fault("jitter", "picture", "warning", True, "the whole view shakes between frames", ("抖动",)),
+    Fault("flicker", "picture", "info", True, "the brightness swings from frame to frame", ("闪频",)),
+    Fault(
+        "blurred",
+        "picture",
+        "warning",
+        True,
+        "the picture is out of focus, dirty or fogged",
+        ("模糊", "清晰度异常"),
+    ),
+    Fault(
+        "color_cast",
+        "picture",
+        "info",
+        True,
+        "one colour dominates: a failed IR filter or white balance",
+        ("偏色",),
+    ),
     # Recording faults (录像完整性): the camera still works (完好); its footage is not being kept. A failed
     # disk loses every channel's footage, a stopped recording this camera's, short retention the oldest
     # days, a gap minutes.

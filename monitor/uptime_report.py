@@ -124,6 +124,16 @@ ZH_UPTIME = {
     "moved": "移位",
     "tampered": "画面被破坏",
     "not_found": "码流不存在",
+    # VQD picture faults (issue 26), named as Hikvision's and Dahua's VQD servers name them
+    "signal_lost": "信号丢失",
+    "corrupted": "花屏",
+    "too_dark": "亮度异常（过暗）",
+    "too_bright": "亮度异常（过亮）",
+    "low_contrast": "对比度异常",
+    "noise": "噪点",
+    "stripes": "条纹",
+    "jitter": "画面抖动",
+    "flicker": "闪频",
     # reasons for not counting (camwatch.config.scope, camwatch.monitor.uptime)
     "not networked": "未联网（是否联网=否）：仅作规划点位，不巡检",
     "under maintenance for the whole period": "整个统计周期处于维护中",

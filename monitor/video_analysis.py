@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from camwatch.config.models import PictureChecks
-from camwatch.monitor import osd, scene
+from camwatch.monitor import osd, picture_faults, scene
 from camwatch.monitor.faults import PICTURE_FAULTS
 
 # Checks run side by side, one per thread, on a few hundred thousand pixels each: OpenCV's own thread pool
@@ -290,6 +290,8 @@ def assess(
     reference: scene.SceneReference | None = None,
     alive: float | None = None,
     judge_moved: bool = True,
+    decode_error_ratio: float = 0.0,
+    lumas: Sequence[float] = (),
 ) -> VideoVerdict:
     """Faults of one check from its pictures in PTS order; the last picture stands for the current view.
 
@@ -298,6 +300,9 @@ def assess(
     consecutive frames, when measured) over ``ALIVE_SHARE`` of the grid is live however still its scene.
     ``occluded`` must hold on every picture of the check. ``moved`` and ``tampered`` are judged only
     against the camera's ``reference`` scene, and not on a black picture, which shows no scene at all.
+    A recorder's "no video" screen (``signal_lost``) shows no view either. ``decode_error_ratio``: the share
+    of the check's frames in error (``corrupted``); ``lumas``: mean luma of consecutive frames, where the
+    probe decoded some (``flicker``).
     """
     if not pictures:
         raise ValueError("assess needs at least one picture")
@@ -307,10 +312,17 @@ def assess(
     live_sensor = alive is not None and alive >= ALIVE_SHARE
     # The OSD drawn over the view: judged apart from the scene under it.
     surface = _surfaces(last)
-    if level < settings.black_luma:
+    if picture_faults.signal_lost(last):
+        found.add("signal_lost")
+    elif level < settings.black_luma:
         found.add("black")
-    elif _uniform_share(surface) >= settings.occluded_fraction and all(
-        _uniform_share(_surfaces(pic)) >= settings.occluded_fraction for pic in pictures[:-1]
+    elif (
+        (
+            _uniform_share(surface) >= settings.occluded_fraction
+            # A veiled view (fog or condensation on the lens) is flat too, but its structure is still there.
+            and not picture_faults.veiled(last)
+        )
+        and all(_uniform_share(_surfaces(pic)) >= settings.occluded_fraction for pic in pictures[:-1])
     ):
         # A cover stays; a dim, featureless scene near the threshold crosses it on single frames, as its
         # sensor noise makes blocks flat or not.
@@ -322,7 +334,10 @@ def assess(
         found.add("frozen")
     view = scene.signature(last.grey)
     comparison = None
-    if "black" not in found:
+    if not found & {"black", "signal_lost"}:
+        found.update(
+            _vqd_faults(pictures, found, level, settings, decode_error_ratio, lumas, surface.overlaid)
+        )
         judged = textured >= TEXTURED_SHARE_MIN or level >= DARK_LUMA
         if judged and is_blurred(crisp, baseline, settings):
             found.add("blurred")
@@ -334,7 +349,7 @@ def assess(
         if reference is not None:
             comparison = scene.compare(reference.signature, view, overlay=surface.overlaid)
             # A colour cast leaves the structure intact: a turned camera is still worth telling.
-            sound = judge_moved and found <= {"color_cast"}
+            sound = judge_moved and found <= {"color_cast", *_SOUND_VIEW}
             found.update(scene.scene_faults(comparison, settings, sound=sound))
     faults = tuple(f for f in PICTURE_FAULTS if f in found)  # most severe first
     return VideoVerdict(
@@ -346,6 +361,52 @@ def assess(
         view=view,
         scene_comparison=comparison,
     )
+
+
+# Faults that leave the view's structure in place: a turned camera is still worth telling under them.
+_SOUND_VIEW = frozenset({"too_dark", "too_bright", "flicker", "noise"})
+
+
+def _vqd_faults(
+    pictures: Sequence[Picture],
+    found: set[str],
+    level: float,
+    settings: PictureChecks,
+    decode_error_ratio: float,
+    lumas: Sequence[float],
+    overlaid: np.ndarray,
+) -> set[str]:
+    """The VQD picture faults (``picture_faults``) of a picture that shows a view. Darkness and contrast are
+    judged on a colour picture only: a camera in the dark switches to its monochrome infrared mode, and a
+    dim, flat infrared view (no shadows under the illuminator) is its night. Contrast is judged on a lit
+    picture that is neither too dark nor too bright (those are flat already) nor covered; a still picture
+    cannot shake. Levels leave the OSD's blocks (``overlaid``) out."""
+    last = pictures[-1]
+    vqd: set[str] = set()
+    if picture_faults.is_corrupted(last, decode_error_ratio):
+        vqd.add("corrupted")
+    infrared = picture_faults.infrared(last)
+    if not infrared and picture_faults.is_too_dark(last, settings.dark_high, overlaid):
+        vqd.add("too_dark")
+    if picture_faults.is_too_bright(last, settings.bright_low, overlaid):
+        vqd.add("too_bright")
+    if (
+        level >= DARK_LUMA
+        and not infrared
+        and not vqd & {"too_dark", "too_bright"}
+        and "occluded" not in found
+        and picture_faults.is_low_contrast(last, settings.contrast_min, overlaid)
+    ):
+        vqd.add("low_contrast")
+    if picture_faults.is_noisy(last, settings.noise_max):
+        vqd.add("noise")
+    if picture_faults.is_striped(last, settings.stripe_min):
+        vqd.add("stripes")
+    if "frozen" not in found and picture_faults.is_jittering(pictures, settings.jitter_shift):
+        vqd.add("jitter")
+    if picture_faults.is_flickering(lumas, settings.flicker_depth):
+        vqd.add("flicker")
+    return vqd
 
 
 def next_baseline(previous: float | None, verdict: VideoVerdict) -> float | None:

@@ -42,7 +42,8 @@ CASES: dict[str, list[str]] = {
         "invalid-unknown-field.yaml, line 7, field 'monitor.tiers.key.video.blur': unknown field (known: "
         "interval, timeout, jitter, frozen_tolerance, frozen_seconds, black_luma, blur_ratio, "
         "blur_floor, occluded_fraction, color_cast_ratio, color_cast_chroma, scene_match_min, "
-        "tampered_fraction, scene_refresh, duration, udp_ports, rtp_wait)",
+        "tampered_fraction, scene_refresh, dark_high, bright_low, contrast_min, noise_max, stripe_min, "
+        "jitter_shift, flicker_depth, confirm, duration, udp_ports, rtp_wait)",
     ],
     "invalid-settings-values.yaml": [
         "invalid-settings-values.yaml, line 3, field 'monitor.listen': "

@@ -28,7 +28,22 @@ def test_readers_take_kinds_faults_and_values_from_one_place():
     assert ("all", *(s.name for s in SPECS)) == PROBE_MODULES
     assert set(outcome.STATUSES) >= {"ok", "frozen", "black", "blurred", "occluded", "color_cast"}
     assert {"moved", "tampered", "clock_skew"}.isdisjoint(outcome.STATUSES)
-    assert ALERTING_PICTURE_FAULTS == ("frozen", "black", "occluded", "tampered", "moved", "blurred")
+    assert ALERTING_PICTURE_FAULTS == (
+        "frozen",
+        "black",
+        "signal_lost",
+        "corrupted",
+        "occluded",
+        "tampered",
+        "moved",
+        "too_dark",
+        "too_bright",
+        "low_contrast",
+        "noise",
+        "stripes",
+        "jitter",
+        "blurred",
+    )
     assert list(VALUE_METRICS) == list(VALUES) == list(outcome.VALUE_NAMES)
     raised = {f for s in SPECS for f in s.faults}
     assert raised == {f.name for f in faults.FAULTS}  # every fault has a probe that raises it

@@ -196,8 +196,9 @@ def test_colour_cast() -> None:
     tinted = scene().astype(np.float32) * np.array([0.3, 0.4, 1.0], np.float32)  # BGR: red dominates
     pic = va.picture(tinted.astype(np.uint8), 0.0)
     assert va.dominant_channel_share(pic) == pytest.approx(1.0 / 1.7, abs=0.01)
-    # A tinted picture also loses contrast: judge the cast alone, below any blur floor.
-    assert verdict([tinted.astype(np.uint8)], color_cast_ratio=0.55, blur_floor=0.0).faults == ("color_cast",)
+    # A tinted picture also loses contrast: judge the cast alone, below any blur floor or contrast minimum.
+    judged = verdict([tinted.astype(np.uint8)], color_cast_ratio=0.55, blur_floor=0.0, contrast_min=0.0)
+    assert judged.faults == ("color_cast",)
     assert va.dominant_channel_share(va.picture(scene(), 0.0)) == pytest.approx(1 / 3)
     # A green tint (a failed colour channel) reaches even the greyest parts; a warm one passes for daylight.
     green = scene().astype(np.float32) * np.array([0.4, 1.0, 0.4], np.float32)

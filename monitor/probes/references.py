@@ -31,6 +31,13 @@ class PreviousView(Transient):
 
 
 @dataclass(frozen=True, slots=True)
+class Streaks(Transient):
+    """How many consecutive checks of a camera found each picture fault, up to this one (memory only)."""
+
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class Judged:
     """A check's verdict and the references it was judged against (as they were before it)."""
 
@@ -77,6 +84,8 @@ def judge(
     keys: tuple[str, str],
     alive: float | None = None,
     interval: float | None = None,
+    decode_error_ratio: float = 0.0,
+    lumas: Sequence[float] = (),
 ) -> Judged:
     """Assess ``pictures`` against the camera's baseline and reference scene (stored under ``keys``), then
     learn from the verdict: the baseline from a healthy check, the reference scene with weight
@@ -106,6 +115,8 @@ def judge(
         reference=reference,
         alive=alive,
         judge_moved=own is not None,
+        decode_error_ratio=decode_error_ratio,
+        lumas=lumas,
     )
     verdict, renewed = _second_look(
         verdict, pictures[-1], baselines, camera_id, f"{scene_key}:previous", settings, interval
@@ -118,7 +129,32 @@ def judge(
         refreshed = scene.next_reference(own, verdict.view, healthy=verdict.healthy, refresh=refresh)
         if refreshed is not own:
             baselines.put(camera_id, own_key, refreshed)
-    return Judged(verdict, baseline, reference, renewed)
+    return Judged(
+        confirmed(verdict, baselines, camera_id, f"{scene_key}:streaks", settings),
+        baseline,
+        reference,
+        renewed,
+    )
+
+
+def confirmed(
+    verdict: analysis.VideoVerdict,
+    baselines: BaselineStore,
+    camera_id: str,
+    key: str,
+    settings: PictureChecks,
+) -> analysis.VideoVerdict:
+    """``verdict`` less the faults found on fewer consecutive checks than ``settings.confirm`` asks for, as
+    the VQD servers raise a fault after N detections in a row: one odd picture (a passing truck's shadow, a
+    gust) never pages. The streaks are kept in memory (``Streaks``, a transient); a restart starts them
+    again."""
+    previous = baselines.get(camera_id, key)
+    before = previous.counts if isinstance(previous, Streaks) else {}
+    counts = {fault: before.get(fault, 0) + 1 for fault in verdict.faults}
+    if counts != before:
+        baselines.put(camera_id, key, Streaks(counts))
+    kept = tuple(f for f in verdict.faults if counts[f] >= settings.confirmations(f))
+    return verdict if kept == verdict.faults else dataclasses.replace(verdict, faults=kept)
 
 
 def _second_look(

@@ -63,6 +63,9 @@ _ALIVE_SKIP, _DEAD_PAIRS, _LIVE_PAIRS = 1, 2, 4
 # Sensor life is measured on every n-th pixel of the luma plane, n chosen to bring it near this width:
 # subsampling (not averaging) keeps the per-pixel noise that averaging would cancel.
 _ALIVE_WIDTH = 640
+# Consecutive frames after the first keyframe whose mean luma is taken for ``flicker`` (a swing from frame
+# to frame); decoded whatever the keyframes show, at the cost of a few P-frames.
+_BURST_FRAMES = 6
 _PLANAR_8BIT = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12"})
 NO_VIDEO = "no_video"
 # Where the transport that last brought a picture is remembered (``ctx.baselines``: memory and the state
@@ -97,6 +100,7 @@ class Capture:
     width: int
     height: int
     alive: float | None = None
+    lumas: tuple[float, ...] = ()
     decoded: int = 0
     corrupt: int = 0
     packets: int = 0
@@ -133,6 +137,7 @@ class _Watch:
         self._pairs: list[float] = []  # sensor life of consecutive frame pairs
         self._lit = False  # whether the newest picture is above black, measured once per picture
         self.alive: float | None = None
+        self.lumas: list[float] = []  # mean luma of the frames that follow the first keyframe
         # A float once: Fraction arithmetic on every packet costs more than the rest of the bookkeeping.
         self._time_base = float(stream.time_base)
 
@@ -154,13 +159,18 @@ class _Watch:
         if not self._full and t - self._seconds(self._gop[0].pts) > self.settings.frozen_seconds:
             self._full, feed = True, self._gop
             self._codec.skip_frame = "DEFAULT"
-        if self._measuring:
+        if self._measuring or self._bursting:
             self._codec.skip_frame = "DEFAULT"
         for each in feed:
             self._take(self._decode(each))
-        if not self._measuring and not self._full:
+        if not self._measuring and not self._full and not self._bursting:
             self._codec.skip_frame = "NONKEY"
         return t - self._start >= self.settings.duration or self._settled()
+
+    @property
+    def _bursting(self) -> bool:
+        """Whether consecutive frames are still wanted for ``flicker``."""
+        return len(self.lumas) < _BURST_FRAMES
 
     @property
     def _measuring(self) -> bool:
@@ -220,6 +230,8 @@ class _Watch:
                 self.progress.corrupt += 1
                 continue
             self._follow_sensor(frame)
+            if self._bursting:
+                self.lumas.append(float(_sensor_luma(frame).mean()))
             t = self._seconds(frame.pts) - self._start
             newest = self.pictures[-1].pts if self.pictures else -1.0
             if t <= newest or (not frame.key_frame and t < self._next_sample):
@@ -300,6 +312,7 @@ def capture(
             ctx.width,
             ctx.height,
             watch.alive,
+            tuple(watch.lumas),
             done.decoded,
             done.corrupt,
             done.packets,
@@ -531,6 +544,8 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         keys=keys,
         alive=got.alive,
         interval=settings.interval,
+        decode_error_ratio=ratio,
+        lumas=got.lumas,
     )
     verdict = judged.verdict
     if ctx.snapshot_sink is not None:

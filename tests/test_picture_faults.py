@@ -1,0 +1,75 @@
+"""The VQD picture measures (monitor/picture_faults.py) on real photographs, and ``monitor.video.confirm``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from camwatch.config.models import VideoSettings
+from camwatch.monitor import picture_faults as pf
+from camwatch.monitor import video_analysis as analysis
+from camwatch.monitor.probes import references
+from camwatch.monitor.probes.base import MemoryBaselines
+from support import vqd_corpus, vqd_faults
+
+
+def pic(image: np.ndarray, seed: int = 0) -> analysis.Picture:
+    noise = np.random.default_rng(seed).normal(0, 2, image.shape)
+    return analysis.picture(np.clip(image + noise, 0, 255).astype(np.uint8), 0.0)
+
+
+def test_a_recorders_screen_is_signal_lost_and_a_covered_lens_is_not() -> None:
+    blue = vqd_faults.no_video_screen((200, 40, 0), "NO VIDEO", 1.4)
+    assert pf.screen_field(analysis.picture(blue, 0.0)) == "blue"
+    black = vqd_faults.no_video_screen((0, 0, 0), "NO SIGNAL", 1.2)
+    assert pf.screen_field(analysis.picture(black, 0.0)) == "black"
+    covered = vqd_corpus.cover(vqd_corpus.load_photo("astronaut"), 1.0, level=30)
+    assert pf.screen_field(pic(covered)) is None
+
+
+def test_measures_tell_each_fault_from_the_healthy_view() -> None:
+    photo = vqd_corpus.load_photo("chelsea")
+    settings = VideoSettings()
+    healthy = pic(photo)
+    assert not pf.is_corrupted(healthy, 0.0) and pf.is_corrupted(healthy, 0.1)
+    assert pf.is_corrupted(pic(vqd_faults.lost_slices(photo, 0.06, seed=1)), 0.0)
+    assert pf.is_too_dark(pic(vqd_faults.exposure(photo, 0.16, 12)), settings.dark_high)
+    assert not pf.is_too_dark(healthy, settings.dark_high)
+    assert pf.is_too_bright(pic(vqd_faults.exposure(photo, 0.3, 190)), settings.bright_low)
+    assert not pf.is_too_bright(pic(vqd_faults.bright_sky(photo)), settings.bright_low)
+    assert pf.is_low_contrast(pic(vqd_faults.veil(photo, 0.85)), settings.contrast_min)
+    assert not pf.is_low_contrast(pic(vqd_faults.fog(photo, 0.45)), settings.contrast_min)
+    assert pf.is_striped(pic(vqd_faults.bands(photo, 18, 24)), settings.stripe_min)
+    assert not pf.is_striped(pic(vqd_faults.zebra(photo)), settings.stripe_min)
+    shaken = [pic(vqd_faults.shaken(photo, dx, dy), i) for i, (dx, dy) in enumerate(((0, 0), (8, 0), (8, 8)))]
+    assert pf.is_jittering(shaken, settings.jitter_shift)
+    trees = [pic(vqd_faults.wind(photo, s), i) for i, s in enumerate((0, 4, 8))]
+    assert not pf.is_jittering(trees, settings.jitter_shift)
+    assert pf.is_flickering([100, 80, 100, 80, 100, 80], settings.flicker_depth)
+    assert not pf.is_flickering([100, 100, 101, 60, 60, 60], settings.flicker_depth)
+
+
+def test_a_subtle_fault_is_raised_on_its_confirming_check_only() -> None:
+    settings = VideoSettings()
+    store = MemoryBaselines()
+    verdict = analysis.VideoVerdict(fps=15, luma=200, sharpness=500, faults=("black", "too_bright"))
+
+    def check(v: analysis.VideoVerdict) -> tuple[str, ...]:
+        return references.confirmed(v, store, "c", "scene:streaks", settings).faults
+
+    assert check(verdict) == ("black",)
+    assert check(verdict) == ("black", "too_bright")
+    healthy = analysis.VideoVerdict(fps=15, luma=100, sharpness=500, faults=())
+    assert check(healthy) == ()
+    assert check(verdict) == ("black",)
+
+
+def test_confirm_names_only_known_faults() -> None:
+    assert VideoSettings(confirm={"noise": 3}).confirmations("noise") == 3
+    assert VideoSettings(confirm={"noise": 3}).confirmations("stripes") == 2
+    assert VideoSettings().confirmations("black") == 1
+    with pytest.raises(ValidationError, match="nois"):
+        VideoSettings(confirm={"nois": 3})
+    with pytest.raises(ValidationError, match="whole numbers"):
+        VideoSettings(confirm={"noise": 0})
