@@ -23,6 +23,7 @@ from camwatch.cli_common import count as _count
 from camwatch.cli_common import print_problems as _print_problems
 from camwatch.cli_excuse import excuse_app
 from camwatch.cli_maintenance import maintenance_app, reference_app
+from camwatch.cli_recordings import recordings
 from camwatch.cli_reports import report_app
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Config
@@ -39,6 +40,7 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(import_app, name="import")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(excuse_app, name="excuse")
+app.command("recordings")(recordings)
 
 
 def _print_version(value: bool) -> None:

@@ -442,3 +442,38 @@ async def test_an_entity_bomb_is_refused_unexpanded(nvr):
     result = await _probe(_camera(port, 8))
     assert result.status == "error" and "EntitiesForbidden" in (result.error or "")
     assert result.faults == () and result.values == {}
+
+
+async def test_a_days_footage_and_its_gaps_as_camwatch_recordings_prints_them(nvr):
+    """`camwatch recordings`: the day's footage ranges joined, and the holes longer than `gap` (the recorder's
+    clock and time zone)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from camwatch.monitor.recordings import day_footage
+
+    box, port = nvr
+    middle = box.now - 5 * H + 450.0  # channel 3's 15-minute gap
+    day = datetime.fromtimestamp(middle, ZoneInfo("Asia/Shanghai")).date()
+    found = await day_footage(_camera(port, 3), RecordingSettings(timeout=20), day)
+    assert found.day == day and found.zone == "Asia/Shanghai"
+    (gap,) = [g for g in found.gaps if g[0] <= middle < g[1]]
+    assert 0 < gap[1] - gap[0] <= 900.0
+    assert found.recorded + sum(b - a for a, b in found.gaps) == pytest.approx(
+        found.end - found.start, abs=61
+    )
+    sound = await day_footage(_camera(port, 1), RecordingSettings(timeout=20), day)
+    assert sound.gaps == [] or all(b - a <= 24 * H for a, b in sound.gaps)
+
+
+def test_recordings_of_a_camera_without_a_recorder_says_so(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from camwatch.cli import app
+
+    config = tmp_path / "camwatch.yaml"
+    config.write_text("cameras:\n  - {id: c1, host: 10.0.0.1}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["recordings", str(config), "c1"])
+    assert result.exit_code == 1 and "names no recorder" in result.output
+    result = CliRunner().invoke(app, ["recordings", str(config), "nope"])
+    assert result.exit_code == 1 and "unknown camera id" in result.output
