@@ -72,8 +72,8 @@ def screen_field(pic: Picture) -> str | None:
     picture by that message; the field's colour is the recorders' blue or black.
     """
     grey = pic.grey.astype(np.float32)
-    blocks = _blocks(grey)
-    spread, level = blocks.std(axis=2), blocks.mean(axis=2)
+    grid = blocks(grey)
+    spread, level = grid.std(axis=2), grid.mean(axis=2)
     flat = spread < _SCREEN_FLAT_STD
     if flat.mean() < _SCREEN_SHARE:
         return None
@@ -90,7 +90,7 @@ def screen_field(pic: Picture) -> str | None:
     return "black" if middle < _BLACK_FIELD else None
 
 
-def _blocks(image: np.ndarray) -> np.ndarray:
+def blocks(image: np.ndarray) -> np.ndarray:
     """``image`` (H x W) as a (rows, columns, block pixels) array over the grid."""
     height, width = image.shape
     bh, bw = height // GRID_ROWS, width // GRID_COLUMNS
@@ -136,7 +136,7 @@ def levels(pic: Picture, overlaid: np.ndarray | None = None) -> tuple[float, flo
     blocks lie, each block at its median grey level: an OSD's thin strokes, drawn white or black whatever
     the exposure, fill less than half of any block; blocks marked in ``overlaid`` (rows x columns: an OSD's
     box, ``osd.surfaces``) are left out."""
-    medians = np.median(_blocks(pic.grey), axis=2)
+    medians = np.median(blocks(pic.grey), axis=2)
     if overlaid is not None and not overlaid.all():
         medians = medians[~overlaid]
     low, high = np.percentile(medians, (_LOW_PCT, _HIGH_PCT))
@@ -160,7 +160,7 @@ def veiled(pic: Picture) -> bool:
     sensor's noise; fog, condensation or glare on the lens dims every edge of the view but keeps it, so
     its blocks keep structure above that noise. The first is ``occluded``, the second ``low_contrast``.
     """
-    spread = _blocks(pic.grey.astype(np.float32)).std(axis=2)
+    spread = blocks(pic.grey.astype(np.float32)).std(axis=2)
     floor = max(1.0, _VEIL_NOISE * noise_level(pic))
     return float((spread >= floor).mean()) >= _VEILED_SHARE
 
@@ -210,8 +210,8 @@ def noise_level(pic: Picture) -> float:
     residual = np.abs(cv2.filter2D(grey, -1, kernel))
     steep = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
     smooth = (steep <= np.median(steep)).astype(np.float32)
-    kept = _blocks(smooth).sum(axis=2)
-    total = _blocks(residual * smooth).sum(axis=2)
+    kept = blocks(smooth).sum(axis=2)
+    total = blocks(residual * smooth).sum(axis=2)
     if not (kept > 0).any():
         return 0.0
     per_block = total[kept > 0] / kept[kept > 0] * np.sqrt(np.pi / 2) / 6

@@ -19,7 +19,7 @@ cv2.setNumThreads(1)
 # Every measure is taken at one fixed size so that values compare across cameras and resolutions.
 ANALYSIS_WIDTH, ANALYSIS_HEIGHT = 320, 180
 # 16 x 9 blocks of 20 x 20 analysis pixels.
-GRID_COLUMNS, GRID_ROWS = 16, 9
+GRID_COLUMNS, GRID_ROWS = picture_faults.GRID_COLUMNS, picture_faults.GRID_ROWS
 _BLOCK = ANALYSIS_WIDTH // GRID_COLUMNS
 # Change is measured on a 4x coarser copy: averaging 4 x 4 analysis pixels cuts uncorrelated sensor and
 # compression noise by 4 while the strokes of an on-screen clock keep most of their contrast.
@@ -110,8 +110,8 @@ def focus(pic: Picture) -> tuple[float, float]:
     and cannot lift it. Sharp scenes measure 350-7,000, a defocus of 2.5 px (at 640x360) or more under 150.
     """
     grey = pic.grey.astype(np.float32)
-    energy = _blocks(cv2.Laplacian(grey, cv2.CV_32F) ** 2).mean(axis=2)
-    spread = _blocks(grey).std(axis=2)
+    energy = picture_faults.blocks(cv2.Laplacian(grey, cv2.CV_32F) ** 2).mean(axis=2)
+    spread = picture_faults.blocks(grey).std(axis=2)
     textured = spread >= TEXTURED_BLOCK_STD
     if not textured.all():
         # Flat blocks' energy is sensor noise, which every block carries: take it off, so that noise does
@@ -127,25 +127,13 @@ def sharpness(pic: Picture) -> float:
     return focus(pic)[0]
 
 
-def _blocks(image: np.ndarray) -> np.ndarray:
-    """``image`` (H x W) as a (rows, columns, block pixels) array over the grid."""
-    height, width = image.shape
-    bh, bw = height // GRID_ROWS, width // GRID_COLUMNS
-    return (
-        image[: bh * GRID_ROWS, : bw * GRID_COLUMNS]
-        .reshape(GRID_ROWS, bh, GRID_COLUMNS, bw)
-        .transpose(0, 2, 1, 3)
-        .reshape(GRID_ROWS, GRID_COLUMNS, bh * bw)
-    )
-
-
 def block_change(before: Picture, after: Picture) -> np.ndarray:
     """Mean absolute grey-level difference per grid block (rows x columns) between two pictures."""
     return _coarse_change(before.coarse, after.coarse)
 
 
 def _coarse_change(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    return _blocks(np.abs(after - before)).mean(axis=2)
+    return picture_faults.blocks(np.abs(after - before)).mean(axis=2)
 
 
 def _beyond_osd(moved: np.ndarray) -> bool:
@@ -180,7 +168,7 @@ def sensor_alive(before: np.ndarray, after: np.ndarray) -> float:
     """Share of the grid where two consecutive decoded grey frames (same size, any) differ like a live
     sensor's noise; a region confined to an OSD clock's box does not count."""
     step = np.abs(after.astype(np.int16) - before.astype(np.int16)) > _ALIVE_STEP
-    alive = _blocks(step).mean(axis=2) >= _ALIVE_PIXELS
+    alive = picture_faults.blocks(step).mean(axis=2) >= _ALIVE_PIXELS
     return float(alive.mean()) if _beyond_osd(alive) else 0.0
 
 
@@ -221,7 +209,7 @@ def uniform_fraction(pic: Picture) -> float:
 
 
 def _surfaces(pic: Picture) -> osd.Surfaces:
-    return osd.surfaces(_blocks(pic.grey))
+    return osd.surfaces(picture_faults.blocks(pic.grey))
 
 
 def _uniform_share(surface: osd.Surfaces) -> float:

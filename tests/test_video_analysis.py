@@ -172,7 +172,7 @@ def test_cover_is_judged_under_its_osd() -> None:
     covered[:, : WIDTH * 3 // 4] = noisy(np.full((HEIGHT, WIDTH * 3 // 4, 3), 90.0), 2, sigma=1.5)
     pic = va.picture(with_osd(covered), 0.0)
     # The OSD lines lie over the cover: their blocks show the cover's level, or only the box.
-    surface = va.osd.surfaces(va._blocks(pic.grey))
+    surface = va.osd.surfaces(va.picture_faults.blocks(pic.grey))
     assert surface.overlaid[-2:, :3].any() and surface.overlaid[:2, :3].any()
     assert not surface.overlaid[2:-2].any()
     assert va.uniform_fraction(pic) == pytest.approx(0.75, abs=0.07)
@@ -187,7 +187,7 @@ def test_wall_of_strokes_is_scene_not_osd() -> None:
         for x in range((y // 24) % 2 * 30, WIDTH, 60):
             cv2.line(wall, (x, y), (x, y + 24), (40, 40, 40), 3)
     pic = va.picture(with_osd(noisy(wall, 3, sigma=1.5)), 0.0)
-    surface = va.osd.surfaces(va._blocks(pic.grey))
+    surface = va.osd.surfaces(va.picture_faults.blocks(pic.grey))
     assert not surface.overlaid[2:-2].any()
     assert va.uniform_fraction(pic) < SETTINGS.occluded_fraction
 
