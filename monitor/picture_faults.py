@@ -56,6 +56,8 @@ _MIDDLE = (slice(36, 144), slice(40, 280))
 _MOVED_SHARE, _MOVED_STEP = 0.15, 6.0
 # A phase-correlation peak below this carries no single shift.
 _SHIFT_RESPONSE = 0.1
+# Moves whose directions all agree this closely (cosine) are a steady pan, not a shake.
+_STEADY_PAN = 0.9
 
 # --- exposure and contrast --------------------------------------------------------------------------------
 # Percentiles over the grid's blocks (16 x 9) of each block's median grey level.
@@ -145,10 +147,11 @@ def levels(pic: Picture, overlaid: np.ndarray | None = None) -> tuple[float, flo
 
 def infrared(pic: Picture) -> bool:
     """Whether the picture carries no chroma at all, as a camera's infrared night mode sends it (its ISP
-    sets the chroma planes to neutral): fewer than 2 % of pixels have colour channels 4 levels apart. A dim
-    colour picture keeps its chroma, scaled down with its light."""
-    bgr = pic.bgr
-    spread = bgr.max(axis=2).astype(np.int16) - bgr.min(axis=2)
+    sets the chroma planes to neutral): in fewer than 2 % of the grid's blocks do the channels' means lie 4
+    levels apart. A dim colour picture keeps its chroma, scaled down with its light; a block's mean leaves
+    out the noise of single pixels, which a noisy night picture carries in every channel alike."""
+    means = _blocks_bgr_mean(pic)
+    spread = means.max(axis=2) - means.min(axis=2)
     return float((spread > 4).mean()) < 0.02
 
 
@@ -268,7 +271,14 @@ def is_striped(pic: Picture, stripe_min: float) -> bool:
 
 
 def view_shift(before: Picture, after: Picture) -> float:
-    """How far (analysis pixels) the whole view moved between two pictures, 0 when no single shift holds.
+    """How far (analysis pixels) the whole view moved between two pictures, 0 when no single shift holds."""
+    dx, dy = view_motion(before, after)
+    return float(np.hypot(dx, dy))
+
+
+def view_motion(before: Picture, after: Picture) -> tuple[float, float]:
+    """The whole view's move (dx, dy in analysis pixels) between two pictures, (0, 0) when no single shift
+    holds.
 
     Phase correlation: a shift of the whole view is one sharp peak; a scene's own motion (traffic, leaves) is
     no shift of the whole and leaves the peak at zero. Measured on the middle of the picture (``_MIDDLE``):
@@ -281,9 +291,9 @@ def view_shift(before: Picture, after: Picture) -> float:
     # A moved view changes everywhere it has texture; passing traffic over a regular pattern (a brick wall)
     # can fake a peak, but changes a few places only.
     if float((np.abs(second - first) > _MOVED_STEP).mean()) < _MOVED_SHARE:
-        return 0.0
+        return 0.0, 0.0
     (dx, dy), response = cv2.phaseCorrelate(first, second, window)
-    return float(np.hypot(dx, dy)) if response >= _SHIFT_RESPONSE else 0.0
+    return (float(dx), float(dy)) if response >= _SHIFT_RESPONSE else (0.0, 0.0)
 
 
 def is_jittering(pictures: Sequence[Picture], shift_min: float) -> bool:
@@ -292,9 +302,14 @@ def is_jittering(pictures: Sequence[Picture], shift_min: float) -> bool:
 
     Physical reason: a camera shaking on its pole or bracket moves the whole picture; wind in trees or
     passing traffic moves parts of a fixed view. Two moves are asked for: a camera turned once moved once.
+    And not all of them the same way: a PTZ camera panning on its tour moves the whole view steadily in one
+    direction, a shaking one back and across.
     """
-    shifts = [view_shift(a, b) for a, b in itertools.pairwise(pictures)]
-    return sum(s >= shift_min for s in shifts) >= 2
+    moves = [m for a, b in itertools.pairwise(pictures) if np.hypot(*(m := view_motion(a, b))) >= shift_min]
+    if len(moves) < 2:
+        return False
+    units = [np.asarray(m) / np.hypot(*m) for m in moves]
+    return any(float(u @ v) < _STEADY_PAN for u, v in itertools.combinations(units, 2))
 
 
 def flicker_depth(lumas: Sequence[float]) -> float:

@@ -73,3 +73,13 @@ def test_confirm_names_only_known_faults() -> None:
         VideoSettings(confirm={"nois": 3})
     with pytest.raises(ValidationError, match="whole numbers"):
         VideoSettings(confirm={"noise": 0})
+
+
+def test_a_steady_pan_is_not_jitter() -> None:
+    """A PTZ camera on its tour moves the whole view one way, picture after picture: not 抖动."""
+    photo = vqd_corpus.load_photo("chelsea")
+    settings = VideoSettings()
+    pan = [pic(vqd_faults.shaken(photo, 8 * k, 0), k) for k in range(5)]
+    assert not pf.is_jittering(pan, settings.jitter_shift)
+    back_and_forth = [pic(vqd_faults.shaken(photo, 8 * (k % 2), 0), k) for k in range(5)]
+    assert pf.is_jittering(back_and_forth, settings.jitter_shift)

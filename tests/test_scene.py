@@ -169,7 +169,7 @@ def test_spray_is_judged_under_the_osd() -> None:
     picture[60:330, 60:600] = sprayed(view())[60:330, 60:600]
     picture = with_osd(picture)
     pic = va.picture(picture, 0.0)
-    overlay = va.osd.surfaces(va._blocks(pic.grey)).overlaid
+    overlay = va.osd.surfaces(va.picture_faults.blocks(pic.grey)).overlaid
     current = scene.signature(pic.grey)
     assert scene.compare(learned().signature, current).texture_lost < SETTINGS.tampered_fraction
     assert (

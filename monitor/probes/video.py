@@ -129,6 +129,7 @@ class _Watch:
         self._gop: list[Any] = []  # packets since the last keyframe, kept to decode them in full if need be
         self._start: float | None = None
         self._full = False
+        self._tainted = False  # the last keyframe was in error: the frames predicted from it are too
         self._next_sample = 0.0
         self._codec = stream.codec_context
         self._codec.skip_frame = "NONKEY"
@@ -193,6 +194,7 @@ class _Watch:
         except av.error.InvalidDataError:
             self.progress.decoded += 1
             self.progress.corrupt += 1
+            self._tainted = self._tainted or bool(getattr(packet, "is_keyframe", False))
             return ()
 
     def _settled(self) -> bool:
@@ -225,8 +227,11 @@ class _Watch:
             if frame.pts is None:
                 continue
             self.progress.decoded += 1
-            if frame.is_corrupt:
-                # Judged on the frames that decoded whole; how many did not is the decode error ratio.
+            if frame.key_frame:
+                self._tainted = bool(frame.is_corrupt)
+            if frame.is_corrupt or self._tainted:
+                # Judged on the frames that decoded whole; how many did not is the decode error ratio. A frame
+                # predicted from a keyframe in error carries the error on (the decoder does not flag it).
                 self.progress.corrupt += 1
                 continue
             self._follow_sensor(frame)
