@@ -35,7 +35,7 @@ def report_uptime(
     """Online-rate and working-order-rate ranking per camera and area (逐月排名), the fault episodes and the
     assessment (考核) by the rules of reports.assessment, for a month or any whole days."""
     from camwatch.monitor.assessment_report import write_assessment
-    from camwatch.monitor.period import days_period, month_period
+    from camwatch.monitor.period import days_period, month_period, read_history
     from camwatch.monitor.uptime_report import write_uptime_report
 
     cfg = load(config, talks_to_cameras=False)
@@ -48,8 +48,9 @@ def report_uptime(
     try:
         tz = cfg.reports.timezone
         period = month_period(month, tz) if month else days_period(str(first_day), str(last_day), tz)
-        paths = write_uptime_report(cfg, period, target, lang=chosen)
-        paths += write_assessment(cfg, period, target, lang=chosen)
+        history = read_history(cfg.state_path, period)  # once, for the ranking and the assessment
+        paths = write_uptime_report(cfg, period, target, lang=chosen, history=history)
+        paths += write_assessment(cfg, period, target, lang=chosen, history=history)
     except ValueError as exc:
         err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None

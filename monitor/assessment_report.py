@@ -26,8 +26,7 @@ from camwatch.monitor.uptime import (
     RANKED_LEVELS,
     CameraUptime,
     NoHistory,
-    camera_uptime,
-    with_recordings,
+    camera_uptimes,
 )
 from camwatch.office import tr, write_csv, write_xlsx
 from camwatch.report_cells import markdown_cell
@@ -135,11 +134,12 @@ def unit_of(camera: Camera, group: str) -> str:
     return area_path(camera, group)
 
 
-def assess(config: Config, period: Period) -> Assessment:
-    """Score ``period`` (and the one before it, for the trend) from ``config``'s state database."""
+def assess(config: Config, period: Period, history: History | None = None) -> Assessment:
+    """Score ``period`` (and the one before it, for the trend) from ``config``'s state database;
+    ``history``: the period's, when the caller read it already."""
     cameras = list(monitored(config.cameras))
     rules = config.reports.assessment
-    uptimes, episodes = _camera_figures(cameras, read_history(config.state_path, period))
+    uptimes, episodes = _camera_figures(cameras, history or read_history(config.state_path, period))
     scores = _score_all(cameras, uptimes, episodes, rules)
     result = Assessment(period, cameras, uptimes, episodes, scores)
     try:
@@ -165,14 +165,13 @@ def _camera_figures(
     cameras: Sequence[Camera], h: History
 ) -> tuple[dict[str, CameraUptime], list[FaultEpisode]]:
     p = (h.period.start, h.period.end)
-    uptimes: dict[str, CameraUptime] = {}
     episodes: list[FaultEpisode] = []
     for c in cameras:
-        ts = h.transitions.get(c.id, [])
         maint, excused = h.maintenance.get(c.id, []), h.excused.get(c.id, [])
-        uptimes[c.id] = with_recordings(camera_uptime(c.id, ts, h.runs, maint, excused), h.recorded.get(c.id))
-        episodes += camera_episodes(c.id, ts, p, h.runs, maint, excused, h.clusters.get(c.id, []))
-    return uptimes, episodes
+        episodes += camera_episodes(
+            c.id, h.transitions.get(c.id, []), p, h.runs, maint, excused, h.clusters.get(c.id, [])
+        )
+    return camera_uptimes(cameras, h), episodes
 
 
 def _score_all(
@@ -248,9 +247,11 @@ def deduction_words(rule: Deduction, lang: str) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def write_assessment(config: Config, period: Period, out_dir: Path, *, lang: str) -> list[Path]:
+def write_assessment(
+    config: Config, period: Period, out_dir: Path, *, lang: str, history: History | None = None
+) -> list[Path]:
     """Write fault_episodes.csv and assessment.csv|md|xlsx for ``period``; returns the paths."""
-    a = assess(config, period)
+    a = assess(config, period, history)
     rules = config.reports.assessment
     t = _t(lang)
     zone = ZoneInfo(config.reports.timezone)

@@ -18,6 +18,7 @@ from camwatch.config.models import Camera, Config, ReportSettings
 from camwatch.config.scope import NOT_NETWORKED, monitored
 from camwatch.monitor.outcome import deciding_probe
 from camwatch.monitor.period import (
+    History,
     Interval,
     NoHistory,
     Period,
@@ -241,13 +242,9 @@ def compute(config: Config, month: str | Period) -> tuple[list[CameraUptime], li
     return result.cameras, result.areas
 
 
-def compute_month(config: Config, month: str | Period) -> MonthUptime:
-    """Rates of every monitored camera and area for a month (``YYYY-MM``) or any :class:`Period`, and the
-    ledger cameras not counted (why)."""
-    period = month_period(month, config.reports.timezone) if isinstance(month, str) else month
-    h = read_history(config.state_path, period)
-    watched = monitored(config.cameras)
-    uptimes = {
+def camera_uptimes(cameras: Sequence[Camera], h: History) -> dict[str, CameraUptime]:
+    """Each camera's uptime (and recording checks) over ``h``'s period."""
+    return {
         c.id: with_recordings(
             camera_uptime(
                 c.id,
@@ -258,8 +255,17 @@ def compute_month(config: Config, month: str | Period) -> MonthUptime:
             ),
             h.recorded.get(c.id),
         )
-        for c in watched
+        for c in cameras
     }
+
+
+def compute_month(config: Config, month: str | Period, history: History | None = None) -> MonthUptime:
+    """Rates of every monitored camera and area for a month (``YYYY-MM``) or any :class:`Period`, and the
+    ledger cameras not counted (why); ``history``: that period's, when the caller read it already."""
+    period = month_period(month, config.reports.timezone) if isinstance(month, str) else month
+    h = history if history is not None else read_history(config.state_path, period)
+    watched = monitored(config.cameras)
+    uptimes = camera_uptimes(watched, h)
     left_out = [NotCounted(c, NOT_NETWORKED) for c in config.cameras if not c.networked]
     left_out += [
         NotCounted(c, _why_no_rate(c, h.runs, h.maintenance.get(c.id, []), config))

@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from camwatch.config.models import Camera, Config, ReportSettings
-from camwatch.monitor.period import Period
+from camwatch.monitor.period import History, Period
 from camwatch.monitor.uptime import (
     RANKED_LEVELS,
     AreaUptime,
@@ -218,11 +218,12 @@ def _counties(cameras: Sequence[Camera], lang: str) -> str:
 
 
 def write_uptime_report(
-    config: Config, month: str | Period, out_dir: Path, *, lang: str = "en"
+    config: Config, month: str | Period, out_dir: Path, *, lang: str = "en", history: History | None = None
 ) -> list[Path]:
     """Write uptime_areas.csv, uptime_cameras.csv, uptime.md, uptime.xlsx and uptime_not_counted.csv for
-    ``month`` in ``lang`` (``zh`` or ``en``); returns the paths."""
-    result = compute_month(config, month)
+    ``month`` in ``lang`` (``zh`` or ``en``); returns the paths. ``history``: the period's, if read
+    already."""
+    result = compute_month(config, month, history)
     out_dir.mkdir(parents=True, exist_ok=True)
     t = translator(lang)
     targets = config.reports
