@@ -333,6 +333,26 @@ def digest_authorization(
         raise RtspProtocolError(str(exc)) from None
 
 
+class NoChallenge(RtspProtocolError):
+    """A 401 offered no challenge camwatch can answer (no Digest it supports, no Basic)."""
+
+
+def answer_challenges(
+    challenges: Iterable[str], *, username: str, password: str, method: str, uri: str, nc: int = 1
+) -> str:
+    """The ``Authorization`` value answering the strongest of a reply's ``WWW-Authenticate`` values: Digest
+    when offered, else Basic (the HTTP still-picture fetch and ISAPI recorders). Raises NoChallenge, or
+    RtspProtocolError for a malformed challenge."""
+    challenge = choose_challenge(parse_challenges(challenges))
+    if challenge is None:
+        raise NoChallenge("no Digest or Basic challenge offered")
+    if challenge.scheme == "basic":
+        return basic_authorization(username, password)
+    return digest_authorization(
+        challenge, username=username, password=password, method=method, uri=uri, nc=nc
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
 # SDP
 # ---------------------------------------------------------------------------------------------------------

@@ -26,13 +26,7 @@ from defusedxml.common import DefusedXmlException
 
 from camwatch.monitor.probes.base import AUTH_FAILED, ERROR, NOT_FOUND
 from camwatch.monitor.probes.bounded import BoundedReply
-from camwatch.monitor.rtsp_proto import (
-    RtspProtocolError,
-    basic_authorization,
-    choose_challenge,
-    parse_challenges,
-)
-from camwatch.monitor.rtsp_proto import digest_authorization as _digest
+from camwatch.monitor.rtsp_proto import NoChallenge, RtspProtocolError, answer_challenges
 
 NAMESPACE = "http://www.hikvision.com/ver20/XMLSchema"
 # Results asked per page: what Hikvision's own clients ask.
@@ -126,18 +120,16 @@ class Client:
     def _authorization(self, method: str, path: str) -> str | None:
         if self._challenge is None or self.username is None:
             return None
+        self._count += 1  # the Digest nonce count of this answer (Basic ignores it)
         try:
-            challenge = choose_challenge(parse_challenges(self._challenge))
+            return answer_challenges(
+                self._challenge, username=self.username, password=self.password, method=method, uri=path,
+                nc=self._count,
+            )  # fmt: skip
+        except NoChallenge as exc:
+            raise IsapiFailed(AUTH_FAILED, f"login refused: {exc}") from None
         except RtspProtocolError as exc:
             raise IsapiFailed(ERROR, f"malformed challenge: {exc}") from None
-        if challenge is None:
-            raise IsapiFailed(AUTH_FAILED, "login refused: no Digest or Basic challenge offered")
-        if challenge.scheme == "basic":
-            return basic_authorization(self.username, self.password)
-        self._count += 1
-        return _digest(
-            challenge, username=self.username, password=self.password, method=method, uri=path, nc=self._count
-        )
 
     async def request(self, method: str, path: str, body: bytes | None = None) -> bytes:
         """The reply body of ``method path``; a login answers the recorder's challenge (kept for the next

@@ -38,11 +38,9 @@ from camwatch.monitor.probes.base import (
 )
 from camwatch.monitor.probes.bounded import BoundedReply, ReplyRefused
 from camwatch.monitor.rtsp_proto import (
+    NoChallenge,
     RtspProtocolError,
-    basic_authorization,
-    choose_challenge,
-    digest_authorization,
-    parse_challenges,
+    answer_challenges,
     redirect_message,
 )
 
@@ -79,19 +77,16 @@ def _origin(url: str) -> tuple[str, str, int]:
 
 def _authorization(challenges: list[str], login: Login, url: str) -> str:
     """The answer to a reply's ``WWW-Authenticate`` challenges: Digest when offered, else Basic."""
-    try:
-        challenge = choose_challenge(parse_challenges(challenges))
-    except RtspProtocolError as exc:
-        raise SnapshotFailed(ERROR, f"malformed challenge: {exc}") from None
-    if challenge is None:
-        raise SnapshotFailed(AUTH_FAILED, "login refused: no Digest or Basic challenge offered")
-    if challenge.scheme == "basic":
-        return basic_authorization(login.username, login.password)
     parts = urlsplit(url)
     uri = parts.path + (f"?{parts.query}" if parts.query else "")
-    return digest_authorization(
-        challenge, username=login.username, password=login.password, method="GET", uri=uri or "/"
-    )
+    try:
+        return answer_challenges(
+            challenges, username=login.username, password=login.password, method="GET", uri=uri or "/"
+        )
+    except NoChallenge as exc:
+        raise SnapshotFailed(AUTH_FAILED, f"login refused: {exc}") from None
+    except RtspProtocolError as exc:
+        raise SnapshotFailed(ERROR, f"malformed challenge: {exc}") from None
 
 
 async def fetch(session: aiohttp.ClientSession, url: str, login: Login | None, limit: int) -> bytes:
