@@ -53,6 +53,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "transport": ("rtp_transport", "传输协议", "传输方式", "取流协议"),
     "recorder": ("nvr", "录像机", "所属录像机", "存储设备"),
     "recorder_channel": ("nvr_channel", "录像通道", "录像机通道", "通道号"),
+    "timezone": ("time_zone", "tz", "时区"),
 }
 
 IGNORE = "ignore"

@@ -407,6 +407,9 @@ class Camera(Frozen):
     # channel on it (ISAPI: the channel number; ONVIF: the recording token).
     recorder: Recorder | None = None
     recorder_channel: str | None = None
+    # The IANA zone of the camera's (and its recorder's) local clock, for devices that speak local time and
+    # for judging day and night; empty: ``reports.timezone``.
+    timezone: TimeZoneName | None = None
 
     @field_validator("snapshot_url")
     @classmethod

@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, ConfigDict, Field
 
 from camwatch.config.models import Frozen, GbId, Stream, Transport
 from camwatch.config.redact import mask_url, redact_url
+from camwatch.config.zones import TimeZoneName
 
 # ---------------------------------------------------------------------------------------------------------
 # Field coercion and the record model
@@ -93,6 +94,11 @@ def _gb_id(value: Any) -> Any:
 _TRANSPORTS = {"自动": "auto", "": "auto", "rtp/avp/tcp": "tcp", "rtp/avp": "udp", "rtp/avp/udp": "udp"}
 
 
+def _blank_none(value: Any) -> Any:
+    """An empty cell is no value (the config's default applies)."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 def _transport(value: Any) -> Any:
     """``auto``/``tcp``/``udp`` in any case (also 自动 and the RTSP transport specs); empty is ``auto``."""
     if value is None:
@@ -151,6 +157,7 @@ class CameraRecord(Frozen):
     transport: Annotated[Transport, BeforeValidator(_transport)] = "auto"
     recorder: str | None = Field(None, min_length=1, max_length=128)
     recorder_channel: str | None = Field(None, min_length=1, max_length=64)
+    timezone: Annotated[TimeZoneName | None, BeforeValidator(_blank_none)] = None
 
 
 # Full-width forms (U+FF01–FF5E) and the ideographic space, as a Chinese input method types them in an

@@ -424,3 +424,20 @@ def test_transport_column(tmp_path: Path) -> None:
     assert (Path(problem.file).name, problem.field) == ("cams.csv", "transport")
     assert problem.where is not None and "2" in problem.where
     assert "'auto', 'tcp' or 'udp'" in problem.reason
+
+
+def test_timezone_column(tmp_path: Path) -> None:
+    """时区 gives a camera's local clock (an IANA name); empty leaves reports.timezone; a wrong name is a
+    problem naming the file, row and field."""
+    (tmp_path / "cams.csv").write_text(
+        "编号,IP地址,时区\nz-1,10.0.0.1,Asia/Urumqi\nz-2,10.0.0.2,\n", encoding="utf-8"
+    )
+    config = load_config(write_config(tmp_path, "cameras: cams.csv\n"), environ={})
+    assert [c.timezone for c in config.cameras] == ["Asia/Urumqi", None]
+    (tmp_path / "cams.csv").write_text("编号,IP地址,时区\nz-1,10.0.0.1,Beijing\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, "cameras: cams.csv\n"), environ={})
+    (problem,) = caught.value.problems
+    assert (Path(problem.file).name, problem.field) == ("cams.csv", "timezone")
+    assert problem.where is not None and "2" in problem.where
+    assert "unknown time zone 'Beijing'" in problem.reason
