@@ -1,18 +1,30 @@
 """One camera's footage on one day as its recorder reports it: what `camwatch recordings` prints, so that a
-duty officer checks a claim ("it recorded all night") in seconds."""
+duty officer checks a claim ("it recorded all night") in seconds. An ISAPI recorder is asked directly; a
+GB/T 28181 channel's device registers with the running service, which asks it (``gb_day_footage``, behind
+its ``/recordings`` endpoint)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 
 from camwatch.config.models import Camera, RecordingSettings
 from camwatch.config.recorders import Recorder
+from camwatch.monitor.gb28181.recorder import Footage, ask_footage
 from camwatch.monitor.period import merge
 from camwatch.monitor.probes import isapi
+
+if TYPE_CHECKING:
+    from camwatch.monitor.gb28181.platform import Platform
+
+
+class AnswerIncomplete(RuntimeError):
+    """The recorder's answer could not be had whole (short of its SumNum, or none in time)."""
 
 
 class NoRecorder(ValueError):
@@ -71,8 +83,64 @@ async def day_footage(camera: Camera, settings: RecordingSettings, day: date | N
             max_items=settings.max_items,
             max_pages=settings.max_pages,
         )
-    ranges = merge((max(a, start), min(b, end)) for a, b in found)
+    return _day(day, recorder.timezone, start, end, found, settings.gap)
+
+
+def _day(
+    day: date, zone: str, start: float, end: float, found: Iterable[tuple[float, float]], gap: float
+) -> DayFootage:
+    ranges = merge((max(a, start), min(b, end)) for a, b in found if b > start and a < end)
     edges = [start, *(x for r in ranges for x in r), end]
     holes = [(edges[i], edges[i + 1]) for i in range(0, len(edges) - 1, 2)]
-    gaps = [(a, b) for a, b in holes if b - a > settings.gap]
-    return DayFootage(day, recorder.timezone, start, end, ranges, gaps)
+    gaps = [(a, b) for a, b in holes if b - a > gap]
+    return DayFootage(day, zone, start, end, ranges, gaps)
+
+
+def _day_window(day: date | None, zone: ZoneInfo, now: float) -> tuple[float, float]:
+    """``day`` (default: today of the clock ``now``) from its midnight to the next, or to ``now``."""
+    day = day or datetime.fromtimestamp(now, zone).date()
+    start = datetime.combine(day, datetime.min.time(), zone).timestamp()
+    end = min(datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).timestamp(), now)
+    return start, max(start, end)
+
+
+async def gb_day_footage(
+    platform: Platform, camera: Camera, settings: RecordingSettings, day: date | None = None
+) -> tuple[DayFootage, Footage]:
+    """A GB/T 28181 camera's footage on ``day``, asked of the device owning its channel through the running
+    platform (the service's ``/recordings`` endpoint). Raises NoRecorder (no gb_id), ``NotRegistered``, or
+    ``AnswerIncomplete`` (the answer could not be had whole)."""
+    if camera.gb_id is None:
+        raise NoRecorder(f"camera {camera.id} has no gb_id (国标编码)")
+    zone_name = camera.timezone or platform.timezone
+    zone = ZoneInfo(zone_name)
+    found = await ask_footage(
+        platform,
+        camera.gb_id,
+        zone,
+        lambda now: _day_window(day, zone, now),
+        max_items=settings.max_items,
+        timeout=settings.timeout,
+    )
+    if not found.complete:
+        raise AnswerIncomplete(f"GB/T 28181 device {found.device}: answer incomplete: {found.reason}")
+    start, end = found.window
+    found_day = datetime.fromtimestamp(start, zone).date()
+    return _day(found_day, zone_name, start, end, found.ranges, settings.gap), found
+
+
+def as_json(camera: str, found: DayFootage) -> dict[str, Any]:
+    """The day's footage as ``camwatch recordings --json`` and ``/recordings`` print it."""
+    zone = ZoneInfo(found.zone)
+
+    def local(ts: float) -> str:
+        return datetime.fromtimestamp(ts, zone).strftime("%H:%M:%S")
+
+    return {
+        "camera": camera,
+        "day": found.day.isoformat(),
+        "timezone": found.zone,
+        "recorded_seconds": round(found.recorded, 3),
+        "ranges": [{"from": local(a), "to": local(b), "start": a, "end": b} for a, b in found.ranges],
+        "gaps": [{"from": local(a), "to": local(b), "start": a, "end": b} for a, b in found.gaps],
+    }

@@ -16,7 +16,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -26,6 +26,9 @@ from camwatch.monitor.live import Lateness
 from camwatch.monitor.probes.base import TIMEOUT, BaselineStore, MemoryBaselines, ProbeResult
 from camwatch.monitor.probes.registry import SPEC, liveness_probe
 from camwatch.monitor.sweep import SnapshotSink, applicable_probes, probe_camera
+
+if TYPE_CHECKING:
+    from camwatch.monitor.gb28181.platform import Platform
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,9 @@ class Scheduler:
         self.on_probed = on_probed
         self.baselines = baselines if baselines is not None else MemoryBaselines()
         self.snapshot_sink = snapshot_sink
+        # The GB/T 28181 platform, handed to probes (a channel's recorder is its owning device); set by the
+        # service once the platform exists.
+        self.gb28181: Platform | None = None
         self.clock = clock
         self.rng = rng or random.Random()
         self.lateness = Lateness()
@@ -261,9 +267,11 @@ class Scheduler:
         timeout = min(timeout, own + 1.0)
         try:
             async with asyncio.timeout(timeout):
-                results = await probe_camera(camera, self.settings, kinds=first, baselines=self.baselines)
+                results = await probe_camera(
+                    camera, self.settings, kinds=first, baselines=self.baselines, gb28181=self.gb28181
+                )
                 alive = results.get(live) if live else None
-                for kind in gated if alive is not None and alive.answered else ():
+                for kind in gated if live is None or (alive is not None and alive.answered) else ():
                     results.update(await self._gated(kind, camera, results))
                 return results
         except TimeoutError:
@@ -285,6 +293,7 @@ class Scheduler:
                 previous=previous,
                 baselines=self.baselines,
                 snapshot_sink=snapshot_sink,
+                gb28181=self.gb28181,
             )
 
     async def _round(self, plan: _Plan, due: float) -> None:
@@ -305,10 +314,16 @@ class Scheduler:
             if live and kinds and live not in kinds:
                 kinds.append(live)  # the other probes only make sense on a camera that answers
             results = await probe_camera(
-                camera, self.settings, kinds=[k for k in kinds if k not in gated], baselines=self.baselines
+                camera,
+                self.settings,
+                kinds=[k for k in kinds if k not in gated],
+                baselines=self.baselines,
+                gb28181=self.gb28181,
             )
             alive = results.get(live) if live is not None else None
-            if alive is not None and alive.answered:
+            # A camera with no scheduled liveness (GB/T 28181 alone: its devices report in) still gets its
+            # gated checks that do not need a picture (recording).
+            if (alive is not None and alive.answered) or live is None:
                 later = [k for k in gated if k in kinds]
             self._reschedule(plan, start, kinds, results)
             # Liveness is recorded now, not after a decode that may take its whole timeout.

@@ -123,6 +123,8 @@ class Service:
                 on_note=self._on_gb_note,
             )
             self.registry.register(Gb28181Collector(self.gb))
+            self.gb.timezone = config.reports.timezone
+            self.scheduler.gb28181 = self.gb  # the recording kind asks a channel's owning device
         self._input_stamps: dict[Path, tuple[float, int] | None] = {}
         self.started = False
 
@@ -423,6 +425,7 @@ class Service:
             # Passwords, limits and intervals change at once; the section's presence and listen address are
             # fixed for the life of the process.
             self.gb.update(new.gb28181)
+            self.gb.timezone = new.reports.timezone
             self.gb.relink(self.gb_links.__contains__, _gb_owners(new.cameras))
         self.config = new
         self.settings = new.monitor

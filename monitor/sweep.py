@@ -7,6 +7,7 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from camwatch.config.models import Camera, MonitorSettings
 from camwatch.config.redact import scrub
@@ -21,6 +22,9 @@ from camwatch.monitor.probes.base import (
 )
 from camwatch.monitor.probes.registry import PROBES, SPEC, SPECS, liveness_probe
 from camwatch.monitor.probes.registry import applicable as applicable_probes
+
+if TYPE_CHECKING:
+    from camwatch.monitor.gb28181.platform import Platform
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +107,7 @@ async def probe_camera(
     previous: Mapping[str, ProbeResult] | None = None,
     baselines: BaselineStore | None = None,
     snapshot_sink: SnapshotSink | None = None,
+    gb28181: Platform | None = None,
 ) -> dict[str, ProbeResult]:
     """Run ``kinds`` (default: all applicable) for one camera, in order; returns the results of those run.
 
@@ -127,6 +132,7 @@ async def probe_camera(
             baselines=baselines if baselines is not None else MemoryBaselines(),
             previous=done,
             snapshot_sink=snapshot_sink,
+            gb28181=gb28181,
         )
         results[name] = done[name] = await run_probe(name, camera, ctx)
     return results

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import math
 import resource
@@ -19,7 +20,8 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from datetime import date
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -36,6 +38,9 @@ from camwatch.monitor.probes.registry import SPEC
 from camwatch.monitor.scheduler import ProbeSlotsFull
 from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.sweep import applicable_probes
+
+if TYPE_CHECKING:
+    from camwatch.monitor.gb28181.platform import Platform
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,9 @@ class MonitorApp(Protocol):
     exporter: Exporter
 
     snapshots: SnapshotStore | None
+
+    # The GB/T 28181 platform when ``gb28181:`` is configured: ``/recordings`` asks a channel's device there.
+    gb: Platform | None
 
     def camera(self, camera_id: str) -> Camera | None: ...
 
@@ -153,6 +161,7 @@ def make_app(service: MonitorApp) -> web.Application:
 
     app = web.Application(middlewares=[_basic_auth(web_settings)])
     last_probe: dict[str, float] = {}
+    last_asked: dict[str, float] = {}  # /recordings: camera -> when its device was last asked
 
     async def metrics(_: web.Request) -> web.Response:
         body = service.exporter.exposition()
@@ -212,8 +221,48 @@ def make_app(service: MonitorApp) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/snapshot/{camera}", snapshot)
     app.router.add_get("/healthz", healthz)
+
+    async def recordings(request: web.Request) -> web.Response:
+        """A GB/T 28181 camera's footage on one day (``?day=YYYY-MM-DD``, default the device's today), asked
+        of the device owning its channel now: what ``camwatch recordings`` prints for such a camera."""
+        from camwatch.monitor.gb28181.recorder import NotRegistered
+        from camwatch.monitor.recordings import AnswerIncomplete, as_json, gb_day_footage
+
+        camera = service.camera(request.match_info["camera"])
+        if camera is None:
+            return _problem(404, "unknown camera")
+        if camera.gb_id is None or service.gb is None:
+            why = "no gb_id" if camera.gb_id is None else "no gb28181: platform"
+            return _problem(400, f"camera {camera.id!r} is not asked through GB/T 28181 ({why})")
+        try:
+            day = date.fromisoformat(request.query["day"]) if "day" in request.query else None
+        except ValueError:
+            return _problem(400, "day must look like 2026-12-01")
+        now = time.monotonic()
+        # One question to a device per camera per probe_min_interval, whoever asks.
+        if now - last_asked.get(camera.id, -1e9) < web_settings().probe_min_interval:
+            return _problem(429, "asked too recently; retry later")
+        last_asked[camera.id] = now
+        try:
+            found, asked = await gb_day_footage(service.gb, camera, service.settings.recording, day)
+        except NotRegistered as exc:
+            return _problem(503, str(exc))
+        except AnswerIncomplete as exc:
+            return _problem(502, str(exc))
+        body = {**as_json(camera.id, found), "device": asked.device, "clock": asked.clock}
+        return web.json_response({**body, "record": asked.record}, dumps=_json)
+
     app.router.add_get("/probe", probe)
+    app.router.add_get("/recordings/{camera}", recordings)
     return app
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _problem(status: int, text: str) -> web.Response:
+    return web.json_response({"error": text}, status=status, dumps=_json)
 
 
 def ssl_context(settings: WebSettings) -> ssl.SSLContext | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
@@ -36,6 +37,15 @@ class CatalogItem:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordItem:
+    """One footage item of a RecordInfo answer: its times as the device wrote them (local time, mostly)."""
+
+    device_id: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
 class Manscdp:
     """The fields of one MANSCDP document camwatch uses."""
 
@@ -49,6 +59,7 @@ class Manscdp:
     online: str = ""  # DeviceStatus ONLINE / OFFLINE
     device_time: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)  # DeviceStatus Record, Encode, Result
+    records: tuple[RecordItem, ...] = ()  # RecordInfo: this part's RecordList items
 
 
 def channel_up(word: str) -> bool | None:
@@ -120,6 +131,11 @@ def parse(body: bytes, content_type: str = "", *, max_items: int) -> Manscdp:
                     event=event,
                 )
             )
+    record_list = root.find("RecordList")
+    records = tuple(
+        RecordItem(_text(item, "DeviceID"), _text(item, "StartTime"), _text(item, "EndTime"))
+        for item in (record_list.findall("Item")[:max_items] if record_list is not None else ())
+    )
     return Manscdp(
         root=root.tag,
         cmd=_text(root, "CmdType"),
@@ -131,12 +147,15 @@ def parse(body: bytes, content_type: str = "", *, max_items: int) -> Manscdp:
         online=_text(root, "Online"),
         device_time=_time(_text(root, "DeviceTime")),
         extra={k: v for k in ("Record", "Encode", "Result") if (v := _text(root, k))},
+        records=records,
     )
 
 
-def query(cmd: str, sn: int, device_id: str) -> bytes:
-    """A ``<Query>`` for ``Catalog`` or ``DeviceStatus`` (UTF-8; devices accept it, WVP sends the same)."""
+def query(cmd: str, sn: int, device_id: str, fields: Iterable[tuple[str, str]] = ()) -> bytes:
+    """A ``<Query>`` for ``Catalog``, ``DeviceStatus`` or ``RecordInfo`` (with its ``fields``, in order;
+    UTF-8: devices accept it, WVP sends the same). Field values are ours (times, digits), never a peer's."""
+    more = "".join(f"<{name}>{value}</{name}>\r\n" for name, value in fields)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\r\n<Query>\r\n'
-        f"<CmdType>{cmd}</CmdType>\r\n<SN>{sn}</SN>\r\n<DeviceID>{device_id}</DeviceID>\r\n</Query>\r\n"
+        f"<CmdType>{cmd}</CmdType>\r\n<SN>{sn}</SN>\r\n<DeviceID>{device_id}</DeviceID>\r\n{more}</Query>\r\n"
     ).encode()

@@ -9,7 +9,8 @@ MESSAGE and NOTIFY carry no credentials, so they are bound to the registration: 
 only from its registered contact (transport, address and port), which is checked on the headers before the
 body is parsed. A query Response counts only for an SN sent to that device and still awaited, a Catalog
 NOTIFY only within the live subscription's dialog, and a channel only from the device that owns it
-(``ownership``): a forged datagram or a neighbour's catalog changes nothing.
+(``ownership``): a forged datagram or a neighbour's catalog changes nothing. Sending queries and awaiting
+their answers is ``queries``; a channel's footage asked for a probe is ``recorder``.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from datetime import datetime
 from camwatch.config.models import Gb28181Settings
 from camwatch.monitor.gb28181 import digest, manscdp, ownership, sip, vocab
 from camwatch.monitor.gb28181.devices import PROBE as PROBE
-from camwatch.monitor.gb28181.devices import Channel, Device, Send, gb_date, is_gb_id, new_sn, probe_result
+from camwatch.monitor.gb28181.devices import Channel, Device, Send, gb_date, is_gb_id, probe_result
 from camwatch.monitor.gb28181.limits import Limits
 from camwatch.monitor.gb28181.ownership import Owners
+from camwatch.monitor.gb28181.queries import Answer, Queries
 from camwatch.monitor.gb28181.transport import READ_CHUNK, Datagrams, TcpGate, read_messages
 from camwatch.monitor.probes.base import ProbeResult
 
@@ -39,10 +41,6 @@ DEFAULT_EXPIRES = 3600
 _GROUP_TYPES = ("215", "216")
 # Catalog answers still being joined per device (by SN); older ones are dropped.
 _MAX_ASSEMBLIES = 4
-# Queries awaiting their answer per device, and for how long an answer is taken (a 4096-channel catalog in
-# paced packets takes about a minute).
-_MAX_PENDING = 8
-QUERY_WAIT = 300.0
 UDP_RECEIVE_BUFFER = 4 << 20  # the kernel caps it at net.core.rmem_max
 
 ResultSink = Callable[[str, ProbeResult, float], None]
@@ -85,6 +83,9 @@ class Platform:
             settings.register_rate, settings.register_rate_per_source, settings.auth_failures_per_minute
         )
         self.tcp = TcpGate(settings.max_tcp_connections, settings.max_tcp_unauthenticated_per_source)
+        self.queries = Queries(clock, self.dropped)
+        # Devices' local time zone for a camera with no ``timezone`` (the service sets reports.timezone).
+        self.timezone = "UTC"
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -362,7 +363,7 @@ class Platform:
         if doc.cmd == "Keepalive":
             self._keepalive(device, now)
         elif doc.cmd == "Catalog" and doc.root == "Response":
-            if self._awaited(device, doc.sn, "Catalog", now):
+            if self.queries.awaited(device, doc.sn, "Catalog", now):
                 self._catalog(device, doc, now)
             else:
                 self._drop("unsolicited_response")
@@ -373,23 +374,13 @@ class Platform:
                 self._catalog(device, doc, now)
             else:
                 self._drop("no_subscription")
-        elif doc.cmd == "DeviceStatus":
-            if self._awaited(device, doc.sn, "DeviceStatus", now):
-                del device.pending[doc.sn]
-                self._device_status(device, doc)
-            else:
+        elif doc.cmd in ("DeviceStatus", "RecordInfo"):
+            if not self.queries.awaited(device, doc.sn, doc.cmd, now):
                 self._drop("unsolicited_response")
+            elif not self.queries.deliver(device, doc, size) and doc.cmd == "DeviceStatus":
+                del device.pending[doc.sn]  # the platform's own query, sent at registration
+                self._device_status(device, doc)
         return vocab.cmd_label(doc.cmd) if doc.cmd else "200"
-
-    def _awaited(self, device: Device, sn: int, cmd: str, now: float) -> bool:
-        """Whether ``sn`` is a ``cmd`` query sent to ``device`` whose answer is still due."""
-        waiting = device.pending.get(sn)
-        if waiting is None or waiting[0] != cmd:
-            return False
-        if now > waiting[1]:
-            del device.pending[sn]
-            return False
-        return True
 
     # -- device state ---------------------------------------------------------------------------------
 
@@ -504,46 +495,7 @@ class Platform:
 
     def _query(self, device: Device, cmd: str, *, subscribe: float = 0.0) -> None:
         """Send ``cmd`` as a query MESSAGE, or with ``subscribe`` seconds as a SUBSCRIBE to its events."""
-        if device.send is None:
-            return
-        sn = new_sn()
-        device.cseq += 1
-        host, port = device.address
-        s = self.settings
-        body = manscdp.query(cmd, sn, device.id)
-        now = self.clock()
-        if subscribe:
-            device.subscribed_until = now + subscribe
-        else:
-            device.pending[sn] = (cmd, now + QUERY_WAIT)
-            while len(device.pending) > _MAX_PENDING:
-                del device.pending[next(iter(device.pending))]
-        extra = (
-            [
-                ("Event", f"{cmd};id={sn}"),
-                ("Expires", str(int(subscribe))),
-                ("Contact", f"<sip:{s.id}@{self.local[0]}:{self.local[1]}>"),
-            ]
-            if subscribe
-            else []
-        )
-        try:
-            device.send(
-                sip.request(
-                    "SUBSCRIBE" if subscribe else "MESSAGE",
-                    uri=f"sip:{device.id}@{host}:{port}",
-                    from_uri=f"sip:{s.id}@{s.domain}",
-                    to_uri=f"sip:{device.id}@{s.domain}",
-                    via=f"{device.transport} {self.local[0]}:{self.local[1]}",
-                    cseq=device.cseq,
-                    # A subscription's dialog keeps one Call-ID (its NOTIFYs carry it); a query a random one.
-                    call_id=device.subscription_call_id if subscribe else secrets.token_hex(12),
-                    body=body,
-                    extra=extra,
-                )
-            )
-        except (OSError, RuntimeError):  # a closed TCP connection: the device reconnects and re-registers
-            self.dropped["send_failed"] += 1
+        self.queries.send(device, cmd, settings=self.settings, local=self.local, subscribe=subscribe)
 
     # -- for the monitor ------------------------------------------------------------------------------
 
@@ -579,6 +531,26 @@ class Platform:
                 self._remove_channel(device, cid, now, report=False)
             device.unknown = sum(1 for c in device.channels if not known(c))
         self.replay()
+
+    def recorder_of(self, channel: str) -> Device | str:
+        """The registered, online device that owns ``channel`` (its recorder), or why there is none."""
+        owner = self.owners.owner(channel, self.devices.__contains__)
+        device = self.devices.get(owner) if owner else None
+        if device is None or not device.registered or device.expires_at <= self.clock():
+            if owner is None:
+                return f"no registered GB/T 28181 device lists channel {channel}"
+            return f"GB/T 28181 device {owner} (owner of channel {channel}) is not registered"
+        if not device.online:
+            return f"GB/T 28181 device {owner} (owner of channel {channel}) is offline"
+        return device
+
+    async def ask(
+        self, device: Device, cmd: str, answer: Answer, target: str, fields: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """Query ``device`` about ``target``; wait until ``answer`` is done (the caller bounds the time)."""
+        await self.queries.ask(
+            device, cmd, answer, settings=self.settings, local=self.local, target=target, fields=fields
+        )
 
     def parent_of(self, gb_id: str) -> str | None:
         """The device (NVR, lower platform) a channel belongs to; a device is its own parent."""

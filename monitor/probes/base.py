@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from camwatch.config.models import Camera, ProbeSchedule
 from camwatch.monitor.faults import PICTURE_FAULTS
+
+if TYPE_CHECKING:
+    from camwatch.monitor.gb28181.platform import Platform
 
 # Per-probe statuses. Camera-level statuses (docs/design.md) are derived from these in monitor.outcome.
 OK = "ok"
@@ -90,6 +93,9 @@ class ProbeContext:
     previous: Mapping[str, ProbeResult] = field(default_factory=dict)
     # Optional sink for analysed frames (fault snapshots); signature (camera_id, jpeg_bytes, fault|None).
     snapshot_sink: Callable[[str, bytes, str | None], None] | None = None
+    # The running GB/T 28181 upper platform (``gb28181:``), set by the service: a channel's recorder is the
+    # registered device that owns it (the ``recording`` kind asks it there).
+    gb28181: Platform | None = None
 
     @property
     def timeout(self) -> float:

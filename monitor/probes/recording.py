@@ -1,6 +1,7 @@
 """Recording probe (录像完整性): is the camera's footage there, and for how long — as its recorder says.
 
-The camera's ``recorder`` (``recorders:``, kind ``isapi``) is asked for its clock, its disks and the channel's
+A GB/T 28181 camera with no ``recorder`` is asked through the platform (``recording_gb``). Otherwise the
+camera's ``recorder`` (``recorders:``, kind ``isapi``) is asked for its clock, its disks and the channel's
 footage: the last 24 h page by page, and the oldest footage it keeps (one result). ``monitor.footage.judge``
 turns that into values and faults, against the recorder's clock. An answer that cannot be read whole is the
 status ``incomplete`` with no footage verdict (a cut-short answer is never a gap); a failed disk is the fault
@@ -115,6 +116,10 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     settings = cast(RecordingSettings, ctx.settings)
     started = time.monotonic()
     recorder = camera.recorder
+    if recorder is None and camera.gb_id is not None:  # its recorder is the GB/T 28181 device owning it
+        from camwatch.monitor.probes import recording_gb
+
+        return await recording_gb.probe(camera, ctx)
     if recorder is None:
         return ProbeResult(NAME, False, SKIPPED, 0.0, error="camera has no recorder")
     secret = recorder.password.get_secret_value() if recorder.password else None

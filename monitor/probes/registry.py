@@ -150,7 +150,8 @@ SPECS: tuple[ProbeSpec, ...] = (
     ProbeSpec(
         "recording",
         RecordingSettings,
-        lambda c: c.recorder is not None,
+        # A GB/T 28181 channel's recorder is the device owning it (skipped while no platform runs).
+        lambda c: c.recorder is not None or c.gb_id is not None,
         gate="recording_concurrency",
         faults=("storage_fault", "recording_stopped", "retention_short", "recording_gaps"),
         values=(
