@@ -5,7 +5,7 @@ its ``/recordings`` endpoint)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,14 @@ class DayFootage:
     @property
     def recorded(self) -> float:
         return sum(b - a for a, b in self.ranges)
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> DayFootage:
+        """Back from ``as_json_entry`` (the service's ``/recordings`` answer)."""
+        ranges = [(float(r["start"]), float(r["end"])) for r in entry["ranges"]]
+        gaps = [(float(r["start"]), float(r["end"])) for r in entry["gaps"]]
+        day = date.fromisoformat(entry["day"])
+        return cls(day, entry["timezone"], float(entry["start"]), float(entry["end"]), ranges, gaps)
 
 
 def client(session: aiohttp.ClientSession, recorder: Recorder, settings: RecordingSettings) -> isapi.Client:
@@ -129,7 +137,7 @@ async def gb_day_footage(
     return _day(found_day, zone_name, start, end, found.ranges, settings.gap), found
 
 
-def as_json(camera: str, found: DayFootage) -> dict[str, Any]:
+def as_json_entry(camera: str, found: DayFootage) -> dict[str, Any]:
     """The day's footage as ``camwatch recordings --json`` and ``/recordings`` print it."""
     zone = ZoneInfo(found.zone)
 
@@ -140,6 +148,8 @@ def as_json(camera: str, found: DayFootage) -> dict[str, Any]:
         "camera": camera,
         "day": found.day.isoformat(),
         "timezone": found.zone,
+        "start": found.start,  # the day's span asked: its midnight to the next, or to the recorder's now
+        "end": found.end,
         "recorded_seconds": round(found.recorded, 3),
         "ranges": [{"from": local(a), "to": local(b), "start": a, "end": b} for a, b in found.ranges],
         "gaps": [{"from": local(a), "to": local(b), "start": a, "end": b} for a, b in found.gaps],

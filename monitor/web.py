@@ -226,7 +226,7 @@ def make_app(service: MonitorApp) -> web.Application:
         """A GB/T 28181 camera's footage on one day (``?day=YYYY-MM-DD``, default the device's today), asked
         of the device owning its channel now: what ``camwatch recordings`` prints for such a camera."""
         from camwatch.monitor.gb28181.recorder import NotRegistered
-        from camwatch.monitor.recordings import AnswerIncomplete, as_json, gb_day_footage
+        from camwatch.monitor.recordings import AnswerIncomplete, as_json_entry, gb_day_footage
 
         camera = service.camera(request.match_info["camera"])
         if camera is None:
@@ -249,7 +249,7 @@ def make_app(service: MonitorApp) -> web.Application:
             return _problem(503, str(exc))
         except AnswerIncomplete as exc:
             return _problem(502, str(exc))
-        body = {**as_json(camera.id, found), "device": asked.device, "clock": asked.clock}
+        body = {**as_json_entry(camera.id, found), "device": asked.device, "clock": asked.clock}
         return web.json_response({**body, "record": asked.record}, dumps=_json)
 
     app.router.add_get("/probe", probe)

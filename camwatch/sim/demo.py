@@ -34,6 +34,7 @@ DEMO_MONITOR: dict[str, Any] = {
     "debounce": {"down_after": 2, "up_after": 1},
     "backoff": {"max_interval": "30s"},
     "clusters": {"window": "60s"},
+    "recording": {"interval": "1m"},
 }
 GB_SILENCE_AFTER = 90.0  # seconds until one simulated NVR stops its keepalives
 COVERAGE_AFTER = 20.0  # seconds: let the first sweep finish so the report counts cameras that are down
@@ -155,8 +156,10 @@ def add_gb28181(config_path: Path, password: str, *, link: bool = True) -> list[
     """Add a ``gb28181:`` section for a few simulated GB/T 28181 devices to the config, and (``link``) ledger
     rows for their channels; without them every channel is one the ledger does not know."""
     port = free_udp_and_tcp_port("127.0.0.1")
-    devices = demo_devices(("127.0.0.1", port), password)
     config = yaml.safe_load(config_path.read_text())
+    # The devices speak local time in the zone the reports use (their cameras have no timezone column).
+    zone = (config.get("reports") or {}).get("timezone", "UTC")
+    devices = demo_devices(("127.0.0.1", port), password, timezone=zone)
     config["gb28181"] = {
         "listen": f"127.0.0.1:{port}",
         "id": DEMO_PLATFORM_ID,

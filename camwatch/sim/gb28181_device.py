@@ -1,6 +1,8 @@
 """GB/T 28181 device simulator: an IPC or an NVR-like lower platform that registers with an upper platform
-(digest), keeps alive, and answers Catalog (in several packets) and DeviceStatus queries — with faults:
-keepalives stop, a wrong password, channels OFF, GB2312 bodies, vendor status words (ONLINE/OFFLINE)."""
+(digest), keeps alive, and answers Catalog (in several packets), DeviceStatus (Record ON/OFF, DeviceTime)
+and RecordInfo queries (footage in several packets) — with faults: keepalives stop, a wrong password,
+channels OFF, GB2312 bodies, vendor status words (ONLINE/OFFLINE), a gap in the footage, Record OFF, a
+channel whose RecordInfo is never answered, a skewed clock."""
 
 from __future__ import annotations
 
@@ -10,11 +12,13 @@ import hashlib
 import itertools
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from camwatch.monitor.gb28181 import sip
 
@@ -50,6 +54,15 @@ class SimGbDevice:
     subscription_call_id: str = ""  # the subscription's dialog: its NOTIFYs carry this Call-ID
     answer_timeout: float = 2.0  # per transmission; a request is sent three times
     local_host: str = "127.0.0.1"  # the address it sends from (UDP)
+    # Recording (its own clock, ``timezone`` local time in RecordInfo): footage per channel as epoch ranges
+    # (default: ``retention_days`` of hour-long files up to its now), its DeviceStatus Record word (default
+    # ON for a channel, OFF for the device itself), channels whose RecordInfo gets no answer (silent).
+    timezone: str | None = None  # None: this process's local time, as a device set from our clock
+    footage: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    record_words: dict[str, str] = field(default_factory=dict)
+    record_silent: set[str] = field(default_factory=set)
+    retention_days: float = 30.0
+    records_per_packet: int = 4
     _send: Callable[[bytes], None] | None = field(default=None, init=False, repr=False)
     _waiting: dict[str, asyncio.Future[sip.SipMessage]] = field(default_factory=dict, init=False, repr=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
@@ -251,13 +264,20 @@ class SimGbDevice:
             self._tasks = [t for t in self._tasks if not t.done()]
             self._tasks.append(asyncio.create_task(self._answer_catalog(sn)))
         elif "<CmdType>DeviceStatus</CmdType>" in body:
-            now = datetime.now().timestamp() + self.device_time_offset
-            when = datetime.fromtimestamp(now).strftime("%Y-%m-%dT%H:%M:%S")
+            target = _field(body, "DeviceID") or self.device_id
+            if target != self.device_id and target not in self.channels:
+                return
+            word = self.record_words.get(target, "ON" if target in self.channels else "OFF")
             self._notify(
-                f"<Response><CmdType>DeviceStatus</CmdType><SN>{sn}</SN><DeviceID>{self.device_id}</DeviceID>"
+                f"<Response><CmdType>DeviceStatus</CmdType><SN>{sn}</SN><DeviceID>{target}</DeviceID>"
                 "<Result>OK</Result><Online>ONLINE</Online><Status>OK</Status><Encode>ON</Encode>"
-                f"<Record>OFF</Record><DeviceTime>{when}</DeviceTime></Response>"
+                f"<Record>{word}</Record><DeviceTime>{self._local(self.now())}</DeviceTime></Response>"
             )
+        elif "<CmdType>RecordInfo</CmdType>" in body:
+            target = _field(body, "DeviceID")
+            if target in self.channels and target not in self.record_silent:
+                self._tasks = [t for t in self._tasks if not t.done()]
+                self._tasks.append(asyncio.create_task(self._answer_records(sn, target, body)))
 
     async def _answer_catalog(self, sn: str) -> None:
         items = list(self.channels.items())
@@ -277,6 +297,64 @@ class SimGbDevice:
             # Paced like real devices: a burst of hundreds of datagrams would overrun a UDP receive buffer.
             await asyncio.sleep(CATALOG_PACING)
 
+    # -- recording ------------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The device's clock (``device_time_offset`` ahead of ours)."""
+        return time.time() + self.device_time_offset
+
+    def _zone(self) -> ZoneInfo | None:
+        return ZoneInfo(self.timezone) if self.timezone else None
+
+    def _local(self, ts: float) -> str:
+        return datetime.fromtimestamp(ts, self._zone()).strftime("%Y-%m-%dT%H:%M:%S")
+
+    def footage_of(self, channel: str) -> list[tuple[float, float]]:
+        """The channel's footage: as set, else hour-long files over ``retention_days`` up to the device's
+        now (the last one still being written)."""
+        if channel in self.footage:
+            return self.footage[channel]
+        now = self.now()
+        start = now - self.retention_days * 86400.0
+        return [(t, min(t + 3600.0, now)) for t in _hours(start, now)]
+
+    async def _answer_records(self, sn: str, channel: str, query: str) -> None:
+        zone = self._zone()
+
+        def instant(name: str) -> float:
+            text = _field(query, name)
+            return datetime.fromisoformat(text).replace(tzinfo=zone).timestamp() if text else 0.0
+
+        start, end = instant("StartTime"), instant("EndTime")
+        items = [(a, b) for a, b in self.footage_of(channel) if b > start and a < end]
+        total = len(items)
+        for first in range(0, max(total, 1), self.records_per_packet):
+            chunk = items[first : first + self.records_per_packet]
+            listed = "".join(
+                f"<Item><DeviceID>{channel}</DeviceID><Name>{escape(self.name)}</Name>"
+                f"<FilePath>/record/{channel}/{int(a)}.mp4</FilePath><Address>{escape(self.name)}</Address>"
+                f"<StartTime>{self._local(a)}</StartTime><EndTime>{self._local(b)}</EndTime>"
+                "<Secrecy>0</Secrecy><Type>time</Type></Item>"
+                for a, b in chunk
+            )
+            self._notify(
+                f"<Response><CmdType>RecordInfo</CmdType><SN>{sn}</SN><DeviceID>{channel}</DeviceID>"
+                f"<Name>{escape(self.name)}</Name><SumNum>{total}</SumNum>"
+                f'<RecordList Num="{len(chunk)}">{listed}</RecordList></Response>'
+            )
+            await asyncio.sleep(CATALOG_PACING)
+
+
+def _field(body: str, name: str) -> str:
+    """The text of the first ``<name>`` element of a query we were sent (our own tiny reader)."""
+    match = re.search(f"<{name}>([^<]*)</{name}>", body)
+    return match.group(1).strip() if match else ""
+
+
+def _hours(start: float, end: float) -> list[float]:
+    first = start - start % 3600.0
+    return [first + 3600.0 * n for n in range(int((end - first) // 3600.0) + 1) if first + 3600.0 * n < end]
+
 
 class _DeviceDatagrams(asyncio.DatagramProtocol):
     def __init__(self, device: SimGbDevice):
@@ -290,20 +368,43 @@ DEMO_PLATFORM_ID = "34020000002000000001"
 DEMO_DOMAIN = "3402000000"
 
 
-def demo_devices(platform: tuple[str, int], password: str, *, channels: int = 8) -> list[SimGbDevice]:
-    """A small county: an NVR over UDP with GB2312 bodies and one channel OFF, an NVR over TCP that speaks
-    ONLINE/OFFLINE (the one to silence), and an IPC whose password someone changed (it never registers)."""
+def demo_devices(
+    platform: tuple[str, int], password: str, *, channels: int = 8, timezone: str | None = None
+) -> list[SimGbDevice]:
+    """A small county: an NVR over UDP with GB2312 bodies and one channel OFF (and, on its recorder, a
+    channel with a two-hour gap in today's footage and one whose recording stopped an hour ago, Record
+    OFF), an NVR over TCP that speaks ONLINE/OFFLINE (the one to silence), and an IPC whose password
+    someone changed (it never registers)."""
 
     def make(device_id: str, **fields: Any) -> SimGbDevice:
         return SimGbDevice(
-            device_id, platform, DEMO_PLATFORM_ID, DEMO_DOMAIN, keepalive_interval=10.0, **fields
+            device_id,
+            platform,
+            DEMO_PLATFORM_ID,
+            DEMO_DOMAIN,
+            keepalive_interval=10.0,
+            timezone=timezone,
+            **fields,
         )
 
     nvr1, nvr2, ipc = "34020000001180000001", "34020000001180000002", "34020000001320000003"
     first = dict.fromkeys(channel_ids(nvr1, channels), "ON")
     first[next(iter(first))] = "OFF"
+    gap, stopped = list(first)[1:3]
+    now = time.time()
+    recorder = {
+        gap: [(now - 30 * 86400.0, now - 5 * 3600.0), (now - 3 * 3600.0, now)],
+        stopped: [(now - 30 * 86400.0, now - 3600.0)],
+    }
     return [
-        make(nvr1, password=password, channels=first, name="东门路口"),
+        make(
+            nvr1,
+            password=password,
+            channels=first,
+            name="东门路口",
+            footage=recorder,
+            record_words={stopped: "OFF"},
+        ),
         make(
             nvr2,
             password=password,

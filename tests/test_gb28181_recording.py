@@ -1,0 +1,335 @@
+"""Recordings through GB/T 28181: the ``recording`` kind for a camera whose recorder is the registered device
+owning its channel. The NVR is a raw socket (``RawGbDevice``) answering with message bodies written here from
+the standard's layouts (GB/T 28181-2016 A.2.6.6 RecordInfo, A.2.6.4 DeviceStatus): no camwatch code on its
+side. Real UDP on 127.0.0.1; counts and statuses, no timings."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from test_gb28181 import DOMAIN, NVR, PASSWORD, PLATFORM_ID, platform
+
+from camwatch.config.models import Gb28181Keepalive, RecordingSettings
+from camwatch.monitor import footage
+from camwatch.monitor.gb28181 import manscdp, records
+from camwatch.monitor.probes import recording
+from camwatch.monitor.probes.base import INCOMPLETE, OFFLINE, OK, SKIPPED, ProbeContext, ProbeResult
+from camwatch.sim.gb28181_device import channel_ids
+from support.cameras import make_camera
+from support.hostile_devices import RawGbDevice, SipReply
+
+ZONE = ZoneInfo("Asia/Shanghai")  # the NVR speaks local time; the test process runs in UTC or anywhere
+CHANNEL = channel_ids(NVR, 1)[0]
+CAMERA = make_camera(id="gb-cam", gb_id=CHANNEL, timezone="Asia/Shanghai")
+LONG = Gb28181Keepalive(interval=30.0, count=2)  # the raw NVR stays online for a test's length
+DAY = 86400.0
+Bodies = Callable[[SipReply], Iterable[bytes]]
+
+
+# -- the NVR's messages, from the standard's layouts -------------------------------------------------------
+
+
+def local(ts: float) -> str:
+    return datetime.fromtimestamp(ts, ZONE).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def field(body: bytes, name: str) -> str:
+    found = re.search(rf"<{name}>([^<]*)</{name}>".encode(), body)
+    return found.group(1).decode() if found else ""
+
+
+def hourly(start: float, end: float) -> list[tuple[float, float]]:
+    """Hour-long files from ``start`` to ``end``, as NVRs cut them."""
+    return [(t, min(t + 3600.0, end)) for t in range(int(start), int(end), 3600)]
+
+
+def record_parts(
+    sn: int,
+    items: list[tuple[float, float]],
+    *,
+    per_part: int = 4,
+    sum_num: int | None = None,
+    encoding: str = "UTF-8",
+    channel: str = CHANNEL,
+) -> list[bytes]:
+    """A RecordInfo Response in parts of ``per_part`` items (A.2.6.6), every part carrying SumNum."""
+    total = len(items) if sum_num is None else sum_num
+    parts = []
+    for first in range(0, max(len(items), 1), per_part):
+        chunk = items[first : first + per_part]
+        listed = "".join(
+            f"<Item><DeviceID>{channel}</DeviceID><Name>东门路口</Name><FilePath>{channel}/{int(a)}</FilePath>"
+            f"<Address>东门</Address><StartTime>{local(a)}</StartTime><EndTime>{local(b)}</EndTime>"
+            f"<Secrecy>0</Secrecy><Type>time</Type><RecorderID>{NVR}</RecorderID></Item>"
+            for a, b in chunk
+        )
+        xml = (
+            f'<?xml version="1.0" encoding="{encoding}"?>\r\n<Response>\r\n<CmdType>RecordInfo</CmdType>\r\n'
+            f"<SN>{sn}</SN>\r\n<DeviceID>{channel}</DeviceID>\r\n<Name>东门路口</Name>\r\n"
+            f'<SumNum>{total}</SumNum>\r\n<RecordList Num="{len(chunk)}">\r\n{listed}</RecordList>\r\n'
+            "</Response>\r\n"
+        )
+        parts.append(xml.encode(encoding))
+    return parts
+
+
+def status_body(sn: int, target: str, *, record: str = "ON", clock_offset: float = 0.0) -> bytes:
+    """A DeviceStatus Response (A.2.6.4) with the device's Record word and its clock, local time."""
+    return (
+        '<?xml version="1.0" encoding="GB2312"?>\r\n<Response>\r\n<CmdType>DeviceStatus</CmdType>\r\n'
+        f"<SN>{sn}</SN>\r\n<DeviceID>{target}</DeviceID>\r\n<Result>OK</Result>\r\n<Online>ONLINE</Online>\r\n"
+        f"<Status>OK</Status>\r\n<Encode>ON</Encode>\r\n<Record>{record}</Record>\r\n"
+        f"<DeviceTime>{local(time.time() + clock_offset)}</DeviceTime>\r\n</Response>\r\n"
+    ).encode("gb2312")
+
+
+def footage_answer(items: list[tuple[float, float]], **fields) -> Bodies:
+    return lambda query: record_parts(RawGbDevice.sn_of(query), items, **fields)
+
+
+def status_answer(**fields) -> Bodies:
+    return lambda query: [status_body(RawGbDevice.sn_of(query), field(query.body, "DeviceID"), **fields)]
+
+
+class RawNvr:
+    """Serves a registered raw device from a thread: every platform request is answered 200, RecordInfo
+    and DeviceStatus queries with the bodies ``records``/``status`` give (sent as they are produced, so an
+    endless generator is an endless stream of parts until the test ends)."""
+
+    def __init__(self, dev: RawGbDevice, records: Bodies, status: Bodies):
+        self.dev, self.records, self.status = dev, records, status
+        self.queries: list[SipReply] = []
+        self.sent = 0
+        self.stop = threading.Event()
+
+    def serve(self) -> None:
+        while not self.stop.is_set():
+            got = self.dev.recv(timeout=0.05)
+            if got is None or got.status:
+                continue
+            self.dev.answer(got)
+            self.queries.append(got)
+            cmd = field(got.body, "CmdType")
+            bodies = (
+                self.records(got)
+                if cmd == "RecordInfo"
+                else self.status(got)
+                if cmd == "DeviceStatus"
+                else ()
+            )
+            for body in bodies:
+                if self.stop.is_set():
+                    break
+                self.dev.send(self.dev.request("MESSAGE", body))
+                self.sent += 1
+                time.sleep(0.001)  # paced like a device: a burst would overrun the kernel's UDP buffer
+
+    def asked(self, cmd: str) -> list[SipReply]:
+        return [q for q in self.queries if field(q.body, "CmdType") == cmd]
+
+
+@asynccontextmanager
+async def nvr(
+    records: Bodies, status: Bodies | None = None, *, register: bool = True
+) -> AsyncIterator[tuple[object, RawNvr]]:
+    async with platform(owners={CHANNEL: NVR}, keepalive=LONG) as (p, _):
+        dev = RawGbDevice(NVR, p.local, PLATFORM_ID, DOMAIN, password=PASSWORD)
+        server = RawNvr(dev, records, status or status_answer())
+        thread = threading.Thread(target=server.serve, daemon=True)
+        try:
+            if register:
+                assert await asyncio.to_thread(dev.register) == 200
+            thread.start()
+            yield p, server
+        finally:
+            server.stop.set()
+            if thread.is_alive():
+                await asyncio.to_thread(thread.join, 5)
+            dev.close()
+
+
+async def probe(p, camera=CAMERA, **settings) -> ProbeResult:
+    settings.setdefault("timeout", 4.0)
+    ctx = ProbeContext(settings=RecordingSettings(**settings), gb28181=p)
+    return await recording.probe(camera, ctx)
+
+
+# -- verdicts ------------------------------------------------------------------------------------------------
+
+
+async def test_whole_footage_is_judged_on_the_devices_clock_with_the_query_in_its_local_time():
+    now = time.time()
+    items = hourly(now - 35 * DAY, now - 5)
+    async with nvr(footage_answer(items, encoding="GB2312")) as (p, server):
+        result = await probe(p)
+    assert result.status == OK and result.success, result.error
+    assert result.faults == ()
+    values = result.values
+    assert values["recording_retention_seconds"] == pytest.approx(35 * DAY, abs=3600)
+    assert values["recording_seconds_24h"] == pytest.approx(DAY, abs=60)
+    assert values["recording_gaps_24h"] == 0 and values["recording_last_age_seconds"] < 60
+    assert result.details == {"device": NVR, "clock": "device", "record": "ON"}
+    (status,) = server.asked("DeviceStatus")[-1:]
+    assert field(status.body, "DeviceID") == CHANNEL
+    (query,) = server.asked("RecordInfo")
+    assert field(query.body, "DeviceID") == CHANNEL
+    assert (field(query.body, "Type"), field(query.body, "Secrecy")) == ("all", "0")
+    # StartTime/EndTime in the camera's local time (Asia/Shanghai), no zone: twice the 30-day target back.
+    end = datetime.fromisoformat(field(query.body, "EndTime")).replace(tzinfo=ZONE).timestamp()
+    start = datetime.fromisoformat(field(query.body, "StartTime")).replace(tzinfo=ZONE).timestamp()
+    assert end == pytest.approx(now, abs=5) and end - start == pytest.approx(60 * DAY, abs=2)
+    assert len(items) > 800  # in parts of four: some 210 MESSAGEs sharing one SN
+
+
+async def test_a_gap_is_a_gap_and_the_channel_answer_in_utf8_is_read_too():
+    now = time.time()
+    items = [(now - 40 * DAY, now - 3 * 3600), (now - 3 * 3600 + 600, now - 5)]  # ten minutes missing
+    async with nvr(footage_answer(items, encoding="UTF-8")) as (p, _):
+        result = await probe(p)
+    assert result.status == OK and result.faults == (footage.GAPS,)
+    assert result.values["recording_gaps_24h"] == 1
+    assert result.values["recording_seconds_24h"] == pytest.approx(DAY - 600, abs=30)
+
+
+async def test_stopped_footage_and_short_retention():
+    now = time.time()
+    async with nvr(footage_answer(hourly(now - 6 * DAY, now - 2 * 3600))) as (p, _):
+        result = await probe(p)
+    assert result.status == OK
+    assert set(result.faults) == {footage.STOPPED, footage.RETENTION_SHORT}
+    assert result.values["recording_retention_seconds"] == pytest.approx(6 * DAY, abs=3600)
+    assert result.values["recording_last_age_seconds"] == pytest.approx(2 * 3600, abs=60)
+
+
+async def test_record_off_is_a_stopped_recording_with_that_reason_even_with_fresh_footage():
+    now = time.time()
+    async with nvr(footage_answer(hourly(now - 31 * DAY, now - 5)), status_answer(record="OFF")) as (p, _):
+        result = await probe(p)
+    assert result.status == OK and result.faults == (footage.STOPPED,)
+    assert result.details["record"] == "OFF" and "Record OFF" in result.details["reason"]
+
+
+async def test_a_skewed_device_clock_does_not_look_stopped():
+    # The NVR's clock runs 2 h behind: its newest footage ends at its now, two hours before ours.
+    skew = -2 * 3600.0
+    now = time.time() + skew
+    async with nvr(footage_answer(hourly(now - 31 * DAY, now)), status_answer(clock_offset=skew)) as (
+        p,
+        server,
+    ):
+        result = await probe(p)
+    assert result.status == OK and result.faults == (), result.faults
+    assert result.details["clock"] == "device" and result.values["recording_last_age_seconds"] < 60
+    (query,) = server.asked("RecordInfo")
+    end = datetime.fromisoformat(field(query.body, "EndTime")).replace(tzinfo=ZONE).timestamp()
+    assert end == pytest.approx(time.time() + skew, abs=10)  # the window is on the device's clock
+
+
+# -- incomplete, never a gap ---------------------------------------------------------------------------------
+
+
+async def test_an_answer_short_of_sumnum_is_incomplete_never_a_gap():
+    now = time.time()
+    items = hourly(now - 31 * DAY, now - 5)
+    short = lambda q: record_parts(RawGbDevice.sn_of(q), items, sum_num=len(items) + 8)  # noqa: E731
+    async with nvr(short) as (p, _):
+        result = await probe(p, timeout=3.0)
+    assert result.status == INCOMPLETE and not result.success and result.faults == ()
+    assert f"{len(items)} of {len(items) + 8} items within 3 s" in (result.error or "")
+    assert result.values == {}
+
+
+async def test_a_silent_device_is_incomplete_and_a_missing_device_status_leaves_our_clock():
+    now = time.time()
+    async with nvr(lambda q: (), status=lambda q: ()) as (p, _):
+        silent = await probe(p, timeout=2.0)
+    assert silent.status == INCOMPLETE and "no answer within 2 s" in (silent.error or "")
+    async with nvr(footage_answer(hourly(now - 31 * DAY, now)), status=lambda q: ()) as (p, _):
+        result = await probe(p, timeout=4.0)
+    assert result.status == OK and result.details["clock"] == "camwatch" and result.details["record"] == ""
+
+
+async def test_a_million_items_endless_parts_and_a_lying_sumnum_are_bounded():
+    now = time.time()
+    few = hourly(now - 2 * 3600, now)
+
+    def endless(query: SipReply):
+        sn = RawGbDevice.sn_of(query)
+        while True:  # empty parts claiming 50 items, for ever
+            yield record_parts(sn, [], sum_num=50)[0]
+            time.sleep(0.001)
+
+    cases = {
+        "million": (
+            lambda q: record_parts(RawGbDevice.sn_of(q), few, sum_num=1_000_000),
+            "more than max_items",
+        ),
+        "endless": (endless, "more parts (51) than the 50 items announced"),
+        "lying": (lambda q: record_parts(RawGbDevice.sn_of(q), few * 3, sum_num=2), "more items than SumNum"),
+    }
+    for name, (bodies, why) in cases.items():
+        async with nvr(bodies) as (p, server):
+            started = time.monotonic()
+            result = await probe(p, timeout=20.0)
+            took = time.monotonic() - started
+            sent = server.sent
+        assert result.status == INCOMPLETE, name
+        assert why in (result.error or ""), (name, result.error)
+        assert took < 10.0, name  # ended by the bound, not by the 20 s timeout
+        assert p.queries.answers == {}, name
+        assert not [c for d in p.devices.values() for c, _ in d.pending.values() if c == "RecordInfo"], name
+        if name == "endless":
+            assert sent >= 51
+
+
+async def test_padding_past_the_byte_bound_ends_the_answer():
+    answer = records.RecordAnswer(CHANNEL, ZONE, max_items=100)
+    doc = manscdp.Manscdp("Response", "RecordInfo", 7, CHANNEL, sum_num=2)
+    answer.feed(doc, 3 * records.ITEM_BYTES)
+    assert answer.done.is_set() and "bytes for 2 items" in answer.reason
+
+
+# -- only the owner's registered contact, only for an SN we sent --------------------------------------------
+
+
+async def test_a_spoofed_answer_from_another_port_does_not_complete_the_query():
+    now = time.time()
+    items = hourly(now - 31 * DAY, now)
+    fakes: list[RawGbDevice] = []
+    async with nvr(lambda q: ()) as (p, server):
+
+        def forged(query: SipReply) -> list[bytes]:
+            # A forger that even knows the SN answers "all is well" from another port; the NVR stays silent.
+            fake = RawGbDevice(NVR, server.dev.platform, PLATFORM_ID, DOMAIN)
+            fakes.append(fake)
+            for body in record_parts(RawGbDevice.sn_of(query), items):
+                fake.send(fake.request("MESSAGE", body))
+            return []
+
+        server.records = forged
+        result = await probe(p, timeout=2.0)
+        assert p.dropped["wrong_contact"] >= 1
+    for fake in fakes:
+        fake.close()
+    assert result.status == INCOMPLETE and "no answer" in (result.error or "")
+
+
+async def test_a_device_that_is_not_registered_says_so_without_a_recording_fault():
+    async with nvr(lambda q: (), register=False) as (p, _):
+        result = await probe(p)
+    assert result.status == OFFLINE and result.faults == ()
+    assert f"GB/T 28181 device {NVR} (owner of channel {CHANNEL}) is not registered" == result.error
+    other = make_camera(id="lost", gb_id=channel_ids("34020000001180000077", 1)[0])
+    async with nvr(lambda q: ()) as (p, _):
+        lost = await probe(p, other)
+    assert lost.status == OFFLINE and "no registered GB/T 28181 device lists channel" in (lost.error or "")
+    no_platform = await recording.probe(CAMERA, ProbeContext(settings=RecordingSettings()))
+    assert no_platform.status == SKIPPED
