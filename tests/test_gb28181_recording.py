@@ -236,6 +236,16 @@ async def test_a_skewed_device_clock_does_not_look_stopped():
     assert end == pytest.approx(time.time() + skew, abs=10)  # the window is on the device's clock
 
 
+async def test_an_nvr_answering_devicestatus_about_itself_gives_its_clock_not_a_record_word():
+    skew = -3600.0
+    now = time.time() + skew
+    about_itself = lambda q: [status_body(RawGbDevice.sn_of(q), NVR, record="OFF", clock_offset=skew)]  # noqa: E731
+    async with nvr(footage_answer(hourly(now - 31 * DAY, now)), about_itself) as (p, _):
+        result = await probe(p)
+    assert result.status == OK and result.faults == ()  # the NVR's own Record OFF is not the channel's
+    assert result.details["clock"] == "device" and result.details["record"] == ""
+
+
 # -- incomplete, never a gap ---------------------------------------------------------------------------------
 
 

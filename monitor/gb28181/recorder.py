@@ -53,7 +53,7 @@ def _recorder(platform: Platform, channel: str) -> Device:
 
 
 async def _status(platform: Platform, device: Device, channel: str, wait: float) -> StatusAnswer:
-    status = StatusAnswer(channel)
+    status = StatusAnswer(channel, device.id)
     try:
         async with asyncio.timeout(wait):
             await platform.ask(device, "DeviceStatus", status, channel)
@@ -79,7 +79,7 @@ async def ask_footage(
     status = await _status(platform, device, channel, min(STATUS_WAIT, timeout / 4))
     offset, clock, record = 0.0, "camwatch", ""
     if status.doc is not None:
-        record = status.doc.extra.get("Record", "").upper()
+        record = status.record
         told = status.doc.device_time
         if told is not None:  # local time without a zone, mostly: the camera's zone
             instant = (told if told.tzinfo is not None else told.replace(tzinfo=zone)).timestamp()

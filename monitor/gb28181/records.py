@@ -103,9 +103,12 @@ class RecordAnswer:
 
 @dataclass(eq=False)
 class StatusAnswer:
-    """A DeviceStatus answer about ``target``: its ``Record`` word and ``DeviceTime``."""
+    """A DeviceStatus answer about ``target``: its ``Record`` word and ``DeviceTime``. Many NVRs answer about
+    themselves whatever they were asked: an answer naming ``device`` is taken for its clock (``record``
+    stays unknown: the NVR's own word says nothing of the channel)."""
 
     target: str
+    device: str = ""
     done: asyncio.Event = field(default_factory=asyncio.Event)
     doc: manscdp.Manscdp | None = None
     received_at: float = 0.0
@@ -119,9 +122,16 @@ class StatusAnswer:
     def feed(self, doc: manscdp.Manscdp, size: int) -> None:
         if self.done.is_set():
             return
-        if doc.device_id != self.target:
+        if doc.device_id not in (self.target, self.device):
             self.fail(f"the answer names {doc.device_id[:20]!r}, not the channel asked")
             return
         self.doc = doc
         self.received_at = time.time()
         self.done.set()
+
+    @property
+    def record(self) -> str:
+        """The channel's ``Record`` word (ON/OFF), "" when unknown."""
+        if self.doc is None or self.doc.device_id != self.target:
+            return ""
+        return self.doc.extra.get("Record", "").strip().upper()
