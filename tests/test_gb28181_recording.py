@@ -313,23 +313,28 @@ async def test_padding_past_the_byte_bound_ends_the_answer():
 # -- only the owner's registered contact, only for an SN we sent --------------------------------------------
 
 
-async def test_a_spoofed_answer_from_another_port_does_not_complete_the_query():
+async def test_answers_from_another_port_or_a_neighbour_nvr_do_not_complete_the_query():
     now = time.time()
     items = hourly(now - 31 * DAY, now)
     fakes: list[RawGbDevice] = []
     async with nvr(lambda q: ()) as (p, server):
+        # A registered neighbour NVR, its own password and contact: it may answer only its own queries.
+        neighbour = RawGbDevice("34020000001180000002", p.local, PLATFORM_ID, DOMAIN, password=PASSWORD)
+        fakes.append(neighbour)
+        assert await asyncio.to_thread(neighbour.register) == 200
 
         def forged(query: SipReply) -> list[bytes]:
-            # A forger that even knows the SN answers "all is well" from another port; the NVR stays silent.
-            fake = RawGbDevice(NVR, server.dev.platform, PLATFORM_ID, DOMAIN)
+            # Forgers that even know the SN answer "all is well"; the NVR itself stays silent.
+            fake = RawGbDevice(NVR, server.dev.platform, PLATFORM_ID, DOMAIN)  # as the NVR, another port
             fakes.append(fake)
             for body in record_parts(RawGbDevice.sn_of(query), items):
                 fake.send(fake.request("MESSAGE", body))
+                neighbour.send(neighbour.request("MESSAGE", body))
             return []
 
         server.records = forged
         result = await probe(p, timeout=2.0)
-        assert p.dropped["wrong_contact"] >= 1
+        assert p.dropped["wrong_contact"] >= 1 and p.dropped["unsolicited_response"] >= 1
     for fake in fakes:
         fake.close()
     assert result.status == INCOMPLETE and "no answer" in (result.error or "")
