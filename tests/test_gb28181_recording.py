@@ -246,6 +246,23 @@ async def test_an_nvr_answering_devicestatus_about_itself_gives_its_clock_not_a_
     assert result.details["clock"] == "device" and result.details["record"] == ""
 
 
+async def test_with_no_device_status_a_recent_keepalive_date_is_the_recorders_clock():
+    skew = -2 * 3600.0
+    now = time.time() + skew
+    async with nvr(footage_answer(hourly(now - 31 * DAY, now)), status=lambda q: ()) as (p, server):
+        keepalive = (
+            f'<?xml version="1.0" encoding="GB2312"?>\r\n<Notify>\r\n<CmdType>Keepalive</CmdType>\r\n'
+            f"<SN>5</SN>\r\n<DeviceID>{NVR}</DeviceID>\r\n<Status>OK</Status>\r\n</Notify>\r\n"
+        ).encode()
+        date = f"Date: {local(time.time() + skew)}.000"  # the GB/T 28181 form: local time, milliseconds
+        server.dev.send(server.dev.request("MESSAGE", keepalive, extra=(date,)))
+        await until(lambda: p.devices[NVR].keepalive_date is not None)
+        result = await probe(p, timeout=4.0)
+    assert result.status == OK and result.faults == (), result.faults
+    assert result.details["clock"] == "keepalive" and result.values["recording_last_age_seconds"] < 60
+    assert records.header_instant("Sat, 13 Nov 2010 23:29:00 GMT", ZONE) == 1289690940.0
+
+
 # -- incomplete, never a gap ---------------------------------------------------------------------------------
 
 

@@ -64,6 +64,9 @@ class Device:
     unknown: int = 0  # channels the ledger does not know
     warned_unknown: bool = False
     clock_offset: float | None = None
+    # The last keepalive's ``Date`` header (bounded) and when it came: the recorder's clock when no
+    # DeviceStatus gives a DeviceTime.
+    keepalive_date: tuple[str, float] | None = None
     device_status: dict[str, str] = field(default_factory=dict)
     cseq: int = 0
 

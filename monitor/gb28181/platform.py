@@ -362,6 +362,8 @@ class Platform:
         send(sip.response(msg, 200, "OK"))
         if doc.cmd == "Keepalive":
             self._keepalive(device, now)
+            if date := msg.header("date"):
+                device.keepalive_date = (date[:64], now)
         elif doc.cmd == "Catalog" and doc.root == "Response":
             if self.queries.awaited(device, doc.sn, "Catalog", now):
                 self._catalog(device, doc, now)

@@ -2,7 +2,8 @@
 ``Record`` word (DeviceStatus about the channel), then its footage (RecordInfo) over a window of that clock.
 
 Both are bounded by the caller's time; a DeviceStatus that does not come within a quarter of it (at most
-``STATUS_WAIT``) leaves camwatch's clock in use and ``Record`` unknown, and the footage query has the rest.
+``STATUS_WAIT``) leaves ``Record`` unknown and the clock to the last keepalive's ``Date`` header (when
+recent), else camwatch's; the footage query has the rest.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import TYPE_CHECKING
 
 from camwatch.monitor.gb28181.devices import Device
 from camwatch.monitor.gb28181.queries import QueryFailed
-from camwatch.monitor.gb28181.records import RecordAnswer, StatusAnswer, local_text
+from camwatch.monitor.gb28181.records import RecordAnswer, StatusAnswer, header_instant, local_text
 
 if TYPE_CHECKING:
     from camwatch.monitor.gb28181.platform import Platform
 
 STATUS_WAIT = 10.0  # seconds
+KEEPALIVE_DATE_AGE = 600.0  # a keepalive's Date older than this (seconds) no longer tells the clock
 
 
 class NotRegistered(LookupError):
@@ -34,7 +36,7 @@ class Footage:
 
     device: str
     now: float  # the recorder's clock when asked
-    clock: str  # "device" (its DeviceTime) or "camwatch" (no DeviceTime came)
+    clock: str  # "device" (its DeviceTime), "keepalive" (its keepalive's Date) or "camwatch"
     record: str  # the DeviceStatus Record word (ON/OFF), "" when unknown
     window: tuple[float, float]
     ranges: list[tuple[float, float]] = field(default_factory=list)
@@ -84,6 +86,11 @@ async def ask_footage(
         if told is not None:  # local time without a zone, mostly: the camera's zone
             instant = (told if told.tzinfo is not None else told.replace(tzinfo=zone)).timestamp()
             offset, clock = instant - status.received_at, "device"
+    if clock == "camwatch" and device.keepalive_date is not None:
+        text, received = device.keepalive_date
+        said = header_instant(text, zone)
+        if said is not None and time.time() - received < KEEPALIVE_DATE_AGE:
+            offset, clock = said - received, "keepalive"
     now = time.time() + offset
     start, end = window(now)
     answer = RecordAnswer(channel, zone, max_items)

@@ -14,6 +14,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from email.utils import parsedate_to_datetime
 
 from camwatch.monitor.gb28181 import manscdp
 
@@ -34,6 +35,18 @@ def device_instant(text: str, zone: tzinfo) -> float | None:
     except ValueError:
         return None
     return (when if when.tzinfo is not None else when.replace(tzinfo=zone)).timestamp()
+
+
+def header_instant(text: str, zone: tzinfo) -> float | None:
+    """A SIP ``Date`` header as epoch seconds: the GB/T 28181 form (local time, as ``device_instant``) or
+    RFC 3261's (``Sat, 13 Nov 2010 23:29:00 GMT``); None if unreadable."""
+    found = device_instant(text, zone)
+    if found is not None:
+        return found
+    try:
+        return parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 @dataclass(eq=False)
