@@ -44,7 +44,8 @@ def judge(
     the oldest footage the recorder holds, when it was asked apart (else the oldest range given). ``gap``: a
     hole longer than this between two pieces of footage in the last 24 h is a gap (also the hole from the
     window's start, when older footage exists); the hole after the newest footage is not a gap but, longer
-    than ``stopped_after``, a stopped recording. ``retention``: the target, seconds of footage kept.
+    than ``stopped_after``, a stopped recording (with no ``ranges`` but an ``oldest``, its age is at least the
+    window's). ``retention``: the target, seconds of footage kept.
     """
     pieces = merge(ranges)  # sorted, overlapping or touching pieces joined
     first = min([p[0] for p in pieces[:1]] + ([oldest] if oldest is not None else []), default=None)
@@ -60,7 +61,8 @@ def judge(
     if inside and first < window:
         holes.append(inside[0][0] - window)  # footage before the window: its start is no beginning
     gaps = sum(1 for h in holes if h > gap)
-    newest = max(e for _, e in pieces)
+    # No footage given but older footage known (``oldest``): the newest ends before the window at the latest.
+    newest = max((e for _, e in pieces), default=max(first, window))
     kept = max(0.0, now - first)
     last_age = max(0.0, now - newest)
     values = {

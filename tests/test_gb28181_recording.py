@@ -24,7 +24,15 @@ from camwatch.config.models import Gb28181Keepalive, RecordingSettings
 from camwatch.monitor import footage
 from camwatch.monitor.gb28181 import manscdp, records
 from camwatch.monitor.probes import recording
-from camwatch.monitor.probes.base import INCOMPLETE, OFFLINE, OK, SKIPPED, ProbeContext, ProbeResult
+from camwatch.monitor.probes.base import (
+    INCOMPLETE,
+    OFFLINE,
+    OK,
+    SKIPPED,
+    MemoryBaselines,
+    ProbeContext,
+    ProbeResult,
+)
 from camwatch.sim.gb28181_device import channel_ids
 from support.cameras import make_camera
 from support.hostile_devices import RawGbDevice, SipReply
@@ -159,9 +167,11 @@ async def nvr(
             dev.close()
 
 
-async def probe(p, camera=CAMERA, **settings) -> ProbeResult:
+async def probe(p, camera=CAMERA, baselines=None, **settings) -> ProbeResult:
     settings.setdefault("timeout", 4.0)
-    ctx = ProbeContext(settings=RecordingSettings(**settings), gb28181=p)
+    ctx = ProbeContext(
+        settings=RecordingSettings(**settings), gb28181=p, baselines=baselines or MemoryBaselines()
+    )
     return await recording.probe(camera, ctx)
 
 
@@ -179,7 +189,7 @@ async def test_whole_footage_is_judged_on_the_devices_clock_with_the_query_in_it
     assert values["recording_retention_seconds"] == pytest.approx(35 * DAY, abs=3600)
     assert values["recording_seconds_24h"] == pytest.approx(DAY, abs=60)
     assert values["recording_gaps_24h"] == 0 and values["recording_last_age_seconds"] < 60
-    assert result.details == {"device": NVR, "clock": "device", "record": "ON"}
+    assert result.details == {"device": NVR, "clock": "device", "record": "ON", "window_seconds": 60 * DAY}
     (status,) = server.asked("DeviceStatus")[-1:]
     assert field(status.body, "DeviceID") == CHANNEL
     (query,) = server.asked("RecordInfo")
@@ -261,6 +271,36 @@ async def test_with_no_device_status_a_recent_keepalive_date_is_the_recorders_cl
     assert result.status == OK and result.faults == (), result.faults
     assert result.details["clock"] == "keepalive" and result.values["recording_last_age_seconds"] < 60
     assert records.header_instant("Sat, 13 Nov 2010 23:29:00 GMT", ZONE) == 1289690940.0
+
+
+async def test_the_whole_window_is_asked_once_a_day_and_the_last_24_hours_in_between():
+    now = time.time()
+    footage_now = {"items": hourly(now - 35 * DAY, now - 5)}
+    memory = MemoryBaselines()
+    answer = lambda q: record_parts(RawGbDevice.sn_of(q), footage_now["items"])  # noqa: E731
+    async with nvr(answer) as (p, server):
+        first = await probe(p, baselines=memory)
+        second = await probe(p, baselines=memory)
+        # The disk was replaced an hour ago: the last 24 h do not reach back, so the next check asks it all.
+        footage_now["items"] = [(now - 3600, now - 5)]
+        wiped = await probe(p, baselines=memory)
+        again = await probe(p, baselines=memory)
+        windows = [field(q.body, "StartTime") for q in server.asked("RecordInfo")]
+    assert [r.details["window_seconds"] for r in (first, second, wiped, again)] == [
+        60 * DAY,
+        DAY,
+        DAY,
+        60 * DAY,
+    ]
+    assert len(windows) == 4 and first.faults == second.faults == ()
+    # Between whole asks the retention measured is carried on the recorder's clock, not grown.
+    assert second.values["recording_retention_seconds"] == pytest.approx(
+        first.values["recording_retention_seconds"], abs=5
+    )
+    assert second.values["recording_seconds_24h"] == pytest.approx(DAY, abs=60)
+    assert footage.GAPS in wiped.faults  # 23 h missing from the last 24 h
+    assert footage.RETENTION_SHORT in again.faults
+    assert again.values["recording_retention_seconds"] == pytest.approx(3600, abs=60)
 
 
 # -- incomplete, never a gap ---------------------------------------------------------------------------------

@@ -477,3 +477,11 @@ def test_recordings_of_a_camera_without_a_recorder_says_so(tmp_path, monkeypatch
     assert result.exit_code == 1 and "names no recorder" in result.output
     result = CliRunner().invoke(app, ["recordings", str(config), "nope"])
     assert result.exit_code == 1 and "unknown camera id" in result.output
+
+
+def test_old_footage_but_none_in_the_last_24_hours_is_stopped_not_a_crash():
+    verdict = judge([], oldest=NOW - 40 * DAY)
+    assert verdict.faults == (footage.STOPPED,)
+    assert verdict.values["recording_last_age_seconds"] == DAY  # at least: nothing since the window began
+    assert verdict.values["recording_retention_seconds"] == 40 * DAY
+    assert verdict.values["recording_seconds_24h"] == 0 and verdict.values["recording_gaps_24h"] == 0
