@@ -456,7 +456,8 @@ async def test_the_service_checks_gb_cameras_recordings_and_answers_recordings(t
 
     ok, gap, off, silent = channel_ids(NVR, 4)
     cameras = {"gb-ok": ok, "gb-gap": gap, "gb-off": off, "gb-silent": silent}
-    config = _write_config(tmp_path, unused_port(), free_udp_and_tcp_port("127.0.0.1"), cameras)
+    lost = {"gb-lost": channel_ids("34020000001180000009", 1)[0]}  # no device lists it
+    config = _write_config(tmp_path, unused_port(), free_udp_and_tcp_port("127.0.0.1"), {**cameras, **lost})
     monkeypatch.setenv("GB_PW", PASSWORD)
     monkeypatch.setenv("CAMWATCH_WEB_PASSWORD", "ops-pw")
     code, said = await asyncio.to_thread(_cli, str(config), "gb-gap", "--user", "ops")
@@ -516,7 +517,10 @@ async def test_the_service_checks_gb_cameras_recordings_and_answers_recordings(t
         code, said = await asyncio.to_thread(_cli, *asked)
         assert code == 0 and "1 gap(s)" in said
         code, said = await asyncio.to_thread(_cli, str(config), "gb-silent", "--user", "ops")
-        assert code == 1 and "answer incomplete" in said
+        assert code == 1 and "answered 502" in said and "answer incomplete" in said
+        code, said = await asyncio.to_thread(_cli, str(config), "gb-lost", "--user", "ops")
+        assert code == 1 and "answered 503: no registered GB/T 28181 device lists channel" in said
+        assert svc.tracker.tracks["gb-lost"].probes["recording"].status == OFFLINE
     finally:
         await sim.stop()
         await svc.stop()
