@@ -23,7 +23,7 @@ from test_gb28181 import DOMAIN, NVR, PASSWORD, PLATFORM_ID, platform, until
 from camwatch.config.models import Gb28181Keepalive, RecordingSettings
 from camwatch.monitor import footage
 from camwatch.monitor.gb28181 import manscdp, records
-from camwatch.monitor.probes import recording
+from camwatch.monitor.probes import recording, recording_gb
 from camwatch.monitor.probes.base import (
     INCOMPLETE,
     OFFLINE,
@@ -301,6 +301,11 @@ async def test_the_whole_window_is_asked_once_a_day_and_the_last_24_hours_in_bet
     assert footage.GAPS in wiped.faults  # 23 h missing from the last 24 h
     assert footage.RETENTION_SHORT in again.faults
     assert again.values["recording_retention_seconds"] == pytest.approx(3600, abs=60)
+    # After a start's first round, each camera's next whole ask comes at its own phase of the day: a fleet's
+    # whole asks spread over the hourly rounds instead of all falling in one.
+    phases = sorted(recording_gb._phase(f"cam-{n}") / DAY for n in range(1000))
+    assert phases[0] < 0.01 and phases[-1] > 0.99 and 0.4 < phases[500] < 0.6
+    assert recording_gb._phase(CAMERA.id) > 600  # this test's second check is not yet due for a whole ask
 
 
 # -- incomplete, never a gap ---------------------------------------------------------------------------------

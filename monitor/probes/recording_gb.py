@@ -3,7 +3,7 @@ that owns its channel (nothing to configure), asked through the running platform
 
 The device's ``DeviceTime`` is the recorder's clock and its ``Record`` word is read. ``RecordInfo`` asks the
 whole retention window (twice the target: a longer retention reads as that much, never short) at most once
-a day (``FULL_EVERY``) and the last 24 h otherwise: an NVR's hour-long files over 60 days are some 1,440
+a day (``FULL_EVERY``, each camera at its own phase of the day) and the last 24 h otherwise: an NVR's hour-long files over 60 days are some 1,440
 items in hundreds of MESSAGEs, too many to ask every hour. Between whole asks the oldest footage is carried
 forward with the recorder's clock (the retention measured holds, as a full recorder overwrites as fast as it
 records); a last 24 h that does not reach back to its start (nothing recorded, or footage wiped) asks the
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -41,10 +42,17 @@ FULL_EVERY = footage.DAY  # seconds (recorder's clock) between asks of the whole
 
 @dataclass(frozen=True)
 class _Oldest(Transient):
-    """The oldest footage the last whole ask found, and the recorder's clock then."""
+    """The oldest footage the last whole ask found, the recorder's clock then, and when the next is due."""
 
     start: float
     asked: float
+    due: float
+
+
+def _phase(camera_id: str) -> float:
+    """A camera's own share of the day (0 to ``FULL_EVERY``), stable across runs: after a start's first round,
+    the whole asks of a fleet spread over the day instead of all falling in one hourly round."""
+    return zlib.crc32(camera_id.encode()) / 2**32 * FULL_EVERY
 
 
 async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
@@ -60,7 +68,8 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     known = cached if isinstance(cached, _Oldest) else None
 
     def window(now: float) -> tuple[float, float]:
-        if known is not None and 0.0 <= now - known.asked < FULL_EVERY:
+        # A recorder clock set back (beyond DeviceTime's second steps) asks the whole window again.
+        if known is not None and known.asked - 60.0 <= now < known.due:
             return now - footage.DAY, now
         return now - 2 * max(target, footage.DAY), now
 
@@ -78,12 +87,14 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     whole = found.window[1] - found.window[0] > footage.DAY
     oldest: float | None = None
     if whole and found.ranges:
-        ctx.baselines.put(camera.id, OLDEST, _Oldest(min(s for s, _ in found.ranges), found.now))
+        # The first whole ask's successor comes at the camera's phase of the day, then every FULL_EVERY.
+        due = found.now + (FULL_EVERY if known is not None else _phase(camera.id))
+        ctx.baselines.put(camera.id, OLDEST, _Oldest(min(s for s, _ in found.ranges), found.now, due))
     elif not whole and known is not None:
         oldest = known.start + (found.now - known.asked)
         if min((s for s, _ in found.ranges), default=found.now) > found.window[0] + settings.gap:
             # The last 24 h do not reach back to its start: the next check asks the whole window again.
-            ctx.baselines.put(camera.id, OLDEST, _Oldest(known.start, -math.inf))
+            ctx.baselines.put(camera.id, OLDEST, _Oldest(known.start, known.asked, -math.inf))
     details["window_seconds"] = round(found.window[1] - found.window[0])
     verdict = footage.judge(
         found.ranges,
