@@ -3,13 +3,14 @@ that owns its channel (nothing to configure), asked through the running platform
 
 The device's ``DeviceTime`` is the recorder's clock and its ``Record`` word is read. ``RecordInfo`` asks the
 whole retention window (twice the target: a longer retention reads as that much, never short) at most once
-a day (``FULL_EVERY``, each camera at its own phase of the day) and the last 24 h otherwise: an NVR's hour-long files over 60 days are some 1,440
-items in hundreds of MESSAGEs, too many to ask every hour. Between whole asks the oldest footage is carried
-forward with the recorder's clock (the retention measured holds, as a full recorder overwrites as fast as it
-records); a last 24 h that does not reach back to its start (nothing recorded, or footage wiped) asks the
-whole window at the next check. ``monitor.footage.judge`` judges the footage; ``Record`` OFF is
-``recording_stopped`` whatever the footage says. A device that is not registered is the status ``offline``
-saying so (no recording fault); an answer short of its ``SumNum``, or none in time, is ``incomplete``.
+a day (``FULL_EVERY``, each camera at its own phase of the day) and the last 24 h otherwise: an NVR's
+hour-long files over 60 days are some 1,440 items in hundreds of MESSAGEs, too many to ask every hour.
+Between whole asks the oldest footage is carried forward with the recorder's clock (the retention measured
+holds, as a full recorder overwrites as fast as it records); a last 24 h that does not reach back to its
+start (nothing recorded, or footage wiped) asks the whole window at the next check.
+``monitor.footage.judge`` judges the footage; ``Record`` OFF is ``recording_stopped`` whatever the footage
+says. A device that is not registered is the status ``offline`` saying so (no recording fault); an answer
+short of its ``SumNum``, or none in time, is ``incomplete``.
 """
 
 from __future__ import annotations
