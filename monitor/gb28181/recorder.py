@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from camwatch.monitor.gb28181.devices import Device
 from camwatch.monitor.gb28181.queries import QueryFailed
-from camwatch.monitor.gb28181.records import RecordAnswer, StatusAnswer, header_instant, local_text
+from camwatch.monitor.gb28181.records import (
+    RecordAnswer,
+    StatusAnswer,
+    header_instant,
+    item_bound,
+    local_text,
+)
 
 if TYPE_CHECKING:
     from camwatch.monitor.gb28181.platform import Platform
@@ -93,7 +99,7 @@ async def ask_footage(
             offset, clock = said - received, "keepalive"
     now = time.time() + offset
     start, end = window(now)
-    answer = RecordAnswer(channel, zone, max_items)
+    answer = RecordAnswer(channel, zone, item_bound(max_items))
     fields = (
         ("StartTime", local_text(start, zone)),
         ("EndTime", local_text(end, zone)),

@@ -2,7 +2,7 @@
 
 ``RecordInfo`` answers come in one or several Response MESSAGEs sharing the query's SN: ``SumNum`` is the
 total, each part's ``RecordList`` holds some items. ``RecordAnswer`` collects them, bounded: a ``SumNum``
-over ``max_items`` is refused at once, more items or parts than ``SumNum`` claims end the answer, and so do
+over ``item_bound`` is refused at once, more items or parts than ``SumNum`` claims end the answer, and so do
 ``ITEM_BYTES`` per announced item; the caller bounds the time. Whatever stops short of ``SumNum`` is
 incomplete (``reason``), never a gap. Times are the device's local time (its camera's ``timezone``) unless
 it writes a zone.
@@ -21,6 +21,14 @@ from camwatch.monitor.gb28181 import manscdp
 # A real RecordInfo item (ids, name, path, times, type) is 200-400 bytes: an answer padded beyond this per
 # announced item is refused.
 ITEM_BYTES = 1024
+# Items one RecordInfo answer may hold (monitor.recording.max_items when larger): 180 days of 15-minute
+# files, a hotel camera's whole window.
+MAX_ITEMS = 20_000
+
+
+def item_bound(configured: int) -> int:
+    """The items one answer may hold: ``MAX_ITEMS``, or the configured ``max_items`` when larger."""
+    return max(configured, MAX_ITEMS)
 
 
 def local_text(ts: float, zone: tzinfo) -> str:
@@ -83,7 +91,8 @@ class RecordAnswer:
         if self.sum_num is None:
             self.sum_num = doc.sum_num
             if doc.sum_num > self.max_items:
-                self.fail(f"the device announces {doc.sum_num} items, more than max_items ({self.max_items})")
+                bound = f"more than one answer may hold ({self.max_items})"
+                self.fail(f"the device announces {doc.sum_num} items, {bound}")
                 return
         elif doc.sum_num != self.sum_num:
             self.fail(f"SumNum changed between parts ({self.sum_num}, then {doc.sum_num})")
