@@ -168,7 +168,7 @@ async def nvr(
 
 
 async def probe(p, camera=CAMERA, baselines=None, **settings) -> ProbeResult:
-    settings.setdefault("timeout", 4.0)
+    settings.setdefault("timeout", 10.0)  # a whole answer ends the check at once; only silence waits
     ctx = ProbeContext(
         settings=RecordingSettings(**settings), gb28181=p, baselines=baselines or MemoryBaselines()
     )
@@ -267,7 +267,7 @@ async def test_with_no_device_status_a_recent_keepalive_date_is_the_recorders_cl
         date = f"Date: {local(time.time() + skew)}.000"  # the GB/T 28181 form: local time, milliseconds
         server.dev.send(server.dev.request("MESSAGE", keepalive, extra=(date,)))
         await until(lambda: p.devices[NVR].keepalive_date is not None)
-        result = await probe(p, timeout=4.0)
+        result = await probe(p, timeout=8.0)
     assert result.status == OK and result.faults == (), result.faults
     assert result.details["clock"] == "keepalive" and result.values["recording_last_age_seconds"] < 60
     assert records.header_instant("Sat, 13 Nov 2010 23:29:00 GMT", ZONE) == 1289690940.0
@@ -328,7 +328,7 @@ async def test_a_silent_device_is_incomplete_and_a_missing_device_status_leaves_
         silent = await probe(p, timeout=2.0)
     assert silent.status == INCOMPLETE and "no answer within 2 s" in (silent.error or "")
     async with nvr(footage_answer(hourly(now - 31 * DAY, now)), status=lambda q: ()) as (p, _):
-        result = await probe(p, timeout=4.0)
+        result = await probe(p, timeout=8.0)
     assert result.status == OK and result.details["clock"] == "camwatch" and result.details["record"] == ""
 
 
@@ -424,7 +424,7 @@ def _write_config(tmp_path, web_port: int, gb_port: int, cameras: dict[str, str]
     (tmp_path / "camwatch.yaml").write_text(
         f"cameras:\n{rows}"
         f"monitor:\n  listen: 127.0.0.1:{web_port}\n  state: state.db\n"
-        "  recording: {interval: 1h, timeout: 3s, jitter: 0}\n"
+        "  recording: {interval: 1h, timeout: 8s, jitter: 0}\n"
         f"  web: {{basic_auth_users: {{ops: 'sha256:{digest}'}}, probe_min_interval: 0.1}}\n"
         f"gb28181:\n  listen: 127.0.0.1:{gb_port}\n  id: '{PLATFORM_ID}'\n  domain: '{DOMAIN}'\n"
         "  password_env: GB_PW\n  keepalive: {interval: 1s, count: 5}\n",
