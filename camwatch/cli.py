@@ -118,7 +118,8 @@ def probe(
     """Probe every camera (or the given ones) once now and print the results: camera, name, status and why
     (the measured values are in --json)."""
     from camwatch.config.scope import monitored
-    from camwatch.monitor.outcome import deciding_probe, reason
+    from camwatch.monitor.outcome import reason
+    from camwatch.monitor.probes.registry import plan
     from camwatch.monitor.sweep import sweep
 
     setup_logging()
@@ -131,9 +132,9 @@ def probe(
             err.print(f"[red]unknown camera id(s):[/] {escape(', '.join(missing))}")
             raise typer.Exit(1)
         cameras = [c for c in cameras if c.id in set(camera)]
-    # Not probed: planning positions (是否联网 = 否), and cameras whose status only the running monitor's
-    # GB/T 28181 platform receives.
-    probed = [c for c in monitored(cameras) if deciding_probe(c) != "gb28181"]
+    # Not probed: planning positions (是否联网 = 否), and cameras whose status only a source that reports in
+    # to the running monitor (its GB/T 28181 platform) receives.
+    probed = [c for c in monitored(cameras) if not plan(c).reported]
     planning = len(cameras) - len(monitored(cameras))
     platform_only = len(monitored(cameras)) - len(probed)
     for n, why in (

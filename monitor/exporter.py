@@ -22,7 +22,7 @@ from camwatch.monitor.faults import FLAGGED_FAULTS
 from camwatch.monitor.live import Snapshot
 from camwatch.monitor.outcome import CameraResult
 from camwatch.monitor.probes.base import ProbeResult
-from camwatch.monitor.probes.registry import SPEC
+from camwatch.monitor.probes.registry import KINDS
 from camwatch.monitor.probes.registry import VALUES as PROBE_VALUES
 from camwatch.monitor.tracker import CameraTrack
 
@@ -45,6 +45,9 @@ INFO_LABELS = (
     "priority",
 )
 VALUE_METRICS = {key: (value.metric, value.doc) for key, value in PROBE_VALUES.items()}
+# The kinds whose results carry what these families show (``ProbeSpec.exports``).
+STREAM_KINDS = frozenset(s.name for s in KINDS.values() if "streams" in s.exports)
+DISK_KINDS = tuple(s.name for s in KINDS.values() if "disks" in s.exports)
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # identity hash: families key each camera's lines
@@ -96,7 +99,7 @@ def _label_end(name: str, value: str) -> str:
 @lru_cache(maxsize=64)
 def _flagged(probes: frozenset[str]) -> tuple[str, ...]:
     """The fault flags the checks that ran can raise, in vocabulary order."""
-    raised = {f for name in probes if name in SPEC for f in SPEC[name].faults}
+    raised = {f for name in probes if name in KINDS for f in KINDS[name].faults}
     return tuple(f for f in FLAGGED_FAULTS if f in raised)
 
 
@@ -166,7 +169,7 @@ class _CameraText:
             done = self.probes.get(name)
             if done is None or done[0] is not result or done[1] != at:  # most rounds run only some probes
                 labels = f"{{{self.label}{_label_end('probe', name)}"
-                streams = result.details.get("streams", {}) if name == "rtsp" else {}
+                streams = result.details.get("streams", {}) if name in STREAM_KINDS else {}
                 lines = (
                     f"{SUCCESS.name}{labels}{_flag(result.success)}\n".encode(),
                     f"{DURATION.name}{labels}{format_value(result.duration_seconds)}\n".encode(),
@@ -282,13 +285,14 @@ def recorder_disks(tracks: Iterable[CameraTrack]) -> list[Metric]:
     any of the recorder's channels (each channel's check reads the same disks)."""
     newest: dict[str, tuple[float, Sequence[Mapping[str, Any]]]] = {}
     for track in tracks:
-        result = track.probes.get("recording")
-        recorder = result.details.get("recorder") if result is not None else None
-        if result is None or not isinstance(recorder, str):
-            continue
-        at = track.probe_times.get("recording", 0.0)
-        if recorder not in newest or at > newest[recorder][0]:
-            newest[recorder] = (at, result.details.get("disks", ()))
+        for kind in DISK_KINDS:
+            result = track.probes.get(kind)
+            recorder = result.details.get("recorder") if result is not None else None
+            if result is None or not isinstance(recorder, str):
+                continue
+            at = track.probe_times.get(kind, 0.0)
+            if recorder not in newest or at > newest[recorder][0]:
+                newest[recorder] = (at, result.details.get("disks", ()))
     size = _gauge(
         "camwatch_recorder_disk_bytes",
         "Recorder disk size: capacity or free space.",

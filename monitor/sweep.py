@@ -19,8 +19,8 @@ from camwatch.monitor.probes.base import (
     ProbeContext,
     ProbeResult,
 )
-from camwatch.monitor.probes.registry import PROBES, SPEC, SPECS, liveness_probe
-from camwatch.monitor.probes.registry import applicable as applicable_probes
+from camwatch.monitor.probes.registry import SPEC, SPECS, Plan, ProbeKinds
+from camwatch.monitor.probes.registry import plan as plan_of
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +61,15 @@ class _SafetyNet:
         self._tick = loop.call_later(self.TICK, self._arm_due) if self._waiting else None
 
 
+_KINDS = ProbeKinds()  # immutable: the registry's kinds, for callers that bring none
 _nets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SafetyNet] = weakref.WeakKeyDictionary()
 
 
-async def run_probe(name: str, camera: Camera, ctx: ProbeContext) -> ProbeResult:
-    """Run one probe with a safety net: a probe bug or a missed deadline becomes a result, never a hang
-    or an exception that crosses into the scheduler."""
+async def run_probe(
+    name: str, camera: Camera, ctx: ProbeContext, kinds: ProbeKinds | None = None
+) -> ProbeResult:
+    """Run one probe (of ``kinds``, default the registry's) with a safety net: a probe bug or a missed
+    deadline becomes a result, never a hang or an exception that crosses into the scheduler."""
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
     net = _nets.get(loop) or _nets.setdefault(loop, _SafetyNet())
@@ -75,7 +78,7 @@ async def run_probe(name: str, camera: Camera, ctx: ProbeContext) -> ProbeResult
         async with asyncio.timeout(None) as deadline:
             net.watch(deadline, loop.time() + ctx.timeout + 1.0)
             try:
-                return await PROBES[name](camera, ctx)
+                return await (kinds or _KINDS)[name](camera, ctx)
             finally:
                 net.release(deadline)
     except TimeoutError:
@@ -103,15 +106,20 @@ async def probe_camera(
     previous: Mapping[str, ProbeResult] | None = None,
     baselines: BaselineStore | None = None,
     snapshot_sink: SnapshotSink | None = None,
+    plan: Plan | None = None,
+    probes: ProbeKinds | None = None,
 ) -> dict[str, ProbeResult]:
     """Run ``kinds`` (default: all applicable) for one camera, in order; returns the results of those run.
+
+    ``plan``: the camera's plan, as its inventory's owner computed it (derived here when not given).
 
     ``previous`` holds results of this round already taken (by an earlier call). A kind that ``needs_up``
     (video, snapshot) runs only when this round's liveness probe passed, which it brings along when that
     has not run: checking the picture of a dead camera costs a full timeout for nothing.
     """
-    wanted = set(applicable_probes(camera) if kinds is None else kinds)
-    live = liveness_probe(camera)
+    plan = plan or plan_of(camera)
+    wanted = set(plan.kinds if kinds is None else kinds)
+    live = plan.live
     done: dict[str, ProbeResult] = dict(previous or {})
     if live and live not in done and any(SPEC[k].needs_up for k in wanted if k in SPEC):
         wanted.add(live)  # asked for a picture check alone (`/probe?module=video`): liveness comes first
@@ -128,7 +136,7 @@ async def probe_camera(
             previous=done,
             snapshot_sink=snapshot_sink,
         )
-        results[name] = done[name] = await run_probe(name, camera, ctx)
+        results[name] = done[name] = await run_probe(name, camera, ctx, probes)
     return results
 
 
@@ -148,9 +156,10 @@ async def sweep(
     kind_list = tuple(kinds) if kinds is not None else None
 
     async def one(camera: Camera) -> CameraResult:
+        planned = plan_of(camera)  # this sweep's inventory: once per camera
         async with gate:
-            probes = await probe_camera(camera, settings, kinds=kind_list, baselines=baselines)
-        result = combine(camera, probes, timestamp=time.time())
+            probes = await probe_camera(camera, settings, kinds=kind_list, baselines=baselines, plan=planned)
+        result = combine(camera, probes, timestamp=time.time(), plan=planned)
         if on_result is not None:
             maybe = on_result(result)
             if maybe is not None:

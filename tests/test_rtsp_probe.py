@@ -24,7 +24,7 @@ from camwatch.monitor.probes.base import (
     ProbeContext,
     ProbeResult,
 )
-from camwatch.monitor.probes.registry import PROBES
+from camwatch.monitor.probes.registry import ProbeKinds
 from camwatch.monitor.probes.rtsp import ChallengeCache, Remembered, challenges, probe, probe_url
 from camwatch.monitor.rtsp_proto import Challenge
 from camwatch.monitor.sweep import run_probe
@@ -520,12 +520,12 @@ async def test_a_probe_that_ignores_its_deadline_becomes_a_timeout_result(
     async def ignores_deadline(camera: object, ctx: ProbeContext) -> ProbeResult:
         return await probe_url(f"rtsp://127.0.0.1:{hanging_port}/live", timeout=3600)
 
-    monkeypatch.setitem(PROBES, "stuck", ignores_deadline)
+    kinds = ProbeKinds().with_kind("stuck", ignores_deadline)
     camera = make_camera()
 
     async def timed(timeout: float) -> tuple[ProbeResult, float]:
         started = time.monotonic()
-        result = await run_probe("stuck", camera, ProbeContext(settings=RtspSettings(timeout=timeout)))
+        result = await run_probe("stuck", camera, ProbeContext(settings=RtspSettings(timeout=timeout)), kinds)
         return result, time.monotonic() - started
 
     for (result, took), timeout in zip(await asyncio.gather(timed(0.2), timed(1.6)), (0.2, 1.6), strict=True):

@@ -18,6 +18,7 @@ import onvif
 import onvif.settings
 from onvif import ONVIFCamera, ONVIFService
 from onvif.definition import SERVICES
+from onvif.exceptions import ONVIFError
 from zeep.exceptions import (
     DTDForbidden,
     EntitiesForbidden,
@@ -26,6 +27,7 @@ from zeep.exceptions import (
     TransportError,
     XMLSyntaxError,
 )
+from zeep.exceptions import Error as ZeepError
 
 from camwatch.config.models import Camera, OnvifSettings
 from camwatch.config.redact import scrub
@@ -151,8 +153,11 @@ def _camera_utc(system_date_and_time: Any) -> datetime | None:
     utc = system_date_and_time.UTCDateTime
     if utc is None:
         return None
-    d, t = utc.Date, utc.Time
-    return datetime(d.Year, d.Month, d.Day, t.Hour, t.Minute, t.Second, tzinfo=UTC)
+    try:
+        d, t = utc.Date, utc.Time
+        return datetime(d.Year, d.Month, d.Day, t.Hour, t.Minute, t.Second, tzinfo=UTC)
+    except (AttributeError, TypeError, ValueError):  # a date without its parts, or out of range
+        raise _UnusableReply("malformed reply, its UTC date and time is incomplete") from None
 
 
 async def _connect(cam: ONVIFCamera, found: _Findings) -> ONVIFService:
@@ -192,6 +197,8 @@ async def _inspect(cam: ONVIFCamera, found: _Findings, secret: str | None) -> No
     """Run the ONVIF calls in order, recording findings as they come."""
     devicemgmt = await _connect(cam, found)
     info = await found.at("GetDeviceInformation", devicemgmt.GetDeviceInformation())
+    if info is None:
+        raise _UnusableReply("malformed reply, it holds no device information")
     found.details.update(
         manufacturer=info.Manufacturer,
         model=info.Model,
@@ -205,6 +212,8 @@ async def _inspect(cam: ONVIFCamera, found: _Findings, secret: str | None) -> No
     media_uri = await found.at(
         "GetStreamUri", media.GetStreamUri({"StreamSetup": stream_setup, "ProfileToken": profiles[0].token})
     )
+    if media_uri is None:
+        raise _UnusableReply("malformed reply, it holds no stream URI")
     found.details["stream_uri"] = scrub(str(media_uri.Uri), [secret])
 
     ptz_profile = next((p for p in profiles if getattr(p, "PTZConfiguration", None) is not None), None)
@@ -259,6 +268,11 @@ def _classify(exc: BaseException, step: str) -> tuple[str, str]:
                 return ERROR, f"{step}: {type(cause).__name__}"
     return ERROR, f"{step}: unexpected reply ({type(exc).__name__}: {str(exc)[:120]})"
 
+
+# What an ONVIF exchange fails with because of the camera or the network: the SOAP stack's errors (faults,
+# transport, XML), the library's, the HTTP client's, sockets', and replies the probe cannot use
+# (``_UnusableReply``, ``ReplyRefused``: ``ValueError``s).
+_PROTOCOL_ERRORS = (ZeepError, ONVIFError, aiohttp.ClientError, OSError, ValueError)
 
 _making: set[asyncio.Future[ONVIFService]] = set()
 
@@ -339,7 +353,7 @@ async def _session(
         return await run(cam), OK, None
     except TimeoutError:
         raise
-    except Exception as exc:
+    except _PROTOCOL_ERRORS as exc:  # anything else is camwatch's bug: run_probe logs it, internal
         status, error = _classify(exc, found.step)
         return None, status, scrub(error, [secret])
     finally:

@@ -177,6 +177,11 @@ async def _two_pictures(
     return [first, second], time.monotonic() - started
 
 
+# What fetching a picture can fail with because of the camera or the network (``ReplyRefused`` and a URL
+# the camera sent that does not parse are ``ValueError``s).
+_PROTOCOL_ERRORS = (SnapshotFailed, aiohttp.ClientError, OSError, ValueError)
+
+
 def _status_of(exc: BaseException) -> tuple[str, str]:
     match exc:
         case SnapshotFailed():
@@ -210,7 +215,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
             jpegs, gap = await _two_pictures(camera, settings, login)
     except TimeoutError:
         return failed(TIMEOUT, f"no picture within {ctx.timeout:g} s")
-    except Exception as exc:
+    except _PROTOCOL_ERRORS as exc:  # anything else is camwatch's bug: run_probe logs it, internal
         return failed(*_status_of(exc))
     try:
         # Decoding costs milliseconds of CPU per picture: off the event loop.
