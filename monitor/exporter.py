@@ -314,6 +314,18 @@ def recorder_disks(tracks: Iterable[CameraTrack]) -> list[Metric]:
 
 
 def service_metrics(snap: Snapshot) -> list[Metric]:
+    """The service-level families, in exposition order."""
+    return [
+        *_probe_families(snap),
+        *_cluster_families(snap),
+        *_coverage_families(snap),
+        *_service_families(snap),
+        *recorder_disks(snap.tracks.values()),
+    ]
+
+
+def _probe_families(snap: Snapshot) -> list[Metric]:
+    """Probes run by result, and how late rounds start."""
     probes_total = CounterMetricFamily(
         "camwatch_probes", "Probes run, by probe and result status.", labels=["probe", "result"]
     )
@@ -331,7 +343,11 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         buckets=buckets,
         sum_value=lat.total,
     )
+    return [probes_total, lateness]
 
+
+def _cluster_families(snap: Snapshot) -> list[Metric]:
+    """Offline clusters: size, metadata, onset, share, and their members."""
     cluster_size = _gauge(
         "camwatch_offline_cluster_cameras", "Cameras down together in an offline cluster.", ["cluster"]
     )
@@ -358,7 +374,11 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         cluster_since.add_metric([c.cluster], c.since)
         for cam in c.cameras:
             member.add_metric([cam, c.cluster], 1)
+    return [cluster_size, cluster_info, cluster_since, cluster_share, member]
 
+
+def _coverage_families(snap: Snapshot) -> list[Metric]:
+    """Coverage by area and category, and each category's target."""
     ratio = _gauge(
         "camwatch_coverage_ratio", "Share of the category covered by any camera.", ["area", "category"]
     )
@@ -373,7 +393,11 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         targets[row.category] = row.target
     for category, value in sorted(targets.items()):
         target.add_metric([category], value)
+    return [ratio, effective, target]
 
+
+def _service_families(snap: Snapshot) -> list[Metric]:
+    """Device events, the state database, config reloads and the areas' targets."""
     events = CounterMetricFamily(
         "camwatch_device_events",
         "Device events: replaced, firmware_changed, clock_reset.",
@@ -402,23 +426,4 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         "camwatch_working_target", "Working-order-rate target (reports.working_target, 完好率目标)."
     )
     working_target.add_metric([], snap.working_target)
-    return [
-        probes_total,
-        lateness,
-        cluster_size,
-        cluster_info,
-        cluster_since,
-        cluster_share,
-        member,
-        ratio,
-        effective,
-        target,
-        events,
-        healthy,
-        write_errors,
-        reload_ok,
-        reload_ts,
-        online_target,
-        working_target,
-        *recorder_disks(snap.tracks.values()),
-    ]
+    return [events, healthy, write_errors, reload_ok, reload_ts, online_target, working_target]

@@ -23,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from camwatch.config.models import Camera, MonitorSettings
 from camwatch.monitor.live import Lateness
-from camwatch.monitor.probes.base import TIMEOUT, BaselineStore, MemoryBaselines, ProbeResult
+from camwatch.monitor.probes.base import TIMEOUT, BaselineStore, MemoryBaselines, ProbeCaches, ProbeResult
 from camwatch.monitor.probes.registry import SPEC, SPECS, Plan, ProbeKinds
 from camwatch.monitor.probes.registry import plan as plan_of
 from camwatch.monitor.sweep import SnapshotSink, probe_camera
@@ -65,6 +65,7 @@ class Scheduler:
         rng: random.Random | None = None,
         plans: Mapping[str, Plan] | None = None,
         probes: ProbeKinds | None = None,
+        caches: ProbeCaches | None = None,
     ):
         self.settings = settings
         self.on_probed = on_probed
@@ -73,6 +74,8 @@ class Scheduler:
         self.clock = clock
         self.rng = rng or random.Random()
         self.probes = probes  # the kinds it runs (default: the registry's)
+        # What its probes keep between rounds (remembered challenges...): its owner's, else its own.
+        self.caches = caches if caches is not None else ProbeCaches()
         self.lateness = Lateness()
         self.in_flight: set[asyncio.Task[Any]] = set()  # rounds and on-demand probes: each holds a slot
         self._plans: dict[str, _Plan] = {}
@@ -285,6 +288,7 @@ class Scheduler:
                     baselines=self.baselines,
                     plan=planned,
                     probes=self.probes,
+                    caches=self.caches,
                 )
                 alive = results.get(live) if live else None
                 for kind in gated if alive is not None and alive.answered else ():
@@ -312,6 +316,7 @@ class Scheduler:
                 snapshot_sink=snapshot_sink,
                 plan=planned,
                 probes=self.probes,
+                caches=self.caches,
             )
 
     async def _round(self, plan: _Plan, due: float) -> None:
@@ -338,6 +343,7 @@ class Scheduler:
                 baselines=self.baselines,
                 plan=planned,
                 probes=self.probes,
+                caches=self.caches,
             )
             alive = results.get(live) if live is not None else None
             if alive is not None and alive.answered:

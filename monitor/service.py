@@ -26,7 +26,7 @@ from camwatch.monitor.housekeeping import Housekeeping
 from camwatch.monitor.identity import IDENTITY_KINDS, Identity, track_identity
 from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
 from camwatch.monitor.outcome import reason
-from camwatch.monitor.probes.base import INTERNAL_ERROR, OFFLINE, ProbeResult
+from camwatch.monitor.probes.base import INTERNAL_ERROR, OFFLINE, ProbeCaches, ProbeResult
 from camwatch.monitor.probes.registry import Plan, plans_of
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshots import SnapshotStore
@@ -100,6 +100,7 @@ class Service:
             baselines=self.baselines,
             snapshot_sink=self.snapshots.put if self.snapshots else None,
             plans=self.plans,
+            caches=ProbeCaches(),  # what probes keep between rounds: the service's, for its life
         )
         self.probes_total: Counter[tuple[str, str]] = Counter()
         self.cluster_tracker = ClusterTracker(self.settings.clusters)

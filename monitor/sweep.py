@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from camwatch.config.models import Camera, MonitorSettings
@@ -16,6 +15,7 @@ from camwatch.monitor.probes.base import (
     TIMEOUT,
     BaselineStore,
     MemoryBaselines,
+    ProbeCaches,
     ProbeContext,
     ProbeResult,
 )
@@ -40,9 +40,14 @@ class _SafetyNet:
     def __init__(self) -> None:
         self._waiting: dict[asyncio.Timeout, float] = {}
         self._tick: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def watch(self, timeout: asyncio.Timeout, deadline: float) -> None:
         loop = asyncio.get_running_loop()
+        if (
+            loop is not self._loop
+        ):  # its owner moved to another loop (tests): the old tick is gone with its own
+            self._waiting, self._tick, self._loop = {}, None, loop
         if deadline - loop.time() <= self.TICK:
             timeout.reschedule(deadline)
             return
@@ -62,7 +67,7 @@ class _SafetyNet:
 
 
 _KINDS = ProbeKinds()  # immutable: the registry's kinds, for callers that bring none
-_nets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SafetyNet] = weakref.WeakKeyDictionary()
+_NET = "safety-net"  # its key among the owner's ``ProbeCaches``
 
 
 async def run_probe(
@@ -72,7 +77,7 @@ async def run_probe(
     deadline becomes a result, never a hang or an exception that crosses into the scheduler."""
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
-    net = _nets.get(loop) or _nets.setdefault(loop, _SafetyNet())
+    net = ctx.caches.get(_NET, _SafetyNet)
     try:
         # Probes enforce ctx.timeout themselves; this outer bound only catches a probe that fails to.
         async with asyncio.timeout(None) as deadline:
@@ -108,16 +113,19 @@ async def probe_camera(
     snapshot_sink: SnapshotSink | None = None,
     plan: Plan | None = None,
     probes: ProbeKinds | None = None,
+    caches: ProbeCaches | None = None,
 ) -> dict[str, ProbeResult]:
     """Run ``kinds`` (default: all applicable) for one camera, in order; returns the results of those run.
 
     ``plan``: the camera's plan, as its inventory's owner computed it (derived here when not given).
+    ``caches``: what the probes keep between runs, the caller's (none kept past this call when not given).
 
     ``previous`` holds results of this round already taken (by an earlier call). A kind that ``needs_up``
     (video, snapshot) runs only when this round's liveness probe passed, which it brings along when that
     has not run: checking the picture of a dead camera costs a full timeout for nothing.
     """
     plan = plan or plan_of(camera)
+    caches = caches if caches is not None else ProbeCaches()
     wanted = set(plan.kinds if kinds is None else kinds)
     live = plan.live
     done: dict[str, ProbeResult] = dict(previous or {})
@@ -135,6 +143,7 @@ async def probe_camera(
             baselines=baselines if baselines is not None else MemoryBaselines(),
             previous=done,
             snapshot_sink=snapshot_sink,
+            caches=caches,
         )
         results[name] = done[name] = await run_probe(name, camera, ctx, probes)
     return results
@@ -146,19 +155,24 @@ async def sweep(
     *,
     kinds: Iterable[str] | None = None,
     on_result: Callable[[CameraResult], Awaitable[None] | None] | None = None,
+    caches: ProbeCaches | None = None,
 ) -> list[CameraResult]:
     """Probe every camera once, at most ``settings.concurrency`` at a time; results in input order.
 
-    Each camera runs in its own task, so a hanging camera delays nobody else.
+    Each camera runs in its own task, so a hanging camera delays nobody else. ``caches``: the caller's, to
+    keep what probes learn (a stream's challenge) for its next sweep; this sweep's own otherwise.
     """
     gate = asyncio.Semaphore(settings.concurrency)
     baselines = MemoryBaselines()
+    caches = caches if caches is not None else ProbeCaches()
     kind_list = tuple(kinds) if kinds is not None else None
 
     async def one(camera: Camera) -> CameraResult:
         planned = plan_of(camera)  # this sweep's inventory: once per camera
         async with gate:
-            probes = await probe_camera(camera, settings, kinds=kind_list, baselines=baselines, plan=planned)
+            probes = await probe_camera(
+                camera, settings, kinds=kind_list, baselines=baselines, plan=planned, caches=caches
+            )
         result = combine(camera, probes, timestamp=time.time(), plan=planned)
         if on_result is not None:
             maybe = on_result(result)
