@@ -156,11 +156,13 @@ async def sweep(
     kinds: Iterable[str] | None = None,
     on_result: Callable[[CameraResult], Awaitable[None] | None] | None = None,
     caches: ProbeCaches | None = None,
+    plans: Mapping[str, Plan] | None = None,
 ) -> list[CameraResult]:
     """Probe every camera once, at most ``settings.concurrency`` at a time; results in input order.
 
     Each camera runs in its own task, so a hanging camera delays nobody else. ``caches``: the caller's, to
-    keep what probes learn (a stream's challenge) for its next sweep; this sweep's own otherwise.
+    keep what probes learn (a stream's challenge) for its next sweep; this sweep's own otherwise. ``plans``:
+    the cameras' plans by id, as the caller computed them (derived here, once per camera, otherwise).
     """
     gate = asyncio.Semaphore(settings.concurrency)
     baselines = MemoryBaselines()
@@ -168,7 +170,7 @@ async def sweep(
     kind_list = tuple(kinds) if kinds is not None else None
 
     async def one(camera: Camera) -> CameraResult:
-        planned = plan_of(camera)  # this sweep's inventory: once per camera
+        planned = plans[camera.id] if plans is not None else plan_of(camera)
         async with gate:
             probes = await probe_camera(
                 camera, settings, kinds=kind_list, baselines=baselines, plan=planned, caches=caches

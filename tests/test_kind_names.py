@@ -128,3 +128,26 @@ async def test_a_cameras_plan_is_derived_once_per_inventory(
         assert calls == {c.id: 2 for c in cameras}
     finally:
         await svc.stop()
+
+
+def test_a_plan_says_which_kinds_apply_and_which_decides() -> None:
+    gb_only = make_camera(gb_id="34020000001320000001")
+    planned = registry.plan(gb_only)
+    assert (planned.kinds, planned.live, planned.deciding, planned.sources) == (
+        (),
+        None,
+        "gb28181",
+        ("gb28181",),
+    )
+    assert planned.reported
+    no_platform = Config(source=Path("camwatch.yaml"), cameras=(gb_only,))
+    assert planned.unconfigured(no_platform)
+    both = registry.plan(make_camera(rtsp_url="rtsp://10.0.0.1/x", gb_id="34020000001320000002"))
+    assert (both.kinds, both.live, both.deciding, both.sources) == (
+        ("rtsp", "video"),
+        "rtsp",
+        "rtsp",
+        ("gb28181",),
+    )
+    assert not both.reported and not both.unconfigured(no_platform)
+    assert registry.plan(make_camera(networked=False)) == registry.Plan((), None, None, ())
