@@ -8,19 +8,14 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from camwatch.coverage.measure import ALL, CoverageModel
+from camwatch.coverage.measure import CoverageModel
 
 GAP_COLUMNS = ["kind", "category", "area", "length_m", "name", "osm_id"]
 
 
 def finest_area(model: CoverageModel) -> NDArray[np.object_]:
     """The most detailed area path of each feature (village, else township, else county, else ``all``)."""
-    paths = model.area_paths()
-    finest = paths[ALL].copy()
-    for level, names in paths.items():
-        if level != ALL:
-            finest = np.where(pd.isna(names), finest, names)
-    return finest
+    return model.finest_area()
 
 
 def merged_lines(frame: gpd.GeoDataFrame, by: list[str]) -> gpd.GeoDataFrame:

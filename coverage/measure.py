@@ -177,6 +177,8 @@ class CoverageModel:
         self.design = sweep(self._sizes, incidence, every)
         self._covered = self.design.per_feature(len(features), 1)
         self._stretches: gpd.GeoDataFrame | None = None
+        self._paths: dict[str, NDArray[np.object_]] | None = None
+        self._finest: NDArray[np.object_] | None = None
         self._redundant = self.design.per_feature(len(features), 2)
 
     def road_stretches(self) -> gpd.GeoDataFrame:
@@ -268,8 +270,20 @@ class CoverageModel:
     def area_paths(self) -> dict[str, NDArray[np.object_]]:
         """Area name of every feature at each level (``all`` plus :data:`LEVELS`); ``None`` where the feature
         has no name at that level. Lower levels are paths (``County/Township/Village``) so names repeated in
-        different counties stay apart."""
-        return area_paths(self.features)
+        different counties stay apart. Computed once (measuring, gaps and placement all ask)."""
+        if self._paths is None:
+            self._paths = area_paths(self.features)
+        return self._paths
+
+    def finest_area(self) -> NDArray[np.object_]:
+        """The most detailed area path of each feature (village, else township, else county, else ``all``)."""
+        if self._finest is None:
+            paths = self.area_paths()
+            finest = paths[ALL].copy()
+            for level in LEVELS:
+                finest = np.where(pd.isna(paths[level]), finest, paths[level])
+            self._finest = finest
+        return self._finest
 
     def measure(self, status: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
         """:meth:`measure_frame` as a list of row dicts (what the monitoring service exports)."""
@@ -315,17 +329,30 @@ def area_paths(frame: pd.DataFrame) -> dict[str, NDArray[np.object_]]:
     """Area path per row of a frame with :data:`LEVELS` columns, at ``all`` and each level (see
     :meth:`CoverageModel.area_paths`)."""
     paths: dict[str, NDArray[np.object_]] = {ALL: np.full(len(frame), ALL, dtype=object)}
-    prefix = pd.Series("", index=frame.index, dtype=object)
-    for level in LEVELS:
-        names = frame[level].fillna("").astype(str)
-        prefix = names if level == LEVELS[0] else prefix + "/" + names
-        paths[level] = prefix.where(names != "", None).to_numpy(dtype=object)
+    names = [frame[level].fillna("").astype(str).to_numpy(dtype=object) for level in LEVELS]
+    # A county has hundreds of places but hundreds of thousands of features: join the names of each distinct
+    # (county, township, village) once, not once per feature.
+    codes = np.stack([pd.factorize(column)[0] for column in names], axis=1) if len(frame) else None
+    if codes is None:
+        return {**paths, **{level: np.zeros(0, dtype=object) for level in LEVELS}}
+    _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    for i, level in enumerate(LEVELS):
+        joined = np.array(
+            [
+                "/".join(str(column[row]) for column in names[: i + 1]) if names[i][row] != "" else None
+                for row in first
+            ],
+            dtype=object,
+        )
+        paths[level] = joined[inverse]
     return paths
 
 
 def dori_levels(categories: pd.Series, catalog: CategoryCatalog) -> NDArray[np.str_]:
     """The DORI level each category requires, ``""`` where none."""
-    return np.array([catalog.specs[c].dori or "" for c in categories], dtype=str)
+    levels = {name: spec.dori or "" for name, spec in catalog.specs.items()}
+    return np.asarray(pd.Series(categories).map(levels).to_numpy(), dtype=str)
 
 
 def _features(
