@@ -371,12 +371,21 @@ def _lines_by(lines: gpd.GeoDataFrame, keys: list[str], *, sums: tuple[str, ...]
     """One merged, simplified (Multi)LineString per combination of ``keys``, with the ``sums`` columns added
     up. Pieces that continue each other are joined, so a road cut into short pieces becomes one line whose
     straight runs simplify to their ends: a much smaller page than one feature per piece."""
-    rows = []
-    for key, group in lines.groupby(keys, sort=True, dropna=False):
-        parts = shapely.get_parts(group.geometry.to_numpy())
-        merged = shapely.multilinestrings(parts)
-        rows.append((*key, *(group[column].sum() for column in sums), merged))
-    return gpd.GeoDataFrame(rows, columns=[*keys, *sums, "geometry"], crs=4326)
+    if lines.empty:
+        return gpd.GeoDataFrame(columns=[*keys, *sums, "geometry"], geometry="geometry", crs=4326)
+    grouped = lines.groupby(keys, sort=True, dropna=False)
+    # Rows by group (in the groups' order, rows in theirs), then every group's parts in one array call.
+    order = np.argsort(grouped.ngroup().to_numpy(), kind="stable")
+    counts = grouped.size().to_numpy()
+    parts, row = shapely.get_parts(lines.geometry.to_numpy()[order], return_index=True)
+    group = np.repeat(np.arange(len(counts)), counts)[row]
+    merged = shapely.multilinestrings(parts, indices=group, out=np.empty(len(counts), dtype=object))
+    table = grouped.size().index.to_frame(index=False)
+    starts = np.cumsum(counts) - counts
+    for column in sums:
+        values = lines[column].to_numpy(float)[order]
+        table[column] = [values[a : a + n].sum() for a, n in zip(starts, counts, strict=True)]
+    return gpd.GeoDataFrame(table[[*keys, *sums]], geometry=merged, crs=4326)
 
 
 def _add_sectors(fmap: folium.Map, sectors: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:

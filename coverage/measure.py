@@ -43,6 +43,9 @@ ROW_COLUMNS = [
 ]
 
 Step = Callable[[str], None]
+Status = Mapping[str, bool] | NDArray[np.bool_] | None
+"""Which cameras count in effective coverage: {camera id: counts}, one flag per camera in the model's order,
+or None (all of them)."""
 
 
 def _no_step(_: str) -> None:
@@ -243,14 +246,16 @@ class CoverageModel:
             raise ConfigError([Problem(str(config.source), None, "coverage", "no coverage section")])
         return cls.build(config.cameras, config.coverage, step=step, refuse_apart=refuse_apart)
 
-    def camera_up(self, status: Mapping[str, bool] | None) -> NDArray[np.bool_]:
+    def camera_up(self, status: Status) -> NDArray[np.bool_]:
         """Up flag per camera; with a snapshot, a camera missing from it counts as down (effective coverage
-        counts only cameras known to work)."""
+        counts only cameras known to work). ``status`` may already be one flag per camera, in order."""
         if status is None:
             return np.ones(len(self.cameras), bool)
+        if isinstance(status, np.ndarray):
+            return status.astype(bool)
         return self.cameras["camera"].map(lambda c: bool(status.get(c, False))).to_numpy(bool)
 
-    def feature_coverage(self, status: Mapping[str, bool] | None = None) -> pd.DataFrame:
+    def feature_coverage(self, status: Status = None) -> pd.DataFrame:
         """Per feature: ``covered`` and ``redundant`` (all cameras), ``effective`` (cameras up), in units of
         ``size``."""
         effective = self._covered
@@ -285,12 +290,12 @@ class CoverageModel:
             self._finest = finest
         return self._finest
 
-    def measure(self, status: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
+    def measure(self, status: Status = None) -> list[dict[str, Any]]:
         """:meth:`measure_frame` as a list of row dicts (what the monitoring service exports)."""
         records: list[dict[str, Any]] = self.measure_frame(status).to_dict("records")
         return records
 
-    def measure_frame(self, status: Mapping[str, bool] | None = None) -> pd.DataFrame:
+    def measure_frame(self, status: Status = None) -> pd.DataFrame:
         """Coverage rows, one per (area, category) with features: :data:`ROW_COLUMNS`.
 
         ``total``/``covered``/``effective_covered``/``redundant`` are metres for roads and counts otherwise;
