@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections import Counter
@@ -20,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from camwatch.config.models import Camera, Config, CoverageSettings
 from camwatch.coverage import report
+from camwatch.coverage.aside import aside
 from camwatch.coverage.gaps import find_gaps
 from camwatch.coverage.layers import assign_areas
 from camwatch.coverage.measure import CoverageModel, Step, area_paths
@@ -125,7 +127,8 @@ def run_coverage(
         )
         # The report files and the map show the gaps in the same degrees: projected once.
         gaps = gaps.to_crs(4326)
-        report.write_files(
+        files = functools.partial(
+            report.write_files,
             out,
             document=document,
             area_table=report.by_area(rows, scores, needed),
@@ -134,16 +137,19 @@ def run_coverage(
             text=text,
             lang=lang,
         )
-        _write_map(
-            out / "map.html",
-            model,
-            fleet,
-            gaps=gaps,
-            suggestions=suggestions,
-            scores=scores,
-            needed=needed,
-            lang=lang,
-        )
+        out.mkdir(parents=True, exist_ok=True)
+        # The files (GDAL writes the gaps) on one core, the map on the other.
+        with aside(files):
+            _write_map(
+                out / "map.html",
+                model,
+                fleet,
+                gaps=gaps,
+                suggestions=suggestions,
+                scores=scores,
+                needed=needed,
+                lang=lang,
+            )
     return document
 
 

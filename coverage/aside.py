@@ -1,0 +1,46 @@
+"""Run one job in a forked child while the caller goes on: GDAL's writers hold the GIL, so a thread would not
+overlap them, and a county's gap files take seconds that the map can use on the second core."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def aside(job: Callable[[], None]) -> Iterator[None]:
+    """Run ``job`` in a forked child for the duration of the ``with`` block; on leaving it, wait for the child
+    and raise what ``job`` raised. Where fork is not available, ``job`` runs first, in this process.
+
+    The child starts from a copy of this process, so ``job`` sees every object as it is now without pickling;
+    only its exception, if any, comes back (pickled)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        job()
+        yield
+        return
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def run() -> None:
+        try:
+            job()
+        except BaseException as exc:  # handed to the parent, which raises it
+            send.send(exc)
+        else:
+            send.send(None)
+
+    child = context.Process(target=run, name="camwatch-aside", daemon=True)
+    child.start()
+    send.close()
+    try:
+        yield
+    finally:
+        try:
+            outcome = receive.recv()
+        except EOFError:
+            outcome = RuntimeError(f"the background writer died (exit code {child.exitcode})")
+        child.join()
+        receive.close()
+    if outcome is not None:
+        raise outcome
