@@ -39,7 +39,7 @@ SAMPLE_FILES = {
 SAMPLE_CAMERAS = "sample_cameras.csv"
 
 # Stages announced by run_coverage, for the progress bar's length.
-_STAGES = 8
+_STAGES = 9
 
 
 def sample_folder() -> Path:
@@ -138,6 +138,7 @@ def run_coverage(
             lang=lang,
         )
         out.mkdir(parents=True, exist_ok=True)
+        step("drawing the map")
         # The files (GDAL writes the gaps) on one core, the map on the other.
         with aside(files):
             _write_map(

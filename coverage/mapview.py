@@ -204,7 +204,9 @@ def _lean(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     # two points or a box (a county's 100,000 building footprints) has nothing to drop.
     kinds = shapely.get_type_id(geoms)
     lines = (kinds == shapely.GeometryType.MULTILINESTRING) | (kinds == shapely.GeometryType.LINESTRING)
-    lines &= shapely.get_num_coordinates(geoms) > 2
+    # Only a line with a part of three points or more has a vertex to drop (a county's roads are hundreds of
+    # thousands of two-point stretches: simplifying them changes nothing and takes a second).
+    lines &= shapely.get_num_coordinates(geoms) > 2 * shapely.get_num_geometries(geoms)
     polygons = (kinds != shapely.GeometryType.POINT) & ~lines & (shapely.get_num_coordinates(geoms) > 5)
     geoms[lines] = shapely.simplify(geoms[lines], SIMPLIFY_DEGREES, preserve_topology=False)
     geoms[polygons] = shapely.simplify(geoms[polygons], SIMPLIFY_DEGREES, preserve_topology=True)

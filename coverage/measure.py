@@ -416,16 +416,20 @@ def _incidence(
     kinds = features["kind"].to_numpy()
     geometry = features.geometry.to_numpy()
     parts = []
+    every = np.arange(len(sectors))
     for level in pd.unique(dori):
-        level_sectors = dori_limited(sectors, cameras, level) if level else sectors
-        if len(level_sectors) == 0:
+        if len(sectors) == 0:
             continue
+        # Only the cameras whose view reaches near a feature that needs this level are cut back to its
+        # distance (a county's schools need recognition from a few hundred of its ten thousand cameras).
+        near = np.unique(shapely.STRtree(sectors).query(geometry[dori == level])[1]) if level else every
+        level_sectors = dori_limited(sectors[near], cameras.iloc[near], level) if level else sectors
         for is_road in (True, False):
             rows = np.flatnonzero((dori == level) & ((kinds == "road") == is_road))
-            if len(rows) == 0:
+            if len(rows) == 0 or len(level_sectors) == 0:
                 continue
             found = (_line_incidence if is_road else _zone_incidence)(geometry[rows], level_sectors)
-            parts.append(Incidence(rows[found.feature], found.camera, found.start, found.end))
+            parts.append(Incidence(rows[found.feature], near[found.camera], found.start, found.end))
     return _concat(parts)
 
 

@@ -92,20 +92,17 @@ def _pieces(ends: NDArray[np.float64], max_length: float) -> tuple[NDArray[np.fl
     delta = ends[:, 1] - ends[:, 0]
     length = np.sqrt(delta[:, 0] * delta[:, 0] + delta[:, 1] * delta[:, 1])
     counts = np.where(length > max_length, np.ceil(length / max_length), 1).astype(np.intp)
-    owner = np.repeat(np.arange(len(ends)), counts)
-    step = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
-    piece_length = (length / counts)[owner]
-
-    def along(j: NDArray[np.intp]) -> NDArray[np.float64]:
-        whole = np.where(length > 0, length, 1.0)[owner]
-        fraction = np.where(j == counts[owner], 1.0, (j * piece_length) / whole)
-        point: NDArray[np.float64] = ends[owner, 0] + fraction[:, None] * delta[owner]
-        # The last point is the segment's own end, not one computed along it.
-        return np.where((j == counts[owner])[:, None], ends[owner, 1], point)
-
-    pieces = np.stack([along(step), along(step + 1)], axis=1)
+    # counts + 1 points per segment: its start, the cuts, its own end (not one computed along it).
+    owner = np.repeat(np.arange(len(ends)), counts + 1)
+    step = np.arange(len(owner)) - np.repeat(np.cumsum(counts + 1) - (counts + 1), counts + 1)
+    last = step == counts[owner]
+    fraction = (step * (length / counts)[owner]) / np.where(length > 0, length, 1.0)[owner]
+    points = ends[owner, 0] + fraction[:, None] * delta[owner]
+    points[last] = ends[:, 1]
+    pieces = np.stack([points[:-1][~last[:-1]], points[1:][~last[:-1]]], axis=1)
+    piece_owner = owner[:-1][~last[:-1]]
     keep = np.any(pieces[:, 0] != pieces[:, 1], axis=1)
-    return pieces[keep], owner[keep]
+    return pieces[keep], piece_owner[keep]
 
 
 def _demand(model: CoverageModel) -> Demand:
