@@ -220,9 +220,11 @@ def _features(frame: gpd.GeoDataFrame, columns: list[str], *, tiled: bool) -> Ti
 
     Geometries are written by GEOS and joined as text: geopandas' per-feature ``to_geo_dict`` (or parsing
     GEOS' text back to dump it again) takes seconds for a county."""
+    split = tile_features if tiled else whole
+    if not columns:  # the base's buildings and streets: a county's 100,000 empty objects
+        return split(_lean(frame.geometry.to_numpy()), ["{}"] * len(frame))
     records = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    split = tile_features if tiled else whole
     return split(_lean(frame.geometry.to_numpy()), [dumps(props) for props in records])
 
 

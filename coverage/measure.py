@@ -390,8 +390,16 @@ def _features(
             "category": np.concatenate([pieces["category"], junctions["category"], sites["category"]]).astype(
                 object
             ),
-            "name": [*pieces["name"], *[""] * len(junctions), *sites["name"]],
-            "osm_id": [*pieces["osm_id"], *[""] * len(junctions), *sites["osm_id"]],
+            **{
+                column: np.concatenate(
+                    [
+                        pieces[column].to_numpy(dtype=object),
+                        np.full(len(junctions), "", dtype=object),
+                        sites[column].to_numpy(dtype=object),
+                    ]
+                )
+                for column in ("name", "osm_id")
+            },
             "size": np.concatenate(
                 [shapely.length(pieces.geometry.to_numpy()), np.ones(len(junctions) + len(sites))]
             ),
