@@ -13,6 +13,7 @@ import argparse
 import itertools
 import logging
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -186,10 +187,18 @@ def main(argv: list[str] | None = None) -> None:
         if args.max_suggestions is not None:
             settings = settings.model_copy(update={"max_suggestions": args.max_suggestions})
         config = Config(source=folder / "camwatch.yaml", cameras=tuple(cameras), coverage=settings)
+        before = os.times()
         with timed("full report", times), StageLog() as stages:
             document = run_coverage(config, folder / "report")
+        after = os.times()
         for name, seconds in stages.durations():
             print(f"    {name:<32} {seconds:8.2f} s")
+        # CPU seconds move less than wall seconds when the machine is shared; a forked writer counts apart.
+        own = (after.user - before.user) + (after.system - before.system)
+        children = (after.children_user - before.children_user) + (
+            after.children_system - before.children_system
+        )
+        print(f"  CPU: {own:.2f} s in this process, {children:.2f} s in child processes")
         sizes = ", ".join(
             f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in sorted((folder / "report").iterdir())
         )

@@ -330,6 +330,7 @@ def _greedy(
     heapq.heapify(queue)
     picked: list[tuple[int, float]] = []
     covers: list[dict[str, float]] = []
+    names, category = np.unique(demand.category.astype(str), return_inverse=True)
     # The top's stored gain bounds every fresh gain: once it is zero, nothing helps any more.
     while queue and len(picked) < limit and -queue[0][0] > 0:
         _, c = heapq.heappop(queue)
@@ -345,7 +346,9 @@ def _greedy(
         np.subtract.at(deficit, group[seen], size[seen])
         open_element &= deficit[group] > 1e-9
         picked.append((c, fresh))
-        covers.append(pd.Series(size[seen]).groupby(demand.category[seen], sort=True).sum().to_dict())
+        amounts = np.bincount(category[seen], weights=size[seen], minlength=len(names))
+        present = np.bincount(category[seen], minlength=len(names)) > 0
+        covers.append(dict(zip(names[present].tolist(), amounts[present].tolist(), strict=True)))
     capped = len(picked) >= limit and bool(queue) and -queue[0][0] > 0
     return picked, covers, capped
 
