@@ -43,14 +43,17 @@ class StageLog(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.marks: list[tuple[str, float]] = []
+        self.cpu: list[float] = []  # this process's CPU seconds at each mark (load moves them less)
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if message.startswith("coverage: "):  # not the report's own info and warnings
             self.marks.append((message.removeprefix("coverage: "), time.perf_counter()))
+            self.cpu.append(time.process_time())
 
     def __enter__(self) -> StageLog:
         self.marks = [("setup", time.perf_counter())]
+        self.cpu = [time.process_time()]
         command_log.addHandler(self)
         command_log.setLevel(logging.DEBUG)
         return self
@@ -58,6 +61,7 @@ class StageLog(logging.Handler):
     def __exit__(self, *exc: object) -> None:
         command_log.removeHandler(self)
         self.marks.append(("end", time.perf_counter()))
+        self.cpu.append(time.process_time())
 
     def until(self, stage: str) -> float | None:
         """Seconds from the start to where ``stage`` began; None if it was not announced."""
@@ -67,6 +71,10 @@ class StageLog(logging.Handler):
     def durations(self) -> list[tuple[str, float]]:
         """(stage, seconds) for each announced stage, in order."""
         return [(name, end - start) for (name, start), (_, end) in itertools.pairwise(self.marks)]
+
+    def cpu_durations(self) -> list[float]:
+        """This process's CPU seconds in each announced stage, in order."""
+        return [end - start for start, end in itertools.pairwise(self.cpu)]
 
 
 @contextmanager
@@ -191,8 +199,9 @@ def main(argv: list[str] | None = None) -> None:
         with timed("full report", times), StageLog() as stages:
             document = run_coverage(config, folder / "report")
         after = os.times()
-        for name, seconds in stages.durations():
-            print(f"    {name:<32} {seconds:8.2f} s")
+        print(f"    {'stage':<32} {'wall':>8}   {'CPU':>6}")
+        for (name, seconds), cpu in zip(stages.durations(), stages.cpu_durations(), strict=True):
+            print(f"    {name:<32} {seconds:8.2f} s {cpu:6.2f} s")
         # CPU seconds move less than wall seconds when the machine is shared; a forked writer counts apart.
         own = (after.user - before.user) + (after.system - before.system)
         children = (after.children_user - before.children_user) + (
