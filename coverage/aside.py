@@ -4,6 +4,7 @@ overlap them, and a county's gap files take seconds that the map can use on the 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -11,11 +12,14 @@ from contextlib import contextmanager
 @contextmanager
 def aside(job: Callable[[], None]) -> Iterator[None]:
     """Run ``job`` in a forked child for the duration of the ``with`` block; on leaving it, wait for the child
-    and raise what ``job`` raised. Where fork is not available, ``job`` runs first, in this process.
+    and raise what ``job`` raised. Where fork is not available, or when called off the main thread (the demo
+    runs its report in a worker thread of a service whose other threads a fork would copy mid-work), ``job``
+    runs first, in this process.
 
     The child starts from a copy of this process, so ``job`` sees every object as it is now without pickling;
     only its exception, if any, comes back (pickled)."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    on_main = threading.current_thread() is threading.main_thread()
+    if not on_main or "fork" not in multiprocessing.get_all_start_methods():
         job()
         yield
         return

@@ -4,6 +4,7 @@ written beside the map in a child process that reports its failure."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,19 @@ def test_aside_runs_its_job_in_another_process(tmp_path: Path) -> None:
     with aside(lambda: marker.write_text(str(os.getpid()))):
         pass
     assert marker.read_text() != str(os.getpid())
+
+
+def test_aside_off_the_main_thread_runs_its_job_first_in_this_process(tmp_path: Path) -> None:
+    marker = tmp_path / "pid"
+
+    def report() -> None:
+        with aside(lambda: marker.write_text(str(os.getpid()))):
+            pass
+
+    worker = threading.Thread(target=report)
+    worker.start()
+    worker.join()
+    assert marker.read_text() == str(os.getpid())
 
 
 def test_aside_raises_what_its_job_raised(tmp_path: Path) -> None:
