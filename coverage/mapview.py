@@ -142,10 +142,17 @@ def write_map(
             "streets": streets if streets is not None else roads,
         }.items()
     }
+    fmap = _page(basemap, lang)
+    legend = _draw_layers(fmap, layers, lang, drawn_base=basemap is None)
+    _finish(fmap, layers, legend, lang)
+    render_page(fmap, path)
+
+
+def _page(basemap: BasemapSettings | None, lang: str) -> folium.Map:
+    """The empty page: Leaflet inlined, the panes, and the local tile server when one is configured."""
     fmap = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, location=(0, 0), zoom_start=2)
     use_inline_leaflet(fmap, _TOOLTIP_CSS)
     fmap.add_child(Panes(PANES))
-
     if basemap is not None:
         DataLayer(
             {"url": basemap.tiles, "attribution": basemap.attribution, "maxZoom": basemap.max_zoom},
@@ -154,7 +161,15 @@ def write_map(
             show=True,
             overlay=False,
         ).add_to(fmap)
-    legend = _add_base(fmap, layers, lang, show=basemap is None)
+    return fmap
+
+
+def _draw_layers(
+    fmap: folium.Map, layers: dict[str, gpd.GeoDataFrame], lang: str, *, drawn_base: bool
+) -> list[_Swatch]:
+    """Every layer, bottom to top (the base, the areas by level, roads, fields of view, gaps, cameras,
+    suggestions); returns the legend's rows."""
+    legend = _add_base(fmap, layers, lang, show=drawn_base)
     levels = _area_levels(layers["areas"])
     finest = max(levels, key=lambda item: len(item[1]))[0] if levels else None
     for level, frame in levels:
@@ -165,12 +180,15 @@ def write_map(
     legend += _add_gaps(fmap, layers["gaps"], lang)
     legend += _add_cameras(fmap, layers["cameras"], lang)
     legend += _add_suggestions(fmap, layers["suggestions"], lang)
-    legend += [
+    return legend + [
         _Swatch(colour, f"{tr(lang, 'Area')} {tr(lang, status)}")
         for status, colour in STATUS_COLOURS.items()
         if (layers["areas"]["status"] == status).any()
     ]
 
+
+def _finish(fmap: folium.Map, layers: dict[str, gpd.GeoDataFrame], legend: list[_Swatch], lang: str) -> None:
+    """The layer control, the zoom-scaled line widths, the legend and the first view's bounds."""
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.add_child(ZoomScaledLines(FULL_WIDTH_ZOOM))
     figure_of(fmap).html.add_child(Verbatim(_legend_html(legend, lang)), name="camwatch_legend")
@@ -178,7 +196,6 @@ def write_map(
     bounds = _bounds(frame for name, frame in layers.items() if name not in ("buildings", "streets"))
     if bounds is not None:
         fmap.fit_bounds(bounds)
-    render_page(fmap, path)
 
 
 @dataclass(frozen=True)
