@@ -4,6 +4,8 @@ overlap them, and a county's gap files take seconds that the map can use on the 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +29,10 @@ def aside(job: Callable[[], None]) -> Iterator[None]:
     receive, send = context.Pipe(duplex=False)
 
     def run() -> None:
+        # Fresh text streams over the same descriptors: a parent thread (the progress bar) may have held the
+        # old ones' locks at the fork, which would hang the child's first warning or print for ever.
+        sys.stdout = open(os.dup(1), "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+        sys.stderr = open(os.dup(2), "w", encoding="utf-8", errors="replace")  # noqa: SIM115
         try:
             job()
         except BaseException as exc:  # handed to the parent, which raises it
