@@ -133,8 +133,9 @@ async def test_a_cameras_plan_is_derived_once_per_inventory(
 def test_a_plan_says_which_kinds_apply_and_which_decides() -> None:
     gb_only = make_camera(gb_id="34020000001320000001")
     planned = registry.plan(gb_only)
+    # Its recording is checked (issue 24: the recorder is the owning device), but nothing polls its liveness.
     assert (planned.kinds, planned.live, planned.deciding, planned.sources) == (
-        (),
+        ("recording",),
         None,
         "gb28181",
         ("gb28181",),
@@ -144,7 +145,7 @@ def test_a_plan_says_which_kinds_apply_and_which_decides() -> None:
     assert planned.unconfigured(no_platform)
     both = registry.plan(make_camera(rtsp_url="rtsp://10.0.0.1/x", gb_id="34020000001320000002"))
     assert (both.kinds, both.live, both.deciding, both.sources) == (
-        ("rtsp", "video"),
+        ("rtsp", "video", "recording"),
         "rtsp",
         "rtsp",
         ("gb28181",),

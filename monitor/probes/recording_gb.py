@@ -34,8 +34,8 @@ from camwatch.monitor.probes.base import (
     ProbeResult,
     Transient,
 )
+from camwatch.monitor.probes.recording import NAME  # one kind: its name lives in its module
 
-NAME = "recording"
 RECORD_OFF = "the device's DeviceStatus says Record OFF"
 OLDEST = "gb28181_oldest_footage"  # ProbeContext.baselines key of the last whole ask (memory only)
 FULL_EVERY = footage.DAY  # seconds (recorder's clock) between asks of the whole retention window
