@@ -246,10 +246,11 @@ async def _confirming(
 
     async def one(stream: vqd_corpus.Stream) -> tuple[vqd_corpus.Stream, list[tuple[str, ...]]]:
         camera = Camera(id=stream.name, rtsp_url=url(stream.name))
-        ctx = ProbeContext(settings=settings)
+        clock = vqd_faults.local_clock(stream)
+        ctx = ProbeContext(settings=settings, local_clock=clock)
         checks = 2 if stream.label == OK else settings.confirmations(stream.label)
         async with gate:
-            first = await probe(camera, ProbeContext(settings=raw))
+            first = await probe(camera, ProbeContext(settings=raw, local_clock=clock))
             seen = [tuple(first.faults)]
             for _ in range(checks):
                 seen.append(tuple((await probe(camera, ctx)).faults))

@@ -118,6 +118,7 @@ def probe(
     """Probe every camera (or the given ones) once now and print the results: camera, name, status and why
     (the measured values are in --json)."""
     from camwatch.config.scope import monitored
+    from camwatch.monitor.daylight import LocalClock
     from camwatch.monitor.outcome import deciding_probe, reason
     from camwatch.monitor.sweep import sweep
 
@@ -142,7 +143,7 @@ def probe(
     ):
         if n:
             err.print(f"{_count(n, 'camera')} not probed: {why}", highlight=False)
-    results = run_async(sweep(probed, cfg.monitor))
+    results = run_async(sweep(probed, cfg.monitor, local_clock=LocalClock(cfg.reports.timezone)))
     by_id = {c.id: c for c in probed}
     shown = [r for r in results if not down or r.status != "ok" or r.faults]
     if as_json:

@@ -81,6 +81,7 @@ DEFAULT_CONFIRM: dict[str, int] = {
             "stripes",
             "jitter",
             "flicker",
+            "mono_by_day",
         )
     },
 }
@@ -134,12 +135,12 @@ class PictureChecks(Frozen):
     def _confirm(cls, value: Any) -> Any:
         if not isinstance(value, dict):
             return value
-        from camwatch.monitor.faults import PICTURE_FAULTS
+        from camwatch.monitor.faults import JUDGED_ON_PICTURE
 
-        unknown = sorted(set(value) - {"default", *PICTURE_FAULTS})
+        unknown = sorted(set(value) - {"default", *JUDGED_ON_PICTURE})
         if unknown:
             raise ValueError(
-                f"confirm names unknown faults {unknown}; known: default, {', '.join(PICTURE_FAULTS)}"
+                f"confirm names unknown faults {unknown}; known: default, {', '.join(JUDGED_ON_PICTURE)}"
             )
         bad = {k: v for k, v in value.items() if not isinstance(v, int) or isinstance(v, bool) or v < 1}
         if bad:

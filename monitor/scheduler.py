@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from camwatch.config.models import Camera, MonitorSettings
+from camwatch.monitor.daylight import LocalClock
 from camwatch.monitor.live import Lateness
 from camwatch.monitor.probes.base import TIMEOUT, BaselineStore, MemoryBaselines, ProbeResult
 from camwatch.monitor.probes.registry import SPEC, liveness_probe
@@ -61,12 +62,15 @@ class Scheduler:
         snapshot_sink: SnapshotSink | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        local_clock: LocalClock | None = None,
     ):
         self.settings = settings
         self.on_probed = on_probed
         self.baselines = baselines if baselines is not None else MemoryBaselines()
         self.snapshot_sink = snapshot_sink
         self.clock = clock
+        # Day and night at each camera (``mono_by_day``): wall time and the fleet's zone; None: not judged.
+        self.local_clock = local_clock
         self.rng = rng or random.Random()
         self.lateness = Lateness()
         self.in_flight: set[asyncio.Task[Any]] = set()  # rounds and on-demand probes: each holds a slot
@@ -261,7 +265,9 @@ class Scheduler:
         timeout = min(timeout, own + 1.0)
         try:
             async with asyncio.timeout(timeout):
-                results = await probe_camera(camera, self.settings, kinds=first, baselines=self.baselines)
+                results = await probe_camera(
+                    camera, self.settings, kinds=first, baselines=self.baselines, local_clock=self.local_clock
+                )
                 alive = results.get(live) if live else None
                 for kind in gated if alive is not None and alive.answered else ():
                     results.update(await self._gated(kind, camera, results))
@@ -285,6 +291,7 @@ class Scheduler:
                 previous=previous,
                 baselines=self.baselines,
                 snapshot_sink=snapshot_sink,
+                local_clock=self.local_clock,
             )
 
     async def _round(self, plan: _Plan, due: float) -> None:
@@ -305,7 +312,11 @@ class Scheduler:
             if live and kinds and live not in kinds:
                 kinds.append(live)  # the other probes only make sense on a camera that answers
             results = await probe_camera(
-                camera, self.settings, kinds=[k for k in kinds if k not in gated], baselines=self.baselines
+                camera,
+                self.settings,
+                kinds=[k for k in kinds if k not in gated],
+                baselines=self.baselines,
+                local_clock=self.local_clock,
             )
             alive = results.get(live) if live is not None else None
             if alive is not None and alive.answered:

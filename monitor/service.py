@@ -18,6 +18,7 @@ from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config, MonitorSettings
 from camwatch.config.scope import monitored
 from camwatch.monitor.clusters import CLUSTER_EVENT, ClusterChange, ClusterTracker, DownCamera
+from camwatch.monitor.daylight import LocalClock
 from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.gb28181.metrics import Gb28181Collector
 from camwatch.monitor.gb28181.platform import PROBE as GB28181
@@ -94,6 +95,7 @@ class Service:
             self._on_probed,
             baselines=self.baselines,
             snapshot_sink=self.snapshots.put if self.snapshots else None,
+            local_clock=LocalClock(config.reports.timezone),
         )
         self.probes_total: Counter[tuple[str, str]] = Counter()
         self.cluster_tracker = ClusterTracker(self.settings.clusters)
@@ -418,6 +420,7 @@ class Service:
         self.tracker.replace_inventory(cameras)
         self.cluster_tracker.settings = new.monitor.clusters
         self.scheduler.set_cameras(watched, settings=new.monitor)
+        self.scheduler.local_clock = LocalClock(new.reports.timezone)
         self.gb_links = _gb_links(watched)
         if self.gb is not None and new.gb28181 is not None:
             # Passwords, limits and intervals change at once; the section's presence and listen address are

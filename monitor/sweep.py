@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from camwatch.config.models import Camera, MonitorSettings
 from camwatch.config.redact import scrub
+from camwatch.monitor.daylight import LocalClock
 from camwatch.monitor.outcome import CameraResult, combine
 from camwatch.monitor.probes.base import (
     ERROR,
@@ -103,12 +104,14 @@ async def probe_camera(
     previous: Mapping[str, ProbeResult] | None = None,
     baselines: BaselineStore | None = None,
     snapshot_sink: SnapshotSink | None = None,
+    local_clock: LocalClock | None = None,
 ) -> dict[str, ProbeResult]:
     """Run ``kinds`` (default: all applicable) for one camera, in order; returns the results of those run.
 
     ``previous`` holds results of this round already taken (by an earlier call). A kind that ``needs_up``
     (video, snapshot) runs only when this round's liveness probe passed, which it brings along when that
-    has not run: checking the picture of a dead camera costs a full timeout for nothing.
+    has not run: checking the picture of a dead camera costs a full timeout for nothing. ``local_clock``:
+    the wall clock and fleet zone day and night are judged by (``mono_by_day``); ``None``: not judged.
     """
     wanted = set(applicable_probes(camera) if kinds is None else kinds)
     live = liveness_probe(camera)
@@ -127,6 +130,7 @@ async def probe_camera(
             baselines=baselines if baselines is not None else MemoryBaselines(),
             previous=done,
             snapshot_sink=snapshot_sink,
+            local_clock=local_clock,
         )
         results[name] = done[name] = await run_probe(name, camera, ctx)
     return results
@@ -138,6 +142,7 @@ async def sweep(
     *,
     kinds: Iterable[str] | None = None,
     on_result: Callable[[CameraResult], Awaitable[None] | None] | None = None,
+    local_clock: LocalClock | None = None,
 ) -> list[CameraResult]:
     """Probe every camera once, at most ``settings.concurrency`` at a time; results in input order.
 
@@ -149,7 +154,9 @@ async def sweep(
 
     async def one(camera: Camera) -> CameraResult:
         async with gate:
-            probes = await probe_camera(camera, settings, kinds=kind_list, baselines=baselines)
+            probes = await probe_camera(
+                camera, settings, kinds=kind_list, baselines=baselines, local_clock=local_clock
+            )
         result = combine(camera, probes, timestamp=time.time())
         if on_result is not None:
             maybe = on_result(result)

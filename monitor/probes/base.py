@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from camwatch.config.models import Camera, ProbeSchedule
+from camwatch.monitor.daylight import LocalClock, Period
 from camwatch.monitor.faults import PICTURE_FAULTS
 
 # Per-probe statuses. Camera-level statuses (docs/design.md) are derived from these in monitor.outcome.
@@ -90,10 +91,18 @@ class ProbeContext:
     previous: Mapping[str, ProbeResult] = field(default_factory=dict)
     # Optional sink for analysed frames (fault snapshots); signature (camera_id, jpeg_bytes, fault|None).
     snapshot_sink: Callable[[str, bytes, str | None], None] | None = None
+    # The wall clock and fleet zone for what is judged by a camera's local time (day or night:
+    # ``mono_by_day``). None: not judged (a check whose caller does not say when and where it runs).
+    local_clock: LocalClock | None = None
 
     @property
     def timeout(self) -> float:
         return self.settings.timeout
+
+    def period(self, camera: Camera) -> Period | None:
+        """Day, night or twilight at ``camera`` now (``camwatch.monitor.daylight``); ``None`` without a
+        local clock."""
+        return self.local_clock.period(camera) if self.local_clock is not None else None
 
 
 ProbeFn = Callable[[Camera, ProbeContext], Awaitable[ProbeResult]]

@@ -20,7 +20,7 @@ from camwatch.config.models import (
     SnapshotSettings,
     VideoSettings,
 )
-from camwatch.monitor.faults import BY_NAME, PICTURE_FAULTS
+from camwatch.monitor.faults import BY_NAME, JUDGED_ON_PICTURE
 from camwatch.monitor.probes.base import ProbeContext, ProbeFn, ProbeResult
 
 
@@ -135,7 +135,7 @@ SPECS: tuple[ProbeSpec, ...] = (
         liveness=True,
         gate="snapshot_concurrency",
         needs_up=True,
-        faults=PICTURE_FAULTS,
+        faults=JUDGED_ON_PICTURE,
         values=("snapshot_luma", "snapshot_sharpness", "snapshot_scene_match", "snapshot_bytes"),
     ),
     ProbeSpec(
@@ -144,7 +144,7 @@ SPECS: tuple[ProbeSpec, ...] = (
         lambda c: bool(c.all_streams()),
         gate="video_concurrency",
         needs_up=True,
-        faults=PICTURE_FAULTS,
+        faults=JUDGED_ON_PICTURE,
         values=("fps", "luma", "sharpness", "scene_match", "decode_error_ratio"),
     ),
     ProbeSpec(
