@@ -18,6 +18,8 @@ from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config, MonitorSettings
 from camwatch.config.scope import monitored
 from camwatch.monitor.clusters import CLUSTER_EVENT, ClusterChange, ClusterTracker, DownCamera
+from camwatch.monitor.event_source import NAME as CAMERA_EVENTS
+from camwatch.monitor.event_source import CameraEventCollector, CameraEventSource
 from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.gb28181.metrics import Gb28181Collector
 from camwatch.monitor.gb28181.platform import PROBE as GB28181
@@ -123,6 +125,9 @@ class Service:
                 on_note=self._on_gb_note,
             )
             self.registry.register(Gb28181Collector(self.gb))
+        # The cameras' own analytics (ONVIF events): a source beside the scheduler that reports in.
+        self.camera_events = CameraEventSource(self.settings.onvif_events, watched, self._on_camera_events)
+        self.registry.register(CameraEventCollector(self.camera_events))
         self._input_stamps: dict[Path, tuple[float, int] | None] = {}
         self.started = False
 
@@ -148,6 +153,7 @@ class Service:
             ka = self.gb.settings.keepalive
             self._gb_grace_until = time.time() + ka.interval * ka.count
             self.jobs.add_job(self._gb_unseen, ka.interval, "gb28181-unseen")
+        self.camera_events.start()
         self.started = True
         planning = len(self.config.cameras) - len(self.tracker.tracks)
         log.info(
@@ -160,6 +166,7 @@ class Service:
     async def stop(self) -> None:
         if self.gb is not None:
             await self.gb.stop()
+        await self.camera_events.stop()
         await self.scheduler.stop()
         await self.jobs.stop()
         if self._listener is not None:
@@ -212,6 +219,12 @@ class Service:
         track = self.tracker.tracks.get(camera_id) if camera_id else None
         if track is not None:
             self._on_probed(track.camera, {GB28181: result}, now)
+
+    def _on_camera_events(self, camera: Camera, result: ProbeResult, now: float) -> None:
+        """What a camera's own analytics say changed (its subscription's health, a storage failure)."""
+        track = self.tracker.tracks.get(camera.id)
+        if track is not None:
+            self._on_probed(track.camera, {CAMERA_EVENTS: result}, now)
 
     def _on_gb_note(self, gb_id: str, kind: str, detail: dict[str, object], now: float) -> None:
         """Something the platform refused about a channel (another device claiming it): a note in the linked
@@ -418,6 +431,7 @@ class Service:
         self.tracker.replace_inventory(cameras)
         self.cluster_tracker.settings = new.monitor.clusters
         self.scheduler.set_cameras(watched, settings=new.monitor)
+        self.camera_events.set_cameras(watched, new.monitor.onvif_events)
         self.gb_links = _gb_links(watched)
         if self.gb is not None and new.gb28181 is not None:
             # Passwords, limits and intervals change at once; the section's presence and listen address are
