@@ -27,7 +27,7 @@ from prometheus_client.registry import Collector
 from camwatch.config.models import Camera, OnvifEventSettings
 from camwatch.monitor.camera_events import EMPTY, EVENT_NAMES, EventState, fold
 from camwatch.monitor.event_pull import PullPoint, ReplyTooLarge
-from camwatch.monitor.probes.base import OK, TIMEOUT, ProbeResult
+from camwatch.monitor.probes.base import INTERNAL_ERROR, OK, TIMEOUT, ProbeResult
 from camwatch.monitor.probes.onvif import OnvifFailed
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class _Watch:
     pullpoint: PullPoint | None = None
     state: EventState = EMPTY
     reported: tuple[str, tuple[str, ...]] | None = None
+    failures: int = 0  # rounds failed in a row: the pause before the next doubles with each
 
 
 class CameraEventSource:
@@ -134,14 +135,26 @@ class CameraEventSource:
     # -- one camera -----------------------------------------------------------------------------------
 
     async def _run(self, watch: _Watch) -> None:
-        settings = self.settings
-        await asyncio.sleep(random.uniform(0, min(settings.interval, 30.0)))  # spread the first subscriptions
+        # Spread the first subscriptions over an interval.
+        await asyncio.sleep(random.uniform(0, min(self.settings.interval, 30.0)))
         while True:
+            settings = self.settings
             started = time.monotonic()
             async with self._gate:
-                status, error = await self._round(watch)
+                try:
+                    status, error = await self._round(watch)
+                except Exception as exc:  # a bug must not end the camera's subscription for good
+                    what = type(exc).__name__  # not its message: that may quote the camera's reply
+                    log.error("camera %s: ONVIF events failed on camwatch's side: %s", watch.camera.id, what)
+                    await self._drop(watch)
+                    status, error = INTERNAL_ERROR, f"camwatch: {what}"
             self._report_if_changed(watch, status, error, time.monotonic() - started)
-            pause = settings.interval * random.uniform(0.9, 1.1) - (time.monotonic() - started)
+            # A camera without events, or one that hangs or refuses, is asked less often: up to the lifetime.
+            watch.failures = 0 if status == OK else min(watch.failures + 1, 16)
+            interval = min(
+                settings.interval * 2**watch.failures, max(settings.interval, settings.subscription)
+            )
+            pause = interval * random.uniform(0.9, 1.1) - (time.monotonic() - started)
             await asyncio.sleep(max(pause, settings.interval / 10))
 
     async def _round(self, watch: _Watch) -> tuple[str, str | None]:

@@ -10,18 +10,31 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from camwatch.config.models import Camera, OnvifEventSettings
+import camwatch.sim
+from camwatch.config.models import (
+    Camera,
+    Config,
+    Debounce,
+    MonitorSettings,
+    OnvifEventSettings,
+    OnvifSettings,
+)
 from camwatch.monitor.camera_events import EMPTY, EVENTS, OTHER, Notice, event_of, fold, notice
 from camwatch.monitor.event_source import CameraEventCollector, CameraEventSource
 from camwatch.monitor.probes.base import ProbeResult
+from camwatch.monitor.service import Service
+from camwatch.sim.fleet import Fleet
 from camwatch.sim.onvif_device import OnvifDevice, serve_devices
 from camwatch.sim.onvif_events import AXIS_TAMPERING, TOPICS, EventBoard
+from camwatch.sim.profiles import load_spec
 from support.cameras import make_camera
+from support.gst_rtsp import unused_port
 
 PASSWORD = "Ev3nts-pw:S3cret@9"
 FAST = OnvifEventSettings(interval=0.3, wait=0.1, timeout=2.0, hold=1.0)
@@ -239,3 +252,52 @@ async def test_the_password_never_appears_in_logs_metrics_or_results(
         await run.until(lambda: run.source.flags().get("cam0", {}).get("tamper"))
         text += run.metrics() + repr(run.reports) + caplog.text
     assert PASSWORD not in text
+
+
+# -- in the service, and in the demo ------------------------------------------------------------------
+
+
+async def test_the_service_exports_events_and_raises_storage_fault_and_a_reload_switches_off(
+    tmp_path: Path,
+) -> None:
+    async with serve_devices([device()]) as [served]:
+        camera = make_camera(
+            id="nvr-cam", onvif_host=served.host, onvif_port=served.port, username="admin", password=PASSWORD
+        )
+        settings = MonitorSettings(
+            listen=f"127.0.0.1:{unused_port()}",
+            state=tmp_path / "state.db",
+            onvif=OnvifSettings(interval=1.0, timeout=2.0),
+            onvif_events=FAST,
+            debounce=Debounce(down_after=1, up_after=1),
+        )
+        config = Config(source=tmp_path / "camwatch.yaml", cameras=(camera,), monitor=settings)
+        service = Service(config)
+        await service.start()
+        try:
+            track = service.tracker.tracks["nvr-cam"]
+            run = Run(service.camera_events, [served], [])
+            await run.until(lambda: track.up and "onvif_events" in track.probes)
+            served.events.raise_("storage_failure")
+            await run.until(lambda: "storage_fault" in track.faults)
+            text = service.exporter.exposition().decode()
+            assert 'camwatch_camera_event{camera="nvr-cam",event="storage_failure"} 1.0' in text
+            assert 'camwatch_probe_success{camera="nvr-cam",probe="onvif_events"} 1.0' in text
+            assert track.status == "ok"  # a device fault: the camera stays in working order
+            off = settings.model_copy(update={"onvif_events": FAST.model_copy(update={"enabled": False})})
+            assert service.reload(config.model_copy(update={"monitor": off}))
+            await run.until(lambda: served.events.unsubscribed == 1)
+        finally:
+            await service.stop()
+
+
+def test_the_demo_covered_cameras_report_tamper_themselves() -> None:
+    spec = load_spec(Path(camwatch.sim.__file__).parent / "default_fleet.yaml")
+    fleet = Fleet(spec, password="demo")
+    occluded = [c for c in fleet.cameras if c.picture == "occluded"]
+    assert occluded
+    for cam in occluded:
+        board = fleet.events(cam.id)
+        assert board is not None and board.state["tamper"] is True
+    healthy = next(c for c in fleet.cameras if c.profile == "healthy")
+    assert fleet.events(healthy.id).state == dict.fromkeys(board.state, False)  # type: ignore[union-attr]
