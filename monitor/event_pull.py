@@ -191,6 +191,17 @@ class PullPoint:
             "connect subscription", self._cam.create_subscription_service("PullPointSubscription")
         )
         self._expire_in(_remaining(reply), lifetime)
+        await self._keep_only(self._pullpoint, self._manager)
+
+    async def _keep_only(self, *services: ONVIFService) -> None:
+        """Close the services a subscription no longer needs (device, events): a live subscription holds
+        only its pull point and its manager, which is most of what it costs in memory."""
+        keep = {id(s) for s in services}
+        for key, service in list(self._cam.services.items()):
+            if id(service) not in keep:
+                del self._cam.services[key]
+                await service.close()
+        self._created[:] = [s for s in self._created if id(s) in keep]
 
     def _expire_in(self, remaining: float | None, asked: float) -> None:
         # A camera that reports nonsense times is taken at the lifetime asked for.
