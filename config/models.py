@@ -74,7 +74,7 @@ class OnvifEventSettings(Frozen):
     # How often each camera is asked for its new messages (each start jittered by up to a tenth of it).
     interval: Duration = Field(10.0, gt=0)
     # How long the camera may hold a pull open waiting for a message (PullMessages Timeout).
-    wait: Duration = Field(2.0, ge=0)
+    wait: Duration = Field(2.0, gt=0)
     # The most time one exchange may take beyond ``wait`` (a pull that never returns ends here).
     timeout: Duration = Field(10.0, gt=0)
     # Messages read from one pull (PullMessages MessageLimit); more are counted and dropped.
