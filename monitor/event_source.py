@@ -53,6 +53,10 @@ class _Watch:
     failures: int = 0  # rounds failed in a row: the pause before the next doubles with each
 
 
+def _login(camera: Camera) -> tuple[object, ...]:
+    return camera.onvif_host, camera.onvif_port, camera.username, camera.password
+
+
 class CameraEventSource:
     """Subscribes to every camera with an ``onvif_host`` and keeps what each says holds."""
 
@@ -82,16 +86,22 @@ class CameraEventSource:
         await asyncio.gather(*(self._end(w) for w in watches))
 
     def set_cameras(self, cameras: Iterable[Camera], settings: OnvifEventSettings) -> None:
-        """A reload: new cameras get a task, removed ones are unsubscribed, changed ones start over."""
+        """A reload: new cameras get a task, removed ones are unsubscribed, those whose address or login
+        changed start over; the rest keep their subscription (and take the new ledger fields)."""
+        if settings.concurrency != self.settings.concurrency:
+            self._gate = asyncio.Semaphore(settings.concurrency)  # rounds holding the old one finish on it
         self.settings = settings
         self._cameras = [c for c in cameras if c.onvif_host] if settings.enabled else []
         if not self._running:
             return
         wanted = {c.id: c for c in self._cameras}
         for cid, watch in list(self._watches.items()):
-            if wanted.get(cid) != watch.camera:
+            camera = wanted.get(cid)
+            if camera is None or _login(camera) != _login(watch.camera):
                 del self._watches[cid]
                 self._spawn_end(watch)
+            else:
+                watch.camera = camera
         for cid, camera in wanted.items():
             if cid not in self._watches:
                 watch = self._watches[cid] = _Watch(camera)
@@ -160,19 +170,17 @@ class CameraEventSource:
     async def _round(self, watch: _Watch) -> tuple[str, str | None]:
         """Subscribe if needed, renew if due, then pull once: the subscription's status and error."""
         s = self.settings
+        fresh = watch.pullpoint is None
         try:
             if watch.pullpoint is None:
-                pullpoint = PullPoint(watch.camera, max_reply_bytes=s.max_reply_bytes)
-                watch.pullpoint = pullpoint
+                watch.pullpoint = PullPoint(watch.camera, max_reply_bytes=s.max_reply_bytes)
                 try:
                     async with asyncio.timeout(s.timeout):
-                        await pullpoint.subscribe(s.subscription)
+                        await watch.pullpoint.subscribe(s.subscription)
                 except (OnvifFailed, TimeoutError):
                     self.subscriptions["failed"] += 1
                     raise
                 self.subscriptions["created"] += 1
-                # A new subscription starts from the camera's Initialized messages: forget the old states.
-                watch.state = EMPTY
             pullpoint = watch.pullpoint
             margin = max(2 * s.interval + s.timeout, pullpoint.lifetime / 5)
             if pullpoint.expires_at - time.monotonic() < margin:
@@ -203,7 +211,9 @@ class CameraEventSource:
         for notice in pulled.notices:
             self.messages[notice.event] += 1
         self.dropped["over_limit"] += max(0, pulled.received - len(pulled.notices))
-        watch.state = fold(watch.state, pulled.notices, time.time(), s.hold)
+        # A new subscription starts from the camera's Initialized messages: the old states are replaced (kept
+        # until then, so the camera's series have no gap).
+        watch.state = fold(EMPTY if fresh else watch.state, pulled.notices, time.time(), s.hold)
         if pulled.remaining is not None and pulled.remaining > 0:
             pullpoint.expires_at = min(pullpoint.expires_at, time.monotonic() + pulled.remaining)
         return OK, None

@@ -254,6 +254,18 @@ async def test_the_password_never_appears_in_logs_metrics_or_results(
     assert PASSWORD not in text
 
 
+async def test_a_reload_keeps_a_subscription_unless_the_address_or_login_changed() -> None:
+    async with watching(device()) as run:
+        await run.until(lambda: run.board.created == 1 and "cam0" in run.source.flags())
+        (camera,) = run.source._cameras
+        run.source.set_cameras([camera.model_copy(update={"name": "renamed"})], FAST)
+        await asyncio.sleep(3 * FAST.interval)
+        assert run.board.created == 1 and run.board.unsubscribed == 0
+        other = camera.model_copy(update={"username": "someone-else"})
+        run.source.set_cameras([other], FAST)
+        await run.until(lambda: run.board.unsubscribed == 1)
+
+
 # -- in the service, and in the demo ------------------------------------------------------------------
 
 
