@@ -1,4 +1,4 @@
-"""What the cameras' own analytics cost: ONVIF PullPoint subscriptions (monitor/event_source.py) on N
+"""What the cameras' own analytics cost: ONVIF PullPoint subscriptions (monitor/onvif_events/source.py) on N
 simulated devices, against the ONVIF probe on the same devices.
 
 The devices (camwatch/sim/onvif_device.py with its event service) run in a child process; only this
@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from camwatch.config.models import OnvifEventSettings, OnvifSettings
-from camwatch.monitor import event_pull
-from camwatch.monitor.event_source import CameraEventSource
+from camwatch.monitor.onvif_events import pullpoint
+from camwatch.monitor.onvif_events.source import CameraEventSource
 from camwatch.monitor.probes import onvif
 from camwatch.monitor.probes.base import ProbeContext
 from camwatch.sim.onvif_device import OnvifDevice, serve_devices
@@ -58,7 +58,7 @@ async def bench(ports: list[int], seconds: float, interval: float) -> None:
         for i, p in enumerate(ports)
     ]
     await onvif.load_wsdl()
-    await event_pull._load_events_wsdl()
+    await pullpoint._load_events_wsdl()
     # Reference: one ONVIF probe per camera, 64 at a time.
     gate = asyncio.Semaphore(64)
 
@@ -71,14 +71,14 @@ async def bench(ports: list[int], seconds: float, interval: float) -> None:
     per_probe = (cpu_seconds() - before) / len(cameras)
 
     pulls = 0
-    pull = event_pull.PullPoint.pull
+    pull = pullpoint.PullPoint.pull
 
-    async def counted(self: event_pull.PullPoint, wait: float, limit: int) -> event_pull.Pulled:
+    async def counted(self: pullpoint.PullPoint, wait: float, limit: int) -> pullpoint.Pulled:
         nonlocal pulls
         pulls += 1
         return await pull(self, wait, limit)
 
-    event_pull.PullPoint.pull = counted  # type: ignore[method-assign]
+    pullpoint.PullPoint.pull = counted  # type: ignore[method-assign]
     settings = OnvifEventSettings(interval=interval, wait=0.01, timeout=10, concurrency=64)
     source = CameraEventSource(settings, cameras, lambda *_: None)
     rss, before = rss_kib(), cpu_seconds()

@@ -18,8 +18,6 @@ from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config, MonitorSettings
 from camwatch.config.scope import monitored
 from camwatch.monitor.clusters import CLUSTER_EVENT, ClusterChange, ClusterTracker, DownCamera
-from camwatch.monitor.event_source import NAME as CAMERA_EVENTS
-from camwatch.monitor.event_source import CameraEventCollector, CameraEventSource
 from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.gb28181.metrics import Gb28181Collector
 from camwatch.monitor.gb28181.platform import PROBE as GB28181
@@ -27,6 +25,8 @@ from camwatch.monitor.gb28181.platform import Platform
 from camwatch.monitor.housekeeping import Housekeeping
 from camwatch.monitor.identity import Identity, track_identity
 from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
+from camwatch.monitor.onvif_events.source import NAME as CAMERA_EVENTS
+from camwatch.monitor.onvif_events.source import CameraEventCollector, CameraEventSource
 from camwatch.monitor.outcome import CameraResult, deciding_probe, reason
 from camwatch.monitor.probes.base import INTERNAL_ERROR, OFFLINE, ProbeResult
 from camwatch.monitor.scheduler import Scheduler

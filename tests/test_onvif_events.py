@@ -25,8 +25,8 @@ from camwatch.config.models import (
     OnvifEventSettings,
     OnvifSettings,
 )
-from camwatch.monitor.camera_events import EMPTY, EVENTS, OTHER, Notice, event_of, fold, notice
-from camwatch.monitor.event_source import CameraEventCollector, CameraEventSource
+from camwatch.monitor.onvif_events.source import CameraEventCollector, CameraEventSource
+from camwatch.monitor.onvif_events.vocab import EMPTY, EVENTS, OTHER, Notice, event_of, fold, notice
 from camwatch.monitor.probes.base import ProbeResult
 from camwatch.monitor.service import Service
 from camwatch.sim.fleet import Fleet

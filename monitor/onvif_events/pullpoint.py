@@ -24,7 +24,7 @@ from onvif.definition import SERVICES
 
 from camwatch.config.models import Camera
 from camwatch.config.redact import scrub
-from camwatch.monitor.camera_events import Notice, notice
+from camwatch.monitor.onvif_events.vocab import Notice, notice
 from camwatch.monitor.probes.bounded import ReplyRefused
 from camwatch.monitor.probes.onvif import (  # the ONVIF probe's guarded session, shared
     _WSDL_DIR,

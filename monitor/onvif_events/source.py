@@ -25,8 +25,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from camwatch.config.models import Camera, OnvifEventSettings
-from camwatch.monitor.camera_events import EMPTY, EVENT_NAMES, EventState, fold
-from camwatch.monitor.event_pull import PullPoint, ReplyTooLarge
+from camwatch.monitor.onvif_events.pullpoint import PullPoint, ReplyTooLarge
+from camwatch.monitor.onvif_events.vocab import EMPTY, EVENT_NAMES, EventState, fold
 from camwatch.monitor.probes.base import INTERNAL_ERROR, OK, TIMEOUT, ProbeResult
 from camwatch.monitor.probes.onvif import OnvifFailed
 
