@@ -58,7 +58,7 @@ async def bench(ports: list[int], seconds: float, interval: float) -> None:
         for i, p in enumerate(ports)
     ]
     await onvif.load_wsdl()
-    await pullpoint._load_events_wsdl()
+    await pullpoint.EventsWsdl().load()
     # Reference: one ONVIF probe per camera, 64 at a time.
     gate = asyncio.Semaphore(64)
 

@@ -112,32 +112,38 @@ def _remaining(reply: Any) -> float | None:
         return None
 
 
-_events_ready: asyncio.Lock | None = None
+class EventsWsdl:
+    """The WSDLs a subscription uses, parsed once for their owner (the event source): onvif-zeep-async
+    caches each in the process but with no lock, so subscriptions started together share one load."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self.loaded = False
+
+    async def load(self) -> None:
+        if self.loaded:
+            return
+        async with self._lock:
+            if not self.loaded:
+                await load_wsdl()
+                await _load_events_wsdl()
+                self.loaded = True
 
 
 async def _load_events_wsdl() -> None:
-    """Parse events.wsdl once per process (the library caches it unlocked; see ``probes.onvif.load_wsdl``)."""
-    global _events_ready
-    await load_wsdl()
-    if _events_ready is None:
-        _events_ready = asyncio.Lock()
-    async with _events_ready:
-        if getattr(_load_events_wsdl, "done", False):
-            return
-        spec = SERVICES["events"]
-        service = ONVIFService(
-            "http://127.0.0.1/",
-            None,
-            None,
-            str(_WSDL_DIR / spec["wsdl"]),
-            no_cache=True,
-            binding_name=f"{{{spec['ns']}}}{spec['binding']}",
-        )
-        try:
-            await service.setup()
-        finally:
-            await service.close()
-        _load_events_wsdl.done = True  # type: ignore[attr-defined]
+    spec = SERVICES["events"]
+    service = ONVIFService(
+        "http://127.0.0.1/",
+        None,
+        None,
+        str(_WSDL_DIR / spec["wsdl"]),
+        no_cache=True,
+        binding_name=f"{{{spec['ns']}}}{spec['binding']}",
+    )
+    try:
+        await service.setup()
+    finally:
+        await service.close()
 
 
 class PullPoint:
@@ -146,7 +152,7 @@ class PullPoint:
     Any failure raises ``OnvifFailed`` (a probe status and a reason without the password); the caller then
     ``close``s it and subscribes anew."""
 
-    def __init__(self, camera: Camera, *, max_reply_bytes: int) -> None:
+    def __init__(self, camera: Camera, *, max_reply_bytes: int, wsdl: EventsWsdl) -> None:
         assert camera.onvif_host is not None
         self.camera = camera
         self._secret = camera.password.get_secret_value() if camera.password else None
@@ -155,6 +161,7 @@ class PullPoint:
         )
         self._created = _track_services(self._cam, max_reply_bytes)
         self._found = _Findings()
+        self._wsdl = wsdl
         self._pullpoint: ONVIFService | None = None
         self._manager: ONVIFService | None = None
         self.expires_at = 0.0  # time.monotonic() when the camera drops the subscription unless renewed
@@ -172,7 +179,7 @@ class PullPoint:
 
     async def subscribe(self, lifetime: float) -> None:
         """Connect (the camera's clock and capabilities), create the subscription and its services."""
-        await _load_events_wsdl()
+        await self._wsdl.load()
 
         async def create() -> Any:
             await _connect(self._cam, self._found)

@@ -25,7 +25,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from camwatch.config.models import Camera, OnvifEventSettings
-from camwatch.monitor.onvif_events.pullpoint import PullPoint, ReplyTooLarge
+from camwatch.monitor.onvif_events.pullpoint import EventsWsdl, PullPoint, ReplyTooLarge
 from camwatch.monitor.onvif_events.vocab import EMPTY, EVENT_NAMES, EventState, fold
 from camwatch.monitor.probes.base import INTERNAL_ERROR, OK, TIMEOUT, ProbeResult
 from camwatch.monitor.probes.onvif import OnvifFailed
@@ -67,6 +67,7 @@ class CameraEventSource:
         self._gate = asyncio.Semaphore(settings.concurrency)
         self._running = False
         self._ending: set[asyncio.Task[None]] = set()
+        self._wsdl = EventsWsdl()
         self.messages: Counter[str] = Counter({e: 0 for e in EVENT_NAMES})
         self.dropped: Counter[str] = Counter({r: 0 for r in DROP_REASONS})
         self.subscriptions: Counter[str] = Counter({r: 0 for r in SUBSCRIPTION_RESULTS})
@@ -173,7 +174,7 @@ class CameraEventSource:
         fresh = watch.pullpoint is None
         try:
             if watch.pullpoint is None:
-                watch.pullpoint = PullPoint(watch.camera, max_reply_bytes=s.max_reply_bytes)
+                watch.pullpoint = PullPoint(watch.camera, max_reply_bytes=s.max_reply_bytes, wsdl=self._wsdl)
                 try:
                     async with asyncio.timeout(s.timeout):
                         await watch.pullpoint.subscribe(s.subscription)
