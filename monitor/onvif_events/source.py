@@ -157,6 +157,7 @@ class CameraEventSource:
                 except Exception as exc:  # a bug must not end the camera's subscription for good
                     what = type(exc).__name__  # not its message: that may quote the camera's reply
                     log.error("camera %s: ONVIF events failed on camwatch's side: %s", watch.camera.id, what)
+                    log.debug("the failure's traceback", exc_info=True)
                     await self._drop(watch)
                     status, error = INTERNAL_ERROR, f"camwatch: {what}"
             self._report_if_changed(watch, status, error, time.monotonic() - started)
