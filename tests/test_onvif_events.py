@@ -266,6 +266,26 @@ async def test_a_reload_keeps_a_subscription_unless_the_address_or_login_changed
         await run.until(lambda: run.board.unsubscribed == 1)
 
 
+async def test_a_bug_on_camwatchs_side_is_internal_and_the_subscription_made_anew(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from camwatch.monitor.onvif_events import source as source_module
+
+    real, failures = source_module.fold, [1]
+
+    def buggy(*args: Any) -> Any:
+        if failures:
+            failures.pop()
+            raise RuntimeError("a bug")
+        return real(*args)
+
+    monkeypatch.setattr(source_module, "fold", buggy)
+    async with watching(device()) as run:
+        await run.until(lambda: run.reports and run.reports[0].status == "internal_error")
+        await run.until(lambda: run.board.created == 2 and run.reports[-1].status == "ok")
+        assert "cam0" in run.source.flags()
+
+
 # -- in the service, and in the demo ------------------------------------------------------------------
 
 
