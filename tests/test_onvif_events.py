@@ -239,6 +239,23 @@ async def test_a_huge_message_and_a_pull_that_never_returns_stall_nothing() -> N
         assert "cam1" not in {c for c, f in run.source.flags().items() if f.get("tamper")}
 
 
+async def test_shutdown_is_bounded_when_cameras_hang() -> None:
+    settings = OnvifEventSettings(interval=0.3, wait=0.1, timeout=1.0, hold=1.0)
+    async with serve_devices([device(mode="hang") for _ in range(3)]) as served:
+        login = {"username": "admin", "password": PASSWORD}
+        cameras = [
+            make_camera(id=f"c{d.port}", onvif_host=d.host, onvif_port=d.port, **login)  # one per device
+            for d in served
+        ]
+        source = CameraEventSource(settings, cameras, lambda *_: None)
+        source.start()
+        await Run(source, served, []).until(lambda: all(d.events.pulls for d in served))
+        started = time.monotonic()
+        await source.stop()  # each pull and Unsubscribe hangs: one timeout for them all
+        assert time.monotonic() - started < settings.timeout + 1.0
+        assert source.active == 0
+
+
 async def test_the_password_never_appears_in_logs_metrics_or_results(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

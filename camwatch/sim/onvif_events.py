@@ -249,6 +249,8 @@ class EventBoard:
                 self.renewed += 1
                 return 200, _ENVELOPE.format(body=_RENEWED.format(end=_stamp(sub.end), now=_stamp(now)))
             case "Unsubscribe":
+                if self.mode == "hang":
+                    await closing.wait()
                 del self._subscriptions[key]
                 self.unsubscribed += 1
                 return 200, _ENVELOPE.format(body="<wsnt:UnsubscribeResponse/>")

@@ -80,11 +80,19 @@ class CameraEventSource:
         self.set_cameras(self._cameras, self.settings)
 
     async def stop(self) -> None:
-        """Stop every camera's task, then unsubscribe (a courtesy, bounded by ``timeout``) and close."""
+        """Stop every camera's task, then unsubscribe (a courtesy: ``concurrency`` at a time, all within one
+        ``timeout``; the cameras drop the rest at their termination time) and close."""
         self._running = False
         watches = list(self._watches.values())
         self._watches = {}
-        await asyncio.gather(*(self._end(w) for w in watches))
+        await asyncio.gather(*(self._cancel(w) for w in watches))
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                await asyncio.gather(*(self._unsubscribe(w) for w in watches), *self._ending)
+        except TimeoutError:
+            pass
+        finally:
+            await asyncio.gather(*(self._close(w) for w in watches))
 
     def set_cameras(self, cameras: Iterable[Camera], settings: OnvifEventSettings) -> None:
         """A reload: new cameras get a task, removed ones are unsubscribed, those whose address or login
@@ -114,19 +122,34 @@ class CameraEventSource:
         task.add_done_callback(self._ending.discard)
 
     async def _end(self, watch: _Watch) -> None:
+        """One camera gone from the inventory: its task stopped, its subscription ended and closed."""
+        await self._cancel(watch)
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                await self._unsubscribe(watch)
+        except TimeoutError:
+            pass
+        finally:
+            await self._close(watch)
+
+    @staticmethod
+    async def _cancel(watch: _Watch) -> None:
         if watch.task is not None:
             watch.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watch.task
+
+    async def _unsubscribe(self, watch: _Watch) -> None:
+        if watch.pullpoint is not None:
+            async with self._gate:
+                with contextlib.suppress(OnvifFailed):  # the camera drops it at its termination time anyway
+                    await watch.pullpoint.unsubscribe()
+
+    @staticmethod
+    async def _close(watch: _Watch) -> None:
         if watch.pullpoint is not None:
             pullpoint, watch.pullpoint = watch.pullpoint, None
-            try:
-                async with asyncio.timeout(self.settings.timeout):
-                    await pullpoint.unsubscribe()
-            except (OnvifFailed, TimeoutError):
-                pass  # the camera drops it at its termination time anyway
-            finally:
-                await pullpoint.close()
+            await pullpoint.close()
 
     # -- what the exporter reads ----------------------------------------------------------------------
 
