@@ -332,6 +332,8 @@ async def test_the_service_exports_events_and_raises_storage_fault_and_a_reload_
             text = service.exporter.exposition().decode()
             assert 'camwatch_camera_event{camera="nvr-cam",event="storage_failure"} 1.0' in text
             assert 'camwatch_probe_success{camera="nvr-cam",probe="onvif_events"} 1.0' in text
+            # The recordings' device fault, from the camera's own report (the source's spec entry).
+            assert 'camwatch_video_fault{camera="nvr-cam",fault="storage_fault"} 1.0' in text
             assert track.status == "ok"  # a device fault: the camera stays in working order
             off = settings.model_copy(update={"onvif_events": FAST.model_copy(update={"enabled": False})})
             assert service.reload(config.model_copy(update={"monitor": off}))

@@ -27,8 +27,10 @@ from camwatch.config.redact import scrub
 from camwatch.monitor.onvif_events.vocab import Notice, notice
 from camwatch.monitor.probes.bounded import ReplyRefused
 from camwatch.monitor.probes.onvif import (  # the ONVIF probe's guarded session, shared
+    _PROTOCOL_ERRORS,
     _WSDL_DIR,
     OnvifFailed,
+    OnvifMemory,
     _classify,
     _close,
     _connect,
@@ -113,19 +115,21 @@ def _remaining(reply: Any) -> float | None:
 
 
 class EventsWsdl:
-    """The WSDLs a subscription uses, parsed once for their owner (the event source): onvif-zeep-async
-    caches each in the process but with no lock, so subscriptions started together share one load."""
+    """What subscriptions keep between exchanges, owned by the event source: the WSDLs they use, parsed
+    once (onvif-zeep-async caches each in the process but with no lock, so subscriptions started together
+    share one load), and the ONVIF exchanges' memory (``probes.onvif.OnvifMemory``)."""
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self.loaded = False
+        self.onvif = OnvifMemory()
 
     async def load(self) -> None:
         if self.loaded:
             return
         async with self._lock:
             if not self.loaded:
-                await load_wsdl()
+                await load_wsdl(self.onvif)
                 await _load_events_wsdl()
                 self.loaded = True
 
@@ -159,7 +163,7 @@ class PullPoint:
         self._cam = ONVIFCamera(
             camera.onvif_host, camera.onvif_port, camera.username or "", self._secret or "", no_cache=True
         )
-        self._created = _track_services(self._cam, max_reply_bytes)
+        self._created = _track_services(self._cam, max_reply_bytes, wsdl.onvif.making)
         self._found = _Findings()
         self._wsdl = wsdl
         self._pullpoint: ONVIFService | None = None
@@ -170,9 +174,9 @@ class PullPoint:
     async def _call(self, step: str, call: Any) -> Any:
         try:
             return await self._found.at(step, call)
-        except (TimeoutError, asyncio.CancelledError):
-            raise
-        except Exception as exc:
+        except TimeoutError:
+            raise  # the caller's deadline (or the HTTP client's): counted as a timeout
+        except _PROTOCOL_ERRORS as exc:  # anything else is camwatch's bug: the source logs it, internal
             status, reason = _classify(exc, self._found.step)
             failed = ReplyTooLarge if _refused(exc) else OnvifFailed
             raise failed(status, scrub(reason, [self._secret])) from None
