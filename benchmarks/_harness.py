@@ -106,14 +106,25 @@ class MonitorProcess:
 
 
 @contextmanager
-def monitor_process(config: Path, log: Path, *, start_timeout: float = 120.0) -> Iterator[MonitorProcess]:
+def monitor_process(
+    config: Path, log: Path, *, start_timeout: float = 120.0, traced: tuple[float, Path] | None = None
+) -> Iterator[MonitorProcess]:
     """Run ``camwatch run CONFIG`` in its own process group until ready (``/healthz``); SIGTERM on exit, so
-    that it stops as an operator would stop it (state flushed)."""
+    that it stops as an operator would stop it (state flushed). ``traced=(AT, OUT)``: under tracemalloc,
+    what is allocated AT seconds in written to OUT (``_traced_run.py``)."""
     listen = yaml.safe_load(config.read_text())["monitor"]["listen"]
     url = f"http://{listen}"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "camwatch", "run", str(config)],
+            [sys.executable, "-m", "camwatch", "run", str(config)]
+            if traced is None
+            else [
+                sys.executable,
+                str(Path(__file__).with_name("_traced_run.py")),
+                f"{traced[0]:g}",
+                str(traced[1]),
+                str(config),
+            ],
             stdout=sink,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -88,6 +88,22 @@ def skipped_rounds(text: str, at: float, interval: float) -> tuple[int, int]:
     return late, seen
 
 
+def print_traced(path: Path, cameras: int) -> None:
+    """The service's tracemalloc listing (``_traced_run.py``), with bytes per camera."""
+    if not path.exists():
+        print(f"tracemalloc: no snapshot was written ({path.name}); was --tracemalloc within the run?")
+        return
+    head, *rows = path.read_text().splitlines()
+    total = int(head.split()[1])
+    print(f"tracemalloc: {head}; {total / cameras:,.0f} bytes a camera (imports included)")
+    for row in rows[:25]:
+        size, count, where = row.split("\t")
+        print(
+            f"  {int(size) / 1e6:8.1f} MB {int(size) / cameras:8,.0f} B/camera "
+            f"{int(count):>9,} blocks  {where}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -105,6 +121,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-prometheus", action="store_true", help="this script scrapes alone")
     parser.add_argument("--no-netns", action="store_true", help="one listener per camera, no namespace")
     parser.add_argument("--port", type=int, default=19640, help="exporter port")
+    parser.add_argument(
+        "--tracemalloc",
+        type=float,
+        default=None,
+        metavar="AT",
+        help="run the service under tracemalloc and list what it holds AT seconds into the watch (the "
+        "RSS and times of such a run are not the service's own)",
+    )
     parser.add_argument("--keep-state", type=Path, default=None, help="copy the state database here")
     args = parser.parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -141,7 +165,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 },
             )
             began = time.monotonic()
-            with monitor_process(config, work / "service.log", start_timeout=600.0) as monitor:
+            traced = (args.tracemalloc, work / "tracemalloc.txt") if args.tracemalloc else None
+            with monitor_process(config, work / "service.log", start_timeout=600.0, traced=traced) as monitor:
                 print(f"service healthy in {time.monotonic() - began:.0f} s", flush=True)
                 service, fleet_use = Usage(monitor.pid).start(), Usage(fleet.pid).start()
                 scraper = (
@@ -179,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 if args.keep_state:
                     shutil.copy(work / "state.db", args.keep_state)
             errors = error_lines(monitor.log)
+            if traced is not None:
+                print_traced(traced[1], args.cameras)
     last = watch.last
     rtsp_ok = sample_value(last, "camwatch_probes_total", {"probe": "rtsp", "result": "ok"})
     rtsp_ok_warm = sample_value(watch.warm, "camwatch_probes_total", {"probe": "rtsp", "result": "ok"})
