@@ -460,3 +460,33 @@ def family_lines(text: str, name: str) -> str:
         if bare.startswith(name) and bare[len(name) : len(name) + 1] in ("", " ", "{", "_"):
             keep.append(line)
     return "\n".join(keep) + "\n"
+
+
+def memory_map(pid: int | str) -> dict[str, int]:
+    """A process's resident memory by kind of mapping (``/proc/PID/smaps``): the main heap (glibc's main
+    arena), other glibc arenas (64 MiB reservations), Python's object arenas (1 MiB anonymous mappings, or
+    256 KiB before 3.10), other anonymous memory (large blocks, thread stacks) and files (code, libraries)."""
+    kinds: dict[str, int] = {}
+    size = 0
+    kind = ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            start, end = (int(x, 16) for x in head[0].split("-"))
+            size = end - start
+            name = head[5] if len(head) > 5 else ""
+            if name == "[heap]":
+                kind = "heap"
+            elif name.startswith("/"):
+                kind = "files"
+            elif name:
+                kind = name
+            elif size in (1 << 20, 1 << 18):
+                kind = "python arenas"
+            elif size >= 60 << 20:
+                kind = "malloc arenas"
+            else:
+                kind = "other anonymous"
+        elif head[0] == "Rss:":
+            kinds[kind] = kinds.get(kind, 0) + int(head[1]) * 1024
+    return kinds

@@ -39,6 +39,7 @@ from _harness import (
     in_own_namespace,
     load_average,
     machine,
+    memory_map,
     monitor_config,
     monitor_process,
     percentile,
@@ -129,6 +130,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="run the service under tracemalloc and list what it holds AT seconds into the watch (the "
         "RSS and times of such a run are not the service's own)",
     )
+    parser.add_argument(
+        "--no-video",
+        action="store_true",
+        help="no video checks (to see what they cost; not the default probes)",
+    )
     parser.add_argument("--keep-state", type=Path, default=None, help="copy the state database here")
     args = parser.parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -162,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "listen": f"127.0.0.1:{args.port}",
                     "state": str(work / "state.db"),
                     "rtsp": {"interval": args.interval},
+                    # "No video": a check so rare that none falls in the run.
+                    **({"video": {"interval": "30d"}} if args.no_video else {}),
                 },
             )
             began = time.monotonic()
@@ -190,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         )
                     )
                     service.stop(), fleet_use.stop()
+                    mapped = memory_map(monitor.pid)
                     load_end = load_average()
                     if prom and prom_use:
                         prom_use.stop()
@@ -258,6 +267,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"p99 {quantile(lateness, 0.99):.3f} s; after {warmup:g} s p50 {quantile(steady, 0.5):.3f} s, "
         f"p99 {quantile(steady, 0.99):.3f} s  "
         f"(goal p99 <= {GOAL_LATENESS:g} s: {met(quantile(steady, 0.99) <= GOAL_LATENESS)})"
+    )
+    tenth = max(1, len(watch.rss) // 10)
+    print("service RSS over the run, MB: " + " ".join(f"{r / 1e6:.0f}" for r in watch.rss[::tenth]))
+    print(
+        "service RSS at the end by mapping, MB: "
+        + ", ".join(
+            f"{k} {v / 1e6:.0f}" for k, v in sorted(mapped.items(), key=lambda kv: -kv[1]) if v >= 1e6
+        )
     )
     print(service.line("service") + f"  (goal <= 1 core: {met(service.cpu <= service.wall)})")
     print(fleet_use.line("fleet"))
