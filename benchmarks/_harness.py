@@ -465,7 +465,8 @@ def family_lines(text: str, name: str) -> str:
 def memory_map(pid: int | str) -> dict[str, int]:
     """A process's resident memory by kind of mapping (``/proc/PID/smaps``): the main heap (glibc's main
     arena), other glibc arenas (64 MiB reservations), Python's object arenas (1 MiB anonymous mappings, or
-    256 KiB before 3.10), other anonymous memory (large blocks, thread stacks) and files (code, libraries)."""
+    256 KiB before 3.10; neighbours merge into "other anonymous"), other anonymous memory (large blocks,
+    thread stacks) and files (code, libraries: the three largest by name)."""
     kinds: dict[str, int] = {}
     size = 0
     kind = ""
@@ -478,7 +479,7 @@ def memory_map(pid: int | str) -> dict[str, int]:
             if name == "[heap]":
                 kind = "heap"
             elif name.startswith("/"):
-                kind = "files"
+                kind = "file " + Path(name).name
             elif name:
                 kind = name
             elif size in (1 << 20, 1 << 18):
@@ -489,4 +490,8 @@ def memory_map(pid: int | str) -> dict[str, int]:
                 kind = "other anonymous"
         elif head[0] == "Rss:":
             kinds[kind] = kinds.get(kind, 0) + int(head[1]) * 1024
-    return kinds
+    files = {k: v for k, v in kinds.items() if k.startswith("file ")}
+    big = sorted(files, key=lambda k: -files[k])[:3]
+    out = {k: v for k, v in kinds.items() if k not in files or k in big}
+    out["other files"] = sum(v for k, v in files.items() if k not in big)
+    return out
