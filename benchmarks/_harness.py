@@ -107,24 +107,18 @@ class MonitorProcess:
 
 @contextmanager
 def monitor_process(
-    config: Path, log: Path, *, start_timeout: float = 120.0, traced: tuple[float, Path] | None = None
+    config: Path, log: Path, *, start_timeout: float = 120.0, traced: Sequence[str] = ()
 ) -> Iterator[MonitorProcess]:
     """Run ``camwatch run CONFIG`` in its own process group until ready (``/healthz``); SIGTERM on exit, so
-    that it stops as an operator would stop it (state flushed). ``traced=(AT, OUT)``: under tracemalloc,
-    what is allocated AT seconds in written to OUT (``_traced_run.py``)."""
+    that it stops as an operator would stop it (state flushed). ``traced``: under tracemalloc or cProfile,
+    the arguments of ``_traced_run.py`` before CONFIG (``("tracemalloc", AT, OUT)``, ``("profile", OUT)``)."""
     listen = yaml.safe_load(config.read_text())["monitor"]["listen"]
     url = f"http://{listen}"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
             [sys.executable, "-m", "camwatch", "run", str(config)]
-            if traced is None
-            else [
-                sys.executable,
-                str(Path(__file__).with_name("_traced_run.py")),
-                f"{traced[0]:g}",
-                str(traced[1]),
-                str(config),
-            ],
+            if not traced
+            else [sys.executable, str(Path(__file__).with_name("_traced_run.py")), *traced, str(config)],
             stdout=sink,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -248,6 +242,16 @@ def rss_high_water(pid: int | str = "self") -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def reset_high_water(pid: int | str) -> bool:
+    """Reset a process's peak resident set (``VmHWM``) to its current one (``clear_refs`` 5; needs the
+    right to write there, as the process's owner or root); False where that is refused."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def percentile(values: Sequence[float], q: float) -> float:
