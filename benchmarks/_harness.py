@@ -48,6 +48,7 @@ def fleet_process(
     count: int | None = None,
     onvif: bool = True,
     wildcard: bool = False,
+    base_address: str | None = None,
     start_timeout: float = 600.0,
 ) -> Iterator[FleetProcess]:
     """Run a simulated fleet in its own process group (so its CPU is never counted as the monitor's).
@@ -64,6 +65,8 @@ def fleet_process(
         command.append("--no-onvif")
     if wildcard:
         command.append("--wildcard")
+    if base_address is not None:
+        command += ["--base-address", base_address]
     log = out_dir / "fleet.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(

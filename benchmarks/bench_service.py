@@ -127,6 +127,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-netns", action="store_true", help="one listener per camera, no namespace")
     parser.add_argument("--port", type=int, default=19640, help="exporter port")
     parser.add_argument(
+        "--base-address",
+        default=None,
+        help="the fleet's first address (outside a namespace: one nobody uses)",
+    )
+    parser.add_argument(
         "--tracemalloc",
         type=float,
         default=None,
@@ -165,7 +170,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         work = Path(tmp)
         began = time.monotonic()
         with fleet_process(
-            PROFILES / "healthy.yaml", work / "fleet", count=args.cameras, onvif=False, wildcard=wildcard
+            PROFILES / "healthy.yaml",
+            work / "fleet",
+            count=args.cameras,
+            onvif=False,
+            wildcard=wildcard,
+            base_address=args.base_address,
         ) as fleet:
             print(f"fleet ready in {time.monotonic() - began:.0f} s", flush=True)
             config = monitor_config(
