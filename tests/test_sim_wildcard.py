@@ -87,3 +87,15 @@ async def test_the_wildcard_is_refused_outside_a_loopback_only_namespace() -> No
     with pytest.raises(NotIsolated, match="unshare --net"):
         await server.open(camera)
     assert not server.is_open("cam-1") and server.listeners == 0
+
+
+def test_simulate_wildcard_outside_a_namespace_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    if loopback_only():
+        pytest.skip("this process already sees loopback only")
+    command = [sys.executable, "-m", "camwatch", "simulate", "--wildcard", "--no-onvif", "--count", "2"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path / "sim")], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert "refusing to bind the wildcard address" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
