@@ -5,6 +5,7 @@ re-exported here, where the rest of camwatch imports them from."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -64,6 +65,29 @@ class OnvifSettings(ProbeSchedule):
     clock_skew_threshold: Duration = 10.0
     # Most bytes of one reply read from a camera, both as sent and once decompressed (a gzip bomb stops here).
     max_reply_bytes: int = Field(1024 * 1024, ge=4096)
+
+
+class OnvifEventSettings(Frozen):
+    """``monitor.onvif_events``: the cameras' own analytics (tamper, video diagnosis, storage), read from an
+    ONVIF PullPoint subscription of every camera with an ``onvif_host``."""
+
+    enabled: bool = True
+    # How often each camera is asked for its new messages (each start jittered by up to a tenth of it).
+    interval: Duration = Field(10.0, gt=0)
+    # How long the camera may hold a pull open waiting for a message (PullMessages Timeout).
+    wait: Duration = Field(2.0, gt=0)
+    # The most time one exchange may take beyond ``wait`` (a pull that never returns ends here).
+    timeout: Duration = Field(10.0, gt=0)
+    # Messages read from one pull (PullMessages MessageLimit); more are counted and dropped.
+    message_limit: int = Field(100, ge=1, le=10_000)
+    # Most bytes of one reply (a flood or a huge message stops here; the pull is counted as too large).
+    max_reply_bytes: int = Field(1024 * 1024, ge=4096)
+    # The subscription's lifetime asked for; it is renewed before it ends.
+    subscription: Duration = Field(300.0, ge=10)
+    # How long a plain event (one with no state, e.g. Axis's tampering pulse) shows as holding.
+    hold: Duration = Field(60.0, gt=0)
+    # Cameras exchanging with at once (subscribing, pulling, renewing).
+    concurrency: int = Field(32, ge=1)
 
 
 # Faults a check raises only when found on this many consecutive checks (``monitor.video.confirm``): the
@@ -283,6 +307,7 @@ class MonitorSettings(Frozen):
     video: VideoSettings = VideoSettings()
     snapshot: SnapshotSettings = SnapshotSettings()
     recording: RecordingSettings = RecordingSettings()
+    onvif_events: OnvifEventSettings = OnvifEventSettings()
     tiers: dict[str, TierSettings] = Field(default_factory=dict)
     debounce: Debounce = Debounce()
     backoff: Backoff = Backoff()
@@ -350,6 +375,11 @@ class Stream(Frozen):
 
     role: str = "main"
     rtsp_url: str
+
+
+# The fields that reach a camera: a probe's address, or the id a source that reports in knows it by. A camera
+# (or a ledger row) with none of them has nothing that could watch it (``Camera.reached_by``).
+ADDRESS_FIELDS = ("rtsp_url", "streams", "onvif_host", "snapshot_url", "gb_id")
 
 
 class Camera(Frozen):
@@ -428,6 +458,18 @@ class Camera(Frozen):
         if self.snapshot_url == "onvif" and not self.onvif_host:
             raise ValueError("snapshot_url onvif needs an onvif_host")
         return self
+
+    @staticmethod
+    def reached_by(values: Mapping[str, Any]) -> tuple[str, ...]:
+        """Which ``ADDRESS_FIELDS`` a camera's (or a ledger row's validated) ``values`` fill in."""
+        return tuple(name for name in ADDRESS_FIELDS if values.get(name))
+
+    @cached_property
+    def addresses(self) -> dict[str, Any]:
+        """What reaches this camera, by field (``ADDRESS_FIELDS``); its streams as ``streams``."""
+        found = {name: getattr(self, name) for name in ADDRESS_FIELDS}
+        found["streams"], found["rtsp_url"] = self.all_streams(), None
+        return {name: value for name, value in found.items() if value}
 
     @property
     def has_position(self) -> bool:
