@@ -362,19 +362,38 @@ def simulate(
         bool, typer.Option("--no-onvif", help="RTSP only (halves the sockets per camera)")
     ] = False,
     base_address: Annotated[str, typer.Option(help="first loopback address of the fleet")] = "127.20.0.1",
+    wildcard: Annotated[
+        bool,
+        typer.Option(
+            "--wildcard",
+            help="RTSP from one wildcard listener per port (for 10^4-10^5 cameras); only inside a network "
+            "namespace whose only interface is loopback (unshare --net)",
+        ),
+    ] = False,
 ) -> None:
     """Run a simulated camera fleet on loopback addresses (127.x.y.z) until Ctrl-C."""
     from camwatch.sim.fleet import run_fleet
+    from camwatch.sim.wildcard import NotIsolated
 
     setup_logging()
     onvif = False if no_onvif else None
     with contextlib.suppress(KeyboardInterrupt), _address_in_use_is_an_error(_SIM_PORTS_TAKEN):
         try:
             run_async(
-                run_fleet(profile, count=count, out_dir=out_dir, onvif=onvif, base_address=base_address)
+                run_fleet(
+                    profile,
+                    count=count,
+                    out_dir=out_dir,
+                    onvif=onvif,
+                    base_address=base_address,
+                    wildcard=wildcard,
+                )
             )
         except ConfigError as exc:
             _print_problems(exc)
+            raise typer.Exit(1) from None
+        except NotIsolated as exc:
+            err.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(1) from None
 
 

@@ -20,6 +20,7 @@ from camwatch.sim.onvif_device import SNAPSHOT_PATHS, OnvifDevice, make_runner
 from camwatch.sim.onvif_events import PROPERTIES, EventBoard
 from camwatch.sim.profiles import FleetSpec, SimCamera, load_spec, outage_groups, plan
 from camwatch.sim.rtsp_server import RtspCamera, RtspFleetServer, listening_socket, raise_fd_limit
+from camwatch.sim.wildcard import WildcardRtspServer
 
 PASSWORD_ENV = "CAMWATCH_PASSWORD"
 # File descriptors kept free for client connections, the event loop and files.
@@ -43,12 +44,15 @@ class Fleet:
         count: int | None = None,
         base_address: str = "127.20.0.1",
         onvif: bool | None = None,
+        wildcard: bool = False,
     ):
         self.spec = spec
         self.cameras = plan(spec, count=count, base_address=base_address)
         self.onvif = spec.onvif if onvif is None else onvif
         self._by_id = {c.id: c for c in self.cameras}
-        self._rtsp = RtspFleetServer()
+        # wildcard: RTSP from one listener per port (only inside a loopback-only network namespace).
+        self.wildcard = wildcard
+        self._rtsp = WildcardRtspServer() if wildcard else RtspFleetServer()
         self._rtsp_cameras = {c.id: self._rtsp_camera(c, password) for c in self.cameras}
         self._devices = (
             {(c.address, spec.onvif_port): self._onvif_device(c, password) for c in self.cameras}
@@ -141,7 +145,8 @@ class Fleet:
     async def start(self) -> None:
         """Open every camera that is not down, and schedule flapping and group outages from now."""
         limit = raise_fd_limit()
-        needed = len(self.cameras) * (2 if self.onvif else 1) + _FD_MARGIN
+        per_camera = (0 if self.wildcard else 1) + (1 if self.onvif else 0)
+        needed = len(self.cameras) * per_camera + _FD_MARGIN
         if needed > limit:
             raise RuntimeError(
                 f"{len(self.cameras)} cameras need about {needed} open files but the limit is {limit}; "
@@ -317,7 +322,9 @@ class Fleet:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = self.inventory() + self.gb_inventory()
-        path.write_text(yaml.safe_dump({"cameras": rows}, sort_keys=False, allow_unicode=True))
+        # libyaml's dumper where present: a 100,000-camera inventory takes minutes in pure Python.
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        path.write_text(yaml.dump({"cameras": rows}, Dumper=dumper, sort_keys=False, allow_unicode=True))
         return path
 
     def gb_inventory(self) -> list[dict[str, Any]]:
@@ -405,17 +412,21 @@ async def run_fleet(
     base_address: str = "127.20.0.1",
     out_dir: Path = Path("camwatch-sim"),
     onvif: bool | None = None,
+    wildcard: bool = False,
 ) -> None:
     """``camwatch simulate``: serve a fleet until cancelled; writes ``cameras.yaml`` and ``camwatch.yaml``
     under ``out_dir`` and prints where they are."""
     spec = load_spec(profile)
     out_dir = Path(out_dir)
     password, origin = fleet_password(out_dir)
-    fleet = Fleet(spec, password=password, count=count, base_address=base_address, onvif=onvif)
+    fleet = Fleet(
+        spec, password=password, count=count, base_address=base_address, onvif=onvif, wildcard=wildcard
+    )
     async with fleet:
         config = fleet.write_config(out_dir / "camwatch.yaml", state=out_dir.absolute() / "camwatch.db")
         first, last = fleet.cameras[0].address, fleet.cameras[-1].address
-        ports = f"RTSP :{spec.rtsp_port}" + (f", ONVIF :{spec.onvif_port}" if fleet.onvif else "")
+        ports = f"RTSP :{spec.rtsp_port}" + (" on the wildcard address" if wildcard else "")
+        ports += f", ONVIF :{spec.onvif_port}" if fleet.onvif else ""
         print(f"simulating {len(fleet.cameras)} cameras on {first} .. {last} ({ports})")
         print(f"inventory: {out_dir / 'cameras.yaml'}")
         print(f"config: {config}")
