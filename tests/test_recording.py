@@ -159,7 +159,7 @@ def test_bad_recorders_and_rows_are_named(tmp_path):
     text = str(err.value)
     assert "recorders.0.password_env" in text and "NVR_PW is not set" in text
     assert "recorders.1.id" in text and "repeats" in text
-    assert "recorders.1.kind" in text and "not yet supported" in text
+    assert "recorders.1.kind" not in text  # ONVIF Profile G recorders are spoken now
     assert "recorders.2.host" in text
     assert "unknown recorder 'nvr-9'" in text
     assert "channel is a number" in text and "'x'" in text
@@ -250,6 +250,23 @@ async def test_a_failed_disk_is_a_storage_fault_for_every_channel(nvr):
         result = await _probe(_camera(port, channel))
         assert result.faults == ("storage_fault", *footage_faults)
         assert [d["ok"] for d in result.details["disks"]] == [True, False, False]
+
+
+@pytest.mark.parametrize(("overwrite", "ok"), [(True, True), (False, False), (None, True)])
+async def test_a_full_disk_is_a_fault_only_when_it_does_not_overwrite(nvr, overwrite, ok):
+    box, port = nvr
+    box.disks, box.overwrite = [Disk("hdd1", free_mb=0)], overwrite
+    result = await _probe(_camera(port, 1))
+    assert result.faults == (() if ok else ("storage_fault",))
+    (disk,) = result.details["disks"]
+    assert disk["ok"] is ok and disk["status"] == ("ok" if ok else "full")
+
+
+async def test_a_disk_with_room_does_not_ask_for_the_overwrite_setting(nvr):
+    box, port = nvr
+    box.overwrite = False
+    result = await _probe(_camera(port, 1))
+    assert result.faults == () and result.details["disks"][0]["ok"] is True
 
 
 @pytest.mark.parametrize(

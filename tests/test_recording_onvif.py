@@ -1,0 +1,242 @@
+"""Recording integrity against ONVIF Profile G recorders: the recording probe and `camwatch recordings` over
+real sockets against a simulated Profile G device (camwatch/sim/onvif_recorder.py: its own SOAP layouts
+from search.wsdl/recording.wsdl and its own WS-Security check): stopped, a gap, short retention, a failed
+storage, an incomplete answer, hostile answers, and credentials kept to the recorder's own host."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import SecretStr
+
+from camwatch.config.models import RecordingSettings
+from camwatch.config.recorders import Recorder
+from camwatch.monitor.probes import recording
+from camwatch.monitor.probes.base import ProbeContext, ProbeResult
+from camwatch.sim.onvif_recorder import OnvifRecorder, Recording, Storage
+from support.cameras import make_camera
+
+H, DAY = 3600.0, 86400.0
+
+
+@pytest.fixture
+async def device() -> AsyncIterator[OnvifRecorder]:
+    box = OnvifRecorder(skew=-120.0)  # its clock is 2 minutes behind ours: judged by its own
+    now = box.now()
+    box.recordings = {
+        "REC_SOUND": Recording([(now - 40 * DAY, math.inf)]),
+        "REC_STOPPED": Recording([(now - 40 * DAY, now - 3 * H)]),
+        "REC_GAP": Recording([(now - 40 * DAY, now - 5 * H), (now - 5 * H + 900.0, math.inf)]),
+        "REC_SHORT": Recording([(now - 6 * DAY + H * k, now - 6 * DAY + H * (k + 1)) for k in range(6 * 24)]),
+        "REC_NO_EVENTS": Recording([(now - 40 * DAY, now - 5 * H), (now - 4 * H, math.inf)], "no_events"),
+        "REC_ENDLESS": Recording([(now - 40 * DAY, math.inf)], "endless"),
+        "REC_PARTIAL": Recording([(now - 40 * DAY, math.inf)], "partial"),
+        "REC_UNKNOWN": Recording([(now - 40 * DAY, math.inf)], "unknown"),
+        "REC_HUGE": Recording([(now - 40 * DAY, math.inf)], "huge"),
+        "REC_BOMB": Recording([(now - 40 * DAY, math.inf)], "bomb"),
+    }
+    runner = await box.serve()
+    yield box
+    await runner.cleanup()
+
+
+def _camera(box: OnvifRecorder, token: str | None, password: str = "onvif-rec-1", **fields):
+    recorder = Recorder(
+        id="nvr-g", kind="onvif", host=box.host, port=box.port, username="admin", timezone="Asia/Shanghai"
+    ).with_password(SecretStr(password))
+    return make_camera(id=f"cam-{token}", recorder=recorder, recorder_channel=token, **fields)
+
+
+async def _probe(camera, **settings) -> ProbeResult:
+    return await recording.probe(camera, ProbeContext(settings=RecordingSettings(timeout=20, **settings)))
+
+
+async def test_sound_recording_values_storage_and_event_history(device):
+    result = await _probe(_camera(device, "REC_SOUND"))
+    assert (result.status, result.success, result.faults) == ("ok", True, ())
+    values = result.values
+    assert values["recording_retention_seconds"] == pytest.approx(40 * DAY, abs=3)
+    assert values["recording_last_age_seconds"] == pytest.approx(0.0, abs=3)  # the recorder's clock
+    assert values["recording_seconds_24h"] == pytest.approx(DAY, abs=3)
+    assert values["recording_gaps_24h"] == 0.0
+    assert result.details["gaps_from"] == "events" and result.details["recording_token"] == "REC_SOUND"
+    assert result.details["disks"] == [
+        {"disk": "SD1", "status": "OK", "ok": True, "capacity_bytes": None, "free_bytes": None}
+    ]
+    assert "FindEvents" in device.calls and "GetEventSearchResults" in device.calls
+
+
+@pytest.mark.parametrize(
+    ("token", "faults"),
+    [
+        ("REC_STOPPED", ("recording_stopped",)),
+        ("REC_GAP", ("recording_gaps",)),
+        ("REC_SHORT", ("retention_short",)),
+    ],
+)
+async def test_stopped_gap_and_short_retention(device, token, faults):
+    result = await _probe(_camera(device, token))
+    assert (result.status, result.faults) == ("ok", faults)
+
+
+async def test_the_gap_comes_from_the_recording_history_paged(device):
+    result = await _probe(_camera(device, "REC_SHORT"))
+    assert result.values["recording_retention_seconds"] == pytest.approx(6 * DAY, abs=3)
+    assert result.values["recording_gaps_24h"] == 0.0  # hourly files that touch are one piece
+    assert device.calls.count("GetEventSearchResults") >= 1
+    gap = await _probe(_camera(device, "REC_GAP"))
+    assert gap.values["recording_gaps_24h"] == 1.0
+    assert gap.values["recording_seconds_24h"] == pytest.approx(DAY - 900.0, abs=3)
+
+
+async def test_without_event_search_the_track_range_is_used(device):
+    """A device that does not do FindEvents: its track range, one piece: no gap seen, the rest judged."""
+    result = await _probe(_camera(device, "REC_NO_EVENTS"))
+    assert (result.status, result.faults) == ("ok", ())
+    assert result.details["gaps_from"] == "track"
+    assert result.values["recording_retention_seconds"] == pytest.approx(40 * DAY, abs=3)
+
+
+async def test_a_failed_storage_is_a_storage_fault(device):
+    device.storage = [Storage("SD1"), Storage("HDD2", state="Error")]
+    result = await _probe(_camera(device, "REC_STOPPED"))
+    assert result.faults == ("storage_fault", "recording_stopped")
+    assert [d["ok"] for d in result.details["disks"]] == [True, False]
+
+
+async def test_the_only_recording_of_a_camera_that_is_its_own_recorder(device):
+    device.recordings = {"SD_REC": device.recordings["REC_GAP"]}
+    result = await _probe(_camera(device, None))
+    assert (result.status, result.faults) == ("ok", ("recording_gaps",))
+    assert result.details["recording_token"] == "SD_REC"
+
+
+async def test_several_recordings_and_no_token_is_a_clear_error(device):
+    result = await _probe(_camera(device, None))
+    assert result.status == "error" and "name one in the ledger's recorder_channel" in (result.error or "")
+
+
+@pytest.mark.parametrize(
+    ("token", "why"),
+    [
+        ("REC_ENDLESS", "search still running after 3 pages"),
+        ("REC_PARTIAL", "without its time or IsDataPresent"),
+        ("REC_UNKNOWN", "search state 'Unknown'"),
+        ("REC_HUGE", "larger"),
+    ],
+)
+async def test_hostile_and_incomplete_answers_are_incomplete_never_a_gap(device, token, why):
+    result = await _probe(_camera(device, token), max_pages=3, max_reply_bytes=256 * 1024)
+    assert result.status == "incomplete" and not result.success
+    assert result.faults == () and result.values == {}
+    assert why in (result.error or "")
+
+
+async def test_an_endless_search_is_ended(device):
+    await _probe(_camera(device, "REC_ENDLESS"), max_pages=3)
+    assert device.calls.count("GetEventSearchResults") == 3 and device.calls[-1] == "EndSearch"
+
+
+async def test_more_items_than_the_bound_is_incomplete(device):
+    result = await _probe(_camera(device, "REC_SHORT"), max_items=10)
+    assert result.status == "incomplete" and "more than 10 footage events" in (result.error or "")
+
+
+async def test_an_entity_bomb_is_refused_unexpanded(device):
+    result = await _probe(_camera(device, "REC_BOMB"))
+    assert result.status == "error" and "EntitiesForbidden" in (result.error or "")
+
+
+async def test_wrong_password_is_auth_failed_and_never_shown(device):
+    result = await _probe(_camera(device, "REC_SOUND", password="wrong-pw-123"))
+    assert result.status == "auth_failed"
+    assert "wrong-pw-123" not in (result.error or "")
+    assert "FindEvents" not in device.calls
+
+
+async def test_an_xaddr_on_another_host_is_not_followed(device):
+    device.foreign_xaddr = "http://127.0.0.9:8080"
+    result = await _probe(_camera(device, "REC_SOUND"))
+    assert result.status == "error" and "127.0.0.9:8080" in (result.error or "")
+    assert "not followed" in (result.error or "")
+    assert device.calls == ["GetSystemDateAndTime", "GetServices"]
+
+
+async def test_a_redirect_is_not_followed_with_the_login(device):
+    device.redirect_to = "http://127.0.0.2:9/onvif/device_service"
+    result = await _probe(_camera(device, "REC_SOUND"))
+    assert result.status == "error" and "redirect" in (result.error or "")
+
+
+async def test_a_recorder_that_never_answers_is_bounded_by_the_timeout(device, hanging_port):
+    camera = _camera(device, "REC_SOUND")
+    camera = camera.model_copy(update={"recorder": camera.recorder.model_copy(update={"port": hanging_port})})
+    started = time.monotonic()
+    result = await recording.probe(camera, ProbeContext(settings=RecordingSettings(timeout=1.0)))
+    assert result.status == "timeout"
+    assert time.monotonic() - started < 10.0  # the deadline holds (not a speed target)
+
+
+async def test_a_days_footage_and_its_gaps_as_camwatch_recordings_prints_them(device):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from camwatch.monitor.recordings import day_footage
+
+    middle = device.now() - 5 * H + 450.0
+    day = datetime.fromtimestamp(middle, ZoneInfo("Asia/Shanghai")).date()
+    found = await day_footage(_camera(device, "REC_GAP"), RecordingSettings(timeout=20), day)
+    assert found.day == day and found.zone == "Asia/Shanghai"
+    (gap,) = [g for g in found.gaps if g[0] <= middle < g[1]]
+    assert gap[1] - gap[0] == pytest.approx(900.0, abs=1)
+
+
+def test_camwatch_recordings_json_for_an_onvif_recorder(tmp_path):
+    """The CLI end to end: config, ledger and password from the environment, JSON out."""
+    import asyncio
+    import json
+    import threading
+
+    from typer.testing import CliRunner
+
+    from camwatch.cli import app
+
+    box = OnvifRecorder()
+    now = box.now()
+    box.recordings = {"R1": Recording([(now - 3 * DAY, now - 2 * H), (now - 2 * H + 600.0, math.inf)])}
+    loop = asyncio.new_event_loop()
+    runner = loop.run_until_complete(box.serve())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        (tmp_path / "cams.csv").write_text("id,host,recorder,recorder_channel\nc1,10.0.0.1,g1,R1\n")
+        (tmp_path / "camwatch.yaml").write_text(
+            "cameras: cams.csv\nrecorders:\n"
+            f"  - {{id: g1, kind: onvif, host: 127.0.0.1, port: {box.port}, username: admin,"
+            " password_env: REC_PW, timezone: UTC}\n"
+        )
+        result = CliRunner().invoke(
+            app,
+            ["recordings", str(tmp_path / "camwatch.yaml"), "c1", "--json"],
+            env={"REC_PW": "onvif-rec-1"},
+        )
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+    assert result.exit_code == 0, result.output
+    entry = json.loads(result.output)
+    assert entry["camera"] == "c1" and entry["timezone"] == "UTC"
+    if now - 2 * H > datetime_start(now):  # the gap lies in today (UTC)
+        assert [round(g["end"] - g["start"]) for g in entry["gaps"]] == [600]
+    assert "onvif-rec-1" not in result.output
+
+
+def datetime_start(now: float) -> float:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
