@@ -205,4 +205,6 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         error = scrub(f"recorder {recorder.id}: answer incomplete: {verdict}", [secret])
         return ProbeResult(NAME, False, INCOMPLETE, duration, error=error, faults=storage, details=details)
     faults = (*storage, *verdict.faults)
-    return ProbeResult(NAME, True, OK, duration, faults=faults, values=verdict.values, details=details)
+    # The target beside the retention, so that dashboards show one against the other.
+    values = {**verdict.values, "recording_retention_target_seconds": settings.retention.target(camera)}
+    return ProbeResult(NAME, True, OK, duration, faults=faults, values=values, details=details)
