@@ -16,6 +16,7 @@ search (a SOAP fault, or no search capability for it) gives its track range: one
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -45,6 +46,7 @@ DEVICE_PATH = "/onvif/device_service"
 # Results asked per GetEventSearchResults page, and how long the device may wait to fill one.
 PAGE = 100
 WAIT = "PT2S"
+END_WAIT = 3.0  # seconds an EndSearch may take after a search given up
 _WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 _WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 _DIGEST = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"
@@ -402,7 +404,6 @@ async def history(
     if not search_token:
         raise Incomplete("FindEvents: no SearchToken")
     changes: list[tuple[float, bool]] = []
-    done = False
     try:
         for _ in range(max_pages):
             page = await client.call(
@@ -423,16 +424,17 @@ async def history(
                 if change is not None:
                     changes.append(change)
             if state == "Completed":
-                done = True
                 return changes
         raise Incomplete(f"search still running after {max_pages} pages")
-    finally:
-        if not done:
-            # Free the device's search; a recorder that cannot end it is no reason to hide why we stopped.
-            with contextlib.suppress(Exception):
+    except Exception:
+        # Free the device's search, briefly (not on a cancel: the deadline has passed then); a recorder that
+        # cannot end it is no reason to hide why we stopped.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(END_WAIT):
                 await client.call(
-                    SEARCH, "EndSearch", f"<m:SearchToken>{escape(search_token)}</m:SearchToken>"
+                    SEARCH, "EndSearch", f"<m:SearchToken>{escape(search_token[:128])}</m:SearchToken>"
                 )
+        raise
 
 
 def ranges_of(changes: list[tuple[float, bool]], start: float, end: float) -> list[tuple[float, float]]:
