@@ -89,7 +89,7 @@ RANKING_ONLY = """
 import sys
 from pathlib import Path
 from camwatch.config.load import load_config
-from camwatch.monitor.uptime_report import write_uptime_report
+from camwatch.reports.uptime import write_uptime_report
 cfg = load_config(Path(sys.argv[1]), resolve_secrets=False, require_address=False)
 write_uptime_report(cfg, sys.argv[2], Path(sys.argv[3]), lang="zh")
 """

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from camwatch.config.models import Camera, VideoSettings
-from camwatch.monitor import video_analysis as analysis
+from camwatch.monitor.picture import analysis
 from camwatch.monitor.probes.base import ProbeContext
 from camwatch.monitor.probes.video import capture, probe
 

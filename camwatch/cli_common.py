@@ -11,7 +11,7 @@ from rich.console import Console
 
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Config
-from camwatch.office import report_lang
+from camwatch.reports.office import report_lang
 
 # soft_wrap: messages (paths, problems) stay one line each, whatever the terminal's width or none.
 out = Console(soft_wrap=True)

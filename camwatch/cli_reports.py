@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from camwatch.cli_common import ConfigArg, LangOption, err, load, out
 from camwatch.cli_common import chosen_lang as _report_lang
-from camwatch.office import LANGS, ZH, host_lang
+from camwatch.reports.office import LANGS, ZH, host_lang
 
 report_app = typer.Typer(help="Reports from the stored history.", no_args_is_help=True)
 
@@ -34,9 +34,9 @@ def report_uptime(
 ) -> None:
     """Online-rate and working-order-rate ranking per camera and area (逐月排名), the fault episodes and the
     assessment (考核) by the rules of reports.assessment, for a month or any whole days."""
-    from camwatch.monitor.assessment_report import write_assessment
     from camwatch.monitor.period import days_period, month_period, read_history
-    from camwatch.monitor.uptime_report import write_uptime_report
+    from camwatch.reports.assessment import write_assessment
+    from camwatch.reports.uptime import write_uptime_report
 
     cfg = load(config, talks_to_cameras=False)
     chosen = _report_lang(cfg, lang)
@@ -68,7 +68,7 @@ def report_city(
 ) -> None:
     """One monthly ranking of the counties, townships, villages and police stations of several instances (a
     city). Language: --lang, else the first config's reports.lang, else zh where its timezone is in China."""
-    from camwatch.monitor.uptime_report import write_city_report
+    from camwatch.reports.uptime import write_city_report
 
     cfgs = [load(config, talks_to_cameras=False) for config in configs]
     chosen = _report_lang(cfgs[0], lang)

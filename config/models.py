@@ -96,7 +96,7 @@ class PictureChecks(Frozen):
     black_luma: float = Field(16.0, ge=0, le=255)
     # Sharpness below this fraction of the camera's own baseline is ``blurred``.
     blur_ratio: float = Field(0.35, gt=0, lt=1)
-    # Absolute floor, with or without a baseline (camwatch.monitor.video_analysis.focus: median over
+    # Absolute floor, with or without a baseline (camwatch.monitor.picture.analysis.focus: median over
     # textured blocks of Laplacian energy per unit of grey-level variance, x 1000, at 320x180): sharp
     # scenes measure 350-7,000, defocused ones (2.5 px and more at 640x360) under 150.
     blur_floor: float = Field(200.0, ge=0)
@@ -105,14 +105,14 @@ class PictureChecks(Frozen):
     color_cast_ratio: float = Field(0.6, gt=0, le=1)
     # ... or when even the greyest tenth of the picture carries this chroma (CIELAB), outside warm hues.
     color_cast_chroma: float = Field(18.0, gt=0)
-    # Scene shift and tamper, against each camera's own reference scene (camwatch.monitor.scene):
+    # Scene shift and tamper, against each camera's own reference scene (camwatch.monitor.picture.scene):
     # below this share of still-matching textured blocks the camera has ``moved`` (turned, re-aimed) ...
     scene_match_min: float = Field(0.6, gt=0, le=1)
     # ... and when this share of the reference's textured blocks lost their texture it is ``tampered``.
     tampered_fraction: float = Field(0.6, gt=0, le=1)
     # Weight of a healthy check in the reference once it is learned (exponentially weighted mean).
     scene_refresh: float = Field(0.05, gt=0, le=1)
-    # The VQD picture faults (camwatch.monitor.picture_faults), in grey levels at 320x180: a colour picture
+    # The VQD picture faults (camwatch.monitor.picture.faults), in grey levels at 320x180: a colour picture
     # whose brightest twentieth stays below ``dark_high`` is ``too_dark``; one whose darkest twentieth lies
     # above ``bright_low`` is ``too_bright``; a lit one whose middle nine tenths span fewer than
     # ``contrast_min`` levels is ``low_contrast``; ``noise_max``: noise (standard deviation) on the flattest
@@ -126,7 +126,7 @@ class PictureChecks(Frozen):
     jitter_shift: float = Field(1.5, gt=0)
     flicker_depth: float = Field(0.05, gt=0)
     # Consecutive checks that must find a fault before it is raised, per fault (``default`` for the rest):
-    # a single odd picture never pages for a subtle fault (camwatch.monitor.probes.references).
+    # a single odd picture never pages for a subtle fault (camwatch.monitor.picture.references).
     confirm: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_CONFIRM))
 
     @field_validator("confirm", mode="before")

@@ -10,10 +10,10 @@ from typing import Any
 import pandas as pd
 
 from camwatch.config.models import RankThresholds
-from camwatch.coverage import report
 from camwatch.coverage.measure import ALL
-from camwatch.office import tr, write_csv
-from camwatch.report_cells import markdown_cell
+from camwatch.reports import coverage as report
+from camwatch.reports.cells import markdown_cell
+from camwatch.reports.office import tr, write_csv
 
 ROW_COLUMNS = ["level", "area", "category", "kind", "target", "total", "covered", "ratio", "effective_ratio"]
 

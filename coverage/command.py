@@ -19,12 +19,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from camwatch.config.models import Camera, Config, CoverageSettings
-from camwatch.coverage import report
 from camwatch.coverage.gaps import find_gaps
 from camwatch.coverage.layers import assign_areas
 from camwatch.coverage.measure import CoverageModel, Step, area_paths
 from camwatch.coverage.placement import suggest_cameras
 from camwatch.coverage.status import CameraState, effective, left_out, load_states
+from camwatch.reports import coverage as report
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from camwatch.coverage.mappage import (
     use_inline_leaflet,
 )
 from camwatch.coverage.maptiles import COORDINATE_DECIMALS, Tiles, tile_features, whole
-from camwatch.office import tr
+from camwatch.reports.office import tr
 
 log = logging.getLogger(__name__)
 

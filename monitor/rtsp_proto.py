@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from camwatch.monitor import digest
 
 USER_AGENT = "camwatch"
+# RTSP's well-known port (RFC 2326), for an rtsp:// URL that names none.
+DEFAULT_PORT = 554
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 256 * 1024
 _MAX_HEADER_LINES = 256

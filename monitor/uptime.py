@@ -4,7 +4,8 @@ Rates are time-weighted over *monitored* time only: time the monitor was running
 camera was first seen, minus the camera's maintenance windows (reported separately). A month in which a
 camera was never monitored has no rate, rather than a made-up 0 or 100 %: such a camera, and every camera
 marked not networked (是否联网 = 否), is listed as not counted, with the reason (``NotCounted``), so every
-ledger camera is either in the rates or in that list. The report files are written by ``uptime_report``.
+ledger camera is either in the rates or in that list. The report files are written by
+``camwatch.reports.uptime``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from camwatch.monitor.period import (
 )
 from camwatch.monitor.state import Transition
 from camwatch.monitor.state.recordings import DAY_SECONDS
-from camwatch.ranking import competition_ranks
+from camwatch.reports.ranking import competition_ranks
 
 __all__ = [
     "NoHistory",

@@ -15,7 +15,7 @@ from camwatch.cli import app
 from camwatch.config.load import load_config
 from camwatch.coverage.city import city_rows
 from camwatch.coverage.command import run_coverage
-from camwatch.report_cells import markdown_cell
+from camwatch.reports.cells import markdown_cell
 from support.coverage_sample import write_layer
 
 # A county name that is a spreadsheet formula, a markdown table break and HTML at once (no "/": it is the

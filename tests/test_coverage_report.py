@@ -354,7 +354,7 @@ def test_suggestions_in_the_ledger_system_and_the_cap(tmp_path: Path) -> None:
     from camwatch.config.coords import gcj02_to_wgs84
     from camwatch.coverage.measure import CoverageModel
     from camwatch.coverage.placement import suggest_cameras
-    from camwatch.coverage.report import suggestion_table, suggestions_outcome
+    from camwatch.reports.coverage import suggestion_table, suggestions_outcome
 
     config = _planner_project(tmp_path, extra="  max_suggestions: 1\n")
     model = CoverageModel.from_config(load_config(config))

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from camwatch.config.models import MonitorSettings, OnvifSettings, RtspSettings, VideoSettings
-from camwatch.monitor.decoder_relay import DecoderRelay
+from camwatch.monitor.picture.decoder_relay import DecoderRelay
 from camwatch.monitor.probes import onvif as onvif_probe
 from camwatch.monitor.probes.base import ERROR, OFFLINE, OK, ProbeContext, ProbeResult
 from camwatch.monitor.probes.rtsp import challenges, probe_url

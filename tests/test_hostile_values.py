@@ -22,8 +22,8 @@ from camwatch.config.models import Config, MonitorSettings, ReportSettings
 from camwatch.coverage.command import run_coverage
 from camwatch.monitor.state import StateStore, StoredCamera, Transition
 from camwatch.monitor.uptime import month_bounds
-from camwatch.monitor.uptime_report import write_uptime_report
-from camwatch.report_cells import markdown_cell, spreadsheet_cell
+from camwatch.reports.cells import markdown_cell, spreadsheet_cell
+from camwatch.reports.uptime import write_uptime_report
 from support.browser import load_page
 from support.cameras import make_camera
 from support.coverage_sample import lonlat, write_layer

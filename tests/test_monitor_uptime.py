@@ -21,7 +21,7 @@ from camwatch.monitor.uptime import (
     month_bounds,
     subtract,
 )
-from camwatch.monitor.uptime_report import write_uptime_report
+from camwatch.reports.uptime import write_uptime_report
 from support.cameras import make_camera
 
 HOUR = 3600.0
@@ -245,7 +245,7 @@ def test_office_files_in_chinese_by_default_in_china(tmp_path):
 def test_report_language_setting_overrides_the_timezone(tmp_path):
     config = _village_history(tmp_path, "timezone: Asia/Shanghai, lang: en")
     from camwatch.config.load import load_config
-    from camwatch.office import report_lang
+    from camwatch.reports.office import report_lang
 
     settings = load_config(config, resolve_secrets=False).reports
     assert report_lang(settings) == "en" and report_lang(settings, "zh") == "zh"

@@ -1,4 +1,4 @@
-"""The VQD picture measures (monitor/picture_faults.py) on real photographs, and ``monitor.video.confirm``."""
+"""The VQD picture measures (monitor/picture/faults.py) on real photographs, and ``monitor.video.confirm``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from camwatch.config.models import VideoSettings
-from camwatch.monitor import picture_faults as pf
-from camwatch.monitor import video_analysis as analysis
-from camwatch.monitor.probes import references
+from camwatch.monitor.picture import analysis, references
+from camwatch.monitor.picture import faults as pf
 from camwatch.monitor.probes.base import MemoryBaselines
 from support import vqd_corpus, vqd_faults
 

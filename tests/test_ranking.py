@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from camwatch.ranking import competition_ranks
+from camwatch.reports.ranking import competition_ranks
 
 
 def test_best_first_and_ties_share_a_rank():

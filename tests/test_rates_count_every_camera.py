@@ -23,7 +23,7 @@ from camwatch.monitor.uptime import (
     compute_month,
     month_bounds,
 )
-from camwatch.monitor.uptime_report import write_uptime_report
+from camwatch.reports.uptime import write_uptime_report
 
 HOUR = 3600.0
 GB_ID = "41140200001320000001"

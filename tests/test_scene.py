@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from camwatch.config.models import VideoSettings
-from camwatch.monitor import scene
-from camwatch.monitor import video_analysis as va
+from camwatch.monitor.picture import analysis as va
+from camwatch.monitor.picture import scene
 from camwatch.monitor.probes.base import ProbeContext, ProbeResult
 from camwatch.monitor.probes.video import SCENE_KEY, probe
 from support.cameras import make_camera

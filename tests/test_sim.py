@@ -19,10 +19,10 @@ import yaml
 from camwatch.config.errors import ConfigError
 from camwatch.config.load import load_config
 from camwatch.config.models import VideoSettings
+from camwatch.monitor.picture.analysis import ALIVE_SHARE, sensor_alive
 from camwatch.monitor.probes.base import ProbeContext
 from camwatch.monitor.probes.rtsp import probe_url
 from camwatch.monitor.probes.video import probe as video_probe
-from camwatch.monitor.video_analysis import ALIVE_SHARE, sensor_alive
 from camwatch.sim.fleet import Fleet
 from camwatch.sim.h264 import clip
 from camwatch.sim.profiles import FleetSpec, load_spec, plan

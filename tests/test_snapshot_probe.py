@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from camwatch.config.models import Config, Debounce, MonitorSettings, RtspSettings, SnapshotSettings
-from camwatch.monitor import scene
+from camwatch.monitor.picture import scene
 from camwatch.monitor.probes import snapshot
 from camwatch.monitor.probes.base import MemoryBaselines, ProbeContext, ProbeResult
 from camwatch.monitor.service import Service

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from camwatch.config.models import VideoSettings
-from camwatch.monitor import video_analysis as va
+from camwatch.monitor.picture import analysis as va
 from support.osd_frames import with_osd
 
 SETTINGS = VideoSettings()

@@ -14,9 +14,9 @@ import pytest
 from conftest import GST_RTSP_PASSWORD, GST_RTSP_USER
 
 from camwatch.config.models import VideoSettings
+from camwatch.monitor.picture.analysis import assess
 from camwatch.monitor.probes.base import ProbeContext, ProbeResult
 from camwatch.monitor.probes.video import BASELINE_KEY, MAX_DECODE_ERROR_RATIO, capture, probe
-from camwatch.monitor.video_analysis import assess
 from support.cameras import make_camera
 from support.gst_rtsp import GstRtsp
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from camwatch.cli import app
 from camwatch.config.models import VideoSettings
-from camwatch.monitor import scene
+from camwatch.monitor.picture import scene
 from camwatch.monitor.probes.base import ProbeContext
 from camwatch.monitor.probes.video import BASELINE_KEY, SCENE_KEY, probe
 from camwatch.monitor.state import StateStore, StoredBaselines

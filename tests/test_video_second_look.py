@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from camwatch.config.models import VideoSettings
-from camwatch.monitor import video_analysis as analysis
-from camwatch.monitor.probes import references
+from camwatch.monitor.picture import analysis, references
 from camwatch.monitor.probes.base import MemoryBaselines
 from camwatch.monitor.state import StateStore, StoredBaselines
 from support import vqd_corpus

@@ -31,6 +31,7 @@ from camwatch.monitor.probes.base import (
     ProbeResult,
 )
 from camwatch.monitor.rtsp_proto import (
+    DEFAULT_PORT,
     Challenge,
     ResponseParser,
     RtspProtocolError,
@@ -47,7 +48,6 @@ from camwatch.monitor.rtsp_proto import (
 )
 
 PROBE = "rtsp"
-DEFAULT_PORT = 554
 _MAX_SERVER_HEADER = 120
 # Streams whose last accepted challenge is kept; above a shard's camera count, so a sweep never evicts.
 CHALLENGE_CACHE_SIZE = 65536

@@ -24,8 +24,8 @@ import numpy as np
 
 from camwatch.config.models import Camera, SnapshotSettings
 from camwatch.config.redact import scrub
-from camwatch.monitor import video_analysis as analysis
-from camwatch.monitor.probes import onvif, references
+from camwatch.monitor.picture import analysis, references
+from camwatch.monitor.probes import onvif
 from camwatch.monitor.probes.base import (
     AUTH_FAILED,
     ERROR,

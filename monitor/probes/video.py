@@ -34,9 +34,8 @@ import numpy as np
 from camwatch.config.models import Camera, VideoSettings
 from camwatch.config.redact import scrub
 from camwatch.monitor import rtp_udp
-from camwatch.monitor import video_analysis as analysis
-from camwatch.monitor.decoder_relay import DecoderRelay
-from camwatch.monitor.probes import references
+from camwatch.monitor.picture import analysis, references
+from camwatch.monitor.picture.decoder_relay import DecoderRelay
 from camwatch.monitor.probes.base import (
     AUTH_FAILED,
     ERROR,

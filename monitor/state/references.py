@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from camwatch.monitor import scene
+from camwatch.monitor.picture import scene
 from camwatch.monitor.probes.base import Transient
 from camwatch.monitor.state.database import Database
 from camwatch.monitor.state.schema import StateError, log

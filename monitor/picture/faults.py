@@ -1,6 +1,6 @@
 """The picture faults of the video-quality diagnosis (VQD) servers counties compare camwatch with: a
 recorder's "no video" screen, decode damage, exposure, contrast, noise, interference stripes, a shaking
-view and a flickering one. Each is one measure and one pure decision on ``video_analysis.Picture`` frames
+view and a flickering one. Each is one measure and one pure decision on ``analysis.Picture`` frames
 at the analysis size (320x180), with the physical reason it tells the fault from a healthy scene
 that looks alike.
 """
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-if TYPE_CHECKING:  # video_analysis decides with these functions: imported there, not here
-    from camwatch.monitor.video_analysis import Picture
+if TYPE_CHECKING:  # analysis decides with these functions: imported there, not here
+    from camwatch.monitor.picture.analysis import Picture
 
-# The analysis grid of video_analysis: 16 x 9 blocks.
+# The analysis grid of analysis.py: 16 x 9 blocks.
 GRID_COLUMNS, GRID_ROWS = 16, 9
 
 # --- signal_lost ------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from camwatch.config.models import ReportSettings
-from camwatch.report_cells import spreadsheet_cell
+from camwatch.reports.cells import spreadsheet_cell
 
 LANGS = ("zh", "en")
 
@@ -44,7 +44,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
     """Write one CSV table, UTF-8 *with* a byte-order mark: without one Excel reads 梁园区 as GBK mojibake.
 
     Every CSV camwatch writes goes through here. None and NaN cells are written empty; text that a
-    spreadsheet would run as a formula is neutralised (:func:`camwatch.report_cells.spreadsheet_cell`).
+    spreadsheet would run as a formula is neutralised (:func:`camwatch.reports.cells.spreadsheet_cell`).
     """
     with path.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)

@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 
 from camwatch.config.models import PictureChecks
-from camwatch.monitor import osd, picture_faults, scene
 from camwatch.monitor.faults import PICTURE_FAULTS
+from camwatch.monitor.picture import faults as picture_faults
+from camwatch.monitor.picture import osd, scene
 
 # Checks run side by side, one per thread, on a few hundred thousand pixels each: OpenCV's own thread pool
 # would only add hand-offs and spinning workers to every call (about a seventh of the analysis' CPU).

@@ -28,8 +28,8 @@ from camwatch.monitor.uptime import (
     NoHistory,
     camera_uptimes,
 )
-from camwatch.office import tr, write_csv, write_xlsx
-from camwatch.report_cells import markdown_cell
+from camwatch.reports.cells import markdown_cell
+from camwatch.reports.office import tr, write_csv, write_xlsx
 
 GROUPS = RANKED_LEVELS
 EPISODE_COLUMNS = (

@@ -25,8 +25,8 @@ from camwatch.monitor.uptime import (
     city_month,
     compute_month,
 )
-from camwatch.office import tr, write_csv, write_xlsx
-from camwatch.report_cells import markdown_cell
+from camwatch.reports.cells import markdown_cell
+from camwatch.reports.office import tr, write_csv, write_xlsx
 
 HOURS = "0.00"
 PERCENT = "0.00%"

@@ -17,9 +17,9 @@ from camwatch.config.areas import LEVELS
 from camwatch.config.coords import from_wgs84
 from camwatch.config.models import RankThresholds
 from camwatch.coverage.measure import ALL
-from camwatch.office import tr, write_csv
-from camwatch.ranking import competition_ranks
-from camwatch.report_cells import markdown_cell
+from camwatch.reports.cells import markdown_cell
+from camwatch.reports.office import tr, write_csv
+from camwatch.reports.ranking import competition_ranks
 
 # A ratio this close below its target still meets it (float noise in lengths).
 TARGET_TOLERANCE = 1e-9

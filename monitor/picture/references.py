@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from camwatch.config.models import PictureChecks
-from camwatch.monitor import scene
-from camwatch.monitor import video_analysis as analysis
+from camwatch.monitor.picture import analysis, scene
 from camwatch.monitor.probes.base import OK, BaselineStore, ProbeResult, Transient
 
 # A camera's previous check is compared with while at most this many check intervals old: older, the camera

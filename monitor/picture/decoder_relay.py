@@ -28,8 +28,8 @@ from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
 from camwatch.monitor import rtp_udp
-from camwatch.monitor.probes.rtsp import DEFAULT_PORT
 from camwatch.monitor.rtsp_proto import (
+    DEFAULT_PORT,
     MAX_BODY_BYTES,
     MAX_HEADER_BYTES,
     Challenge,
