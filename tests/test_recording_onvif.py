@@ -240,3 +240,107 @@ def datetime_start(now: float) -> float:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+async def test_the_simulated_recorder_speaks_the_wsdl_layouts_as_onvif_zeep_async_reads_them(device):
+    """The peer's replies follow search.wsdl/recording.wsdl/devicemgmt.wsdl: onvif-zeep-async (a client built
+    from the WSDLs, not camwatch's) reads them, and its WS-Security login passes the peer's check."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    import onvif
+    from onvif import ONVIFService
+    from onvif.definition import SERVICES
+
+    wsdl = Path(onvif.__file__).parent / "wsdl"
+    services = {}
+    for name, path in (
+        ("search", "search_service"),
+        ("recording", "recording_service"),
+        ("devicemgmt", "device_service"),
+    ):
+        spec = SERVICES[name]
+        service = ONVIFService(
+            f"http://127.0.0.1:{device.port}/onvif/{path}", "admin", "onvif-rec-1", str(wsdl / spec["wsdl"]),
+            binding_name=f"{{{spec['ns']}}}{spec['binding']}",
+        )  # fmt: skip
+        await service.setup()
+        services[name] = service
+    try:
+        search = services["search"]
+        summary = await search.GetRecordingSummary()
+        assert summary.NumberRecordings == len(device.recordings)
+        info = await search.GetRecordingInformation({"RecordingToken": "REC_GAP"})
+        (track,) = info.Track
+        assert track.TrackType == "Video" and track.DataFrom.timestamp() < track.DataTo.timestamp()
+        token = await search.FindEvents(
+            {
+                "StartPoint": track.DataTo - timedelta(days=1),
+                "EndPoint": track.DataTo,
+                "Scope": {"IncludedRecordings": ["REC_GAP"]},
+                "SearchFilter": {},
+                "IncludeStartState": True,
+                "KeepAliveTime": "PT10S",
+            }
+        )
+        results = await search.GetEventSearchResults({"SearchToken": token, "MaxResults": 100})
+        assert results.SearchState == "Completed"
+        assert [r.StartStateEvent for r in results.Result] == [True, False, False]  # start, gap opens, closes
+        recordings = await services["recording"].GetRecordings()
+        assert {r.RecordingToken for r in recordings} == set(device.recordings)
+        found = await services["devicemgmt"].GetServices({"IncludeCapability": False})
+        assert {s.Namespace.rsplit("/", 2)[-2] for s in found} == {"device", "search", "recording"}
+    finally:
+        for service in services.values():
+            await service.close()
+
+
+async def test_camwatch_requests_follow_the_wsdl_layouts(device):
+    """Every request camwatch's client sends reads back through the WSDLs' bindings (zeep, as bundled with
+    onvif-zeep-async), with the fields the device needs where the schema puts them."""
+    from pathlib import Path
+
+    import onvif
+    from lxml import etree
+    from onvif import ONVIFService
+    from onvif.definition import SERVICES
+
+    sent: list[bytes] = []
+    answer = device._handle
+
+    async def spy(request):
+        sent.append(await request.read())
+        return await answer(request)
+
+    device._handle = spy
+    runner = await device.serve()  # a second listener on the same device, its handler spied on
+    try:
+        result = await _probe(_camera(device, "REC_GAP"))
+    finally:
+        await runner.cleanup()
+    assert result.status == "ok"
+    wsdl = Path(onvif.__file__).parent / "wsdl"
+    bindings = {}
+    for name in ("search", "recording", "devicemgmt"):
+        spec = SERVICES[name]
+        qname = f"{{{spec['ns']}}}{spec['binding']}"
+        service = ONVIFService("http://127.0.0.1/", None, None, str(wsdl / spec["wsdl"]), binding_name=qname)
+        await service.setup()
+        bindings[spec["ns"]] = service.zeep_client.wsdl.bindings[qname]
+        await service.close()
+    read: dict[str, object] = {}
+    for body in sent:
+        envelope = etree.fromstring(body)
+        call = envelope.find("{http://www.w3.org/2003/05/soap-envelope}Body")[0]
+        namespace, _, operation = call.tag[1:].partition("}")
+        if operation == "GetStorageConfigurations":  # newer than the bundled devicemgmt.wsdl
+            continue
+        read[operation] = bindings[namespace].get(operation).input.deserialize(envelope)
+    assert {"GetSystemDateAndTime", "GetServices", "GetRecordingInformation", "FindEvents"} <= set(read)
+    find = read["FindEvents"]
+    assert find.Scope.IncludedRecordings == ["REC_GAP"] and find.IncludeStartState is True
+    (topic,) = find.SearchFilter._value_1  # read as wsnt:TopicExpression, the schema's own element
+    assert type(topic).__name__ == "TopicExpressionType" and topic.Dialect.endswith("/ConcreteSet")
+    assert topic._value_1 == "tns1:RecordingHistory/Track/State"
+    assert (find.EndPoint - find.StartPoint).total_seconds() == pytest.approx(DAY, abs=2)
+    assert read["GetEventSearchResults"].MaxResults == 100

@@ -41,7 +41,9 @@ DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 SEARCH = "http://www.onvif.org/ver10/search/wsdl"
 RECORDING = "http://www.onvif.org/ver10/recording/wsdl"
 SCHEMA = "http://www.onvif.org/ver10/schema"
+WSNT = "http://docs.oasis-open.org/wsn/b-2"  # tt:EventFilter is a wsnt:FilterType: its TopicExpression
 TOPIC = "tns1:RecordingHistory/Track/State"
+TOPICS = "http://www.onvif.org/ver10/topics"
 DEVICE_PATH = "/onvif/device_service"
 # Results asked per GetEventSearchResults page, and how long the device may wait to fill one.
 PAGE = 100
@@ -362,8 +364,8 @@ def _find_events(token: str, start: float, end: float) -> str:
     return (
         f"<m:StartPoint>{format_time(start)}</m:StartPoint><m:EndPoint>{format_time(end)}</m:EndPoint>"
         f"<m:Scope><tt:IncludedRecordings>{escape(token)}</tt:IncludedRecordings></m:Scope>"
-        f'<m:SearchFilter><tt:TopicExpression Dialect="http://www.onvif.org/ver10/tev/topicExpression/'
-        f'ConcreteSet" xmlns:tns1="http://www.onvif.org/ver10/topics">{TOPIC}</tt:TopicExpression>'
+        f'<m:SearchFilter><wsnt:TopicExpression xmlns:wsnt="{WSNT}" xmlns:tns1="{TOPICS}" '
+        f'Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">{TOPIC}</wsnt:TopicExpression>'
         "</m:SearchFilter><m:IncludeStartState>true</m:IncludeStartState><m:KeepAliveTime>PT10S</m:KeepAliveTime>"
     )
 
