@@ -344,3 +344,14 @@ async def test_camwatch_requests_follow_the_wsdl_layouts(device):
     assert topic._value_1 == "tns1:RecordingHistory/Track/State"
     assert (find.EndPoint - find.StartPoint).total_seconds() == pytest.approx(DAY, abs=2)
     assert read["GetEventSearchResults"].MaxResults == 100
+
+
+async def test_a_day_of_five_minute_files_is_read_over_several_pages(device):
+    now = device.now()
+    files = [(now - 40 * DAY, now - DAY - 600.0)]
+    files += [(now - DAY - 600.0 + 300.0 * k, now - DAY - 600.0 + 300.0 * (k + 1)) for k in range(290)]
+    device.recordings["REC_FILES"] = Recording([*files, (files[-1][1], math.inf)])
+    result = await _probe(_camera(device, "REC_FILES"))
+    assert (result.status, result.faults) == ("ok", ())
+    assert result.values["recording_seconds_24h"] == pytest.approx(DAY, abs=3)
+    assert device.calls.count("GetEventSearchResults") >= 5  # ~580 state changes at 100 a page
