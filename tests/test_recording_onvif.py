@@ -355,3 +355,12 @@ async def test_a_day_of_five_minute_files_is_read_over_several_pages(device):
     assert (result.status, result.faults) == ("ok", ())
     assert result.values["recording_seconds_24h"] == pytest.approx(DAY, abs=3)
     assert device.calls.count("GetEventSearchResults") >= 5  # ~580 state changes at 100 a page
+
+
+async def test_a_search_given_up_is_ended_briefly_even_when_ending_hangs(device):
+    device.end_search_hangs = True
+    started = time.monotonic()
+    result = await _probe(_camera(device, "REC_ENDLESS"), max_pages=2)
+    assert result.status == "incomplete" and "still running after 2 pages" in (result.error or "")
+    assert device.calls[-1] == "EndSearch"
+    assert time.monotonic() - started < 15.0  # EndSearch waited on for 3 s, not the probe's 20 s

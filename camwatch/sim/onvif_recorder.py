@@ -10,11 +10,13 @@ Each recording has footage ranges (epoch seconds; an open end means "still recor
 device's clock). A recording can be made hostile: ``endless`` searches forever, ``partial`` answers results
 without their data, ``unknown`` says its search state is Unknown, ``no_events`` does not do event search
 (the client falls back to track ranges), ``huge`` pads replies, ``bomb`` answers an entity expansion bomb.
-The device as a whole can point its search XAddr at another host (``foreign_xaddr``) or redirect.
+The device as a whole can point its search XAddr at another host (``foreign_xaddr``), redirect, or never
+answer EndSearch in time (``end_search_hangs``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import itertools
@@ -80,6 +82,7 @@ class OnvifRecorder:
     storage: list[Storage] = field(default_factory=lambda: [Storage("SD1")])
     foreign_xaddr: str | None = None  # e.g. "http://127.0.0.9:80": the search service named there
     redirect_to: str | None = None
+    end_search_hangs: bool = False  # EndSearch answers only after 6 s
     calls: list[str] = field(default_factory=list)
     ended: int = 0
     host: str = "127.0.0.1"
@@ -140,6 +143,8 @@ class OnvifRecorder:
         q = {e.tag.rpartition("}")[2]: (e.text or "") for e in call.iter()}
         if name != "GetSystemDateAndTime" and not self._authorised(envelope):
             return self._fault("NotAuthorized", "Sender not Authorized")
+        if name == "EndSearch" and self.end_search_hangs:
+            await asyncio.sleep(6.0)  # past the client's wait for it (3 s), short of a test's patience
         handler = getattr(self, f"_op_{name}", None)
         if handler is None:
             return self._fault("ActionNotSupported", f"{name} is not supported")
