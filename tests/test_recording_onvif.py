@@ -364,3 +364,11 @@ async def test_a_search_given_up_is_ended_briefly_even_when_ending_hangs(device)
     assert result.status == "incomplete" and "still running after 2 pages" in (result.error or "")
     assert device.calls[-1] == "EndSearch"
     assert time.monotonic() - started < 15.0  # EndSearch waited on for 3 s, not the probe's 20 s
+
+
+async def test_a_device_that_also_asks_for_http_digest_is_answered(device):
+    device.http_digest = True
+    result = await _probe(_camera(device, "REC_GAP"))
+    assert (result.status, result.faults) == ("ok", ("recording_gaps",))
+    wrong = await _probe(_camera(device, "REC_GAP", password="wrong-pw-123"))
+    assert wrong.status == "auth_failed" and "wrong-pw-123" not in (wrong.error or "")

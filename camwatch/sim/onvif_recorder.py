@@ -21,6 +21,8 @@ import base64
 import hashlib
 import itertools
 import math
+import os
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +43,11 @@ PATHS = {
     RECORDING: "/onvif/recording_service",
 }
 TRACK = "VIDEO001"
+REALM = "IP Camera(G1234)"
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # RFC 2617 Digest is MD5
 
 
 def _iso(epoch: float) -> str:
@@ -83,6 +90,8 @@ class OnvifRecorder:
     foreign_xaddr: str | None = None  # e.g. "http://127.0.0.9:80": the search service named there
     redirect_to: str | None = None
     end_search_hangs: bool = False  # EndSearch answers only after 6 s
+    http_digest: bool = False  # also ask for an HTTP Digest login (RFC 2617, qop=auth), as some devices do
+    _nonce: str = field(default_factory=lambda: os.urandom(8).hex())
     calls: list[str] = field(default_factory=list)
     ended: int = 0
     host: str = "127.0.0.1"
@@ -132,6 +141,22 @@ class OnvifRecorder:
         expected = base64.b64encode(digest).decode()
         return got.get("Username") == self.username and got.get("Password") == expected and fresh
 
+    def _digest_ok(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Digest "):
+            return False
+        got = {k: a or b for k, a, b in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]*))', header[7:])}
+        if (
+            got.get("username") != self.username
+            or got.get("nonce") != self._nonce
+            or got.get("uri") != request.path
+        ):
+            return False
+        ha1 = _md5(f"{self.username}:{REALM}:{self.password}")
+        ha2 = _md5(f"{request.method}:{got['uri']}")
+        expected = _md5(f"{ha1}:{self._nonce}:{got.get('nc')}:{got.get('cnonce')}:auth:{ha2}")
+        return got.get("qop") == "auth" and got.get("response") == expected
+
     async def _handle(self, request: web.Request) -> web.Response:
         if self.redirect_to is not None:
             raise web.HTTPFound(self.redirect_to)
@@ -141,6 +166,9 @@ class OnvifRecorder:
         name = call.tag.rpartition("}")[2]
         self.calls.append(name)
         q = {e.tag.rpartition("}")[2]: (e.text or "") for e in call.iter()}
+        if name != "GetSystemDateAndTime" and self.http_digest and not self._digest_ok(request):
+            challenge = f'Digest realm="{REALM}", qop="auth", nonce="{self._nonce}", algorithm=MD5'
+            return web.Response(status=401, headers={"WWW-Authenticate": challenge})
         if name != "GetSystemDateAndTime" and not self._authorised(envelope):
             return self._fault("NotAuthorized", "Sender not Authorized")
         if name == "EndSearch" and self.end_search_hangs:

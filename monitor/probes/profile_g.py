@@ -6,7 +6,8 @@ XAddrs come from ``GetServices`` and are followed only when they name the record
 library would send the login wherever an XAddr points, and builds a full zeep object tree of every reply:
 heavy for an hourly round over thousands of channels). The message layouts are those of ONVIF's
 ``devicemgmt.wsdl``, ``search.wsdl`` and ``recording.wsdl``; the login is a WS-Security UsernameToken with a
-password digest, dated by the recorder's clock.
+password digest, dated by the recorder's clock, and a device that also asks for HTTP Digest (or Basic) has
+its challenge answered, as ISAPI's client does.
 
 Footage: ``GetRecordingInformation`` gives the recording's tracks and their ``DataFrom``/``DataTo``; gaps
 come from ``FindEvents`` on ``tns1:RecordingHistory/Track/State`` (``IsDataPresent``), paged with
@@ -36,6 +37,7 @@ from defusedxml.common import DefusedXmlException
 
 from camwatch.monitor.probes.base import AUTH_FAILED, ERROR, NOT_FOUND
 from camwatch.monitor.probes.bounded import BoundedReply
+from camwatch.monitor.rtsp_proto import NoChallenge, RtspProtocolError, answer_challenges
 
 DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 SEARCH = "http://www.onvif.org/ver10/search/wsdl"
@@ -168,6 +170,22 @@ class Client:
     limit: int
     offset: float = 0.0  # the recorder's clock minus ours: WS-Security is dated by the recorder's clock
     xaddrs: dict[str, str] = field(default_factory=dict)  # service namespace -> path on the recorder
+    _challenge: list[str] | None = None  # an HTTP login challenge of the device, answered on each request
+    _count: int = 0
+
+    def _http_login(self, path: str) -> str | None:
+        if self._challenge is None or self.username is None:
+            return None
+        self._count += 1  # the Digest nonce count of this answer (Basic ignores it)
+        try:
+            return answer_challenges(
+                self._challenge, username=self.username, password=self.password, method="POST", uri=path,
+                nc=self._count,
+            )  # fmt: skip
+        except NoChallenge as exc:
+            raise OnvifFailed(AUTH_FAILED, f"login refused: {exc}") from None
+        except RtspProtocolError as exc:
+            raise OnvifFailed(ERROR, f"malformed challenge: {exc}") from None
 
     @property
     def base(self) -> str:
@@ -203,15 +221,26 @@ class Client:
             "Content-Type": f'application/soap+xml; charset=utf-8; action="{service}/{operation}"',
             "Accept-Encoding": "identity",
         }
-        raw = await self.session.post(
-            self.base + path,
-            data=envelope.encode(),
-            headers=headers,
-            allow_redirects=False,
-            auto_decompress=False,
-        )
-        reply = BoundedReply(raw, self.limit)
-        status = reply.status
+        for attempt in range(2):
+            authorization = self._http_login(path) if login else None
+            if authorization is not None:
+                headers["Authorization"] = authorization
+            raw = await self.session.post(
+                self.base + path,
+                data=envelope.encode(),
+                headers=headers,
+                allow_redirects=False,
+                auto_decompress=False,
+            )
+            reply = BoundedReply(raw, self.limit)
+            status = reply.status
+            challenges = list(reply.headers.getall("WWW-Authenticate", []))
+            if status == 401 and attempt == 0 and login and self.username is not None and challenges:
+                # A device that asks for HTTP Digest (or Basic) beside WS-Security: answer its challenge.
+                self._challenge, self._count = challenges, 0
+                await reply.read()  # drain: the answer goes on the same connection
+                continue
+            break
         if 300 <= status < 400:
             reply.close()
             raise OnvifFailed(
