@@ -135,9 +135,12 @@ async def test_hostile_and_incomplete_answers_are_incomplete_never_a_gap(device,
     assert why in (result.error or "")
 
 
-async def test_an_endless_search_is_ended(device):
-    await _probe(_camera(device, "REC_ENDLESS"), max_pages=3)
+async def test_an_endless_search_is_ended_and_the_storage_still_told(device):
+    device.storage = [Storage("SD1", state="Error")]
+    result = await _probe(_camera(device, "REC_ENDLESS"), max_pages=3)
     assert device.calls.count("GetEventSearchResults") == 3 and device.calls[-1] == "EndSearch"
+    assert result.status == "incomplete" and result.faults == ("storage_fault",)
+    assert [d["disk"] for d in result.details["disks"]] == ["SD1"]
 
 
 async def test_more_items_than_the_bound_is_incomplete(device):

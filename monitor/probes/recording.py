@@ -108,6 +108,7 @@ async def _ask_onvif(
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
         client = onvif_client(session, recorder, settings)
         now = await profile_g.connect(client)
+        storage: list[profile_g.Storage] = []
         try:
             storage = await profile_g.storage(client)
             token = await recording_token(client, camera, settings)
@@ -121,7 +122,7 @@ async def _ask_onvif(
                 max_pages=settings.max_pages,
             )
         except profile_g.Incomplete as exc:
-            return [], str(exc), {}
+            return storage, str(exc), {}
         except profile_g.NotSupported as exc:
             raise profile_g.OnvifFailed(ERROR, str(exc)) from None
     seen = {"recording_token": token, "gaps_from": found.source}
@@ -151,7 +152,9 @@ async def recording_token(client: profile_g.Client, camera: Camera, settings: Re
     that is its own recorder)."""
     if camera.recorder_channel:
         return camera.recorder_channel
-    summary = await profile_g.summary(client, ZoneInfo("UTC"))
+    summary = await profile_g.summary(
+        client, ZoneInfo(camera.recorder.timezone if camera.recorder else "UTC")
+    )
     tokens = await profile_g.recordings(client, settings.max_items)
     if len(tokens) != 1:
         count = int(summary.get("NumberRecordings", len(tokens)))
