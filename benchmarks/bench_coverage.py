@@ -13,6 +13,7 @@ import argparse
 import itertools
 import logging
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -42,14 +43,17 @@ class StageLog(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.marks: list[tuple[str, float]] = []
+        self.cpu: list[float] = []  # this process's CPU seconds at each mark (load moves them less)
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if message.startswith("coverage: "):  # not the report's own info and warnings
             self.marks.append((message.removeprefix("coverage: "), time.perf_counter()))
+            self.cpu.append(time.process_time())
 
     def __enter__(self) -> StageLog:
         self.marks = [("setup", time.perf_counter())]
+        self.cpu = [time.process_time()]
         command_log.addHandler(self)
         command_log.setLevel(logging.DEBUG)
         return self
@@ -57,6 +61,7 @@ class StageLog(logging.Handler):
     def __exit__(self, *exc: object) -> None:
         command_log.removeHandler(self)
         self.marks.append(("end", time.perf_counter()))
+        self.cpu.append(time.process_time())
 
     def until(self, stage: str) -> float | None:
         """Seconds from the start to where ``stage`` began; None if it was not announced."""
@@ -66,6 +71,10 @@ class StageLog(logging.Handler):
     def durations(self) -> list[tuple[str, float]]:
         """(stage, seconds) for each announced stage, in order."""
         return [(name, end - start) for (name, start), (_, end) in itertools.pairwise(self.marks)]
+
+    def cpu_durations(self) -> list[float]:
+        """This process's CPU seconds in each announced stage, in order."""
+        return [end - start for start, end in itertools.pairwise(self.cpu)]
 
 
 @contextmanager
@@ -186,10 +195,19 @@ def main(argv: list[str] | None = None) -> None:
         if args.max_suggestions is not None:
             settings = settings.model_copy(update={"max_suggestions": args.max_suggestions})
         config = Config(source=folder / "camwatch.yaml", cameras=tuple(cameras), coverage=settings)
+        before = os.times()
         with timed("full report", times), StageLog() as stages:
             document = run_coverage(config, folder / "report")
-        for name, seconds in stages.durations():
-            print(f"    {name:<32} {seconds:8.2f} s")
+        after = os.times()
+        print(f"    {'stage':<32} {'wall':>8}   {'CPU':>6}")
+        for (name, seconds), cpu in zip(stages.durations(), stages.cpu_durations(), strict=True):
+            print(f"    {name:<32} {seconds:8.2f} s {cpu:6.2f} s")
+        # CPU seconds move less than wall seconds when the machine is shared; a forked writer counts apart.
+        own = (after.user - before.user) + (after.system - before.system)
+        children = (after.children_user - before.children_user) + (
+            after.children_system - before.children_system
+        )
+        print(f"  CPU: {own:.2f} s in this process, {children:.2f} s in child processes")
         sizes = ", ".join(
             f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in sorted((folder / "report").iterdir())
         )

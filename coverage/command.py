@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections import Counter
@@ -19,11 +20,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from camwatch.config.models import Camera, Config, CoverageSettings
+from camwatch.coverage.aside import aside
 from camwatch.coverage.gaps import find_gaps
 from camwatch.coverage.layers import assign_areas
 from camwatch.coverage.measure import CoverageModel, Step, area_paths
 from camwatch.coverage.placement import suggest_cameras
-from camwatch.coverage.status import CameraState, effective, left_out, load_states
+from camwatch.coverage.status import FleetStatus, load_states
 from camwatch.reports import coverage as report
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ SAMPLE_FILES = {
 SAMPLE_CAMERAS = "sample_cameras.csv"
 
 # Stages announced by run_coverage, for the progress bar's length.
-_STAGES = 8
+_STAGES = 9
 
 
 def sample_folder() -> Path:
@@ -90,20 +92,20 @@ def run_coverage(
     cameras, no areas) are logged and head ``report.md``.
     """
     states = load_states(status) if status is not None else None
-    snapshot = effective(states) if states is not None else None
     with _progress() as step:
         model = CoverageModel.from_config(config, step=step, refuse_apart=not force)
+        # The snapshot, read once, lined up with the placed cameras: every later stage takes its flags.
+        fleet = FleetStatus.of(states, model.cameras["camera"])
         step("measuring")
-        rows = model.measure_frame(snapshot)
-        settings = model.settings
-        scores = report.area_scores(rows, settings.thresholds)
+        rows = model.measure_frame(fleet.working if fleet.given else None)
+        scores = report.area_scores(rows, model.settings.thresholds)
         step("finding gaps")
         gaps = find_gaps(model)
         step("suggesting cameras")
         suggestions = suggest_cameras(model)
-        needed = report.cameras_needed(suggestions)
         step("writing report")
-        warnings = _warnings(model, snapshot, status, scores, lang)
+        needed = report.cameras_needed(suggestions)
+        warnings = _warnings(model, fleet, status, scores, lang)
         for warning in warnings:
             log.warning("%s", warning)
         log.info("%s", report.suggestions_outcome(suggestions, lang))
@@ -111,7 +113,7 @@ def run_coverage(
         text = report.markdown(
             rows,
             scores,
-            facts=_facts(model, states),
+            facts=_facts(model, fleet),
             gaps=gaps,
             suggestions=suggestions,
             needed=needed,
@@ -123,7 +125,10 @@ def run_coverage(
             ledger_crs=_ledger_crs(config),
             kinds={name: spec.kind for name, spec in model.catalog.specs.items()},
         )
-        report.write_files(
+        # The report files and the map show the gaps in the same degrees: projected once.
+        gaps = gaps.to_crs(4326)
+        files = functools.partial(
+            report.write_files,
             out,
             document=document,
             area_table=report.by_area(rows, scores, needed),
@@ -132,16 +137,20 @@ def run_coverage(
             text=text,
             lang=lang,
         )
-        _write_map(
-            out / "map.html",
-            model,
-            states,
-            gaps=gaps,
-            suggestions=suggestions,
-            scores=scores,
-            needed=needed,
-            lang=lang,
-        )
+        out.mkdir(parents=True, exist_ok=True)
+        step("drawing the map")
+        # The files (GDAL writes the gaps) on one core, the map on the other.
+        with aside(files):
+            _write_map(
+                out / "map.html",
+                model,
+                fleet,
+                gaps=gaps,
+                suggestions=suggestions,
+                scores=scores,
+                needed=needed,
+                lang=lang,
+            )
     return document
 
 
@@ -157,7 +166,7 @@ MISPLACED_SHOWN = 5
 
 def _warnings(
     model: CoverageModel,
-    snapshot: Mapping[str, bool] | None,
+    fleet: FleetStatus,
     status: Path | None,
     scores: pd.DataFrame,
     lang: str = "en",
@@ -176,17 +185,16 @@ def _warnings(
                 else "the cameras and the coverage layers do not overlap, so nothing is covered: check the "
                 "ledger's coordinate system (crs: wgs84, gcj02 or bd09) and the layers' CRS"
             )
-    if snapshot is not None and len(cameras):
-        known = set(cameras["camera"])
-        if not known & set(snapshot):
-            found.append(
-                f"状态文件 {status} 不含这 {len(known)} 台摄像机中的任何一台（它列出的是另外 {len(snapshot)} "
-                "台），因此有效覆盖率把每台摄像机都算作离线：它是否来自另一份配置？"
-                if zh
-                else f"the status file {status} names none of the {len(known)} cameras (it names "
-                f"{len(snapshot)} others), so every camera counts as down in the effective coverage: "
-                "was it taken with another config?"
-            )
+    if fleet.given and len(cameras) and not fleet.named:
+        known = cameras["camera"].nunique()
+        found.append(
+            f"状态文件 {status} 不含这 {known} 台摄像机中的任何一台（它列出的是另外 {fleet.listed} "
+            "台），因此有效覆盖率把每台摄像机都算作离线：它是否来自另一份配置？"
+            if zh
+            else f"the status file {status} names none of the {known} cameras (it names "
+            f"{fleet.listed} others), so every camera counts as down in the effective coverage: "
+            "was it taken with another config?"
+        )
     misplaced = _misplaced(model)
     if misplaced:
         shown = misplaced[:MISPLACED_SHOWN]
@@ -236,23 +244,20 @@ def _misplaced(model: CoverageModel) -> list[tuple[str, str, str]]:
     ]
 
 
-def _facts(model: CoverageModel, states: Mapping[str, CameraState] | None) -> list[tuple[str, str]]:
+def _facts(model: CoverageModel, fleet: FleetStatus) -> list[tuple[str, str]]:
     cameras = model.cameras
     facts = [
         ("Projected CRS", model.crs.to_string()),
         ("Cameras placed", str(len(cameras))),
         ("Cameras with default direction or FOV", str(int(cameras["assumed_view"].sum()))),
     ]
-    if states is not None:
-        placed = set(cameras["camera"])
-        up = model.camera_up({c: s.up for c, s in states.items()})
-        working = model.camera_up(effective(states))
-        facts.append(("Cameras up in the status snapshot", f"{int(up.sum())} / {len(up)}"))
-        facts.append(("Cameras in working order (effective coverage)", f"{int(working.sum())} / {len(up)}"))
-        missing = len(placed - set(states))
-        reasons = left_out({c: s for c, s in states.items() if c in placed})
-        reasons.update({"not in the status snapshot": missing} if missing else {})
-        for reason, count in sorted(reasons.items()):
+    if fleet.given:
+        placed = len(fleet.up)
+        facts.append(("Cameras up in the status snapshot", f"{int(fleet.up.sum())} / {placed}"))
+        facts.append(
+            ("Cameras in working order (effective coverage)", f"{int(fleet.working.sum())} / {placed}")
+        )
+        for reason, count in sorted(fleet.left_out.items()):
             facts.append((f"Left out of effective coverage: {reason}", str(count)))
     kinds = model.features["kind"].value_counts()
     facts += [
@@ -265,7 +270,7 @@ def _facts(model: CoverageModel, states: Mapping[str, CameraState] | None) -> li
 def _write_map(
     path: Path,
     model: CoverageModel,
-    states: Mapping[str, CameraState] | None,
+    fleet: FleetStatus,
     *,
     gaps: gpd.GeoDataFrame,
     suggestions: gpd.GeoDataFrame,
@@ -276,14 +281,11 @@ def _write_map(
     """Hand the map layers, in EPSG:4326, to :func:`camwatch.coverage.mapview.write_map`."""
     from camwatch.coverage.mapview import write_map
 
-    snapshot = effective(states) if states is not None else None
-    up = model.camera_up(snapshot)
     cameras = model.cameras
-    # A turned or sprayed camera looks somewhere else than its sector: drawn as unverified, not counted.
-    unverified = cameras["camera"].map(lambda c: bool(states and c in states and states[c].unverified))
     roads = model.road_stretches()[["category", "covered", "geometry"]]
+    # A turned or sprayed camera looks somewhere else than its sector: drawn as unverified, not counted.
     sectors = gpd.GeoDataFrame(
-        {"camera": cameras["camera"].to_numpy(), "up": up, "unverified": unverified.to_numpy(bool)},
+        {"camera": cameras["camera"].to_numpy(), "up": fleet.working, "unverified": fleet.unverified},
         geometry=model.sectors,
         crs=model.crs,
     )
@@ -291,7 +293,7 @@ def _write_map(
         {
             "camera": cameras["camera"].to_numpy(),
             "name": cameras["name"].to_numpy(),
-            "up": up.astype(object) if snapshot is not None else np.full(len(cameras), None, dtype=object),
+            "up": fleet.working.astype(object) if fleet.given else np.full(len(cameras), None, dtype=object),
         },
         geometry=cameras.geometry.to_numpy(),
         crs=model.crs,

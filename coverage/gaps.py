@@ -8,19 +8,14 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from camwatch.coverage.measure import ALL, CoverageModel
+from camwatch.coverage.measure import CoverageModel
 
 GAP_COLUMNS = ["kind", "category", "area", "length_m", "name", "osm_id"]
 
 
 def finest_area(model: CoverageModel) -> NDArray[np.object_]:
     """The most detailed area path of each feature (village, else township, else county, else ``all``)."""
-    paths = model.area_paths()
-    finest = paths[ALL].copy()
-    for level, names in paths.items():
-        if level != ALL:
-            finest = np.where(pd.isna(names), finest, names)
-    return finest
+    return model.finest_area()
 
 
 def merged_lines(frame: gpd.GeoDataFrame, by: list[str]) -> gpd.GeoDataFrame:
@@ -72,16 +67,25 @@ def _source_ids(
     gaps: gpd.GeoDataFrame, stretches: gpd.GeoDataFrame, features: gpd.GeoDataFrame
 ) -> dict[str, list[str]]:
     """``name`` and ``osm_id`` of each road gap: those of the uncovered stretches it was merged from."""
-    part, gap = shapely.STRtree(gaps.geometry.to_numpy()).query(
-        stretches.geometry.to_numpy(), predicate="covered_by"
+    source = stretches["feature"].to_numpy()
+    # Only stretches with a name or an id have something to say; the test of which gap covers a stretch is
+    # made only where their category and area agree (a box query, then the predicate on those pairs).
+    named = np.flatnonzero(
+        (features["name"].to_numpy()[source] != "") | (features["osm_id"].to_numpy()[source] != "")
     )
+    lines = stretches.geometry.to_numpy()
+    part, gap = shapely.STRtree(gaps.geometry.to_numpy()).query(lines[named])
+    part = named[part]
     same = (stretches["category"].to_numpy()[part] == gaps["category"].to_numpy()[gap]) & (
         stretches["area"].to_numpy()[part] == gaps["area"].to_numpy()[gap]
     )
-    feature = stretches["feature"].to_numpy()[part[same]]
+    part, gap = part[same], gap[same]
+    within = shapely.covered_by(lines[part], gaps.geometry.to_numpy()[gap])
+    part, gap = part[within], gap[within]
+    feature = source[part]
     out = {}
     for column in ("name", "osm_id"):
-        pairs = pd.DataFrame({"gap": gap[same], column: features[column].to_numpy()[feature]})
+        pairs = pd.DataFrame({"gap": gap, column: features[column].to_numpy()[feature]})
         ids = pairs[pairs[column] != ""].drop_duplicates()
         joined = ids.groupby("gap", sort=False)[column].agg("; ".join)
         out[column] = joined.reindex(range(len(gaps)), fill_value="").tolist()

@@ -142,10 +142,17 @@ def write_map(
             "streets": streets if streets is not None else roads,
         }.items()
     }
+    fmap = _page(basemap, lang)
+    legend = _draw_layers(fmap, layers, lang, drawn_base=basemap is None)
+    _finish(fmap, layers, legend, lang)
+    render_page(fmap, path)
+
+
+def _page(basemap: BasemapSettings | None, lang: str) -> folium.Map:
+    """The empty page: Leaflet inlined, the panes, and the local tile server when one is configured."""
     fmap = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, location=(0, 0), zoom_start=2)
     use_inline_leaflet(fmap, _TOOLTIP_CSS)
     fmap.add_child(Panes(PANES))
-
     if basemap is not None:
         DataLayer(
             {"url": basemap.tiles, "attribution": basemap.attribution, "maxZoom": basemap.max_zoom},
@@ -154,7 +161,15 @@ def write_map(
             show=True,
             overlay=False,
         ).add_to(fmap)
-    legend = _add_base(fmap, layers, lang, show=basemap is None)
+    return fmap
+
+
+def _draw_layers(
+    fmap: folium.Map, layers: dict[str, gpd.GeoDataFrame], lang: str, *, drawn_base: bool
+) -> list[_Swatch]:
+    """Every layer, bottom to top (the base, the areas by level, roads, fields of view, gaps, cameras,
+    suggestions); returns the legend's rows."""
+    legend = _add_base(fmap, layers, lang, show=drawn_base)
     levels = _area_levels(layers["areas"])
     finest = max(levels, key=lambda item: len(item[1]))[0] if levels else None
     for level, frame in levels:
@@ -165,12 +180,15 @@ def write_map(
     legend += _add_gaps(fmap, layers["gaps"], lang)
     legend += _add_cameras(fmap, layers["cameras"], lang)
     legend += _add_suggestions(fmap, layers["suggestions"], lang)
-    legend += [
+    return legend + [
         _Swatch(colour, f"{tr(lang, 'Area')} {tr(lang, status)}")
         for status, colour in STATUS_COLOURS.items()
         if (layers["areas"]["status"] == status).any()
     ]
 
+
+def _finish(fmap: folium.Map, layers: dict[str, gpd.GeoDataFrame], legend: list[_Swatch], lang: str) -> None:
+    """The layer control, the zoom-scaled line widths, the legend and the first view's bounds."""
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.add_child(ZoomScaledLines(FULL_WIDTH_ZOOM))
     figure_of(fmap).html.add_child(Verbatim(_legend_html(legend, lang)), name="camwatch_legend")
@@ -178,7 +196,6 @@ def write_map(
     bounds = _bounds(frame for name, frame in layers.items() if name not in ("buildings", "streets"))
     if bounds is not None:
         fmap.fit_bounds(bounds)
-    render_page(fmap, path)
 
 
 @dataclass(frozen=True)
@@ -204,7 +221,9 @@ def _lean(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     # two points or a box (a county's 100,000 building footprints) has nothing to drop.
     kinds = shapely.get_type_id(geoms)
     lines = (kinds == shapely.GeometryType.MULTILINESTRING) | (kinds == shapely.GeometryType.LINESTRING)
-    lines &= shapely.get_num_coordinates(geoms) > 2
+    # Only a line with a part of three points or more has a vertex to drop (a county's roads are hundreds of
+    # thousands of two-point stretches: simplifying them changes nothing and takes a second).
+    lines &= shapely.get_num_coordinates(geoms) > 2 * shapely.get_num_geometries(geoms)
     polygons = (kinds != shapely.GeometryType.POINT) & ~lines & (shapely.get_num_coordinates(geoms) > 5)
     geoms[lines] = shapely.simplify(geoms[lines], SIMPLIFY_DEGREES, preserve_topology=False)
     geoms[polygons] = shapely.simplify(geoms[polygons], SIMPLIFY_DEGREES, preserve_topology=True)
@@ -218,9 +237,11 @@ def _features(frame: gpd.GeoDataFrame, columns: list[str], *, tiled: bool) -> Ti
 
     Geometries are written by GEOS and joined as text: geopandas' per-feature ``to_geo_dict`` (or parsing
     GEOS' text back to dump it again) takes seconds for a county."""
+    split = tile_features if tiled else whole
+    if not columns:  # the base's buildings and streets: a county's 100,000 empty objects
+        return split(_lean(frame.geometry.to_numpy()), ["{}"] * len(frame))
     records = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    split = tile_features if tiled else whole
     return split(_lean(frame.geometry.to_numpy()), [dumps(props) for props in records])
 
 
@@ -371,12 +392,21 @@ def _lines_by(lines: gpd.GeoDataFrame, keys: list[str], *, sums: tuple[str, ...]
     """One merged, simplified (Multi)LineString per combination of ``keys``, with the ``sums`` columns added
     up. Pieces that continue each other are joined, so a road cut into short pieces becomes one line whose
     straight runs simplify to their ends: a much smaller page than one feature per piece."""
-    rows = []
-    for key, group in lines.groupby(keys, sort=True, dropna=False):
-        parts = shapely.get_parts(group.geometry.to_numpy())
-        merged = shapely.multilinestrings(parts)
-        rows.append((*key, *(group[column].sum() for column in sums), merged))
-    return gpd.GeoDataFrame(rows, columns=[*keys, *sums, "geometry"], crs=4326)
+    if lines.empty:
+        return gpd.GeoDataFrame(columns=[*keys, *sums, "geometry"], geometry="geometry", crs=4326)
+    grouped = lines.groupby(keys, sort=True, dropna=False)
+    # Rows by group (in the groups' order, rows in theirs), then every group's parts in one array call.
+    order = np.argsort(grouped.ngroup().to_numpy(), kind="stable")
+    counts = grouped.size().to_numpy()
+    parts, row = shapely.get_parts(lines.geometry.to_numpy()[order], return_index=True)
+    group = np.repeat(np.arange(len(counts)), counts)[row]
+    merged = shapely.multilinestrings(parts, indices=group, out=np.empty(len(counts), dtype=object))
+    table = grouped.size().index.to_frame(index=False)
+    starts = np.cumsum(counts) - counts
+    for column in sums:
+        values = lines[column].to_numpy(float)[order]
+        table[column] = [values[a : a + n].sum() for a, n in zip(starts, counts, strict=True)]
+    return gpd.GeoDataFrame(table[[*keys, *sums]], geometry=merged, crs=4326)
 
 
 def _add_sectors(fmap: folium.Map, sectors: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:

@@ -43,6 +43,9 @@ ROW_COLUMNS = [
 ]
 
 Step = Callable[[str], None]
+Status = Mapping[str, bool] | NDArray[np.bool_] | None
+"""Which cameras count in effective coverage: {camera id: counts}, one flag per camera in the model's order,
+or None (all of them)."""
 
 
 def _no_step(_: str) -> None:
@@ -177,6 +180,8 @@ class CoverageModel:
         self.design = sweep(self._sizes, incidence, every)
         self._covered = self.design.per_feature(len(features), 1)
         self._stretches: gpd.GeoDataFrame | None = None
+        self._paths: dict[str, NDArray[np.object_]] | None = None
+        self._finest: NDArray[np.object_] | None = None
         self._redundant = self.design.per_feature(len(features), 2)
 
     def road_stretches(self) -> gpd.GeoDataFrame:
@@ -241,14 +246,16 @@ class CoverageModel:
             raise ConfigError([Problem(str(config.source), None, "coverage", "no coverage section")])
         return cls.build(config.cameras, config.coverage, step=step, refuse_apart=refuse_apart)
 
-    def camera_up(self, status: Mapping[str, bool] | None) -> NDArray[np.bool_]:
+    def camera_up(self, status: Status) -> NDArray[np.bool_]:
         """Up flag per camera; with a snapshot, a camera missing from it counts as down (effective coverage
-        counts only cameras known to work)."""
+        counts only cameras known to work). ``status`` may already be one flag per camera, in order."""
         if status is None:
             return np.ones(len(self.cameras), bool)
+        if isinstance(status, np.ndarray):
+            return status.astype(bool)
         return self.cameras["camera"].map(lambda c: bool(status.get(c, False))).to_numpy(bool)
 
-    def feature_coverage(self, status: Mapping[str, bool] | None = None) -> pd.DataFrame:
+    def feature_coverage(self, status: Status = None) -> pd.DataFrame:
         """Per feature: ``covered`` and ``redundant`` (all cameras), ``effective`` (cameras up), in units of
         ``size``."""
         effective = self._covered
@@ -268,15 +275,27 @@ class CoverageModel:
     def area_paths(self) -> dict[str, NDArray[np.object_]]:
         """Area name of every feature at each level (``all`` plus :data:`LEVELS`); ``None`` where the feature
         has no name at that level. Lower levels are paths (``County/Township/Village``) so names repeated in
-        different counties stay apart."""
-        return area_paths(self.features)
+        different counties stay apart. Computed once (measuring, gaps and placement all ask)."""
+        if self._paths is None:
+            self._paths = area_paths(self.features)
+        return self._paths
 
-    def measure(self, status: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
+    def finest_area(self) -> NDArray[np.object_]:
+        """The most detailed area path of each feature (village, else township, else county, else ``all``)."""
+        if self._finest is None:
+            paths = self.area_paths()
+            finest = paths[ALL].copy()
+            for level in LEVELS:
+                finest = np.where(pd.isna(paths[level]), finest, paths[level])
+            self._finest = finest
+        return self._finest
+
+    def measure(self, status: Status = None) -> list[dict[str, Any]]:
         """:meth:`measure_frame` as a list of row dicts (what the monitoring service exports)."""
         records: list[dict[str, Any]] = self.measure_frame(status).to_dict("records")
         return records
 
-    def measure_frame(self, status: Mapping[str, bool] | None = None) -> pd.DataFrame:
+    def measure_frame(self, status: Status = None) -> pd.DataFrame:
         """Coverage rows, one per (area, category) with features: :data:`ROW_COLUMNS`.
 
         ``total``/``covered``/``effective_covered``/``redundant`` are metres for roads and counts otherwise;
@@ -315,17 +334,30 @@ def area_paths(frame: pd.DataFrame) -> dict[str, NDArray[np.object_]]:
     """Area path per row of a frame with :data:`LEVELS` columns, at ``all`` and each level (see
     :meth:`CoverageModel.area_paths`)."""
     paths: dict[str, NDArray[np.object_]] = {ALL: np.full(len(frame), ALL, dtype=object)}
-    prefix = pd.Series("", index=frame.index, dtype=object)
-    for level in LEVELS:
-        names = frame[level].fillna("").astype(str)
-        prefix = names if level == LEVELS[0] else prefix + "/" + names
-        paths[level] = prefix.where(names != "", None).to_numpy(dtype=object)
+    names = [frame[level].fillna("").astype(str).to_numpy(dtype=object) for level in LEVELS]
+    # A county has hundreds of places but hundreds of thousands of features: join the names of each distinct
+    # (county, township, village) once, not once per feature.
+    codes = np.stack([pd.factorize(column)[0] for column in names], axis=1) if len(frame) else None
+    if codes is None:
+        return {**paths, **{level: np.zeros(0, dtype=object) for level in LEVELS}}
+    _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    for i, level in enumerate(LEVELS):
+        joined = np.array(
+            [
+                "/".join(str(column[row]) for column in names[: i + 1]) if names[i][row] != "" else None
+                for row in first
+            ],
+            dtype=object,
+        )
+        paths[level] = joined[inverse]
     return paths
 
 
 def dori_levels(categories: pd.Series, catalog: CategoryCatalog) -> NDArray[np.str_]:
     """The DORI level each category requires, ``""`` where none."""
-    return np.array([catalog.specs[c].dori or "" for c in categories], dtype=str)
+    levels = {name: spec.dori or "" for name, spec in catalog.specs.items()}
+    return np.asarray(pd.Series(categories).map(levels).to_numpy(), dtype=str)
 
 
 def _features(
@@ -358,8 +390,16 @@ def _features(
             "category": np.concatenate([pieces["category"], junctions["category"], sites["category"]]).astype(
                 object
             ),
-            "name": [*pieces["name"], *[""] * len(junctions), *sites["name"]],
-            "osm_id": [*pieces["osm_id"], *[""] * len(junctions), *sites["osm_id"]],
+            **{
+                column: np.concatenate(
+                    [
+                        pieces[column].to_numpy(dtype=object),
+                        np.full(len(junctions), "", dtype=object),
+                        sites[column].to_numpy(dtype=object),
+                    ]
+                )
+                for column in ("name", "osm_id")
+            },
             "size": np.concatenate(
                 [shapely.length(pieces.geometry.to_numpy()), np.ones(len(junctions) + len(sites))]
             ),
@@ -384,16 +424,20 @@ def _incidence(
     kinds = features["kind"].to_numpy()
     geometry = features.geometry.to_numpy()
     parts = []
+    every = np.arange(len(sectors))
     for level in pd.unique(dori):
-        level_sectors = dori_limited(sectors, cameras, level) if level else sectors
-        if len(level_sectors) == 0:
+        if len(sectors) == 0:
             continue
+        # Only the cameras whose view reaches near a feature that needs this level are cut back to its
+        # distance (a county's schools need recognition from a few hundred of its ten thousand cameras).
+        near = np.unique(shapely.STRtree(sectors).query(geometry[dori == level])[1]) if level else every
+        level_sectors = dori_limited(sectors[near], cameras.iloc[near], level) if level else sectors
         for is_road in (True, False):
             rows = np.flatnonzero((dori == level) & ((kinds == "road") == is_road))
-            if len(rows) == 0:
+            if len(rows) == 0 or len(level_sectors) == 0:
                 continue
             found = (_line_incidence if is_road else _zone_incidence)(geometry[rows], level_sectors)
-            parts.append(Incidence(rows[found.feature], found.camera, found.start, found.end))
+            parts.append(Incidence(rows[found.feature], near[found.camera], found.start, found.end))
     return _concat(parts)
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
 
 from camwatch.config.errors import ConfigError, Problem
 
@@ -52,6 +55,49 @@ class CameraState:
         if NO_VIDEO in self.faults:
             return "no picture"
         return "picture fault"
+
+
+@dataclass(frozen=True)
+class FleetStatus:
+    """A status snapshot read once and lined up with the placed cameras (one flag per camera, in their order):
+    all that the coverage report asks of it. Without a snapshot (``given`` False) every camera is up and
+    working."""
+
+    given: bool
+    up: NDArray[np.bool_]
+    working: NDArray[np.bool_]
+    unverified: NDArray[np.bool_]
+    listed: int = 0
+    """Cameras the snapshot names, placed or not."""
+    named: int = 0
+    """Placed cameras the snapshot names."""
+    left_out: Counter[str] = field(default_factory=Counter)
+    """Placed cameras effective coverage leaves out, by reason (:attr:`CameraState.left_out`, and those the
+    snapshot does not name)."""
+
+    @classmethod
+    def of(cls, states: Mapping[str, CameraState] | None, cameras: Iterable[str]) -> FleetStatus:
+        """``states`` lined up with the camera ids ``cameras``; a camera missing from it counts as down
+        (effective coverage counts only cameras known to work)."""
+        ids = list(cameras)
+        if states is None:
+            every = np.ones(len(ids), bool)
+            return cls(False, every, every, np.zeros(len(ids), bool))
+        found = [states.get(camera) for camera in ids]
+        placed = set(ids)
+        named = placed & states.keys()
+        reasons = left_out({camera: states[camera] for camera in named})
+        missing = len(placed - named)
+        reasons.update({"not in the status snapshot": missing} if missing else {})
+        return cls(
+            True,
+            up=np.array([s is not None and s.up for s in found], bool),
+            working=np.array([s is not None and s.working for s in found], bool),
+            unverified=np.array([s is not None and s.unverified for s in found], bool),
+            listed=len(states),
+            named=len(named),
+            left_out=reasons,
+        )
 
 
 def load_states(path: Path) -> dict[str, CameraState]:

@@ -76,8 +76,10 @@ def summary(rows: pd.DataFrame, scores: pd.DataFrame, *, crs: str) -> dict[str, 
     rows = rows.assign(meets_target=_meets(rows["ratio"], rows["target"]))
     whole = rows[rows["level"] == ALL]
     categories = {r["category"]: _category_entry(r) for r in whole.to_dict("records")}
-    # One grouping instead of a scan of every row per area: a city has thousands of villages.
-    per_area = dict(tuple(rows.groupby(["level", "area"], sort=False)))
+    # One pass over the rows instead of a scan (or a frame) per area: a city has thousands of villages.
+    per_area: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows.to_dict("records"):
+        per_area.setdefault((r["level"], r["area"]), []).append(r)
     areas = []
     for area in scores.sort_values(["level", "rank", "area"], key=_level_key).to_dict("records"):
         mine = per_area[(area["level"], area["area"])]
@@ -87,7 +89,7 @@ def summary(rows: pd.DataFrame, scores: pd.DataFrame, *, crs: str) -> dict[str, 
                 "level": area["level"],
                 "status": area["status"],
                 "rank": int(area["rank"]),
-                "categories": {r["category"]: _category_entry(r) for r in mine.to_dict("records")},
+                "categories": {r["category"]: _category_entry(r) for r in mine},
             }
         )
     return {"crs": crs, "categories": categories, "areas": areas}
