@@ -36,6 +36,7 @@ import uvloop
 
 from camwatch.config.load import load_config
 from camwatch.config.models import Config
+from camwatch.monitor.probes.base import ProbeCaches
 from camwatch.monitor.service import Service
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -87,9 +88,13 @@ def with_concurrency(config: Config, concurrency: int, state: Path) -> Config:
     return config.model_copy(update={"monitor": monitor})
 
 
-async def camwatch_sweep(config: Config) -> tuple[int, float, float]:
-    """One liveness sweep through the service's scheduler, tracker and state store: (ok, wall, cpu)."""
+async def camwatch_sweep(config: Config, caches: ProbeCaches) -> tuple[int, float, float]:
+    """One liveness sweep through the service's scheduler, tracker and state store: (ok, wall, cpu).
+
+    ``caches``: what the probes keep between rounds (remembered challenges, parsed URLs), one for every round
+    of a fleet, as a running service keeps its own for its life: only the first round meets the challenge."""
     service = Service(config)
+    service.scheduler.caches = caches
     cpu, wall = cpu_seconds(), time.perf_counter()
     await service.scheduler.run_once(kinds=["rtsp"])  # a liveness sweep only
     await service.flush()
@@ -98,12 +103,14 @@ async def camwatch_sweep(config: Config) -> tuple[int, float, float]:
     return service.probes_total[("rtsp", "ok")], wall, cpu
 
 
-def run_camwatch(config: Config, work: Path, round_no: int, profile_out: Path | None) -> Run:
+def run_camwatch(
+    config: Config, work: Path, round_no: int, profile_out: Path | None, caches: ProbeCaches
+) -> Run:
     config = with_concurrency(config, config.monitor.concurrency, work / f"state-{round_no}.db")
     profiler = cProfile.Profile() if profile_out else None
     if profiler:
         profiler.enable()
-    ok, wall, cpu = uvloop.run(camwatch_sweep(config))
+    ok, wall, cpu = uvloop.run(camwatch_sweep(config, caches))
     if profiler and profile_out:
         profiler.disable()
         profiler.dump_stats(profile_out)
@@ -219,8 +226,12 @@ def bench_size(count: int, *, rounds: int, concurrency: int, profile_out: Path |
             endpoints = [urlsplit(c.rtsp_url or "") for c in config.cameras]
             targets = [(u.hostname or "", u.port or 554) for u in endpoints]
             timeout = config.monitor.rtsp.timeout
+            caches = ProbeCaches()
             tools: list[tuple[str, Callable[[int], Run]]] = [
-                ("camwatch", lambda i: run_camwatch(config, work, i, profile_out if i == 0 else None)),
+                (
+                    "camwatch",
+                    lambda i: run_camwatch(config, work, i, profile_out if i == 0 else None, caches),
+                ),
                 (
                     "blackbox_exporter",
                     lambda i: run_blackbox([f"{h}:{p}" for h, p in targets], concurrency, work),

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from camwatch.monitor.probes.rtsp import challenges, probe_url
+from camwatch.monitor.probes.rtsp import StreamMemory, probe_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.gst_rtsp import start_gst_rtsp
@@ -43,9 +43,12 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+KEPT = StreamMemory()  # what a service keeps between its probes (remembered challenges)
+
+
 async def camwatch_probe(url: str, login: bool) -> str:
     result = await probe_url(
-        url, username=USER if login else None, password=PASSWORD if login else None, timeout=5.0
+        url, username=USER if login else None, password=PASSWORD if login else None, timeout=5.0, memory=KEPT
     )
     return result.status
 
@@ -166,7 +169,7 @@ async def main() -> int:
             )
             async with held:
                 for name, probe in probes.items():
-                    challenges.clear()
+                    KEPT.challenges.clear()
                     cost[name] = await cpu_per_probe(probe, server.url(mount), login, args.probes)
             ratio = cost["aiortsp"] / cost["camwatch"]
             shown = ", ".join(f"{n} {c * 1000:.2f} ms" for n, c in cost.items())

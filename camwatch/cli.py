@@ -118,7 +118,8 @@ def probe(
     """Probe every camera (or the given ones) once now and print the results: camera, name, status and why
     (the measured values are in --json)."""
     from camwatch.config.scope import monitored
-    from camwatch.monitor.outcome import deciding_probe, reason
+    from camwatch.monitor.outcome import reason
+    from camwatch.monitor.probes.registry import plans_of
     from camwatch.monitor.sweep import sweep
 
     setup_logging()
@@ -131,9 +132,10 @@ def probe(
             err.print(f"[red]unknown camera id(s):[/] {escape(', '.join(missing))}")
             raise typer.Exit(1)
         cameras = [c for c in cameras if c.id in set(camera)]
-    # Not probed: planning positions (是否联网 = 否), and cameras whose status only the running monitor's
-    # GB/T 28181 platform receives.
-    probed = [c for c in monitored(cameras) if deciding_probe(c) != "gb28181"]
+    # Not probed: planning positions (是否联网 = 否), and cameras whose status only a source that reports in
+    # to the running monitor (its GB/T 28181 platform) receives.
+    plans = plans_of(monitored(cameras))  # once per camera, for the sweep and the table
+    probed = [c for c in monitored(cameras) if not plans[c.id].reported]
     planning = len(cameras) - len(monitored(cameras))
     platform_only = len(monitored(cameras)) - len(probed)
     for n, why in (
@@ -142,7 +144,7 @@ def probe(
     ):
         if n:
             err.print(f"{_count(n, 'camera')} not probed: {why}", highlight=False)
-    results = run_async(sweep(probed, cfg.monitor))
+    results = run_async(sweep(probed, cfg.monitor, plans=plans))
     by_id = {c.id: c for c in probed}
     shown = [r for r in results if not down or r.status != "ok" or r.faults]
     if as_json:
@@ -161,7 +163,7 @@ def probe(
             escape(r.camera),
             escape(by_id[r.camera].name),
             f"[green]{r.status}[/]" if ok else f"[red]{r.status}[/]",
-            escape("" if ok else reason(by_id[r.camera], r)),
+            escape("" if ok else reason(by_id[r.camera], r, plans[r.camera])),
         )
     out.print(table, soft_wrap=False)
 

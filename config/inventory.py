@@ -260,19 +260,11 @@ class CameraBuilder:
                 _check_ip(rec.onvif_host)
             except ValueError as exc:
                 self.problems.append(record.problem("onvif_host", str(exc)))
-        if (
-            self.require_address
-            and rec.networked
-            # A camera with a GB/T 28181 id is watched through the platform it registers with.
-            and not (first_url or fields["onvif_host"] or rec.snapshot_url or rec.gb_id)
-        ):
+        # A camera with a GB/T 28181 id is watched through the platform it registers with.
+        reached = Camera.reached_by(fields)
+        if self.require_address and rec.networked and not reached:
             self.problems.append(record.problem(None, _NO_ADDRESS))
-        elif (
-            self.require_address
-            and rec.networked
-            and not self.gb28181_platform
-            and not (first_url or fields["onvif_host"] or rec.snapshot_url)
-        ):
+        elif self.require_address and rec.networked and not self.gb28181_platform and reached == ("gb_id",):
             self.problems.append(record.problem("gb_id", _NO_PLATFORM))
         if login and login.password is not None:
             self.url_passwords.append(f"{record.file} {record.where}")

@@ -99,33 +99,10 @@ def load_config(
     file = str(path)
     env = os.environ if environ is None else environ
     base_dir = path.absolute().parent
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([Problem(file, None, None, "config file not found" + did_you_mean(path))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ConfigError([Problem(file, None, None, f"cannot read config file: {why}")]) from None
-    doc = parse_yaml(text, file)
-    data = doc.data
-    if not isinstance(data, dict):
-        raise ConfigError(
-            [Problem(file, doc.line_of(()), None, "expected a mapping with at least 'cameras:'")]
-        )
-
+    doc = _read(path)
+    data: dict[str, Any] = doc.data
     problems: list[Problem] = []
-    for key in data:
-        if key not in _TOP_LEVEL:
-            problems.append(
-                Problem(file, doc.line_of((key,)), str(key), _unknown_field(str(key), _TOP_LEVEL))
-            )
-    sections = {
-        name: section
-        for name, schema in _SECTIONS.items()
-        if data.get(name) is not None
-        and (section := _validate(schema, data[name], (name,), doc, file, problems)) is not None
-    }
-
+    sections = _sections(data, doc, file, problems)
     profiles = {
         name: load_profile(
             name,
@@ -187,6 +164,40 @@ def load_config(
     return config
 
 
+def _read(path: Path) -> YamlDocument:
+    """The config file parsed, its top level a mapping; ``ConfigError`` otherwise."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(file, None, None, "config file not found" + did_you_mean(path))]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError([Problem(file, None, None, f"cannot read config file: {why}")]) from None
+    doc = parse_yaml(text, file)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(
+            [Problem(file, doc.line_of(()), None, "expected a mapping with at least 'cameras:'")]
+        )
+    return doc
+
+
+def _sections(data: dict[str, Any], doc: YamlDocument, file: str, problems: list[Problem]) -> dict[str, Any]:
+    """The top-level sections other than ``cameras`` and ``recorders``, each validated on its own; unknown
+    top-level keys are problems."""
+    for key in data:
+        if key not in _TOP_LEVEL:
+            problems.append(
+                Problem(file, doc.line_of((key,)), str(key), _unknown_field(str(key), _TOP_LEVEL))
+            )
+    return {
+        name: section
+        for name, schema in _SECTIONS.items()
+        if data.get(name) is not None
+        and (section := _validate(schema, data[name], (name,), doc, file, problems)) is not None
+    }
+
+
 def _share_repeats(cameras: Sequence[Camera]) -> None:
     """Make equal values one object across cameras before the result is rebuilt (pickle keeps the sharing).
 
@@ -208,6 +219,40 @@ def _share_repeats(cameras: Sequence[Camera]) -> None:
         object.__setattr__(camera, "__pydantic_fields_set__", shared)
 
 
+def _ledger_records(
+    spec: Any, doc: YamlDocument, file: str, base_dir: Path, problems: list[Problem], inputs: list[Path]
+) -> Records | None:
+    """The records of ``cameras:`` naming a ledger (a path or ``{file, sheet, columns, defaults}``), its
+    defaults applied; None when the entry or the file is unusable (the problem is recorded)."""
+    source = _validate(
+        InventorySource, {"file": spec} if isinstance(spec, str) else spec, ("cameras",), doc, file, problems
+    )
+    if source is None:
+        return None
+    bad_targets = list(unknown_targets(source.columns))
+    for header, target in bad_targets:
+        where = doc.line_of(("cameras", "columns", header))
+        reason = f"unknown field '{target}'; use one of {known_fields()} or ignore"
+        problems.append(Problem(file, where, f"cameras.columns.{header}", reason))
+    if not _defaults_ok(source.defaults, doc, file, problems):
+        return None
+    ledger = resolve_path(source.file, base_dir)
+    if not ledger.is_file():
+        where = doc.line_of(("cameras", "file") if isinstance(spec, dict) else ("cameras",))
+        problems.append(
+            Problem(file, where, "cameras", f"inventory file not found: {ledger}{did_you_mean(ledger)}")
+        )
+        return None
+    inputs.append(ledger)
+    columns = {h: t for h, t in source.columns.items() if (h, t) not in bad_targets}
+    records = read_inventory(ledger, columns=ColumnMap.build(columns), sheet=source.sheet)
+    if source.strict:
+        records.problems += records.unknown
+    elif records.unknown:
+        _warn_unknown_columns(records.unknown)
+    return Records(apply_defaults(records.records, source.defaults), records.problems)
+
+
 def _load_cameras(
     data: dict[str, Any],
     doc: YamlDocument,
@@ -226,7 +271,6 @@ def _load_cameras(
     The ledger's path is appended to ``inputs`` (the files a reload watches); ``environ`` None: passwords
     are not resolved."""
     spec = data.get("cameras")
-    source: InventorySource | None = None
     if spec is None:
         problems.append(
             Problem(file, doc.line_of(("cameras",)), "cameras", "required: a ledger file or a list")
@@ -237,38 +281,10 @@ def _load_cameras(
         # The config's own list: an unknown key is a typo in the config, an error like any unknown field.
         problems.extend(records.unknown)
     else:
-        source = _validate(
-            InventorySource,
-            {"file": spec} if isinstance(spec, str) else spec,
-            ("cameras",),
-            doc,
-            file,
-            problems,
-        )
-        if source is None:
+        found = _ledger_records(spec, doc, file, base_dir, problems, inputs)
+        if found is None:
             return []
-        bad_targets = list(unknown_targets(source.columns))
-        for header, target in bad_targets:
-            where = doc.line_of(("cameras", "columns", header))
-            reason = f"unknown field '{target}'; use one of {known_fields()} or ignore"
-            problems.append(Problem(file, where, f"cameras.columns.{header}", reason))
-        if not _defaults_ok(source.defaults, doc, file, problems):
-            return []
-        ledger = resolve_path(source.file, base_dir)
-        if not ledger.is_file():
-            where = doc.line_of(("cameras", "file") if isinstance(spec, dict) else ("cameras",))
-            problems.append(
-                Problem(file, where, "cameras", f"inventory file not found: {ledger}{did_you_mean(ledger)}")
-            )
-            return []
-        inputs.append(ledger)
-        columns = {h: t for h, t in source.columns.items() if (h, t) not in bad_targets}
-        records = read_inventory(ledger, columns=ColumnMap.build(columns), sheet=source.sheet)
-        if source.strict:
-            records.problems += records.unknown
-        elif records.unknown:
-            _warn_unknown_columns(records.unknown)
-        records = Records(apply_defaults(records.records, source.defaults), records.problems)
+        records = found
     problems.extend(records.problems)
     builder = CameraBuilder(
         profiles,

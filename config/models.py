@@ -5,6 +5,7 @@ re-exported here, where the rest of camwatch imports them from."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -352,6 +353,11 @@ class Stream(Frozen):
     rtsp_url: str
 
 
+# The fields that reach a camera: a probe's address, or the id a source that reports in knows it by. A camera
+# (or a ledger row) with none of them has nothing that could watch it (``Camera.reached_by``).
+ADDRESS_FIELDS = ("rtsp_url", "streams", "onvif_host", "snapshot_url", "gb_id")
+
+
 class Camera(Frozen):
     """One camera after validation. Coordinates are WGS-84 whatever the ledger used (``source_crs`` keeps it).
 
@@ -428,6 +434,18 @@ class Camera(Frozen):
         if self.snapshot_url == "onvif" and not self.onvif_host:
             raise ValueError("snapshot_url onvif needs an onvif_host")
         return self
+
+    @staticmethod
+    def reached_by(values: Mapping[str, Any]) -> tuple[str, ...]:
+        """Which ``ADDRESS_FIELDS`` a camera's (or a ledger row's validated) ``values`` fill in."""
+        return tuple(name for name in ADDRESS_FIELDS if values.get(name))
+
+    @cached_property
+    def addresses(self) -> dict[str, Any]:
+        """What reaches this camera, by field (``ADDRESS_FIELDS``); its streams as ``streams``."""
+        found = {name: getattr(self, name) for name in ADDRESS_FIELDS}
+        found["streams"], found["rtsp_url"] = self.all_streams(), None
+        return {name: value for name, value in found.items() if value}
 
     @property
     def has_position(self) -> bool:

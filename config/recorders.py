@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field
 from camwatch.config.zones import TimeZoneName
 
 RecorderKind = Literal["isapi", "onvif"]
+# The recorder protocols by name (``recorders:`` kind), for the code that picks a client.
+ISAPI: RecorderKind = "isapi"
+ONVIF: RecorderKind = "onvif"
 # Kinds the model accepts but no client speaks yet: refused at load with a clear "not yet" (none now).
 NOT_YET: frozenset[str] = frozenset()
 

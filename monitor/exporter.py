@@ -22,7 +22,7 @@ from camwatch.monitor.faults import FLAGGED_FAULTS
 from camwatch.monitor.live import Snapshot
 from camwatch.monitor.outcome import CameraResult
 from camwatch.monitor.probes.base import ProbeResult
-from camwatch.monitor.probes.registry import SPEC
+from camwatch.monitor.probes.registry import KINDS
 from camwatch.monitor.probes.registry import VALUES as PROBE_VALUES
 from camwatch.monitor.tracker import CameraTrack
 
@@ -45,6 +45,9 @@ INFO_LABELS = (
     "priority",
 )
 VALUE_METRICS = {key: (value.metric, value.doc) for key, value in PROBE_VALUES.items()}
+# The kinds whose results carry what these families show (``ProbeSpec.exports``).
+STREAM_KINDS = frozenset(s.name for s in KINDS.values() if "streams" in s.exports)
+DISK_KINDS = tuple(s.name for s in KINDS.values() if "disks" in s.exports)
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # identity hash: families key each camera's lines
@@ -96,7 +99,7 @@ def _label_end(name: str, value: str) -> str:
 @lru_cache(maxsize=64)
 def _flagged(probes: frozenset[str]) -> tuple[str, ...]:
     """The fault flags the checks that ran can raise, in vocabulary order."""
-    raised = {f for name in probes if name in SPEC for f in SPEC[name].faults}
+    raised = {f for name in probes if name in KINDS for f in KINDS[name].faults}
     return tuple(f for f in FLAGGED_FAULTS if f in raised)
 
 
@@ -166,7 +169,7 @@ class _CameraText:
             done = self.probes.get(name)
             if done is None or done[0] is not result or done[1] != at:  # most rounds run only some probes
                 labels = f"{{{self.label}{_label_end('probe', name)}"
-                streams = result.details.get("streams", {}) if name == "rtsp" else {}
+                streams = result.details.get("streams", {}) if name in STREAM_KINDS else {}
                 lines = (
                     f"{SUCCESS.name}{labels}{_flag(result.success)}\n".encode(),
                     f"{DURATION.name}{labels}{format_value(result.duration_seconds)}\n".encode(),
@@ -282,13 +285,14 @@ def recorder_disks(tracks: Iterable[CameraTrack]) -> list[Metric]:
     any of the recorder's channels (each channel's check reads the same disks)."""
     newest: dict[str, tuple[float, Sequence[Mapping[str, Any]]]] = {}
     for track in tracks:
-        result = track.probes.get("recording")
-        recorder = result.details.get("recorder") if result is not None else None
-        if result is None or not isinstance(recorder, str):
-            continue
-        at = track.probe_times.get("recording", 0.0)
-        if recorder not in newest or at > newest[recorder][0]:
-            newest[recorder] = (at, result.details.get("disks", ()))
+        for kind in DISK_KINDS:
+            result = track.probes.get(kind)
+            recorder = result.details.get("recorder") if result is not None else None
+            if result is None or not isinstance(recorder, str):
+                continue
+            at = track.probe_times.get(kind, 0.0)
+            if recorder not in newest or at > newest[recorder][0]:
+                newest[recorder] = (at, result.details.get("disks", ()))
     size = _gauge(
         "camwatch_recorder_disk_bytes",
         "Recorder disk size: capacity or free space.",
@@ -310,6 +314,18 @@ def recorder_disks(tracks: Iterable[CameraTrack]) -> list[Metric]:
 
 
 def service_metrics(snap: Snapshot) -> list[Metric]:
+    """The service-level families, in exposition order."""
+    return [
+        *_probe_families(snap),
+        *_cluster_families(snap),
+        *_coverage_families(snap),
+        *_service_families(snap),
+        *recorder_disks(snap.tracks.values()),
+    ]
+
+
+def _probe_families(snap: Snapshot) -> list[Metric]:
+    """Probes run by result, and how late rounds start."""
     probes_total = CounterMetricFamily(
         "camwatch_probes", "Probes run, by probe and result status.", labels=["probe", "result"]
     )
@@ -327,7 +343,11 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         buckets=buckets,
         sum_value=lat.total,
     )
+    return [probes_total, lateness]
 
+
+def _cluster_families(snap: Snapshot) -> list[Metric]:
+    """Offline clusters: size, metadata, onset, share, and their members."""
     cluster_size = _gauge(
         "camwatch_offline_cluster_cameras", "Cameras down together in an offline cluster.", ["cluster"]
     )
@@ -354,7 +374,11 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         cluster_since.add_metric([c.cluster], c.since)
         for cam in c.cameras:
             member.add_metric([cam, c.cluster], 1)
+    return [cluster_size, cluster_info, cluster_since, cluster_share, member]
 
+
+def _coverage_families(snap: Snapshot) -> list[Metric]:
+    """Coverage by area and category, and each category's target."""
     ratio = _gauge(
         "camwatch_coverage_ratio", "Share of the category covered by any camera.", ["area", "category"]
     )
@@ -369,7 +393,11 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         targets[row.category] = row.target
     for category, value in sorted(targets.items()):
         target.add_metric([category], value)
+    return [ratio, effective, target]
 
+
+def _service_families(snap: Snapshot) -> list[Metric]:
+    """Device events, the state database, config reloads and the areas' targets."""
     events = CounterMetricFamily(
         "camwatch_device_events",
         "Device events: replaced, firmware_changed, clock_reset.",
@@ -398,23 +426,4 @@ def service_metrics(snap: Snapshot) -> list[Metric]:
         "camwatch_working_target", "Working-order-rate target (reports.working_target, 完好率目标)."
     )
     working_target.add_metric([], snap.working_target)
-    return [
-        probes_total,
-        lateness,
-        cluster_size,
-        cluster_info,
-        cluster_since,
-        cluster_share,
-        member,
-        ratio,
-        effective,
-        target,
-        events,
-        healthy,
-        write_errors,
-        reload_ok,
-        reload_ts,
-        online_target,
-        working_target,
-        *recorder_disks(snap.tracks.values()),
-    ]
+    return [events, healthy, write_errors, reload_ok, reload_ts, online_target, working_target]

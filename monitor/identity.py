@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from camwatch.monitor.probes.base import ProbeResult
+from camwatch.monitor.probes.registry import KINDS
+
+IDENTITY_KINDS = frozenset(s.name for s in KINDS.values() if s.identity)  # ``ProbeSpec.identity``
 
 # A clock that moves this far between two probes was reset, not drifting.
 CLOCK_JUMP_SECONDS = 600.0
@@ -55,9 +58,10 @@ def identity_events(before: Identity | None, now: Identity) -> list[tuple[str, d
 def track_identity(
     known: dict[str, Identity], camera: str, results: Mapping[str, ProbeResult]
 ) -> list[tuple[str, dict[str, object]]]:
-    """Update ``known`` from this round's ONVIF result and return the events it implies."""
-    onvif = results.get("onvif")
-    now = identity_of(onvif) if onvif is not None else None
+    """Update ``known`` from this round's result of the kind that reports identities (ONVIF) and return
+    the events it implies."""
+    found = next((r for name, r in results.items() if name in IDENTITY_KINDS), None)
+    now = identity_of(found) if found is not None else None
     if now is None:
         return []
     events = identity_events(known.get(camera), now)

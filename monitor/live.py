@@ -61,7 +61,7 @@ class CoverageView:
 
 @dataclass(slots=True)
 class Snapshot:
-    """Everything the collector exports, owned and updated by the service."""
+    """Everything the collector exports, as the service had it when the scrape began (its own copies)."""
 
     tracks: Mapping[str, CameraTrack]
     probes_total: Mapping[tuple[str, str], int] = field(default_factory=dict)

@@ -9,7 +9,8 @@ from typing import Any
 from camwatch.config.models import Camera
 from camwatch.monitor.faults import PICTURE_FAULTS, STATUS_FAULTS
 from camwatch.monitor.probes.base import NOT_FOUND, OK, ProbeResult
-from camwatch.monitor.probes.registry import VALUES, liveness_probe
+from camwatch.monitor.probes.registry import VALUES, Plan
+from camwatch.monitor.probes.registry import plan as plan_of
 
 # Camera-level statuses from docs/design.md; picture faults most severe first (camwatch.monitor.faults).
 DOWN_STATUSES = ("offline", "timeout", "auth_failed", "error")
@@ -26,9 +27,9 @@ VALUE_NAMES = tuple(VALUES)
 
 
 def deciding_probe(camera: Camera) -> str | None:
-    """The result that decides ``up``: the scheduled liveness probe when the camera has one, else its
-    GB/T 28181 channel status (``gb28181``, fed by the platform rather than scheduled)."""
-    return liveness_probe(camera) or ("gb28181" if camera.gb_id else None)
+    """The result that decides ``up``: the scheduled liveness probe when the camera has one, else a source
+    that reports in (``registry.Plan.deciding``; owners of an inventory keep the plan instead)."""
+    return plan_of(camera).deciding
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +71,12 @@ class CameraResult:
         return out
 
 
-def reason(camera: Camera, result: CameraResult) -> str:
+def reason(camera: Camera, result: CameraResult, planned: Plan | None = None) -> str:
     """Why the camera has its status, in a few words: the liveness probe's error while down, else the
     faults found (probe errors never hold a password)."""
     if not result.up:
-        live = result.probes.get(deciding_probe(camera) or "")
+        deciding = (planned or plan_of(camera)).deciding
+        live = result.probes.get(deciding or "")
         return (live.error if live else None) or stored_reason(result.status, result.faults)
     return stored_reason(result.status, result.faults)
 
@@ -84,13 +86,16 @@ def stored_reason(status: str, faults: tuple[str, ...]) -> str:
     return ", ".join(faults) or STATUS_MEANINGS.get(status, status)
 
 
-def combine(camera: Camera, probes: Mapping[str, ProbeResult], *, timestamp: float) -> CameraResult:
-    """Camera status from the latest result of each probe kind.
+def combine(
+    camera: Camera, probes: Mapping[str, ProbeResult], *, timestamp: float, plan: Plan | None = None
+) -> CameraResult:
+    """Camera status from the latest result of each probe kind; ``plan`` is the camera's (derived when not
+    given).
 
     Liveness decides ``up``; while down, stale video findings are ignored. A 404 on the stream is a
     camera-level ``error`` with the ``not_found`` fault, keeping the status vocabulary of docs/design.md.
     """
-    live_name = deciding_probe(camera)
+    live_name = (plan or plan_of(camera)).deciding
     live = probes.get(live_name) if live_name else None
     up = bool(live and live.answered)
 

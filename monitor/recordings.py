@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from camwatch.config.models import Camera, RecordingSettings
-from camwatch.config.recorders import Recorder
+from camwatch.config.recorders import ONVIF, Recorder
 from camwatch.monitor.period import merge
 from camwatch.monitor.probes import isapi, profile_g
 
@@ -48,7 +48,7 @@ async def day_footage(camera: Camera, settings: RecordingSettings, day: date | N
     Raises NoRecorder, ``isapi.IsapiFailed``/``profile_g.OnvifFailed`` (login refused, offline …) or
     ``isapi.Incomplete``/``profile_g.Incomplete`` (the answer could not be had whole within the bounds)."""
     recorder = camera.recorder
-    if recorder is not None and recorder.kind == "onvif":
+    if recorder is not None and recorder.kind == ONVIF:
         return await _onvif_day(camera, recorder, settings, day)
     if recorder is None or camera.recorder_channel is None:
         raise NoRecorder(

@@ -23,9 +23,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from camwatch.config.models import Camera, MonitorSettings
 from camwatch.monitor.live import Lateness
-from camwatch.monitor.probes.base import TIMEOUT, BaselineStore, MemoryBaselines, ProbeResult
-from camwatch.monitor.probes.registry import SPEC, liveness_probe
-from camwatch.monitor.sweep import SnapshotSink, applicable_probes, probe_camera
+from camwatch.monitor.probes.base import TIMEOUT, BaselineStore, MemoryBaselines, ProbeCaches, ProbeResult
+from camwatch.monitor.probes.registry import SPEC, SPECS, Plan, ProbeKinds
+from camwatch.monitor.probes.registry import plan as plan_of
+from camwatch.monitor.sweep import SnapshotSink, probe_camera
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class ProbeSlotsFull(RuntimeError):
 @dataclass(slots=True)
 class _Plan:
     camera: Camera
+    plan: Plan  # which kinds apply and which runs liveness, from the inventory
     due: dict[str, float] = field(default_factory=dict)  # probe kind -> next due (monotonic seconds)
     down_rounds: int = 0  # consecutive failed liveness rounds, for backoff
     busy: bool = False
@@ -61,6 +63,9 @@ class Scheduler:
         snapshot_sink: SnapshotSink | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        plans: Mapping[str, Plan] | None = None,
+        probes: ProbeKinds | None = None,
+        caches: ProbeCaches | None = None,
     ):
         self.settings = settings
         self.on_probed = on_probed
@@ -68,6 +73,9 @@ class Scheduler:
         self.snapshot_sink = snapshot_sink
         self.clock = clock
         self.rng = rng or random.Random()
+        self.probes = probes  # the kinds it runs (default: the registry's)
+        # What its probes keep between rounds (remembered challenges...): its owner's, else its own.
+        self.caches = caches if caches is not None else ProbeCaches()
         self.lateness = Lateness()
         self.in_flight: set[asyncio.Task[Any]] = set()  # rounds and on-demand probes: each holds a slot
         self._plans: dict[str, _Plan] = {}
@@ -77,28 +85,36 @@ class Scheduler:
             s.name: asyncio.Semaphore(getattr(settings, s.gate)) for s in SPEC.values() if s.gate is not None
         }
         self._aps: AsyncIOScheduler | None = None
-        self.set_cameras(cameras)
+        self.set_cameras(cameras, plans=plans)
 
     # -- inventory ------------------------------------------------------------------------------------
 
-    def set_cameras(self, cameras: Iterable[Camera], *, settings: MonitorSettings | None = None) -> None:
-        """Adopt a (new) inventory; cameras that stay keep their due times."""
+    def set_cameras(
+        self,
+        cameras: Iterable[Camera],
+        *,
+        settings: MonitorSettings | None = None,
+        plans: Mapping[str, Plan] | None = None,
+    ) -> None:
+        """Adopt a (new) inventory; cameras that stay keep their due times. ``plans``: each camera's plan as
+        the inventory's owner computed it (derived here when not given)."""
         if settings is not None:
             self.settings = settings
         now = self.clock()
-        plans: dict[str, _Plan] = {}
+        kept: dict[str, _Plan] = {}
         for camera in cameras:
+            planned = plans[camera.id] if plans is not None else plan_of(camera)
             plan = self._plans.get(camera.id)
             if plan is None:
-                plan = _Plan(camera)
-                plan.due = self._first_due(camera, now)
+                plan = _Plan(camera, planned)
+                plan.due = self._first_due(plan, now)
             else:
-                plan.camera = camera
-                plan.due = {k: plan.due.get(k, now) for k in applicable_probes(camera)}
-            plans[camera.id] = plan
-        self._plans = plans
+                plan.camera, plan.plan = camera, planned
+                plan.due = {k: plan.due.get(k, now) for k in planned.kinds}
+            kept[camera.id] = plan
+        self._plans = kept
         heaps: dict[str, list[tuple[float, str]]] = {}
-        for plan in plans.values():
+        for plan in kept.values():
             if plan.due:
                 heaps.setdefault(plan.camera.tier, []).append((min(plan.due.values()), plan.camera.id))
         for heap in heaps.values():
@@ -107,14 +123,16 @@ class Scheduler:
         if self._aps is not None:
             self._sync_jobs()
 
-    def _first_due(self, camera: Camera, now: float) -> dict[str, float]:
+    def _first_due(self, plan: _Plan, now: float) -> dict[str, float]:
         """When a new camera is first probed: within the first seconds (people want to see the fleet soon),
         spread by a hash of the id so a big fleet does not start in one burst and restarts keep the pattern.
         Costly kinds need no spreading of their own: their gates spread them (see ``_round``)."""
+        camera = plan.camera
         share = (zlib.crc32(camera.id.encode()) % 1000) / 1000.0
-        live = liveness_probe(camera) or "rtsp"
+        # Without a liveness kind: spread over the first kind's interval.
+        live = plan.plan.live or SPECS[0].name
         spread = min(self.settings.schedule(camera.tier, live).interval, LIVENESS_SPREAD)
-        return dict.fromkeys(applicable_probes(camera), now + share * spread)
+        return dict.fromkeys(plan.plan.kinds, now + share * spread)
 
     @property
     def cameras(self) -> dict[str, Camera]:
@@ -243,15 +261,17 @@ class Scheduler:
         video gate, waiting for a decoder within ``timeout`` (capped by the probes' own timeouts)."""
         if len(self.in_flight) >= self.settings.concurrency:
             raise ProbeSlotsFull(f"all {self.settings.concurrency} probe slots are in use")
-        task = asyncio.create_task(self._on_demand(camera, tuple(kinds), timeout))
+        known = self._plans.get(camera.id)
+        planned = known.plan if known is not None and known.camera is camera else plan_of(camera)
+        task = asyncio.create_task(self._on_demand(camera, planned, tuple(kinds), timeout))
         self.in_flight.add(task)
         task.add_done_callback(self._round_done)
         return await task
 
     async def _on_demand(
-        self, camera: Camera, kinds: tuple[str, ...], timeout: float
+        self, camera: Camera, planned: Plan, kinds: tuple[str, ...], timeout: float
     ) -> dict[str, ProbeResult]:
-        live = liveness_probe(camera)
+        live = planned.live
         gated = [k for k in kinds if k in self._gates and k != live]
         first = [k for k in kinds if k not in gated]
         if gated and live and live not in first:
@@ -261,10 +281,18 @@ class Scheduler:
         timeout = min(timeout, own + 1.0)
         try:
             async with asyncio.timeout(timeout):
-                results = await probe_camera(camera, self.settings, kinds=first, baselines=self.baselines)
+                results = await probe_camera(
+                    camera,
+                    self.settings,
+                    kinds=first,
+                    baselines=self.baselines,
+                    plan=planned,
+                    probes=self.probes,
+                    caches=self.caches,
+                )
                 alive = results.get(live) if live else None
                 for kind in gated if alive is not None and alive.answered else ():
-                    results.update(await self._gated(kind, camera, results))
+                    results.update(await self._gated(kind, camera, planned, results))
                 return results
         except TimeoutError:
             return {k: ProbeResult(k, False, TIMEOUT, timeout, error="scrape timeout reached") for k in kinds}
@@ -273,6 +301,7 @@ class Scheduler:
         self,
         kind: str,
         camera: Camera,
+        planned: Plan,
         previous: Mapping[str, ProbeResult],
         snapshot_sink: SnapshotSink | None = None,
     ) -> dict[str, ProbeResult]:
@@ -285,11 +314,14 @@ class Scheduler:
                 previous=previous,
                 baselines=self.baselines,
                 snapshot_sink=snapshot_sink,
+                plan=planned,
+                probes=self.probes,
+                caches=self.caches,
             )
 
     async def _round(self, plan: _Plan, due: float) -> None:
-        camera = plan.camera
-        live = liveness_probe(camera)
+        camera, planned = plan.camera, plan.plan
+        live = planned.live
         only, plan.only = plan.only, None
         later: list[str] = []
         try:
@@ -305,7 +337,13 @@ class Scheduler:
             if live and kinds and live not in kinds:
                 kinds.append(live)  # the other probes only make sense on a camera that answers
             results = await probe_camera(
-                camera, self.settings, kinds=[k for k in kinds if k not in gated], baselines=self.baselines
+                camera,
+                self.settings,
+                kinds=[k for k in kinds if k not in gated],
+                baselines=self.baselines,
+                plan=planned,
+                probes=self.probes,
+                caches=self.caches,
             )
             alive = results.get(live) if live is not None else None
             if alive is not None and alive.answered:
@@ -325,7 +363,7 @@ class Scheduler:
         try:
             for kind in later:
                 # A gated check holds a slot for seconds: it waits on its own gate, never on liveness's.
-                self._report(camera, await self._gated(kind, camera, results, self.snapshot_sink))
+                self._report(camera, await self._gated(kind, camera, planned, results, self.snapshot_sink))
         finally:
             plan.decoding = False
 
@@ -341,7 +379,7 @@ class Scheduler:
         self, plan: _Plan, start: float, kinds: list[str], results: Mapping[str, ProbeResult]
     ) -> None:
         camera = plan.camera
-        live = liveness_probe(camera)
+        live = plan.plan.live
         if live in kinds:
             plan.down_rounds = 0 if results.get(live) and results[live].answered else plan.down_rounds + 1
         for kind in kinds:

@@ -24,15 +24,16 @@ from camwatch.monitor.gb28181.metrics import Gb28181Collector
 from camwatch.monitor.gb28181.platform import PROBE as GB28181
 from camwatch.monitor.gb28181.platform import Platform
 from camwatch.monitor.housekeeping import Housekeeping
-from camwatch.monitor.identity import Identity, track_identity
+from camwatch.monitor.identity import IDENTITY_KINDS, Identity, track_identity
 from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
-from camwatch.monitor.outcome import CameraResult, deciding_probe, reason
-from camwatch.monitor.probes.base import INTERNAL_ERROR, OFFLINE, ProbeResult
+from camwatch.monitor.outcome import reason
+from camwatch.monitor.probes.base import INTERNAL_ERROR, OFFLINE, ProbeCaches, ProbeResult
+from camwatch.monitor.probes.registry import Plan, plans_of
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.state import Event, StateStore, StoredBaselines
 from camwatch.monitor.state.recordings import DAY_SECONDS
-from camwatch.monitor.tracker import Tracker
+from camwatch.monitor.tracker import CameraTrack, Tracker
 from camwatch.monitor.web import Listener, make_app, serve, ssl_context
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,11 @@ class Service:
         self.store = StateStore(config.state_path, recover=True)
         # Not-networked cameras (是否联网 = 否) are planning positions: never probed, tracked or exported.
         watched = monitored(config.cameras)
-        self.tracker = Tracker({c.id: c for c in watched}, self.settings.debounce, self.store.load())
+        # Each camera's plan (kinds, liveness), once per inventory: the tracker and the scheduler share it.
+        self.plans: dict[str, Plan] = plans_of(watched)
+        self.tracker = Tracker(
+            {c.id: c for c in watched}, self.settings.debounce, self.store.load(), plans=self.plans
+        )
         self.identities = {cam: Identity(*row) for cam, row in self.store.identities().items()}
         self.events_total: Counter[tuple[str, str]] = Counter()
         self.baselines = StoredBaselines(self.store)
@@ -96,6 +101,8 @@ class Service:
             self._on_probed,
             baselines=self.baselines,
             snapshot_sink=self.snapshots.put if self.snapshots else None,
+            plans=self.plans,
+            caches=ProbeCaches(),  # what probes keep between rounds: the service's, for its life
         )
         self.probes_total: Counter[tuple[str, str]] = Counter()
         self.cluster_tracker = ClusterTracker(self.settings.clusters)
@@ -189,15 +196,15 @@ class Service:
         if track is None:
             return
         if transition is not None and track.result is not None:  # kept with it for the fault episodes
-            transition = replace(transition, reason=reason(camera, track.result))
+            transition = replace(transition, reason=reason(camera, track.result, track.plan))
         self.store.stage(track.stored(), transition)
         if transition is not None and (transition.prev_status is not None or not transition.working):
-            self._log_transition(camera, transition.prev_status, track.status, track.result)
+            self._log_transition(track, transition.prev_status)
         for kind, detail in track_identity(self.identities, camera.id, results):
             log.warning("camera %s: %s %s", camera.id, kind, detail)
             self.events_total[(camera.id, kind)] += 1
             self.store.stage_event(Event(camera.id, now, kind, detail))
-        if (ident := self.identities.get(camera.id)) is not None and "onvif" in results:
+        if (ident := self.identities.get(camera.id)) is not None and not IDENTITY_KINDS.isdisjoint(results):
             self.store.stage_identity(camera.id, ident.serial, ident.firmware, ident.clock_offset, now)
         maintained = self.maintenance_end.get(camera.id, -math.inf) > now - DAY_SECONDS
         for r in results.values():
@@ -235,7 +242,7 @@ class Service:
         result = ProbeResult(GB28181, False, OFFLINE, 0.0, error="no registered device reports this channel")
         for track in list(self.tracker.tracks.values()):
             camera = track.camera
-            if camera.gb_id and GB28181 not in track.probes and deciding_probe(camera) == GB28181:
+            if camera.gb_id and GB28181 not in track.probes and track.plan.deciding == GB28181:
                 self._on_probed(camera, {GB28181: result}, now)
 
     async def flush(self) -> None:
@@ -248,9 +255,10 @@ class Service:
                 if track.up is not None:
                     self.store.stage(track.stored())
 
-    def _log_transition(self, camera: Camera, old: str | None, new: str, result: CameraResult | None) -> None:
+    def _log_transition(self, track: CameraTrack, old: str | None) -> None:
         """One INFO line per state change (and per camera first seen in trouble): camera, name,
         old -> new status, reason, cluster if any."""
+        camera, new, result = track.camera, track.status, track.result
         cluster = self._cluster_of.get(camera.id)
         log.info(
             "camera %s (%s): %s -> %s: %s%s",
@@ -258,13 +266,13 @@ class Service:
             camera.name or "-",
             old or "new",
             new,
-            reason(camera, result) if result is not None else new,
+            reason(camera, result, track.plan) if result is not None else new,
             f"; cluster {cluster}" if cluster else "",
         )
 
     def update_clusters(self, now: float | None = None) -> None:
         tracks = [t for t in self.tracker.tracks.values() if t.camera.id not in self.maintenance]
-        cameras = {t.camera.id: self._cluster_camera(t.camera) for t in tracks}
+        cameras = {t.camera.id: self._cluster_camera(t) for t in tracks}
         down = [DownCamera(cameras[t.camera.id], t.status, t.down_since) for t in tracks if t.up is False]
         now = time.time() if now is None else now
         changes = self.cluster_tracker.update(list(cameras.values()), down, now)
@@ -278,10 +286,11 @@ class Service:
                         Event(cam, now, CLUSTER_EVENT, {"cluster": change.cluster.cluster})
                     )
 
-    def _cluster_camera(self, camera: Camera) -> Camera:
+    def _cluster_camera(self, track: CameraTrack) -> Camera:
         """A camera seen through GB/T 28181 alone depends on its device (NVR, lower platform) as on a switch:
         its channels going silent together are one cluster, keyed ``gb28181:<device id>``."""
-        if self.gb is None or camera.gb_id is None or deciding_probe(camera) != GB28181:
+        camera = track.camera
+        if self.gb is None or camera.gb_id is None or track.plan.deciding != GB28181:
             return camera
         parent = self.gb.parent_of(camera.gb_id)
         return camera.model_copy(update={"switch": f"gb28181:{parent}"}) if parent else camera
@@ -323,14 +332,16 @@ class Service:
     # -- for the exporter and web layer ---------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
+        """What a scrape renders: copies of the live maps (a reload swapping the inventory, a result arriving
+        while a collector iterates, must not change what it reads underneath it)."""
         return Snapshot(
-            tracks=self.tracker.tracks,
-            probes_total=self.probes_total,
+            tracks=dict(self.tracker.tracks),
+            probes_total=dict(self.probes_total),
             lateness=self.scheduler.lateness,
             clusters=self.clusters,
             coverage=self.coverage,
             maintenance=self.maintenance,
-            events_total=self.events_total,
+            events_total=dict(self.events_total),
             state_healthy=self.store.healthy,
             state_write_errors=self.store.write_errors,
             config_reload_ok=self.reload_ok,
@@ -342,6 +353,10 @@ class Service:
     def camera(self, camera_id: str) -> Camera | None:
         track = self.tracker.tracks.get(camera_id)
         return track.camera if track else None
+
+    def plan(self, camera_id: str) -> Plan | None:
+        track = self.tracker.tracks.get(camera_id)
+        return track.plan if track else None
 
     def health(self) -> dict[str, object]:
         tracks = self.tracker.tracks.values()
@@ -426,9 +441,10 @@ class Service:
         watched = monitored(new.cameras)
         cameras = {c.id: c for c in watched}
         inventory_changed = new.cameras != self.config.cameras or new.coverage != self.config.coverage
-        self.tracker.replace_inventory(cameras)
+        self.plans = plans_of(watched)
+        self.tracker.replace_inventory(cameras, plans=self.plans)
         self.cluster_tracker.settings = new.monitor.clusters
-        self.scheduler.set_cameras(watched, settings=new.monitor)
+        self.scheduler.set_cameras(watched, settings=new.monitor, plans=self.plans)
         self.gb_links = _gb_links(watched)
         if self.gb is not None and new.gb28181 is not None:
             # Passwords, limits and intervals change at once; the section's presence and listen address are

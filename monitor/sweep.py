@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from camwatch.config.models import Camera, MonitorSettings
@@ -16,11 +15,12 @@ from camwatch.monitor.probes.base import (
     TIMEOUT,
     BaselineStore,
     MemoryBaselines,
+    ProbeCaches,
     ProbeContext,
     ProbeResult,
 )
-from camwatch.monitor.probes.registry import PROBES, SPEC, SPECS, liveness_probe
-from camwatch.monitor.probes.registry import applicable as applicable_probes
+from camwatch.monitor.probes.registry import SPEC, SPECS, Plan, ProbeKinds
+from camwatch.monitor.probes.registry import plan as plan_of
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,14 @@ class _SafetyNet:
     def __init__(self) -> None:
         self._waiting: dict[asyncio.Timeout, float] = {}
         self._tick: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def watch(self, timeout: asyncio.Timeout, deadline: float) -> None:
         loop = asyncio.get_running_loop()
+        if (
+            loop is not self._loop
+        ):  # its owner moved to another loop (tests): the old tick is gone with its own
+            self._waiting, self._tick, self._loop = {}, None, loop
         if deadline - loop.time() <= self.TICK:
             timeout.reschedule(deadline)
             return
@@ -61,21 +66,24 @@ class _SafetyNet:
         self._tick = loop.call_later(self.TICK, self._arm_due) if self._waiting else None
 
 
-_nets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SafetyNet] = weakref.WeakKeyDictionary()
+_KINDS = ProbeKinds()  # immutable: the registry's kinds, for callers that bring none
+_NET = "safety-net"  # its key among the owner's ``ProbeCaches``
 
 
-async def run_probe(name: str, camera: Camera, ctx: ProbeContext) -> ProbeResult:
-    """Run one probe with a safety net: a probe bug or a missed deadline becomes a result, never a hang
-    or an exception that crosses into the scheduler."""
+async def run_probe(
+    name: str, camera: Camera, ctx: ProbeContext, kinds: ProbeKinds | None = None
+) -> ProbeResult:
+    """Run one probe (of ``kinds``, default the registry's) with a safety net: a probe bug or a missed
+    deadline becomes a result, never a hang or an exception that crosses into the scheduler."""
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
-    net = _nets.get(loop) or _nets.setdefault(loop, _SafetyNet())
+    net = ctx.caches.get(_NET, _SafetyNet)
     try:
         # Probes enforce ctx.timeout themselves; this outer bound only catches a probe that fails to.
         async with asyncio.timeout(None) as deadline:
             net.watch(deadline, loop.time() + ctx.timeout + 1.0)
             try:
-                return await PROBES[name](camera, ctx)
+                return await (kinds or _KINDS)[name](camera, ctx)
             finally:
                 net.release(deadline)
     except TimeoutError:
@@ -103,15 +111,23 @@ async def probe_camera(
     previous: Mapping[str, ProbeResult] | None = None,
     baselines: BaselineStore | None = None,
     snapshot_sink: SnapshotSink | None = None,
+    plan: Plan | None = None,
+    probes: ProbeKinds | None = None,
+    caches: ProbeCaches | None = None,
 ) -> dict[str, ProbeResult]:
     """Run ``kinds`` (default: all applicable) for one camera, in order; returns the results of those run.
+
+    ``plan``: the camera's plan, as its inventory's owner computed it (derived here when not given).
+    ``caches``: what the probes keep between runs, the caller's (none kept past this call when not given).
 
     ``previous`` holds results of this round already taken (by an earlier call). A kind that ``needs_up``
     (video, snapshot) runs only when this round's liveness probe passed, which it brings along when that
     has not run: checking the picture of a dead camera costs a full timeout for nothing.
     """
-    wanted = set(applicable_probes(camera) if kinds is None else kinds)
-    live = liveness_probe(camera)
+    plan = plan or plan_of(camera)
+    caches = caches if caches is not None else ProbeCaches()
+    wanted = set(plan.kinds if kinds is None else kinds)
+    live = plan.live
     done: dict[str, ProbeResult] = dict(previous or {})
     if live and live not in done and any(SPEC[k].needs_up for k in wanted if k in SPEC):
         wanted.add(live)  # asked for a picture check alone (`/probe?module=video`): liveness comes first
@@ -127,8 +143,9 @@ async def probe_camera(
             baselines=baselines if baselines is not None else MemoryBaselines(),
             previous=done,
             snapshot_sink=snapshot_sink,
+            caches=caches,
         )
-        results[name] = done[name] = await run_probe(name, camera, ctx)
+        results[name] = done[name] = await run_probe(name, camera, ctx, probes)
     return results
 
 
@@ -138,19 +155,27 @@ async def sweep(
     *,
     kinds: Iterable[str] | None = None,
     on_result: Callable[[CameraResult], Awaitable[None] | None] | None = None,
+    caches: ProbeCaches | None = None,
+    plans: Mapping[str, Plan] | None = None,
 ) -> list[CameraResult]:
     """Probe every camera once, at most ``settings.concurrency`` at a time; results in input order.
 
-    Each camera runs in its own task, so a hanging camera delays nobody else.
+    Each camera runs in its own task, so a hanging camera delays nobody else. ``caches``: the caller's, to
+    keep what probes learn (a stream's challenge) for its next sweep; this sweep's own otherwise. ``plans``:
+    the cameras' plans by id, as the caller computed them (derived here, once per camera, otherwise).
     """
     gate = asyncio.Semaphore(settings.concurrency)
     baselines = MemoryBaselines()
+    caches = caches if caches is not None else ProbeCaches()
     kind_list = tuple(kinds) if kinds is not None else None
 
     async def one(camera: Camera) -> CameraResult:
+        planned = plans[camera.id] if plans is not None else plan_of(camera)
         async with gate:
-            probes = await probe_camera(camera, settings, kinds=kind_list, baselines=baselines)
-        result = combine(camera, probes, timestamp=time.time())
+            probes = await probe_camera(
+                camera, settings, kinds=kind_list, baselines=baselines, plan=planned, caches=caches
+            )
+        result = combine(camera, probes, timestamp=time.time(), plan=planned)
         if on_result is not None:
             maybe = on_result(result)
             if maybe is not None:

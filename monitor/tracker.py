@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from camwatch.config.models import Camera, Debounce
-from camwatch.monitor.outcome import CameraResult, combine, deciding_probe
+from camwatch.monitor.outcome import CameraResult, combine
 from camwatch.monitor.probes.base import ProbeResult
+from camwatch.monitor.probes.registry import KINDS, Plan, plans_of
 from camwatch.monitor.state import StoredCamera, Transition
 
 
@@ -16,6 +17,7 @@ class CameraTrack:
     """What the monitor currently believes about one camera (the exporter reads this)."""
 
     camera: Camera
+    plan: Plan
     up: bool | None = None  # None until the first result (or restored state)
     status: str = "unknown"
     faults: tuple[str, ...] = ()
@@ -49,24 +51,33 @@ class Tracker:
         cameras: Mapping[str, Camera],
         debounce: Debounce,
         restored: Mapping[str, StoredCamera] | None = None,
+        *,
+        plans: Mapping[str, Plan] | None = None,
     ):
         self.debounce = debounce
         self.tracks: dict[str, CameraTrack] = {}
-        self.replace_inventory(cameras, restored or {})
+        self.replace_inventory(cameras, restored or {}, plans=plans)
 
     def replace_inventory(
-        self, cameras: Mapping[str, Camera], restored: Mapping[str, StoredCamera] | None = None
+        self,
+        cameras: Mapping[str, Camera],
+        restored: Mapping[str, StoredCamera] | None = None,
+        *,
+        plans: Mapping[str, Plan] | None = None,
     ) -> None:
-        """Swap in a new inventory, keeping what is known about cameras that stay."""
+        """Swap in a new inventory, keeping what is known about cameras that stay. ``plans``: each camera's
+        plan, as the inventory's owner computed it (derived here when not given)."""
         restored = restored or {}
+        plans = plans if plans is not None else plans_of(cameras.values())
         tracks: dict[str, CameraTrack] = {}
         for cid, camera in cameras.items():
             if (old := self.tracks.get(cid)) is not None:
-                old.camera = camera
+                old.camera, old.plan = camera, plans[cid]
                 tracks[cid] = old
             elif (row := restored.get(cid)) is not None:
                 tracks[cid] = CameraTrack(
                     camera,
+                    plans[cid],
                     up=row.up,
                     status=row.status,
                     faults=row.faults,
@@ -75,7 +86,7 @@ class Tracker:
                     flaps=row.flaps,
                 )
             else:
-                tracks[cid] = CameraTrack(camera)
+                tracks[cid] = CameraTrack(camera, plans[cid])
         self.tracks = tracks
 
     def observe(self, camera_id: str, probes: Mapping[str, ProbeResult], now: float) -> Transition | None:
@@ -83,17 +94,23 @@ class Tracker:
         track = self.tracks.get(camera_id)
         if track is None:  # removed by a reload while its probe ran
             return None
+        live = track.plan.deciding
+        if live is not None and (mine := probes.get(live)) is not None and mine.internal:
+            # Failed on camwatch's side (a bug, no port free): no evidence about the camera, which keeps its
+            # last liveness result and state; the failure is counted (internal_error) and logged.
+            probes = {name: r for name, r in probes.items() if name != live}
+            if not probes:
+                return None
         track.probes.update(probes)
         for name in probes:
             track.probe_times[name] = now
-        raw = combine(track.camera, track.probes, timestamp=now)
+        raw = combine(track.camera, track.probes, timestamp=now, plan=track.plan)
         track.result = raw
         track.last_probe = now
 
-        live = deciding_probe(track.camera)
-        if live not in probes:  # no new liveness evidence (e.g. only the GB/T 28181 view of a probed camera)
+        if live is None or live not in probes:  # no new liveness evidence (a source's view of a probed one)
             up = track.up
-        elif live == "gb28181":  # debounced at the source: offline only after interval × count keepalives
+        elif KINDS[live].debounced_at_source:  # e.g. offline only after interval × count missed keepalives
             up = raw.up
         else:
             up = self._debounced_up(track, raw.up)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from camwatch.config.areas import LEVELS, POLICE_STATION, area_path
 from camwatch.config.models import Camera, Config, ReportSettings
 from camwatch.config.scope import NOT_NETWORKED, monitored
-from camwatch.monitor.outcome import deciding_probe
 from camwatch.monitor.period import (
     History,
     Interval,
@@ -31,6 +30,7 @@ from camwatch.monitor.period import (
     seconds,
     subtract,
 )
+from camwatch.monitor.probes.registry import plan
 from camwatch.monitor.state import Transition
 from camwatch.monitor.state.recordings import DAY_SECONDS
 from camwatch.reports.ranking import competition_ranks
@@ -289,7 +289,7 @@ def _why_no_rate(
 ) -> str:
     if maintenance and not subtract(running, maintenance):
         return UNDER_MAINTENANCE
-    if config.gb28181 is None and deciding_probe(camera) == "gb28181":
+    if plan(camera).unconfigured(config):  # only a source this config does not run would report on it
         return NO_PLATFORM
     return NO_STATUS
 

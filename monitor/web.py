@@ -32,10 +32,9 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from camwatch.config.models import Camera, MonitorSettings, WebSettings
 from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.probes.base import ProbeResult
-from camwatch.monitor.probes.registry import SPEC
+from camwatch.monitor.probes.registry import SPEC, Plan
 from camwatch.monitor.scheduler import ProbeSlotsFull
 from camwatch.monitor.snapshots import SnapshotStore
-from camwatch.monitor.sweep import applicable_probes
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,8 @@ class MonitorApp(Protocol):
     snapshots: SnapshotStore | None
 
     def camera(self, camera_id: str) -> Camera | None: ...
+
+    def plan(self, camera_id: str) -> Plan | None: ...
 
     def health(self) -> Mapping[str, object]: ...
 
@@ -171,8 +172,9 @@ def make_app(service: MonitorApp) -> web.Application:
             return web.Response(
                 status=400, text=f"unknown module {module[:40]!r}; one of {', '.join(PROBE_MODULES)}\n"
             )
-        kinds = applicable_probes(camera) if module == "all" else (module,)
-        if module != "all" and module not in applicable_probes(camera):
+        applicable = planned.kinds if (planned := service.plan(camera.id)) is not None else ()
+        kinds = applicable if module == "all" else (module,)
+        if module != "all" and module not in applicable:
             return web.Response(status=400, text=f"camera {target!r} has no {module} endpoint\n")
         try:
             budget = scrape_budget(request.headers.get(SCRAPE_TIMEOUT_HEADER))

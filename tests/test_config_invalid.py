@@ -17,7 +17,7 @@ _KNOWN_FIELDS = (
     "username, password_env, password_file, credentials, lon, lat, crs, direction, hfov, range, county, "
     "township, village, police_station, contractor, gb_id, gb_device, networked, vendor, model, switch, "
     "fibre, power, "
-    "site, camera_type, resolution, priority, tier, transport, recorder, recorder_channel"
+    "site, camera_type, resolution, priority, tier, transport, recorder, recorder_channel, timezone"
 )
 _NO_PASSWORD_COLUMN = (
     "a password column is not accepted; remove it and give each camera (or a credentials profile) "

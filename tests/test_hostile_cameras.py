@@ -9,6 +9,7 @@ import logging
 import resource
 import time
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,8 +17,9 @@ import pytest
 from camwatch.config.models import MonitorSettings, OnvifSettings, RtspSettings, VideoSettings
 from camwatch.monitor.picture.decoder_relay import DecoderRelay
 from camwatch.monitor.probes import onvif as onvif_probe
+from camwatch.monitor.probes import rtsp
 from camwatch.monitor.probes.base import ERROR, OFFLINE, OK, ProbeContext, ProbeResult
-from camwatch.monitor.probes.rtsp import challenges, probe_url
+from camwatch.monitor.probes.rtsp import StreamMemory
 from camwatch.monitor.probes.video import probe as video_probe
 from camwatch.monitor.rtsp_proto import MAX_BODY_BYTES, MAX_HEADER_BYTES
 from camwatch.monitor.scheduler import Scheduler
@@ -33,6 +35,15 @@ from support.hostile_devices import (
 
 TIMEOUT_S = 5.0
 BASIC_TOKEN = base64.b64encode(f"{CAM_USER}:{CAM_PASSWORD}".encode()).decode()
+
+
+# What the probes of this module remember between them, as a service's would (``ProbeContext.caches``).
+KEPT = StreamMemory()
+challenges = KEPT.challenges
+
+
+async def probe_url(url: str, **kwargs: Any) -> ProbeResult:
+    return await rtsp.probe_url(url, memory=KEPT, **kwargs)
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +68,7 @@ def logins_before_a_challenge(requests: list[RtspRequest]) -> list[RtspRequest]:
 async def probe_onvif(port: int, **settings: float) -> tuple[ProbeResult, float]:
     camera = make_camera(onvif_host="127.0.0.1", onvif_port=port, username="operator", password=CAM_PASSWORD)
     ctx = ProbeContext(settings=OnvifSettings(timeout=TIMEOUT_S, **settings))
-    await onvif_probe.load_wsdl()  # a once-per-process cost, not the camera's
+    await onvif_probe.load_wsdl(onvif_probe.memory(ctx.caches))  # a once-per-process cost, not the camera's
     started = time.monotonic()
     result = await onvif_probe.probe(camera, ctx)
     return result, time.monotonic() - started

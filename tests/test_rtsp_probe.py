@@ -8,11 +8,13 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from camwatch.config.models import RtspSettings, Stream
+from camwatch.monitor.probes import rtsp
 from camwatch.monitor.probes.base import (
     AUTH_FAILED,
     ERROR,
@@ -24,8 +26,8 @@ from camwatch.monitor.probes.base import (
     ProbeContext,
     ProbeResult,
 )
-from camwatch.monitor.probes.registry import PROBES
-from camwatch.monitor.probes.rtsp import ChallengeCache, Remembered, challenges, probe, probe_url
+from camwatch.monitor.probes.registry import ProbeKinds
+from camwatch.monitor.probes.rtsp import ChallengeCache, Remembered, StreamMemory, probe
 from camwatch.monitor.rtsp_proto import Challenge
 from camwatch.monitor.sweep import run_probe
 from camwatch.sim.h264 import clip
@@ -35,6 +37,15 @@ from support.gst_rtsp import GstRtsp, unused_port
 from support.rtsp_relay import media_held, recording_relay
 
 TIMEOUT_S = 5.0
+
+
+# What the probes of this module remember between them, as a service's would (``ProbeContext.caches``).
+KEPT = StreamMemory()
+challenges = KEPT.challenges
+
+
+async def probe_url(url: str, **kwargs: Any) -> ProbeResult:
+    return await rtsp.probe_url(url, memory=KEPT, **kwargs)
 
 
 @pytest.fixture(autouse=True)
@@ -520,12 +531,12 @@ async def test_a_probe_that_ignores_its_deadline_becomes_a_timeout_result(
     async def ignores_deadline(camera: object, ctx: ProbeContext) -> ProbeResult:
         return await probe_url(f"rtsp://127.0.0.1:{hanging_port}/live", timeout=3600)
 
-    monkeypatch.setitem(PROBES, "stuck", ignores_deadline)
+    kinds = ProbeKinds().with_kind("stuck", ignores_deadline)
     camera = make_camera()
 
     async def timed(timeout: float) -> tuple[ProbeResult, float]:
         started = time.monotonic()
-        result = await run_probe("stuck", camera, ProbeContext(settings=RtspSettings(timeout=timeout)))
+        result = await run_probe("stuck", camera, ProbeContext(settings=RtspSettings(timeout=timeout)), kinds)
         return result, time.monotonic() - started
 
     for (result, took), timeout in zip(await asyncio.gather(timed(0.2), timed(1.6)), (0.2, 1.6), strict=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from camwatch.config.models import Camera, ProbeSchedule
 from camwatch.monitor.faults import PICTURE_FAULTS
@@ -78,6 +78,27 @@ class MemoryBaselines:
         self._data[(camera_id, key)] = value
 
 
+_T = TypeVar("_T")
+
+
+class ProbeCaches:
+    """What probes keep between runs (a stream's accepted login challenge, parsed URLs, the loaded WSDLs, the
+    deadline tick), owned by whoever runs them (the service, a sweep's caller) and handed to every probe in
+    its ``ProbeContext``: nothing lives in a module, so two monitors in one process share nothing. A kind's
+    module keeps its own under a key of its own, made on first use."""
+
+    __slots__ = ("_kept",)
+
+    def __init__(self) -> None:
+        self._kept: dict[str, object] = {}
+
+    def get(self, key: str, make: Callable[[], _T]) -> _T:
+        found = self._kept.get(key)
+        if found is None:
+            found = self._kept[key] = make()
+        return cast(_T, found)
+
+
 @dataclass(slots=True)
 class ProbeContext:
     """Everything a probe may use besides the camera: its schedule (timeout), the monitor settings and
@@ -90,6 +111,8 @@ class ProbeContext:
     previous: Mapping[str, ProbeResult] = field(default_factory=dict)
     # Optional sink for analysed frames (fault snapshots); signature (camera_id, jpeg_bytes, fault|None).
     snapshot_sink: Callable[[str, bytes, str | None], None] | None = None
+    # What probes keep between runs, from the owner of this run (default: nothing kept past this probe).
+    caches: ProbeCaches = field(default_factory=ProbeCaches)
 
     @property
     def timeout(self) -> float:

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ import onvif
 import onvif.settings
 from onvif import ONVIFCamera, ONVIFService
 from onvif.definition import SERVICES
+from onvif.exceptions import ONVIFError
 from zeep.exceptions import (
     DTDForbidden,
     EntitiesForbidden,
@@ -26,6 +26,7 @@ from zeep.exceptions import (
     TransportError,
     XMLSyntaxError,
 )
+from zeep.exceptions import Error as ZeepError
 
 from camwatch.config.models import Camera, OnvifSettings
 from camwatch.config.redact import scrub
@@ -36,6 +37,7 @@ from camwatch.monitor.probes.base import (
     OK,
     SKIPPED,
     TIMEOUT,
+    ProbeCaches,
     ProbeContext,
     ProbeResult,
 )
@@ -59,12 +61,26 @@ def _harden(settings: Any) -> None:
 
 _harden(onvif.settings.DEFAULT_SETTINGS)
 
-# onvif-zeep-async parses each WSDL once per process into a module cache, but with no lock: probes started
-# together would all miss it and parse in parallel. One shared load per event loop fills it first.
-_wsdl_loads: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]] = (
-    weakref.WeakKeyDictionary()
-)
-_wsdl_loaded = False
+
+class OnvifMemory:
+    """What ONVIF exchanges keep between probes, per owner (``ProbeContext.caches``).
+
+    ``loading``/``loaded``: onvif-zeep-async parses each WSDL once per process into a module cache, but with
+    no lock: probes started together would all miss it and parse in parallel, so one shared load fills it
+    first. ``making``: services being created, held while they run (a caller that gave up no longer holds
+    one, and the loop holds tasks weakly) so that each one made is closed."""
+
+    __slots__ = ("loaded", "loading", "making")
+
+    def __init__(self) -> None:
+        self.loaded = False
+        self.loading: asyncio.Task[None] | None = None
+        self.making: set[asyncio.Future[ONVIFService]] = set()
+
+
+def memory(caches: ProbeCaches) -> OnvifMemory:
+    """The ONVIF exchanges' memory among ``caches`` (the probe's and the still picture's GetSnapshotUri)."""
+    return caches.get(NAME, OnvifMemory)
 
 
 async def _load_wsdl() -> None:
@@ -84,18 +100,18 @@ async def _load_wsdl() -> None:
             await service.close()
 
 
-async def load_wsdl() -> None:
-    """Parse the WSDLs the probe uses, once per process; concurrent callers share the one load."""
-    global _wsdl_loaded
-    if _wsdl_loaded:
+async def load_wsdl(kept: OnvifMemory) -> None:
+    """Parse the WSDLs the probe uses, once per owner (the library keeps them for the process); concurrent
+    callers share the one load."""
+    if kept.loaded:
         return
     loop = asyncio.get_running_loop()
-    task = _wsdl_loads.get(loop)
-    if task is None or (task.done() and task.exception() is not None):
-        task = _wsdl_loads[loop] = loop.create_task(_load_wsdl())
+    task = kept.loading
+    if task is None or task.get_loop() is not loop or (task.done() and task.exception() is not None):
+        task = kept.loading = loop.create_task(_load_wsdl())
     # Shielded: a probe giving up must not abandon the load the others wait for.
     await asyncio.shield(task)
-    _wsdl_loaded = True
+    kept.loaded = True
 
 
 class _UnusableReply(ValueError):
@@ -151,8 +167,11 @@ def _camera_utc(system_date_and_time: Any) -> datetime | None:
     utc = system_date_and_time.UTCDateTime
     if utc is None:
         return None
-    d, t = utc.Date, utc.Time
-    return datetime(d.Year, d.Month, d.Day, t.Hour, t.Minute, t.Second, tzinfo=UTC)
+    try:
+        d, t = utc.Date, utc.Time
+        return datetime(d.Year, d.Month, d.Day, t.Hour, t.Minute, t.Second, tzinfo=UTC)
+    except (AttributeError, TypeError, ValueError):  # a date without its parts, or out of range
+        raise _UnusableReply("malformed reply, its UTC date and time is incomplete") from None
 
 
 async def _connect(cam: ONVIFCamera, found: _Findings) -> ONVIFService:
@@ -192,6 +211,8 @@ async def _inspect(cam: ONVIFCamera, found: _Findings, secret: str | None) -> No
     """Run the ONVIF calls in order, recording findings as they come."""
     devicemgmt = await _connect(cam, found)
     info = await found.at("GetDeviceInformation", devicemgmt.GetDeviceInformation())
+    if info is None:
+        raise _UnusableReply("malformed reply, it holds no device information")
     found.details.update(
         manufacturer=info.Manufacturer,
         model=info.Model,
@@ -205,6 +226,8 @@ async def _inspect(cam: ONVIFCamera, found: _Findings, secret: str | None) -> No
     media_uri = await found.at(
         "GetStreamUri", media.GetStreamUri({"StreamSetup": stream_setup, "ProfileToken": profiles[0].token})
     )
+    if media_uri is None:
+        raise _UnusableReply("malformed reply, it holds no stream URI")
     found.details["stream_uri"] = scrub(str(media_uri.Uri), [secret])
 
     ptz_profile = next((p for p in profiles if getattr(p, "PTZConfiguration", None) is not None), None)
@@ -260,10 +283,15 @@ def _classify(exc: BaseException, step: str) -> tuple[str, str]:
     return ERROR, f"{step}: unexpected reply ({type(exc).__name__}: {str(exc)[:120]})"
 
 
-_making: set[asyncio.Future[ONVIFService]] = set()
+# What an ONVIF exchange fails with because of the camera or the network: the SOAP stack's errors (faults,
+# transport, XML), the library's, the HTTP client's, sockets', and replies the probe cannot use
+# (``_UnusableReply``, ``ReplyRefused``: ``ValueError``s).
+_PROTOCOL_ERRORS = (ZeepError, ONVIFError, aiohttp.ClientError, OSError, ValueError)
 
 
-def _track_services(cam: ONVIFCamera, max_reply_bytes: int) -> list[ONVIFService]:
+def _track_services(
+    cam: ONVIFCamera, max_reply_bytes: int, making: set[asyncio.Future[ONVIFService]]
+) -> list[ONVIFService]:
     """Record every service the camera object creates, each reading replies of at most ``max_reply_bytes``.
 
     A cancel (deadline) can land after the library made a service but before it stored it in
@@ -287,8 +315,8 @@ def _track_services(cam: ONVIFCamera, max_reply_bytes: int) -> list[ONVIFService
 
         task.add_done_callback(record)
         # Kept while it runs: a caller that gave up no longer holds it, and the loop holds tasks weakly.
-        _making.add(task)
-        task.add_done_callback(_making.discard)
+        making.add(task)
+        task.add_done_callback(making.discard)
         return await asyncio.shield(task)
 
     cam.create_onvif_service = tracked
@@ -324,7 +352,11 @@ class OnvifFailed(Exception):
 
 
 async def _session(
-    camera: Camera, max_reply_bytes: int, run: Callable[[ONVIFCamera], Awaitable[_T]], found: _Findings
+    camera: Camera,
+    max_reply_bytes: int,
+    run: Callable[[ONVIFCamera], Awaitable[_T]],
+    found: _Findings,
+    kept: OnvifMemory,
 ) -> tuple[_T | None, str, str | None]:
     """``run`` against the camera's ONVIF services, closed afterwards whatever happens: its outcome, a probe
     status and a reason (``found`` names the failed step). The caller bounds the time."""
@@ -334,21 +366,21 @@ async def _session(
     cam = ONVIFCamera(
         camera.onvif_host, camera.onvif_port, camera.username or "", secret or "", no_cache=True
     )
-    created = _track_services(cam, max_reply_bytes)
+    created = _track_services(cam, max_reply_bytes, kept.making)
     try:
         return await run(cam), OK, None
     except TimeoutError:
         raise
-    except Exception as exc:
+    except _PROTOCOL_ERRORS as exc:  # anything else is camwatch's bug: run_probe logs it, internal
         status, error = _classify(exc, found.step)
         return None, status, scrub(error, [secret])
     finally:
         await _close(cam, created)
 
 
-async def snapshot_uri(camera: Camera, *, max_reply_bytes: int) -> str:
+async def snapshot_uri(camera: Camera, *, max_reply_bytes: int, kept: OnvifMemory) -> str:
     """The first media profile's still-picture URI (GetSnapshotUri); raises ``OnvifFailed``."""
-    await load_wsdl()
+    await load_wsdl(kept)
 
     found = _Findings()
 
@@ -360,7 +392,7 @@ async def snapshot_uri(camera: Camera, *, max_reply_bytes: int) -> str:
             raise _UnusableReply("the reply holds no URI")
         return str(reply.Uri)
 
-    uri, status, error = await _session(camera, max_reply_bytes, ask, found)
+    uri, status, error = await _session(camera, max_reply_bytes, ask, found, kept)
     if uri is None:
         raise OnvifFailed(status, error or "no snapshot URI")
     return uri
@@ -373,14 +405,15 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         return ProbeResult(NAME, success=False, status=SKIPPED, duration_seconds=0.0, error="no onvif_host")
     secret = camera.password.get_secret_value() if camera.password else None
     # Loading the WSDLs is a cost of the process, not of the camera: the deadline starts after it.
-    await load_wsdl()
+    kept = memory(ctx.caches)
+    await load_wsdl(kept)
 
     found = _Findings()
     started = time.monotonic()
     try:
         async with asyncio.timeout(ctx.timeout):
             _, status, error = await _session(
-                camera, settings.max_reply_bytes, lambda cam: _inspect(cam, found, secret), found
+                camera, settings.max_reply_bytes, lambda cam: _inspect(cam, found, secret), found, kept
             )
     except TimeoutError:
         status, error = TIMEOUT, f"no answer to {found.step} within {ctx.timeout:g}s"

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from camwatch.config.models import Camera, RecordingSettings
-from camwatch.config.recorders import Recorder
+from camwatch.config.recorders import ONVIF, Recorder
 from camwatch.config.redact import scrub
 from camwatch.monitor import footage
 from camwatch.monitor.probes import isapi, profile_g
@@ -189,7 +189,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     disks: list[isapi.Disk] | list[profile_g.Storage]
     try:
         async with asyncio.timeout(ctx.timeout):
-            if recorder.kind == "onvif":
+            if recorder.kind == ONVIF:
                 disks, verdict, seen = await _ask_onvif(camera, recorder, settings)
             else:
                 disks, verdict = await _ask_isapi(camera, recorder, settings)

@@ -1,18 +1,23 @@
-"""Probe kinds by name, each described once: adding a protocol = one new module + one entry here.
+"""Status kinds by name, each described once: adding a protocol = one new module + one entry here.
 
-The scheduler, one-shot sweeps, ``/probe?module=``, config tiers (``MonitorSettings.schedule``), the camera
-outcome and the exporter all read ``SPECS``; none of them names a probe kind. A kind's module is imported when
-it first runs, so reading the specs (reports, rules) does not load decoders.
+Two sorts of kind: probes the monitor polls (``SPECS``: scheduled, one module each under ``probes/``) and
+sources that report in (``SOURCES``: GB/T 28181 registrations, keepalives and catalogs; their results arrive
+when the device speaks). ``KINDS`` holds both. The scheduler, one-shot sweeps, ``/probe?module=``, config
+tiers (``MonitorSettings.schedule``), the camera outcome, the tracker, the service and the exporter all read
+them; none of them names a kind. A camera's ``Plan`` (which kinds apply, which decides whether it is up) is
+derived from them once per inventory. A kind's module is imported when it first runs, so reading the specs
+(reports, rules) does not load decoders.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from camwatch.config.models import (
     Camera,
+    Config,
     OnvifSettings,
     ProbeSchedule,
     RecordingSettings,
@@ -75,31 +80,52 @@ VALUES: dict[str, Value] = {
 }
 
 
+# Result details the exporter writes as families of their own (``ProbeSpec.exports``).
+EXPORTS = {
+    "streams": "details['streams']: stream role -> status, as camwatch_stream_up",
+    "disks": "details['recorder'] and details['disks']: the recorder's disks, as camwatch_recorder_disk_*",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeSpec:
-    """Everything the monitor knows about one probe kind.
+    """Everything the monitor knows about one status kind (a polled probe or a source that reports in).
 
     ``settings``: its settings model, configured as ``monitor.<name>`` and ``monitor.tiers.<tier>.<name>``.
-    ``applies``: whether a camera has what the probe needs. ``liveness``: it may decide whether a camera is
-    up; the first applicable such kind (in ``SPECS`` order) does. ``gate``: the ``MonitorSettings`` field
-    bounding how many run at once; a gated kind runs after the round's liveness is recorded, never holding
-    it up. ``needs_up``: it runs only when this round's liveness probe passed. ``faults``: what it may raise
-    (names from ``camwatch.monitor.faults``). ``values``: keys of ``VALUES`` it reports.
+    ``applies``: whether a camera has what the probe needs. ``liveness``: it may decide whether a camera
+    is up; the first applicable such kind (in ``SPECS`` then ``SOURCES`` order) does. ``gate``: the
+    ``MonitorSettings`` field bounding how many run at once; a gated kind runs after the round's liveness
+    is recorded, never holding it up. ``needs_up``: it runs only when this round's liveness probe passed.
+    ``faults``: what it may raise (names from ``camwatch.monitor.faults``). ``values``: keys of
+    ``VALUES`` it reports. ``reports_in``: a source whose results arrive when the device speaks (no
+    schedule, no probe function); ``configured`` says whether a config runs it. ``debounced_at_source``:
+    its results are already debounced (offline only after missed keepalives), so the tracker takes them
+    as they come. ``exports``: keys of ``EXPORTS``, the result details the exporter turns into series of
+    their own. ``identity``: its details carry the device's identity (serial, firmware, clock) that
+    ``monitor.identity`` follows.
     """
 
     name: str
-    settings: type[ProbeSchedule]
+    settings: type[ProbeSchedule] | None
     applies: Callable[[Camera], bool]
     liveness: bool = False
     gate: str | None = None
     needs_up: bool = False
     faults: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
+    reports_in: bool = False
+    configured: Callable[[Config], bool] | None = None
+    debounced_at_source: bool = False
+    exports: tuple[str, ...] = ()
+    identity: bool = False
 
     def __post_init__(self) -> None:
         unknown = [f for f in self.faults if f not in BY_NAME] + [v for v in self.values if v not in VALUES]
+        unknown += [e for e in self.exports if e not in EXPORTS]
         if unknown:
-            raise ValueError(f"probe {self.name}: not in the fault or value vocabulary: {unknown}")
+            raise ValueError(f"probe {self.name}: not in the fault, value or export vocabulary: {unknown}")
+        if self.reports_in != (self.settings is None) or self.reports_in != (self.configured is not None):
+            raise ValueError(f"{self.name}: a source that reports in has no settings and says when it runs")
 
     @property
     def probe(self) -> ProbeFn:
@@ -120,22 +146,24 @@ SPECS: tuple[ProbeSpec, ...] = (
     ProbeSpec(
         "rtsp",
         RtspSettings,
-        lambda c: bool(c.all_streams()),
+        lambda c: "streams" in c.addresses,
         liveness=True,
         faults=("not_found", "main_stream_down", "sub_stream_down"),
+        exports=("streams",),
     ),
     ProbeSpec(
         "onvif",
         OnvifSettings,
-        lambda c: bool(c.onvif_host),
+        lambda c: "onvif_host" in c.addresses,
         liveness=True,
         faults=("clock_skew",),
         values=("clock_offset_seconds",),
+        identity=True,
     ),
     ProbeSpec(
         "snapshot",
         SnapshotSettings,
-        lambda c: bool(c.snapshot_url),
+        lambda c: "snapshot_url" in c.addresses,
         liveness=True,
         gate="snapshot_concurrency",
         needs_up=True,
@@ -145,7 +173,7 @@ SPECS: tuple[ProbeSpec, ...] = (
     ProbeSpec(
         "video",
         VideoSettings,
-        lambda c: bool(c.all_streams()),
+        lambda c: "streams" in c.addresses,
         gate="video_concurrency",
         needs_up=True,
         faults=PICTURE_FAULTS,
@@ -164,19 +192,91 @@ SPECS: tuple[ProbeSpec, ...] = (
             "recording_gaps_24h",
             "recording_retention_target_seconds",
         ),
+        exports=("disks",),
+    ),
+)
+# Sources that report in, after the polled kinds: one decides a camera's liveness only when no probe can.
+SOURCES: tuple[ProbeSpec, ...] = (
+    ProbeSpec(
+        "gb28181",
+        None,
+        lambda c: "gb_id" in c.addresses,
+        liveness=True,
+        reports_in=True,
+        configured=lambda config: config.gb28181 is not None,
+        debounced_at_source=True,
     ),
 )
 SPEC = {s.name: s for s in SPECS}
-# name -> probe function; tests may add a kind here.
-PROBES: dict[str, ProbeFn] = {s.name: s.probe for s in SPECS}
+KINDS = {s.name: s for s in (*SPECS, *SOURCES)}
+
+
+class ProbeKinds:
+    """Polled kinds by name, each with its probe function: a ``SPECS`` kind's module, or one a test adds.
+
+    Built by whoever runs probes (a sweep, the scheduler); ``with_kind`` gives a copy with one more kind,
+    the supported way for a test to add one, with nothing shared between runs."""
+
+    __slots__ = ("_probes",)
+
+    def __init__(self, probes: dict[str, ProbeFn] | None = None) -> None:
+        self._probes = dict(probes) if probes is not None else {s.name: s.probe for s in SPECS}
+
+    def __getitem__(self, name: str) -> ProbeFn:
+        return self._probes[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._probes
+
+    def with_kind(self, name: str, probe: ProbeFn) -> ProbeKinds:
+        return ProbeKinds({**self._probes, name: probe})
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One camera's plan, derived from the specs once per inventory and reused every round.
+
+    ``kinds``: the polled kinds that apply, in the order a round runs them. ``live``: the polled kind that
+    says whether it answers (it runs first, the others follow it). ``deciding``: the kind whose result
+    decides ``up``: ``live``, else a source that reports in. ``sources``: the sources that report on it.
+    """
+
+    kinds: tuple[str, ...]
+    live: str | None
+    deciding: str | None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def reported(self) -> bool:
+        """Whether a source that reports in decides its liveness (nothing polls it)."""
+        return self.deciding is not None and KINDS[self.deciding].reports_in
+
+    def unconfigured(self, config: Config) -> bool:
+        """Whether the source that decides its liveness is one ``config`` does not run."""
+        spec = KINDS[self.deciding] if self.deciding is not None else None
+        return spec is not None and spec.configured is not None and not spec.configured(config)
+
+
+def plan(camera: Camera) -> Plan:
+    """Which kinds apply to ``camera`` and which decides its liveness (see ``Plan``)."""
+    kinds = tuple(s.name for s in SPECS if s.applies(camera))
+    live = next((s.name for s in SPECS if s.liveness and s.name in kinds), None)
+    sources = tuple(s.name for s in SOURCES if s.applies(camera))
+    deciding = live or next((n for n in sources if KINDS[n].liveness), None)
+    return Plan(kinds, live, deciding, sources)
+
+
+def plans_of(cameras: Iterable[Camera]) -> dict[str, Plan]:
+    """Every camera's plan, by camera id: what an inventory's owner computes once when it loads."""
+    return {c.id: plan(c) for c in cameras}
 
 
 def applicable(camera: Camera) -> tuple[str, ...]:
     """Probe kinds that make sense for this camera, in the order they run."""
-    return tuple(s.name for s in SPECS if s.applies(camera))
+    return plan(camera).kinds
 
 
 def liveness_probe(camera: Camera) -> str | None:
     """The kind that decides whether a camera is up: its stream if it has one, else its ONVIF service, else
     its still picture."""
-    return next((s.name for s in SPECS if s.liveness and s.applies(camera)), None)
+    return plan(camera).live

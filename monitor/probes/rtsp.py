@@ -1,6 +1,7 @@
 """RTSP liveness: OPTIONS then DESCRIBE on one connection, answering one authentication challenge.
 
-A Digest challenge that a stream's credentials answered is remembered (``challenges``), so that the next
+A Digest challenge that a stream's credentials answered is remembered (``StreamMemory.challenges``, kept by
+whoever runs the probes and handed over in ``ProbeContext.caches``), so that the next
 probe of that stream answers it up front: two exchanges instead of three. A Digest answer only ever goes to a
 stream that challenged for it and accepted it before; a Basic login (the password in clear) only ever answers
 a challenge received on the same connection. Redirects are never followed: a 3xx is an error naming where
@@ -27,6 +28,7 @@ from camwatch.monitor.probes.base import (
     OK,
     SKIPPED,
     TIMEOUT,
+    ProbeCaches,
     ProbeContext,
     ProbeResult,
 )
@@ -74,9 +76,6 @@ class _Target:
     password: str | None
 
 
-# Sized like the challenge cache, for a whole instance's streams: a sweep cycles through every URL, so the
-# 4,096 entries it had missed on every probe past 4,096 cameras (a URL parse each); an entry is ≈ 300 bytes.
-@lru_cache(maxsize=CHALLENGE_CACHE_SIZE)
 def _target(url: str) -> _Target:
     parts = urlsplit(url)
     if parts.scheme.lower() != "rtsp" or not parts.hostname:
@@ -196,16 +195,44 @@ class ChallengeCache:
         self._entries.clear()
 
 
-challenges = ChallengeCache(CHALLENGE_CACHE_SIZE)
+class StreamMemory:
+    """What RTSP probes keep between runs, per owner (``ProbeContext.caches``): each stream's accepted
+    challenge, and its URL parsed."""
+
+    __slots__ = ("challenges", "target")
+
+    def __init__(self, size: int = CHALLENGE_CACHE_SIZE) -> None:
+        self.challenges = ChallengeCache(size)
+        # Sized like the challenge cache, for a whole instance's streams: a sweep cycles through every URL,
+        # so a smaller one missed on every probe past its size (a URL parse each); an entry is ≈ 300 bytes.
+        self.target = lru_cache(maxsize=size)(_target)
+
+
+def memory(caches: ProbeCaches) -> StreamMemory:
+    """The RTSP probes' memory among ``caches``."""
+    return caches.get(PROBE, StreamMemory)
 
 
 class _Auth:
     """Credentials and the challenge they answer: a remembered one sent up front, then at most one
     challenge received on this connection."""
 
-    __slots__ = ("accepted", "challenged", "current", "fresh", "password", "remembered", "username")
+    __slots__ = (
+        "accepted",
+        "challenged",
+        "challenges",
+        "current",
+        "fresh",
+        "password",
+        "remembered",
+        "username",
+    )
 
-    def __init__(self, username: str | None, password: str | None, remembered: Remembered | None) -> None:
+    def __init__(
+        self, username: str | None, password: str | None, challenges: ChallengeCache, url: str
+    ) -> None:
+        remembered = challenges.get(url)
+        self.challenges = challenges
         self.username = username
         self.password = password
         self.remembered = remembered
@@ -273,9 +300,9 @@ class _Auth:
     def remember(self, url: str) -> None:
         """Keep the Digest challenge these credentials answered for the next probe; forget one that failed."""
         if self.accepted and self.current is not None and self.current.challenge.scheme == "digest":
-            challenges.put(url, self.current)
+            self.challenges.put(url, self.current)
         elif self.challenged:
-            challenges.discard(url)
+            self.challenges.discard(url)
 
 
 def _stale(challenge: Challenge) -> bool:
@@ -326,17 +353,24 @@ async def _exchange(
 
 
 async def probe_url(
-    url: str, *, username: str | None = None, password: str | None = None, timeout: float
+    url: str,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    timeout: float,
+    memory: StreamMemory | None = None,
 ) -> ProbeResult:
-    """Probe one RTSP URL; every camera fault is a result. ``timeout`` bounds the whole exchange."""
+    """Probe one RTSP URL; every camera fault is a result. ``timeout`` bounds the whole exchange.
+    ``memory``: the owner's (remembered challenges); without it nothing is remembered past this probe."""
     started = time.perf_counter()
+    memory = memory if memory is not None else StreamMemory(1)
     try:
-        target = _target(url)
+        target = memory.target(url)
     except ValueError as exc:
         return _result(ERROR, started, f"invalid RTSP URL: {exc}", secrets=(password,))
     if username is None:
         username, password = target.username, target.password
-    auth = _Auth(username, password, challenges.get(target.url))
+    auth = _Auth(username, password, memory.challenges, target.url)
     conn: _Connection | None = None
     try:
         async with asyncio.timeout(timeout):
@@ -416,14 +450,17 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     if not streams:
         return ProbeResult(PROBE, False, SKIPPED, 0.0, error="no RTSP URL configured")
     password = camera.password.get_secret_value() if camera.password else None
+    kept = memory(ctx.caches)
     if len(streams) == 1:
         return await probe_url(
-            streams[0].rtsp_url, username=camera.username, password=password, timeout=ctx.timeout
+            streams[0].rtsp_url, username=camera.username, password=password, timeout=ctx.timeout, memory=kept
         )
     started = time.perf_counter()
     results = await asyncio.gather(
         *(
-            probe_url(s.rtsp_url, username=camera.username, password=password, timeout=ctx.timeout)
+            probe_url(
+                s.rtsp_url, username=camera.username, password=password, timeout=ctx.timeout, memory=kept
+            )
             for s in streams
         )
     )

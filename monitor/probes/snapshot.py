@@ -148,13 +148,13 @@ def analyse_pair(jpegs: list[bytes], gap: float) -> tuple[list[analysis.Picture]
     return pictures, alive
 
 
-async def _picture_url(camera: Camera, settings: SnapshotSettings) -> str:
+async def _picture_url(camera: Camera, settings: SnapshotSettings, kept: onvif.OnvifMemory) -> str:
     url = camera.snapshot_url
     assert url is not None
     if url != "onvif":
         return url
     try:
-        found = await onvif.snapshot_uri(camera, max_reply_bytes=settings.max_reply_bytes)
+        found = await onvif.snapshot_uri(camera, max_reply_bytes=settings.max_reply_bytes, kept=kept)
     except onvif.OnvifFailed as exc:
         raise SnapshotFailed(exc.status, f"ONVIF: {exc.reason}") from None
     # A login goes only to the host it belongs to: the device that was asked.
@@ -164,10 +164,10 @@ async def _picture_url(camera: Camera, settings: SnapshotSettings) -> str:
 
 
 async def _two_pictures(
-    camera: Camera, settings: SnapshotSettings, login: Login | None
+    camera: Camera, settings: SnapshotSettings, login: Login | None, kept: onvif.OnvifMemory
 ) -> tuple[list[bytes], float]:
     """Two pictures ``frozen_seconds`` apart, over one connection, and the seconds between them."""
-    url = await _picture_url(camera, settings)
+    url = await _picture_url(camera, settings, kept)
     connector = aiohttp.TCPConnector(limit=1)
     async with aiohttp.ClientSession(connector=connector) as session:
         first = await fetch(session, url, login, settings.max_reply_bytes)
@@ -175,6 +175,11 @@ async def _two_pictures(
         await asyncio.sleep(settings.frozen_seconds)
         second = await fetch(session, url, login, settings.max_reply_bytes)
     return [first, second], time.monotonic() - started
+
+
+# What fetching a picture can fail with because of the camera or the network (``ReplyRefused`` and a URL
+# the camera sent that does not parse are ``ValueError``s).
+_PROTOCOL_ERRORS = (SnapshotFailed, aiohttp.ClientError, OSError, ValueError)
 
 
 def _status_of(exc: BaseException) -> tuple[str, str]:
@@ -207,10 +212,10 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
 
     try:
         async with asyncio.timeout(ctx.timeout):
-            jpegs, gap = await _two_pictures(camera, settings, login)
+            jpegs, gap = await _two_pictures(camera, settings, login, onvif.memory(ctx.caches))
     except TimeoutError:
         return failed(TIMEOUT, f"no picture within {ctx.timeout:g} s")
-    except Exception as exc:
+    except _PROTOCOL_ERRORS as exc:  # anything else is camwatch's bug: run_probe logs it, internal
         return failed(*_status_of(exc))
     try:
         # Decoding costs milliseconds of CPU per picture: off the event loop.

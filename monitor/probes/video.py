@@ -105,6 +105,10 @@ class Capture:
     packets: int = 0
 
 
+class StreamEnded(Exception):
+    """The stream ended before it brought a packet with a time."""
+
+
 class StreamTimeout(Exception):
     """The stream did not deliver a full window within the probe's time."""
 
@@ -183,7 +187,10 @@ class _Watch:
         return self._full or (len(self.pictures) >= 2 and self.tracker.longest > 0)
 
     def finish(self) -> None:
-        """Drain frames the decoder still holds."""
+        """Drain frames the decoder still holds; ``StreamEnded`` when the stream ended before its first
+        packet (the relay hung up: no RTP, a refused SETUP)."""
+        if self._start is None:
+            raise StreamEnded("the stream ended before its first picture")
         self._take(self._decode(None))
 
     def _decode(self, packet: Any) -> Any:
@@ -323,6 +330,11 @@ def capture(
         )
 
 
+# What a capture fails with because of the camera or the network: FFmpeg's errors (refused, unauthorised,
+# invalid data), a stream too slow or ended early, sockets'.
+_PROTOCOL_ERRORS = (av.error.FFmpegError, StreamTimeout, StreamEnded, OSError)
+
+
 def _status_of(exc: BaseException, elapsed: float, io_timeout: float) -> str:
     if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
         return AUTH_FAILED
@@ -426,7 +438,7 @@ async def _attempt(
         return _Attempt(transport, got=got)
     except TimeoutError:
         failure = None
-    except Exception as exc:
+    except _PROTOCOL_ERRORS as exc:  # anything else is camwatch's bug: run_probe logs it, internal
         failure = exc
     finally:
         cancel.set()
