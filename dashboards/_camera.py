@@ -27,6 +27,8 @@ FAULT_STATES = {0: ("clear", "green"), 1: ("fault", "red")}
 MAINTENANCE_STATES = {0: ("in service", "green"), 1: ("maintenance", "blue")}
 # Whether the picture comes (在线不出图: answers, shows nothing), beside up/down.
 PICTURE_STATES = {0: ("picture", "green"), 1: ("no picture", "red")}
+# What the camera's own analytics say (ONVIF events), apart from what camwatch measured.
+EVENT_STATES = {0: ("clear", "green"), 1: ("camera reports", "orange")}
 
 
 def _snapshot_link() -> db.DashboardLink:
@@ -46,7 +48,12 @@ def _state_stat(title: str, expr: str, states: dict[int, tuple[str, str]], *, wi
 
 
 def _state_timeline(
-    title: str, expr: str, legend: str, states: dict[int, tuple[str, str]]
+    title: str,
+    expr: str,
+    legend: str,
+    states: dict[int, tuple[str, str]],
+    description: str = "",
+    width: int = 12,
 ) -> statetimeline.Panel:
     mappings, colours = value_states(states)
     return panel(
@@ -57,8 +64,9 @@ def _state_timeline(
         .show_value(cm.VisibilityMode.NEVER),
         title,
         query(expr, legend=legend),
-        width=12,
+        width=width,
         height=7,
+        description=description,
     )
 
 
@@ -153,6 +161,20 @@ def build() -> db.Dashboard:
                 "{{fault}} {{stream}}",
                 FAULT_STATES,
             ).links([_snapshot_link()])
+        )
+        .with_panel(
+            _state_timeline(
+                "Camera's own events over time",
+                f"camwatch_camera_event{{{CAMERA}}}",
+                "{{event}}",
+                EVENT_STATES,
+                description=(
+                    "What the camera's on-board analytics report over ONVIF events (tamper, signal loss, "
+                    "scene change, too blurry, too dark, too bright, storage failure), apart from the faults "
+                    "camwatch measures. Empty for a camera without ONVIF events."
+                ),
+                width=24,
+            )
         )
         .with_panel(
             _measurement(

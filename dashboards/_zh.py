@@ -186,6 +186,14 @@ ZH: dict[str, str] = {
     "Up/down changes in range": "时间段内上下线次数",
     "Up over time": "在线状态变化",
     "Video faults over time": "图像故障变化",
+    "Camera's own events over time": "摄像机自身上报事件变化",
+    "What the camera's on-board analytics report over ONVIF events (tamper, signal loss, scene change, too "
+    "blurry, too dark, too bright, storage failure), apart from the faults camwatch measures. Empty for a "
+    "camera without ONVIF events.": (
+        "摄像机机内智能分析通过 ONVIF 事件上报的情况（遮挡/破坏、信号丢失、场景变化、图像模糊、过暗、过亮、"
+        "存储故障），与 camwatch 自己检测的故障分开显示。摄像机不支持 ONVIF 事件时为空。"
+    ),
+    "camera reports": "摄像机上报",
     "Frame rate": "帧率",
     "Frames per second decoded.": "每秒解码的帧数。",
     "Brightness (luma)": "亮度",
@@ -341,6 +349,11 @@ ZH_ALERTS: dict[str, tuple[str, str]] = {
         '{{ with query (printf "camwatch_onvif_clock_offset_seconds{camera=%q, instance=%q}"'
         " $labels.camera $labels.instance) }}"
         '{{ . | first | value | printf "%.0f" }}{{ end }} 秒；录像时间不准确。',
+    ),
+    "CameraTampered": (
+        "摄像机 {{ $labels.camera }} 上报遮挡/破坏",
+        f"摄像机 {{{{ $labels.camera }}}}（{CAMERA_PLACE}）已连续 ${{duration}}上报遮挡/破坏："
+        "其自身的防破坏检测（ONVIF 事件）认为镜头被遮挡、转动或喷涂。",
     ),
     "CameraRecordingStopped": (
         "摄像机 {{ $labels.camera }} 录像已停止",

@@ -26,6 +26,8 @@ from camwatch.monitor.gb28181.platform import Platform
 from camwatch.monitor.housekeeping import Housekeeping
 from camwatch.monitor.identity import IDENTITY_KINDS, Identity, track_identity
 from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
+from camwatch.monitor.onvif_events.source import NAME as CAMERA_EVENTS
+from camwatch.monitor.onvif_events.source import CameraEventCollector, CameraEventSource
 from camwatch.monitor.outcome import reason
 from camwatch.monitor.probes.base import INTERNAL_ERROR, OFFLINE, ProbeCaches, ProbeResult
 from camwatch.monitor.probes.registry import Plan, plans_of
@@ -135,6 +137,11 @@ class Service:
                 on_note=self._on_gb_note,
             )
             self.registry.register(Gb28181Collector(self.gb))
+        # The cameras' own analytics (ONVIF events): a source beside the scheduler that reports in.
+        self.camera_events = CameraEventSource(
+            self.settings.onvif_events, self._event_cameras(watched), self._on_camera_events
+        )
+        self.registry.register(CameraEventCollector(self.camera_events))
         self._input_stamps: dict[Path, tuple[float, int] | None] = {}
         self.started = False
 
@@ -160,6 +167,7 @@ class Service:
             ka = self.gb.settings.keepalive
             self._gb_grace_until = time.time() + ka.interval * ka.count
             self.jobs.add_job(self._gb_unseen, ka.interval, "gb28181-unseen")
+        self.camera_events.start()
         self.started = True
         planning = len(self.config.cameras) - len(self.tracker.tracks)
         log.info(
@@ -172,6 +180,7 @@ class Service:
     async def stop(self) -> None:
         if self.gb is not None:
             await self.gb.stop()
+        await self.camera_events.stop()
         await self.scheduler.stop()
         await self.jobs.stop()
         if self._listener is not None:
@@ -225,6 +234,16 @@ class Service:
         track = self.tracker.tracks.get(camera_id) if camera_id else None
         if track is not None:
             self._on_probed(track.camera, {GB28181: result}, now)
+
+    def _event_cameras(self, cameras: tuple[Camera, ...]) -> list[Camera]:
+        """The cameras the ONVIF event source applies to, by their plans."""
+        return [c for c in cameras if CAMERA_EVENTS in self.plans[c.id].sources]
+
+    def _on_camera_events(self, camera: Camera, result: ProbeResult, now: float) -> None:
+        """What a camera's own analytics say changed (its subscription's health, a storage failure)."""
+        track = self.tracker.tracks.get(camera.id)
+        if track is not None:
+            self._on_probed(track.camera, {CAMERA_EVENTS: result}, now)
 
     def _on_gb_note(self, gb_id: str, kind: str, detail: dict[str, object], now: float) -> None:
         """Something the platform refused about a channel (another device claiming it): a note in the linked
@@ -445,6 +464,7 @@ class Service:
         self.tracker.replace_inventory(cameras, plans=self.plans)
         self.cluster_tracker.settings = new.monitor.clusters
         self.scheduler.set_cameras(watched, settings=new.monitor, plans=self.plans)
+        self.camera_events.set_cameras(self._event_cameras(watched), new.monitor.onvif_events)
         self.gb_links = _gb_links(watched)
         if self.gb is not None and new.gb28181 is not None:
             # Passwords, limits and intervals change at once; the section's presence and listen address are

@@ -138,6 +138,7 @@ class FleetCollector:
         }
         stills = {n: gauge(f"camwatch_snapshot_{n}", "camera") for n in ("luma", "sharpness", "scene_match")}
         clock = gauge("camwatch_onvif_clock_offset_seconds", "camera")
+        event = gauge("camwatch_camera_event", "camera", "event")  # what the camera's own analytics say
         success = gauge("camwatch_probe_success", "camera", "probe")
         duration = gauge("camwatch_probe_duration_seconds", "camera", "probe")
         last = gauge("camwatch_probe_last_timestamp_seconds", "camera", "probe")
@@ -161,6 +162,8 @@ class FleetCollector:
                 video["sharpness"].add_metric([cam.id], 12.0 if cam.fault == "blurred" else 340.0)
                 video["decode_error_ratio"].add_metric([cam.id], 0.0)
                 clock.add_metric([cam.id], 1.5)
+                event.add_metric([cam.id, "tamper"], 0.0)
+                event.add_metric([cam.id, "too_blurry"], float(cam.fault == "blurred"))
                 stills["luma"].add_metric([cam.id], 4.0 if cam.fault == "black" else 120.0)
                 stills["sharpness"].add_metric([cam.id], 12.0 if cam.fault == "blurred" else 360.0)
                 stills["scene_match"].add_metric([cam.id], 0.9)
@@ -183,6 +186,7 @@ class FleetCollector:
             *video.values(),
             *stills.values(),
             clock,
+            event,
             success,
             duration,
             last,

@@ -18,7 +18,7 @@ from support.cameras import make_camera
 from support.gst_rtsp import unused_port
 
 ROOT = Path(__file__).resolve().parent.parent
-KIND_NAMES = ("rtsp", "onvif", "snapshot", "video", "gb28181", "recording")
+KIND_NAMES = ("rtsp", "onvif", "snapshot", "video", "gb28181", "recording", "onvif_events")
 # The product tree, as packaged (pyproject's package-dir). Out of scope: ``camwatch/sim/``, the simulated
 # cameras and devices. They are the other side of each protocol, not readers of the spec: they speak the
 # protocol's own words (a URL scheme, an SDP media type) and must not share camwatch's code or names, so

@@ -17,6 +17,7 @@ from aiohttp import web
 from camwatch.sim.gb28181_device import DEMO_DOMAIN, DEMO_PLATFORM_ID, SimGbDevice, channel_ids
 from camwatch.sim.h264 import clip
 from camwatch.sim.onvif_device import SNAPSHOT_PATHS, OnvifDevice, make_runner
+from camwatch.sim.onvif_events import PROPERTIES, EventBoard
 from camwatch.sim.profiles import FleetSpec, SimCamera, load_spec, outage_groups, plan
 from camwatch.sim.recorders import SimRecorders
 from camwatch.sim.rtsp_server import RtspCamera, RtspFleetServer, listening_socket, raise_fd_limit
@@ -131,7 +132,16 @@ class Fleet:
             fault=cam.onvif_fault,  # type: ignore[arg-type]
             picture=cam.picture,
             snapshot_auth="basic" if cam.auth == "basic" else "digest",
+            events=EventBoard(
+                state={**dict.fromkeys(PROPERTIES, False), **dict.fromkeys(cam.camera_events, True)}
+            ),
         )
+
+    def events(self, camera_id: str) -> EventBoard | None:
+        """The event service of a camera's ONVIF device (None without ONVIF): to raise or clear conditions."""
+        cam = self._by_id[camera_id]
+        device = self._devices.get((cam.address, self.spec.onvif_port))
+        return device.events if device is not None else None
 
     # -- lifecycle
     async def start(self) -> None:

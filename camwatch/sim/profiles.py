@@ -32,6 +32,10 @@ Behaviour = Literal[
     "no_video",
 ]
 OnvifFault = Literal["hang", "slow", "malformed", "xxe", "billion_laughs", "http500"]
+# What a camera's own analytics can report (camwatch/sim/onvif_events.py).
+CameraEvent = Literal[
+    "tamper", "signal_loss", "scene_change", "too_blurry", "too_dark", "too_bright", "storage_failure"
+]
 GroupLabel = Literal["site", "switch", "fibre", "power"]
 DEFAULT_PROFILE = Path(str(resources.files("camwatch.sim") / "default_fleet.yaml"))
 # Road classes a camera is put on when reading an OSM-style layer with a ``highway`` column.
@@ -96,6 +100,8 @@ class FaultProfile(Frozen):
     # The inventory gives these cameras a snapshot_url (served by their ONVIF device): a Hikvision or Dahua
     # path, or ``onvif`` (GetSnapshotUri).
     snapshot: Literal["isapi", "dahua", "onvif"] | None = None
+    # Conditions these cameras' own analytics report over ONVIF events from the start (e.g. tamper).
+    camera_events: tuple[CameraEvent, ...] = ()
 
     @model_validator(mode="after")
     def _one_size(self) -> FaultProfile:
@@ -280,6 +286,7 @@ class SimCamera:
     vendor: str
     model: str
     police_station: str = ""
+    camera_events: tuple[str, ...] = ()
 
     def label(self, name: str) -> str:
         value: str = getattr(self, name)
@@ -482,6 +489,7 @@ def plan(spec: FleetSpec, *, count: int | None = None, base_address: str = "127.
                 onvif_fault=profile.onvif_fault,
                 auth=profile.auth,
                 snapshot=profile.snapshot,
+                camera_events=profile.camera_events,
                 lat=round(lat, 7),
                 lon=round(lon, 7),
                 direction=round((bearing + 360.0 * (i % topo.site) / topo.site) % 360, 1),

@@ -206,6 +206,16 @@ SOURCES: tuple[ProbeSpec, ...] = (
         configured=lambda config: config.gb28181 is not None,
         debounced_at_source=True,
     ),
+    # The camera's own analytics (ONVIF events, monitor/onvif_events): its subscription's health, and the
+    # storage failure it reports.
+    ProbeSpec(
+        "onvif_events",
+        None,
+        lambda c: "onvif_host" in c.addresses,
+        reports_in=True,
+        configured=lambda config: config.monitor.onvif_events.enabled,
+        faults=("storage_fault",),
+    ),
 )
 SPEC = {s.name: s for s in SPECS}
 KINDS = {s.name: s for s in (*SPECS, *SOURCES)}
