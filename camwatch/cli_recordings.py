@@ -26,6 +26,8 @@ def recordings(
 ) -> None:
     """A camera's footage on one day and the gaps in it, asked of its recorder now (needs its password)."""
     from camwatch.monitor.probes.isapi import Incomplete, IsapiFailed
+    from camwatch.monitor.probes.profile_g import Incomplete as OnvifIncomplete
+    from camwatch.monitor.probes.profile_g import NotSupported, OnvifFailed
     from camwatch.monitor.recordings import NoRecorder, day_footage
 
     cfg = load(config, talks_to_cameras=True)
@@ -40,8 +42,8 @@ def recordings(
         raise typer.Exit(1) from None
     try:
         found = asyncio.run(day_footage(cam, cfg.monitor.recording, wanted))
-    except (NoRecorder, IsapiFailed, Incomplete, OSError) as exc:
-        reason = exc.reason if isinstance(exc, IsapiFailed) else str(exc) or type(exc).__name__
+    except (NoRecorder, IsapiFailed, Incomplete, OnvifFailed, OnvifIncomplete, NotSupported, OSError) as exc:
+        reason = exc.reason if isinstance(exc, IsapiFailed | OnvifFailed) else str(exc) or type(exc).__name__
         err.print(f"[red]{escape(camera)}:[/] {escape(reason)}")
         raise typer.Exit(1) from None
     zone = ZoneInfo(found.zone)

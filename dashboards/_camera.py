@@ -16,6 +16,8 @@ from camwatch.dashboards._grafana import (
 )
 from camwatch.dashboards._i18n import t
 from camwatch.dashboards._links import CAMERA_UID
+from camwatch.dashboards._recordings import ROW as RECORDINGS_ROW
+from camwatch.dashboards._recordings import camera_panels as recording_panels
 
 CAMERA = 'camera="$camera"'
 # camwatch serves fault snapshots itself; Grafana only links to them.
@@ -81,7 +83,7 @@ def _measurement(title: str, metric: str, *, unit: str, description: str) -> tim
 
 def build() -> db.Dashboard:
     """The camera detail dashboard."""
-    return (
+    detail = (
         dashboard(
             "camwatch / Camera detail",
             uid=CAMERA_UID,
@@ -250,3 +252,7 @@ def build() -> db.Dashboard:
             )
         )
     )
+    detail = detail.with_row(db.Row(t(RECORDINGS_ROW)))
+    for recording_panel in recording_panels(CAMERA):
+        detail = detail.with_panel(recording_panel)
+    return detail

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import ssl
 import time
 from collections import Counter
@@ -34,6 +35,7 @@ from camwatch.monitor.probes.registry import Plan, plans_of
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.state import Event, StateStore, StoredBaselines
+from camwatch.monitor.state.recordings import DAY_SECONDS
 from camwatch.monitor.tracker import CameraTrack, Tracker
 from camwatch.monitor.web import Listener, make_app, serve, ssl_context
 
@@ -112,6 +114,9 @@ class Service:
         self._cluster_of: dict[str, str] = {}  # camera -> the cluster it is in
         self.coverage: list[CoverageView] = []
         self.maintenance: frozenset[str] = frozenset()
+        # Camera -> the end of its latest maintenance window begun by now (inf while open): a recording
+        # check whose 24 hours touch one is not kept for 录像完整率 (its hours are neither recorded nor due).
+        self.maintenance_end: dict[str, float] = {}
         self.reload_ok = True
         self.reload_timestamp = time.time()
         self.changes_since_coverage = 0
@@ -212,8 +217,9 @@ class Service:
             self.store.stage_event(Event(camera.id, now, kind, detail))
         if (ident := self.identities.get(camera.id)) is not None and not IDENTITY_KINDS.isdisjoint(results):
             self.store.stage_identity(camera.id, ident.serial, ident.firmware, ident.clock_offset, now)
+        maintained = self.maintenance_end.get(camera.id, -math.inf) > now - DAY_SECONDS
         for r in results.values():
-            if (footage := r.values.get(RECORDED_24H)) is not None:  # kept per day for 录像完整率
+            if (footage := r.values.get(RECORDED_24H)) is not None and not maintained:  # kept for 录像完整率
                 day = datetime.fromtimestamp(now, ZoneInfo(self.config.reports.timezone)).date().isoformat()
                 self.store.stage_recorded(camera.id, day, footage)
         if transition is not None:
@@ -316,6 +322,11 @@ class Service:
         self.maintenance = frozenset(
             c for c, start, end in windows if start <= now and (end is None or end > now)
         )
+        ends: dict[str, float] = {}
+        for c, start, end in windows:
+            if start <= now:
+                ends[c] = max(ends.get(c, start), math.inf if end is None else end)
+        self.maintenance_end = ends
 
     async def _build_coverage(self) -> None:
         assert self._coverage_factory is not None

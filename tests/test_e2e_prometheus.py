@@ -58,12 +58,15 @@ FLEET = {
         {"name": "tampered", "count": 1, "camera_events": ["tamper"]},
     ],
     "outages": [],
+    # An ONVIF Profile G recorder (stopped, gap, short retention) and an ISAPI NVR with a failed disk.
+    "recorders": {"onvif": 4, "isapi": 2, "failed_disk": True},
 }
 MONITOR = {
     "rtsp": {"interval": "2s", "timeout": "1s"},
     "onvif": {"interval": "4s", "timeout": "2s"},
     "video": {"interval": "6s", "timeout": "8s", "duration": "3s"},
     "snapshot": {"interval": "6s", "timeout": "4s"},
+    "recording": {"interval": "10s", "timeout": "8s"},
     "debounce": {"down_after": 1, "up_after": 1},
     "backoff": {"max_interval": "2s"},
     "clusters": {"window": "30s", "min_cameras": 3},
@@ -110,6 +113,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
                 await prometheus.wait_for("changes(camwatch_camera_up[1m]) > 0", timeout_s=60)
                 await prometheus.wait_for("camwatch_snapshot_scene_match", timeout_s=60)
                 await prometheus.wait_for("camwatch_gb28181_clock_offset_seconds", timeout_s=60)
+                await prometheus.wait_for("camwatch_recorder_disk_ok == 0", timeout_s=60)
+                await prometheus.wait_for('camwatch_video_fault{fault="recording_stopped"}', timeout_s=60)
                 await prometheus.wait_for('camwatch_camera_event{event="tamper"} == 1', timeout_s=60)
                 yield Stack(fleet, service, prometheus, gb_devices)
         finally:
@@ -122,7 +127,10 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 @pytest.mark.asyncio(loop_scope="module")
 async def test_switch_outage_becomes_one_cluster_alert(stack: Stack) -> None:
     switches = sorted({c.switch for c in stack.fleet.cameras if c.behaviour == "ok" and c.switch})
-    victim = switches[0]
+    # Not the switch of the camera whose recording stopped: the dashboards show it, and only while it is up.
+    assert stack.fleet.recorders is not None
+    stopped = next(c for c in stack.fleet.cameras if c.id in stack.fleet.recorders.channels)
+    victim = next(s for s in switches if s != stopped.switch)
     members = stack.fleet.select(switch=victim)
     taken = await stack.fleet.set_down(switch=victim)
     assert sorted(taken) == sorted(members) and len(members) >= 3
@@ -164,6 +172,9 @@ async def test_every_dashboard_query_returns_data_from_real_camwatch(stack: Stac
         stills = await stack.prometheus.query("camwatch_snapshot_scene_match")
         choices = [{**values, "camera": video}]
         choices += [{**values, "camera": r["metric"]["camera"]} for r in stills[:1]]
+        # and one whose footage its recorder reports
+        recorded = await stack.prometheus.query("camwatch_recording_retention_seconds")
+        choices += [{**values, "camera": r["metric"]["camera"]} for r in recorded[:1]]
 
     empty = await queries_without_data(dashboard, choices, stack.prometheus)
     empty = await without_station_rankings(empty, stack.prometheus)

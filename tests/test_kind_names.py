@@ -39,6 +39,7 @@ CONTRACT_WORDS: dict[tuple[str, str], tuple[int, str]] = {
         "the ledger value snapshot_url: onvif, and the source it names",
     ),
     ("config/recorders.py", "onvif"): (2, "a recorder's protocol (recorders: kind), not a status kind"),
+    ("monitor/probes/profile_g.py", "recording"): (1, "a storage state an ONVIF device writes, not a kind"),
     ("config/load.py", "gb28181"): (7, "the config section gb28181: that holds the source's settings"),
 }
 

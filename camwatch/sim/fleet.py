@@ -19,6 +19,7 @@ from camwatch.sim.h264 import clip
 from camwatch.sim.onvif_device import SNAPSHOT_PATHS, OnvifDevice, make_runner
 from camwatch.sim.onvif_events import PROPERTIES, EventBoard
 from camwatch.sim.profiles import FleetSpec, SimCamera, load_spec, outage_groups, plan
+from camwatch.sim.recorders import SimRecorders
 from camwatch.sim.rtsp_server import RtspCamera, RtspFleetServer, listening_socket, raise_fd_limit
 from camwatch.sim.wildcard import WildcardRtspServer
 
@@ -68,6 +69,11 @@ class Fleet:
         self._tasks: set[asyncio.Task[None]] = set()
         self.gb_devices = self._gb_devices(password)
         self._gb_tasks: dict[str, asyncio.Task[None]] = {}
+        self.recorders = (
+            SimRecorders(spec.recorders, self.cameras, username=spec.username, password=password)
+            if spec.recorders is not None
+            else None
+        )
 
     def _gb_devices(self, password: str) -> list[SimGbDevice]:
         """The profile's GB/T 28181 NVRs: the first ``wrong_password`` with a changed password, the next
@@ -164,6 +170,8 @@ class Fleet:
                 # Staggered phases: flapping cameras must not look like one cluster going down together.
                 self._timers.append(loop.call_later(rng.uniform(0, cam.period), self._flap, cam.id))
         await self._start_gb28181()
+        if self.recorders is not None:
+            await self.recorders.start()
         for outage, value in outage_groups(self.spec, self.cameras):
             reason = f"outage:{outage.label}={value}"
             ids = [c.id for c in self.cameras if c.label(outage.label) == value]
@@ -200,6 +208,8 @@ class Fleet:
         self._gb_tasks.clear()
         for device in self.gb_devices:
             await device.stop()
+        if self.recorders is not None:
+            await self.recorders.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -314,6 +324,8 @@ class Fleet:
                 record[name] = getattr(cam, name)
             if cam.police_station:
                 record["police_station"] = cam.police_station
+            if self.recorders is not None:
+                record |= self.recorders.ledger(cam.id)
             records.append(record)
         return records
 
@@ -370,6 +382,8 @@ class Fleet:
         }
         if coverage:
             config["coverage"] = dict(coverage)
+        if self.recorders is not None:
+            config["recorders"] = self.recorders.config(PASSWORD_ENV)
         gb = self.spec.gb28181
         if gb is not None:
             config["gb28181"] = {

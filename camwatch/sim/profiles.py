@@ -191,6 +191,17 @@ class GbFleetSpec(Frozen):
         return self
 
 
+class RecorderFleetSpec(Frozen):
+    """Simulated recorders holding the footage of the first healthy cameras: an ONVIF Profile G recorder
+    (``onvif`` channels, the first three stopped, with a gap, with short retention) and a Hikvision ISAPI NVR
+    (``isapi`` channels) whose second disk failed when ``failed_disk``. Sound footage goes back ``kept``."""
+
+    onvif: int = Field(6, ge=0, le=256)
+    isapi: int = Field(4, ge=0, le=256)
+    failed_disk: bool = True
+    kept: Duration = 40 * 86400.0
+
+
 class FleetSpec(Frozen):
     count: int = Field(300, ge=1)
     seed: int = 1
@@ -204,6 +215,7 @@ class FleetSpec(Frozen):
     profiles: tuple[FaultProfile, ...] = ()
     outages: tuple[GroupOutage, ...] = ()
     gb28181: GbFleetSpec | None = None
+    recorders: RecorderFleetSpec | None = None
 
     @model_validator(mode="after")
     def _profiles(self) -> FleetSpec:

@@ -73,6 +73,10 @@ VALUES: dict[str, Value] = {
     "recording_gaps_24h": Value(
         "camwatch_recording_gaps_24h", "Gaps longer than monitor.recording.gap in the last 24 hours."
     ),
+    "recording_retention_target_seconds": Value(
+        "camwatch_recording_retention_target_seconds",
+        "The camera's retention target (monitor.recording.retention, by site category and area).",
+    ),
 }
 
 
@@ -186,6 +190,7 @@ SPECS: tuple[ProbeSpec, ...] = (
             "recording_seconds_24h",
             "recording_last_age_seconds",
             "recording_gaps_24h",
+            "recording_retention_target_seconds",
         ),
         exports=("disks",),
     ),
