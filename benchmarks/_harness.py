@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,7 +47,9 @@ def fleet_process(
     *,
     count: int | None = None,
     onvif: bool = True,
-    start_timeout: float = 300.0,
+    wildcard: bool = False,
+    base_address: str | None = None,
+    start_timeout: float = 600.0,
 ) -> Iterator[FleetProcess]:
     """Run a simulated fleet in its own process group (so its CPU is never counted as the monitor's).
 
@@ -56,6 +63,10 @@ def fleet_process(
         command += ["--count", str(count)]
     if not onvif:
         command.append("--no-onvif")
+    if wildcard:
+        command.append("--wildcard")
+    if base_address is not None:
+        command += ["--base-address", base_address]
     log = out_dir / "fleet.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
@@ -98,14 +109,19 @@ class MonitorProcess:
 
 
 @contextmanager
-def monitor_process(config: Path, log: Path, *, start_timeout: float = 120.0) -> Iterator[MonitorProcess]:
+def monitor_process(
+    config: Path, log: Path, *, start_timeout: float = 120.0, traced: Sequence[str] = ()
+) -> Iterator[MonitorProcess]:
     """Run ``camwatch run CONFIG`` in its own process group until ready (``/healthz``); SIGTERM on exit, so
-    that it stops as an operator would stop it (state flushed)."""
+    that it stops as an operator would stop it (state flushed). ``traced``: under tracemalloc or cProfile,
+    the arguments of ``_traced_run.py`` before CONFIG (``("tracemalloc", AT, OUT)``, ``("profile", OUT)``)."""
     listen = yaml.safe_load(config.read_text())["monitor"]["listen"]
     url = f"http://{listen}"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "camwatch", "run", str(config)],
+            [sys.executable, "-m", "camwatch", "run", str(config)]
+            if not traced
+            else [sys.executable, str(Path(__file__).with_name("_traced_run.py")), *traced, str(config)],
             stdout=sink,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -148,6 +164,7 @@ class Watch:
     body_bytes: int = 0
     warm: str = ""  # the exposition at the end of the warm-up
     last: str = ""
+    last_at: float = 0.0  # wall-clock time of the last scrape's request
 
     def after(self, seconds: float) -> list[float]:
         """Scrape times from ``seconds`` into the watch on."""
@@ -157,14 +174,21 @@ class Watch:
 async def watch_monitor(
     monitor: MonitorProcess, *, duration: float, every: float, warmup: float, scrape_timeout: float = 10.0
 ) -> Watch:
-    """Scrape ``/metrics`` every ``every`` seconds for ``duration`` seconds, timing each scrape (request to
-    last byte) and sampling the monitor's RSS."""
+    """Scrape ``/metrics`` every ``every`` seconds for ``duration`` seconds, and once more at the end of the
+    warm-up and at the end, timing each scrape (request to last byte); sample the monitor's RSS at least
+    every 2 s."""
     watch = Watch()
     timeout = aiohttp.ClientTimeout(total=scrape_timeout)
     start = time.monotonic()
+    marks = sorted({every * k for k in range(math.ceil(duration / every))} | {warmup, duration})
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        while (elapsed := time.monotonic() - start) < duration:
+        for mark in marks:
+            while (left := start + mark - time.monotonic()) > 0:
+                await asyncio.sleep(min(2.0, left))
+                watch.rss.append(rss_bytes(monitor.pid))
+            elapsed = time.monotonic() - start
             began = time.perf_counter()
+            asked = time.time()
             try:
                 async with session.get(f"{monitor.url}/metrics") as reply:
                     text = await reply.text()
@@ -178,11 +202,11 @@ async def watch_monitor(
                 watch.scrape_seconds.append(took)
                 watch.body_bytes = len(text)
                 watch.last = text
-                if elapsed < warmup or not watch.warm:
+                watch.last_at = asked
+                if mark <= warmup or not watch.warm:
                     watch.warm = text
             watch.rss.append(rss_bytes(monitor.pid))
             watch.rss_high_water = rss_high_water(monitor.pid)
-            await asyncio.sleep(max(0.0, every - took))
     return watch
 
 
@@ -223,6 +247,16 @@ def rss_high_water(pid: int | str = "self") -> int:
     return 0
 
 
+def reset_high_water(pid: int | str) -> bool:
+    """Reset a process's peak resident set (``VmHWM``) to its current one (``clear_refs`` 5; needs the
+    right to write there, as the process's owner or root); False where that is refused."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The nearest-rank ``q``-quantile (0 < q <= 1) of ``values``; NaN when empty."""
     if not values:
@@ -236,7 +270,7 @@ Buckets = list[tuple[float, float]]
 
 def histogram(text: str, name: str) -> Buckets:
     """The cumulative ``(le, count)`` buckets of Prometheus histogram ``name`` in exposition ``text``."""
-    for family in text_string_to_metric_families(text):
+    for family in text_string_to_metric_families(family_lines(text, name)):
         if family.name == name:
             return sorted(
                 (float(s.labels["le"]), s.value) for s in family.samples if s.name == name + "_bucket"
@@ -269,7 +303,7 @@ def quantile(buckets: Buckets, q: float) -> float:
 
 def sample_value(text: str, name: str, labels: dict[str, str] | None = None) -> float:
     """The value of sample ``name`` with exactly ``labels`` in exposition ``text``; NaN when absent."""
-    for family in text_string_to_metric_families(text):
+    for family in text_string_to_metric_families(family_lines(text, name)):
         for sample in family.samples:
             if sample.name == name and sample.labels == (labels or {}):
                 return sample.value
@@ -287,3 +321,184 @@ def machine() -> str:
         "unknown CPU",
     )
     return f"{os.cpu_count()} CPUs ({model}), Python {sys.version.split()[0]}"
+
+
+# -- a network namespace of the benchmark's own --------------------------------------------------------
+
+NETNS_ENV = "CAMWATCH_BENCH_NETNS"
+
+
+def in_own_namespace() -> bool:
+    """Whether this process runs in the namespace :func:`reexec_in_namespace` made (loopback only)."""
+    return os.environ.get(NETNS_ENV) == "1" and [n for _, n in socket.if_nameindex()] == ["lo"]
+
+
+def reexec_in_namespace(argv: Sequence[str]) -> str | None:
+    """Run this script again inside a new network namespace whose only interface is loopback (brought up),
+    so that the fleet can bind the wildcard address without reaching the host's interfaces; exits with its
+    status. Returns why not when namespaces are unavailable (then the caller goes on without one)."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "unshare or ip is not installed"
+    probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, timeout=30)
+    if probe.returncode != 0:
+        return f"`unshare --net` is not permitted here ({probe.stderr.decode(errors='replace').strip()})"
+    env = {**os.environ, NETNS_ENV: "1"}
+    script = 'ip link set lo up && exec "$@"'
+    command = ["unshare", "--net", "sh", "-c", script, "sh", sys.executable, *argv]
+    sys.stdout.flush()
+    raise SystemExit(subprocess.run(command, env=env).returncode)
+
+
+# -- a real Prometheus scraping the service ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusProcess:
+    """``/usr/bin/prometheus`` scraping one target: its pid and base URL."""
+
+    pid: int
+    url: str
+
+
+@contextmanager
+def prometheus_process(
+    work: Path, target: str, *, every: float, port: int = 19690, start_timeout: float = 60.0
+) -> Iterator[PrometheusProcess]:
+    """Run Prometheus scraping ``target`` (host:port) every ``every`` seconds, storage under ``work``."""
+    binary = shutil.which("prometheus") or "/usr/bin/prometheus"
+    work.mkdir(parents=True, exist_ok=True)
+    config = work / "prometheus.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": f"{every:g}s", "scrape_timeout": f"{min(every, 10.0):g}s"},
+                "scrape_configs": [{"job_name": "camwatch", "static_configs": [{"targets": [target]}]}],
+            }
+        )
+    )
+    log = work / "prometheus.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={work / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"prometheus exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prometheus not ready within {start_timeout:g} s")
+            time.sleep(0.2)
+        yield PrometheusProcess(proc.pid, url)
+    finally:
+        stop_group(proc)
+
+
+def prometheus_query(url: str, query: str, **params: str) -> list[dict[str, Any]]:
+    """The result vector (or matrix, with ``start``/``end``/``step``) of a PromQL query."""
+    path = "query_range" if "step" in params else "query"
+    qs = urllib.parse.urlencode({"query": query, **params})
+    with urllib.request.urlopen(f"{url}/api/v1/{path}?{qs}", timeout=60) as reply:
+        body = json.load(reply)
+    if body.get("status") != "success":
+        raise RuntimeError(f"PromQL {query!r} failed: {body}")
+    return list(body["data"]["result"])
+
+
+# -- a process's resources over a run ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Usage:
+    """CPU seconds and peak resident set of one process between :meth:`start` and :meth:`stop`."""
+
+    pid: int
+    cpu_start: float = 0.0
+    cpu: float = 0.0
+    wall_start: float = 0.0
+    wall: float = 0.0
+    peak_rss: int = 0
+
+    def start(self) -> Usage:
+        self.cpu_start, self.wall_start = cpu_seconds(self.pid), time.monotonic()
+        return self
+
+    def stop(self) -> Usage:
+        self.cpu = cpu_seconds(self.pid) - self.cpu_start
+        self.wall = time.monotonic() - self.wall_start
+        self.peak_rss = rss_high_water(self.pid)
+        return self
+
+    def line(self, name: str) -> str:
+        share = self.cpu / self.wall if self.wall else math.nan
+        return (
+            f"{name}: CPU {self.cpu:.1f} s over {self.wall:.0f} s ({share:.0%} of one core), "
+            f"peak RSS {self.peak_rss / 1e6:.0f} MB"
+        )
+
+
+def load_average() -> str:
+    """``/proc/loadavg``'s three load averages."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def family_lines(text: str, name: str) -> str:
+    """Only the lines of metric family ``name`` (with its ``_bucket``, ``_sum``, ``_count`` and comment
+    lines) from an exposition: parsing a 1-million-series body whole takes minutes."""
+    keep = []
+    for line in text.splitlines():
+        bare = line[7:] if line.startswith(("# HELP ", "# TYPE ")) else line
+        if bare.startswith(name) and bare[len(name) : len(name) + 1] in ("", " ", "{", "_"):
+            keep.append(line)
+    return "\n".join(keep) + "\n"
+
+
+def memory_map(pid: int | str) -> dict[str, int]:
+    """A process's resident memory by kind of mapping (``/proc/PID/smaps``): the main heap (glibc's main
+    arena), other glibc arenas (64 MiB reservations), Python's object arenas (1 MiB anonymous mappings, or
+    256 KiB before 3.10; neighbours merge into "other anonymous"), other anonymous memory (large blocks,
+    thread stacks) and files (code, libraries: the three largest by name)."""
+    kinds: dict[str, int] = {}
+    size = 0
+    kind = ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            start, end = (int(x, 16) for x in head[0].split("-"))
+            size = end - start
+            name = head[5] if len(head) > 5 else ""
+            if name == "[heap]":
+                kind = "heap"
+            elif name.startswith("/"):
+                kind = "file " + Path(name).name
+            elif name:
+                kind = name
+            elif size in (1 << 20, 1 << 18):
+                kind = "python arenas"
+            elif size >= 60 << 20:
+                kind = "malloc arenas"
+            else:
+                kind = "other anonymous"
+        elif head[0] == "Rss:":
+            kinds[kind] = kinds.get(kind, 0) + int(head[1]) * 1024
+    files = {k: v for k, v in kinds.items() if k.startswith("file ")}
+    big = sorted(files, key=lambda k: -files[k])[:3]
+    out = {k: v for k, v in kinds.items() if k not in files or k in big}
+    out["other files"] = sum(v for k, v in files.items() if k not in big)
+    return out

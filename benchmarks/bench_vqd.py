@@ -12,17 +12,22 @@ check cannot judge (a static scene without sensor noise) are checked twice, with
 them only (``tests/support/vqd_faults.py``: signal_lost, corrupted, too_dark, too_bright, low_contrast,
 noise, stripes, jitter, flicker, and their healthy look-alikes), each camera checked as many times as
 ``monitor.video.confirm`` asks for its class (look-alikes twice), with per-class recall and false-fault
-rate. Without ffmpeg installed (``apt-get install ffmpeg``) the ffmpeg
-columns are left out and camwatch's side runs alone.
+rate, side by side with ffmpeg's filters over the same seconds (``signalstats``, ``blackdetect``,
+``freezedetect``, ``blurdetect``: see ``FFMPEG_MEASURES`` for what each class is judged by, and which
+classes no filter judges), then CPU per check against a naive full decode of 720p streams (every frame
+decoded and converted to BGR, the same seconds, in the same run). Without ffmpeg installed
+(``apt-get install ffmpeg``) the ffmpeg columns are left out and camwatch's side runs alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +36,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import av
 
 from camwatch.config.models import Camera, VideoSettings
 from camwatch.monitor.probes.base import OK, ProbeContext
@@ -41,8 +48,34 @@ from support import vqd_corpus, vqd_faults
 from support.gst_rtsp import start_gst_rtsp
 
 LABELS = ("ok", "frozen", "black", "occluded", "tampered", "moved", "blurred", "color_cast")
+# What ffmpeg's filters judge each VQD class by: a ``signalstats`` value over the check's frames (its median,
+# or the frame-to-frame swing of YAVG for flicker) and whether the fault lies ``below`` or ``above`` it.
+# Each is given the threshold that keeps every healthy look-alike clean (the most extreme look-alike's
+# value): ffmpeg at its best on this corpus. ``None``: no filter measures what tells the class.
+FFMPEG_MEASURES: dict[str, tuple[str, str] | None] = {
+    "signal_lost": None,  # no filter knows a generated screen: a flat field reads as any flat picture
+    "corrupted": None,  # lost slices are pixels here, not errors in the bitstream
+    "too_dark": ("YHIGH", "below"),  # the 90th percentile of luma
+    "too_bright": ("YLOW", "above"),  # the 10th percentile
+    "low_contrast": ("YRANGE", "below"),  # YHIGH - YLOW
+    "noise": ("TOUT", "above"),  # share of temporal outlier pixels
+    "stripes": ("VREP", "above"),  # share of rows repeating the one above
+    "jitter": ("YDIF", "above"),  # mean frame-to-frame luma difference: any motion
+    "flicker": ("SWING", "above"),  # median |ΔYAVG| / mean YAVG over consecutive frames
+    "mono_by_day": ("SATAVG", "below"),  # mean saturation: a chroma-free picture, whatever the hour
+}
 FFMPEG_MISSING = "ffmpeg is not installed (apt-get install ffmpeg): its columns are left out"
+# The corpus' raw video brought to 720p and encoded as the test server encodes (its mounts are 640x360).
+_ENCODE_720P = (
+    " ! videoscale ! video/x-raw,width=1280,height=720,pixel-aspect-ratio=1/1 ! videoconvert "
+    "! video/x-raw,format=I420 ! x264enc speed-preset=ultrafast tune=zerolatency "
+    f"key-int-max={vqd_corpus.FPS} threads=1 ! rtph264pay name=pay0 pt=96 config-interval=1"
+)
+_FFMPEG_FILTERS = (
+    "signalstats=stat=tout+vrep,metadata=print,freezedetect=n=-60dB:d=2,blackdetect=d=0.5,blurdetect"
+)
 _BLUR_MEAN = re.compile(r"blur mean: ([0-9.]+)")
+_SIGNALSTATS = re.compile(r"lavfi\.signalstats\.([A-Z]+)=([-0-9.e]+)")
 
 
 def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
@@ -69,6 +102,59 @@ def ffmpeg_check(url: str, seconds: float, blur_limit: float) -> str:
         return "black"
     blur = _BLUR_MEAN.search(log)
     return "blurred" if blur and float(blur.group(1)) > blur_limit else "ok"
+
+
+def ffmpeg_stats(url: str, seconds: float) -> dict[str, float] | None:
+    """``signalstats`` over ``seconds`` of the stream, each value's median over the frames (and ``SWING``:
+    flicker's frame-to-frame swing), with ``black``/``frozen`` (1.0 when ``blackdetect``/``freezedetect``
+    fired) and ``BLUR`` (``blurdetect``'s mean); ``None`` when ffmpeg could not read the stream."""
+    done = subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-nostats", "-rtsp_transport", "tcp", "-t", f"{seconds:g}", "-i", url,
+            "-vf", _FFMPEG_FILTERS,
+            "-an", "-f", "null", "-",
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        return None
+    frames: dict[str, list[float]] = {}
+    for key, value in _SIGNALSTATS.findall(done.stderr):
+        frames.setdefault(key, []).append(float(value))
+    if not frames.get("YAVG"):
+        return None
+    stats = {key: statistics.median(values) for key, values in frames.items()}
+    stats["YRANGE"] = stats["YHIGH"] - stats["YLOW"]
+    lumas = frames["YAVG"]
+    swings = [abs(b - a) for a, b in itertools.pairwise(lumas)]
+    stats["SWING"] = statistics.median(swings) / max(statistics.fmean(lumas), 1e-6) if swings else 0.0
+    blur = _BLUR_MEAN.search(done.stderr)
+    stats["BLUR"] = float(blur.group(1)) if blur else 0.0
+    stats["black"] = float("black_start" in done.stderr)
+    stats["frozen"] = float("freeze_start" in done.stderr)
+    return stats
+
+
+def ffmpeg_thresholds(looks: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Per class with a measure, the threshold that keeps every look-alike clean."""
+    chosen = {}
+    for label, measure in FFMPEG_MEASURES.items():
+        if measure is None or not looks:
+            continue
+        key, side = measure
+        values = [stats[key] for stats in looks]
+        chosen[label] = min(values) if side == "below" else max(values)
+    return chosen
+
+
+def ffmpeg_finds(label: str, stats: dict[str, float], thresholds: dict[str, float]) -> bool:
+    """Whether ffmpeg's measure of ``label`` lies beyond the threshold (strictly: the look-alike that set it
+    stays clean)."""
+    measure = FFMPEG_MEASURES.get(label)
+    if measure is None or label not in thresholds:
+        return False
+    key, side = measure
+    return stats[key] < thresholds[label] if side == "below" else stats[key] > thresholds[label]
 
 
 def matrix(title: str, pairs: Sequence[tuple[str, str]]) -> None:
@@ -201,7 +287,8 @@ def second_look(
 
 def vqd_classes(concurrency: int, settings: VideoSettings) -> None:
     """The VQD classes of issue 26 and their look-alikes: per class, the share found on the first check and
-    on the confirming one (``monitor.video.confirm``), and the look-alikes without a fault."""
+    on the confirming one (``monitor.video.confirm``), and the look-alikes without a fault; ffmpeg's
+    measures of the same streams beside them; then CPU per check against a naive full decode of 720p."""
     with tempfile.TemporaryDirectory() as folder:
         streams = vqd_faults.build(Path(folder))
         server = start_gst_rtsp(mounts={s.name: s.fragment for s in streams})
@@ -214,26 +301,147 @@ def vqd_classes(concurrency: int, settings: VideoSettings) -> None:
                 for stream, _ in outcomes
             )
             cpu = (cpu_seconds() - before) / checks
+            wall = time.monotonic() - started
+            measured = _ffmpeg_side(server.url, streams, settings, concurrency)
         finally:
             server.stop()
+        naive = against_naive(streams, settings)
     print(
         f"\nVQD classes (issue 26), {len(streams)} streams, {checks} checks: {cpu:.3f} CPU s per check, "
-        f"{time.monotonic() - started:.0f} s wall"
+        f"{wall:.0f} s wall"
     )
-    print(f"{'class':<14}{'streams':>8}{'raw 1st':>11}{'confirmed':>11}  (look-alikes: without a fault)")
-    for label in (*vqd_faults.NEW_FAULTS, "ok"):
-        rows = [faults for stream, faults in outcomes if stream.label == label]
+    stats = dict(zip((s.name for s in streams), measured[0], strict=True)) if measured else {}
+    looks = [stats[s.name] for s in streams if s.label == OK and stats.get(s.name)]
+    thresholds = ffmpeg_thresholds(looks)
+    print(
+        f"{'class':<14}{'streams':>8}{'raw 1st':>9}{'confirmed':>11}   ffmpeg (signalstats value: threshold, "
+        "found)  (look-alikes: without a fault)"
+    )
+    for label in (*vqd_faults.NEW_FAULTS, OK):
+        chosen = [(stream, faults) for stream, faults in outcomes if stream.label == label]
+        rows = [faults for _, faults in chosen]
         if label == OK:
             first = sum(not f[0] for f in rows) / len(rows)
             last = sum(not f[-1] for f in rows) / len(rows)
         else:
             first = sum(label in f[0] for f in rows) / len(rows)
             last = sum(label in f[-1] for f in rows) / len(rows)
-        print(f"{label:<14}{len(rows):>8}{first:>11.0%}{last:>11.0%}")
+        ffmpeg = _ffmpeg_cell(label, chosen, stats, thresholds)
+        print(f"{label:<14}{len(rows):>8}{first:>9.0%}{last:>11.0%}   {ffmpeg}")
     for stream, faults in outcomes:
         right = not faults[-1] if stream.label == OK else stream.label in faults[-1]
         if not right:
             print(f"  missed: {stream.name} ({stream.kind}) -> {', '.join(faults[-1]) or OK}")
+    if measured:
+        print(
+            f"ffmpeg: {measured[1]:.3f} CPU s per check (its process), over the same {settings.duration:g} s"
+        )
+    print(naive)
+
+
+def _ffmpeg_side(
+    url: Callable[[str], str], streams: Sequence[vqd_corpus.Stream], settings: VideoSettings, concurrency: int
+) -> tuple[list[dict[str, float] | None], float] | None:
+    """ffmpeg's statistics of every stream and its CPU per check; ``None`` without ffmpeg."""
+    if shutil.which("ffmpeg") is None:
+        print(f"\n{FFMPEG_MISSING}")
+        return None
+    before = cpu_seconds(resource.RUSAGE_CHILDREN)
+    with ThreadPoolExecutor(concurrency) as pool:
+        found = list(pool.map(lambda s: ffmpeg_stats(url(s.name), settings.duration), streams))
+    return found, (cpu_seconds(resource.RUSAGE_CHILDREN) - before) / len(streams)
+
+
+def _ffmpeg_cell(
+    label: str,
+    chosen: Sequence[tuple[vqd_corpus.Stream, Sequence[tuple[str, ...]]]],
+    stats: dict[str, dict[str, float] | None],
+    thresholds: dict[str, float],
+) -> str:
+    if not stats:
+        return "-"
+    measured = [stats.get(stream.name) for stream, _ in chosen]
+    readable = [m for m in measured if m is not None]
+    unread = len(measured) - len(readable)
+    tail = f", {unread} unreadable" if unread else ""
+    if label == OK:
+        fired = [k for k in ("black", "frozen") if any(m[k] for m in readable)]
+        return (
+            "thresholds keep all clean by construction; "
+            + (f"{'/'.join(fired)}detect fired on some" if fired else "black/freezedetect: none")
+            + tail
+        )
+    measure = FFMPEG_MEASURES.get(label)
+    if measure is None:
+        return "no filter judges it" + tail
+    key, side = measure
+    if label not in thresholds:
+        return "-"
+    hits = sum(ffmpeg_finds(label, m, thresholds) for m in readable)
+    sign = "<" if side == "below" else ">"
+    return f"{key} {sign} {thresholds[label]:.3g}: {hits / len(measured):.0%}{tail}"
+
+
+def naive_decode(url: str, seconds: float, *, decode: bool = True) -> int:
+    """Every frame of ``seconds`` of the stream decoded and converted to BGR (as a naive check would before
+    any analysis); the number of frames. ``decode=False``: the packets received only."""
+    options = {"rtsp_transport": "tcp", "analyzeduration": "0", "probesize": "32"}
+    frames = 0
+    with av.open(url, options=options, timeout=10) as container:
+        stream = container.streams.video[0]
+        first: float | None = None
+        for packet in container.demux(stream):
+            if not decode and packet.pts is not None:
+                t = float(packet.pts * stream.time_base)
+                first = t if first is None else first
+                if t - first >= seconds:
+                    return frames
+                frames += 1
+                continue
+            for frame in packet.decode():
+                if frame.pts is None:
+                    continue
+                t = float(frame.pts * stream.time_base)
+                first = t if first is None else first
+                frame.to_ndarray(format="bgr24")
+                frames += 1
+                if t - first >= seconds:
+                    return frames
+    return frames
+
+
+def against_naive(streams: Sequence[vqd_corpus.Stream], settings: VideoSettings) -> str:
+    """CPU per check of camwatch's video probe against a naive full decode, on the same streams served at
+    1280x720 (one per class and one look-alike), one check at a time."""
+    chosen = [next(s for s in streams if s.label == label) for label in (*vqd_faults.NEW_FAULTS, OK)]
+    mounts = {s.name: s.fragment + _ENCODE_720P for s in chosen}
+    server = start_gst_rtsp(mounts=mounts)
+    try:
+        camera_checks = [Camera(id=name, rtsp_url=server.url(name)) for name in mounts]
+        for camera in camera_checks[:1]:  # library start-up is not billed to a method
+            asyncio.run(probe(camera, ProbeContext(settings=settings)))
+            naive_decode(server.url(camera.id), settings.duration)
+        before = cpu_seconds()
+        for camera in camera_checks:
+            asyncio.run(probe(camera, ProbeContext(settings=settings)))
+        ours = (cpu_seconds() - before) / len(camera_checks)
+        before, frames = cpu_seconds(), 0
+        for camera in camera_checks:
+            frames += naive_decode(server.url(camera.id), settings.duration)
+        naive = (cpu_seconds() - before) / len(camera_checks)
+        before = cpu_seconds()
+        for camera in camera_checks:
+            naive_decode(server.url(camera.id), settings.duration, decode=False)
+        receive = (cpu_seconds() - before) / len(camera_checks)
+    finally:
+        server.stop()
+    return (
+        f"\n720p ({len(chosen)} streams of the corpus at 1280x720, {vqd_corpus.FPS} fps, "
+        f"{settings.duration:g} s each): camwatch {ours:.3f} CPU s per check, naive full decode "
+        f"{naive:.3f} ({frames / len(camera_checks):.0f} frames decoded and converted per check); "
+        f"ratio {ours / naive:.3f} (goal <= 0.1); receiving the same seconds alone (the floor every method "
+        f"pays) {receive:.3f}, {receive / naive:.3f} of naive"
+    )
 
 
 async def _confirming(
@@ -246,10 +454,11 @@ async def _confirming(
 
     async def one(stream: vqd_corpus.Stream) -> tuple[vqd_corpus.Stream, list[tuple[str, ...]]]:
         camera = Camera(id=stream.name, rtsp_url=url(stream.name))
-        ctx = ProbeContext(settings=settings)
+        clock = vqd_faults.local_clock(stream)
+        ctx = ProbeContext(settings=settings, local_clock=clock)
         checks = 2 if stream.label == OK else settings.confirmations(stream.label)
         async with gate:
-            first = await probe(camera, ProbeContext(settings=raw))
+            first = await probe(camera, ProbeContext(settings=raw, local_clock=clock))
             seen = [tuple(first.faults)]
             for _ in range(checks):
                 seen.append(tuple((await probe(camera, ctx)).faults))

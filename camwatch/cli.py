@@ -118,6 +118,7 @@ def probe(
     """Probe every camera (or the given ones) once now and print the results: camera, name, status and why
     (the measured values are in --json)."""
     from camwatch.config.scope import monitored
+    from camwatch.monitor.daylight import LocalClock
     from camwatch.monitor.outcome import reason
     from camwatch.monitor.probes.registry import plans_of
     from camwatch.monitor.sweep import sweep
@@ -144,7 +145,7 @@ def probe(
     ):
         if n:
             err.print(f"{_count(n, 'camera')} not probed: {why}", highlight=False)
-    results = run_async(sweep(probed, cfg.monitor, plans=plans))
+    results = run_async(sweep(probed, cfg.monitor, plans=plans, local_clock=LocalClock(cfg.reports.timezone)))
     by_id = {c.id: c for c in probed}
     shown = [r for r in results if not down or r.status != "ok" or r.faults]
     if as_json:
@@ -361,19 +362,38 @@ def simulate(
         bool, typer.Option("--no-onvif", help="RTSP only (halves the sockets per camera)")
     ] = False,
     base_address: Annotated[str, typer.Option(help="first loopback address of the fleet")] = "127.20.0.1",
+    wildcard: Annotated[
+        bool,
+        typer.Option(
+            "--wildcard",
+            help="RTSP from one wildcard listener per port (for 10^4-10^5 cameras); only inside a network "
+            "namespace whose only interface is loopback (unshare --net)",
+        ),
+    ] = False,
 ) -> None:
     """Run a simulated camera fleet on loopback addresses (127.x.y.z) until Ctrl-C."""
     from camwatch.sim.fleet import run_fleet
+    from camwatch.sim.wildcard import NotIsolated
 
     setup_logging()
     onvif = False if no_onvif else None
     with contextlib.suppress(KeyboardInterrupt), _address_in_use_is_an_error(_SIM_PORTS_TAKEN):
         try:
             run_async(
-                run_fleet(profile, count=count, out_dir=out_dir, onvif=onvif, base_address=base_address)
+                run_fleet(
+                    profile,
+                    count=count,
+                    out_dir=out_dir,
+                    onvif=onvif,
+                    base_address=base_address,
+                    wildcard=wildcard,
+                )
             )
         except ConfigError as exc:
             _print_problems(exc)
+            raise typer.Exit(1) from None
+        except NotIsolated as exc:
+            err.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(1) from None
 
 

@@ -40,6 +40,8 @@ def recordings(
     A GB/T 28181 camera with no recorder is asked through the running service (its devices register there).
     """
     from camwatch.monitor.probes.isapi import Incomplete, IsapiFailed
+    from camwatch.monitor.probes.profile_g import Incomplete as OnvifIncomplete
+    from camwatch.monitor.probes.profile_g import NotSupported, OnvifFailed
     from camwatch.monitor.recordings import DayFootage, NoRecorder, as_json_entry, day_footage
 
     cfg = load(config, talks_to_cameras=True)
@@ -56,10 +58,11 @@ def recordings(
         entry = _from_service(cfg.monitor, camera, wanted, user)
         found = DayFootage.from_json(entry)
     else:
+        failures = (NoRecorder, IsapiFailed, Incomplete, OnvifFailed, OnvifIncomplete, NotSupported, OSError)
         try:
             found = asyncio.run(day_footage(cam, cfg.monitor.recording, wanted))
-        except (NoRecorder, IsapiFailed, Incomplete, OSError) as exc:
-            reason = exc.reason if isinstance(exc, IsapiFailed) else str(exc) or type(exc).__name__
+        except failures as e:
+            reason = e.reason if isinstance(e, IsapiFailed | OnvifFailed) else str(e) or type(e).__name__
             err.print(f"[red]{escape(camera)}:[/] {escape(reason)}")
             raise typer.Exit(1) from None
         entry = as_json_entry(camera, found)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.util
 import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from camwatch.config.models import Config
-    from camwatch.monitor.service import CoverageLink, Service
+    from camwatch.monitor.service import CoverageLink, CoverageMeasure, Service
 
 
 def build_service(config: Config, *, require_address: bool = False) -> Service:
@@ -27,13 +28,23 @@ def build_service(config: Config, *, require_address: bool = False) -> Service:
     return Service(config, loader=loader, coverage_factory=coverage_factory())
 
 
+# What the coverage engine imports: with them GDAL, GEOS and PROJ (≈ 60 MB resident), which a service
+# without a coverage section never needs.
+_COVERAGE_NEEDS = ("geopandas", "shapely", "pandas", "pyproj")
+
+
 def coverage_factory() -> CoverageLink | None:
-    """``CoverageModel.from_config`` when the coverage engine is installed, else None."""
-    try:
-        from camwatch.coverage.measure import CoverageModel
-    except ImportError:
+    """``CoverageModel.from_config`` when the coverage engine is installed, else None. The engine is imported
+    at the first call (the service calls it only when the config has a coverage section)."""
+    if any(importlib.util.find_spec(name) is None for name in _COVERAGE_NEEDS):
         return None
-    return CoverageModel.from_config
+
+    def from_config(config: Config, /) -> CoverageMeasure:
+        from camwatch.coverage.measure import CoverageModel
+
+        return CoverageModel.from_config(config)
+
+    return from_config
 
 
 async def wait_for_stop(duration: float | None = None, *, on_hup: Callable[[], object] | None = None) -> None:

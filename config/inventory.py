@@ -214,7 +214,8 @@ class CameraBuilder:
             return
         channel = rec.recorder_channel
         if channel is None:
-            self.problems.append(record.problem("recorder_channel", f"required with recorder {found.id}"))
+            if found.kind == "isapi":  # an ONVIF device holding one recording needs no token
+                self.problems.append(record.problem("recorder_channel", f"required with recorder {found.id}"))
         elif found.kind == "isapi" and not _channel_number(channel):
             reason = f"an ISAPI recorder's channel is a number from 1 to 9999, got {channel[:40]!r}"
             self.problems.append(record.problem("recorder_channel", reason))

@@ -67,6 +67,29 @@ class OnvifSettings(ProbeSchedule):
     max_reply_bytes: int = Field(1024 * 1024, ge=4096)
 
 
+class OnvifEventSettings(Frozen):
+    """``monitor.onvif_events``: the cameras' own analytics (tamper, video diagnosis, storage), read from an
+    ONVIF PullPoint subscription of every camera with an ``onvif_host``."""
+
+    enabled: bool = True
+    # How often each camera is asked for its new messages (each start jittered by up to a tenth of it).
+    interval: Duration = Field(10.0, gt=0)
+    # How long the camera may hold a pull open waiting for a message (PullMessages Timeout).
+    wait: Duration = Field(2.0, gt=0)
+    # The most time one exchange may take beyond ``wait`` (a pull that never returns ends here).
+    timeout: Duration = Field(10.0, gt=0)
+    # Messages read from one pull (PullMessages MessageLimit); more are counted and dropped.
+    message_limit: int = Field(100, ge=1, le=10_000)
+    # Most bytes of one reply (a flood or a huge message stops here; the pull is counted as too large).
+    max_reply_bytes: int = Field(1024 * 1024, ge=4096)
+    # The subscription's lifetime asked for; it is renewed before it ends.
+    subscription: Duration = Field(300.0, ge=10)
+    # How long a plain event (one with no state, e.g. Axis's tampering pulse) shows as holding.
+    hold: Duration = Field(60.0, gt=0)
+    # Cameras exchanging with at once (subscribing, pulling, renewing).
+    concurrency: int = Field(32, ge=1)
+
+
 # Faults a check raises only when found on this many consecutive checks (``monitor.video.confirm``): the
 # subtle ones twice, as the VQD servers do; the rest (black, frozen, no_video, signal_lost, ...) at once.
 DEFAULT_CONFIRM: dict[str, int] = {
@@ -82,6 +105,7 @@ DEFAULT_CONFIRM: dict[str, int] = {
             "stripes",
             "jitter",
             "flicker",
+            "mono_by_day",
         )
     },
 }
@@ -135,12 +159,12 @@ class PictureChecks(Frozen):
     def _confirm(cls, value: Any) -> Any:
         if not isinstance(value, dict):
             return value
-        from camwatch.monitor.faults import PICTURE_FAULTS
+        from camwatch.monitor.faults import JUDGED_ON_PICTURE
 
-        unknown = sorted(set(value) - {"default", *PICTURE_FAULTS})
+        unknown = sorted(set(value) - {"default", *JUDGED_ON_PICTURE})
         if unknown:
             raise ValueError(
-                f"confirm names unknown faults {unknown}; known: default, {', '.join(PICTURE_FAULTS)}"
+                f"confirm names unknown faults {unknown}; known: default, {', '.join(JUDGED_ON_PICTURE)}"
             )
         bad = {k: v for k, v in value.items() if not isinstance(v, int) or isinstance(v, bool) or v < 1}
         if bad:
@@ -284,6 +308,7 @@ class MonitorSettings(Frozen):
     video: VideoSettings = VideoSettings()
     snapshot: SnapshotSettings = SnapshotSettings()
     recording: RecordingSettings = RecordingSettings()
+    onvif_events: OnvifEventSettings = OnvifEventSettings()
     tiers: dict[str, TierSettings] = Field(default_factory=dict)
     debounce: Debounce = Debounce()
     backoff: Backoff = Backoff()

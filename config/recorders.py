@@ -1,8 +1,10 @@
 """The ``recorders:`` section: NVRs that hold cameras' footage where the camera is not its own recorder.
 
 A ledger row names its recorder (column ``recorder``, its ``id`` here) and the channel on it
-(``recorder_channel``); the ``recording`` probe asks that recorder. The password is resolved at load time
-(``with_password``) and never sits in the config; it is sent only to the recorder's own ``host``.
+(``recorder_channel``: an ISAPI channel number, or an ONVIF recording token, which may be left out where the
+device holds one recording: a camera that is its own recorder); the ``recording`` probe asks that recorder.
+The password is resolved at load time (``with_password``) and never sits in the config; it is sent only to
+the recorder's own ``host``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field
 from camwatch.config.zones import TimeZoneName
 
 RecorderKind = Literal["isapi", "onvif"]
-# Kinds the model accepts but no client speaks yet: refused at load with a clear "not yet".
-NOT_YET: frozenset[str] = frozenset({"onvif"})
+# The recorder protocols by name (``recorders:`` kind), for the code that picks a client.
+ISAPI: RecorderKind = "isapi"
+ONVIF: RecorderKind = "onvif"
+# Kinds the model accepts but no client speaks yet: refused at load with a clear "not yet" (none now).
+NOT_YET: frozenset[str] = frozenset()
 
 
 class Recorder(BaseModel):

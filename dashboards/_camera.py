@@ -16,6 +16,8 @@ from camwatch.dashboards._grafana import (
 )
 from camwatch.dashboards._i18n import t
 from camwatch.dashboards._links import CAMERA_UID
+from camwatch.dashboards._recordings import ROW as RECORDINGS_ROW
+from camwatch.dashboards._recordings import camera_panels as recording_panels
 
 CAMERA = 'camera="$camera"'
 # camwatch serves fault snapshots itself; Grafana only links to them.
@@ -25,6 +27,8 @@ FAULT_STATES = {0: ("clear", "green"), 1: ("fault", "red")}
 MAINTENANCE_STATES = {0: ("in service", "green"), 1: ("maintenance", "blue")}
 # Whether the picture comes (在线不出图: answers, shows nothing), beside up/down.
 PICTURE_STATES = {0: ("picture", "green"), 1: ("no picture", "red")}
+# What the camera's own analytics say (ONVIF events), apart from what camwatch measured.
+EVENT_STATES = {0: ("clear", "green"), 1: ("camera reports", "orange")}
 
 
 def _snapshot_link() -> db.DashboardLink:
@@ -44,7 +48,12 @@ def _state_stat(title: str, expr: str, states: dict[int, tuple[str, str]], *, wi
 
 
 def _state_timeline(
-    title: str, expr: str, legend: str, states: dict[int, tuple[str, str]]
+    title: str,
+    expr: str,
+    legend: str,
+    states: dict[int, tuple[str, str]],
+    description: str = "",
+    width: int = 12,
 ) -> statetimeline.Panel:
     mappings, colours = value_states(states)
     return panel(
@@ -55,8 +64,9 @@ def _state_timeline(
         .show_value(cm.VisibilityMode.NEVER),
         title,
         query(expr, legend=legend),
-        width=12,
+        width=width,
         height=7,
+        description=description,
     )
 
 
@@ -73,7 +83,7 @@ def _measurement(title: str, metric: str, *, unit: str, description: str) -> tim
 
 def build() -> db.Dashboard:
     """The camera detail dashboard."""
-    return (
+    detail = (
         dashboard(
             "camwatch / Camera detail",
             uid=CAMERA_UID,
@@ -153,6 +163,20 @@ def build() -> db.Dashboard:
             ).links([_snapshot_link()])
         )
         .with_panel(
+            _state_timeline(
+                "Camera's own events over time",
+                f"camwatch_camera_event{{{CAMERA}}}",
+                "{{event}}",
+                EVENT_STATES,
+                description=(
+                    "What the camera's on-board analytics report over ONVIF events (tamper, signal loss, "
+                    "scene change, too blurry, too dark, too bright, storage failure), apart from the faults "
+                    "camwatch measures. Empty for a camera without ONVIF events."
+                ),
+                width=24,
+            )
+        )
+        .with_panel(
             _measurement(
                 "Frame rate", "camwatch_video_fps", unit="fps", description="Frames per second decoded."
             )
@@ -228,3 +252,7 @@ def build() -> db.Dashboard:
             )
         )
     )
+    detail = detail.with_row(db.Row(t(RECORDINGS_ROW)))
+    for recording_panel in recording_panels(CAMERA):
+        detail = detail.with_panel(recording_panel)
+    return detail

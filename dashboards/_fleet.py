@@ -30,6 +30,8 @@ from camwatch.dashboards._promql import (
     area_series,
     with_info,
 )
+from camwatch.dashboards._recordings import ROW as RECORDINGS_ROW
+from camwatch.dashboards._recordings import fleet_panels as recording_panels
 from camwatch.dashboards._rules import AREA_ONLINE_RATE_THRESHOLD
 
 DOWN_SINCE = (
@@ -313,6 +315,9 @@ def build() -> db.Dashboard:
     )
     for gb_panel in _gb28181_panels():
         overview = overview.with_panel(gb_panel)
+    overview = overview.with_row(db.Row(t(RECORDINGS_ROW)))
+    for recording_panel in recording_panels():
+        overview = overview.with_panel(recording_panel)
     return overview
 
 

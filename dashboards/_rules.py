@@ -387,6 +387,29 @@ def recording_alerts() -> list[Rule]:
     ]
 
 
+# The camera's own tamper detector (ONVIF events): a person passing close can trip it, so it must hold.
+TAMPER_FOR = "2m"
+
+
+def camera_tamper_alert() -> Rule:
+    """The camera itself says it is covered, turned or sprayed (``camwatch_camera_event{event="tamper"}``):
+    a warning of its own, apart from the faults camwatch measures in the picture."""
+    return alert(
+        "CameraTampered",
+        camera_alert_expr('(camwatch_camera_event{event="tamper"} == 1)'),
+        duration=TAMPER_FOR,
+        severity="warning",
+        summary="Camera {{ $labels.camera }} reports tampering",
+        description=(
+            f"Camera {{{{ $labels.camera }}}} ({CAMERA_PLACE}) has reported tampering for {TAMPER_FOR}: "
+            "its own tamper detector (ONVIF event) says it is covered, turned or sprayed."
+        ),
+        link=camera_link(),
+        fills={"duration": TAMPER_FOR},
+        snapshot_url=SNAPSHOT_LINK,
+    )
+
+
 def alerting_rules() -> list[Rule]:
     """The alerts of issue 4 and the service's own health alerts."""
     return [
@@ -436,6 +459,7 @@ def alerting_rules() -> list[Rule]:
             link=camera_link(),
         ),
         *recording_alerts(),
+        camera_tamper_alert(),
         alert(
             "OfflineCluster",
             offline_cluster_expr(),

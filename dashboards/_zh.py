@@ -186,6 +186,14 @@ ZH: dict[str, str] = {
     "Up/down changes in range": "时间段内上下线次数",
     "Up over time": "在线状态变化",
     "Video faults over time": "图像故障变化",
+    "Camera's own events over time": "摄像机自身上报事件变化",
+    "What the camera's on-board analytics report over ONVIF events (tamper, signal loss, scene change, too "
+    "blurry, too dark, too bright, storage failure), apart from the faults camwatch measures. Empty for a "
+    "camera without ONVIF events.": (
+        "摄像机机内智能分析通过 ONVIF 事件上报的情况（遮挡/破坏、信号丢失、场景变化、图像模糊、过暗、过亮、"
+        "存储故障），与 camwatch 自己检测的故障分开显示。摄像机不支持 ONVIF 事件时为空。"
+    ),
+    "camera reports": "摄像机上报",
     "Frame rate": "帧率",
     "Frames per second decoded.": "每秒解码的帧数。",
     "Brightness (luma)": "亮度",
@@ -235,6 +243,72 @@ ZH: dict[str, str] = {
     "The lowest effective coverage of each category over the selected areas.": (
         "所选区域中各类别的最低有效覆盖率。"
     ),
+    # recordings (录像)
+    "Recordings (录像)": "录像",
+    "Recordings stopped": "录像已停止",
+    "Cameras up whose newest footage is older than monitor.recording.stopped_after (recorder's clock): their "
+    "recording has stopped.": (
+        "摄像机在线，但最新录像早于 monitor.recording.stopped_after（按录像机时钟）：录像已停止。"
+    ),
+    "Recordings with gaps": "录像有缺失",
+    "Cameras whose footage of the last 24 hours has a hole longer than monitor.recording.gap.": (
+        "最近 24 小时的录像中有长于 monitor.recording.gap 的缺失的摄像机。"
+    ),
+    "Retention short": "录像保存不足",
+    "Cameras whose recorder keeps less footage than their retention target (by site category and area).": (
+        "录像机保存的录像少于其保存期限要求（按场所类别和区域）的摄像机。"
+    ),
+    "Recorder disks failed": "录像机硬盘故障",
+    "Recorder disks failed, unformatted, read-only, or full with overwrite off (storage_fault).": (
+        "录像机硬盘故障、未格式化、只读，或已满且未开启覆盖（storage_fault）。"
+    ),
+    "Shortest retention": "最短录像保存时长",
+    "The least footage any recorded camera keeps (now − its oldest footage).": (
+        "各摄像机中保存录像最少的时长（当前时间 − 最早录像）。"
+    ),
+    "Footage in the last 24 h": "最近 24 小时录像",
+    "Share of the last 24 hours recorded, averaged over the recorded cameras.": (
+        "最近 24 小时中有录像的时间占比，按有录像机的摄像机平均。"
+    ),
+    "Retention against target (lowest 15)": "录像保存时长与要求之比（最低 15 台）",
+    "Footage kept ÷ the camera's retention target (monitor.recording.retention): below 100 % the recorder "
+    "keeps less than the law asks.": (
+        "已保存录像时长 ÷ 该摄像机的保存期限要求（monitor.recording.retention）：低于 100% 即少于规定。"
+    ),
+    "Recordings stopped (newest footage)": "录像已停止的摄像机（最新录像）",
+    "Cameras up whose recording stopped, with how old their newest footage is.": (
+        "在线但录像已停止的摄像机，及其最新录像距今时长。"
+    ),
+    "newest footage age": "最新录像距今",
+    "Newest footage age": "最新录像距今",
+    "Recorder disks": "录像机硬盘",
+    "Each disk of each recorder (ISAPI storage, ONVIF storage configurations), failed ones first; a failed "
+    "disk pages once for the recorder (RecorderStorageFault).": (
+        "各录像机的每块硬盘（ISAPI 存储、ONVIF 存储配置），故障的排在前面；硬盘故障按录像机只告警一次"
+        "（RecorderStorageFault）。"
+    ),
+    "Disk state": "硬盘状态",
+    "Capacity": "容量",
+    "Free": "剩余空间",
+    "Retention and its target": "录像保存时长与要求",
+    "footage kept": "已保存录像",
+    "target": "要求",
+    "Age of the oldest footage the recorder keeps, against the camera's retention target "
+    "(monitor.recording.retention).": (
+        "录像机保存的最早录像距今时长，对比该摄像机的保存期限要求（monitor.recording.retention）。"
+    ),
+    "age": "距今",
+    "Age of the end of the newest footage on the recorder's clock; past monitor.recording.stopped_after the "
+    "recording has stopped.": (
+        "最新录像结束时刻距今的时长（按录像机时钟）；超过 monitor.recording.stopped_after 即录像已停止。"
+    ),
+    "Footage and gaps in the last 24 h": "最近 24 小时录像与缺失",
+    "footage": "有录像",
+    "missing": "缺失",
+    "Seconds recorded in the last 24 hours and the seconds missing; the gaps longer than "
+    "monitor.recording.gap show as the recording_gaps fault.": (
+        "最近 24 小时有录像的秒数与缺失的秒数；长于 monitor.recording.gap 的缺失显示为 recording_gaps 故障。"
+    ),
 }
 
 # Units of the rules' durations (``for``), as the alerts' text reads them.
@@ -275,6 +349,11 @@ ZH_ALERTS: dict[str, tuple[str, str]] = {
         '{{ with query (printf "camwatch_onvif_clock_offset_seconds{camera=%q, instance=%q}"'
         " $labels.camera $labels.instance) }}"
         '{{ . | first | value | printf "%.0f" }}{{ end }} 秒；录像时间不准确。',
+    ),
+    "CameraTampered": (
+        "摄像机 {{ $labels.camera }} 上报遮挡/破坏",
+        f"摄像机 {{{{ $labels.camera }}}}（{CAMERA_PLACE}）已连续 ${{duration}}上报遮挡/破坏："
+        "其自身的防破坏检测（ONVIF 事件）认为镜头被遮挡、转动或喷涂。",
     ),
     "CameraRecordingStopped": (
         "摄像机 {{ $labels.camera }} 录像已停止",

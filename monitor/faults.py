@@ -113,6 +113,15 @@ FAULTS: tuple[Fault, ...] = (
         "one colour dominates: a failed IR filter or white balance",
         ("偏色",),
     ),
+    # The camera's day/night switch (ICR) stuck: a usable picture (完好), in the wrong mode for the hour.
+    Fault(
+        "mono_by_day",
+        "device",
+        "info",
+        False,
+        "black and white in daylight, or colour with heavy noise at night: the day/night switch is stuck",
+        ("ICR异常", "黑白"),
+    ),
     # Recording faults (录像完整性): the camera still works (完好); its footage is not being kept. A failed
     # disk loses every channel's footage, a stopped recording this camera's, short retention the oldest
     # days, a gap minutes.
@@ -137,6 +146,8 @@ PICTURE_FAULTS = tuple(f.name for f in FAULTS if f.kind == "picture")
 # Faults exported as ``camwatch_video_fault`` flags (stream faults qualify ``camwatch_stream_up`` instead).
 FLAGGED_FAULTS = tuple(f.name for f in FAULTS if f.kind != "stream")
 STATUS_FAULTS = tuple(f.name for f in FAULTS if f.status)
+# Faults judged on a picture (video and snapshot checks): the picture faults and the day/night switch's.
+JUDGED_ON_PICTURE = (*PICTURE_FAULTS, "mono_by_day")
 
 
 def ordered(found: set[str] | frozenset[str]) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ its ``/recordings`` endpoint)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from camwatch.config.models import Camera, RecordingSettings
-from camwatch.config.recorders import Recorder
+from camwatch.config.recorders import ONVIF, Recorder
 from camwatch.monitor.gb28181.recorder import Footage, ask_footage
 from camwatch.monitor.period import merge
-from camwatch.monitor.probes import isapi
+from camwatch.monitor.probes import isapi, profile_g
 
 if TYPE_CHECKING:
     from camwatch.monitor.gb28181.platform import Platform
@@ -65,23 +65,22 @@ def client(session: aiohttp.ClientSession, recorder: Recorder, settings: Recordi
 async def day_footage(camera: Camera, settings: RecordingSettings, day: date | None = None) -> DayFootage:
     """``camera``'s footage on ``day`` (default: the recorder's today), in the recorder's time zone.
 
-    Raises NoRecorder, ``isapi.IsapiFailed`` (login refused, offline …) or ``isapi.Incomplete`` (the answer
-    could not be had whole within the bounds)."""
+    Raises NoRecorder, ``isapi.IsapiFailed``/``profile_g.OnvifFailed`` (login refused, offline …) or
+    ``isapi.Incomplete``/``profile_g.Incomplete`` (the answer could not be had whole within the bounds)."""
     recorder = camera.recorder
+    if recorder is not None and recorder.kind == ONVIF:
+        return await _onvif_day(camera, recorder, settings, day)
     if recorder is None or camera.recorder_channel is None:
         raise NoRecorder(
             f"camera {camera.id} names no recorder in the ledger (columns recorder, recorder_channel); "
             "a GB/T 28181 channel's recordings are asked through the running service"
         )
-    if recorder.kind != "isapi":
-        raise NoRecorder(f"recorder {recorder.id} is kind {recorder.kind}: not yet supported")
     zone = ZoneInfo(recorder.timezone)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
         nvr = client(session, recorder, settings)
         now = await isapi.clock(nvr, zone)
         day = day or datetime.fromtimestamp(now, zone).date()
-        start = datetime.combine(day, datetime.min.time(), zone).timestamp()
-        end = min(datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).timestamp(), now)
+        start, end = _bounds(day, zone, now)
         found = await isapi.search(
             nvr,
             int(camera.recorder_channel),
@@ -94,8 +93,39 @@ async def day_footage(camera: Camera, settings: RecordingSettings, day: date | N
     return _day(day, recorder.timezone, start, end, found, settings.gap)
 
 
+def _bounds(day: date, zone: ZoneInfo, now: float) -> tuple[float, float]:
+    start = datetime.combine(day, datetime.min.time(), zone).timestamp()
+    end = min(datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).timestamp(), now)
+    return start, end
+
+
+async def _onvif_day(
+    camera: Camera, recorder: Recorder, settings: RecordingSettings, day: date | None
+) -> DayFootage:
+    """The day's footage of an ONVIF Profile G recorder: its recording's data-present history that day."""
+    from camwatch.monitor.probes.recording import onvif_client, recording_token
+
+    zone = ZoneInfo(recorder.timezone)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        device = onvif_client(session, recorder, settings)
+        now = await profile_g.connect(device)
+        day = day or datetime.fromtimestamp(now, zone).date()
+        start, end = _bounds(day, zone, now)
+        token = await recording_token(device, camera, settings)
+        found = await profile_g.footage(
+            device,
+            token,
+            start,
+            max(end, start),
+            zone,
+            max_items=settings.max_items,
+            max_pages=settings.max_pages,
+        )
+    return _day(day, recorder.timezone, start, end, found.ranges, settings.gap)
+
+
 def _day(
-    day: date, zone: str, start: float, end: float, found: Iterable[tuple[float, float]], gap: float
+    day: date, zone: str, start: float, end: float, found: list[tuple[float, float]], gap: float
 ) -> DayFootage:
     ranges = merge((max(a, start), min(b, end)) for a, b in found if b > start and a < end)
     edges = [start, *(x for r in ranges for x in r), end]

@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from camwatch.config.models import Camera, MonitorSettings
+from camwatch.monitor.daylight import LocalClock
 from camwatch.monitor.live import Lateness
 from camwatch.monitor.probes.base import TIMEOUT, BaselineStore, MemoryBaselines, ProbeCaches, ProbeResult
 from camwatch.monitor.probes.registry import SPEC, SPECS, Plan, ProbeKinds
@@ -66,6 +67,7 @@ class Scheduler:
         snapshot_sink: SnapshotSink | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        local_clock: LocalClock | None = None,
         plans: Mapping[str, Plan] | None = None,
         probes: ProbeKinds | None = None,
         caches: ProbeCaches | None = None,
@@ -78,6 +80,8 @@ class Scheduler:
         # service once the platform exists.
         self.gb28181: Platform | None = None
         self.clock = clock
+        # Day and night at each camera (``mono_by_day``): wall time and the fleet's zone; None: not judged.
+        self.local_clock = local_clock
         self.rng = rng or random.Random()
         self.probes = probes  # the kinds it runs (default: the registry's)
         # What its probes keep between rounds (remembered challenges...): its owner's, else its own.
@@ -296,6 +300,7 @@ class Scheduler:
                     probes=self.probes,
                     caches=self.caches,
                     gb28181=self.gb28181,
+                    local_clock=self.local_clock,
                 )
                 alive = results.get(live) if live else None
                 for kind in gated if live is None or (alive is not None and alive.answered) else ():
@@ -321,6 +326,7 @@ class Scheduler:
                 previous=previous,
                 baselines=self.baselines,
                 snapshot_sink=snapshot_sink,
+                local_clock=self.local_clock,
                 plan=planned,
                 probes=self.probes,
                 caches=self.caches,
@@ -349,6 +355,7 @@ class Scheduler:
                 self.settings,
                 kinds=[k for k in kinds if k not in gated],
                 baselines=self.baselines,
+                local_clock=self.local_clock,
                 plan=planned,
                 probes=self.probes,
                 caches=self.caches,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import ssl
 import time
 from collections import Counter
@@ -18,6 +19,7 @@ from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config, MonitorSettings
 from camwatch.config.scope import monitored
 from camwatch.monitor.clusters import CLUSTER_EVENT, ClusterChange, ClusterTracker, DownCamera
+from camwatch.monitor.daylight import LocalClock
 from camwatch.monitor.exporter import Exporter
 from camwatch.monitor.gb28181.metrics import Gb28181Collector
 from camwatch.monitor.gb28181.platform import PROBE as GB28181
@@ -25,12 +27,15 @@ from camwatch.monitor.gb28181.platform import Platform
 from camwatch.monitor.housekeeping import Housekeeping
 from camwatch.monitor.identity import IDENTITY_KINDS, Identity, track_identity
 from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
+from camwatch.monitor.onvif_events.source import NAME as CAMERA_EVENTS
+from camwatch.monitor.onvif_events.source import CameraEventCollector, CameraEventSource
 from camwatch.monitor.outcome import reason
 from camwatch.monitor.probes.base import INTERNAL_ERROR, OFFLINE, ProbeCaches, ProbeResult
 from camwatch.monitor.probes.registry import Plan, plans_of
 from camwatch.monitor.scheduler import Scheduler
 from camwatch.monitor.snapshots import SnapshotStore
 from camwatch.monitor.state import Event, StateStore, StoredBaselines
+from camwatch.monitor.state.recordings import DAY_SECONDS
 from camwatch.monitor.tracker import CameraTrack, Tracker
 from camwatch.monitor.web import Listener, make_app, serve, ssl_context
 
@@ -99,6 +104,7 @@ class Service:
             self._on_probed,
             baselines=self.baselines,
             snapshot_sink=self.snapshots.put if self.snapshots else None,
+            local_clock=LocalClock(config.reports.timezone),
             plans=self.plans,
             caches=ProbeCaches(),  # what probes keep between rounds: the service's, for its life
         )
@@ -108,6 +114,9 @@ class Service:
         self._cluster_of: dict[str, str] = {}  # camera -> the cluster it is in
         self.coverage: list[CoverageView] = []
         self.maintenance: frozenset[str] = frozenset()
+        # Camera -> the end of its latest maintenance window begun by now (inf while open): a recording
+        # check whose 24 hours touch one is not kept for 录像完整率 (its hours are neither recorded nor due).
+        self.maintenance_end: dict[str, float] = {}
         self.reload_ok = True
         self.reload_timestamp = time.time()
         self.changes_since_coverage = 0
@@ -132,6 +141,11 @@ class Service:
             self.registry.register(Gb28181Collector(self.gb))
             self.gb.timezone = config.reports.timezone
             self.scheduler.gb28181 = self.gb  # the recording kind asks a channel's owning device
+        # The cameras' own analytics (ONVIF events): a source beside the scheduler that reports in.
+        self.camera_events = CameraEventSource(
+            self.settings.onvif_events, self._event_cameras(watched), self._on_camera_events
+        )
+        self.registry.register(CameraEventCollector(self.camera_events))
         self._input_stamps: dict[Path, tuple[float, int] | None] = {}
         self.started = False
 
@@ -157,6 +171,7 @@ class Service:
             ka = self.gb.settings.keepalive
             self._gb_grace_until = time.time() + ka.interval * ka.count
             self.jobs.add_job(self._gb_unseen, ka.interval, "gb28181-unseen")
+        self.camera_events.start()
         self.started = True
         planning = len(self.config.cameras) - len(self.tracker.tracks)
         log.info(
@@ -169,6 +184,7 @@ class Service:
     async def stop(self) -> None:
         if self.gb is not None:
             await self.gb.stop()
+        await self.camera_events.stop()
         await self.scheduler.stop()
         await self.jobs.stop()
         if self._listener is not None:
@@ -203,8 +219,9 @@ class Service:
             self.store.stage_event(Event(camera.id, now, kind, detail))
         if (ident := self.identities.get(camera.id)) is not None and not IDENTITY_KINDS.isdisjoint(results):
             self.store.stage_identity(camera.id, ident.serial, ident.firmware, ident.clock_offset, now)
+        maintained = self.maintenance_end.get(camera.id, -math.inf) > now - DAY_SECONDS
         for r in results.values():
-            if (footage := r.values.get(RECORDED_24H)) is not None:  # kept per day for 录像完整率
+            if (footage := r.values.get(RECORDED_24H)) is not None and not maintained:  # kept for 录像完整率
                 day = datetime.fromtimestamp(now, ZoneInfo(self.config.reports.timezone)).date().isoformat()
                 self.store.stage_recorded(camera.id, day, footage)
         if transition is not None:
@@ -221,6 +238,16 @@ class Service:
         track = self.tracker.tracks.get(camera_id) if camera_id else None
         if track is not None:
             self._on_probed(track.camera, {GB28181: result}, now)
+
+    def _event_cameras(self, cameras: tuple[Camera, ...]) -> list[Camera]:
+        """The cameras the ONVIF event source applies to, by their plans."""
+        return [c for c in cameras if CAMERA_EVENTS in self.plans[c.id].sources]
+
+    def _on_camera_events(self, camera: Camera, result: ProbeResult, now: float) -> None:
+        """What a camera's own analytics say changed (its subscription's health, a storage failure)."""
+        track = self.tracker.tracks.get(camera.id)
+        if track is not None:
+            self._on_probed(track.camera, {CAMERA_EVENTS: result}, now)
 
     def _on_gb_note(self, gb_id: str, kind: str, detail: dict[str, object], now: float) -> None:
         """Something the platform refused about a channel (another device claiming it): a note in the linked
@@ -297,6 +324,11 @@ class Service:
         self.maintenance = frozenset(
             c for c, start, end in windows if start <= now and (end is None or end > now)
         )
+        ends: dict[str, float] = {}
+        for c, start, end in windows:
+            if start <= now:
+                ends[c] = max(ends.get(c, start), math.inf if end is None else end)
+        self.maintenance_end = ends
 
     async def _build_coverage(self) -> None:
         assert self._coverage_factory is not None
@@ -436,6 +468,8 @@ class Service:
         self.tracker.replace_inventory(cameras, plans=self.plans)
         self.cluster_tracker.settings = new.monitor.clusters
         self.scheduler.set_cameras(watched, settings=new.monitor, plans=self.plans)
+        self.scheduler.local_clock = LocalClock(new.reports.timezone)
+        self.camera_events.set_cameras(self._event_cameras(watched), new.monitor.onvif_events)
         self.gb_links = _gb_links(watched)
         if self.gb is not None and new.gb28181 is not None:
             # Passwords, limits and intervals change at once; the section's presence and listen address are

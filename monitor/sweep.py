@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from camwatch.config.models import Camera, MonitorSettings
 from camwatch.config.redact import scrub
+from camwatch.monitor.daylight import LocalClock
 from camwatch.monitor.outcome import CameraResult, combine
 from camwatch.monitor.probes.base import (
     ERROR,
@@ -115,6 +116,7 @@ async def probe_camera(
     previous: Mapping[str, ProbeResult] | None = None,
     baselines: BaselineStore | None = None,
     snapshot_sink: SnapshotSink | None = None,
+    local_clock: LocalClock | None = None,
     plan: Plan | None = None,
     probes: ProbeKinds | None = None,
     caches: ProbeCaches | None = None,
@@ -127,7 +129,8 @@ async def probe_camera(
 
     ``previous`` holds results of this round already taken (by an earlier call). A kind that ``needs_up``
     (video, snapshot) runs only when this round's liveness probe passed, which it brings along when that
-    has not run: checking the picture of a dead camera costs a full timeout for nothing.
+    has not run: checking the picture of a dead camera costs a full timeout for nothing. ``local_clock``:
+    the wall clock and fleet zone day and night are judged by (``mono_by_day``); ``None``: not judged.
     """
     plan = plan or plan_of(camera)
     caches = caches if caches is not None else ProbeCaches()
@@ -148,6 +151,7 @@ async def probe_camera(
             baselines=baselines if baselines is not None else MemoryBaselines(),
             previous=done,
             snapshot_sink=snapshot_sink,
+            local_clock=local_clock,
             caches=caches,
             gb28181=gb28181,
         )
@@ -161,6 +165,7 @@ async def sweep(
     *,
     kinds: Iterable[str] | None = None,
     on_result: Callable[[CameraResult], Awaitable[None] | None] | None = None,
+    local_clock: LocalClock | None = None,
     caches: ProbeCaches | None = None,
     plans: Mapping[str, Plan] | None = None,
 ) -> list[CameraResult]:
@@ -179,7 +184,13 @@ async def sweep(
         planned = plans[camera.id] if plans is not None else plan_of(camera)
         async with gate:
             probes = await probe_camera(
-                camera, settings, kinds=kind_list, baselines=baselines, plan=planned, caches=caches
+                camera,
+                settings,
+                kinds=kind_list,
+                baselines=baselines,
+                plan=planned,
+                caches=caches,
+                local_clock=local_clock,
             )
         result = combine(camera, probes, timestamp=time.time(), plan=planned)
         if on_result is not None:

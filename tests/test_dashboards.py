@@ -85,6 +85,20 @@ COVERAGE = {
 }
 TARGETS = {"school": 1.0, "key_road": 1.0, "village_road": 0.9}
 LATENESS_BUCKETS = (0.1, 0.5, 1.0, 5.0)
+DAY = 86400.0
+# The recording check's findings: camera -> (retention, target, newest footage age, gaps, footage in 24 h,
+# fault); and the recorders' disks: (recorder, disk) -> (ok, capacity, free).
+RECORDINGS = {
+    "xy-001": (40 * DAY, 30 * DAY, 20.0, 0.0, DAY - 20.0, None),
+    "xy-003": (40 * DAY, 30 * DAY, 3 * 3600.0, 0.0, DAY - 3 * 3600.0, "recording_stopped"),
+    "yc-001": (40 * DAY, 30 * DAY, 10.0, 1.0, DAY - 1200.0, "recording_gaps"),
+    "yc-002": (6 * DAY, 90 * DAY, 10.0, 0.0, DAY - 10.0, "retention_short"),
+}
+DISKS = {
+    ("nvr-1", "hdd1"): (1, 4e12, 2e9),
+    ("nvr-1", "hdd2"): (0, 4e12, 0.0),
+    ("nvr-g", "SD1"): (1, None, None),
+}
 
 
 INFO_LABELS = (
@@ -124,6 +138,7 @@ class FleetCollector:
         }
         stills = {n: gauge(f"camwatch_snapshot_{n}", "camera") for n in ("luma", "sharpness", "scene_match")}
         clock = gauge("camwatch_onvif_clock_offset_seconds", "camera")
+        event = gauge("camwatch_camera_event", "camera", "event")  # what the camera's own analytics say
         success = gauge("camwatch_probe_success", "camera", "probe")
         duration = gauge("camwatch_probe_duration_seconds", "camera", "probe")
         last = gauge("camwatch_probe_last_timestamp_seconds", "camera", "probe")
@@ -147,6 +162,8 @@ class FleetCollector:
                 video["sharpness"].add_metric([cam.id], 12.0 if cam.fault == "blurred" else 340.0)
                 video["decode_error_ratio"].add_metric([cam.id], 0.0)
                 clock.add_metric([cam.id], 1.5)
+                event.add_metric([cam.id, "tamper"], 0.0)
+                event.add_metric([cam.id, "too_blurry"], float(cam.fault == "blurred"))
                 stills["luma"].add_metric([cam.id], 4.0 if cam.fault == "black" else 120.0)
                 stills["sharpness"].add_metric([cam.id], 12.0 if cam.fault == "blurred" else 360.0)
                 stills["scene_match"].add_metric([cam.id], 0.9)
@@ -157,6 +174,8 @@ class FleetCollector:
             flaps.add_metric([cam.id], float(self.scrapes if cam.id == FLAPPING else 0))
             if cam.cluster:
                 in_cluster.add_metric([cam.id, cam.cluster], 1)
+            if (recording_fault := RECORDINGS.get(cam.id, (None,))[-1]) is not None:
+                fault.add_metric([cam.id, recording_fault], 1)
         yield from (
             info,
             up,
@@ -167,12 +186,35 @@ class FleetCollector:
             *video.values(),
             *stills.values(),
             clock,
+            event,
             success,
             duration,
             last,
         )
         yield from (flaps, in_cluster)
+        yield from self._recordings()
         yield from self._service()
+
+    def _recordings(self) -> Iterator[Any]:
+        names = (
+            "retention_seconds",
+            "retention_target_seconds",
+            "last_age_seconds",
+            "gaps_24h",
+            "seconds_24h",
+        )
+        values = {n: gauge(f"camwatch_recording_{n}", "camera") for n in names}
+        for camera, (*found, _) in RECORDINGS.items():
+            for name, value in zip(names, found, strict=True):
+                values[name].add_metric([camera], value)
+        ok = gauge("camwatch_recorder_disk_ok", "recorder", "disk")
+        size = gauge("camwatch_recorder_disk_bytes", "recorder", "disk", "kind")
+        for (recorder, disk), (state, capacity, free) in DISKS.items():
+            ok.add_metric([recorder, disk], state)
+            for kind, value in (("capacity", capacity), ("free", free)):
+                if value is not None:
+                    size.add_metric([recorder, disk, kind], value)
+        yield from (*values.values(), ok, size)
 
     def _service(self) -> Iterator[Any]:
         down = [cam for cam in FLEET if cam.cluster]

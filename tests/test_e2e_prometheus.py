@@ -54,17 +54,23 @@ FLEET = {
         {"name": "flapping", "count": 2, "behaviour": "flapping", "period": "6s"},
         {"name": "wrong-clock", "count": 2, "clock_offset": "1h"},
         {"name": "still", "count": 2, "snapshot": "isapi"},
+        # Their own tamper detector reports them covered (ONVIF event), apart from what camwatch measures.
+        {"name": "tampered", "count": 1, "camera_events": ["tamper"]},
     ],
     "outages": [],
+    # An ONVIF Profile G recorder (stopped, gap, short retention) and an ISAPI NVR with a failed disk.
+    "recorders": {"onvif": 4, "isapi": 2, "failed_disk": True},
 }
 MONITOR = {
     "rtsp": {"interval": "2s", "timeout": "1s"},
     "onvif": {"interval": "4s", "timeout": "2s"},
     "video": {"interval": "6s", "timeout": "8s", "duration": "3s"},
     "snapshot": {"interval": "6s", "timeout": "4s"},
+    "recording": {"interval": "10s", "timeout": "8s"},
     "debounce": {"down_after": 1, "up_after": 1},
     "backoff": {"max_interval": "2s"},
     "clusters": {"window": "30s", "min_cameras": 3},
+    "onvif_events": {"interval": "2s", "wait": "0.5s", "timeout": "3s"},
 }
 
 
@@ -107,6 +113,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
                 await prometheus.wait_for("changes(camwatch_camera_up[1m]) > 0", timeout_s=60)
                 await prometheus.wait_for("camwatch_snapshot_scene_match", timeout_s=60)
                 await prometheus.wait_for("camwatch_gb28181_clock_offset_seconds", timeout_s=60)
+                await prometheus.wait_for("camwatch_recorder_disk_ok == 0", timeout_s=60)
+                await prometheus.wait_for('camwatch_video_fault{fault="recording_stopped"}', timeout_s=60)
+                await prometheus.wait_for('camwatch_camera_event{event="tamper"} == 1', timeout_s=60)
                 yield Stack(fleet, service, prometheus, gb_devices)
         finally:
             for device in gb_devices:
@@ -118,7 +127,10 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 @pytest.mark.asyncio(loop_scope="module")
 async def test_switch_outage_becomes_one_cluster_alert(stack: Stack) -> None:
     switches = sorted({c.switch for c in stack.fleet.cameras if c.behaviour == "ok" and c.switch})
-    victim = switches[0]
+    # Not the switch of the camera whose recording stopped: the dashboards show it, and only while it is up.
+    assert stack.fleet.recorders is not None
+    stopped = next(c for c in stack.fleet.cameras if c.id in stack.fleet.recorders.channels)
+    victim = next(s for s in switches if s != stopped.switch)
     members = stack.fleet.select(switch=victim)
     taken = await stack.fleet.set_down(switch=victim)
     assert sorted(taken) == sorted(members) and len(members) >= 3
@@ -160,6 +172,9 @@ async def test_every_dashboard_query_returns_data_from_real_camwatch(stack: Stac
         stills = await stack.prometheus.query("camwatch_snapshot_scene_match")
         choices = [{**values, "camera": video}]
         choices += [{**values, "camera": r["metric"]["camera"]} for r in stills[:1]]
+        # and one whose footage its recorder reports
+        recorded = await stack.prometheus.query("camwatch_recording_retention_seconds")
+        choices += [{**values, "camera": r["metric"]["camera"]} for r in recorded[:1]]
 
     empty = await queries_without_data(dashboard, choices, stack.prometheus)
     empty = await without_station_rankings(empty, stack.prometheus)
@@ -259,3 +274,19 @@ async def test_a_silent_nvr_raises_device_down_keyed_as_its_channels_cluster(sta
     assert device["labels"]["device"] == nvr.device_id
     assert float(device["value"]) == len(nvr.channels)
     assert float(cluster["value"]) == len(nvr.channels)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_cameras_own_tamper_event_shows_within_a_pull_interval_and_clears(stack: Stack) -> None:
+    """The camera's tamper detector, over its ONVIF PullPoint subscription, in Prometheus (interval 2 s,
+    scrape 1 s), apart from camwatch's own faults."""
+    cam = next(c for c in stack.fleet.cameras if c.profile == "healthy" and stack.fleet.is_up(c.id))
+    board = stack.fleet.events(cam.id)
+    assert board is not None
+    selector = f'camwatch_camera_event{{camera="{cam.id}", event="tamper"}}'
+    await stack.prometheus.wait_for(f"{selector} == 0", timeout_s=30)
+    board.raise_("tamper")
+    await stack.prometheus.wait_for(f"{selector} == 1", timeout_s=10)
+    board.clear("tamper")
+    await stack.prometheus.wait_for(f"{selector} == 0", timeout_s=10)
+    assert not await stack.prometheus.query(f'camwatch_video_fault{{camera="{cam.id}", fault="occluded"}}')

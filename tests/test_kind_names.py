@@ -18,7 +18,7 @@ from support.cameras import make_camera
 from support.gst_rtsp import unused_port
 
 ROOT = Path(__file__).resolve().parent.parent
-KIND_NAMES = ("rtsp", "onvif", "snapshot", "video", "gb28181", "recording")
+KIND_NAMES = ("rtsp", "onvif", "snapshot", "video", "gb28181", "recording", "onvif_events")
 # The product tree, as packaged (pyproject's package-dir). Out of scope: ``camwatch/sim/``, the simulated
 # cameras and devices. They are the other side of each protocol, not readers of the spec: they speak the
 # protocol's own words (a URL scheme, an SDP media type) and must not share camwatch's code or names, so
@@ -39,6 +39,7 @@ CONTRACT_WORDS: dict[tuple[str, str], tuple[int, str]] = {
         "the ledger value snapshot_url: onvif, and the source it names",
     ),
     ("config/recorders.py", "onvif"): (2, "a recorder's protocol (recorders: kind), not a status kind"),
+    ("monitor/probes/profile_g.py", "recording"): (1, "a storage state an ONVIF device writes, not a kind"),
     ("config/load.py", "gb28181"): (7, "the config section gb28181: that holds the source's settings"),
 }
 

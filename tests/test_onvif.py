@@ -134,6 +134,7 @@ async def test_device_answers_standard_discovery() -> None:
     assert camera.xaddrs == {
         "http://www.onvif.org/ver10/device/wsdl": f"{base}/device_service",
         "http://www.onvif.org/ver10/media/wsdl": f"{base}/media_service",
+        "http://www.onvif.org/ver10/events/wsdl": f"{base}/event_service",
         "http://www.onvif.org/ver20/ptz/wsdl": f"{base}/ptz_service",
     }
     assert [node.token for node in nodes] == ["node_1"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -82,3 +83,24 @@ def test_a_steady_pan_is_not_jitter() -> None:
     assert not pf.is_jittering(pan, settings.jitter_shift)
     back_and_forth = [pic(vqd_faults.shaken(photo, 8 * (k % 2), 0), k) for k in range(5)]
     assert pf.is_jittering(back_and_forth, settings.jitter_shift)
+
+
+def test_mono_by_day_asks_for_the_hour_and_the_light() -> None:
+    photo = vqd_corpus.load_photo("astronaut")
+    noise_max = VideoSettings().noise_max
+    mono = pic(vqd_faults.monochrome(photo))
+    # Black and white with the scene well lit: at noon the fault, by night the camera's right mode.
+    assert pf.is_mono_by_day(mono, "day", noise_max)
+    assert not pf.is_mono_by_day(mono, "night", noise_max)
+    assert not pf.is_mono_by_day(mono, "twilight", noise_max)
+    # A dim black-and-white picture by day: a dark place where the camera rightly went to its night mode.
+    assert not pf.is_mono_by_day(pic(vqd_faults.monochrome(vqd_corpus.dusk(photo, 0.5))), "day", noise_max)
+    # An infrared night view is right at night; a colour picture is right by day.
+    assert not pf.is_mono_by_day(pic(vqd_corpus.infrared(photo)), "night", noise_max)
+    assert not pf.is_mono_by_day(pic(photo), "day", noise_max)
+    # Colour at night: a dark picture gaining up into heavy noise is the fault, a lit street (quieter) not.
+    dark = cv2.resize(vqd_corpus.dusk(photo, 0.3), (analysis.ANALYSIS_WIDTH, analysis.ANALYSIS_HEIGHT))
+    grainy = np.random.default_rng(1).normal(0, 9, dark.shape[:2])[..., None]
+    gaining = analysis.picture(np.clip(dark + grainy, 0, 255).astype(np.uint8), 0.0)
+    assert pf.is_mono_by_day(gaining, "night", noise_max)
+    assert not pf.is_mono_by_day(pic(vqd_faults.sodium_street(photo)), "night", noise_max)

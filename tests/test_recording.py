@@ -4,6 +4,7 @@ over real sockets: a stopped channel, a gap, short retention, a failed disk, hos
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -159,7 +160,7 @@ def test_bad_recorders_and_rows_are_named(tmp_path):
     text = str(err.value)
     assert "recorders.0.password_env" in text and "NVR_PW is not set" in text
     assert "recorders.1.id" in text and "repeats" in text
-    assert "recorders.1.kind" in text and "not yet supported" in text
+    assert "recorders.1.kind" not in text  # ONVIF Profile G recorders are spoken now
     assert "recorders.2.host" in text
     assert "unknown recorder 'nvr-9'" in text
     assert "channel is a number" in text and "'x'" in text
@@ -250,6 +251,23 @@ async def test_a_failed_disk_is_a_storage_fault_for_every_channel(nvr):
         result = await _probe(_camera(port, channel))
         assert result.faults == ("storage_fault", *footage_faults)
         assert [d["ok"] for d in result.details["disks"]] == [True, False, False]
+
+
+@pytest.mark.parametrize(("overwrite", "ok"), [(True, True), (False, False), (None, True)])
+async def test_a_full_disk_is_a_fault_only_when_it_does_not_overwrite(nvr, overwrite, ok):
+    box, port = nvr
+    box.disks, box.overwrite = [Disk("hdd1", free_mb=0)], overwrite
+    result = await _probe(_camera(port, 1))
+    assert result.faults == (() if ok else ("storage_fault",))
+    (disk,) = result.details["disks"]
+    assert disk["ok"] is ok and disk["status"] == ("ok" if ok else "full")
+
+
+async def test_a_disk_with_room_does_not_ask_for_the_overwrite_setting(nvr):
+    box, port = nvr
+    box.overwrite = False
+    result = await _probe(_camera(port, 1))
+    assert result.faults == () and result.details["disks"][0]["ok"] is True
 
 
 @pytest.mark.parametrize(
@@ -485,3 +503,33 @@ def test_old_footage_but_none_in_the_last_24_hours_is_stopped_not_a_crash():
     assert verdict.values["recording_last_age_seconds"] == DAY  # at least: nothing since the window began
     assert verdict.values["recording_retention_seconds"] == 40 * DAY
     assert verdict.values["recording_seconds_24h"] == 0 and verdict.values["recording_gaps_24h"] == 0
+
+
+async def test_checks_touching_maintenance_are_not_kept_for_the_recording_rate(tmp_path):
+    """录像完整率 leaves maintenance out: a check whose 24 hours touch a maintenance window of its camera is
+    not kept (neither recorded nor due); other cameras' checks and checks a day after the window are."""
+    from camwatch.config.models import Config, MonitorSettings
+    from camwatch.monitor.service import Service
+    from camwatch.monitor.state import StateReader
+    from support.gst_rtsp import unused_port
+
+    cams = (make_camera(id="kept"), make_camera(id="maintained"))
+    monitor = MonitorSettings(listen=f"127.0.0.1:{unused_port()}", state=tmp_path / "state.db")
+    svc = Service(Config(source=tmp_path / "camwatch.yaml", cameras=cams, monitor=monitor))
+    await svc.start()
+    try:
+        now = time.time()
+        svc.store.start_maintenance(["maintained"], until=now - 2 * H, reason="lens", now=now - 5 * H)
+        await svc.refresh_maintenance()
+        check = ProbeResult("recording", True, "ok", 0.1, values={"recording_seconds_24h": 80000.0})
+        live = ProbeResult("rtsp", True, "ok", 0.1)
+        for camera in cams:
+            svc._on_probed(camera, {"rtsp": live, "recording": check}, now)
+        svc._on_probed(cams[1], {"rtsp": live, "recording": check}, now + DAY)  # the window 22 h behind it
+        await asyncio.to_thread(svc.store.flush)
+    finally:
+        await svc.stop()
+    with StateReader(tmp_path / "state.db") as reader:
+        days = reader.recorded_days("2000-01-01", "2999-12-31")
+    assert sorted((c, n) for c, _, n, _ in days) == [("kept", 1), ("maintained", 1)]
+    assert svc.maintenance_end == {"maintained": pytest.approx(now - 2 * H)}

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import aiohttp
 import cv2
+import numpy as np
 import pytest
 from aiohttp import web
 
 from camwatch.config.models import Config, Debounce, MonitorSettings, RtspSettings, SnapshotSettings
+from camwatch.monitor.daylight import LocalClock
 from camwatch.monitor.picture import scene
 from camwatch.monitor.probes import snapshot
 from camwatch.monitor.probes.base import MemoryBaselines, ProbeContext, ProbeResult
@@ -22,6 +24,7 @@ from camwatch.monitor.service import Service
 from camwatch.monitor.sweep import sweep
 from camwatch.sim.h264 import render
 from camwatch.sim.onvif_device import SNAPSHOT_PATHS, OnvifDevice, serve_devices
+from support import vqd_corpus, vqd_faults
 from support.cameras import make_camera
 from support.gst_rtsp import unused_port
 
@@ -193,6 +196,27 @@ async def test_no_login_goes_to_another_host_and_same_origin_redirects_are_follo
     assert ("/picture", None) in redirector.seen
     assert all(auth is None for path, auth in redirector.seen if path != "/picture")
     assert any(auth and auth.startswith("Basic ") for path, auth in redirector.seen if path == "/picture")
+
+
+async def test_a_still_picture_in_black_and_white_at_noon_is_mono_by_day_and_the_camera_stays_ok():
+    grey = vqd_faults.monochrome(vqd_corpus.load_photo("chelsea"))
+    rng = np.random.default_rng(0)
+
+    class Stuck(Recorder):
+        async def answer(self, request):
+            # A live sensor: fresh noise on every picture, the same in every channel (no chroma).
+            noisy = np.clip(grey + rng.normal(0, 2, grey.shape[:2])[..., None], 0, 255).astype(np.uint8)
+            return web.Response(body=cv2.imencode(".jpg", noisy)[1].tobytes(), content_type="image/jpeg")
+
+    settings = FAST.model_copy(update={"confirm": {**FAST.confirm, "mono_by_day": 1}})
+    async with serve(Stuck()) as port:
+        camera = make_camera(snapshot_url=f"http://127.0.0.1:{port}/picture", timezone="Asia/Shanghai")
+        for at, faults in ((vqd_faults.NOON, ("mono_by_day",)), (vqd_faults.MIDNIGHT, ())):
+            clock = LocalClock("UTC", lambda at=at: at.timestamp())
+            ctx = ProbeContext(settings=settings, baselines=MemoryBaselines(), local_clock=clock)
+            result = await snapshot.probe(camera, ctx)
+            assert result.faults == faults, (result.faults, result.values)
+            assert result.success and result.status == "ok"
 
 
 async def test_replies_are_capped_and_must_be_pictures():

@@ -5,11 +5,13 @@ benchmark runs the whole corpus)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from camwatch.config.models import Camera, VideoSettings
+from camwatch.monitor.daylight import LocalClock
 from camwatch.monitor.probes.base import ProbeContext
 from camwatch.monitor.probes.video import probe
 from support import vqd_faults
@@ -23,7 +25,7 @@ async def confirmed_checks(url, streams, settings: VideoSettings) -> dict[str, t
     gate = asyncio.Semaphore(4)
 
     async def one(stream) -> tuple[str, tuple[str, ...]]:
-        ctx = ProbeContext(settings=settings)
+        ctx = ProbeContext(settings=settings, local_clock=vqd_faults.local_clock(stream))
         camera = Camera(id=stream.name, rtsp_url=url(stream.name))
         checks = 2 if stream.label == "ok" else settings.confirmations(stream.label)
         async with gate:
@@ -58,3 +60,26 @@ async def test_a_subtle_fault_waits_for_its_confirming_check(tmp_path: Path, gst
     assert first.status == "ok" and first.faults == ()
     second = await probe(camera, ctx)
     assert second.status == "too_bright"
+
+
+async def test_mono_by_day_is_a_device_fault_judged_on_the_injected_local_time(
+    tmp_path: Path, gst_rtsp_server_factory
+) -> None:
+    streams = {s.name: s for s in vqd_faults.build(tmp_path / "vqd")}
+    stream = streams["mono_by_day_noon_0_chelsea"]
+    server = gst_rtsp_server_factory({stream.name: stream.fragment})
+    camera = Camera(id="c", rtsp_url=server.url(stream.name), timezone=vqd_faults.ZONE)
+    settings = VideoSettings(confirm={"mono_by_day": 1})
+
+    def clock(at: datetime) -> LocalClock:
+        return LocalClock("UTC", lambda: at.timestamp())
+
+    noon = await probe(camera, ProbeContext(settings=settings, local_clock=clock(vqd_faults.NOON)))
+    # Flagged, but the picture is usable: the check succeeds, the status word stays ok (完好).
+    assert noon.faults == ("mono_by_day",) and noon.success and noon.status == "ok"
+    assert noon.details["period"] == "day"
+    night = await probe(camera, ProbeContext(settings=settings, local_clock=clock(vqd_faults.MIDNIGHT)))
+    assert night.faults == () and night.details["period"] == "night"
+    # No clock given: day and night are not judged.
+    unjudged = await probe(camera, ProbeContext(settings=settings))
+    assert unjudged.faults == () and "period" not in unjudged.details

@@ -134,6 +134,7 @@ ZH_UPTIME = {
     "stripes": "条纹",
     "jitter": "画面抖动",
     "flicker": "闪频",
+    "mono_by_day": "ICR异常（白天黑白）",
     # reasons for not counting (camwatch.config.scope, camwatch.monitor.uptime)
     "not networked": "未联网（是否联网=否）：仅作规划点位，不巡检",
     "under maintenance for the whole period": "整个统计周期处于维护中",

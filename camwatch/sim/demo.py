@@ -23,6 +23,7 @@ from camwatch.sim.gb28181_device import (
     demo_ledger,
 )
 from camwatch.sim.profiles import AreaSpec, load_spec
+from camwatch.sim.recorders import ISAPI_ID, ONVIF_ID
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +32,10 @@ DEMO_MONITOR: dict[str, Any] = {
     "rtsp": {"interval": "10s", "timeout": "3s"},
     "onvif": {"interval": "30s", "timeout": "4s"},
     "video": {"interval": "30s", "timeout": "10s", "duration": "2.5s"},
+    "recording": {"interval": "60s", "timeout": "20s"},
     "debounce": {"down_after": 2, "up_after": 1},
     "backoff": {"max_interval": "30s"},
     "clusters": {"window": "60s"},
-    "recording": {"interval": "1m"},
 }
 GB_SILENCE_AFTER = 90.0  # seconds until one simulated NVR stops its keepalives
 COVERAGE_AFTER = 20.0  # seconds: let the first sweep finish so the report counts cameras that are down
@@ -53,6 +54,8 @@ MESSAGES = {
         "coverage": "coverage: {path} (written in ~{after:.0f} s)",
         "gb": "GB/T 28181: {count} simulated devices register at {listen} (one password wrong)",
         "no_picture": "{count} cameras answer but send no picture: status no_video (在线不出图)",
+        "recordings": "recorders: {onvif} (ONVIF Profile G: a recording stopped, one with a gap, one "
+        "keeping 6 days) and {isapi} (ISAPI NVR, one failed disk)",
         "events": "a switch outage starts a minute in, an NVR falls silent at 90 s; Ctrl-C stops",
         "report": "coverage report written: {path} ({met}/{of} categories meet their target)",
     },
@@ -65,6 +68,8 @@ MESSAGES = {
         "coverage": "覆盖率报告：{path}（约 {after:.0f} 秒后生成）",
         "gb": "GB/T 28181：{count} 台模拟设备向 {listen} 注册（其中一台密码错误）",
         "no_picture": "{count} 台摄像机在线但不出图：状态 no_video（在线不出图）",
+        "recordings": "录像机：{onvif}（ONVIF Profile G：一路录像已停止、一路录像有缺失、"
+        "一路只存 6 天）和 {isapi}（ISAPI 硬盘录像机，一块硬盘故障）",
         "events": "一分钟后一台交换机断开，90 秒时一台 NVR 停止心跳；按 Ctrl-C 退出",
         "report": "覆盖率报告已生成：{path}（{of} 个类别中 {met} 个达标）",
     },
@@ -121,6 +126,8 @@ async def run_demo(
         no_picture = sum(c.profile == "no-picture" for c in fleet.cameras)
         if no_picture:
             print(say["no_picture"].format(count=no_picture))
+        if fleet.recorders is not None and fleet.recorders.onvif and fleet.recorders.isapi:
+            print(say["recordings"].format(onvif=ONVIF_ID, isapi=ISAPI_ID))
         print(say["events"], flush=True)
         silence = asyncio.get_running_loop().call_later(GB_SILENCE_AFTER, _silence, gb_devices[1])
         report = asyncio.create_task(_coverage_report(service, config_path, report_dir, run_coverage, lang))

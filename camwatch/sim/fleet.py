@@ -17,8 +17,11 @@ from aiohttp import web
 from camwatch.sim.gb28181_device import DEMO_DOMAIN, DEMO_PLATFORM_ID, SimGbDevice, channel_ids
 from camwatch.sim.h264 import clip
 from camwatch.sim.onvif_device import SNAPSHOT_PATHS, OnvifDevice, make_runner
+from camwatch.sim.onvif_events import PROPERTIES, EventBoard
 from camwatch.sim.profiles import FleetSpec, SimCamera, load_spec, outage_groups, plan
+from camwatch.sim.recorders import SimRecorders
 from camwatch.sim.rtsp_server import RtspCamera, RtspFleetServer, listening_socket, raise_fd_limit
+from camwatch.sim.wildcard import WildcardRtspServer
 
 PASSWORD_ENV = "CAMWATCH_PASSWORD"
 # File descriptors kept free for client connections, the event loop and files.
@@ -42,12 +45,15 @@ class Fleet:
         count: int | None = None,
         base_address: str = "127.20.0.1",
         onvif: bool | None = None,
+        wildcard: bool = False,
     ):
         self.spec = spec
         self.cameras = plan(spec, count=count, base_address=base_address)
         self.onvif = spec.onvif if onvif is None else onvif
         self._by_id = {c.id: c for c in self.cameras}
-        self._rtsp = RtspFleetServer()
+        # wildcard: RTSP from one listener per port (only inside a loopback-only network namespace).
+        self.wildcard = wildcard
+        self._rtsp = WildcardRtspServer() if wildcard else RtspFleetServer()
         self._rtsp_cameras = {c.id: self._rtsp_camera(c, password) for c in self.cameras}
         self._devices = (
             {(c.address, spec.onvif_port): self._onvif_device(c, password) for c in self.cameras}
@@ -63,6 +69,11 @@ class Fleet:
         self._tasks: set[asyncio.Task[None]] = set()
         self.gb_devices = self._gb_devices(password)
         self._gb_tasks: dict[str, asyncio.Task[None]] = {}
+        self.recorders = (
+            SimRecorders(spec.recorders, self.cameras, username=spec.username, password=password)
+            if spec.recorders is not None
+            else None
+        )
 
     def _gb_devices(self, password: str) -> list[SimGbDevice]:
         """The profile's GB/T 28181 NVRs: the first ``wrong_password`` with a changed password, the next
@@ -125,13 +136,23 @@ class Fleet:
             fault=cam.onvif_fault,  # type: ignore[arg-type]
             picture=cam.picture,
             snapshot_auth="basic" if cam.auth == "basic" else "digest",
+            events=EventBoard(
+                state={**dict.fromkeys(PROPERTIES, False), **dict.fromkeys(cam.camera_events, True)}
+            ),
         )
+
+    def events(self, camera_id: str) -> EventBoard | None:
+        """The event service of a camera's ONVIF device (None without ONVIF): to raise or clear conditions."""
+        cam = self._by_id[camera_id]
+        device = self._devices.get((cam.address, self.spec.onvif_port))
+        return device.events if device is not None else None
 
     # -- lifecycle
     async def start(self) -> None:
         """Open every camera that is not down, and schedule flapping and group outages from now."""
         limit = raise_fd_limit()
-        needed = len(self.cameras) * (2 if self.onvif else 1) + _FD_MARGIN
+        per_camera = (0 if self.wildcard else 1) + (1 if self.onvif else 0)
+        needed = len(self.cameras) * per_camera + _FD_MARGIN
         if needed > limit:
             raise RuntimeError(
                 f"{len(self.cameras)} cameras need about {needed} open files but the limit is {limit}; "
@@ -149,6 +170,8 @@ class Fleet:
                 # Staggered phases: flapping cameras must not look like one cluster going down together.
                 self._timers.append(loop.call_later(rng.uniform(0, cam.period), self._flap, cam.id))
         await self._start_gb28181()
+        if self.recorders is not None:
+            await self.recorders.start()
         for outage, value in outage_groups(self.spec, self.cameras):
             reason = f"outage:{outage.label}={value}"
             ids = [c.id for c in self.cameras if c.label(outage.label) == value]
@@ -185,6 +208,8 @@ class Fleet:
         self._gb_tasks.clear()
         for device in self.gb_devices:
             await device.stop()
+        if self.recorders is not None:
+            await self.recorders.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -299,6 +324,8 @@ class Fleet:
                 record[name] = getattr(cam, name)
             if cam.police_station:
                 record["police_station"] = cam.police_station
+            if self.recorders is not None:
+                record |= self.recorders.ledger(cam.id)
             records.append(record)
         return records
 
@@ -307,7 +334,9 @@ class Fleet:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = self.inventory() + self.gb_inventory()
-        path.write_text(yaml.safe_dump({"cameras": rows}, sort_keys=False, allow_unicode=True))
+        # libyaml's dumper where present: a 100,000-camera inventory takes minutes in pure Python.
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        path.write_text(yaml.dump({"cameras": rows}, Dumper=dumper, sort_keys=False, allow_unicode=True))
         return path
 
     def gb_inventory(self) -> list[dict[str, Any]]:
@@ -353,6 +382,8 @@ class Fleet:
         }
         if coverage:
             config["coverage"] = dict(coverage)
+        if self.recorders is not None:
+            config["recorders"] = self.recorders.config(PASSWORD_ENV)
         gb = self.spec.gb28181
         if gb is not None:
             config["gb28181"] = {
@@ -395,17 +426,21 @@ async def run_fleet(
     base_address: str = "127.20.0.1",
     out_dir: Path = Path("camwatch-sim"),
     onvif: bool | None = None,
+    wildcard: bool = False,
 ) -> None:
     """``camwatch simulate``: serve a fleet until cancelled; writes ``cameras.yaml`` and ``camwatch.yaml``
     under ``out_dir`` and prints where they are."""
     spec = load_spec(profile)
     out_dir = Path(out_dir)
     password, origin = fleet_password(out_dir)
-    fleet = Fleet(spec, password=password, count=count, base_address=base_address, onvif=onvif)
+    fleet = Fleet(
+        spec, password=password, count=count, base_address=base_address, onvif=onvif, wildcard=wildcard
+    )
     async with fleet:
         config = fleet.write_config(out_dir / "camwatch.yaml", state=out_dir.absolute() / "camwatch.db")
         first, last = fleet.cameras[0].address, fleet.cameras[-1].address
-        ports = f"RTSP :{spec.rtsp_port}" + (f", ONVIF :{spec.onvif_port}" if fleet.onvif else "")
+        ports = f"RTSP :{spec.rtsp_port}" + (" on the wildcard address" if wildcard else "")
+        ports += f", ONVIF :{spec.onvif_port}" if fleet.onvif else ""
         print(f"simulating {len(fleet.cameras)} cameras on {first} .. {last} ({ports})")
         print(f"inventory: {out_dir / 'cameras.yaml'}")
         print(f"config: {config}")

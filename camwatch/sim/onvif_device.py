@@ -20,6 +20,8 @@ from xml.sax.saxutils import escape, unescape
 from aiohttp import web
 
 from camwatch.sim.h264 import stills
+from camwatch.sim.onvif_events import OPERATIONS as EVENT_OPERATIONS
+from camwatch.sim.onvif_events import EventBoard, events_capability
 from camwatch.sim.rtsp_server import REALM, check_authorization
 
 FaultMode = Literal["hang", "slow", "malformed", "xxe", "billion_laughs", "http500"]
@@ -57,6 +59,8 @@ class OnvifDevice:
     # ask for the login. A Digest nonce is good only on the connection it was given on.
     picture: str = "live"
     snapshot_auth: Literal["digest", "basic"] = "digest"
+    # Its event service (PullPoint): the conditions its on-board analytics report, changed by tests.
+    events: EventBoard = field(default_factory=EventBoard, compare=False, repr=False)
 
 
 DeviceLookup = Callable[[str, int], OnvifDevice | None]
@@ -100,7 +104,7 @@ _SERVICE = (
 )
 _CAPABILITIES = (
     "<tds:GetCapabilitiesResponse><tds:Capabilities>"
-    "<tt:Device><tt:XAddr>{base}/onvif/device_service</tt:XAddr></tt:Device>"
+    "<tt:Device><tt:XAddr>{base}/onvif/device_service</tt:XAddr></tt:Device>{events}"
     "<tt:Media><tt:XAddr>{base}/onvif/media_service</tt:XAddr><tt:StreamingCapabilities>"
     "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP>"
     "</tt:StreamingCapabilities></tt:Media>{ptz}</tds:Capabilities></tds:GetCapabilitiesResponse>"
@@ -209,7 +213,11 @@ def _fault(code: str, subcode: str, reason: str) -> str:
 
 
 def _services(device: OnvifDevice, base: str) -> str:
-    services = [(_NS["tds"], "device_service"), (_NS["trt"], "media_service")]
+    services = [
+        (_NS["tds"], "device_service"),
+        (_NS["trt"], "media_service"),
+        ("http://www.onvif.org/ver10/events/wsdl", "event_service"),
+    ]
     if device.ptz:
         services.append((_NS["tptz"], "ptz_service"))
     body = "".join(_SERVICE.format(ns=ns, xaddr=f"{base}/onvif/{path}") for ns, path in services)
@@ -231,7 +239,7 @@ def _reply_body(device: OnvifDevice, operation: str, request_xml: str, base: str
             return 200, _services(device, base)
         case "GetCapabilities":
             ptz = f"<tt:PTZ><tt:XAddr>{base}/onvif/ptz_service</tt:XAddr></tt:PTZ>" if device.ptz else ""
-            return 200, _CAPABILITIES.format(base=base, ptz=ptz)
+            return 200, _CAPABILITIES.format(base=base, ptz=ptz, events=events_capability(base))
         case "GetDeviceInformation":
             return 200, _DEVICE_INFORMATION.format(
                 manufacturer=escape(device.manufacturer),
@@ -322,6 +330,12 @@ def make_app(lookup: DeviceLookup) -> web.Application:
             status, body = 400, _fault("Sender", "InvalidArgVal", "no SOAP body")
         elif match[1] not in _UNAUTHENTICATED and not _authorized(device, request_xml):
             status, body = device.auth_status, _fault("Sender", "NotAuthorized", "Sender not authorized")
+        elif match[1] in EVENT_OPERATIONS:
+            status, reply = await device.events.reply(
+                match[1], request_xml, request.path, f"http://{request.host}", closing
+            )
+            soap = "application/soap+xml"
+            return web.Response(status=status, text=reply, content_type=soap, charset="utf-8")
         else:
             status, body = _reply_body(device, match[1], request_xml, f"http://{request.host}")
         status, reply = _faulty_reply(device, status, _ENVELOPE.format(body=body))

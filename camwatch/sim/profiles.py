@@ -32,6 +32,10 @@ Behaviour = Literal[
     "no_video",
 ]
 OnvifFault = Literal["hang", "slow", "malformed", "xxe", "billion_laughs", "http500"]
+# What a camera's own analytics can report (camwatch/sim/onvif_events.py).
+CameraEvent = Literal[
+    "tamper", "signal_loss", "scene_change", "too_blurry", "too_dark", "too_bright", "storage_failure"
+]
 GroupLabel = Literal["site", "switch", "fibre", "power"]
 DEFAULT_PROFILE = Path(str(resources.files("camwatch.sim") / "default_fleet.yaml"))
 # Road classes a camera is put on when reading an OSM-style layer with a ``highway`` column.
@@ -96,6 +100,8 @@ class FaultProfile(Frozen):
     # The inventory gives these cameras a snapshot_url (served by their ONVIF device): a Hikvision or Dahua
     # path, or ``onvif`` (GetSnapshotUri).
     snapshot: Literal["isapi", "dahua", "onvif"] | None = None
+    # Conditions these cameras' own analytics report over ONVIF events from the start (e.g. tamper).
+    camera_events: tuple[CameraEvent, ...] = ()
 
     @model_validator(mode="after")
     def _one_size(self) -> FaultProfile:
@@ -185,6 +191,17 @@ class GbFleetSpec(Frozen):
         return self
 
 
+class RecorderFleetSpec(Frozen):
+    """Simulated recorders holding the footage of the first healthy cameras: an ONVIF Profile G recorder
+    (``onvif`` channels, the first three stopped, with a gap, with short retention) and a Hikvision ISAPI NVR
+    (``isapi`` channels) whose second disk failed when ``failed_disk``. Sound footage goes back ``kept``."""
+
+    onvif: int = Field(6, ge=0, le=256)
+    isapi: int = Field(4, ge=0, le=256)
+    failed_disk: bool = True
+    kept: Duration = 40 * 86400.0
+
+
 class FleetSpec(Frozen):
     count: int = Field(300, ge=1)
     seed: int = 1
@@ -198,6 +215,7 @@ class FleetSpec(Frozen):
     profiles: tuple[FaultProfile, ...] = ()
     outages: tuple[GroupOutage, ...] = ()
     gb28181: GbFleetSpec | None = None
+    recorders: RecorderFleetSpec | None = None
 
     @model_validator(mode="after")
     def _profiles(self) -> FleetSpec:
@@ -268,6 +286,7 @@ class SimCamera:
     vendor: str
     model: str
     police_station: str = ""
+    camera_events: tuple[str, ...] = ()
 
     def label(self, name: str) -> str:
         value: str = getattr(self, name)
@@ -470,6 +489,7 @@ def plan(spec: FleetSpec, *, count: int | None = None, base_address: str = "127.
                 onvif_fault=profile.onvif_fault,
                 auth=profile.auth,
                 snapshot=profile.snapshot,
+                camera_events=profile.camera_events,
                 lat=round(lat, 7),
                 lon=round(lon, 7),
                 direction=round((bearing + 360.0 * (i % topo.site) / topo.site) % 360, 1),

@@ -380,6 +380,11 @@ _CONNECTION_KINDS: dict[str, type[RtspConnection]] = {
 }
 
 
+def protocol_for(server: RtspFleetServer, camera: RtspCamera) -> RtspConnection:
+    """A new connection protocol for ``camera``, behaving as its ``behaviour`` says."""
+    return _CONNECTION_KINDS[camera.behaviour](server, camera)
+
+
 def listening_socket(address: str, port: int, *, backlog: int = 128) -> socket.socket:
     """A non-blocking listening TCP socket on ``address:port`` (numeric, so no resolver call)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -407,7 +412,7 @@ class RtspFleetServer:
         if camera.id in self._listeners:
             return
         sock = listening_socket(camera.address, camera.port)
-        factory = partial(_CONNECTION_KINDS[camera.behaviour], self, camera)
+        factory = partial(protocol_for, self, camera)
         self._listeners[camera.id] = await asyncio.get_running_loop().create_server(factory, sock=sock)
 
     def close(self, camera_id: str) -> None:

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from camwatch.config.models import PictureChecks
-from camwatch.monitor.faults import PICTURE_FAULTS
+from camwatch.monitor.faults import PICTURE_FAULTS, ordered
 from camwatch.monitor.picture import faults as picture_faults
 from camwatch.monitor.picture import osd, scene
 
@@ -83,7 +83,8 @@ class VideoVerdict:
 
     @property
     def healthy(self) -> bool:
-        return not self.faults
+        """Whether the picture is sound: a device fault (``mono_by_day``) leaves it so."""
+        return not any(f in PICTURE_FAULTS for f in self.faults)
 
 
 def picture(frame_bgr: np.ndarray, pts: float) -> Picture:
@@ -281,6 +282,7 @@ def assess(
     judge_moved: bool = True,
     decode_error_ratio: float = 0.0,
     lumas: Sequence[float] = (),
+    period: str | None = None,
 ) -> VideoVerdict:
     """Faults of one check from its pictures in PTS order; the last picture stands for the current view.
 
@@ -291,7 +293,9 @@ def assess(
     against the camera's ``reference`` scene, and not on a black picture, which shows no scene at all.
     A recorder's "no video" screen (``signal_lost``) shows no view either. ``decode_error_ratio``: the share
     of the check's frames in error (``corrupted``); ``lumas``: mean luma of consecutive frames, where the
-    probe decoded some (``flicker``).
+    probe decoded some (``flicker``). ``period``: ``day``, ``night`` or ``twilight`` at the camera when the
+    pictures were taken (``camwatch.monitor.daylight``), for ``mono_by_day``; ``None``: not judged. A
+    picture that shows no sound view (black, a "no video" screen, covered, frozen) tells nothing of it.
     """
     if not pictures:
         raise ValueError("assess needs at least one picture")
@@ -340,7 +344,13 @@ def assess(
             # A colour cast leaves the structure intact: a turned camera is still worth telling.
             sound = judge_moved and found <= {"color_cast", *_SOUND_VIEW}
             found.update(scene.scene_faults(comparison, settings, sound=sound))
-    faults = tuple(f for f in PICTURE_FAULTS if f in found)  # most severe first
+    if (
+        period is not None
+        and not found & {"black", "signal_lost", "occluded", "frozen"}
+        and picture_faults.is_mono_by_day(last, period, settings.noise_max)
+    ):
+        found.add("mono_by_day")
+    faults = ordered(found)  # most severe first
     return VideoVerdict(
         fps=fps,
         luma=level,

@@ -28,6 +28,11 @@ _SCREEN_SHARE, _SCREEN_LEVELS = 0.7, 4.0
 # Its message sits in the middle of the screen (rows 3-5, columns 4-11 of the 16 x 9 grid), where a camera's
 # OSD lines never are (they run along the edges).
 _MESSAGE_ROWS, _MESSAGE_COLUMNS = slice(3, 6), slice(4, 12)
+# The field is judged away from the message and from the grid's top and bottom rows, where a recorder's
+# channel name and clock run: those lines and a large message can cover a third of a screen.
+_FIELD_BLOCKS = np.ones((GRID_ROWS, GRID_COLUMNS), bool)
+_FIELD_BLOCKS[_MESSAGE_ROWS, _MESSAGE_COLUMNS] = False
+_FIELD_BLOCKS[[0, -1], :] = False
 # A block holds text when its grey levels spread at least this much.
 _TEXT_STD = 20.0
 # The field is the recorder's blue (blue channel this far above both others) or black (luma below this).
@@ -59,6 +64,15 @@ _SHIFT_RESPONSE = 0.1
 # Moves whose directions all agree this closely (cosine) are a steady pan, not a shake.
 _STEADY_PAN = 0.9
 
+# --- mono_by_day (ICR异常) --------------------------------------------------------------------------------
+# A scene lit for colour: a mean grey level at or above this (a camera leaves its colour mode only once its
+# light gets low, and an infrared picture by its illuminator alone falls off to dark around its lit middle).
+_DAYLIGHT_LUMA = 62.0
+# A night view too dark for colour: a mean grey level below this, with noise of at least this share of
+# ``noise_max`` (a colour camera gaining up in the dark; one in its infrared mode sees by its illuminator,
+# and a lit street by its lamps, with the noise of a lit picture).
+_NIGHT_LUMA, _NIGHT_NOISE = 62.0, 0.75
+
 # --- exposure and contrast --------------------------------------------------------------------------------
 # Percentiles over the grid's blocks (16 x 9) of each block's median grey level.
 _LOW_PCT, _HIGH_PCT = 5, 95
@@ -70,18 +84,20 @@ def screen_field(pic: Picture) -> str | None:
 
     Physical reason: such a screen is drawn, not filmed. Most of it is one exact colour without any sensor
     noise or illumination gradient (a covered lens or a blank wall keeps both), and its message ("NO VIDEO",
-    "无视频信号") is centred, where no camera OSD line is. A black field with a message is told from a black
-    picture by that message; the field's colour is the recorders' blue or black.
+    "无视频信号") is centred, where no camera OSD line is. The field is judged outside the message and the
+    top and bottom rows, where the recorder's own channel name and clock lines run. A black field with a
+    message is told from a black picture by that message; the field's colour is the recorders' blue or
+    black.
     """
     grey = pic.grey.astype(np.float32)
     grid = blocks(grey)
     spread, level = grid.std(axis=2), grid.mean(axis=2)
     flat = spread < _SCREEN_FLAT_STD
-    if flat.mean() < _SCREEN_SHARE:
+    if flat[_FIELD_BLOCKS].mean() < _SCREEN_SHARE:
         return None
-    middle = float(np.median(level[flat]))
+    middle = float(np.median(level[flat & _FIELD_BLOCKS]))
     field = flat & (np.abs(level - middle) <= _SCREEN_LEVELS)
-    if field.mean() < _SCREEN_SHARE:
+    if field[_FIELD_BLOCKS].mean() < _SCREEN_SHARE:
         return None
     if not (spread[_MESSAGE_ROWS, _MESSAGE_COLUMNS] >= _TEXT_STD).any():
         return None
@@ -333,3 +349,23 @@ def is_flickering(lumas: Sequence[float], depth_min: float) -> bool:
     changes once, over seconds, and consecutive frames agree.
     """
     return flicker_depth(lumas) >= depth_min
+
+
+def is_mono_by_day(pic: Picture, period: str, noise_max: float) -> bool:
+    """ICR异常 / 黑白: in daylight (``period`` ``day``) a lit picture without any chroma (``infrared``); at
+    night a dark colour picture with heavy noise. ``twilight`` is never judged.
+
+    Physical reason: a camera's day/night switch swings its IR-cut filter out and drops the chroma once its
+    scene gets too dark for colour, and back at daybreak. A picture in that mode at noon with the scene well
+    lit is a switch stuck (ICR, 日夜切换) or a light sensor fooled; a dim grey picture in daytime may be a
+    dark place (an underpass, a stairwell) where the camera rightly went to its night mode, so light is
+    asked for as well. The other way round, a camera that never switches stays in colour through the night
+    and runs its gain up: a dark colour picture full of noise, where its infrared mode would show the view
+    by its illuminator.
+    """
+    level = float(pic.grey.mean())
+    if period == "day":
+        return level >= _DAYLIGHT_LUMA and infrared(pic)
+    if period == "night":
+        return level < _NIGHT_LUMA and not infrared(pic) and noise_level(pic) >= _NIGHT_NOISE * noise_max
+    return False

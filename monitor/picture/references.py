@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from camwatch.config.models import PictureChecks
+from camwatch.monitor.faults import PICTURE_FAULTS
 from camwatch.monitor.picture import analysis, scene
 from camwatch.monitor.probes.base import OK, BaselineStore, ProbeResult, Transient
 
@@ -49,8 +50,9 @@ class Judged:
 
     @property
     def worst(self) -> str | None:
-        """The most severe fault found, if any."""
-        return self.verdict.faults[0] if self.verdict.faults else None
+        """The most severe picture fault found, if any: a device fault (``mono_by_day``) leaves the check
+        a success."""
+        return next((f for f in self.verdict.faults if f in PICTURE_FAULTS), None)
 
     def result(
         self, probe: str, duration: float, values: Mapping[str, float], details: Mapping[str, Any]
@@ -85,11 +87,13 @@ def judge(
     interval: float | None = None,
     decode_error_ratio: float = 0.0,
     lumas: Sequence[float] = (),
+    period: str | None = None,
 ) -> Judged:
     """Assess ``pictures`` against the camera's baseline and reference scene (stored under ``keys``), then
     learn from the verdict: the baseline from a healthy check, the reference scene with weight
     ``settings.scene_refresh``. ``alive``: the share of the picture whose sensor noise changed between
-    consecutive frames, where the probe measured it (a live static scene is not frozen).
+    consecutive frames, where the probe measured it (a live static scene is not frozen). ``period``: day or
+    night at the camera (``camwatch.monitor.daylight``), for ``mono_by_day``; ``None``: not judged.
 
     A still picture with no sensor life is all one check can see of a frozen source, and of a static scene
     whose encoder or denoiser wipes the sensor noise. Minutes tell them apart: a frozen source shows the same
@@ -116,6 +120,7 @@ def judge(
         judge_moved=own is not None,
         decode_error_ratio=decode_error_ratio,
         lumas=lumas,
+        period=period,
     )
     verdict, renewed = _second_look(
         verdict, pictures[-1], baselines, camera_id, f"{scene_key}:previous", settings, interval

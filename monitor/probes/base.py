@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from camwatch.config.models import Camera, ProbeSchedule
+from camwatch.monitor.daylight import LocalClock, Period
 from camwatch.monitor.faults import PICTURE_FAULTS
 
 if TYPE_CHECKING:
@@ -114,6 +115,9 @@ class ProbeContext:
     previous: Mapping[str, ProbeResult] = field(default_factory=dict)
     # Optional sink for analysed frames (fault snapshots); signature (camera_id, jpeg_bytes, fault|None).
     snapshot_sink: Callable[[str, bytes, str | None], None] | None = None
+    # The wall clock and fleet zone for what is judged by a camera's local time (day or night:
+    # ``mono_by_day``). None: not judged (a check whose caller does not say when and where it runs).
+    local_clock: LocalClock | None = None
     # What probes keep between runs, from the owner of this run (default: nothing kept past this probe).
     caches: ProbeCaches = field(default_factory=ProbeCaches)
     # The running GB/T 28181 upper platform (``gb28181:``), set by the service: a channel's recorder is the
@@ -123,6 +127,11 @@ class ProbeContext:
     @property
     def timeout(self) -> float:
         return self.settings.timeout
+
+    def period(self, camera: Camera) -> Period | None:
+        """Day, night or twilight at ``camera`` now (``camwatch.monitor.daylight``); ``None`` without a
+        local clock."""
+        return self.local_clock.period(camera) if self.local_clock is not None else None
 
 
 ProbeFn = Callable[[Camera, ProbeContext], Awaitable[ProbeResult]]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
@@ -33,7 +33,10 @@ NAMESPACE = "http://www.hikvision.com/ver20/XMLSchema"
 PAGE = 40
 MIB = 1024 * 1024
 # Disk states in which a disk records; ``property`` RO (read-only) is a fault whatever the state.
-_SOUND_DISKS = frozenset({"ok", "idle", "sleep", "sleeping"})
+_SOUND_DISKS = frozenset({"ok", "idle", "sleep", "sleeping", "full"})
+# Less free space than this is a full disk: with overwrite on the NVR deletes its oldest footage, with
+# overwrite off it stops recording (a storage fault).
+FULL_BELOW = 256 * 1024 * 1024
 
 
 class IsapiFailed(Exception):
@@ -58,10 +61,16 @@ class Disk:
     read_only: bool
     capacity_bytes: float | None
     free_bytes: float | None
+    overwrite: bool | None = None  # the recorder's overwrite setting, read only when a disk is full
+
+    @property
+    def full(self) -> bool:
+        return self.status.lower() == "full" or (self.free_bytes is not None and self.free_bytes < FULL_BELOW)
 
     @property
     def ok(self) -> bool:
-        return self.status.lower() in _SOUND_DISKS and not self.read_only
+        sound = self.status.lower() in _SOUND_DISKS and not self.read_only
+        return sound and not (self.full and self.overwrite is False)
 
 
 def _local(tag: str) -> str:
@@ -209,6 +218,25 @@ async def disks(client: Client, max_disks: int = 64) -> list[Disk]:
                     )
                 )
     return found
+
+
+async def with_overwrite(client: Client, found: list[Disk]) -> list[Disk]:
+    """``found`` with the recorder's overwrite setting (``/ISAPI/ContentMgmt/Storage/extension``,
+    ``overwrite``); a recorder without that resource overwrites (the NVRs' default), as do unreadable ones."""
+    try:
+        root = parse_xml(await client.request("GET", "/ISAPI/ContentMgmt/Storage/extension"))
+    except IsapiFailed as exc:
+        if exc.status == NOT_FOUND:
+            return found
+        raise
+    text = (_text(root, "overwrite") or "").lower()
+    if text not in ("true", "false"):
+        return found
+    overwrite = text == "true"
+    # A full disk that does not overwrite says so in its status (``full``), whatever the NVR wrote.
+    return [
+        replace(d, overwrite=overwrite, status=d.status if overwrite or not d.full else "full") for d in found
+    ]
 
 
 def search_body(search_id: str, track: int, start: str, end: str, position: int, count: int) -> bytes:

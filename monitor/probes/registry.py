@@ -25,7 +25,7 @@ from camwatch.config.models import (
     SnapshotSettings,
     VideoSettings,
 )
-from camwatch.monitor.faults import BY_NAME, PICTURE_FAULTS
+from camwatch.monitor.faults import BY_NAME, JUDGED_ON_PICTURE
 from camwatch.monitor.probes.base import ProbeContext, ProbeFn, ProbeResult
 
 
@@ -72,6 +72,10 @@ VALUES: dict[str, Value] = {
     ),
     "recording_gaps_24h": Value(
         "camwatch_recording_gaps_24h", "Gaps longer than monitor.recording.gap in the last 24 hours."
+    ),
+    "recording_retention_target_seconds": Value(
+        "camwatch_recording_retention_target_seconds",
+        "The camera's retention target (monitor.recording.retention, by site category and area).",
     ),
 }
 
@@ -163,7 +167,7 @@ SPECS: tuple[ProbeSpec, ...] = (
         liveness=True,
         gate="snapshot_concurrency",
         needs_up=True,
-        faults=PICTURE_FAULTS,
+        faults=JUDGED_ON_PICTURE,
         values=("snapshot_luma", "snapshot_sharpness", "snapshot_scene_match", "snapshot_bytes"),
     ),
     ProbeSpec(
@@ -172,7 +176,7 @@ SPECS: tuple[ProbeSpec, ...] = (
         lambda c: "streams" in c.addresses,
         gate="video_concurrency",
         needs_up=True,
-        faults=PICTURE_FAULTS,
+        faults=JUDGED_ON_PICTURE,
         values=("fps", "luma", "sharpness", "scene_match", "decode_error_ratio"),
     ),
     ProbeSpec(
@@ -187,6 +191,7 @@ SPECS: tuple[ProbeSpec, ...] = (
             "recording_seconds_24h",
             "recording_last_age_seconds",
             "recording_gaps_24h",
+            "recording_retention_target_seconds",
         ),
         exports=("disks",),
     ),
@@ -201,6 +206,16 @@ SOURCES: tuple[ProbeSpec, ...] = (
         reports_in=True,
         configured=lambda config: config.gb28181 is not None,
         debounced_at_source=True,
+    ),
+    # The camera's own analytics (ONVIF events, monitor/onvif_events): its subscription's health, and the
+    # storage failure it reports.
+    ProbeSpec(
+        "onvif_events",
+        None,
+        lambda c: "onvif_host" in c.addresses,
+        reports_in=True,
+        configured=lambda config: config.monitor.onvif_events.enabled,
+        faults=("storage_fault",),
     ),
 )
 SPEC = {s.name: s for s in SPECS}

@@ -225,6 +225,8 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
 
     # No frame rate from two stills.
     keys = (BASELINE_KEY, SCENE_KEY)
+    # When the pictures were taken, at the camera: judged on its local day and night (mono_by_day).
+    period = ctx.period(camera)
     judged = references.judge(
         pictures,
         fps=0.0,
@@ -234,6 +236,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         keys=keys,
         alive=alive,
         interval=settings.interval,
+        period=period,
     )
     verdict = judged.verdict
     if ctx.snapshot_sink is not None:
@@ -247,5 +250,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     if compared is not None and compared.match is not None:
         values["snapshot_scene_match"] = compared.match
     source = "onvif" if camera.snapshot_url == "onvif" else "url"
-    details = {"source": source, "seconds_apart": round(gap, 3)}
+    details: dict[str, object] = {"source": source, "seconds_apart": round(gap, 3)}
+    if period is not None:
+        details["period"] = period
     return judged.result(NAME, time.monotonic() - started, values, details)

@@ -551,6 +551,8 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         )
 
     keys = (BASELINE_KEY, SCENE_KEY)
+    # When the pictures were taken, at the camera: judged on its local day and night (mono_by_day).
+    period = ctx.period(camera)
     judged = references.judge(
         got.pictures,
         fps=got.fps,
@@ -562,6 +564,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         interval=settings.interval,
         decode_error_ratio=ratio,
         lumas=got.lumas,
+        period=period,
     )
     verdict = judged.verdict
     if ctx.snapshot_sink is not None:
@@ -581,6 +584,8 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         "height": got.height,
         "pictures": len(got.pictures),
     }
+    if period is not None:
+        details["period"] = period
     compared = verdict.scene_comparison
     if compared is not None:
         details["scene_texture_lost"] = compared.texture_lost

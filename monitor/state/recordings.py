@@ -3,7 +3,9 @@
 Each recording check says how much footage the recorder holds for the 24 hours before it; a day's row sums
 those answers (``seconds``) and counts them (``samples``), so the day's integrity is ``seconds ÷ (samples ×
 86,400)`` — the mean of its checks — and a month's is the same sums over its days. Rows are written with the
-store's batch.
+store's batch. A check whose 24 hours touch a maintenance window of its camera is not kept (the service
+decides): maintenance hours count neither as recorded nor as due, and every other hour is still covered by
+the checks before the window and those a day after it.
 """
 
 from __future__ import annotations

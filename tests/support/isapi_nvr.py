@@ -56,6 +56,7 @@ class Nvr:
     searches: int = 0
     unauthorised: int = 0
     redirect_to: str | None = None  # answer every request with a redirect there
+    overwrite: bool | None = True  # None: no /ISAPI/ContentMgmt/Storage/extension (404)
     _nonce: str = field(default_factory=lambda: os.urandom(8).hex())
 
     # --- time ---------------------------------------------------------------------------------------------
@@ -113,6 +114,16 @@ class Nvr:
         )
         return web.Response(body=body.encode(), content_type="application/xml")
 
+    async def _extension(self, request: web.Request) -> web.Response:
+        if self.overwrite is None:
+            raise web.HTTPNotFound()
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><StorageExtension version="2.0" xmlns="{NS}">'
+            f"<overwrite>{str(self.overwrite).lower()}</overwrite><eSATAFunction>record</eSATAFunction>"
+            "</StorageExtension>"
+        )
+        return web.Response(body=body.encode(), content_type="application/xml")
+
     async def _search(self, request: web.Request) -> web.Response:
         self.searches += 1
         root = ET.fromstring(await request.read())
@@ -160,6 +171,7 @@ class Nvr:
         app.router.add_get("/ISAPI/System/time", self._time)
         app.router.add_get("/ISAPI/ContentMgmt/Storage", self._storage)
         app.router.add_post("/ISAPI/ContentMgmt/search", self._search)
+        app.router.add_get("/ISAPI/ContentMgmt/Storage/extension", self._extension)
         return app
 
 

@@ -9,11 +9,14 @@ served live by the GStreamer RTSP test server with sensor noise and an OSD, like
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
 
+from camwatch.monitor.daylight import LocalClock
 from support.vqd_corpus import (
     DAY_NOISE,
     DUSK_NOISE,
@@ -22,11 +25,14 @@ from support.vqd_corpus import (
     NIGHT_NOISE,
     OSDS,
     PHOTOS,
+    VARIANT_OSDS,
     WIDTH,
     Stream,
     _noisy,
     _osd,
     _still,
+    dusk,
+    infrared,
     load_photo,
 )
 
@@ -41,18 +47,45 @@ NEW_FAULTS = (
     "stripes",
     "jitter",
     "flicker",
+    "mono_by_day",
 )
 # scikit-image's grey photographs.
 GREY = frozenset({"camera", "gravel", "brick", "coins"})
-LOOK_ALIKES = ("fog", "snow", "zebra", "fence", "trees", "sodium", "traffic", "bright_sky")
+LOOK_ALIKES = (
+    "fog", "snow", "zebra", "fence", "trees", "sodium", "traffic", "bright_sky", "ir_night", "mono_dusk",
+)  # fmt: skip
+# When each kind of view is checked, on the local clock of its camera (no position: civil hours, see
+# camwatch.monitor.daylight): a colour camera stuck in black and white at noon, one left in colour at night,
+# and the healthy views of day and night. A grey photograph is what an infrared camera sends: the views made
+# of one are checked with no clock (day and night not judged), as are the other fault classes'.
+ZONE = "Asia/Shanghai"
+_SHANGHAI = datetime(2026, 12, 7, tzinfo=ZoneInfo(ZONE))
+NOON, AFTERNOON, MIDNIGHT = (_SHANGHAI.replace(hour=h, minute=m) for h, m in ((12, 0), (15, 0), (23, 30)))
+JUDGED_AT = {"mono_noon": NOON, "colour_night": MIDNIGHT, "ir_night": MIDNIGHT, "sodium": MIDNIGHT}
+# Line noise of an analogue recorder's screen after its encoder, besides none.
+SCREEN_NOISE = 0.012
 
 
-def no_video_screen(field: tuple[int, int, int], message: str, scale: float) -> np.ndarray:
-    """A recorder's own screen: one flat colour (BGR) with its message centred."""
+def local_clock(stream: Stream) -> LocalClock | None:
+    """The clock ``stream``'s checks are judged by (``JUDGED_AT``; a healthy colour view at noon, a dim grey
+    one in the afternoon), ``None`` for a grey photograph's views and the other fault classes."""
+    if stream.label not in ("ok", "mono_by_day") or stream.name.endswith(tuple(GREY)):
+        return None
+    at = JUDGED_AT.get(stream.kind, AFTERNOON if stream.kind == "mono_dusk" else NOON)
+    return LocalClock(ZONE, lambda: at.timestamp())
+
+
+def monochrome(image: np.ndarray) -> np.ndarray:
+    """The picture without its chroma, as a camera in its infrared (night) mode sends it."""
+    return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+
+
+def no_video_screen(field: tuple[int, int, int], message: str, scale: float, rise: int = 0) -> np.ndarray:
+    """A recorder's own screen: one flat colour (BGR) with its message centred (``rise`` pixels above)."""
     screen = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     screen[:] = field
     (w, h), _ = cv2.getTextSize(message, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
-    at = ((WIDTH - w) // 2, (HEIGHT + h) // 2)
+    at = ((WIDTH - w) // 2, (HEIGHT + h) // 2 - rise)
     cv2.putText(screen, message, at, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 2, cv2.LINE_AA)
     return screen
 
@@ -193,22 +226,34 @@ def build(directory: Path) -> list[Stream]:
             Stream(name, label, kind, chain + (_osd(OSDS[index % len(OSDS)], title) if osd else ""))
         )
 
-    for i, (field, message, scale) in enumerate(
-        (
-            ((200, 40, 0), "NO VIDEO", 1.4),
-            ((160, 60, 20), "VIDEO LOSS", 1.0),
-            ((0, 0, 0), "NO SIGNAL", 1.2),
-            ((8, 8, 8), "NO VIDEO", 0.9),
-        )
-    ):
-        # Drawn by the recorder: no sensor noise; its channel name line stays over it.
-        add(
-            f"signal_lost_{i}",
-            "signal_lost",
-            "signal_lost",
-            _still(save(f"lost_{i}", no_video_screen(field, message, scale))),
-            i,
-        )
+    # Recorders' screens: blues and blacks, messages of several sizes a little above or below the middle,
+    # the channel name line in every corner, without noise or with an analogue line's.
+    screens = (
+        ((200, 40, 0), "NO VIDEO", 1.4, 0),
+        ((160, 60, 20), "VIDEO LOSS", 1.0, 30),
+        ((255, 0, 0), "NO SIGNAL", 1.1, -25),
+        ((0, 0, 0), "NO SIGNAL", 1.2, 0),
+        ((8, 8, 8), "NO VIDEO", 0.9, -30),
+        ((180, 30, 10), "VIDEO LOST", 1.6, 20),
+        ((16, 16, 16), "NO CAMERA", 1.0, 25),
+        ((220, 90, 30), "NO VIDEO INPUT", 0.9, -15),
+        ((4, 4, 4), "VIDEO LOSS", 1.3, -10),
+        ((140, 20, 0), "CH 3 NO SIGNAL", 0.8, 10),
+    )
+    for i, (field, message, scale, rise) in enumerate(screens):
+        for j, noise in enumerate((0.0, SCREEN_NOISE)):
+            # Drawn by the recorder: no sensor noise; its channel name line stays over it.
+            still = _still(save(f"lost_{i}", no_video_screen(field, message, scale, rise)))
+            chain = _noisy(still, noise) if noise else still
+            k = i + j * len(screens)
+            streams.append(
+                Stream(
+                    f"signal_lost_{k}",
+                    "signal_lost",
+                    "signal_lost",
+                    chain + _osd((*OSDS, *VARIANT_OSDS)[k % 8], "CAMERA " + str(k), clock=bool(j)),
+                )
+            )
 
     for i, photo in enumerate(photos):
         for strength, share in (("light", 0.06), ("heavy", 0.2)):
@@ -254,6 +299,17 @@ def build(directory: Path) -> list[Stream]:
             )
             add(f"flicker_{strength}_{photo}", "flicker", "flicker", chain, i)
 
+    # ICR异常: colour photographs sent without chroma at noon, and dark ones left in colour, gaining up into
+    # heavy noise, at midnight.
+    for i, photo in enumerate(p for p in photos if p not in GREY):
+        base = load_photo(photo)
+        for j, noise in enumerate(noises):
+            chain = _noisy(_still(save(f"mono_{photo}", monochrome(base))), noise)
+            add(f"mono_by_day_noon_{j}_{photo}", "mono_by_day", "mono_noon", chain, i + j)
+        for strength, (gain, noise) in (("gaining", (0.3, 0.2)), ("grainy", (0.22, 0.3))):
+            chain = _noisy(_still(save(f"night_{strength}_{photo}", dusk(base, gain))), noise)
+            add(f"mono_by_day_night_{strength}_{photo}", "mono_by_day", "colour_night", chain, i)
+
     # Healthy look-alikes, each over several photographs and noise levels.
     for i, photo in enumerate(photos):
         base = load_photo(photo)
@@ -267,9 +323,12 @@ def build(directory: Path) -> list[Stream]:
                 "sodium": _still(save(f"sodium_{photo}", sodium_street(base))),
                 "traffic": _traffic(_still(save(f"traffic_{photo}", base))),
                 "bright_sky": _still(save(f"sky_{photo}", bright_sky(base))),
+                # The right modes: infrared by night, and black and white in a dim place by day.
+                "ir_night": _still(save(f"ir_{photo}", infrared(base))),
+                "mono_dusk": _still(save(f"mono_dusk_{photo}", monochrome(dusk(base, 0.5)))),
             }
             for kind, chain in looks.items():
-                level = NIGHT_NOISE if kind == "sodium" and j else noise
+                level = NIGHT_NOISE if kind in ("sodium", "ir_night") and j else noise
                 add(f"ok_{kind}_{j}_{photo}", "ok", kind, _noisy(chain, level), i + j)
     return streams
 
