@@ -169,6 +169,8 @@ class History:
     clusters: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     # Per camera: (recording checks, seconds of footage they found in their 24 hours) over the period's days.
     recorded: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # Per camera: (shortest retention any check found in the period, the last day's shortest), in seconds.
+    retention: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def read_history(path: Path, period: Period) -> History:
@@ -201,9 +203,13 @@ def read_history(path: Path, period: Period) -> History:
                 excused[cam].append((a, b))
             recorded: dict[str, tuple[int, float]] = {}
             days = (period.first_day.isoformat(), period.last_day.isoformat())
-            for cam, _, samples, footage in store.recorded_days(*days):
+            retention: dict[str, tuple[float, float]] = {}
+            for cam, _, samples, footage, kept in store.recorded_days(*days):  # by camera, then day
                 n, total = recorded.get(cam, (0, 0.0))
                 recorded[cam] = (n + samples, total + footage)
+                if kept is not None:
+                    shortest = min(kept, retention[cam][0]) if cam in retention else kept
+                    retention[cam] = (shortest, kept)
     except UnreadableVersion as exc:
         raise ValueError(f"{path}: cannot read the state database: {exc}") from None  # not "restore it"
     except (sqlite3.DatabaseError, StateError) as exc:
@@ -216,6 +222,7 @@ def read_history(path: Path, period: Period) -> History:
     history.excused = {c: merge(w) for c, w in excused.items()}
     history.clusters = dict(clusters)
     history.recorded = recorded
+    history.retention = retention
     return history
 
 

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 1.0
 # The recording check's value whose daily sums make 录像完整率 (monitor/state/recordings.py).
 RECORDED_24H = "recording_seconds_24h"
+RETENTION = "recording_retention_seconds"
 STATE_CHECK_INTERVAL = 30.0  # seconds: how soon a deleted, replaced or read-only state file is found
 WATCH_INTERVAL = 5.0
 CLUSTER_INTERVAL = 5.0
@@ -223,7 +224,7 @@ class Service:
         for r in results.values():
             if (footage := r.values.get(RECORDED_24H)) is not None and not maintained:  # kept for 录像完整率
                 day = datetime.fromtimestamp(now, ZoneInfo(self.config.reports.timezone)).date().isoformat()
-                self.store.stage_recorded(camera.id, day, footage)
+                self.store.stage_recorded(camera.id, day, footage, r.values.get(RETENTION))
         if transition is not None:
             self.changes_since_coverage += 1
             if self._coverage_model is not None and self.changes_since_coverage >= max(

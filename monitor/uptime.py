@@ -69,6 +69,10 @@ class CameraUptime:
     # The recording checks in the period and the footage they found in their 24 hours (录像完整率).
     recording_checks: int = 0
     recorded: float = 0.0
+    # The shortest retention the recorder reported in the period, and the last day's (seconds; None: no check
+    # said), for the retention table.
+    retention_shortest: float | None = None
+    retention_latest: float | None = None
 
     @property
     def recording_rate(self) -> float | None:
@@ -168,9 +172,16 @@ def camera_uptime(
     )
 
 
-def with_recordings(u: CameraUptime, recorded: tuple[int, float] | None) -> CameraUptime:
-    """``u`` with the period's recording checks (count, footage seconds) of its camera, if any."""
-    return u if recorded is None else replace(u, recording_checks=recorded[0], recorded=recorded[1])
+def with_recordings(
+    u: CameraUptime, recorded: tuple[int, float] | None, retention: tuple[float, float] | None = None
+) -> CameraUptime:
+    """``u`` with the period's recording checks (count, footage seconds) and retention (shortest, latest) of
+    its camera, if any."""
+    if recorded is not None:
+        u = replace(u, recording_checks=recorded[0], recorded=recorded[1])
+    if retention is not None:
+        u = replace(u, retention_shortest=retention[0], retention_latest=retention[1])
+    return u
 
 
 def _cause(t: Transition) -> str:
@@ -255,6 +266,7 @@ def camera_uptimes(cameras: Sequence[Camera], h: History) -> dict[str, CameraUpt
                 h.excused.get(c.id, []),
             ),
             h.recorded.get(c.id),
+            h.retention.get(c.id),
         )
         for c in cameras
     }

@@ -240,3 +240,49 @@ def test_recording_integrity_from_the_days_the_checks_kept(tmp_path):
     # 40 × (645/700 ÷ 0.95) + 40 × 1 + 20 × (0.75 ÷ 0.90) − 3 (its only deduction rule: recording under 80 %)
     expected = 40 * (645 / 700) / 0.95 + 40 + 20 * 0.75 / 0.90 - 3
     assert float(station["score"]) == pytest.approx(expected, abs=0.01)
+
+
+def test_the_retention_table_holds_each_checked_camera_against_its_target(tmp_path):
+    """uptime_retention.csv (state schema 7): each day keeps the shortest retention its checks found; the
+    month shows the shortest and the last day's, against the camera's target, met only when the shortest
+    reached it. Hand-computed: A kept 31 d, then 29.5 d, then 30.5 d against 30 d → shortest 29.5, latest
+    30.5, not met; B (a hotel, 90 d) kept 91 d → met; D was never checked → no row."""
+    config = _month(tmp_path)
+    store = StateStore(tmp_path / "state.db")
+    day = 86_400.0
+    store.stage_recorded("A", "2026-11-03", 86_400.0, 31 * day)
+    store.stage_recorded("A", "2026-11-03", 86_400.0, 29.5 * day)
+    store.stage_recorded("A", "2026-11-04", 86_400.0, 30.5 * day)
+    store.stage_recorded("A", "2026-11-05", 86_400.0)  # a check that could not say: no retention figure
+    store.stage_recorded("A", "2026-10-30", 86_400.0, 1 * day)  # another month: not counted
+    store.stage_recorded("B", "2026-11-10", 86_400.0, 91 * day)
+    store.flush()
+    store.close()
+    path = Path(config)
+    text = path.read_text(encoding="utf-8").replace("host: 10.0.0.2,", "host: 10.0.0.2, site: hotel,")
+    text = text.replace(
+        "monitor: {state: state.db}",
+        "monitor:\n  state: state.db\n  recording:\n    retention: {default: 30d, by_category: {hotel: 90d}}",
+    )
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["report", "uptime", config, "--month", "2026-11", "--out", str(out), "--lang", "en"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {r["camera"]: r for r in _csv(out / "uptime_retention.csv")}
+    assert set(rows) == {"A", "B"}
+    a, b = rows["A"], rows["B"]
+    assert (a["retention_target_days"], a["retention_shortest_days"], a["retention_latest_days"]) == (
+        "30.00",
+        "29.50",
+        "30.50",
+    )
+    assert a["retention_met"] == "no"
+    assert (b["site"], b["retention_target_days"], b["retention_shortest_days"]) == (
+        "hotel",
+        "90.00",
+        "91.00",
+    )
+    assert b["retention_met"] == "yes"
+    assert b["name"] == '\'=HYPERLINK("http://x")'  # a ledger value is data, never a spreadsheet formula

@@ -196,7 +196,7 @@ def test_uptime_reports_keep_hostile_names_as_data(tmp_path: Path) -> None:
         monitor=MonitorSettings(state=tmp_path / "state.db"),
         reports=ReportSettings(),
     )
-    areas_csv, cameras_csv, markdown, xlsx, _ = write_uptime_report(
+    areas_csv, cameras_csv, markdown, xlsx, _, _ = write_uptime_report(
         config, "2026-11", tmp_path / "out", lang="en"
     )
 

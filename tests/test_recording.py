@@ -421,7 +421,7 @@ async def test_end_to_end_through_the_sweep_and_the_service(tmp_path, nvr, gst_r
 
     with StateReader(tmp_path / "state.db") as reader:
         days = reader.recorded_days("2000-01-01", "2999-12-31")
-    assert [(c, n) for c, _, n, _ in days] == [("cam-2", days[0][2])] and days[0][2] >= 1
+    assert [(c, n) for c, _, n, _, _ in days] == [("cam-2", days[0][2])] and days[0][2] >= 1
 
 
 async def test_a_recorder_that_never_answers_is_bounded_by_the_timeout(hanging_port):
@@ -531,5 +531,5 @@ async def test_checks_touching_maintenance_are_not_kept_for_the_recording_rate(t
         await svc.stop()
     with StateReader(tmp_path / "state.db") as reader:
         days = reader.recorded_days("2000-01-01", "2999-12-31")
-    assert sorted((c, n) for c, _, n, _ in days) == [("kept", 1), ("maintained", 1)]
+    assert sorted((c, n) for c, _, n, _, _ in days) == [("kept", 1), ("maintained", 1)]
     assert svc.maintenance_end == {"maintained": pytest.approx(now - 2 * H)}

@@ -62,6 +62,19 @@ CAMERA_COLUMNS = (
     "recording_rate",
 )
 NOT_COUNTED_COLUMNS = ("camera", "name", "county", "township", "village", "police_station", "reason")
+# The retention table (each camera whose recorder was checked, against its legal minimum).
+RETENTION_COLUMNS = (
+    "camera",
+    "name",
+    "county",
+    "township",
+    "village",
+    "site",
+    "retention_target_days",
+    "retention_shortest_days",
+    "retention_latest_days",
+    "retention_met",
+)
 
 # How each numeric column is written: as text in CSV (as before), as a formatted number in XLSX.
 _TEXT = {
@@ -71,6 +84,9 @@ _TEXT = {
     "maintenance_hours": "{:.2f}",
     "offline_hours": "{:.2f}",
     "recording_rate": "{:.6f}",
+    "retention_target_days": "{:.2f}",
+    "retention_shortest_days": "{:.2f}",
+    "retention_latest_days": "{:.2f}",
 }
 _XLSX = {
     "online_rate": PERCENT,
@@ -81,6 +97,9 @@ _XLSX = {
     "recording_rate": PERCENT,
     "online_target": "0%",
     "working_target": "0%",
+    "retention_target_days": "0.0",
+    "retention_shortest_days": "0.0",
+    "retention_latest_days": "0.0",
 }
 
 # The words of this report that office.ZH does not hold: causes (status words and faults), reasons, and the
@@ -89,6 +108,14 @@ ZH_UPTIME = {
     "offline_hours": "离线时长(小时)",
     "main_cause": "主要故障原因",
     "recording_rate": "录像完整率",
+    "Retention": "录像保存天数",
+    "site": "场所",
+    "retention_target_days": "应保存天数",
+    "retention_shortest_days": "本期最短保存天数",
+    "retention_latest_days": "最近保存天数",
+    "retention_met": "是否达标",
+    "yes": "是",
+    "no": "否",
     "reason": "原因",
     "By police_station": "按派出所",
     "contractor": "运维单位",
@@ -204,6 +231,17 @@ def _camera_cells(u: CameraUptime, cam: Camera, t: Callable[[str], str]) -> list
     ]
 
 
+def _retention_cells(u: CameraUptime, cam: Camera, target: float, t: Callable[[str], str]) -> list[object]:
+    """A retention row: the target and the shortest and latest retention the recorder reported, in days;
+    met only when even the shortest reached the target (a legal minimum holds every day, not on average)."""
+    shortest = u.retention_shortest if u.retention_shortest is not None else 0.0
+    latest = u.retention_latest if u.retention_latest is not None else 0.0
+    met = t("yes") if shortest >= target else t("no")
+    day = 86400.0
+    where = [u.camera, cam.name, cam.county, cam.township, cam.village, cam.site]
+    return [*where, target / day, shortest / day, latest / day, met]
+
+
 def _not_counted_cells(n: NotCounted, t: Callable[[str], str]) -> list[object]:
     c = n.camera
     return [c.id, c.name, c.county, c.township, c.village, c.police_station, t(n.reason)]
@@ -221,9 +259,9 @@ def _counties(cameras: Sequence[Camera], lang: str) -> str:
 def write_uptime_report(
     config: Config, month: str | Period, out_dir: Path, *, lang: str = "en", history: History | None = None
 ) -> list[Path]:
-    """Write uptime_areas.csv, uptime_cameras.csv, uptime.md, uptime.xlsx and uptime_not_counted.csv for
-    ``month`` in ``lang`` (``zh`` or ``en``); returns the paths. ``history``: the period's, if read
-    already."""
+    """Write uptime_areas.csv, uptime_cameras.csv, uptime.md, uptime.xlsx, uptime_not_counted.csv and
+    uptime_retention.csv for ``month`` in ``lang`` (``zh`` or ``en``); returns the paths. ``history``: the
+    period's, if read already."""
     result = compute_month(config, month, history)
     out_dir.mkdir(parents=True, exist_ok=True)
     t = translator(lang)
@@ -247,6 +285,15 @@ def write_uptime_report(
     write_csv(cam_csv, camera_header, (_as_text(CAMERA_COLUMNS, r) for r in camera_rows))
     left_csv = out_dir / "uptime_not_counted.csv"
     write_csv(left_csv, left_header, left_rows)
+    retention_header = [t(c) for c in RETENTION_COLUMNS]
+    targets_of = config.monitor.recording.retention
+    retention_rows = [
+        _retention_cells(u, by_id[u.camera], targets_of.target(by_id[u.camera]), t)
+        for u in sorted(result.cameras, key=lambda u: u.camera)
+        if u.retention_shortest is not None
+    ]
+    retention_csv = out_dir / "uptime_retention.csv"
+    write_csv(retention_csv, retention_header, (_as_text(RETENTION_COLUMNS, r) for r in retention_rows))
 
     counted = len(config.cameras) - len(result.not_counted)
     summary: list[list[object]] = [
@@ -268,6 +315,8 @@ def write_uptime_report(
             sheets[t(level)] = (area_header, rows)
     sheets[t("Cameras")] = (camera_header, camera_rows)
     sheets[t("Not counted")] = (left_header, left_rows)
+    if retention_rows:
+        sheets[t("Retention")] = (retention_header, retention_rows)
     formats = {t(c): f for c, f in _XLSX.items()}
     cell_formats = {(t("Summary"), 3): HOURS, (t("Summary"), 4): "0%", (t("Summary"), 5): "0%"}
     xlsx = out_dir / "uptime.xlsx"
@@ -282,7 +331,7 @@ def write_uptime_report(
 
     md = out_dir / "uptime.md"
     md.write_text(_markdown(config, result, t, period, county, zh=lang == "zh"), encoding="utf-8")
-    return [area_csv, cam_csv, md, xlsx, left_csv]
+    return [area_csv, cam_csv, md, xlsx, retention_csv, left_csv]
 
 
 def _ranking_tables(areas: Sequence[AreaUptime], t: Callable[[str], str]) -> list[str]:

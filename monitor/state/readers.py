@@ -77,9 +77,9 @@ class StateReader:
             "SELECT camera, start, end, reason, recorded_by, recorded FROM excuses ORDER BY start, id"
         ).fetchall()
 
-    def recorded_days(self, first_day: str, last_day: str) -> list[tuple[str, str, int, float]]:
-        """(camera, day, samples, seconds) of the recording checks on those days; none in a file older than
-        the table (schema version 5)."""
+    def recorded_days(self, first_day: str, last_day: str) -> list[recordings.RecordedDay]:
+        """(camera, day, samples, seconds, shortest retention) of the recording checks on those days; none
+        in a file older than the table (schema version 5)."""
         if not self._has_table("recorded_days"):
             return []
         return recordings.read(self._conn, first_day, last_day)

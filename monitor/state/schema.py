@@ -170,6 +170,12 @@ def _v6_transition_reason(conn: sqlite3.Connection) -> None:
         _run(conn, "ALTER TABLE transitions ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
 
 
+def _v7_recorded_retention(conn: sqlite3.Connection) -> None:
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(recorded_days)")}
+    if "retention" not in columns:
+        _run(conn, "ALTER TABLE recorded_days ADD COLUMN retention REAL")
+
+
 # In order; ``MIGRATIONS[k].version == k + 1``. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "camera status, transitions, runs, maintenance windows, events", _v1_status_history),
@@ -178,6 +184,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "excused outages (e.g. a utility power cut) left out of the rates", _v4_excuses),
     Migration(5, "recorded footage per camera per day, from the recording checks", _v5_recorded_days),
     Migration(6, "each transition's reason, as the log gave it (fault episodes)", _v6_transition_reason),
+    Migration(7, "the shortest retention the recorder reported each day", _v7_recorded_retention),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

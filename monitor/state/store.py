@@ -118,9 +118,10 @@ class StateStore:
     def stage_event(self, event: Event) -> None:
         self._batch.stage_event(event)
 
-    def stage_recorded(self, camera: str, day: str, seconds: float) -> None:
-        """A recording check's footage in the 24 hours before it, added to ``day`` (local, YYYY-MM-DD)."""
-        self._batch.stage_recorded((camera, day, seconds))
+    def stage_recorded(self, camera: str, day: str, seconds: float, retention: float | None = None) -> None:
+        """A recording check's footage in the 24 hours before it, added to ``day`` (local, YYYY-MM-DD), and
+        the retention it found (the day keeps its shortest)."""
+        self._batch.stage_recorded((camera, day, seconds, retention))
 
     def stage_identity(
         self, camera: str, serial: str, firmware: str, clock_offset: float | None, ts: float
