@@ -17,8 +17,3 @@ NOT_NETWORKED = "not networked"
 def monitored(cameras: Iterable[Camera]) -> tuple[Camera, ...]:
     """The cameras the monitor probes, tracks and exports: every networked one."""
     return tuple(c for c in cameras if c.networked)
-
-
-def not_networked(cameras: Iterable[Camera]) -> tuple[Camera, ...]:
-    """Planning-only cameras (是否联网 = 否)."""
-    return tuple(c for c in cameras if not c.networked)

@@ -245,10 +245,6 @@ def _features(frame: gpd.GeoDataFrame, columns: list[str], *, tiled: bool) -> Ti
     return split(_lean(frame.geometry.to_numpy()), [dumps(props) for props in records])
 
 
-def _constant(style: dict[str, Any]) -> Any:
-    return lambda _feature: style
-
-
 def _add_layer(
     parent: folium.Map | folium.FeatureGroup,
     frame: gpd.GeoDataFrame,

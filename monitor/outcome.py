@@ -26,12 +26,6 @@ STATUS_MEANINGS = {
 VALUE_NAMES = tuple(VALUES)
 
 
-def deciding_probe(camera: Camera) -> str | None:
-    """The result that decides ``up``: the scheduled liveness probe when the camera has one, else a source
-    that reports in (``registry.Plan.deciding``; owners of an inventory keep the plan instead)."""
-    return plan_of(camera).deciding
-
-
 @dataclass(frozen=True, slots=True)
 class CameraResult:
     """One camera's state after a round of probes (the `probe --json` object)."""

@@ -143,22 +143,6 @@ def by_area(rows: pd.DataFrame, scores: pd.DataFrame, needed: Mapping[str, int] 
     )
 
 
-SUGGESTION_COLUMNS = [
-    "id",
-    "lon",
-    "lat",
-    "ledger_crs",
-    "ledger_lon",
-    "ledger_lat",
-    "direction",
-    "hfov",
-    "range",
-    "gain",
-    "area",
-    "covers",
-]
-
-
 def suggestion_table(
     suggestions: gpd.GeoDataFrame, *, ledger_crs: str, kinds: Mapping[str, str]
 ) -> gpd.GeoDataFrame:

@@ -20,7 +20,6 @@ import asyncio
 import base64
 import hashlib
 import itertools
-import math
 import os
 import re
 import time
@@ -349,8 +348,3 @@ class OnvifRecorder:
         await site.start()
         self.host, self.port = host, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return runner
-
-
-def still_recording(since: float) -> Recording:
-    """Footage from ``since`` on, still being written."""
-    return Recording([(since, math.inf)])

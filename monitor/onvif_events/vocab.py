@@ -29,15 +29,6 @@ EVENTS = (
 )
 OTHER = "other"
 EVENT_NAMES = (*EVENTS, OTHER)
-DESCRIPTIONS = {
-    "tamper": "the camera's tamper detector fired (covered, turned, sprayed): tns1:RuleEngine/TamperDetector",
-    "signal_loss": "the camera or encoder lost its video input: tns1:VideoSource/SignalLoss",
-    "scene_change": "the whole view changed: tns1:VideoSource/GlobalSceneChange",
-    "too_blurry": "the camera judges its picture out of focus: tns1:VideoSource/ImageTooBlurry",
-    "too_dark": "the camera judges its picture too dark: tns1:VideoSource/ImageTooDark",
-    "too_bright": "the camera judges its picture too bright: tns1:VideoSource/ImageTooBright",
-    "storage_failure": "its storage (SD card, disk) failed: tns1:Device/HardwareFailure/StorageFailure",
-}
 
 # Topic path (namespace prefixes dropped) → event. A topic matches an entry it starts with, so
 # ``VideoSource/ImageTooBlurry/AnalyticsService`` and ``…/ImagingService`` are both ``too_blurry``.

@@ -46,10 +46,6 @@ _OSD_BOX_BLOCKS, _OSD_ROWS = 12, 3
 _ALIVE_STEP, _ALIVE_PIXELS = 2, 0.02
 # At least this share of the grid alive: the sensor is live, whatever the keyframes show.
 ALIVE_SHARE = 0.3
-# A colour cast tints even the greyest parts of the picture: the 10th percentile of chroma (CIELAB a*b*
-# distance from grey) reaches this, in a hue outside the warm sector (orange to yellow: sunlight, sodium
-# street lamps, skin, brick), which healthy scenes fill with no fault.
-CAST_CHROMA = 18.0
 # A picture with fewer than this share of pixels whose colour channels lie more than this many levels apart
 # is monochrome (``monochrome``): compression leaves an infrared picture's channels within a few levels.
 _MONO_SPREAD, _MONO_SHARE = 16, 0.02

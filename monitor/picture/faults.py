@@ -286,12 +286,6 @@ def is_striped(pic: Picture, stripe_min: float) -> bool:
     return max(band_strength(pic.grey), band_strength(pic.grey.T)) >= stripe_min
 
 
-def view_shift(before: Picture, after: Picture) -> float:
-    """How far (analysis pixels) the whole view moved between two pictures, 0 when no single shift holds."""
-    dx, dy = view_motion(before, after)
-    return float(np.hypot(dx, dy))
-
-
 def view_motion(before: Picture, after: Picture) -> tuple[float, float]:
     """The whole view's move (dx, dy in analysis pixels) between two pictures, (0, 0) when no single shift
     holds.
