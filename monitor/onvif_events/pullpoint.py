@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 from onvif import ONVIFCamera, ONVIFService
-from onvif.definition import SERVICES
 
 from camwatch.config.models import Camera
 from camwatch.config.redact import scrub
@@ -28,7 +27,6 @@ from camwatch.monitor.onvif_events.vocab import Notice, notice
 from camwatch.monitor.probes.bounded import ReplyRefused
 from camwatch.monitor.probes.onvif import (  # the ONVIF probe's guarded session, shared
     _PROTOCOL_ERRORS,
-    _WSDL_DIR,
     OnvifFailed,
     OnvifMemory,
     _classify,
@@ -36,6 +34,7 @@ from camwatch.monitor.probes.onvif import (  # the ONVIF probe's guarded session
     _connect,
     _Findings,
     _track_services,
+    load_services,
     load_wsdl,
 )
 
@@ -130,24 +129,8 @@ class EventsWsdl:
         async with self._lock:
             if not self.loaded:
                 await load_wsdl(self.onvif)
-                await _load_events_wsdl()
+                await load_services(("events",))
                 self.loaded = True
-
-
-async def _load_events_wsdl() -> None:
-    spec = SERVICES["events"]
-    service = ONVIFService(
-        "http://127.0.0.1/",
-        None,
-        None,
-        str(_WSDL_DIR / spec["wsdl"]),
-        no_cache=True,
-        binding_name=f"{{{spec['ns']}}}{spec['binding']}",
-    )
-    try:
-        await service.setup()
-    finally:
-        await service.close()
 
 
 class PullPoint:

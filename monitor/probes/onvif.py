@@ -83,8 +83,9 @@ def memory(caches: ProbeCaches) -> OnvifMemory:
     return caches.get(NAME, OnvifMemory)
 
 
-async def _load_wsdl() -> None:
-    for name in _USED_SERVICES:
+async def load_services(names: tuple[str, ...] = _USED_SERVICES) -> None:
+    """Parse the WSDL of ``names`` once (zeep caches it process-wide), off the first probe's critical path."""
+    for name in names:
         spec = SERVICES[name]
         service = ONVIFService(
             "http://127.0.0.1/",
@@ -108,7 +109,7 @@ async def load_wsdl(kept: OnvifMemory) -> None:
     loop = asyncio.get_running_loop()
     task = kept.loading
     if task is None or task.get_loop() is not loop or (task.done() and task.exception() is not None):
-        task = kept.loading = loop.create_task(_load_wsdl())
+        task = kept.loading = loop.create_task(load_services())
     # Shielded: a probe giving up must not abandon the load the others wait for.
     await asyncio.shield(task)
     kept.loaded = True
