@@ -48,7 +48,8 @@ def held(device: Device | None, now: float) -> dict[str, float]:
     """The device's storage alarms still read at ``now``: kind -> seconds since the latest."""
     if device is None:
         return {}
-    return {k: now - t for k, t in device.storage_alarms.items() if 0.0 <= now - t < HOLD}
+    # A stamp ahead of ``now`` (our clock stepped back) still holds: age 0.
+    return {k: max(0.0, now - t) for k, t in device.storage_alarms.items() if now - t < HOLD}
 
 
 def details(device_id: str, alarms: Mapping[str, float]) -> dict[str, object]:
