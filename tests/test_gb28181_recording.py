@@ -15,14 +15,16 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
 from test_gb28181 import DOMAIN, NVR, PASSWORD, PLATFORM_ID, platform, until
 
 from camwatch.config.models import Gb28181Keepalive, RecordingSettings
-from camwatch.monitor import footage
-from camwatch.monitor.gb28181 import manscdp, records
+from camwatch.monitor import exporter, footage
+from camwatch.monitor.gb28181 import alarms, limits, manscdp, records
 from camwatch.monitor.probes import recording, recording_gb
 from camwatch.monitor.probes.base import (
     INCOMPLETE,
@@ -33,6 +35,7 @@ from camwatch.monitor.probes.base import (
     ProbeContext,
     ProbeResult,
 )
+from camwatch.monitor.probes.recording import NAME
 from camwatch.sim.gb28181_device import channel_ids
 from support.cameras import make_camera
 from support.hostile_devices import RawGbDevice, SipReply
@@ -149,9 +152,13 @@ class RawNvr:
 
 @asynccontextmanager
 async def nvr(
-    records: Bodies, status: Bodies | None = None, *, register: bool = True
+    records: Bodies,
+    status: Bodies | None = None,
+    *,
+    register: bool = True,
+    owners: dict[str, str] | None = None,
 ) -> AsyncIterator[tuple[object, RawNvr]]:
-    async with platform(owners={CHANNEL: NVR}, keepalive=LONG) as (p, _):
+    async with platform(owners=owners or {CHANNEL: NVR}, keepalive=LONG) as (p, _):
         dev = RawGbDevice(NVR, p.local, PLATFORM_ID, DOMAIN, password=PASSWORD)
         server = RawNvr(dev, records, status or status_answer())
         thread = threading.Thread(target=server.serve, daemon=True)
@@ -413,6 +420,135 @@ async def test_a_device_that_is_not_registered_says_so_without_a_recording_fault
     assert lost.status == OFFLINE and "no registered GB/T 28181 device lists channel" in (lost.error or "")
     no_platform = await recording.probe(CAMERA, ProbeContext(settings=RecordingSettings()))
     assert no_platform.status == SKIPPED
+
+
+# -- a failed disk: the device's Alarm notification -------------------------------------------------------
+
+NEIGHBOUR = "34020000001180000002"
+CHANNEL_B = channel_ids(NVR, 2)[1]
+CAMERA_B = make_camera(id="gb-cam-b", gb_id=CHANNEL_B, timezone="Asia/Shanghai")
+BOTH = {CHANNEL: NVR, CHANNEL_B: NVR}
+
+
+FAILURE, FULL = ("6", "1"), ("2", "3")  # (AlarmMethod, AlarmType): 存储设备磁盘故障报警, 存储设备磁盘满报警
+
+
+def alarm(
+    dev: RawGbDevice, about: str, kind: tuple[str, str], *, sn: int = 7, encoding: str = "GB2312"
+) -> bytes:
+    """A device's Alarm Notify (GB/T 28181-2016 A.2.5, 报警通知) of ``kind`` (AlarmMethod, Info/AlarmType)."""
+    method, alarm_type = kind
+    xml = (
+        f'<?xml version="1.0" encoding="{encoding}"?>\r\n<Notify>\r\n<CmdType>Alarm</CmdType>\r\n'
+        f"<SN>{sn}</SN>\r\n<DeviceID>{about}</DeviceID>\r\n<AlarmPriority>1</AlarmPriority>\r\n<AlarmMethod>{method}</AlarmMethod>"
+        f"\r\n<AlarmTime>{local(time.time())}</AlarmTime>\r\n<AlarmDescription>硬盘异常</AlarmDescription>\r\n"
+        f"<Info>\r\n<AlarmType>{alarm_type}</AlarmType>\r\n</Info>\r\n</Notify>\r\n"
+    )
+    return dev.request("MESSAGE", xml.encode(encoding))
+
+
+def per_channel(items: list[tuple[float, float]], silent: str = "") -> Bodies:
+    """Footage of whichever channel is asked (none for ``silent``: that answer never comes)."""
+
+    def answer(query: SipReply) -> list[bytes]:
+        asked = field(query.body, "DeviceID")
+        return [] if asked == silent else record_parts(RawGbDevice.sn_of(query), items, channel=asked)
+
+    return answer
+
+
+async def test_a_disk_failure_alarm_is_a_storage_fault_on_every_channel_of_the_device_at_the_next_check():
+    now = time.time()
+    async with nvr(per_channel(hourly(now - 31 * DAY, now - 5), silent=CHANNEL_B), owners=BOTH) as (
+        p,
+        server,
+    ):
+        before = await probe(p)
+        assert before.status == OK and before.faults == () and "storage_alarm" not in before.details
+        server.dev.send(alarm(server.dev, NVR, FAILURE, sn=4242))  # GB2312, about the NVR itself
+        await until(lambda: p.alarms["disk_failure"] == 1)
+        after = await probe(p)
+        silent = await probe(p, CAMERA_B, timeout=1.0)
+        p.devices[NVR].storage_alarms["disk_failure"] -= alarms.HOLD  # a day later, no alarm since
+        later = await probe(p)
+    assert after.status == OK and after.faults == (recording.STORAGE_FAULT,)
+    assert after.details["storage_alarm"] == "disk failure"
+    # The device's failed disk, for camwatch_recorder_disk_ok: RecorderStorageFault pages once per device.
+    assert after.details["recorder"] == NVR and [d["ok"] for d in after.details["disks"]] == [False]
+    # The other channel's answer never came: incomplete, and its recorder's disk failure still says so.
+    assert silent.status == INCOMPLETE and silent.faults == (recording.STORAGE_FAULT,)
+    assert silent.details["storage_alarm"] == "disk failure"
+    # Both channels' checks name one failed disk of one recorder: RecorderStorageFault counts it once.
+    tracks = [SimpleNamespace(probes={NAME: r}, probe_times={NAME: 1.0}) for r in (after, silent)]
+    _, disk_ok = exporter.recorder_disks(cast(Any, tracks))
+    assert [(x.labels, x.value) for x in disk_ok.samples] == [({"recorder": NVR, "disk": "alarm"}, 0.0)]
+    assert later.faults == () and "storage_alarm" not in later.details
+
+
+async def test_a_disk_full_alarm_is_kept_in_details_and_counted_but_no_fault_and_other_alarms_only_counted():
+    now = time.time()
+    async with nvr(footage_answer(hourly(now - 31 * DAY, now - 5))) as (p, server):
+        server.dev.send(alarm(server.dev, CHANNEL, FULL, encoding="UTF-8"))  # about a channel it owns
+        server.dev.send(alarm(server.dev, NVR, ("2", "2")))  # 设备防拆报警: a device alarm, not storage
+        server.dev.send(alarm(server.dev, CHANNEL, ("5", "1")))  # a video alarm of type 1: not a disk
+        server.dev.send(alarm(server.dev, NVR, ("2", "6")))  # not in the standard's table: other
+        await until(lambda: sum(p.alarms.values()) == 4 and len(server.asked("Alarm")) == 4)
+        result = await probe(p)
+    assert dict(p.alarms) == {"disk_full": 1, "other": 3}
+    # Each answered with the platform's Response (A.2.6): the alarm's SN and DeviceID, Result OK.
+    answers = [
+        (field(a.body, "SN"), field(a.body, "DeviceID"), field(a.body, "Result"))
+        for a in server.asked("Alarm")
+    ]
+    assert answers == [("7", CHANNEL, "OK"), ("7", NVR, "OK"), ("7", CHANNEL, "OK"), ("7", NVR, "OK")]
+    assert result.status == OK and result.faults == ()
+    assert result.details["storage_alarm"] == "disk full" and "disks" not in result.details
+
+
+async def test_alarms_from_a_stranger_or_a_neighbour_about_anothers_channel_are_ignored():
+    now = time.time()
+    async with nvr(footage_answer(hourly(now - 31 * DAY, now - 5))) as (p, server):
+        neighbour = RawGbDevice(NEIGHBOUR, p.local, PLATFORM_ID, DOMAIN, password=PASSWORD)
+        fake = RawGbDevice(NVR, server.dev.platform, PLATFORM_ID, DOMAIN)  # as the NVR, from another port
+        try:
+            assert await asyncio.to_thread(neighbour.register) == 200
+            neighbour.send(
+                alarm(neighbour, CHANNEL, FAILURE)
+            )  # the NVR's channel: not the neighbour's to report
+            fake.send(alarm(fake, NVR, FAILURE))
+            neighbour.send(
+                alarm(neighbour, NEIGHBOUR, FAILURE)
+            )  # its own disk: counted, its own channels only
+            await until(lambda: p.dropped["not_owner"] == 1 and p.dropped["wrong_contact"] >= 1)
+            await until(lambda: p.alarms["disk_failure"] == 1)
+            result = await probe(p)
+        finally:
+            neighbour.close()
+            fake.close()
+    assert result.status == OK and result.faults == () and "storage_alarm" not in result.details
+    assert p.devices[NVR].storage_alarms == {} and set(p.devices[NEIGHBOUR].storage_alarms) == {
+        "disk_failure"
+    }
+
+
+async def test_an_alarm_flood_is_counted_kept_in_two_stamps_and_answered_within_the_rate():
+    now = time.time()
+    flood = 300
+    async with nvr(footage_answer(hourly(now - 31 * DAY, now - 5))) as (p, server):
+        started = time.monotonic()
+        for n in range(flood):
+            server.dev.send(alarm(server.dev, NVR, (FAILURE, FULL, ("2", "1"))[n % 3], sn=n + 1))
+            time.sleep(0.0005)  # paced: the kernel's UDP buffer is not what is tested
+        await until(lambda: sum(p.alarms.values()) == flood)
+        elapsed = time.monotonic() - started
+        result = await probe(p)
+    assert dict(p.alarms) == {"disk_failure": 100, "disk_full": 100, "other": 100}
+    assert set(p.devices[NVR].storage_alarms) == {"disk_failure", "disk_full"}
+    # Our Responses: a burst of 10, then the rate; the rest unsent (the NVR's socket may drop some of those).
+    answered = flood - p.dropped["alarm_rate"]
+    assert 10 <= answered <= 10 + elapsed * limits.ALARM_ANSWER_RATE + 1
+    assert len(server.asked("Alarm")) <= answered
+    assert result.faults == (recording.STORAGE_FAULT,) and result.details["storage_alarm"] == "disk failure"
 
 
 # -- the running service: scheduled checks, metrics, /recordings and the CLI --------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from camwatch.monitor.gb28181.limits import ALARM_ANSWER_RATE, Bucket
 from camwatch.monitor.probes.base import OFFLINE, OK, ProbeResult
 
 PROBE = "gb28181"
@@ -69,6 +70,8 @@ class Device:
     keepalive_date: tuple[str, float] | None = None
     device_status: dict[str, str] = field(default_factory=dict)
     cseq: int = 0
+    storage_alarms: dict[str, float] = field(default_factory=dict)  # alarms.KINDS storage kind -> latest
+    alarm_answers: Bucket = field(default_factory=lambda: Bucket(ALARM_ANSWER_RATE))
 
     def effective(self, channel: Channel) -> bool:
         return self.online and channel.status is not False

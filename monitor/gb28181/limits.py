@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 MAX_SOURCES = 10_000  # sources (and device ids) remembered per limit; the oldest is forgotten first
 REFUSAL_RATE = 50.0  # 404 / 400 / 405 answers to strangers per second, all sources together
+ALARM_ANSWER_RATE = 1.0  # our Response MESSAGEs to a device's alarms per second (bursts of 10)
 
 
 @dataclass(slots=True)

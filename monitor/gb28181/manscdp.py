@@ -60,6 +60,8 @@ class Manscdp:
     device_time: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)  # DeviceStatus Record, Encode, Result
     records: tuple[RecordItem, ...] = ()  # RecordInfo: this part's RecordList items
+    alarm_method: str = ""  # Alarm Notify: AlarmMethod (2 device alarm, 6 device fault, ...)
+    alarm_type: str = ""  # Alarm Notify: Info/AlarmType (2/3 disk full, 6/1 disk failure)
 
 
 def channel_up(word: str) -> bool | None:
@@ -148,6 +150,8 @@ def parse(body: bytes, content_type: str = "", *, max_items: int) -> Manscdp:
         device_time=_time(_text(root, "DeviceTime")),
         extra={k: v for k in ("Record", "Encode", "Result") if (v := _text(root, k))},
         records=records,
+        alarm_method=_text(root, "AlarmMethod")[:8],
+        alarm_type=(_text(root.find("Info"), "AlarmType") or _text(root, "AlarmType"))[:8],
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from camwatch.monitor.gb28181.alarms import KINDS as ALARM_KINDS
 from camwatch.monitor.gb28181.platform import Platform
 
 
@@ -68,4 +69,11 @@ class Gb28181Collector(Collector):
         )
         for reason, n in sorted(p.dropped.items()):
             dropped.add_metric([reason], n)
-        return [up, age, channels, unknown, offset, messages, dropped]
+        alarms = CounterMetricFamily(
+            "camwatch_gb28181_alarms",
+            "Alarm notifications accepted from devices, by kind (disk_full, disk_failure, other).",
+            labels=["kind"],
+        )
+        for kind in ALARM_KINDS:
+            alarms.add_metric([kind], p.alarms[kind])
+        return [up, age, channels, unknown, offset, messages, dropped, alarms]

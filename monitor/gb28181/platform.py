@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from camwatch.config.models import Gb28181Settings
-from camwatch.monitor.gb28181 import digest, manscdp, ownership, sip, vocab
+from camwatch.monitor.gb28181 import alarms, digest, manscdp, ownership, sip, vocab
 from camwatch.monitor.gb28181.devices import PROBE as PROBE
 from camwatch.monitor.gb28181.devices import Channel, Device, Send, gb_date, is_gb_id, probe_result
 from camwatch.monitor.gb28181.limits import Limits
@@ -78,6 +78,7 @@ class Platform:
         self.parents = self.owners.holders  # channel id -> device id holding it
         self.messages: Counter[tuple[str, str]] = Counter()  # (method or kind, outcome)
         self.dropped: Counter[str] = Counter()  # reason (vocab.DROP_REASONS)
+        self.alarms: Counter[str] = Counter()  # kind (alarms.KINDS)
         self.nonces = digest.Nonces(clock=clock)
         self.limits = Limits(
             settings.register_rate, settings.register_rate_per_source, settings.auth_failures_per_minute
@@ -382,7 +383,29 @@ class Platform:
             elif not self.queries.deliver(device, doc, size) and doc.cmd == "DeviceStatus":
                 del device.pending[doc.sn]  # the platform's own query, sent at registration
                 self._device_status(device, doc)
+        elif doc.cmd == "Alarm" and doc.root == "Notify":
+            self._alarm(device, doc, now)
         return vocab.cmd_label(doc.cmd) if doc.cmd else "200"
+
+    def _alarm(self, device: Device, doc: manscdp.Manscdp, now: float) -> None:
+        """A device's own alarm (``alarms``): counted, a storage alarm kept, answered within its rate."""
+        # Its own: the device itself or a channel it owns (the ledger's gb_device, else its catalog's).
+        if self.owners.owner(doc.device_id, self.devices.__contains__) != device.id:
+            self._drop("not_owner")
+            return
+        kind = alarms.kind(doc)
+        self.alarms[kind] += 1
+        if kind != "other":
+            device.storage_alarms[kind] = now
+        if device.send is None:
+            return
+        if not device.alarm_answers.take(now):
+            self._drop("alarm_rate")
+            return
+        try:
+            device.send(alarms.response(device, doc, self.settings, self.local))
+        except (OSError, RuntimeError):  # a closed TCP connection: the device reconnects
+            self._drop("send_failed")
 
     # -- device state ---------------------------------------------------------------------------------
 

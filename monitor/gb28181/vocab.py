@@ -40,6 +40,7 @@ DROP_REASONS = (
     "tcp_per_source",  # over the per-source limit of unauthenticated TCP connections
     "tcp_timeout",  # a TCP message not complete within the header deadline, or a connection idle too long
     "send_failed",  # a query that could not be sent
+    "alarm_rate",  # our Response to a device's Alarm over its rate: not sent (the alarm still counts)
 )
 _REASONS = frozenset(DROP_REASONS)
 

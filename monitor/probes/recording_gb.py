@@ -10,7 +10,8 @@ holds, as a full recorder overwrites as fast as it records); a last 24 h that do
 start (nothing recorded, or footage wiped) asks the whole window at the next check.
 ``monitor.footage.judge`` judges the footage; ``Record`` OFF is ``recording_stopped`` whatever the footage
 says. A device that is not registered is the status ``offline`` saying so (no recording fault); an answer
-short of its ``SumNum``, or none in time, is ``incomplete``.
+short of its ``SumNum``, or none in time, is ``incomplete``. A disk-failure alarm from the owning device
+in the last day is ``storage_fault`` (``gb28181.alarms``), with or without a footage verdict.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from camwatch.config.models import Camera, RecordingSettings
 from camwatch.monitor import footage
+from camwatch.monitor.gb28181 import alarms
 from camwatch.monitor.gb28181.recorder import NotRegistered, ask_footage
 from camwatch.monitor.probes.base import (
     INCOMPLETE,
@@ -34,7 +36,7 @@ from camwatch.monitor.probes.base import (
     ProbeResult,
     Transient,
 )
-from camwatch.monitor.probes.recording import NAME  # one kind: its name lives in its module
+from camwatch.monitor.probes.recording import NAME, STORAGE_FAULT  # one kind: they live in its module
 
 RECORD_OFF = "the device's DeviceStatus says Record OFF"
 OLDEST = "gb28181_oldest_footage"  # ProbeContext.baselines key of the last whole ask (memory only)
@@ -81,10 +83,15 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     except NotRegistered as exc:
         return ProbeResult(NAME, False, OFFLINE, time.monotonic() - started, error=str(exc))
     details: dict[str, Any] = {"device": found.device, "clock": found.clock, "record": found.record}
+    # The device's disk-failure alarm is a storage_fault of every channel it owns, whatever the footage says.
+    storage = alarms.held(platform.devices.get(found.device), platform.clock())
+    if storage:
+        details.update(alarms.details(found.device, storage))
+    failed = (STORAGE_FAULT,) if alarms.FAULT in storage else ()
     duration = time.monotonic() - started
     if not found.complete:
         error = f"GB/T 28181 device {found.device}: answer incomplete: {found.reason}"
-        return ProbeResult(NAME, False, INCOMPLETE, duration, error=error, details=details)
+        return ProbeResult(NAME, False, INCOMPLETE, duration, error=error, faults=failed, details=details)
     whole = found.window[1] - found.window[0] > footage.DAY
     oldest: float | None = None
     if whole and found.ranges:
@@ -105,7 +112,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         retention=target,
         oldest=oldest,
     )
-    faults = verdict.faults
+    faults = (*failed, *verdict.faults)
     if found.record == "OFF":
         details["reason"] = RECORD_OFF
         faults = (footage.STOPPED, *(f for f in faults if f != footage.STOPPED))
