@@ -12,7 +12,9 @@ the /metrics body is timed in this process (no HTTP), as the median of ``--repea
 - same: none did;
 - followed: half of them did, and each result was reported to the exporter as it was applied
   (``follow_changes``, as the service does): the scrape only joins cached lines. "redo per result" is what
-  that reporting costs each probe round instead.
+  that reporting costs each probe round instead;
+- streamed: as followed, the body made as /metrics writes it (``exposition_blocks``: blocks of lines, no
+  whole body).
 
 Times are wall seconds (median); ``--cpu`` prints CPU seconds (``time.process_time``) instead.
 
@@ -24,13 +26,14 @@ Both bodies hold the service-level families and the process metrics too.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import math
 import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sized
 from functools import partial
 from pathlib import Path
 
@@ -170,7 +173,7 @@ def reobserve(
 CLOCK = time.perf_counter
 
 
-def timed(render: Callable[[], bytes], prepare: Callable[[], None], repeat: int) -> tuple[float, int]:
+def timed(render: Callable[[], Sized], prepare: Callable[[], None], repeat: int) -> tuple[float, int]:
     """Median seconds of ``render`` over ``repeat`` runs, ``prepare`` run untimed before each; body size."""
     times, size = [], 0
     for _ in range(repeat):
@@ -204,6 +207,13 @@ def bench(n: int, repeat: int, *, generic_path: bool = True) -> dict[str, float]
     maintenance = snapshot().maintenance
     report = partial(reobserve, tracker, rng, 0.5, clock, followed.changed, maintenance)
     figures["followed"], _ = timed(followed.exposition, report, repeat)
+    loop = asyncio.new_event_loop()
+
+    def streamed() -> list[bytes]:  # what /metrics does: the blocks, each written (here: kept) in turn
+        return [block for block in loop.run_until_complete(followed.exposition_blocks())[1]]
+
+    figures["streamed"], _ = timed(streamed, report, repeat)
+    loop.close()
     joined = followed.exposition()
     assert joined == _without_process(exporter.exposition(), joined), "the followed body differs"
     # What reporting costs the probe rounds: the same half applied with and without it.
@@ -239,7 +249,7 @@ def main() -> None:
     args = parser.parse_args()
     global CLOCK
     CLOCK = time.process_time if args.cpu else time.perf_counter
-    columns = ("generic", "cold", "all", "half", "same", "followed")
+    columns = ("generic", "cold", "all", "half", "same", "followed", "streamed")
     print(f"{'cameras':>8} {'series':>9} {'MB':>5} " + " ".join(f"{c + ' s':>9}" for c in columns), end="")
     print("".join(f"{'x ' + c:>11}" for c in columns[1:]), flush=True)
     for n in args.cameras:

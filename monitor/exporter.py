@@ -91,6 +91,7 @@ CAMERA_FAMILIES = (
 )
 Steps = Generator[None, None, None]  # a walk in slices: each yield is a chance for the loop to run
 _HEADERS = tuple(family_header(f.name, f.kind, f.doc).encode() for f in CAMERA_FAMILIES)
+_HEADERS_SIZE = sum(map(len, _HEADERS))
 
 
 @lru_cache(maxsize=4096)
@@ -246,6 +247,7 @@ class CameraExposition:
         self._cameras: dict[str, _CameraText] = {}  # in inventory order
         self._slot: dict[str, int] = {}
         self._parts: list[list[bytes]] = [[] for _ in CAMERA_FAMILIES]
+        self._size = 0  # bytes in all slots: a streamed body's length without adding up a million lines
         self._maintenance: frozenset[str] = frozenset()
         self._stale = True  # the next render walks every track
         self._walking: dict[str, tuple[CameraTrack, bool]] | None = None  # changes seen while a walk yields
@@ -285,11 +287,11 @@ class CameraExposition:
         state of its track (a camera is redone in one step); renders run one at a time."""
         if self._lock is None:
             self._lock = asyncio.Lock()
-        return _joined(await self.families_async(tracks, maintenance))
+        return _joined((await self.families_async(tracks, maintenance))[1])
 
     async def families_async(
         self, tracks: Iterable[CameraTrack], maintenance: frozenset[str] = frozenset()
-    ) -> list[list[bytes]]:
+    ) -> tuple[int, list[list[bytes]]]:
         """As ``render_async``, as each family's header and lines: copies of the slots (a pointer each), so
         results applied while the body is written go to the next scrape, not into the middle of this one."""
         if self._lock is None:
@@ -301,7 +303,8 @@ class CameraExposition:
                     await asyncio.sleep(0)
             finally:
                 steps.close()  # now, not when collected: a cancelled walk must not outlive the lock
-            return [[header, *part] for header, part in zip(_HEADERS, self._parts, strict=True)]
+            families = [[header, *part] for header, part in zip(_HEADERS, self._parts, strict=True)]
+            return self._size + _HEADERS_SIZE, families
 
     def _update(self, tracks: Iterable[CameraTrack], maintenance: frozenset[str]) -> Steps:
         """Bring every camera's lines up to date; yields between slices of a walk."""
@@ -348,6 +351,7 @@ class CameraExposition:
                     since = clock()
             self._cameras, self._parts, self._maintenance = cameras, parts, maintenance
             self._slot = {cid: i for i, cid in enumerate(cameras)}
+            self._size = sum(sum(map(len, part)) for part in parts)
         except BaseException:  # cancelled mid-walk (the scraper left): what it saw is still to be done
             self._stale = True
             raise
@@ -360,6 +364,7 @@ class CameraExposition:
 
     def _place(self, slot: int, text: _CameraText) -> None:
         for part, chunk in zip(self._parts, text.chunks, strict=True):
+            self._size += len(chunk) - len(part[slot])
             part[slot] = chunk
 
     def _body(self) -> list[bytes]:
@@ -378,17 +383,12 @@ def _joined(families: list[list[bytes]]) -> list[bytes]:
 BLOCK_LINES = 4096
 
 
-def blocks(families: list[list[bytes]], tail: bytes) -> tuple[int, Iterator[bytes]]:
-    """The body's length, and the body in blocks to write one after another."""
-    size = sum(sum(map(len, family)) for family in families) + len(tail)
-
-    def gen() -> Iterator[bytes]:
-        for family in families:
-            for start in range(0, len(family), BLOCK_LINES):
-                yield b"".join(family[start : start + BLOCK_LINES])
-        yield tail
-
-    return size, gen()
+def blocks(families: list[list[bytes]], tail: bytes) -> Iterator[bytes]:
+    """The body in blocks to write one after another."""
+    for family in families:
+        for start in range(0, len(family), BLOCK_LINES):
+            yield b"".join(family[start : start + BLOCK_LINES])
+    yield tail
 
 
 class ServiceCollector(Collector):
@@ -439,8 +439,9 @@ class Exporter:
         """The body's length and the body in blocks (``blocks``), for the event loop: the cameras' lines as
         they were when the scrape began, written without building one 80 MB body at 50,000 cameras."""
         snap = self._snapshot()
-        families = await self._cameras.families_async(snap.tracks.values(), snap.maintenance)
-        return blocks(families, generate_latest(self.registry))
+        size, families = await self._cameras.families_async(snap.tracks.values(), snap.maintenance)
+        tail = generate_latest(self.registry)
+        return size + len(tail), blocks(families, tail)
 
 
 def _gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
