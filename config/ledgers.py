@@ -13,7 +13,8 @@ from typing import Any
 
 from camwatch.config.columns import IGNORE, PASSWORD_COLUMN_REASON, ColumnMap, unknown_column_reason
 from camwatch.config.errors import ConfigError, Problem
-from camwatch.config.yamldoc import YamlDocument, parse_yaml
+from camwatch.config.yamldoc import YamlDocument
+from camwatch.config.yamlrows import LEDGER_KEY, RowLines, parse_ledger_yaml
 
 # Ledgers from Chinese offices are often saved by Excel/WPS as GB18030 (GBK) rather than UTF-8.
 _CSV_ENCODINGS = ("utf-8-sig", "gb18030")
@@ -50,7 +51,7 @@ class Records:
 
 
 def records_from_yaml(
-    doc: YamlDocument, items: Any, path: tuple[str | int, ...], *, columns: ColumnMap, file: str
+    doc: YamlDocument | RowLines, items: Any, path: tuple[str | int, ...], *, columns: ColumnMap, file: str
 ) -> Records:
     """Records from a YAML list of camera mappings at ``path`` in ``doc`` (a ledger file or the config)."""
     out = Records()
@@ -296,10 +297,10 @@ class _Unreadable(Exception):
 
 
 def _read_yaml_file(path: Path, file: str, columns: ColumnMap, sheet: str | None) -> Records:
-    doc = parse_yaml(path.read_text(encoding="utf-8"), file)
-    if isinstance(doc.data, dict) and "cameras" in doc.data:
-        return records_from_yaml(doc, doc.data["cameras"], ("cameras",), columns=columns, file=file)
-    return records_from_yaml(doc, doc.data, (), columns=columns, file=file)
+    data, lines = parse_ledger_yaml(path.read_text(encoding="utf-8"), file)  # row by row: no node tree
+    if isinstance(data, dict) and LEDGER_KEY in data:
+        return records_from_yaml(lines, data[LEDGER_KEY], (LEDGER_KEY,), columns=columns, file=file)
+    return records_from_yaml(lines, data, (), columns=columns, file=file)
 
 
 def _read_csv_file(path: Path, file: str, columns: ColumnMap, sheet: str | None) -> Records:
