@@ -118,3 +118,20 @@ def test_any_ledger_of_rows(rows: list[dict[str, object]], wrapped: bool, flow: 
     assert data == doc.data
     for path in paths(data):
         assert lines.line_of(path) == doc.line_of(path), path
+
+
+def test_a_field_problem_names_its_key_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Each record keeps its fields' lines compactly; a problem still names the key's own line, the last
+    of two keys that fill one field (``lat`` and ``纬度``), and the row's line for a field it lacks."""
+    from camwatch.config.columns import ColumnMap
+    from camwatch.config.ledgers import read_inventory
+
+    ledger = tmp_path / "cameras.yaml"
+    ledger.write_text(
+        "cameras:\n  - id: a\n    纬度: 1\n    name: x\n    lat: 2\n  - id: b\n", encoding="utf-8"
+    )
+    first, second = read_inventory(ledger, columns=ColumnMap.build()).records
+    assert first.values == {"id": "a", "lat": 2, "name": "x"}
+    assert dict(first.field_where) == {"id": "line 2", "lat": "line 5", "name": "line 4"}
+    assert first.problem("lat", "bad").where == "line 5"
+    assert second.problem("lat", "missing").where == "line 6"
