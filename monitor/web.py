@@ -172,6 +172,7 @@ def make_app(service: MonitorApp) -> web.Application:
         await response.prepare(request)
         for block in body:
             await response.write(block)
+            await asyncio.sleep(0)  # write() awaits only a full buffer: a fast reader would hold the loop
         await response.write_eof()
         return response
 
