@@ -14,7 +14,8 @@ the /metrics body is timed in this process (no HTTP), as the median of ``--repea
   (``follow_changes``, as the service does): the scrape only joins cached lines. "redo per result" is what
   that reporting costs each probe round instead;
 - streamed: as followed, the body made as /metrics writes it (``exposition_blocks``: blocks of lines, no
-  whole body).
+  whole body);
+- longest loop hold: the longest an asyncio loop went without a turn during one scrape (wall time).
 
 Times are wall seconds (median); ``--cpu`` prints CPU seconds (``time.process_time``) instead.
 
@@ -33,7 +34,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sized
+from collections.abc import Awaitable, Callable, Iterator, Sized
 from functools import partial
 from pathlib import Path
 
@@ -213,6 +214,14 @@ def bench(n: int, repeat: int, *, generic_path: bool = True) -> dict[str, float]
         return range(sum(len(block) for block in loop.run_until_complete(followed.exposition_blocks())[1]))
 
     figures["streamed"], _ = timed(streamed, report, repeat)
+    # The longest the event loop waits for a scrape: the walk at scrape time holds it throughout; the
+    # streamed body, and a cold start's walk in slices (``render_async``), give it a turn between blocks.
+    report()
+    figures["hold_walk"] = loop.run_until_complete(_longest_hold(lambda: _sync(exporter.exposition)))
+    report()
+    figures["hold_streamed"] = loop.run_until_complete(_longest_hold(followed.exposition_blocks))
+    cold = Exporter(snapshot, follow_changes=True)
+    figures["hold_cold"] = loop.run_until_complete(_longest_hold(cold.exposition_blocks))
     loop.close()
     joined = followed.exposition()
     assert joined == _without_process(exporter.exposition(), joined), "the followed body differs"
@@ -232,6 +241,35 @@ def bench(n: int, repeat: int, *, generic_path: bool = True) -> dict[str, float]
     direct = b"".join(CameraExposition().render(snap.tracks.values(), snap.maintenance))
     assert direct == generate_latest(cameras_only), "the direct per-camera text differs from the generic"
     return figures
+
+
+async def _sync(render: Callable[[], bytes]) -> tuple[int, Iterator[bytes]]:
+    body = render()
+    return len(body), iter((body,))
+
+
+async def _longest_hold(scrape: Callable[[], Awaitable[tuple[int, Iterator[bytes]]]]) -> float:
+    """The longest the loop went without a turn while ``scrape`` made its body and wrote it (a block a turn,
+    as /metrics does)."""
+    gaps: list[float] = []
+    done = False
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    tick = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0)
+    _, body = await scrape()
+    for _block in body:
+        await asyncio.sleep(0)
+    done = True
+    await tick
+    return max(gaps)
 
 
 def _without_process(body: bytes, like: bytes) -> bytes:
@@ -259,7 +297,12 @@ def main() -> None:
             end="",
         )
         print("".join(f"{r['generic'] / r[c]:>11.1f}" for c in columns[1:]), end="")
-        print(f"  redo per result {r['redo'] * 1e6:.0f} µs", flush=True)
+        print(f"  redo per result {r['redo'] * 1e6:.0f} µs", end="")
+        print(
+            f"; longest loop hold (wall): walk at scrape {r['hold_walk'] * 1e3:.0f} ms, streamed "
+            f"{r['hold_streamed'] * 1e3:.0f} ms, cold walk in slices {r['hold_cold'] * 1e3:.0f} ms",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
