@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from prometheus_client import ProcessCollector, generate_latest
@@ -287,7 +288,7 @@ class CameraExposition:
         state of its track (a camera is redone in one step); renders run one at a time."""
         if self._lock is None:
             self._lock = asyncio.Lock()
-        return _joined((await self.families_async(tracks, maintenance))[1])
+        return list(chain.from_iterable((await self.families_async(tracks, maintenance))[1]))
 
     async def families_async(
         self, tracks: Iterable[CameraTrack], maintenance: frozenset[str] = frozenset()
@@ -368,14 +369,9 @@ class CameraExposition:
             part[slot] = chunk
 
     def _body(self) -> list[bytes]:
-        return _joined([[header, *part] for header, part in zip(_HEADERS, self._parts, strict=True)])
-
-
-def _joined(families: list[list[bytes]]) -> list[bytes]:
-    out: list[bytes] = []
-    for family in families:
-        out.extend(family)
-    return out
+        return list(
+            chain.from_iterable(chain((h,), part) for h, part in zip(_HEADERS, self._parts, strict=True))
+        )
 
 
 # A streamed body is written in blocks of this many lines (≈ 0.3 MB): small enough that the allocator reuses
