@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +27,9 @@ from camwatch.coverage.measure import CoverageModel, Step, area_paths
 from camwatch.coverage.placement import suggest_cameras
 from camwatch.coverage.status import FleetStatus, load_states
 from camwatch.reports import coverage as report
+
+if TYPE_CHECKING:
+    from camwatch.coverage.mapview import PreparedLayers
 
 log = logging.getLogger(__name__)
 
@@ -100,57 +103,61 @@ def run_coverage(
         rows = model.measure_frame(fleet.working if fleet.given else None)
         scores = report.area_scores(rows, model.settings.thresholds)
         step("finding gaps")
-        gaps = find_gaps(model)
-        step("suggesting cameras")
-        suggestions = suggest_cameras(model)
-        step("writing report")
-        needed = report.cameras_needed(suggestions)
-        warnings = _warnings(model, fleet, status, scores, lang)
-        for warning in warnings:
-            log.warning("%s", warning)
-        log.info("%s", report.suggestions_outcome(suggestions, lang))
-        document = report.summary(rows, scores, crs=model.crs.to_string())
-        text = report.markdown(
-            rows,
-            scores,
-            facts=_facts(model, fleet),
-            gaps=gaps,
-            suggestions=suggestions,
-            needed=needed,
-            warnings=warnings,
-            lang=lang,
-        )
-        table = report.suggestion_table(
-            suggestions,
-            ledger_crs=_ledger_crs(config),
-            kinds={name: spec.kind for name, spec in model.catalog.specs.items()},
-        )
-        # The report files and the map show the gaps in the same degrees: projected once.
-        gaps = gaps.to_crs(4326)
-        files = functools.partial(
-            report.write_files,
-            out,
-            document=document,
-            area_table=report.by_area(rows, scores, needed),
-            gaps=gaps,
-            suggestions=table,
-            text=text,
-            lang=lang,
-        )
-        out.mkdir(parents=True, exist_ok=True)
-        step("drawing the map")
-        # The files (GDAL writes the gaps) on one core, the map on the other.
-        with aside(files):
-            _write_map(
-                out / "map.html",
-                model,
-                fleet,
+        # The map's layers that need neither gaps nor suggestions (base, roads, fields of view, cameras) are
+        # drawn in a forked child on the other core while the gaps and suggestions are found.
+        model.road_stretches()  # computed once, before the fork: the gaps need them too
+        with aside(functools.partial(_prepare_map, model, fleet, lang)) as prepared:
+            gaps = find_gaps(model)
+            step("suggesting cameras")
+            suggestions = suggest_cameras(model)
+            step("writing report")
+            needed = report.cameras_needed(suggestions)
+            warnings = _warnings(model, fleet, status, scores, lang)
+            for warning in warnings:
+                log.warning("%s", warning)
+            log.info("%s", report.suggestions_outcome(suggestions, lang))
+            document = report.summary(rows, scores, crs=model.crs.to_string())
+            text = report.markdown(
+                rows,
+                scores,
+                facts=_facts(model, fleet),
                 gaps=gaps,
                 suggestions=suggestions,
-                scores=scores,
                 needed=needed,
+                warnings=warnings,
                 lang=lang,
             )
+            table = report.suggestion_table(
+                suggestions,
+                ledger_crs=_ledger_crs(config),
+                kinds={name: spec.kind for name, spec in model.catalog.specs.items()},
+            )
+            # The report files and the map show the gaps in the same degrees: projected once.
+            gaps = gaps.to_crs(4326)
+            files = functools.partial(
+                report.write_files,
+                out,
+                document=document,
+                area_table=report.by_area(rows, scores, needed),
+                gaps=gaps,
+                suggestions=table,
+                text=text,
+                lang=lang,
+            )
+            out.mkdir(parents=True, exist_ok=True)
+            step("drawing the map")
+            # The files (GDAL writes the gaps) on one core, the rest of the map on the other.
+            with aside(files):
+                _write_map(
+                    out / "map.html",
+                    model,
+                    prepared(),
+                    gaps=gaps,
+                    suggestions=suggestions,
+                    scores=scores,
+                    needed=needed,
+                    lang=lang,
+                )
     return document
 
 
@@ -267,19 +274,10 @@ def _facts(model: CoverageModel, fleet: FleetStatus) -> list[tuple[str, str]]:
     return facts
 
 
-def _write_map(
-    path: Path,
-    model: CoverageModel,
-    fleet: FleetStatus,
-    *,
-    gaps: gpd.GeoDataFrame,
-    suggestions: gpd.GeoDataFrame,
-    scores: pd.DataFrame,
-    needed: Mapping[str, int],
-    lang: str,
-) -> None:
-    """Hand the map layers, in EPSG:4326, to :func:`camwatch.coverage.mapview.write_map`."""
-    from camwatch.coverage.mapview import write_map
+def _prepare_map(model: CoverageModel, fleet: FleetStatus, lang: str) -> PreparedLayers:
+    """The map layers of :func:`camwatch.coverage.mapview.prepare_layers`, in EPSG:4326: roads by design
+    coverage, fields of view and cameras by the status snapshot, the base's buildings and streets."""
+    from camwatch.coverage.mapview import prepare_layers
 
     cameras = model.cameras
     roads = model.road_stretches()[["category", "covered", "geometry"]]
@@ -298,16 +296,37 @@ def _write_map(
         geometry=cameras.geometry.to_numpy(),
         crs=model.crs,
     )
-    write_map(
-        path,
+    return prepare_layers(
         roads=roads.to_crs(4326),
         sectors=sectors.to_crs(4326),
         cameras=points.to_crs(4326),
+        buildings=model.layers.buildings[["geometry"]].to_crs(4326),
+        streets=model.layers.roads[["category", "geometry"]].to_crs(4326),
+        lang=lang,
+    )
+
+
+def _write_map(
+    path: Path,
+    model: CoverageModel,
+    prepared: PreparedLayers,
+    *,
+    gaps: gpd.GeoDataFrame,
+    suggestions: gpd.GeoDataFrame,
+    scores: pd.DataFrame,
+    needed: Mapping[str, int],
+    lang: str,
+) -> None:
+    """Hand the ``prepared`` layers and the rest, in EPSG:4326, to
+    :func:`camwatch.coverage.mapview.finish_map`."""
+    from camwatch.coverage.mapview import finish_map
+
+    finish_map(
+        path,
+        prepared,
         gaps=gaps.to_crs(4326),
         suggestions=suggestions[["direction", "gain", "area", "geometry"]].to_crs(4326),
         areas=_area_polygons(model, scores, needed).to_crs(4326),
-        buildings=model.layers.buildings[["geometry"]].to_crs(4326),
-        streets=model.layers.roads[["category", "geometry"]].to_crs(4326),
         basemap=model.settings.basemap,
         lang=lang,
     )
