@@ -7,7 +7,7 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,7 +95,10 @@ def run_coverage(
     cameras, no areas) are logged and head ``report.md``.
     """
     states = load_states(status) if status is not None else None
-    with _progress() as step:
+    # Forked children (see aside) use the second core: the map layers that need neither gaps nor
+    # suggestions while the gaps and suggestions are found, the gaps' files (GDAL) while the cameras are
+    # suggested, the other files while the rest of the map is drawn. Leaving the block waits for each.
+    with _progress() as step, ExitStack() as children:
         model = CoverageModel.from_config(config, step=step, refuse_apart=not force)
         # The snapshot, read once, lined up with the placed cameras: every later stage takes its flags.
         fleet = FleetStatus.of(states, model.cameras["camera"])
@@ -103,61 +106,58 @@ def run_coverage(
         rows = model.measure_frame(fleet.working if fleet.given else None)
         scores = report.area_scores(rows, model.settings.thresholds)
         step("finding gaps")
-        # The map's layers that need neither gaps nor suggestions (base, roads, fields of view, cameras) are
-        # drawn in a forked child on the other core while the gaps and suggestions are found.
         model.road_stretches()  # computed once, before the fork: the gaps need them too
-        with aside(functools.partial(_prepare_map, model, fleet, lang)) as prepared:
-            gaps = find_gaps(model)
-            step("suggesting cameras")
-            suggestions = suggest_cameras(model)
-            step("writing report")
-            needed = report.cameras_needed(suggestions)
-            warnings = _warnings(model, fleet, status, scores, lang)
-            for warning in warnings:
-                log.warning("%s", warning)
-            log.info("%s", report.suggestions_outcome(suggestions, lang))
-            document = report.summary(rows, scores, crs=model.crs.to_string())
-            text = report.markdown(
-                rows,
-                scores,
-                facts=_facts(model, fleet),
-                gaps=gaps,
-                suggestions=suggestions,
-                needed=needed,
-                warnings=warnings,
-                lang=lang,
-            )
-            table = report.suggestion_table(
-                suggestions,
-                ledger_crs=_ledger_crs(config),
-                kinds={name: spec.kind for name, spec in model.catalog.specs.items()},
-            )
-            # The report files and the map show the gaps in the same degrees: projected once.
-            gaps = gaps.to_crs(4326)
-            files = functools.partial(
-                report.write_files,
-                out,
-                document=document,
-                area_table=report.by_area(rows, scores, needed),
-                gaps=gaps,
-                suggestions=table,
-                text=text,
-                lang=lang,
-            )
-            out.mkdir(parents=True, exist_ok=True)
-            step("drawing the map")
-            # The files (GDAL writes the gaps) on one core, the rest of the map on the other.
-            with aside(files):
-                _write_map(
-                    out / "map.html",
-                    model,
-                    prepared(),
-                    gaps=gaps,
-                    suggestions=suggestions,
-                    scores=scores,
-                    needed=needed,
-                    lang=lang,
-                )
+        prepared = children.enter_context(aside(functools.partial(_prepare_map, model, fleet, lang)))
+        gaps = find_gaps(model)
+        # The report files and the map show the gaps in the same degrees: projected once.
+        in_degrees = gaps.to_crs(4326)
+        out.mkdir(parents=True, exist_ok=True)
+        children.enter_context(aside(functools.partial(report.write_gap_files, out, in_degrees)))
+        step("suggesting cameras")
+        suggestions = suggest_cameras(model)
+        step("writing report")
+        needed = report.cameras_needed(suggestions)
+        warnings = _warnings(model, fleet, status, scores, lang)
+        for warning in warnings:
+            log.warning("%s", warning)
+        log.info("%s", report.suggestions_outcome(suggestions, lang))
+        document = report.summary(rows, scores, crs=model.crs.to_string())
+        text = report.markdown(
+            rows,
+            scores,
+            facts=_facts(model, fleet),
+            gaps=gaps,
+            suggestions=suggestions,
+            needed=needed,
+            warnings=warnings,
+            lang=lang,
+        )
+        table = report.suggestion_table(
+            suggestions,
+            ledger_crs=_ledger_crs(config),
+            kinds={name: spec.kind for name, spec in model.catalog.specs.items()},
+        )
+        files = functools.partial(
+            report.write_files,
+            out,
+            document=document,
+            area_table=report.by_area(rows, scores, needed),
+            suggestions=table,
+            text=text,
+            lang=lang,
+        )
+        children.enter_context(aside(files))
+        step("drawing the map")
+        _write_map(
+            out / "map.html",
+            model,
+            prepared(),
+            gaps=in_degrees,
+            suggestions=suggestions,
+            scores=scores,
+            needed=needed,
+            lang=lang,
+        )
     return document
 
 
