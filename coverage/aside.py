@@ -64,7 +64,7 @@ def aside(job: Callable[[], T]) -> Iterator[Callable[[], T]]:
         done, value = wait()
         if not done:
             raise value
-        return value  # type: ignore[no-any-return]
+        return value
 
     try:
         yield result

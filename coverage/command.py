@@ -6,7 +6,7 @@ import functools
 import logging
 import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from importlib import resources
 from pathlib import Path
@@ -22,14 +22,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from camwatch.config.models import Camera, Config, CoverageSettings
 from camwatch.coverage.aside import aside
 from camwatch.coverage.gaps import find_gaps
-from camwatch.coverage.layers import assign_areas
+from camwatch.coverage.layers import Layers, assign_areas
 from camwatch.coverage.measure import CoverageModel, Step, area_paths
 from camwatch.coverage.placement import suggest_cameras
 from camwatch.coverage.status import FleetStatus, load_states
 from camwatch.reports import coverage as report
 
 if TYPE_CHECKING:
-    from camwatch.coverage.mapview import PreparedLayers
+    from camwatch.coverage.mapview import Drawn, PreparedLayers
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +95,17 @@ def run_coverage(
     cameras, no areas) are logged and head ``report.md``.
     """
     states = load_states(status) if status is not None else None
-    # Forked children (see aside) use the second core: the map layers that need neither gaps nor
-    # suggestions while the gaps and suggestions are found, the gaps' files (GDAL) while the cameras are
-    # suggested, the other files while the rest of the map is drawn. Leaving the block waits for each.
+    # Forked children (see aside) use the second core: the map's base while the model is built, the map
+    # layers that need neither gaps nor suggestions while the gaps and suggestions are found, the gaps'
+    # files (GDAL) while the cameras are suggested, the other files while the rest of the map is drawn.
+    # Leaving the block waits for each.
     with _progress() as step, ExitStack() as children:
-        model = CoverageModel.from_config(config, step=step, refuse_apart=not force)
+        base: list[Callable[[], Drawn]] = []
+
+        def draw_base(layers: Layers) -> None:  # the map's base, as soon as the layers are read
+            base.append(children.enter_context(aside(functools.partial(_prepare_base, layers, lang))))
+
+        model = CoverageModel.from_config(config, step=step, refuse_apart=not force, layers_read=draw_base)
         # The snapshot, read once, lined up with the placed cameras: every later stage takes its flags.
         fleet = FleetStatus.of(states, model.cameras["camera"])
         step("measuring")
@@ -152,6 +158,7 @@ def run_coverage(
             out / "map.html",
             model,
             prepared(),
+            base=base[0](),
             gaps=in_degrees,
             suggestions=suggestions,
             scores=scores,
@@ -274,9 +281,20 @@ def _facts(model: CoverageModel, fleet: FleetStatus) -> list[tuple[str, str]]:
     return facts
 
 
+def _prepare_base(layers: Layers, lang: str) -> Drawn:
+    """The map's base (:func:`camwatch.coverage.mapview.prepare_base`): buildings and streets in EPSG:4326."""
+    from camwatch.coverage.mapview import prepare_base
+
+    return prepare_base(
+        buildings=layers.buildings[["geometry"]].to_crs(4326),
+        streets=layers.roads[["category", "geometry"]].to_crs(4326),
+        lang=lang,
+    )
+
+
 def _prepare_map(model: CoverageModel, fleet: FleetStatus, lang: str) -> PreparedLayers:
     """The map layers of :func:`camwatch.coverage.mapview.prepare_layers`, in EPSG:4326: roads by design
-    coverage, fields of view and cameras by the status snapshot, the base's buildings and streets."""
+    coverage, fields of view and cameras by the status snapshot."""
     from camwatch.coverage.mapview import prepare_layers
 
     cameras = model.cameras
@@ -300,8 +318,6 @@ def _prepare_map(model: CoverageModel, fleet: FleetStatus, lang: str) -> Prepare
         roads=roads.to_crs(4326),
         sectors=sectors.to_crs(4326),
         cameras=points.to_crs(4326),
-        buildings=model.layers.buildings[["geometry"]].to_crs(4326),
-        streets=model.layers.roads[["category", "geometry"]].to_crs(4326),
         lang=lang,
     )
 
@@ -311,19 +327,21 @@ def _write_map(
     model: CoverageModel,
     prepared: PreparedLayers,
     *,
+    base: Drawn,
     gaps: gpd.GeoDataFrame,
     suggestions: gpd.GeoDataFrame,
     scores: pd.DataFrame,
     needed: Mapping[str, int],
     lang: str,
 ) -> None:
-    """Hand the ``prepared`` layers and the rest, in EPSG:4326, to
+    """Hand the ``prepared`` layers, the ``base`` and the rest, in EPSG:4326, to
     :func:`camwatch.coverage.mapview.finish_map`."""
     from camwatch.coverage.mapview import finish_map
 
     finish_map(
         path,
         prepared,
+        base=base,
         gaps=gaps.to_crs(4326),
         suggestions=suggestions[["direction", "gain", "area", "geometry"]].to_crs(4326),
         areas=_area_polygons(model, scores, needed).to_crs(4326),

@@ -45,7 +45,16 @@ from camwatch.reports.office import tr
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PALETTE", "STATUS_COLOURS", "PreparedLayers", "finish_map", "prepare_layers", "write_map"]
+__all__ = [
+    "PALETTE",
+    "STATUS_COLOURS",
+    "Drawn",
+    "PreparedLayers",
+    "finish_map",
+    "prepare_base",
+    "prepare_layers",
+    "write_map",
+]
 
 # Colours are chosen to be told apart at a glance (and by a pixel count in the map's browser test).
 PALETTE = {
@@ -134,14 +143,19 @@ def write_map(
 
     All frames are in EPSG:4326 (others are reprojected) and any may be empty.
     """
-    prepared = prepare_layers(
-        roads=roads, sectors=sectors, cameras=cameras, buildings=buildings, streets=streets, lang=lang
+    base = prepare_base(
+        buildings=buildings if buildings is not None else roads.iloc[0:0],
+        streets=streets if streets is not None else roads,
+        lang=lang,
     )
-    finish_map(path, prepared, gaps=gaps, suggestions=suggestions, areas=areas, basemap=basemap, lang=lang)
+    prepared = prepare_layers(roads=roads, sectors=sectors, cameras=cameras, lang=lang)
+    finish_map(
+        path, prepared, base=base, gaps=gaps, suggestions=suggestions, areas=areas, basemap=basemap, lang=lang
+    )
 
 
 @dataclass(frozen=True)
-class _Drawn:
+class Drawn:
     """Layers ready for the page and their legend rows."""
 
     groups: list[Group]
@@ -150,16 +164,21 @@ class _Drawn:
 
 @dataclass(frozen=True)
 class PreparedLayers:
-    """The layers of :func:`write_map` that need neither gaps, suggestions nor area scores (the base's
-    buildings and streets, roads, fields of view, cameras): plain data, so that a forked child can make them
+    """The layers of :func:`write_map` that need neither gaps, suggestions nor area scores (roads, fields of
+    view, cameras; the base is :func:`prepare_base`): plain data, so that a forked child can make them
     (:func:`prepare_layers`) while the gaps and suggestions are found."""
 
-    base: _Drawn
-    roads: _Drawn
-    sectors: _Drawn
-    cameras: _Drawn
+    roads: Drawn
+    sectors: Drawn
+    cameras: Drawn
     boxes: list[tuple[float, float, float, float]]
     """Bounds of the non-empty roads, sectors and cameras: the first view fits them with the rest."""
+
+
+def prepare_base(*, buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, lang: str = "en") -> Drawn:
+    """The base drawn from the layers (buildings, streets; :func:`finish_map` adds the area outlines): plain
+    data, so that a forked child can make it as soon as the layers are read."""
+    return _base(_wgs84(buildings), _wgs84(streets), lang)
 
 
 def prepare_layers(
@@ -167,31 +186,15 @@ def prepare_layers(
     roads: gpd.GeoDataFrame,
     sectors: gpd.GeoDataFrame,
     cameras: gpd.GeoDataFrame,
-    buildings: gpd.GeoDataFrame | None = None,
-    streets: gpd.GeoDataFrame | None = None,
     lang: str = "en",
 ) -> PreparedLayers:
     """The layers of :func:`write_map` that need neither gaps, suggestions nor area scores."""
-    layers = {
-        name: _wgs84(frame)
-        for name, frame in {
-            "roads": roads,
-            "sectors": sectors,
-            "cameras": cameras,
-            "buildings": buildings if buildings is not None else roads.iloc[0:0],
-            "streets": streets if streets is not None else roads,
-        }.items()
-    }
+    layers = {"roads": _wgs84(roads), "sectors": _wgs84(sectors), "cameras": _wgs84(cameras)}
     return PreparedLayers(
-        base=_base(layers["buildings"], layers["streets"], lang),
         roads=_roads(layers["roads"], lang),
         sectors=_sectors(layers["sectors"], lang),
         cameras=_cameras(layers["cameras"], lang),
-        boxes=[
-            tuple(layers[name].total_bounds)
-            for name in ("roads", "sectors", "cameras")
-            if not layers[name].empty
-        ],
+        boxes=[tuple(frame.total_bounds) for frame in layers.values() if not frame.empty],
     )
 
 
@@ -199,18 +202,19 @@ def finish_map(
     path: Path,
     prepared: PreparedLayers,
     *,
+    base: Drawn,
     gaps: gpd.GeoDataFrame,
     suggestions: gpd.GeoDataFrame,
     areas: gpd.GeoDataFrame,
     basemap: BasemapSettings | None = None,
     lang: str = "en",
 ) -> None:
-    """Write the map of the ``prepared`` layers with the gaps, suggestions and areas to ``path`` (see
-    :func:`write_map`); every layer bottom to top: the base, the areas by level, roads, fields of view, gaps,
-    cameras, suggestions."""
+    """Write the map of the ``prepared`` layers and ``base`` with the gaps, suggestions and areas to ``path``
+    (see :func:`write_map`); every layer bottom to top: the base, the areas by level, roads, fields of view,
+    gaps, cameras, suggestions."""
     layers = {"gaps": _wgs84(gaps), "suggestions": _wgs84(suggestions), "areas": _wgs84(areas)}
     fmap = _page(basemap, lang)
-    (base,) = prepared.base.groups
+    (group,) = base.groups
     outlines = _overlay(
         layers["areas"][["geometry"]],
         name="area outlines",
@@ -219,16 +223,15 @@ def finish_map(
         options=QUIET,
         detail=False,
     )
-    place(fmap, [replace(base, overlays=base.overlays + outlines, show=basemap is None)])
+    place(fmap, [replace(group, overlays=group.overlays + outlines, show=basemap is None)])
     levels = _area_levels(layers["areas"])
     finest = max(levels, key=lambda item: len(item[1]))[0] if levels else None
     # Levels overlap; the finest (most areas) is shown, the others are a click away.
     place(fmap, [_areas(frame, level, lang, show=level == finest) for level, frame in levels])
     gap_layers, suggested = _gaps(layers["gaps"], lang), _suggestions(layers["suggestions"], lang)
-    legend = []
-    for drawn in (prepared.base, prepared.roads, prepared.sectors, gap_layers, prepared.cameras, suggested):
-        if drawn is not prepared.base:
-            place(fmap, drawn.groups)
+    legend = list(base.legend)
+    for drawn in (prepared.roads, prepared.sectors, gap_layers, prepared.cameras, suggested):
+        place(fmap, drawn.groups)
         legend += drawn.legend
     legend += [
         _Swatch(colour, f"{tr(lang, 'Area')} {tr(lang, status)}")
@@ -350,7 +353,7 @@ def _labels(lang: str, tooltip: dict[str, str]) -> dict[str, str]:
     return {column: tr(lang, label) for column, label in tooltip.items()}
 
 
-def _base(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, lang: str) -> _Drawn:
+def _base(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, lang: str) -> Drawn:
     """The base drawn from the layers (buildings, streets; :func:`finish_map` adds the area outlines) in a
     pane under every overlay: a street map that needs no tile server."""
     if len(buildings) > BASE_BUILDINGS_MAX:
@@ -379,7 +382,7 @@ def _base(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, lang: str) -> 
                 options=QUIET,
             )
     group = Group(tr(lang, "Base map (from the layers)"), overlays, overlay=False)
-    return _Drawn([group], [_Swatch(BASE_COLOURS["building"], tr(lang, "Building"))] if drawn else [])
+    return Drawn([group], [_Swatch(BASE_COLOURS["building"], tr(lang, "Building"))] if drawn else [])
 
 
 def _areas(areas: gpd.GeoDataFrame, level: str, lang: str, *, show: bool) -> Group:
@@ -401,12 +404,12 @@ def _areas(areas: gpd.GeoDataFrame, level: str, lang: str, *, show: bool) -> Gro
     return Group(f"{tr(lang, 'Areas')}: {tr(lang, level)}", overlays, show=show)
 
 
-def _roads(roads: gpd.GeoDataFrame, lang: str) -> _Drawn:
+def _roads(roads: gpd.GeoDataFrame, lang: str) -> Drawn:
     """Roads dissolved to one multi-line per category and state: few features, same picture."""
     if roads.empty:
-        return _Drawn([], [])
+        return Drawn([], [])
     merged = _lines_by(roads, ["covered", "category"])
-    drawn = _Drawn([], [])
+    drawn = Drawn([], [])
     for covered, label, meaning in (
         (True, "Covered roads", "Road covered"),
         (False, "Uncovered roads", "Road not covered"),
@@ -450,8 +453,8 @@ def _lines_by(lines: gpd.GeoDataFrame, keys: list[str], *, sums: tuple[str, ...]
     return gpd.GeoDataFrame(table[[*keys, *sums]], geometry=merged, crs=4326)
 
 
-def _sectors(sectors: gpd.GeoDataFrame, lang: str) -> _Drawn:
-    drawn = _Drawn([], [])
+def _sectors(sectors: gpd.GeoDataFrame, lang: str) -> Drawn:
+    drawn = Drawn([], [])
     counted = sectors["up"].astype(bool)
     # A camera turned or sprayed (moved, tampered) looks elsewhere: its sector is unverified, not counted.
     unverified = sectors["unverified"].astype(bool) if "unverified" in sectors else counted & False
@@ -472,8 +475,8 @@ def _sectors(sectors: gpd.GeoDataFrame, lang: str) -> _Drawn:
     return drawn
 
 
-def _cameras(cameras: gpd.GeoDataFrame, lang: str) -> _Drawn:
-    drawn = _Drawn([], [])
+def _cameras(cameras: gpd.GeoDataFrame, lang: str) -> Drawn:
+    drawn = Drawn([], [])
     if cameras.empty:
         return drawn
     down = cameras["up"].eq(False)
@@ -501,7 +504,7 @@ def _cameras(cameras: gpd.GeoDataFrame, lang: str) -> _Drawn:
     return drawn
 
 
-def _gaps(gaps: gpd.GeoDataFrame, lang: str) -> _Drawn:
+def _gaps(gaps: gpd.GeoDataFrame, lang: str) -> Drawn:
     """Road gaps as one feature per category and area (its tooltip gives their total length); unseen
     intersections and sites as markers, in a layer of their own that starts hidden when dense."""
     on_roads = gaps.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
@@ -517,15 +520,15 @@ def _gaps(gaps: gpd.GeoDataFrame, lang: str) -> _Drawn:
         show=int((~on_roads).sum()) <= DENSE_MARKERS,
     )
     legend = [_Swatch(PALETTE["gap"], tr(lang, "Gap"))] if overlays else []
-    return _Drawn([Group(None, (overlay,)) for overlay in overlays], legend)
+    return Drawn([Group(None, (overlay,)) for overlay in overlays], legend)
 
 
-def _suggestions(suggestions: gpd.GeoDataFrame, lang: str) -> _Drawn:
+def _suggestions(suggestions: gpd.GeoDataFrame, lang: str) -> Drawn:
     """Suggested cameras as a clustered layer: positions closer than :data:`CLUSTER_CELL_PIXELS` on screen
     become one numbered circle (regrouped at every zoom), drawn under the gaps so it never hides them; a
     position alone is a marker with an arrow along its heading (:data:`ARROW_METRES`)."""
     if suggestions.empty:
-        return _Drawn([], [])
+        return Drawn([], [])
     tooltip = _labels(lang, {"direction": "Heading (°)", "gain": "Gain", "area": "Area"})
     style = {"color": PALETTE["suggestion"], "weight": 3, "opacity": 1.0, "fillColor": PALETTE["suggestion"]}
     positions = _overlay(
@@ -546,7 +549,7 @@ def _suggestions(suggestions: gpd.GeoDataFrame, lang: str) -> _Drawn:
         detail=False,
     )
     group = Group(tr(lang, "Suggested cameras"), positions)
-    return _Drawn([group], [_Swatch(PALETTE["suggestion"], tr(lang, "Suggested camera"))])
+    return Drawn([group], [_Swatch(PALETTE["suggestion"], tr(lang, "Suggested camera"))])
 
 
 def _bounds(boxes: list[tuple[float, float, float, float]]) -> list[list[float]] | None:

@@ -204,10 +204,12 @@ class CoverageModel:
         catalog: CategoryCatalog | None = None,
         step: Step = _no_step,
         refuse_apart: bool = False,
+        layers_read: Callable[[Layers], object] | None = None,
     ) -> CoverageModel:
         """Read the layers of ``settings`` and precompute everything :meth:`measure` needs.
 
-        ``step`` is told the name of each stage as it starts (for progress display).
+        ``step`` is told the name of each stage as it starts (for progress display); ``layers_read`` is given
+        the layers as soon as they are read (the coverage report starts drawing the map's base with them).
         """
         catalog = catalog or load_categories(settings.categories, settings.road_classes)
         step("reading layers")
@@ -219,6 +221,8 @@ class CoverageModel:
             "areas": settings.areas,
         }
         layers = read_layers(paths, catalog, cameras=wgs_cameras, refuse_apart=refuse_apart)
+        if layers_read is not None:
+            layers_read(layers)
         metric_cameras = wgs_cameras.to_crs(layers.crs)
         step("fields of view")
         sectors = fov_sectors(metric_cameras, buildings=layers.buildings)
@@ -238,13 +242,20 @@ class CoverageModel:
 
     @classmethod
     def from_config(
-        cls, config: Config, *, step: Step = _no_step, refuse_apart: bool = False
+        cls,
+        config: Config,
+        *,
+        step: Step = _no_step,
+        refuse_apart: bool = False,
+        layers_read: Callable[[Layers], object] | None = None,
     ) -> CoverageModel:
         """The model of ``config``'s cameras over its ``coverage`` layers (which must be configured);
         ``refuse_apart``: refuse cameras and layers that do not overlap (see :func:`read_layers`)."""
         if config.coverage is None:
             raise ConfigError([Problem(str(config.source), None, "coverage", "no coverage section")])
-        return cls.build(config.cameras, config.coverage, step=step, refuse_apart=refuse_apart)
+        return cls.build(
+            config.cameras, config.coverage, step=step, refuse_apart=refuse_apart, layers_read=layers_read
+        )
 
     def camera_up(self, status: Status) -> NDArray[np.bool_]:
         """Up flag per camera; with a snapshot, a camera missing from it counts as down (effective coverage
