@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import sys
 from collections import Counter
@@ -95,6 +96,8 @@ def run_coverage(
     cameras, no areas) are logged and head ``report.md``.
     """
     states = load_states(status) if status is not None else None
+    # The map's module (folium: 0.4 s) imported once, before the children that use it are forked.
+    importlib.import_module("camwatch.coverage.mapview")
     # Forked children (see aside) use the second core: the map's base while the model is built, the map
     # layers that need neither gaps nor suggestions while the gaps and suggestions are found, the gaps'
     # files (GDAL) while the cameras are suggested, the other files while the rest of the map is drawn.
@@ -118,7 +121,7 @@ def run_coverage(
         # The report files and the map show the gaps in the same degrees: projected once.
         in_degrees = gaps.to_crs(4326)
         out.mkdir(parents=True, exist_ok=True)
-        children.enter_context(aside(functools.partial(report.write_gap_files, out, in_degrees)))
+        gap_layers = children.enter_context(aside(functools.partial(_gap_files, out, in_degrees, lang)))
         step("suggesting cameras")
         suggestions = suggest_cameras(model)
         step("writing report")
@@ -159,7 +162,7 @@ def run_coverage(
             model,
             prepared(),
             base=base[0](),
-            gaps=in_degrees,
+            gaps=gap_layers(),
             suggestions=suggestions,
             scores=scores,
             needed=needed,
@@ -292,6 +295,15 @@ def _prepare_base(layers: Layers, lang: str) -> Drawn:
     )
 
 
+def _gap_files(out: Path, gaps: gpd.GeoDataFrame, lang: str) -> Drawn:
+    """Write the gaps' files (:func:`camwatch.reports.coverage.write_gap_files`) and return their map layers
+    (:func:`camwatch.coverage.mapview.prepare_gaps`); ``gaps`` in EPSG:4326."""
+    from camwatch.coverage.mapview import prepare_gaps
+
+    report.write_gap_files(out, gaps)
+    return prepare_gaps(gaps, lang)
+
+
 def _prepare_map(model: CoverageModel, fleet: FleetStatus, lang: str) -> PreparedLayers:
     """The map layers of :func:`camwatch.coverage.mapview.prepare_layers`, in EPSG:4326: roads by design
     coverage, fields of view and cameras by the status snapshot."""
@@ -328,13 +340,13 @@ def _write_map(
     prepared: PreparedLayers,
     *,
     base: Drawn,
-    gaps: gpd.GeoDataFrame,
+    gaps: Drawn,
     suggestions: gpd.GeoDataFrame,
     scores: pd.DataFrame,
     needed: Mapping[str, int],
     lang: str,
 ) -> None:
-    """Hand the ``prepared`` layers, the ``base`` and the rest, in EPSG:4326, to
+    """Hand the ``prepared`` layers, the ``base``, the ``gaps`` and the rest, in EPSG:4326, to
     :func:`camwatch.coverage.mapview.finish_map`."""
     from camwatch.coverage.mapview import finish_map
 
@@ -342,7 +354,7 @@ def _write_map(
         path,
         prepared,
         base=base,
-        gaps=gaps.to_crs(4326),
+        gaps=gaps,
         suggestions=suggestions[["direction", "gain", "area", "geometry"]].to_crs(4326),
         areas=_area_polygons(model, scores, needed).to_crs(4326),
         basemap=model.settings.basemap,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -150,16 +150,25 @@ def write_map(
     )
     prepared = prepare_layers(roads=roads, sectors=sectors, cameras=cameras, lang=lang)
     finish_map(
-        path, prepared, base=base, gaps=gaps, suggestions=suggestions, areas=areas, basemap=basemap, lang=lang
+        path,
+        prepared,
+        base=base,
+        gaps=prepare_gaps(gaps, lang),
+        suggestions=suggestions,
+        areas=areas,
+        basemap=basemap,
+        lang=lang,
     )
 
 
 @dataclass(frozen=True)
 class Drawn:
-    """Layers ready for the page and their legend rows."""
+    """Layers ready for the page, their legend rows and the bounds of what they draw that the first view
+    fits (``boxes``, west, south, east, north)."""
 
     groups: list[Group]
     legend: list[_Swatch]
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -198,21 +207,29 @@ def prepare_layers(
     )
 
 
+def prepare_gaps(gaps: gpd.GeoDataFrame, lang: str = "en") -> Drawn:
+    """The gaps' layers of :func:`write_map`: plain data, so that a forked child can make them while the
+    cameras are suggested."""
+    gaps = _wgs84(gaps)
+    drawn = _gaps(gaps, lang)
+    return replace(drawn, boxes=[tuple(gaps.total_bounds)] if not gaps.empty else [])
+
+
 def finish_map(
     path: Path,
     prepared: PreparedLayers,
     *,
     base: Drawn,
-    gaps: gpd.GeoDataFrame,
+    gaps: Drawn,
     suggestions: gpd.GeoDataFrame,
     areas: gpd.GeoDataFrame,
     basemap: BasemapSettings | None = None,
     lang: str = "en",
 ) -> None:
-    """Write the map of the ``prepared`` layers and ``base`` with the gaps, suggestions and areas to ``path``
-    (see :func:`write_map`); every layer bottom to top: the base, the areas by level, roads, fields of view,
-    gaps, cameras, suggestions."""
-    layers = {"gaps": _wgs84(gaps), "suggestions": _wgs84(suggestions), "areas": _wgs84(areas)}
+    """Write the map of the ``prepared`` layers, ``base`` (:func:`prepare_base`) and ``gaps``
+    (:func:`prepare_gaps`) with the suggestions and areas to ``path`` (see :func:`write_map`); every layer
+    bottom to top: the base, the areas by level, roads, fields of view, gaps, cameras, suggestions."""
+    layers = {"suggestions": _wgs84(suggestions), "areas": _wgs84(areas)}
     fmap = _page(basemap, lang)
     (group,) = base.groups
     outlines = _overlay(
@@ -228,9 +245,9 @@ def finish_map(
     finest = max(levels, key=lambda item: len(item[1]))[0] if levels else None
     # Levels overlap; the finest (most areas) is shown, the others are a click away.
     place(fmap, [_areas(frame, level, lang, show=level == finest) for level, frame in levels])
-    gap_layers, suggested = _gaps(layers["gaps"], lang), _suggestions(layers["suggestions"], lang)
+    suggested = _suggestions(layers["suggestions"], lang)
     legend = list(base.legend)
-    for drawn in (prepared.roads, prepared.sectors, gap_layers, prepared.cameras, suggested):
+    for drawn in (prepared.roads, prepared.sectors, gaps, prepared.cameras, suggested):
         place(fmap, drawn.groups)
         legend += drawn.legend
     legend += [
@@ -238,7 +255,7 @@ def finish_map(
         for status, colour in STATUS_COLOURS.items()
         if (layers["areas"]["status"] == status).any()
     ]
-    boxes = prepared.boxes + [tuple(frame.total_bounds) for frame in layers.values() if not frame.empty]
+    boxes = prepared.boxes + gaps.boxes + [tuple(f.total_bounds) for f in layers.values() if not f.empty]
     _finish(fmap, boxes, legend, lang)
     render_page(fmap, path)
 
