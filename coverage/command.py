@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -26,11 +27,11 @@ from camwatch.coverage.gaps import find_gaps
 from camwatch.coverage.layers import Layers, assign_areas
 from camwatch.coverage.measure import CoverageModel, Step, area_paths
 from camwatch.coverage.placement import suggest_cameras
-from camwatch.coverage.status import FleetStatus, load_states
+from camwatch.coverage.status import CameraState, FleetStatus, load_states
 from camwatch.reports import coverage as report
 
 if TYPE_CHECKING:
-    from camwatch.coverage.mapview import Drawn, PreparedLayers
+    from camwatch.coverage.mapview import Drawn
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +99,24 @@ def run_coverage(
     states = load_states(status) if status is not None else None
     # The map's module (folium: 0.4 s) imported once, before the children that use it are forked.
     importlib.import_module("camwatch.coverage.mapview")
-    # Forked children (see aside) use the second core: the map's base while the model is built, the map
-    # layers that need neither gaps nor suggestions while the gaps and suggestions are found, the gaps'
-    # files (GDAL) while the cameras are suggested, the other files while the rest of the map is drawn.
-    # Leaving the block waits for each.
+    # Forked children (see aside) use the second core: the map's base, fields of view and cameras while the
+    # model is built, its roads while the gaps and suggestions are found, the gaps' files (GDAL) and map
+    # layers while the cameras are suggested, the other files while the page is rendered. Leaving the
+    # block waits for each.
     with _progress() as step, ExitStack() as children:
         base: list[Callable[[], Drawn]] = []
+        views: list[Callable[[], tuple[Drawn, Drawn]]] = []
 
-        def draw_base(layers: Layers) -> None:  # the map's base, as soon as the layers are read
+        def draw_base(layers: Layers) -> None:
             base.append(children.enter_context(aside(functools.partial(_prepare_base, layers, lang))))
 
-        model = CoverageModel.from_config(config, step=step, refuse_apart=not force, layers_read=draw_base)
+        def draw_views(cameras: gpd.GeoDataFrame, sectors: NDArray[np.object_]) -> None:
+            job = functools.partial(_prepare_views, cameras, sectors, states, lang)
+            views.append(children.enter_context(aside(job)))
+
+        model = CoverageModel.from_config(
+            config, step=step, refuse_apart=not force, layers_read=draw_base, views_drawn=draw_views
+        )
         # The snapshot, read once, lined up with the placed cameras: every later stage takes its flags.
         fleet = FleetStatus.of(states, model.cameras["camera"])
         step("measuring")
@@ -116,7 +124,7 @@ def run_coverage(
         scores = report.area_scores(rows, model.settings.thresholds)
         step("finding gaps")
         model.road_stretches()  # computed once, before the fork: the gaps need them too
-        prepared = children.enter_context(aside(functools.partial(_prepare_map, model, fleet, lang)))
+        roads = children.enter_context(aside(functools.partial(_prepare_roads, model, lang)))
         gaps = find_gaps(model)
         # The report files and the map show the gaps in the same degrees: projected once.
         in_degrees = gaps.to_crs(4326)
@@ -157,11 +165,14 @@ def run_coverage(
         )
         children.enter_context(aside(files))
         step("drawing the map")
+        sectors, cameras = views[0]()
         _write_map(
             out / "map.html",
             model,
-            prepared(),
             base=base[0](),
+            roads=roads(),
+            sectors=sectors,
+            cameras=cameras,
             gaps=gap_layers(),
             suggestions=suggestions,
             scores=scores,
@@ -304,18 +315,29 @@ def _gap_files(out: Path, gaps: gpd.GeoDataFrame, lang: str) -> Drawn:
     return prepare_gaps(gaps, lang)
 
 
-def _prepare_map(model: CoverageModel, fleet: FleetStatus, lang: str) -> PreparedLayers:
-    """The map layers of :func:`camwatch.coverage.mapview.prepare_layers`, in EPSG:4326: roads by design
-    coverage, fields of view and cameras by the status snapshot."""
-    from camwatch.coverage.mapview import prepare_layers
+def _prepare_roads(model: CoverageModel, lang: str) -> Drawn:
+    """The map's roads by design coverage (:func:`camwatch.coverage.mapview.prepare_roads`)."""
+    from camwatch.coverage.mapview import prepare_roads
 
-    cameras = model.cameras
-    roads = model.road_stretches()[["category", "covered", "geometry"]]
+    return prepare_roads(model.road_stretches()[["category", "covered", "geometry"]].to_crs(4326), lang)
+
+
+def _prepare_views(
+    cameras: gpd.GeoDataFrame,
+    sectors: NDArray[np.object_],
+    states: Mapping[str, CameraState] | None,
+    lang: str,
+) -> tuple[Drawn, Drawn]:
+    """The map's fields of view and cameras by the status snapshot (:func:`camwatch.coverage.mapview.
+    prepare_views`); ``cameras`` and ``sectors`` in the layers' CRS."""
+    from camwatch.coverage.mapview import prepare_views
+
+    fleet = FleetStatus.of(states, cameras["camera"])
     # A turned or sprayed camera looks somewhere else than its sector: drawn as unverified, not counted.
-    sectors = gpd.GeoDataFrame(
+    fields = gpd.GeoDataFrame(
         {"camera": cameras["camera"].to_numpy(), "up": fleet.working, "unverified": fleet.unverified},
-        geometry=model.sectors,
-        crs=model.crs,
+        geometry=sectors,
+        crs=cameras.crs,
     )
     points = gpd.GeoDataFrame(
         {
@@ -324,36 +346,35 @@ def _prepare_map(model: CoverageModel, fleet: FleetStatus, lang: str) -> Prepare
             "up": fleet.working.astype(object) if fleet.given else np.full(len(cameras), None, dtype=object),
         },
         geometry=cameras.geometry.to_numpy(),
-        crs=model.crs,
+        crs=cameras.crs,
     )
-    return prepare_layers(
-        roads=roads.to_crs(4326),
-        sectors=sectors.to_crs(4326),
-        cameras=points.to_crs(4326),
-        lang=lang,
-    )
+    return prepare_views(sectors=fields.to_crs(4326), cameras=points.to_crs(4326), lang=lang)
 
 
 def _write_map(
     path: Path,
     model: CoverageModel,
-    prepared: PreparedLayers,
     *,
     base: Drawn,
+    roads: Drawn,
+    sectors: Drawn,
+    cameras: Drawn,
     gaps: Drawn,
     suggestions: gpd.GeoDataFrame,
     scores: pd.DataFrame,
     needed: Mapping[str, int],
     lang: str,
 ) -> None:
-    """Hand the ``prepared`` layers, the ``base``, the ``gaps`` and the rest, in EPSG:4326, to
-    :func:`camwatch.coverage.mapview.finish_map`."""
+    """Hand the prepared layers and the rest, in EPSG:4326, to :func:`~camwatch.coverage.mapview.finish_map`
+    (the map)."""
     from camwatch.coverage.mapview import finish_map
 
     finish_map(
         path,
-        prepared,
         base=base,
+        roads=roads,
+        sectors=sectors,
+        cameras=cameras,
         gaps=gaps,
         suggestions=suggestions[["direction", "gain", "area", "geometry"]].to_crs(4326),
         areas=_area_polygons(model, scores, needed).to_crs(4326),

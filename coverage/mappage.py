@@ -201,6 +201,25 @@ class Group:
     show: bool = True
 
 
+@dataclass(frozen=True)
+class Swatch:
+    """A legend row: a colour, its meaning (camwatch's own words, never data), a line or a patch."""
+
+    colour: str
+    label: str
+    line: bool = False
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """Layers ready for the page, their legend rows and the bounds of what they draw that the first view
+    fits (``boxes``, west, south, east, north)."""
+
+    groups: list[Group]
+    legend: list[Swatch]
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+
+
 def place(fmap: folium.Map, groups: list[Group]) -> None:
     """Add ``groups`` to ``fmap``, in order."""
     for group in groups:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import json
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,11 @@ from numpy.typing import NDArray
 from camwatch.config.models import BasemapSettings
 from camwatch.coverage.mappage import (
     DataLayer,
+    Drawn,
     Group,
     Overlay,
     Panes,
+    Swatch,
     Verbatim,
     ZoomScaledLines,
     figure_of,
@@ -49,10 +51,11 @@ __all__ = [
     "PALETTE",
     "STATUS_COLOURS",
     "Drawn",
-    "PreparedLayers",
     "finish_map",
     "prepare_base",
-    "prepare_layers",
+    "prepare_gaps",
+    "prepare_roads",
+    "prepare_views",
     "write_map",
 ]
 
@@ -148,11 +151,13 @@ def write_map(
         streets=streets if streets is not None else roads,
         lang=lang,
     )
-    prepared = prepare_layers(roads=roads, sectors=sectors, cameras=cameras, lang=lang)
+    fields_of_view, points = prepare_views(sectors=sectors, cameras=cameras, lang=lang)
     finish_map(
         path,
-        prepared,
         base=base,
+        roads=prepare_roads(roads, lang),
+        sectors=fields_of_view,
+        cameras=points,
         gaps=prepare_gaps(gaps, lang),
         suggestions=suggestions,
         areas=areas,
@@ -161,74 +166,57 @@ def write_map(
     )
 
 
-@dataclass(frozen=True)
-class Drawn:
-    """Layers ready for the page, their legend rows and the bounds of what they draw that the first view
-    fits (``boxes``, west, south, east, north)."""
-
-    groups: list[Group]
-    legend: list[_Swatch]
-    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class PreparedLayers:
-    """The layers of :func:`write_map` that need neither gaps, suggestions nor area scores (roads, fields of
-    view, cameras; the base is :func:`prepare_base`): plain data, so that a forked child can make them
-    (:func:`prepare_layers`) while the gaps and suggestions are found."""
-
-    roads: Drawn
-    sectors: Drawn
-    cameras: Drawn
-    boxes: list[tuple[float, float, float, float]]
-    """Bounds of the non-empty roads, sectors and cameras: the first view fits them with the rest."""
-
-
 def prepare_base(*, buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, lang: str = "en") -> Drawn:
     """The base drawn from the layers (buildings, streets; :func:`finish_map` adds the area outlines): plain
     data, so that a forked child can make it as soon as the layers are read."""
     return _base(_wgs84(buildings), _wgs84(streets), lang)
 
 
-def prepare_layers(
-    *,
-    roads: gpd.GeoDataFrame,
-    sectors: gpd.GeoDataFrame,
-    cameras: gpd.GeoDataFrame,
-    lang: str = "en",
-) -> PreparedLayers:
-    """The layers of :func:`write_map` that need neither gaps, suggestions nor area scores."""
-    layers = {"roads": _wgs84(roads), "sectors": _wgs84(sectors), "cameras": _wgs84(cameras)}
-    return PreparedLayers(
-        roads=_roads(layers["roads"], lang),
-        sectors=_sectors(layers["sectors"], lang),
-        cameras=_cameras(layers["cameras"], lang),
-        boxes=[tuple(frame.total_bounds) for frame in layers.values() if not frame.empty],
-    )
+def prepare_roads(roads: gpd.GeoDataFrame, lang: str = "en") -> Drawn:
+    """The roads by coverage (plain data: a forked child makes them while the gaps and suggestions are
+    found)."""
+    roads = _wgs84(roads)
+    return _fitted(_roads(roads, lang), roads)
+
+
+def prepare_views(
+    *, sectors: gpd.GeoDataFrame, cameras: gpd.GeoDataFrame, lang: str = "en"
+) -> tuple[Drawn, Drawn]:
+    """The fields of view and the cameras (plain data: a forked child makes them while the model is
+    built)."""
+    sectors, cameras = _wgs84(sectors), _wgs84(cameras)
+    return _fitted(_sectors(sectors, lang), sectors), _fitted(_cameras(cameras, lang), cameras)
 
 
 def prepare_gaps(gaps: gpd.GeoDataFrame, lang: str = "en") -> Drawn:
     """The gaps' layers of :func:`write_map`: plain data, so that a forked child can make them while the
     cameras are suggested."""
     gaps = _wgs84(gaps)
-    drawn = _gaps(gaps, lang)
-    return replace(drawn, boxes=[tuple(gaps.total_bounds)] if not gaps.empty else [])
+    return _fitted(_gaps(gaps, lang), gaps)
+
+
+def _fitted(drawn: Drawn, frame: gpd.GeoDataFrame) -> Drawn:
+    """``drawn`` with the bounds of ``frame`` (none when it is empty) for the first view to fit."""
+    return replace(drawn, boxes=[tuple(frame.total_bounds)] if not frame.empty else [])
 
 
 def finish_map(
     path: Path,
-    prepared: PreparedLayers,
     *,
     base: Drawn,
+    roads: Drawn,
+    sectors: Drawn,
+    cameras: Drawn,
     gaps: Drawn,
     suggestions: gpd.GeoDataFrame,
     areas: gpd.GeoDataFrame,
     basemap: BasemapSettings | None = None,
     lang: str = "en",
 ) -> None:
-    """Write the map of the ``prepared`` layers, ``base`` (:func:`prepare_base`) and ``gaps``
-    (:func:`prepare_gaps`) with the suggestions and areas to ``path`` (see :func:`write_map`); every layer
-    bottom to top: the base, the areas by level, roads, fields of view, gaps, cameras, suggestions."""
+    """Write the map of the prepared layers (``base``: :func:`prepare_base`, ``roads``: :func:`prepare_roads`,
+    ``sectors`` and ``cameras``: :func:`prepare_views`, ``gaps``: :func:`prepare_gaps`) with the suggestions
+    and areas to ``path`` (see :func:`write_map`); every layer bottom to top: the base, the areas by level,
+    roads, fields of view, gaps, cameras, suggestions."""
     layers = {"suggestions": _wgs84(suggestions), "areas": _wgs84(areas)}
     fmap = _page(basemap, lang)
     (group,) = base.groups
@@ -247,15 +235,16 @@ def finish_map(
     place(fmap, [_areas(frame, level, lang, show=level == finest) for level, frame in levels])
     suggested = _suggestions(layers["suggestions"], lang)
     legend = list(base.legend)
-    for drawn in (prepared.roads, prepared.sectors, gaps, prepared.cameras, suggested):
+    for drawn in (roads, sectors, gaps, cameras, suggested):
         place(fmap, drawn.groups)
         legend += drawn.legend
     legend += [
-        _Swatch(colour, f"{tr(lang, 'Area')} {tr(lang, status)}")
+        Swatch(colour, f"{tr(lang, 'Area')} {tr(lang, status)}")
         for status, colour in STATUS_COLOURS.items()
         if (layers["areas"]["status"] == status).any()
     ]
-    boxes = prepared.boxes + gaps.boxes + [tuple(f.total_bounds) for f in layers.values() if not f.empty]
+    boxes = [box for drawn in (roads, sectors, gaps, cameras) for box in drawn.boxes]
+    boxes += [tuple(frame.total_bounds) for frame in layers.values() if not frame.empty]
     _finish(fmap, boxes, legend, lang)
     render_page(fmap, path)
 
@@ -277,7 +266,7 @@ def _page(basemap: BasemapSettings | None, lang: str) -> folium.Map:
 
 
 def _finish(
-    fmap: folium.Map, boxes: list[tuple[float, float, float, float]], legend: list[_Swatch], lang: str
+    fmap: folium.Map, boxes: list[tuple[float, float, float, float]], legend: list[Swatch], lang: str
 ) -> None:
     """The layer control, the zoom-scaled line widths, the legend and the first view's bounds (``boxes``: of
     what was measured; the base's streets and buildings may reach further)."""
@@ -287,15 +276,6 @@ def _finish(
     bounds = _bounds(boxes)
     if bounds is not None:
         fmap.fit_bounds(bounds)
-
-
-@dataclass(frozen=True)
-class _Swatch:
-    """A legend row: a colour, its meaning (camwatch's own words, never data), a line or a patch."""
-
-    colour: str
-    label: str
-    line: bool = False
 
 
 def _wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -399,7 +379,7 @@ def _base(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, lang: str) -> 
                 options=QUIET,
             )
     group = Group(tr(lang, "Base map (from the layers)"), overlays, overlay=False)
-    return Drawn([group], [_Swatch(BASE_COLOURS["building"], tr(lang, "Building"))] if drawn else [])
+    return Drawn([group], [Swatch(BASE_COLOURS["building"], tr(lang, "Building"))] if drawn else [])
 
 
 def _areas(areas: gpd.GeoDataFrame, level: str, lang: str, *, show: bool) -> Group:
@@ -445,7 +425,7 @@ def _roads(roads: gpd.GeoDataFrame, lang: str) -> Drawn:
                 tooltip=_labels(lang, {"category": "Category", "covered": "Covered"}),
             )
         drawn.groups.append(Group(tr(lang, label), overlays))
-        drawn.legend.append(_Swatch(colour, tr(lang, meaning), line=True))
+        drawn.legend.append(Swatch(colour, tr(lang, meaning), line=True))
     return drawn
 
 
@@ -488,7 +468,7 @@ def _sectors(sectors: gpd.GeoDataFrame, lang: str) -> Drawn:
         )
         if overlays:
             drawn.groups.append(Group(None, overlays))
-            drawn.legend.append(_Swatch(PALETTE[colour], tr(lang, meaning)))
+            drawn.legend.append(Swatch(PALETTE[colour], tr(lang, meaning)))
     return drawn
 
 
@@ -517,7 +497,7 @@ def _cameras(cameras: gpd.GeoDataFrame, lang: str) -> Drawn:
         )
         if overlays:
             drawn.groups.append(Group(None, overlays))
-            drawn.legend.append(_Swatch(PALETTE[colour], tr(lang, meaning)))
+            drawn.legend.append(Swatch(PALETTE[colour], tr(lang, meaning)))
     return drawn
 
 
@@ -536,7 +516,7 @@ def _gaps(gaps: gpd.GeoDataFrame, lang: str) -> Drawn:
         tooltip={key: label for key, label in tooltip.items() if key != "length_m"},
         show=int((~on_roads).sum()) <= DENSE_MARKERS,
     )
-    legend = [_Swatch(PALETTE["gap"], tr(lang, "Gap"))] if overlays else []
+    legend = [Swatch(PALETTE["gap"], tr(lang, "Gap"))] if overlays else []
     return Drawn([Group(None, (overlay,)) for overlay in overlays], legend)
 
 
@@ -566,7 +546,7 @@ def _suggestions(suggestions: gpd.GeoDataFrame, lang: str) -> Drawn:
         detail=False,
     )
     group = Group(tr(lang, "Suggested cameras"), positions)
-    return Drawn([group], [_Swatch(PALETTE["suggestion"], tr(lang, "Suggested camera"))])
+    return Drawn([group], [Swatch(PALETTE["suggestion"], tr(lang, "Suggested camera"))])
 
 
 def _bounds(boxes: list[tuple[float, float, float, float]]) -> list[list[float]] | None:
@@ -579,10 +559,10 @@ def _bounds(boxes: list[tuple[float, float, float, float]]) -> list[list[float]]
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
-def _legend_html(rows: list[_Swatch], lang: str) -> str:
+def _legend_html(rows: list[Swatch], lang: str) -> str:
     """The legend of the layers drawn: only camwatch's own words and colours, so plain HTML is safe."""
 
-    def swatch(row: _Swatch) -> str:
+    def swatch(row: Swatch) -> str:
         shape = "height:4px;margin:6px 0" if row.line else "height:12px;border-radius:2px"
         return (
             f'<div class="camwatch-legend-row"><span style="display:inline-block;width:18px;{shape};'
