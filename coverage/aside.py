@@ -3,6 +3,7 @@ overlap them, and a county's gap files take seconds that the map can use on the 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -12,6 +13,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+# Children running (forked by this thread, the main one): the collector's objects stay frozen meanwhile.
+_running = 0
 
 
 @contextmanager
@@ -45,7 +49,16 @@ def aside(job: Callable[[], T]) -> Iterator[Callable[[], T]]:
             send.send((True, value))
 
     child = context.Process(target=run, name="camwatch-aside", daemon=True)
-    child.start()
+    # Objects made so far are left out of collections until the last child is done: a collection visits
+    # (writes to) every object, which makes each process copy the pages it shares with the other.
+    global _running
+    gc.freeze()
+    _running += 1
+    try:
+        child.start()
+    except BaseException:
+        _leave()
+        raise
     send.close()
     outcome: list[tuple[bool, Any]] = []
 
@@ -69,6 +82,16 @@ def aside(job: Callable[[], T]) -> Iterator[Callable[[], T]]:
     try:
         yield result
     finally:
-        done, value = wait()
+        try:
+            done, value = wait()
+        finally:
+            _leave()
     if not done:
         raise value
+
+
+def _leave() -> None:
+    global _running
+    _running -= 1
+    if not _running:
+        gc.unfreeze()
