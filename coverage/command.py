@@ -100,8 +100,8 @@ def run_coverage(
     # The map's module (folium: 0.4 s) imported once, before the children that use it are forked.
     importlib.import_module("camwatch.coverage.mapview")
     # Forked children (see aside) use the second core: the map's base, fields of view and cameras while the
-    # model is built, its roads while the gaps and suggestions are found, the gaps' files (GDAL) and map
-    # layers while the cameras are suggested, the other files while the page is rendered. Leaving the
+    # model is built, its roads while the gaps and suggestions are found, the gaps' files (GDAL) and their
+    # map layers while the cameras are suggested, the other files while the page is rendered. Leaving the
     # block waits for each.
     with _progress() as step, ExitStack() as children:
         base: list[Callable[[], Drawn]] = []
@@ -129,7 +129,8 @@ def run_coverage(
         # The report files and the map show the gaps in the same degrees: projected once.
         in_degrees = gaps.to_crs(4326)
         out.mkdir(parents=True, exist_ok=True)
-        gap_layers = children.enter_context(aside(functools.partial(_gap_files, out, in_degrees, lang)))
+        children.enter_context(aside(functools.partial(report.write_gap_files, out, in_degrees)))
+        gap_layers = children.enter_context(aside(functools.partial(_prepare_gaps, in_degrees, lang)))
         step("suggesting cameras")
         suggestions = suggest_cameras(model)
         step("writing report")
@@ -306,12 +307,10 @@ def _prepare_base(layers: Layers, lang: str) -> Drawn:
     )
 
 
-def _gap_files(out: Path, gaps: gpd.GeoDataFrame, lang: str) -> Drawn:
-    """Write the gaps' files (:func:`camwatch.reports.coverage.write_gap_files`) and return their map layers
-    (:func:`camwatch.coverage.mapview.prepare_gaps`); ``gaps`` in EPSG:4326."""
+def _prepare_gaps(gaps: gpd.GeoDataFrame, lang: str) -> Drawn:
+    """The map's gaps (:func:`camwatch.coverage.mapview.prepare_gaps`); ``gaps`` in EPSG:4326."""
     from camwatch.coverage.mapview import prepare_gaps
 
-    report.write_gap_files(out, gaps)
     return prepare_gaps(gaps, lang)
 
 
