@@ -8,7 +8,7 @@ import base64
 import logging
 import resource
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -98,29 +98,42 @@ async def test_onvif_endless_reply_stops_at_the_configured_cap() -> None:
 # ----------------------------------------------------------------------------------------- RTSP probe
 
 
-async def serve_once(reply: bytes) -> tuple[asyncio.Server, str, list[int]]:
-    """A server answering OPTIONS 200 then ``reply``; records how many bytes it managed to send."""
-    sent: list[int] = []
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+
+async def raw_camera(handle: Handler) -> tuple[asyncio.Server, str]:
+    """A loopback server running ``handle`` on each connection (a peer that hangs up ends it quietly); the
+    server, and an rtsp:// URL to it."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n")
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(reply)
-            total = len(reply)
-            while True:  # then an endless stream of filler, as fast as the probe reads
-                writer.write(b"x" * 65536)
-                total += 65536
-                sent[:] = [total]
-                await writer.drain()
+            await handle(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.transport.abort()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    return server, f"rtsp://127.0.0.1:{server.sockets[0].getsockname()[1]}/cam", sent
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, f"rtsp://127.0.0.1:{server.sockets[0].getsockname()[1]}/cam"
+
+
+async def serve_once(reply: bytes) -> tuple[asyncio.Server, str, list[int]]:
+    """A server answering OPTIONS 200 then ``reply``; records how many bytes it managed to send."""
+    sent: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(reply)
+        total = len(reply)
+        while True:  # then an endless stream of filler, as fast as the probe reads
+            writer.write(b"x" * 65536)
+            total += 65536
+            sent[:] = [total]
+            await writer.drain()
+
+    return *(await raw_camera(handle)), sent
 
 
 @pytest.mark.parametrize(
@@ -304,29 +317,23 @@ async def busy_camera(busy: int, seen: list[float]) -> tuple[asyncio.Server, str
     when each request came."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while head := await reader.readuntil(b"\r\n\r\n"):
-                seen.append(time.monotonic())
-                cseq = next(
-                    line.split(b":", 1)[1].strip()
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"cseq:")
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            seen.append(time.monotonic())
+            cseq = next(
+                line.split(b":", 1)[1].strip()
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"cseq:")
+            )
+            if len(seen) <= busy:
+                writer.write(b"RTSP/1.0 503 Service Unavailable\r\nCSeq: " + cseq + b"\r\n\r\n")
+            else:
+                writer.write(
+                    b"RTSP/1.0 200 OK\r\nCSeq: %s\r\nContent-Type: application/sdp\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (cseq, len(SDP), SDP)
                 )
-                if len(seen) <= busy:
-                    writer.write(b"RTSP/1.0 503 Service Unavailable\r\nCSeq: " + cseq + b"\r\n\r\n")
-                else:
-                    writer.write(
-                        b"RTSP/1.0 200 OK\r\nCSeq: %s\r\nContent-Type: application/sdp\r\n"
-                        b"Content-Length: %d\r\n\r\n%s" % (cseq, len(SDP), SDP)
-                    )
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.transport.abort()
+            await writer.drain()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    return server, f"rtsp://127.0.0.1:{server.sockets[0].getsockname()[1]}/cam"
+    return await raw_camera(handle)
 
 
 async def relayed_describe(relay: DecoderRelay) -> bytes:
