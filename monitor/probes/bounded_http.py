@@ -8,7 +8,7 @@ stale nonce is answered afresh once). The time bound is the caller's deadline ar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
@@ -18,14 +18,23 @@ from camwatch.monitor.probes.bounded import BoundedReply
 from camwatch.monitor.rtsp_proto import NoChallenge, RtspProtocolError, answer_challenges
 
 
+class DeviceFailed(Exception):
+    """The device could not be asked: a probe status (``base``) and a short reason without secrets."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
 @dataclass
 class HttpLogin:
     """A device's login: the challenge it sent (``None`` until it asked) and its Digest nonce count.
-    ``failed`` makes the client's own exception from a probe status and a reason without secrets."""
+    ``failed``: the client's own ``DeviceFailed``, raised for a challenge it cannot answer."""
 
     username: str | None
     password: str
-    failed: Callable[[str, str], Exception]
+    failed: type[DeviceFailed]
     challenge: list[str] | None = None
     count: int = 0
 

@@ -25,7 +25,7 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from camwatch.monitor.probes.base import ERROR, NOT_FOUND
-from camwatch.monitor.probes.bounded_http import HttpLogin, exchange, refused
+from camwatch.monitor.probes.bounded_http import DeviceFailed, HttpLogin, exchange, refused
 
 NAMESPACE = "http://www.hikvision.com/ver20/XMLSchema"
 # Results asked per page: what Hikvision's own clients ask.
@@ -38,13 +38,8 @@ _SOUND_DISKS = frozenset({"ok", "idle", "sleep", "sleeping", "full"})
 FULL_BELOW = 256 * 1024 * 1024
 
 
-class IsapiFailed(Exception):
+class IsapiFailed(DeviceFailed):
     """The recorder could not be asked: a probe status (``base``) and a short reason without secrets."""
-
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 class Incomplete(Exception):

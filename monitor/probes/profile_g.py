@@ -37,7 +37,7 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from camwatch.monitor.probes.base import AUTH_FAILED, ERROR, NOT_FOUND
-from camwatch.monitor.probes.bounded_http import HttpLogin, exchange, refused
+from camwatch.monitor.probes.bounded_http import DeviceFailed, HttpLogin, exchange, refused
 
 DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 SEARCH = "http://www.onvif.org/ver10/search/wsdl"
@@ -59,13 +59,8 @@ _BASE64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-
 _SOUND_STORAGE = frozenset({"ok", "normal", "idle", "active", "recording", "ready"})
 
 
-class OnvifFailed(Exception):
+class OnvifFailed(DeviceFailed):
     """The recorder could not be asked: a probe status (``base``) and a short reason without secrets."""
-
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 class Incomplete(Exception):
