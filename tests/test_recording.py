@@ -5,6 +5,7 @@ hostile answers."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from camwatch.monitor import footage
 from camwatch.monitor.outcome import combine
 from camwatch.monitor.probes import recording
 from camwatch.monitor.probes.base import ProbeContext, ProbeResult
+from camwatch.sim import isapi_nvr
 from camwatch.sim.isapi_nvr import Channel, Disk, Nvr
 from support.cameras import make_camera
 
@@ -169,6 +171,15 @@ def test_bad_recorders_and_rows_are_named(tmp_path):
 
 
 # --- the probe against an ISAPI NVR -----------------------------------------------------------------------
+
+
+def test_the_nvr_peer_speaks_the_protocol_without_camwatch():
+    """The tests' peer is the other side of the exchange: nothing of camwatch's own client judges it."""
+    source = Path(isapi_nvr.__file__)
+    tree = ast.parse(source.read_text(encoding="utf-8"), str(source))
+    imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert imported and not [m for m in imported if m.split(".")[0] == "camwatch"]
 
 
 @pytest.fixture
