@@ -276,3 +276,27 @@ def test_areas_assigned_as_the_trees_within_query_assigns_them() -> None:
     expected[point_i] = areas["name"].to_numpy()[poly_i[first]]
     assert names["village"].tolist() == expected.tolist()
     assert (names["village"] != "").sum() > 100
+
+
+def test_points_along_straight_pieces_as_geos_interpolates_them() -> None:
+    from camwatch.coverage.measure import points_along, segment_lengths
+
+    rng = np.random.default_rng(3)
+    ends = rng.uniform(-5e5, 5e5, (20000, 2, 2))
+    ends[:2000, 1] = ends[:2000, 0] + rng.uniform(-50, 50, (2000, 2))  # road pieces: at most 50 m
+    lines = shapely.linestrings(ends)
+    length = shapely.length(lines)
+    np.testing.assert_array_equal(segment_lengths(ends), length)
+    for distance in (
+        rng.uniform(0, 1, len(ends)) * length,
+        0.5 * length,
+        np.zeros(len(ends)),
+        length,
+        length * 1.5,
+        -rng.uniform(0, 1, len(ends)) * length,
+        np.full(len(ends), 1e-300),
+    ):
+        expected = shapely.get_coordinates(shapely.line_interpolate_point(lines, distance))
+        np.testing.assert_array_equal(points_along(ends, distance), expected)
+    middle = shapely.get_coordinates(shapely.line_interpolate_point(lines, 0.5, normalized=True))
+    np.testing.assert_array_equal(points_along(ends, 0.5 * length), middle)
