@@ -162,7 +162,15 @@ def categorise(
 
 def _polygons(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     polys = frame[frame.geom_type.isin(["Polygon", "MultiPolygon"])]
-    return polys.explode(index_parts=False).reset_index(drop=True)
+    return _single_parts(polys)
+
+
+def _single_parts(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with each multi-part geometry exploded into its parts, numbered from 0 (a layer of single
+    parts, as a county's 100,000 buildings usually are, is not copied part by part)."""
+    if not frame.geom_type.str.startswith("Multi").any():
+        return frame.reset_index(drop=True)
+    return frame.explode(index_parts=False).reset_index(drop=True)
 
 
 def read_layer(
@@ -194,7 +202,7 @@ def read_layer(
         lines["category"] = categorise(lines, catalog.road_tags, catalog, path)
         lines = _with_identity(lines, osm=osm)
         roads = lines.loc[lines["category"].notna(), ["category", "name", "osm_id", "geometry"]]
-        return roads.explode(index_parts=False).reset_index(drop=True), signals.reset_index(drop=True)
+        return _single_parts(roads), signals.reset_index(drop=True)
     if osm:
         frame = pd.concat(
             [read_vector(path, layer="points"), read_vector(path, layer="multipolygons")], ignore_index=True

@@ -300,3 +300,25 @@ def test_points_along_straight_pieces_as_geos_interpolates_them() -> None:
         np.testing.assert_array_equal(points_along(ends, distance), expected)
     middle = shapely.get_coordinates(shapely.line_interpolate_point(lines, 0.5, normalized=True))
     np.testing.assert_array_equal(points_along(ends, 0.5 * length), middle)
+
+
+def test_area_paths_join_each_distinct_place_once() -> None:
+    import pandas as pd
+
+    from camwatch.coverage.measure import area_paths
+
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame(
+        {
+            "county": rng.choice(["C1", "C2", None], 3000),
+            "township": rng.choice(["T1", "T2", "T3", ""], 3000),
+            "village": rng.choice([f"V{i}" for i in range(40)] + [""], 3000),
+        }
+    )
+    paths = area_paths(frame)
+    for i, row in enumerate(frame.fillna("").itertuples(index=False)):
+        names = [row.county, row.township, row.village]
+        for level, depth in (("county", 1), ("township", 2), ("village", 3)):
+            expected = "/".join(names[:depth]) if names[depth - 1] != "" else None
+            assert paths[level][i] == expected
+    assert set(paths["all"]) == {"all"}
