@@ -41,15 +41,48 @@ def snapshot_later(at: float, out: Path) -> None:
     out.write_text("\n".join(lines) + "\n")
 
 
+class CollectionTimes:
+    """Each garbage collection's wall time by generation (``gc.callbacks``), while profiling."""
+
+    def __init__(self) -> None:
+        self.times: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.on = False
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if not self.on:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.times[info["generation"]].append(time.perf_counter() - self._began)
+
+    def summary(self) -> str:
+        lines = ["garbage collections while profiled (wall seconds):"]
+        for generation, times in self.times.items():
+            ordered = sorted(times)
+            worst = ordered[-1] if ordered else 0.0
+            total = sum(ordered)
+            lines.append(
+                f"  gen {generation}: {len(ordered)} collections, {total:.3f} s in all, max {worst:.3f} s"
+            )
+        return "\n".join(lines) + "\n\n"
+
+
 def profile_between_signals(out: Path) -> None:
     profiler = cProfile.Profile(time.process_time)  # CPU time: the machine is shared
+    collections = CollectionTimes()
+    gc.callbacks.append(collections)
 
     def start(_sig: int, _frame: FrameType | None) -> None:
+        collections.on = True
         profiler.enable()
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         profiler.disable()
+        collections.on = False
         text = io.StringIO()
+        text.write(collections.summary())
         stats = pstats.Stats(profiler, stream=text)
         stats.sort_stats("tottime").print_stats(40)
         stats.sort_stats("cumulative").print_stats(40)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from camwatch.config.errors import ConfigError
 from camwatch.config.models import Camera, Config, MonitorSettings
 from camwatch.config.scope import monitored
+from camwatch.monitor import collector
 from camwatch.monitor.clusters import CLUSTER_EVENT, ClusterChange, ClusterTracker, DownCamera
 from camwatch.monitor.daylight import LocalClock
 from camwatch.monitor.exporter import DISK_KINDS, Exporter
@@ -159,6 +160,9 @@ class Service:
     # -- lifecycle ------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        # The inventory is loaded: untraversed from now on (see ``collector``).
+        collector.tune()
+        collector.settle()
         self.store.begin_run()
         self.scheduler.start()
         self.jobs.add_job(self.flush, FLUSH_INTERVAL, "state-flush")
@@ -524,6 +528,8 @@ class Service:
             self._coverage_task = self.jobs.spawn(self._build_coverage(), "coverage-build")
         self.reload_ok = True
         self.reload_timestamp = time.time()
+        if inventory_changed:
+            collector.settle()  # the old inventory collected, the new one frozen
         log.info("configuration reloaded: %d cameras", len(cameras))
         return True
 

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -14,9 +15,10 @@ import pytest
 from conftest import GST_RTSP_PASSWORD, GST_RTSP_USER
 
 from camwatch.config.models import VideoSettings
+from camwatch.monitor.picture import references
 from camwatch.monitor.picture.analysis import assess
-from camwatch.monitor.probes.base import ProbeContext, ProbeResult
-from camwatch.monitor.probes.video import BASELINE_KEY, MAX_DECODE_ERROR_RATIO, capture, probe
+from camwatch.monitor.probes.base import MemoryBaselines, ProbeContext, ProbeResult
+from camwatch.monitor.probes.video import BASELINE_KEY, MAX_DECODE_ERROR_RATIO, SCENE_KEY, capture, probe
 from support.cameras import make_camera
 from support.gst_rtsp import GstRtsp
 
@@ -191,3 +193,51 @@ def test_corrupt_pictures_are_counted_and_left_out_of_the_checks(tmp_path: Path)
     assert 3 <= len(some.pictures) < len(whole.pictures)
     most = captured({0, 1, 2, 3, 4})
     assert most.corrupt / most.decoded > MAX_DECODE_ERROR_RATIO
+
+
+class _ThreadsSeen(MemoryBaselines):
+    """A baseline store that notes which threads read and write it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[int] = set()
+
+    def get(self, camera_id: str, key: str) -> Any:
+        self.threads.add(threading.get_ident())
+        return super().get(camera_id, key)
+
+    def put(self, camera_id: str, key: str, value: Any) -> None:
+        self.threads.add(threading.get_ident())
+        super().put(camera_id, key, value)
+
+
+async def test_pictures_are_judged_off_the_loop_and_learned_on_it(
+    gst_rtsp: GstRtsp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The judgement (≈ 13 ms of CPU a check) runs in the decoder's thread; the live store is touched only
+    # by the loop's thread, which writes back what the judgement learned.
+    judged_in: list[int] = []
+    real_judge = references.judge
+
+    def judge(*args: Any, **kwargs: Any) -> references.Judged:
+        judged_in.append(threading.get_ident())
+        return real_judge(*args, **kwargs)
+
+    monkeypatch.setattr(references, "judge", judge)
+    store = _ThreadsSeen()
+    ctx = ProbeContext(settings=VideoSettings(), baselines=store)
+    snapshots: list[str | None] = []
+    ctx.snapshot_sink = lambda camera, jpeg, fault: snapshots.append(fault)
+    first = await check(gst_rtsp.url("clock"), ctx)
+    learned = store.get("cam-1", BASELINE_KEY)
+    second = await check(gst_rtsp.url("clock"), ctx)
+    loop_thread = threading.get_ident()
+    assert first.status == second.status == "ok"
+    assert len(judged_in) == 2 and loop_thread not in judged_in
+    assert store.threads == {loop_thread}
+    assert learned == pytest.approx(first.values["sharpness"])  # written back after the first check
+    assert second.details["baseline_sharpness"] == pytest.approx(learned)  # and judged against by the next
+    assert snapshots == [None, None]
+    frozen = await check(gst_rtsp.url("frozen"), ctx, camera_id="cam-f")
+    assert frozen.status == "frozen"
+    assert store.get("cam-f", f"{SCENE_KEY}:streaks") is not None

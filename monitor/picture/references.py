@@ -75,6 +75,42 @@ class Judged:
         )
 
 
+class Staged:
+    """A camera's references for ``judge`` off the event loop: read from the live store on the loop before
+    (``staged``), judged in a decoder thread against this copy, and its changes written back on the loop
+    (``apply``), so the live store is only ever touched by the loop's thread."""
+
+    __slots__ = ("_camera_id", "_changed", "_values")
+
+    def __init__(self, camera_id: str, values: dict[str, Any]) -> None:
+        self._camera_id = camera_id
+        self._values = values
+        self._changed: dict[str, Any] = {}
+
+    def get(self, camera_id: str, key: str) -> Any:
+        if camera_id != self._camera_id or key not in self._values:
+            raise KeyError(f"{key!r} of {camera_id!r} was not staged for judging")  # a key judge gained
+        return self._values[key]
+
+    def put(self, camera_id: str, key: str, value: Any) -> None:
+        if camera_id != self._camera_id or key not in self._values:
+            raise KeyError(f"{key!r} of {camera_id!r} was not staged for judging")
+        self._values[key] = value
+        self._changed[key] = value
+
+    def apply(self, baselines: BaselineStore) -> None:
+        """Write what the judgement learned to the live store (on the loop)."""
+        for key, value in self._changed.items():
+            baselines.put(self._camera_id, key, value)
+
+
+def staged(baselines: BaselineStore, camera_id: str, keys: tuple[str, str]) -> Staged:
+    """The references ``judge`` reads for ``camera_id`` under ``keys``, copied from the live store."""
+    baseline_key, scene_key = keys
+    read = (baseline_key, scene_key, f"{scene_key}:mono", f"{scene_key}:previous", f"{scene_key}:streaks")
+    return Staged(camera_id, {key: baselines.get(camera_id, key) for key in read})
+
+
 def judge(
     pictures: Sequence[analysis.Picture],
     *,

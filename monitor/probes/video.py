@@ -23,6 +23,7 @@ import errno
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -399,6 +400,17 @@ def remembered_transport(camera_id: str, baselines: BaselineStore) -> str | None
     return next((name for name, value in _TRANSPORT_CODES.items() if value == code), None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Judging:
+    """A capture judged in its decoder thread (``judge`` takes ≈ 13 ms of CPU a check, which on the event
+    loop delays every round due meanwhile): the verdict, the references it learned (written back on the
+    loop), and the last picture as JPEG when the service keeps snapshots."""
+
+    judged: references.Judged
+    learned: references.Staged
+    jpeg: bytes | None
+
+
 @dataclass(slots=True)
 class _Attempt:
     """One transport's try: a capture, a final result, or why no picture came over it (``missed``, with
@@ -406,13 +418,19 @@ class _Attempt:
 
     transport: str
     got: Capture | None = None
+    judging: _Judging | None = None
     result: ProbeResult | None = None
     missed: str | None = None
     waited: float = 0.0
 
 
 async def _attempt(
-    camera: Camera, password: str | None, settings: VideoSettings, transport: str, deadline: float
+    camera: Camera,
+    password: str | None,
+    settings: VideoSettings,
+    transport: str,
+    deadline: float,
+    finish: Callable[[Capture], _Judging | None],
 ) -> _Attempt:
     started = time.monotonic()
     assert camera.rtsp_url is not None
@@ -430,13 +448,15 @@ async def _attempt(
     failure: BaseException | None = None
     try:
         async with relay:
-            got: Capture = await _in_thread(
-                lambda: capture(
+
+            def decode_and_judge() -> tuple[Capture, _Judging | None]:
+                got = capture(
                     relay.url, settings=settings, deadline=deadline, cancel=cancel, progress=progress
-                ),
-                max(0.0, deadline - time.monotonic()),
-            )
-        return _Attempt(transport, got=got)
+                )
+                return got, finish(got)
+
+            got, judging = await _in_thread(decode_and_judge, max(0.0, deadline - time.monotonic()))
+        return _Attempt(transport, got=got, judging=judging)
     except TimeoutError:
         failure = None
     except _PROTOCOL_ERRORS as exc:  # anything else is camwatch's bug: run_probe logs it, internal
@@ -519,12 +539,40 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
         DecoderRelay(camera.rtsp_url, camera.username, password)
     except ValueError as exc:
         return ProbeResult(NAME, False, ERROR, elapsed(), error=f"invalid RTSP URL: {exc}")
+    keys = (BASELINE_KEY, SCENE_KEY)
+    # When the pictures were taken, at the camera: judged on its local day and night (mono_by_day).
+    period = ctx.period(camera)
+    # The camera's references, copied on the loop: the decoder thread judges against the copy, and what it
+    # learned is written back here. Only this check reads or writes these keys meanwhile (one video check
+    # of a camera at a time; the snapshot kind keeps its own keys).
+    learned = references.staged(ctx.baselines, camera.id, keys)
+    keep_jpeg = ctx.snapshot_sink is not None
+
+    def finish(got: Capture) -> _Judging | None:
+        ratio = got.corrupt / got.decoded if got.decoded else 0.0
+        if not got.pictures or ratio > MAX_DECODE_ERROR_RATIO:
+            return None
+        judged = references.judge(
+            got.pictures,
+            fps=got.fps,
+            settings=settings,
+            baselines=learned,
+            camera_id=camera.id,
+            keys=keys,
+            alive=got.alive,
+            interval=settings.interval,
+            decode_error_ratio=ratio,
+            lumas=got.lumas,
+            period=period,
+        )
+        return _Judging(judged, learned, _snapshot(got.pictures[-1]) if keep_jpeg else None)
+
     missed: list[_Attempt] = []
     attempt: _Attempt | None = None
     for transport in transports(camera, ctx.baselines):
         if missed and time.monotonic() >= deadline:
             break
-        attempt = await _attempt(camera, password, settings, transport, deadline)
+        attempt = await _attempt(camera, password, settings, transport, deadline, finish)
         if attempt.missed is None:
             break
         missed.append(attempt)
@@ -536,7 +584,8 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
     if camera.transport == "auto" and remembered_transport(camera.id, ctx.baselines) != attempt.transport:
         ctx.baselines.put(camera.id, TRANSPORT_KEY, _TRANSPORT_CODES[attempt.transport])
     ratio = got.corrupt / got.decoded if got.decoded else 0.0
-    if not got.pictures or ratio > MAX_DECODE_ERROR_RATIO:
+    judging = attempt.judging
+    if judging is None:  # nothing to judge: no picture, or too many frames in error
         error = f"undecodable video: {got.corrupt} of {got.decoded} frames in error"
         if not got.decoded:
             error = f"undecodable video: no picture decoded from {got.packets} packets"
@@ -551,25 +600,11 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
             details={"transport": attempt.transport},
         )
 
-    keys = (BASELINE_KEY, SCENE_KEY)
-    # When the pictures were taken, at the camera: judged on its local day and night (mono_by_day).
-    period = ctx.period(camera)
-    judged = references.judge(
-        got.pictures,
-        fps=got.fps,
-        settings=settings,
-        baselines=ctx.baselines,
-        camera_id=camera.id,
-        keys=keys,
-        alive=got.alive,
-        interval=settings.interval,
-        decode_error_ratio=ratio,
-        lumas=got.lumas,
-        period=period,
-    )
+    judging.learned.apply(ctx.baselines)
+    judged = judging.judged
     verdict = judged.verdict
-    if ctx.snapshot_sink is not None:
-        ctx.snapshot_sink(camera.id, _snapshot(got.pictures[-1]), judged.worst)
+    if ctx.snapshot_sink is not None and judging.jpeg is not None:
+        ctx.snapshot_sink(camera.id, judging.jpeg, judged.worst)
     values = {
         "fps": verdict.fps,
         "luma": verdict.luma,
