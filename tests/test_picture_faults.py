@@ -42,12 +42,16 @@ def test_measures_tell_each_fault_from_the_healthy_view() -> None:
     assert not pf.is_low_contrast(pic(vqd_faults.fog(photo, 0.45)), settings.contrast_min)
     assert pf.is_striped(pic(vqd_faults.bands(photo, 18, 24)), settings.stripe_min)
     assert not pf.is_striped(pic(vqd_faults.zebra(photo)), settings.stripe_min)
-    shaken = [pic(vqd_faults.shaken(photo, dx, dy), i) for i, (dx, dy) in enumerate(((0, 0), (8, 0), (8, 8)))]
+    positions = ((0, 0), (8, 0), (8, 8))
+    shaken = [pic(vqd_faults.shaken(photo, dx, dy), i).grey for i, (dx, dy) in enumerate(positions)]
     assert pf.is_jittering(shaken, settings.jitter_shift)
-    trees = [pic(vqd_faults.wind(photo, s), i) for i, s in enumerate((0, 4, 8))]
+    trees = [pic(vqd_faults.wind(photo, s), i).grey for i, s in enumerate((0, 4, 8))]
     assert not pf.is_jittering(trees, settings.jitter_shift)
     assert pf.is_flickering([100, 80, 100, 80, 100, 80], settings.flicker_depth)
     assert not pf.is_flickering([100, 100, 101, 60, 60, 60], settings.flicker_depth)
+    # Frames repeated or dropped (a starved encoder, a frame-rate converter): the swing still goes both ways.
+    assert pf.is_flickering([100, 100, 80, 80, 100, 100], settings.flicker_depth)
+    assert not pf.is_flickering([100, 97, 94, 91, 88, 85], settings.flicker_depth)
 
 
 def test_a_subtle_fault_is_raised_on_its_confirming_check_only() -> None:
@@ -79,9 +83,9 @@ def test_a_steady_pan_is_not_jitter() -> None:
     """A PTZ camera on its tour moves the whole view one way, picture after picture: not 抖动."""
     photo = vqd_corpus.load_photo("chelsea")
     settings = VideoSettings()
-    pan = [pic(vqd_faults.shaken(photo, 8 * k, 0), k) for k in range(5)]
+    pan = [pic(vqd_faults.shaken(photo, 8 * k, 0), k).grey for k in range(5)]
     assert not pf.is_jittering(pan, settings.jitter_shift)
-    back_and_forth = [pic(vqd_faults.shaken(photo, 8 * (k % 2), 0), k) for k in range(5)]
+    back_and_forth = [pic(vqd_faults.shaken(photo, 8 * (k % 2), 0), k).grey for k in range(5)]
     assert pf.is_jittering(back_and_forth, settings.jitter_shift)
 
 
@@ -104,3 +108,25 @@ def test_mono_by_day_asks_for_the_hour_and_the_light() -> None:
     gaining = analysis.picture(np.clip(dark + grainy, 0, 255).astype(np.uint8), 0.0)
     assert pf.is_mono_by_day(gaining, "night", noise_max)
     assert not pf.is_mono_by_day(pic(vqd_faults.sodium_street(photo)), "night", noise_max)
+
+
+def test_a_shake_seen_between_consecutive_frames_when_the_keyframes_agree() -> None:
+    """The keyframes a second apart may land on one position of the shake (or a camera dropping frames
+    may bring them there); the run of consecutive frames the probe decodes still sees it move and back."""
+    photo = vqd_corpus.load_photo("chelsea")
+    settings = VideoSettings()
+    keyframes = [pic(photo, 0), analysis.picture(pic(photo, 1).bgr, 1.0)]
+    positions = ((0, 0), (0, 0), (6, 0), (6, 0), (6, 6), (6, 6))  # each frame shown twice: frames repeated
+    motion = [(k / 15, pic(vqd_faults.shaken(photo, dx, dy), k).grey) for k, (dx, dy) in enumerate(positions)]
+    assert "jitter" not in analysis.assess(keyframes, fps=15, baseline=None, settings=settings).faults
+    shaken = analysis.assess(keyframes, fps=15, baseline=None, settings=settings, motion=motion)
+    assert "jitter" in shaken.faults
+
+
+def test_a_view_with_little_texture_is_seen_to_move_where_it_has_some() -> None:
+    """The rocket on its pad against a flat sky: a move up changes only its few edges, all of them."""
+    photo = vqd_corpus.load_photo("rocket")
+    still, moved = pic(photo, 0).grey, pic(vqd_faults.shaken(photo, 0, 12), 1).grey
+    dx, dy = pf.view_motion(still, moved)
+    assert abs(dx) < 1 and dy == pytest.approx(6, abs=1)
+    assert pf.view_motion(still, pic(photo, 2).grey) == (0.0, 0.0)

@@ -279,6 +279,7 @@ def assess(
     decode_error_ratio: float = 0.0,
     lumas: Sequence[float] = (),
     period: str | None = None,
+    motion: Sequence[tuple[float, np.ndarray]] = (),
 ) -> VideoVerdict:
     """Faults of one check from its pictures in PTS order; the last picture stands for the current view.
 
@@ -289,9 +290,11 @@ def assess(
     against the camera's ``reference`` scene, and not on a black picture, which shows no scene at all.
     A recorder's "no video" screen (``signal_lost``) shows no view either. ``decode_error_ratio``: the share
     of the check's frames in error (``corrupted``); ``lumas``: mean luma of consecutive frames, where the
-    probe decoded some (``flicker``). ``period``: ``day``, ``night`` or ``twilight`` at the camera when the
-    pictures were taken (``camwatch.monitor.daylight``), for ``mono_by_day``; ``None``: not judged. A
-    picture that shows no sound view (black, a "no video" screen, covered, frozen) tells nothing of it.
+    probe decoded some (``flicker``); ``motion``: (PTS, grey picture at the analysis size) of those
+    consecutive frames, judged for ``jitter`` with the pictures. ``period``: ``day``, ``night`` or
+    ``twilight`` at the camera when the pictures were taken (``camwatch.monitor.daylight``), for
+    ``mono_by_day``; ``None``: not judged. A picture that shows no sound view (black, a "no video"
+    screen, covered, frozen) tells nothing of it.
     """
     if not pictures:
         raise ValueError("assess needs at least one picture")
@@ -325,7 +328,7 @@ def assess(
     comparison = None
     if not found & {"black", "signal_lost"}:
         found.update(
-            _vqd_faults(pictures, found, level, settings, decode_error_ratio, lumas, surface.overlaid)
+            _vqd_faults(pictures, found, level, settings, decode_error_ratio, lumas, surface.overlaid, motion)
         )
         judged = textured >= TEXTURED_SHARE_MIN or level >= DARK_LUMA
         if judged and is_blurred(crisp, baseline, settings):
@@ -370,6 +373,7 @@ def _vqd_faults(
     decode_error_ratio: float,
     lumas: Sequence[float],
     overlaid: np.ndarray,
+    motion: Sequence[tuple[float, np.ndarray]],
 ) -> set[str]:
     """The VQD picture faults (``picture_faults``) of a picture that shows a view. Darkness and contrast are
     judged on a colour picture only: a camera in the dark switches to its monochrome infrared mode, and a
@@ -397,11 +401,20 @@ def _vqd_faults(
         vqd.add("noise")
     if picture_faults.is_striped(last, settings.stripe_min):
         vqd.add("stripes")
-    if "frozen" not in found and picture_faults.is_jittering(pictures, settings.jitter_shift):
+    if "frozen" not in found and picture_faults.is_jittering(_views(pictures, motion), settings.jitter_shift):
         vqd.add("jitter")
     if picture_faults.is_flickering(lumas, settings.flicker_depth):
         vqd.add("flicker")
     return vqd
+
+
+def _views(pictures: Sequence[Picture], motion: Sequence[tuple[float, np.ndarray]]) -> list[np.ndarray]:
+    """The check's grey pictures in PTS order, its keyframes' and its consecutive frames' (``motion``), each
+    time once."""
+    timed = {pic.pts: pic.grey for pic in pictures}
+    for pts, grey in motion:
+        timed.setdefault(pts, grey)
+    return [timed[pts] for pts in sorted(timed)]
 
 
 def next_baseline(previous: float | None, verdict: VideoVerdict) -> float | None:
