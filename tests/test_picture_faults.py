@@ -130,3 +130,15 @@ def test_a_view_with_little_texture_is_seen_to_move_where_it_has_some() -> None:
     dx, dy = pf.view_motion(still, moved)
     assert abs(dx) < 1 and dy == pytest.approx(6, abs=1)
     assert pf.view_motion(still, pic(photo, 2).grey) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("photo", ["brick", "motorcycle_left"])
+def test_bands_down_a_scene_with_strong_columns_of_its_own_are_stripes(photo: str) -> None:
+    """A brick wall's joints and a motorcycle's spokes hide the bands' profile, not their one frequency."""
+    image = vqd_corpus.load_photo(photo)
+    settings = VideoSettings()
+    striped = pic(vqd_faults.bands(image, 20, 40, across=False))
+    assert pf.is_striped(striped, settings.stripe_min)
+    assert pf.periodic_band_strength(striped.grey.T) >= settings.stripe_min
+    for healthy in (image, vqd_faults.zebra(image), vqd_faults.zebra(image, vertical=True)):
+        assert not pf.is_striped(pic(healthy), settings.stripe_min)

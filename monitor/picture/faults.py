@@ -53,6 +53,11 @@ _VEIL_NOISE, _VEILED_SHARE = 2.0, 0.65
 _BANDS_SHARED = 0.5
 # Times the shared profile crosses its trend in each third of the picture: two periods of bands at least.
 _BANDS_CROSSINGS = 4
+# Periodic bands: at least this many periods over the picture (two in each third) ...
+_BANDS_PERIODS = 6
+# ... with at least this share of the strips' power at the bands' frequency in common (1: one wave in all
+# strips, 1/4: unrelated).
+_BANDS_COHERENT = 0.5
 
 # --- jitter -----------------------------------------------------------------------------------------------
 # Where the view's shift is measured (rows, columns at 320x180): clear of OSD lines along the edges.
@@ -259,11 +264,7 @@ def band_strength(grey: np.ndarray) -> float:
     profile. Bands of interference are one profile across all strips, repeating in every third of the
     picture.
     """
-    rows = grey.astype(np.float32)
-    strips = np.array_split(rows, 4, axis=1)
-    profiles = np.array([s.mean(axis=1) for s in strips])
-    trend = cv2.GaussianBlur(profiles, (0, 0), sigmaX=6, sigmaY=0.1)
-    banded = profiles - trend
+    banded = _band_profiles(grey)
     strength = float("inf")
     # In each third: an edge across the view (a horizon, a snow line) lies in one of them, bands in all.
     for half in np.array_split(banded, 3, axis=1):
@@ -280,14 +281,63 @@ def band_strength(grey: np.ndarray) -> float:
     return strength
 
 
+def _band_profiles(grey: np.ndarray) -> np.ndarray:
+    """The band profiles of ``grey``'s four upright strips: each strip's row means less their smooth
+    trend (strips x rows)."""
+    rows = grey.astype(np.float32)
+    profiles = np.array([s.mean(axis=1) for s in np.array_split(rows, 4, axis=1)])
+    return profiles - cv2.GaussianBlur(profiles, (0, 0), sigmaX=6, sigmaY=0.1)
+
+
+def periodic_band_strength(grey: np.ndarray) -> float:
+    """Grey levels (standard deviation) of one wave that runs the full width of ``grey`` in every strip and
+    through each third of its height: 0 when the strips share no wave.
+
+    Interference is one frequency: at the strongest frequency the strips' band profiles share (at least
+    ``_BANDS_PERIODS`` periods over the picture) most of their power must be that one wave in all of them
+    (``_BANDS_COHERENT``); the scene's own rows spread over every frequency and differ between strips. The
+    wave's amplitude is then fitted in each third of the picture, the strips' median (an OSD box over one or
+    two strips does not take it away), and the weakest third's counts.
+    """
+    banded = _band_profiles(grey).astype(np.float64)
+    length = banded.shape[1]
+    spectra = np.fft.rfft(banded * np.hanning(length), axis=1)
+    # Power within a bin either side: a wave between two bins spreads over both.
+    near = np.ones(3)
+    shared = np.convolve(np.abs(spectra.mean(axis=0)) ** 2, near, "same")
+    own = np.convolve((np.abs(spectra) ** 2).mean(axis=0), near, "same")
+    shared[:_BANDS_PERIODS] = 0
+    peak = int(shared.argmax())
+    if own[peak] <= 1e-9 or shared[peak] / own[peak] < _BANDS_COHERENT:
+        return 0.0
+    t = np.arange(length)
+    wave = 2 * np.pi * peak / length * t
+    basis = np.stack([np.cos(wave), np.sin(wave)], axis=1)
+    amplitudes = []
+    for third in np.array_split(t, 3):
+        fitted, *_ = np.linalg.lstsq(basis[third], banded[:, third].T, rcond=None)
+        amplitudes.append(float(np.hypot(*np.median(fitted, axis=1))))
+    return min(amplitudes) / np.sqrt(2)
+
+
 def is_striped(pic: Picture, stripe_min: float) -> bool:
-    """条纹: bands of at least ``stripe_min`` grey levels across the whole picture, across or down.
+    """条纹: bands of at least ``stripe_min`` grey levels across the whole picture, across or down: a band
+    profile all strips share and that repeats in every third (``band_strength``), or one wave all strips
+    share (``periodic_band_strength``: a scene with strong structure of its own along the bands, a brick
+    wall, a motorcycle's spokes, hides the first but not the second).
 
     Physical reason: interference on a video line or a power supply adds the same band to every column (or
-    row) of the picture, top to bottom. A zebra crossing, a fence or blinds fill part of a view only, in
-    perspective, and the scene beside and above them does not share their bands.
+    row) of the picture, top to bottom, at one frequency. A zebra crossing, a fence or blinds fill part of a
+    view only, in perspective, and the scene beside and above them does not share their bands.
     """
-    return max(band_strength(pic.grey), band_strength(pic.grey.T)) >= stripe_min
+    grey = pic.grey
+    strongest = max(
+        band_strength(grey),
+        band_strength(grey.T),
+        periodic_band_strength(grey),
+        periodic_band_strength(grey.T),
+    )
+    return strongest >= stripe_min
 
 
 def view_motion(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
