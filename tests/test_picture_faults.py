@@ -142,3 +142,25 @@ def test_bands_down_a_scene_with_strong_columns_of_its_own_are_stripes(photo: st
     assert pf.periodic_band_strength(striped.grey.T) >= settings.stripe_min
     for healthy in (image, vqd_faults.zebra(image), vqd_faults.zebra(image, vertical=True)):
         assert not pf.is_striped(pic(healthy), settings.stripe_min)
+
+
+def test_a_dim_featureless_scene_is_not_a_cover_but_a_dim_cover_is() -> None:
+    """The rocket on its pad at dusk or under sodium lamps: its texture, scaled down with the light, is
+    still over its noise; a hand or a dark board over the lens carries the noise and nothing else."""
+    rocket = vqd_corpus.load_photo("rocket")
+    fraction = VideoSettings().occluded_fraction
+    for dim in (vqd_faults.monochrome(vqd_corpus.dusk(rocket, 0.5)), vqd_faults.sodium_street(rocket)):
+        view = pic(dim)
+        assert analysis.uniform_fraction(view) >= fraction  # flat at a fixed spread ...
+        assert analysis.covered_share(view) < fraction  # ... not at its exposure
+    hand = vqd_corpus.cover(vqd_corpus.load_photo("astronaut"), 1.0, level=30)
+    board = vqd_corpus.cover(vqd_corpus.load_photo("motorcycle_right"), 0.85, level=25)
+    for covered in (hand, board):
+        assert analysis.covered_share(pic(covered)) >= fraction
+
+
+def test_a_dim_street_is_judged_sharp_on_its_own_detail_not_its_lamps() -> None:
+    settings = VideoSettings()
+    for photo in ("gravel", "chelsea"):
+        street = pic(vqd_faults.sodium_street(vqd_corpus.load_photo(photo)))
+        assert not analysis.is_blurred(analysis.sharpness(street), None, settings)

@@ -27,6 +27,14 @@ _BLOCK = ANALYSIS_WIDTH // GRID_COLUMNS
 _CHANGE_WIDTH, _CHANGE_HEIGHT = ANALYSIS_WIDTH // 4, ANALYSIS_HEIGHT // 4
 # Uniform blocks whose mean grey levels differ by less than this belong to the same region.
 UNIFORM_LEVEL_BAND = 12.0
+# Flatness is judged at the picture's exposure (``flat_spread``): ``osd.FLAT_STD`` at this median grey
+# level, and never under this many times the picture's noise.
+_MID_GREY, _NOISE_FLAT = 128.0, 2.0
+# Texture for sharpness is judged at the picture's exposure too (``textured_spread``), and never under this
+# many times its noise.
+_NOISE_TEXTURED = 4.0
+# Laplacian energy of white noise per unit of its variance (kernel 0 1 0 / 1 -4 1 / 0 1 0: 16 + 4 x 1).
+_LAPLACIAN_NOISE = 20.0
 # Weight of a new healthy check in the sharpness baseline (exponentially weighted mean).
 BASELINE_WEIGHT = 0.2
 # Sharpness is judged on blocks with at least this grey-level spread: flat sky or a wall says nothing of
@@ -106,18 +114,38 @@ def focus(pic: Picture) -> tuple[float, float]:
     variance (x 1000), at the analysis size. Per unit of variance: a dim or low-contrast exposure of the same
     scene keeps its value. The median over blocks: OSD text and a few sharp edges fill a few blocks only
     and cannot lift it. Sharp scenes measure 350-7,000, a defocus of 2.5 px (at 640x360) or more under 150.
+    Textured blocks are judged at the picture's exposure (``textured_spread``).
     """
     grey = pic.grey.astype(np.float32)
     energy = picture_faults.blocks(cv2.Laplacian(grey, cv2.CV_32F) ** 2).mean(axis=2)
     spread = picture_faults.blocks(grey).std(axis=2)
-    textured = spread >= TEXTURED_BLOCK_STD
+    noise = picture_faults.noise_level(pic)
+    textured = spread >= textured_spread(pic, noise)
     if not textured.all():
         # Flat blocks' energy is sensor noise, which every block carries: take it off, so that noise does
-        # not pass for detail in a defocused picture.
-        energy = np.maximum(energy - np.percentile(energy[~textured], 10), 0)
+        # not pass for detail in a defocused picture. At most what white noise of the picture's own level
+        # carries (the Laplacian's 20 sigma squared): a scene with texture all over leaves only a few
+        # "flat" blocks, which carry texture too.
+        floor = min(float(np.percentile(energy[~textured], 10)), _LAPLACIAN_NOISE * noise**2)
+        energy = np.maximum(energy - floor, 0)
     if not textured.any():
         return 0.0, 0.0
     return float(np.median(energy[textured] / spread[textured] ** 2) * 1000), float(textured.mean())
+
+
+def textured_spread(pic: Picture, noise: float | None = None) -> float:
+    """The grey-level spread from which a block of ``pic`` counts as textured for sharpness:
+    ``TEXTURED_BLOCK_STD`` in a picture exposed to mid-grey, less in a dimmer one in proportion to its
+    median grey level, but never under ``_NOISE_TEXTURED`` times the picture's noise.
+
+    Physical reason: a dim exposure (a sodium-lit street at night) scales the scene's detail down with its
+    light, below a fixed spread, while its lamps' smooth glows keep a wide one: judged at a fixed spread,
+    the glows alone would stand for the scene and read as a defocus. Noise is no detail, whatever the
+    exposure. ``noise``: the picture's ``picture_faults.noise_level``, if known.
+    """
+    exposed = TEXTURED_BLOCK_STD * min(1.0, float(np.median(pic.grey)) / _MID_GREY)
+    noise = picture_faults.noise_level(pic) if noise is None else noise
+    return min(TEXTURED_BLOCK_STD, max(exposed, _NOISE_TEXTURED * noise))
 
 
 def sharpness(pic: Picture) -> float:
@@ -206,15 +234,38 @@ def uniform_fraction(pic: Picture) -> float:
     return _uniform_share(_surfaces(pic))
 
 
+def flat_spread(pic: Picture) -> float:
+    """The grey-level spread under which a block of ``pic`` shows no texture: ``osd.FLAT_STD`` in a picture
+    exposed to mid-grey, less in a dimmer one in proportion to its median grey level, but never under
+    ``_NOISE_FLAT`` times the picture's noise.
+
+    Physical reason: a dim exposure (dusk, a sodium-lit street, an infrared view by its illuminator) scales
+    the scene's texture down with its light, so a featureless-looking dark scene still shows its texture
+    over its noise; a cover (a hand, a bag) hides it, and its blocks carry the sensor's noise and nothing
+    else, however dim.
+    """
+    exposed = osd.FLAT_STD * min(1.0, float(np.median(pic.grey)) / _MID_GREY)
+    return min(osd.FLAT_STD, max(exposed, _NOISE_FLAT * picture_faults.noise_level(pic)))
+
+
+def covered_share(pic: Picture, surface: osd.Surfaces | None = None) -> float:
+    """``uniform_fraction`` with flatness judged at the picture's exposure (``flat_spread``)."""
+    surface = surface if surface is not None else _surfaces(pic)
+    if _uniform_share(surface) == 0.0:
+        return 0.0  # nothing is flat even at the widest spread: no need for the picture's noise
+    return _uniform_share(surface, flat_spread(pic))
+
+
 def _surfaces(pic: Picture) -> osd.Surfaces:
     return osd.surfaces(picture_faults.blocks(pic.grey))
 
 
-def _uniform_share(surface: osd.Surfaces) -> float:
+def _uniform_share(surface: osd.Surfaces, flat_std: float = osd.FLAT_STD) -> float:
     """``uniform_fraction`` over the surfaces the blocks show (``osd.surfaces``): a covered view stays
     uniform under its clock and name line. A block filled by an OSD's shaded box shows the box, not the view:
-    OSD blocks at another level than the region are left out of the grid they are counted against."""
-    flat = surface.spread < osd.FLAT_STD
+    OSD blocks at another level than the region are left out of the grid they are counted against. Blocks
+    spread under ``flat_std`` are flat."""
+    flat = surface.spread < flat_std
     if not flat.any():
         return 0.0
     band = (surface.level // UNIFORM_LEVEL_BAND).astype(int)
@@ -310,11 +361,13 @@ def assess(
         found.add("black")
     elif (
         (
+            # The widest flatness first: it bounds the share at the picture's exposure, at less cost.
             _uniform_share(surface) >= settings.occluded_fraction
+            and covered_share(last, surface) >= settings.occluded_fraction
             # A veiled view (fog or condensation on the lens) is flat too, but its structure is still there.
             and not picture_faults.veiled(last)
         )
-        and all(_uniform_share(_surfaces(pic)) >= settings.occluded_fraction for pic in pictures[:-1])
+        and all(covered_share(pic) >= settings.occluded_fraction for pic in pictures[:-1])
     ):
         # A cover stays; a dim, featureless scene near the threshold crosses it on single frames, as its
         # sensor noise makes blocks flat or not.
