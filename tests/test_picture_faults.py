@@ -164,3 +164,18 @@ def test_a_dim_street_is_judged_sharp_on_its_own_detail_not_its_lamps() -> None:
     for photo in ("gravel", "chelsea"):
         street = pic(vqd_faults.sodium_street(vqd_corpus.load_photo(photo)))
         assert not analysis.is_blurred(analysis.sharpness(street), None, settings)
+
+
+def test_a_veil_over_a_featureless_scene_is_low_contrast_and_a_cover_over_it_occluded() -> None:
+    """The rocket against its sky under a misted lens keeps its mast and rocket inside the flat expanse; a
+    board over the middle of the same view leaves the view only beside it."""
+    rocket = vqd_corpus.load_photo("rocket")
+    settings = VideoSettings()
+    for share in (0.82, 0.88):
+        misted = pic(vqd_faults.veil(rocket, share))
+        assert analysis.scene_in_flat(misted)
+        faults = analysis.assess([misted], fps=15, baseline=None, settings=settings).faults
+        assert "occluded" not in faults and "low_contrast" in faults
+    board = pic(vqd_corpus.cover(rocket, 0.9, level=90, side="centre"))
+    assert not analysis.scene_in_flat(board)
+    assert "occluded" in analysis.assess([board], fps=15, baseline=None, settings=settings).faults

@@ -30,6 +30,9 @@ UNIFORM_LEVEL_BAND = 12.0
 # Flatness is judged at the picture's exposure (``flat_spread``): ``osd.FLAT_STD`` at this median grey
 # level, and never under this many times the picture's noise.
 _MID_GREY, _NOISE_FLAT = 128.0, 2.0
+# A flat picture whose structure lies at least this much inside its flat region shows a featureless scene,
+# not a cover (``scene_in_flat``).
+_SCENE_INSIDE = 0.5
 # Texture for sharpness is judged at the picture's exposure too (``textured_spread``), and never under this
 # many times its noise.
 _NOISE_TEXTURED = 4.0
@@ -265,16 +268,51 @@ def _uniform_share(surface: osd.Surfaces, flat_std: float = osd.FLAT_STD) -> flo
     uniform under its clock and name line. A block filled by an OSD's shaded box shows the box, not the view:
     OSD blocks at another level than the region are left out of the grid they are counted against. Blocks
     spread under ``flat_std`` are flat."""
+    region = _uniform_region(surface, flat_std)
+    counted = region.size - int((surface.overlaid & ~region).sum())
+    return int(region.sum()) / counted
+
+
+def _uniform_region(surface: osd.Surfaces, flat_std: float) -> np.ndarray:
+    """The largest region (rows x columns) of flat blocks of about one grey level."""
     flat = surface.spread < flat_std
     if not flat.any():
-        return 0.0
+        return flat
     band = (surface.level // UNIFORM_LEVEL_BAND).astype(int)
     # Count flat blocks per level band; a region may straddle two neighbouring bands.
     counts = np.bincount(band[flat], minlength=int(256 // UNIFORM_LEVEL_BAND) + 2)
     lowest = int((counts[:-1] + counts[1:]).argmax())
-    region = flat & ((band == lowest) | (band == lowest + 1))
-    counted = region.size - int((surface.overlaid & ~region).sum())
-    return int(region.sum()) / counted
+    return flat & ((band == lowest) | (band == lowest + 1))
+
+
+def scene_in_flat(pic: Picture, surface: osd.Surfaces | None = None) -> bool:
+    """Whether the flat region of ``pic`` (at its exposure, ``flat_spread``) holds the scene's own
+    structure: most of the structure the picture shows (OSD left out) lies between blocks of the region,
+    along its row or its column, and spreads beyond an OSD line's box.
+
+    Physical reason: a cover (a hand, a bag, a board, paint) is one object over part of the view: what is
+    left of the view lies beside it, outside it. A featureless scene (a sky, a wall) under fog or a veil, or
+    at dusk, keeps its own structure (a mast, a rocket, a kerb, a face) inside its flat expanse.
+    """
+    surface = surface if surface is not None else _surfaces(pic)
+    flat_std = flat_spread(pic)
+    region = _uniform_region(surface, flat_std)
+    structured = (surface.spread >= flat_std) & ~surface.overlaid
+    if not structured.any():
+        return False
+    inside = _between(region, structured)
+    return int(inside.sum()) >= _SCENE_INSIDE * int(structured.sum()) and _beyond_osd(inside)
+
+
+def _between(region: np.ndarray, marked: np.ndarray) -> np.ndarray:
+    """The blocks of ``marked`` with blocks of ``region`` on both sides in their row or in their column."""
+    inside = np.zeros_like(marked)
+    for grid, back in ((region, marked), (region.T, marked.T)):
+        before = np.maximum.accumulate(grid, axis=1)
+        after = np.maximum.accumulate(grid[:, ::-1], axis=1)[:, ::-1]
+        found = back & before & after
+        inside |= found if grid is region else found.T
+    return inside
 
 
 def cast_chroma(pic: Picture) -> float:
@@ -364,8 +402,10 @@ def assess(
             # The widest flatness first: it bounds the share at the picture's exposure, at less cost.
             _uniform_share(surface) >= settings.occluded_fraction
             and covered_share(last, surface) >= settings.occluded_fraction
-            # A veiled view (fog or condensation on the lens) is flat too, but its structure is still there.
+            # A veiled view (fog or condensation on the lens) is flat too, but its structure is still there;
+            # a featureless scene's own structure lies inside its flat expanse, not beside it.
             and not picture_faults.veiled(last)
+            and not scene_in_flat(last, surface)
         )
         and all(covered_share(pic) >= settings.occluded_fraction for pic in pictures[:-1])
     ):
