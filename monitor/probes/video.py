@@ -118,10 +118,11 @@ class StreamTimeout(Exception):
 class _Watch:
     """Decodes one window of packets as they arrive and keeps the pictures worth analysing.
 
-    Keyframes are decoded alone (the decoder skips every other frame without reconstructing it). When the
-    last keyframe lies more than ``frozen_seconds`` back (a long GOP), the frames since it are decoded in full
-    from then on, one picture every quarter of ``frozen_seconds``. The window ends after ``duration`` seconds,
-    or earlier once the frozen verdict is settled either way.
+    Keyframes are decoded alone: every other frame is kept from the decoder (and skipped by it without
+    reconstruction when handed over with frames that were wanted). When the last keyframe lies more than
+    ``frozen_seconds`` back (a long GOP), the frames since it are decoded in full from then on, one picture
+    every quarter of ``frozen_seconds``. The window ends after ``duration`` seconds, or earlier once the
+    frozen verdict is settled either way.
     """
 
     def __init__(self, stream: Any, settings: VideoSettings, progress: Progress | None = None) -> None:
@@ -162,7 +163,10 @@ class _Watch:
         if self._start is None:
             return False  # nothing before the first keyframe can be decoded
         self._gop.append(packet)
-        feed = [packet]
+        # A frame nobody needs is not even handed to the decoder (its slices would only be parsed to be
+        # skipped); the GOP keeps it in case the frames since the keyframe must be decoded in full.
+        wanted = packet.is_keyframe or self._full or self._measuring or self._bursting
+        feed = [packet] if wanted else []
         if not self._full and t - self._seconds(self._gop[0].pts) > self.settings.frozen_seconds:
             self._full, feed = True, self._gop
             self._codec.skip_frame = "DEFAULT"
