@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -63,7 +64,7 @@ _MONO_SPREAD, _MONO_SHARE = 16, 0.02
 _WARM_HUE_DEGREES = (15.0, 105.0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Picture:
     """One analysed frame: ``pts`` in seconds, ``grey`` at the analysis size, ``coarse`` its 4x smaller
     float copy for change detection, ``bgr`` the colour frame at the analysis size."""
@@ -72,6 +73,11 @@ class Picture:
     bgr: np.ndarray
     grey: np.ndarray
     coarse: np.ndarray
+
+    @functools.cached_property
+    def noise(self) -> float:
+        """The picture's noise (``picture_faults.noise_level``), measured once: several measures use it."""
+        return picture_faults.noise_level(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +128,8 @@ def focus(pic: Picture) -> tuple[float, float]:
     grey = pic.grey.astype(np.float32)
     energy = picture_faults.blocks(cv2.Laplacian(grey, cv2.CV_32F) ** 2).mean(axis=2)
     spread = picture_faults.blocks(grey).std(axis=2)
-    noise = picture_faults.noise_level(pic)
-    textured = spread >= textured_spread(pic, noise)
+    noise = pic.noise
+    textured = spread >= textured_spread(pic)
     if not textured.all():
         # Flat blocks' energy is sensor noise, which every block carries: take it off, so that noise does
         # not pass for detail in a defocused picture. At most what white noise of the picture's own level
@@ -136,7 +142,7 @@ def focus(pic: Picture) -> tuple[float, float]:
     return float(np.median(energy[textured] / spread[textured] ** 2) * 1000), float(textured.mean())
 
 
-def textured_spread(pic: Picture, noise: float | None = None) -> float:
+def textured_spread(pic: Picture) -> float:
     """The grey-level spread from which a block of ``pic`` counts as textured for sharpness:
     ``TEXTURED_BLOCK_STD`` in a picture exposed to mid-grey, less in a dimmer one in proportion to its
     median grey level, but never under ``_NOISE_TEXTURED`` times the picture's noise.
@@ -144,11 +150,10 @@ def textured_spread(pic: Picture, noise: float | None = None) -> float:
     Physical reason: a dim exposure (a sodium-lit street at night) scales the scene's detail down with its
     light, below a fixed spread, while its lamps' smooth glows keep a wide one: judged at a fixed spread,
     the glows alone would stand for the scene and read as a defocus. Noise is no detail, whatever the
-    exposure. ``noise``: the picture's ``picture_faults.noise_level``, if known.
+    exposure.
     """
     exposed = TEXTURED_BLOCK_STD * min(1.0, float(np.median(pic.grey)) / _MID_GREY)
-    noise = picture_faults.noise_level(pic) if noise is None else noise
-    return min(TEXTURED_BLOCK_STD, max(exposed, _NOISE_TEXTURED * noise))
+    return min(TEXTURED_BLOCK_STD, max(exposed, _NOISE_TEXTURED * pic.noise))
 
 
 def sharpness(pic: Picture) -> float:
@@ -248,7 +253,7 @@ def flat_spread(pic: Picture) -> float:
     else, however dim.
     """
     exposed = osd.FLAT_STD * min(1.0, float(np.median(pic.grey)) / _MID_GREY)
-    return min(osd.FLAT_STD, max(exposed, _NOISE_FLAT * picture_faults.noise_level(pic)))
+    return min(osd.FLAT_STD, max(exposed, _NOISE_FLAT * pic.noise))
 
 
 def covered_share(pic: Picture, surface: osd.Surfaces | None = None) -> float:

@@ -189,7 +189,7 @@ def veiled(pic: Picture) -> bool:
     its blocks keep structure above that noise. The first is ``occluded``, the second ``low_contrast``.
     """
     spread = blocks(pic.grey.astype(np.float32)).std(axis=2)
-    floor = max(1.0, _VEIL_NOISE * noise_level(pic))
+    floor = max(1.0, _VEIL_NOISE * pic.noise)
     return float((spread >= floor).mean()) >= _VEILED_SHARE
 
 
@@ -253,7 +253,7 @@ def is_noisy(pic: Picture, noise_max: float) -> bool:
     every pixel, flat sky and walls included; a healthy night picture's noise, after the camera's own
     denoiser and the encoder, stays a few grey levels.
     """
-    return noise_level(pic) > noise_max
+    return pic.noise > noise_max
 
 
 def band_strength(grey: np.ndarray) -> float:
@@ -428,5 +428,5 @@ def is_mono_by_day(pic: Picture, period: str, noise_max: float) -> bool:
     if period == "day":
         return level >= _DAYLIGHT_LUMA and infrared(pic)
     if period == "night":
-        return level < _NIGHT_LUMA and not infrared(pic) and noise_level(pic) >= _NIGHT_NOISE * noise_max
+        return level < _NIGHT_LUMA and not infrared(pic) and pic.noise >= _NIGHT_NOISE * noise_max
     return False
