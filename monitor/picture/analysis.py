@@ -274,6 +274,8 @@ def _uniform_share(surface: osd.Surfaces, flat_std: float = osd.FLAT_STD) -> flo
     OSD blocks at another level than the region are left out of the grid they are counted against. Blocks
     spread under ``flat_std`` are flat."""
     region = _uniform_region(surface, flat_std)
+    if not region.any():
+        return 0.0
     counted = region.size - int((surface.overlaid & ~region).sum())
     return int(region.sum()) / counted
 
