@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from camwatch.config.models import Camera, Config, CoverageSettings
 from camwatch.coverage.aside import aside
 from camwatch.coverage.gaps import find_gaps
-from camwatch.coverage.layers import assign_areas
+from camwatch.coverage.layers import Layers, assign_areas
 from camwatch.coverage.measure import CoverageModel, Step, area_paths
 from camwatch.coverage.placement import suggest_cameras
-from camwatch.coverage.status import FleetStatus, load_states
+from camwatch.coverage.status import CameraState, FleetStatus, load_states
 from camwatch.reports import coverage as report
+
+if TYPE_CHECKING:
+    from camwatch.coverage.mapview import Drawn
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +97,40 @@ def run_coverage(
     cameras, no areas) are logged and head ``report.md``.
     """
     states = load_states(status) if status is not None else None
-    with _progress() as step:
-        model = CoverageModel.from_config(config, step=step, refuse_apart=not force)
+    # The map's module (folium: 0.4 s) imported once, before the children that use it are forked.
+    importlib.import_module("camwatch.coverage.mapview")
+    # Forked children (see aside) use the second core: the map's base, fields of view and cameras while the
+    # model is built, its roads while the gaps and suggestions are found, the gaps' files (GDAL) and their
+    # map layers while the cameras are suggested, the other files while the page is rendered. Leaving the
+    # block waits for each.
+    with _progress() as step, ExitStack() as children:
+        base: list[Callable[[], Drawn]] = []
+        views: list[Callable[[], tuple[Drawn, Drawn]]] = []
+
+        def draw_base(layers: Layers) -> None:
+            base.append(children.enter_context(aside(functools.partial(_prepare_base, layers, lang))))
+
+        def draw_views(cameras: gpd.GeoDataFrame, sectors: NDArray[np.object_]) -> None:
+            job = functools.partial(_prepare_views, cameras, sectors, states, lang)
+            views.append(children.enter_context(aside(job)))
+
+        model = CoverageModel.from_config(
+            config, step=step, refuse_apart=not force, layers_read=draw_base, views_drawn=draw_views
+        )
         # The snapshot, read once, lined up with the placed cameras: every later stage takes its flags.
         fleet = FleetStatus.of(states, model.cameras["camera"])
         step("measuring")
         rows = model.measure_frame(fleet.working if fleet.given else None)
         scores = report.area_scores(rows, model.settings.thresholds)
         step("finding gaps")
+        model.road_stretches()  # computed once, before the fork: the gaps need them too
+        roads = children.enter_context(aside(functools.partial(_prepare_roads, model, lang)))
         gaps = find_gaps(model)
+        # The report files and the map show the gaps in the same degrees: projected once.
+        in_degrees = gaps.to_crs(4326)
+        out.mkdir(parents=True, exist_ok=True)
+        children.enter_context(aside(functools.partial(report.write_gap_files, out, in_degrees)))
+        gap_layers = children.enter_context(aside(functools.partial(_prepare_gaps, in_degrees, lang)))
         step("suggesting cameras")
         suggestions = suggest_cameras(model)
         step("writing report")
@@ -125,32 +155,31 @@ def run_coverage(
             ledger_crs=_ledger_crs(config),
             kinds={name: spec.kind for name, spec in model.catalog.specs.items()},
         )
-        # The report files and the map show the gaps in the same degrees: projected once.
-        gaps = gaps.to_crs(4326)
         files = functools.partial(
             report.write_files,
             out,
             document=document,
             area_table=report.by_area(rows, scores, needed),
-            gaps=gaps,
             suggestions=table,
             text=text,
             lang=lang,
         )
-        out.mkdir(parents=True, exist_ok=True)
+        children.enter_context(aside(files))
         step("drawing the map")
-        # The files (GDAL writes the gaps) on one core, the map on the other.
-        with aside(files):
-            _write_map(
-                out / "map.html",
-                model,
-                fleet,
-                gaps=gaps,
-                suggestions=suggestions,
-                scores=scores,
-                needed=needed,
-                lang=lang,
-            )
+        sectors, cameras = views[0]()
+        _write_map(
+            out / "map.html",
+            model,
+            base=base[0](),
+            roads=roads(),
+            sectors=sectors,
+            cameras=cameras,
+            gaps=gap_layers(),
+            suggestions=suggestions,
+            scores=scores,
+            needed=needed,
+            lang=lang,
+        )
     return document
 
 
@@ -267,27 +296,47 @@ def _facts(model: CoverageModel, fleet: FleetStatus) -> list[tuple[str, str]]:
     return facts
 
 
-def _write_map(
-    path: Path,
-    model: CoverageModel,
-    fleet: FleetStatus,
-    *,
-    gaps: gpd.GeoDataFrame,
-    suggestions: gpd.GeoDataFrame,
-    scores: pd.DataFrame,
-    needed: Mapping[str, int],
-    lang: str,
-) -> None:
-    """Hand the map layers, in EPSG:4326, to :func:`camwatch.coverage.mapview.write_map`."""
-    from camwatch.coverage.mapview import write_map
+def _prepare_base(layers: Layers, lang: str) -> Drawn:
+    """The map's base (:func:`camwatch.coverage.mapview.prepare_base`): buildings and streets in EPSG:4326."""
+    from camwatch.coverage.mapview import prepare_base
 
-    cameras = model.cameras
-    roads = model.road_stretches()[["category", "covered", "geometry"]]
+    return prepare_base(
+        buildings=layers.buildings[["geometry"]].to_crs(4326),
+        streets=layers.roads[["category", "geometry"]].to_crs(4326),
+        lang=lang,
+    )
+
+
+def _prepare_gaps(gaps: gpd.GeoDataFrame, lang: str) -> Drawn:
+    """The map's gaps (:func:`camwatch.coverage.mapview.prepare_gaps`); ``gaps`` in EPSG:4326."""
+    from camwatch.coverage.mapview import prepare_gaps
+
+    return prepare_gaps(gaps, lang)
+
+
+def _prepare_roads(model: CoverageModel, lang: str) -> Drawn:
+    """The map's roads by design coverage (:func:`camwatch.coverage.mapview.prepare_roads`)."""
+    from camwatch.coverage.mapview import prepare_roads
+
+    return prepare_roads(model.road_stretches()[["category", "covered", "geometry"]].to_crs(4326), lang)
+
+
+def _prepare_views(
+    cameras: gpd.GeoDataFrame,
+    sectors: NDArray[np.object_],
+    states: Mapping[str, CameraState] | None,
+    lang: str,
+) -> tuple[Drawn, Drawn]:
+    """The map's fields of view and cameras by the status snapshot (:func:`camwatch.coverage.mapview.
+    prepare_views`); ``cameras`` and ``sectors`` in the layers' CRS."""
+    from camwatch.coverage.mapview import prepare_views
+
+    fleet = FleetStatus.of(states, cameras["camera"])
     # A turned or sprayed camera looks somewhere else than its sector: drawn as unverified, not counted.
-    sectors = gpd.GeoDataFrame(
+    fields = gpd.GeoDataFrame(
         {"camera": cameras["camera"].to_numpy(), "up": fleet.working, "unverified": fleet.unverified},
-        geometry=model.sectors,
-        crs=model.crs,
+        geometry=sectors,
+        crs=cameras.crs,
     )
     points = gpd.GeoDataFrame(
         {
@@ -296,18 +345,38 @@ def _write_map(
             "up": fleet.working.astype(object) if fleet.given else np.full(len(cameras), None, dtype=object),
         },
         geometry=cameras.geometry.to_numpy(),
-        crs=model.crs,
+        crs=cameras.crs,
     )
-    write_map(
+    return prepare_views(sectors=fields.to_crs(4326), cameras=points.to_crs(4326), lang=lang)
+
+
+def _write_map(
+    path: Path,
+    model: CoverageModel,
+    *,
+    base: Drawn,
+    roads: Drawn,
+    sectors: Drawn,
+    cameras: Drawn,
+    gaps: Drawn,
+    suggestions: gpd.GeoDataFrame,
+    scores: pd.DataFrame,
+    needed: Mapping[str, int],
+    lang: str,
+) -> None:
+    """Hand the prepared layers and the rest, in EPSG:4326, to :func:`~camwatch.coverage.mapview.finish_map`
+    (the map)."""
+    from camwatch.coverage.mapview import finish_map
+
+    finish_map(
         path,
-        roads=roads.to_crs(4326),
-        sectors=sectors.to_crs(4326),
-        cameras=points.to_crs(4326),
-        gaps=gaps.to_crs(4326),
+        base=base,
+        roads=roads,
+        sectors=sectors,
+        cameras=cameras,
+        gaps=gaps,
         suggestions=suggestions[["direction", "gain", "area", "geometry"]].to_crs(4326),
         areas=_area_polygons(model, scores, needed).to_crs(4326),
-        buildings=model.layers.buildings[["geometry"]].to_crs(4326),
-        streets=model.layers.roads[["category", "geometry"]].to_crs(4326),
         basemap=model.settings.basemap,
         lang=lang,
     )

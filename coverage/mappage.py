@@ -167,6 +167,72 @@ class DataLayer(Layer):
         return super().render(**kwargs)
 
 
+@dataclass(frozen=True)
+class Overlay:
+    """A :class:`DataLayer`'s content and look, made apart from the page: plain data, so that a forked child
+    can make it while the parent finds the gaps (see :func:`place`)."""
+
+    data: Tiles
+    factory: str
+    name: str
+    show: bool
+    args: tuple[Any, ...]
+    detail: bool
+
+    def layer(self) -> DataLayer:
+        return DataLayer(
+            self.data,
+            factory=self.factory,
+            name=self.name,
+            show=self.show,
+            args=self.args,
+            detail=self.detail,
+        )
+
+
+@dataclass(frozen=True)
+class Group:
+    """Overlays under one entry of the layer control (a folium ``FeatureGroup`` named ``name``), or each an
+    entry of its own (``name`` None)."""
+
+    name: str | None
+    overlays: tuple[Overlay, ...]
+    overlay: bool = True
+    show: bool = True
+
+
+@dataclass(frozen=True)
+class Swatch:
+    """A legend row: a colour, its meaning (camwatch's own words, never data), a line or a patch."""
+
+    colour: str
+    label: str
+    line: bool = False
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """Layers ready for the page, their legend rows and the bounds of what they draw that the first view
+    fits (``boxes``, west, south, east, north)."""
+
+    groups: list[Group]
+    legend: list[Swatch]
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+
+
+def place(fmap: folium.Map, groups: list[Group]) -> None:
+    """Add ``groups`` to ``fmap``, in order."""
+    for group in groups:
+        if group.name is None:
+            for overlay in group.overlays:
+                overlay.layer().add_to(fmap)
+            continue
+        feature_group = folium.FeatureGroup(name=group.name, overlay=group.overlay, show=group.show)
+        for overlay in group.overlays:
+            overlay.layer().add_to(feature_group)
+        feature_group.add_to(fmap)
+
+
 class Panes(MacroElement):
     """The map's own panes (name -> z-index), made before any layer is added to them."""
 

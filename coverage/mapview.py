@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,15 @@ from numpy.typing import NDArray
 from camwatch.config.models import BasemapSettings
 from camwatch.coverage.mappage import (
     DataLayer,
+    Drawn,
+    Group,
+    Overlay,
     Panes,
+    Swatch,
     Verbatim,
     ZoomScaledLines,
     figure_of,
+    place,
     render_page,
     use_inline_leaflet,
 )
@@ -42,7 +47,17 @@ from camwatch.reports.office import tr
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PALETTE", "STATUS_COLOURS", "write_map"]
+__all__ = [
+    "PALETTE",
+    "STATUS_COLOURS",
+    "Drawn",
+    "finish_map",
+    "prepare_base",
+    "prepare_gaps",
+    "prepare_roads",
+    "prepare_views",
+    "write_map",
+]
 
 # Colours are chosen to be told apart at a glance (and by a pixel count in the map's browser test).
 PALETTE = {
@@ -79,6 +94,8 @@ CLUSTER_CELL_PIXELS = 60
 # Leaflet's panes: the drawn base sits above tiles (200) and below overlays (400); clusters sit just below
 # the overlays, so gaps and roads are always drawn over them.
 PANES = {"camwatchBase": 250, "camwatchClusters": 390}
+# The drawn base's layers: in its pane, never under the mouse.
+QUIET = {"pane": "camwatchBase", "interactive": False}
 
 
 def write_map(
@@ -129,22 +146,106 @@ def write_map(
 
     All frames are in EPSG:4326 (others are reprojected) and any may be empty.
     """
-    layers = {
-        name: _wgs84(frame)
-        for name, frame in {
-            "roads": roads,
-            "sectors": sectors,
-            "cameras": cameras,
-            "gaps": gaps,
-            "suggestions": suggestions,
-            "areas": areas,
-            "buildings": buildings if buildings is not None else roads.iloc[0:0],
-            "streets": streets if streets is not None else roads,
-        }.items()
-    }
+    base = prepare_base(
+        buildings=buildings if buildings is not None else roads.iloc[0:0],
+        streets=streets if streets is not None else roads,
+        lang=lang,
+    )
+    fields_of_view, points = prepare_views(sectors=sectors, cameras=cameras, lang=lang)
+    finish_map(
+        path,
+        base=base,
+        roads=prepare_roads(roads, lang),
+        sectors=fields_of_view,
+        cameras=points,
+        gaps=prepare_gaps(gaps, lang),
+        suggestions=suggestions,
+        areas=areas,
+        basemap=basemap,
+        lang=lang,
+    )
+
+
+def prepare_base(*, buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, lang: str = "en") -> Drawn:
+    """The base drawn from the layers (buildings, streets; :func:`finish_map` adds the area outlines): plain
+    data, so that a forked child can make it as soon as the layers are read."""
+    return _base(_wgs84(buildings), _wgs84(streets), lang)
+
+
+def prepare_roads(roads: gpd.GeoDataFrame, lang: str = "en") -> Drawn:
+    """The roads by coverage (plain data: a forked child makes them while the gaps and suggestions are
+    found)."""
+    roads = _wgs84(roads)
+    return _fitted(_roads(roads, lang), roads)
+
+
+def prepare_views(
+    *, sectors: gpd.GeoDataFrame, cameras: gpd.GeoDataFrame, lang: str = "en"
+) -> tuple[Drawn, Drawn]:
+    """The fields of view and the cameras (plain data: a forked child makes them while the model is
+    built)."""
+    sectors, cameras = _wgs84(sectors), _wgs84(cameras)
+    return _fitted(_sectors(sectors, lang), sectors), _fitted(_cameras(cameras, lang), cameras)
+
+
+def prepare_gaps(gaps: gpd.GeoDataFrame, lang: str = "en") -> Drawn:
+    """The gaps' layers of :func:`write_map`: plain data, so that a forked child can make them while the
+    cameras are suggested."""
+    gaps = _wgs84(gaps)
+    return _fitted(_gaps(gaps, lang), gaps)
+
+
+def _fitted(drawn: Drawn, frame: gpd.GeoDataFrame) -> Drawn:
+    """``drawn`` with the bounds of ``frame`` (none when it is empty) for the first view to fit."""
+    return replace(drawn, boxes=[tuple(frame.total_bounds)] if not frame.empty else [])
+
+
+def finish_map(
+    path: Path,
+    *,
+    base: Drawn,
+    roads: Drawn,
+    sectors: Drawn,
+    cameras: Drawn,
+    gaps: Drawn,
+    suggestions: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    basemap: BasemapSettings | None = None,
+    lang: str = "en",
+) -> None:
+    """Write the map of the prepared layers (``base``: :func:`prepare_base`, ``roads``: :func:`prepare_roads`,
+    ``sectors`` and ``cameras``: :func:`prepare_views`, ``gaps``: :func:`prepare_gaps`) with the suggestions
+    and areas to ``path`` (see :func:`write_map`); every layer bottom to top: the base, the areas by level,
+    roads, fields of view, gaps, cameras, suggestions."""
+    layers = {"suggestions": _wgs84(suggestions), "areas": _wgs84(areas)}
     fmap = _page(basemap, lang)
-    legend = _draw_layers(fmap, layers, lang, drawn_base=basemap is None)
-    _finish(fmap, layers, legend, lang)
+    (group,) = base.groups
+    outlines = _overlay(
+        layers["areas"][["geometry"]],
+        name="area outlines",
+        style={"color": BASE_COLOURS["area_outline"], "weight": 1, "dashArray": "4 4", "fill": False},
+        tooltip={},
+        options=QUIET,
+        detail=False,
+    )
+    place(fmap, [replace(group, overlays=group.overlays + outlines, show=basemap is None)])
+    levels = _area_levels(layers["areas"])
+    finest = max(levels, key=lambda item: len(item[1]))[0] if levels else None
+    # Levels overlap; the finest (most areas) is shown, the others are a click away.
+    place(fmap, [_areas(frame, level, lang, show=level == finest) for level, frame in levels])
+    suggested = _suggestions(layers["suggestions"], lang)
+    legend = list(base.legend)
+    for drawn in (roads, sectors, gaps, cameras, suggested):
+        place(fmap, drawn.groups)
+        legend += drawn.legend
+    legend += [
+        Swatch(colour, f"{tr(lang, 'Area')} {tr(lang, status)}")
+        for status, colour in STATUS_COLOURS.items()
+        if (layers["areas"]["status"] == status).any()
+    ]
+    boxes = [box for drawn in (roads, sectors, gaps, cameras) for box in drawn.boxes]
+    boxes += [tuple(frame.total_bounds) for frame in layers.values() if not frame.empty]
+    _finish(fmap, boxes, legend, lang)
     render_page(fmap, path)
 
 
@@ -164,47 +265,17 @@ def _page(basemap: BasemapSettings | None, lang: str) -> folium.Map:
     return fmap
 
 
-def _draw_layers(
-    fmap: folium.Map, layers: dict[str, gpd.GeoDataFrame], lang: str, *, drawn_base: bool
-) -> list[_Swatch]:
-    """Every layer, bottom to top (the base, the areas by level, roads, fields of view, gaps, cameras,
-    suggestions); returns the legend's rows."""
-    legend = _add_base(fmap, layers, lang, show=drawn_base)
-    levels = _area_levels(layers["areas"])
-    finest = max(levels, key=lambda item: len(item[1]))[0] if levels else None
-    for level, frame in levels:
-        # Levels overlap; the finest (most areas) is shown, the others are a click away.
-        _add_areas(fmap, frame, level, lang, show=level == finest)
-    legend += _add_roads(fmap, layers["roads"], lang)
-    legend += _add_sectors(fmap, layers["sectors"], lang)
-    legend += _add_gaps(fmap, layers["gaps"], lang)
-    legend += _add_cameras(fmap, layers["cameras"], lang)
-    legend += _add_suggestions(fmap, layers["suggestions"], lang)
-    return legend + [
-        _Swatch(colour, f"{tr(lang, 'Area')} {tr(lang, status)}")
-        for status, colour in STATUS_COLOURS.items()
-        if (layers["areas"]["status"] == status).any()
-    ]
-
-
-def _finish(fmap: folium.Map, layers: dict[str, gpd.GeoDataFrame], legend: list[_Swatch], lang: str) -> None:
-    """The layer control, the zoom-scaled line widths, the legend and the first view's bounds."""
+def _finish(
+    fmap: folium.Map, boxes: list[tuple[float, float, float, float]], legend: list[Swatch], lang: str
+) -> None:
+    """The layer control, the zoom-scaled line widths, the legend and the first view's bounds (``boxes``: of
+    what was measured; the base's streets and buildings may reach further)."""
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.add_child(ZoomScaledLines(FULL_WIDTH_ZOOM))
     figure_of(fmap).html.add_child(Verbatim(_legend_html(legend, lang)), name="camwatch_legend")
-    # The view fits what was measured; the base's streets and buildings may reach further.
-    bounds = _bounds(frame for name, frame in layers.items() if name not in ("buildings", "streets"))
+    bounds = _bounds(boxes)
     if bounds is not None:
         fmap.fit_bounds(bounds)
-
-
-@dataclass(frozen=True)
-class _Swatch:
-    """A legend row: a colour, its meaning (camwatch's own words, never data), a line or a patch."""
-
-    colour: str
-    label: str
-    line: bool = False
 
 
 def _wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -245,8 +316,7 @@ def _features(frame: gpd.GeoDataFrame, columns: list[str], *, tiled: bool) -> Ti
     return split(_lean(frame.geometry.to_numpy()), [dumps(props) for props in records])
 
 
-def _add_layer(
-    parent: folium.Map | folium.FeatureGroup,
+def _overlay(
     frame: gpd.GeoDataFrame,
     *,
     name: str,
@@ -256,22 +326,16 @@ def _add_layer(
     factory: str = "camwatchLayer",
     options: dict[str, Any] | None = None,
     detail: bool = True,
-) -> bool:
-    """One overlay of ``parent``: ``frame`` drawn in ``style``, with ``tooltip`` (column -> label; none when
-    empty), made by the page's JS function ``factory`` with extra Leaflet ``options``; a ``detail`` layer
-    waits for the planner to zoom in when it is large (:class:`~camwatch.coverage.mappage.DataLayer`). False
-    when ``frame`` is empty (nothing drawn)."""
+) -> tuple[Overlay, ...]:
+    """One overlay: ``frame`` drawn in ``style``, with ``tooltip`` (column -> label; none when empty), made by
+    the page's JS function ``factory`` with extra Leaflet ``options``; a ``detail`` layer waits for the
+    planner to zoom in when it is large (:class:`~camwatch.coverage.mappage.DataLayer`). Nothing when
+    ``frame`` is empty."""
     if frame.empty:
-        return False
-    DataLayer(
-        _features(frame, list(tooltip), tiled=detail),
-        factory=factory,
-        args=(style, list(tooltip.items()), options or {}),
-        name=name,
-        show=show,
-        detail=detail,
-    ).add_to(parent)
-    return True
+        return ()
+    features = _features(frame, list(tooltip), tiled=detail)
+    args = (style, list(tooltip.items()), options or {})
+    return (Overlay(features, factory=factory, name=name, show=show, args=args, detail=detail),)
 
 
 def _area_levels(areas: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
@@ -286,81 +350,63 @@ def _labels(lang: str, tooltip: dict[str, str]) -> dict[str, str]:
     return {column: tr(lang, label) for column, label in tooltip.items()}
 
 
-def _add_base(
-    fmap: folium.Map, layers: dict[str, gpd.GeoDataFrame], lang: str, *, show: bool
-) -> list[_Swatch]:
-    """The base drawn from the layers (buildings, streets, area outlines) in a pane under every overlay: a
-    street map that needs no tile server. Returns its legend rows."""
-    group = folium.FeatureGroup(name=tr(lang, "Base map (from the layers)"), overlay=False, show=show)
-    quiet = {"pane": "camwatchBase", "interactive": False}
-    buildings = layers["buildings"]
+def _base(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, lang: str) -> Drawn:
+    """The base drawn from the layers (buildings, streets; :func:`finish_map` adds the area outlines) in a
+    pane under every overlay: a street map that needs no tile server."""
     if len(buildings) > BASE_BUILDINGS_MAX:
         log.warning(
             "map: %d buildings are too many for the page; its base shows streets and area outlines only",
             len(buildings),
         )
         buildings = buildings.iloc[0:0]
-    drawn = _add_layer(
-        group,
+    overlays = _overlay(
         buildings[["geometry"]],
         name="buildings",
         style={"stroke": False, "fillColor": BASE_COLOURS["building"], "fillOpacity": 1},
         tooltip={},
-        options=quiet,
+        options=QUIET,
     )
-    streets = layers["streets"]
+    drawn = bool(overlays)
     if not streets.empty:
         narrow = streets["category"].isin(MINOR_ROAD_CATEGORIES) if "category" in streets else False
         widths = _lines_by(streets[["geometry"]].assign(narrow=narrow), ["narrow"])
         for minor, width in ((True, 7), (False, 10)):
-            _add_layer(
-                group,
+            overlays += _overlay(
                 widths[widths["narrow"] == minor],
                 name="streets",
                 style={"color": BASE_COLOURS["street"], "weight": width, "opacity": 1},
                 tooltip={},
-                options=quiet,
+                options=QUIET,
             )
-    outlines = layers["areas"]
-    _add_layer(
-        group,
-        outlines[["geometry"]],
-        name="area outlines",
-        style={"color": BASE_COLOURS["area_outline"], "weight": 1, "dashArray": "4 4", "fill": False},
-        tooltip={},
-        options=quiet,
-        detail=False,
-    )
-    group.add_to(fmap)
-    return [_Swatch(BASE_COLOURS["building"], tr(lang, "Building"))] if drawn else []
+    group = Group(tr(lang, "Base map (from the layers)"), overlays, overlay=False)
+    return Drawn([group], [Swatch(BASE_COLOURS["building"], tr(lang, "Building"))] if drawn else [])
 
 
-def _add_areas(fmap: folium.Map, areas: gpd.GeoDataFrame, level: str, lang: str, *, show: bool) -> None:
+def _areas(areas: gpd.GeoDataFrame, level: str, lang: str, *, show: bool) -> Group:
     """Choropleth of one admin level, coloured by status (one constant-style layer per status), with each
     area's score and the suggested cameras it needs (``needed``, where given) on hover. Always in the page:
     it is the first view."""
-    group = folium.FeatureGroup(name=f"{tr(lang, 'Areas')}: {tr(lang, level)}", show=show)
     tooltip = {"area": "Area", "level": "Level", "status": "Status", "ratio": "Coverage ratio"}
     if "needed" in areas:
         tooltip["needed"] = "Cameras needed"
+    overlays: tuple[Overlay, ...] = ()
     for status, colour in STATUS_COLOURS.items():
-        _add_layer(
-            group,
+        overlays += _overlay(
             areas[areas["status"] == status],
             name=status,
             style={"color": PALETTE["area_edge"], "weight": 1.5, "fillColor": colour, "fillOpacity": 0.25},
             tooltip=_labels(lang, tooltip),
             detail=False,
         )
-    group.add_to(fmap)
+    return Group(f"{tr(lang, 'Areas')}: {tr(lang, level)}", overlays, show=show)
 
 
-def _add_roads(fmap: folium.Map, roads: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:
+def _roads(roads: gpd.GeoDataFrame, lang: str) -> Drawn:
     """Roads dissolved to one multi-line per category and state: few features, same picture."""
     if roads.empty:
-        return []
+        return Drawn([], [])
     merged = _lines_by(roads, ["covered", "category"])
-    legend = []
+    drawn = Drawn([], [])
     for covered, label, meaning in (
         (True, "Covered roads", "Road covered"),
         (False, "Uncovered roads", "Road not covered"),
@@ -368,10 +414,9 @@ def _add_roads(fmap: folium.Map, roads: gpd.GeoDataFrame, lang: str) -> list[_Sw
         colour = PALETTE["covered" if covered else "uncovered"]
         if not (merged["covered"] == covered).any():
             continue
-        group = folium.FeatureGroup(name=tr(lang, label))
+        overlays: tuple[Overlay, ...] = ()
         for minor in (True, False):
-            _add_layer(
-                group,
+            overlays += _overlay(
                 merged[
                     (merged["covered"] == covered) & (merged["category"].isin(MINOR_ROAD_CATEGORIES) == minor)
                 ],
@@ -379,9 +424,9 @@ def _add_roads(fmap: folium.Map, roads: gpd.GeoDataFrame, lang: str) -> list[_Sw
                 style={"color": colour, "weight": 3 if minor else 5, "opacity": 1.0},
                 tooltip=_labels(lang, {"category": "Category", "covered": "Covered"}),
             )
-        group.add_to(fmap)
-        legend.append(_Swatch(colour, tr(lang, meaning), line=True))
-    return legend
+        drawn.groups.append(Group(tr(lang, label), overlays))
+        drawn.legend.append(Swatch(colour, tr(lang, meaning), line=True))
+    return drawn
 
 
 def _lines_by(lines: gpd.GeoDataFrame, keys: list[str], *, sums: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
@@ -405,8 +450,8 @@ def _lines_by(lines: gpd.GeoDataFrame, keys: list[str], *, sums: tuple[str, ...]
     return gpd.GeoDataFrame(table[[*keys, *sums]], geometry=merged, crs=4326)
 
 
-def _add_sectors(fmap: folium.Map, sectors: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:
-    legend = []
+def _sectors(sectors: gpd.GeoDataFrame, lang: str) -> Drawn:
+    drawn = Drawn([], [])
     counted = sectors["up"].astype(bool)
     # A camera turned or sprayed (moved, tampered) looks elsewhere: its sector is unverified, not counted.
     unverified = sectors["unverified"].astype(bool) if "unverified" in sectors else counted & False
@@ -415,29 +460,29 @@ def _add_sectors(fmap: folium.Map, sectors: gpd.GeoDataFrame, lang: str) -> list
         (~counted & ~unverified, "Fields of view (down)", "down", "Field of view (down)"),
         (unverified, "Fields of view (unverified)", "unverified", "Field of view (unverified)"),
     ):
-        if _add_layer(
-            fmap,
+        overlays = _overlay(
             sectors[selected],
             name=tr(lang, label),
             style={"color": PALETTE[colour], "weight": 2, "fillColor": PALETTE[colour], "fillOpacity": 0.2},
             tooltip=_labels(lang, {"camera": "Camera"}),
-        ):
-            legend.append(_Swatch(PALETTE[colour], tr(lang, meaning)))
-    return legend
+        )
+        if overlays:
+            drawn.groups.append(Group(None, overlays))
+            drawn.legend.append(Swatch(PALETTE[colour], tr(lang, meaning)))
+    return drawn
 
 
-def _add_cameras(fmap: folium.Map, cameras: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:
+def _cameras(cameras: gpd.GeoDataFrame, lang: str) -> Drawn:
+    drawn = Drawn([], [])
     if cameras.empty:
-        return []
+        return drawn
     down = cameras["up"].eq(False)
     shown = cameras.assign(status=np.where(down, "down", np.where(cameras["up"].isna(), "unknown", "up")))
-    legend = []
     for selected, label, colour, meaning in (
         (~down, "Cameras", "camera", "Camera"),
         (down, "Cameras (down)", "down", "Camera down"),
     ):
-        if _add_layer(
-            fmap,
+        overlays = _overlay(
             shown[selected],
             name=tr(lang, label),
             show=int(selected.sum()) <= DENSE_MARKERS,
@@ -449,41 +494,41 @@ def _add_cameras(fmap: folium.Map, cameras: gpd.GeoDataFrame, lang: str) -> list
                 "radius": 4,
             },
             tooltip=_labels(lang, {"camera": "Camera", "name": "Name", "status": "Status"}),
-        ):
-            legend.append(_Swatch(PALETTE[colour], tr(lang, meaning)))
-    return legend
+        )
+        if overlays:
+            drawn.groups.append(Group(None, overlays))
+            drawn.legend.append(Swatch(PALETTE[colour], tr(lang, meaning)))
+    return drawn
 
 
-def _add_gaps(fmap: folium.Map, gaps: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:
+def _gaps(gaps: gpd.GeoDataFrame, lang: str) -> Drawn:
     """Road gaps as one feature per category and area (its tooltip gives their total length); unseen
     intersections and sites as markers, in a layer of their own that starts hidden when dense."""
     on_roads = gaps.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
     style = {"color": PALETTE["gap"], "weight": 5, "opacity": 1.0, "fillColor": PALETTE["gap"]}
     tooltip = _labels(lang, {"kind": "Gap", "category": "Category", "area": "Area", "length_m": "Length (m)"})
     road_gaps = _lines_by(gaps[on_roads], ["kind", "category", "area"], sums=("length_m",))
-    drawn = _add_layer(fmap, road_gaps, name=tr(lang, "Gaps (roads)"), style=style, tooltip=tooltip)
-    drawn |= _add_layer(
-        fmap,
+    overlays = _overlay(road_gaps, name=tr(lang, "Gaps (roads)"), style=style, tooltip=tooltip)
+    overlays += _overlay(
         gaps[~on_roads],
         name=tr(lang, "Gaps (intersections, sites)"),
         style={**style, "fillOpacity": 0.6, "radius": 7},
         tooltip={key: label for key, label in tooltip.items() if key != "length_m"},
         show=int((~on_roads).sum()) <= DENSE_MARKERS,
     )
-    return [_Swatch(PALETTE["gap"], tr(lang, "Gap"))] if drawn else []
+    legend = [Swatch(PALETTE["gap"], tr(lang, "Gap"))] if overlays else []
+    return Drawn([Group(None, (overlay,)) for overlay in overlays], legend)
 
 
-def _add_suggestions(fmap: folium.Map, suggestions: gpd.GeoDataFrame, lang: str) -> list[_Swatch]:
+def _suggestions(suggestions: gpd.GeoDataFrame, lang: str) -> Drawn:
     """Suggested cameras as a clustered layer: positions closer than :data:`CLUSTER_CELL_PIXELS` on screen
     become one numbered circle (regrouped at every zoom), drawn under the gaps so it never hides them; a
     position alone is a marker with an arrow along its heading (:data:`ARROW_METRES`)."""
     if suggestions.empty:
-        return []
-    group = folium.FeatureGroup(name=tr(lang, "Suggested cameras"))
+        return Drawn([], [])
     tooltip = _labels(lang, {"direction": "Heading (°)", "gain": "Gain", "area": "Area"})
     style = {"color": PALETTE["suggestion"], "weight": 3, "opacity": 1.0, "fillColor": PALETTE["suggestion"]}
-    _add_layer(
-        group,
+    positions = _overlay(
         suggestions,
         name="positions",
         style={**style, "fillOpacity": 1, "radius": 6},
@@ -500,13 +545,12 @@ def _add_suggestions(fmap: folium.Map, suggestions: gpd.GeoDataFrame, lang: str)
         # hundred points), and clusters cannot form across tiles.
         detail=False,
     )
-    group.add_to(fmap)
-    return [_Swatch(PALETTE["suggestion"], tr(lang, "Suggested camera"))]
+    group = Group(tr(lang, "Suggested cameras"), positions)
+    return Drawn([group], [Swatch(PALETTE["suggestion"], tr(lang, "Suggested camera"))])
 
 
-def _bounds(frames: Any) -> list[list[float]] | None:
-    """``[[south, west], [north, east]]`` of every non-empty frame, or None when all are empty."""
-    boxes = [frame.total_bounds for frame in frames if not frame.empty]
+def _bounds(boxes: list[tuple[float, float, float, float]]) -> list[list[float]] | None:
+    """``[[south, west], [north, east]]`` of every box ``(west, south, east, north)``, or None when none."""
     if not boxes:
         return None
     stacked = np.array(boxes)
@@ -515,10 +559,10 @@ def _bounds(frames: Any) -> list[list[float]] | None:
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
-def _legend_html(rows: list[_Swatch], lang: str) -> str:
+def _legend_html(rows: list[Swatch], lang: str) -> str:
     """The legend of the layers drawn: only camwatch's own words and colours, so plain HTML is safe."""
 
-    def swatch(row: _Swatch) -> str:
+    def swatch(row: Swatch) -> str:
         shape = "height:4px;margin:6px 0" if row.line else "height:12px;border-radius:2px"
         return (
             f'<div class="camwatch-legend-row"><span style="display:inline-block;width:18px;{shape};'

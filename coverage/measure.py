@@ -204,10 +204,14 @@ class CoverageModel:
         catalog: CategoryCatalog | None = None,
         step: Step = _no_step,
         refuse_apart: bool = False,
+        layers_read: Callable[[Layers], object] | None = None,
+        views_drawn: Callable[[gpd.GeoDataFrame, NDArray[np.object_]], object] | None = None,
     ) -> CoverageModel:
         """Read the layers of ``settings`` and precompute everything :meth:`measure` needs.
 
-        ``step`` is told the name of each stage as it starts (for progress display).
+        ``step`` is told the name of each stage as it starts (for progress display); ``layers_read`` is given
+        the layers as soon as they are read, ``views_drawn`` the placed cameras and their sectors as soon as
+        they are drawn (the coverage report starts drawing its map with them).
         """
         catalog = catalog or load_categories(settings.categories, settings.road_classes)
         step("reading layers")
@@ -219,9 +223,13 @@ class CoverageModel:
             "areas": settings.areas,
         }
         layers = read_layers(paths, catalog, cameras=wgs_cameras, refuse_apart=refuse_apart)
+        if layers_read is not None:
+            layers_read(layers)
         metric_cameras = wgs_cameras.to_crs(layers.crs)
         step("fields of view")
         sectors = fov_sectors(metric_cameras, buildings=layers.buildings)
+        if views_drawn is not None:
+            views_drawn(metric_cameras, sectors)
         step("features and areas")
         features = _features(layers, catalog, settings, metric_cameras)
         step("what each camera sees")
@@ -238,13 +246,26 @@ class CoverageModel:
 
     @classmethod
     def from_config(
-        cls, config: Config, *, step: Step = _no_step, refuse_apart: bool = False
+        cls,
+        config: Config,
+        *,
+        step: Step = _no_step,
+        refuse_apart: bool = False,
+        layers_read: Callable[[Layers], object] | None = None,
+        views_drawn: Callable[[gpd.GeoDataFrame, NDArray[np.object_]], object] | None = None,
     ) -> CoverageModel:
         """The model of ``config``'s cameras over its ``coverage`` layers (which must be configured);
         ``refuse_apart``: refuse cameras and layers that do not overlap (see :func:`read_layers`)."""
         if config.coverage is None:
             raise ConfigError([Problem(str(config.source), None, "coverage", "no coverage section")])
-        return cls.build(config.cameras, config.coverage, step=step, refuse_apart=refuse_apart)
+        return cls.build(
+            config.cameras,
+            config.coverage,
+            step=step,
+            refuse_apart=refuse_apart,
+            layers_read=layers_read,
+            views_drawn=views_drawn,
+        )
 
     def camera_up(self, status: Status) -> NDArray[np.bool_]:
         """Up flag per camera; with a snapshot, a camera missing from it counts as down (effective coverage

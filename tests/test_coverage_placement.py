@@ -128,6 +128,28 @@ def test_aside_off_the_main_thread_runs_its_job_first_in_this_process(tmp_path: 
     assert marker.read_text() == str(os.getpid())
 
 
+def test_aside_hands_back_what_its_job_returned() -> None:
+    # A forked child's result comes back pickled; off the main thread the job ran first, in this process.
+    def job() -> tuple[int, str]:
+        return os.getpid(), "x" * 5_000_000  # larger than a pipe's buffer
+
+    with aside(job) as result:
+        pid, text = result()
+        assert result() == (pid, text)  # asked again: the same, not read twice
+    assert pid != os.getpid() and text == "x" * 5_000_000
+
+    found = []
+
+    def report() -> None:
+        with aside(job) as result:
+            found.append(result())
+
+    worker = threading.Thread(target=report)
+    worker.start()
+    worker.join()
+    assert found[0][0] == os.getpid()
+
+
 def test_aside_raises_what_its_job_raised(tmp_path: Path) -> None:
     def fails() -> None:
         raise FileNotFoundError(2, "No such file or directory", str(tmp_path / "missing"))
@@ -135,4 +157,9 @@ def test_aside_raises_what_its_job_raised(tmp_path: Path) -> None:
     drawn = []
     with pytest.raises(FileNotFoundError, match="missing"), aside(fails):
         drawn.append("map")  # the caller's own work goes on meanwhile
+    assert drawn == ["map"]
+    # Asking for the result raises it there.
+    with pytest.raises(FileNotFoundError, match="missing"), aside(fails) as result:
+        result()
+        drawn.append("never")
     assert drawn == ["map"]

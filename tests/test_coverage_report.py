@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -384,3 +385,49 @@ def test_warnings_for_layers_apart_and_a_foreign_status_file(
         f"the status file {tmp_path / 'probe.json'} names none of the 1 cameras (it names 1 others)",
     ):
         assert expected in text and expected in caplog.text
+
+
+def test_forked_children_write_the_same_report_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On the main thread the map's layers and the files are made by forked children (coverage.aside); off
+    # it (the demo's worker thread) all in this process. Both must write the same bytes: every file, and the
+    # page and its detail files (made small enough to be tiled) once folium's random ids are numbered.
+    monkeypatch.setattr("camwatch.coverage.mappage.DETAIL_BYTES", 100)
+    config = _project(tmp_path)
+    write_layer(tmp_path / "buildings.gpkg", [box(20, 60, 40, 80), box(-850, 60, -830, 80)])
+    config.write_text(config.read_text().replace("coverage:\n", "coverage:\n  buildings: buildings.gpkg\n"))
+    status = tmp_path / "probe.json"
+    status.write_text(
+        json.dumps([{"camera": "A", "up": False}, {"camera": "B", "up": True, "faults": ["moved"]}])
+    )
+    forked = tmp_path / "forked"
+    run_coverage(load_config(config), forked, status=status)
+    alone = tmp_path / "alone"
+    worker = threading.Thread(
+        target=run_coverage, args=(load_config(config), alone), kwargs={"status": status}
+    )
+    worker.start()
+    worker.join()
+
+    def files(out: Path) -> dict[str, bytes]:
+        found = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        ids: dict[bytes, bytes] = {}  # folium's random ids, numbered in order of appearance in the page
+        for match in re.finditer(rb"[0-9a-f]{32}", found["map.html"]):
+            ids.setdefault(match.group(), b"id%d" % len(ids))
+        assert ids
+
+        def number(data: bytes) -> bytes:
+            return re.sub(rb"[0-9a-f]{32}", lambda m: ids.get(m.group(), b"unknown"), data)
+
+        # The page and its detail files (text) numbered; every other file as it is.
+        return {
+            number(name.encode()).decode(): number(data) if name.endswith((".html", ".js")) else data
+            for name, data in found.items()
+        }
+
+    mine, theirs = files(forked), files(alone)
+    assert sorted(mine) == sorted(theirs)
+    assert any(name.startswith("map_files/") for name in mine)  # detail files were written and compared
+    assert {"gaps.fgb", "gaps.geojson", "map.html", "report.md", "summary.json"} <= mine.keys()
+    assert mine == theirs

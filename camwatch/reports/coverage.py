@@ -327,14 +327,13 @@ def write_files(
     *,
     document: Mapping[str, Any],
     area_table: pd.DataFrame,
-    gaps: gpd.GeoDataFrame,
     suggestions: gpd.GeoDataFrame,
     text: str,
     lang: str = "en",
 ) -> None:
-    """Write ``summary.json``, ``by_area.csv`` (in ``lang``), ``gaps.geojson``, ``gaps.fgb``,
-    ``suggestions.csv`` (in ``lang``) and ``suggestions.geojson`` (EPSG:4326; ``suggestions`` from
-    :func:`suggestion_table`) and ``report.md`` to ``out``."""
+    """Write ``summary.json``, ``by_area.csv`` (in ``lang``), ``suggestions.csv`` (in ``lang``) and
+    ``suggestions.geojson`` (EPSG:4326; ``suggestions`` from :func:`suggestion_table`) and ``report.md`` to
+    ``out``; the gaps' files are :func:`write_gap_files`."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(
         json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -343,16 +342,22 @@ def write_files(
     write_csv(out / "by_area.csv", list(table.columns), table.itertuples(index=False, name=None))
     rows = localised(pd.DataFrame(suggestions.drop(columns="geometry")), lang)
     write_csv(out / "suggestions.csv", list(rows.columns), rows.itertuples(index=False, name=None))
-    # 6 decimals of a degree is ~0.1 m: more only bloats a county's file (RFC 7946 recommends 6).
+    _write_geojson(suggestions, out / "suggestions.geojson")
+    (out / "report.md").write_text(text, encoding="utf-8")
+
+
+def write_gap_files(out: Path, gaps: gpd.GeoDataFrame) -> None:
+    """Write ``gaps.geojson`` (EPSG:4326) and ``gaps.fgb`` to ``out``: apart from :func:`write_files`, so that
+    a county's (seconds of GDAL) can be written on the other core while the cameras are suggested."""
+    out.mkdir(parents=True, exist_ok=True)
     gaps = gaps.to_crs(4326)
-    for name, frame in (("gaps", gaps), ("suggestions", suggestions)):
-        pyogrio.write_dataframe(
-            frame,
-            out / f"{name}.geojson",
-            driver="GeoJSON",
-            geometry_type="Unknown",
-            layer_options={"COORDINATE_PRECISION": 6},
-        )
+    _write_geojson(gaps, out / "gaps.geojson")
     # The gaps again for GIS users in FlatGeobuf: full precision, a spatial index.
     pyogrio.write_dataframe(gaps, out / "gaps.fgb", driver="FlatGeobuf", geometry_type="Unknown")
-    (out / "report.md").write_text(text, encoding="utf-8")
+
+
+def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
+    # 6 decimals of a degree is ~0.1 m: more only bloats a county's file (RFC 7946 recommends 6).
+    pyogrio.write_dataframe(
+        frame, path, driver="GeoJSON", geometry_type="Unknown", layer_options={"COORDINATE_PRECISION": 6}
+    )
