@@ -27,6 +27,7 @@ from camwatch.config.gb28181 import Gb28181Device, Gb28181Keepalive, Gb28181Sett
 from camwatch.config.ports import PortRange
 from camwatch.config.recorders import Recorder
 from camwatch.config.zones import TimeZoneName
+from camwatch.monitor.faults import CONFIRMED_TWICE
 
 # ---------------------------------------------------------------------------------------------------------
 # Credentials
@@ -92,23 +93,7 @@ class OnvifEventSettings(Frozen):
 
 # Faults a check raises only when found on this many consecutive checks (``monitor.video.confirm``): the
 # subtle ones twice, as the VQD servers do; the rest (black, frozen, no_video, signal_lost, ...) at once.
-DEFAULT_CONFIRM: dict[str, int] = {
-    "default": 1,
-    **{
-        f: 2
-        for f in (
-            "corrupted",
-            "too_dark",
-            "too_bright",
-            "low_contrast",
-            "noise",
-            "stripes",
-            "jitter",
-            "flicker",
-            "mono_by_day",
-        )
-    },
-}
+DEFAULT_CONFIRM: dict[str, int] = {"default": 1, **dict.fromkeys(CONFIRMED_TWICE, 2)}
 
 
 class PictureChecks(Frozen):

@@ -129,7 +129,10 @@ def run_coverage(
         # The report files and the map show the gaps in the same degrees: projected once.
         in_degrees = gaps.to_crs(4326)
         out.mkdir(parents=True, exist_ok=True)
-        children.enter_context(aside(functools.partial(report.write_gap_files, out, in_degrees)))
+        # Each gap file in its own child (GDAL, 1.5 s and 0.8 s on a county): the files were the run's tail.
+        for name in report.GAP_FORMATS:
+            job = functools.partial(report.write_gap_files, out, in_degrees, formats=(name,))
+            children.enter_context(aside(job))
         gap_layers = children.enter_context(aside(functools.partial(_prepare_gaps, in_degrees, lang)))
         step("suggesting cameras")
         suggestions = suggest_cameras(model)

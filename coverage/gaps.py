@@ -22,8 +22,21 @@ def merged_lines(frame: gpd.GeoDataFrame, by: list[str]) -> gpd.GeoDataFrame:
     """Lines dissolved by ``by`` and merged into continuous stretches, one row per stretch."""
     if frame.empty:
         return gpd.GeoDataFrame({c: [] for c in by}, geometry=[], crs=frame.crs)
-    dissolved = frame[[*by, "geometry"]].dissolve(by=by, as_index=False)
-    dissolved["geometry"] = shapely.line_merge(dissolved.geometry.to_numpy())
+    # What GeoDataFrame.dissolve does (groups in key order, members in row order, one GEOS unary union of
+    # each group's collection), in one vectorised call instead of a Python call per group: about 1,300
+    # groups on a county.
+    group = frame.groupby(by, sort=True).ngroup().to_numpy()
+    rows = np.flatnonzero(group >= 0)  # rows with a missing key belong to no group, as in dissolve
+    rows = rows[np.argsort(group[rows], kind="stable")]
+    members = group[rows]
+    first = rows[np.r_[True, members[1:] != members[:-1]]] if len(rows) else rows
+    collections = shapely.geometrycollections(frame.geometry.to_numpy()[rows], indices=members)
+    merged = shapely.lib.unary_union(collections)  # shapely.union_all's own last step, per collection
+    dissolved = gpd.GeoDataFrame(
+        frame[by].iloc[first].reset_index(drop=True),
+        geometry=shapely.line_merge(merged),
+        crs=frame.crs,
+    )
     return dissolved.explode(index_parts=False).reset_index(drop=True)
 
 

@@ -97,6 +97,25 @@ def road_pieces(roads: gpd.GeoDataFrame, *, max_length: float = SEGMENT_LENGTH) 
     )
 
 
+def points_along(ends: NDArray[np.float64], distance: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The point ``distance`` m along each straight segment (``ends``: n x 2 x 2; negative: from its end), as
+    GEOS' :func:`shapely.line_interpolate_point` computes it, bit for bit, without making geometries."""
+    delta = ends[:, 1] - ends[:, 0]
+    length = segment_lengths(ends)
+    forward = np.where(distance < 0, length + distance, distance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = forward / length
+    points = delta * fraction[:, None] + ends[:, 0]
+    points = np.where(((forward <= 0) | (fraction <= 0))[:, None], ends[:, 0], points)
+    return np.where(((forward >= length) | (fraction >= 1))[:, None], ends[:, 1], points)
+
+
+def segment_lengths(ends: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Length of each straight segment (``ends``: n x 2 x 2) as GEOS measures it (:func:`shapely.length`)."""
+    delta = ends[:, 1] - ends[:, 0]
+    return np.asarray(np.sqrt(delta[:, 0] * delta[:, 0] + delta[:, 1] * delta[:, 1]))
+
+
 def _line_incidence(lines: NDArray[np.object_], sectors: NDArray[np.object_]) -> Incidence:
     """The stretches of straight ``lines`` inside each sector, as distances along the line."""
     line_i, cam_i = shapely.STRtree(sectors).query(lines, predicate="intersects")
@@ -358,10 +377,15 @@ def area_paths(frame: pd.DataFrame) -> dict[str, NDArray[np.object_]]:
     names = [frame[level].fillna("").astype(str).to_numpy(dtype=object) for level in LEVELS]
     # A county has hundreds of places but hundreds of thousands of features: join the names of each distinct
     # (county, township, village) once, not once per feature.
-    codes = np.stack([pd.factorize(column)[0] for column in names], axis=1) if len(frame) else None
-    if codes is None:
+    if not len(frame):
         return {**paths, **{level: np.zeros(0, dtype=object) for level in LEVELS}}
-    _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    # One integer per (county, township, village) in mixed radix, so that the distinct ones are found by a
+    # 1-D unique: same order, first rows and inverse as the row-wise unique of the codes, 3x faster.
+    key = np.zeros(len(frame), np.int64)
+    for column in names:
+        codes, uniques = pd.factorize(column)
+        key = key * max(len(uniques), 1) + codes
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     for i, level in enumerate(LEVELS):
         joined = np.array(
@@ -385,6 +409,7 @@ def _features(
     layers: Layers, catalog: CategoryCatalog, settings: CoverageSettings, cameras: gpd.GeoDataFrame
 ) -> gpd.GeoDataFrame:
     pieces = road_pieces(layers.roads)
+    ends = shapely.get_coordinates(pieces.geometry.to_numpy()).reshape(-1, 2, 2)
     junctions = derive_intersections(
         layers.roads, layers.signals, catalog, radius=settings.intersection_radius
     )
@@ -400,7 +425,8 @@ def _features(
     )
     anchor = np.concatenate(
         [
-            shapely.line_interpolate_point(pieces.geometry.to_numpy(), 0.5, normalized=True),
+            # Each piece's middle, as shapely.line_interpolate_point(..., 0.5, normalized=True) finds it.
+            shapely.points(points_along(ends, 0.5 * segment_lengths(ends))),
             junctions.geometry.to_numpy(),
             shapely.point_on_surface(sites.geometry.to_numpy()),
         ]
@@ -421,9 +447,7 @@ def _features(
                 )
                 for column in ("name", "osm_id")
             },
-            "size": np.concatenate(
-                [shapely.length(pieces.geometry.to_numpy()), np.ones(len(junctions) + len(sites))]
-            ),
+            "size": np.concatenate([segment_lengths(ends), np.ones(len(junctions) + len(sites))]),
             "anchor": anchor,
         },
         geometry=geometry,
@@ -468,14 +492,8 @@ def _stretches(model: CoverageModel) -> gpd.GeoDataFrame:
     on_road = (kinds[seen.owner] == "road") & (seen.end - seen.start > 1e-6)
     owner, start, end = seen.owner[on_road], seen.start[on_road], seen.end[on_road]
     # Road pieces are straight, so each stretch is the line between two interpolated points.
-    lines = model.features.geometry.to_numpy()[owner]
-    ends = np.stack(
-        [
-            shapely.get_coordinates(shapely.line_interpolate_point(lines, start)),
-            shapely.get_coordinates(shapely.line_interpolate_point(lines, end)),
-        ],
-        axis=1,
-    )
+    pieces = shapely.get_coordinates(model.features.geometry.to_numpy()[owner]).reshape(-1, 2, 2)
+    ends = np.stack([points_along(pieces, start), points_along(pieces, end)], axis=1)
     return gpd.GeoDataFrame(
         {
             "feature": owner,

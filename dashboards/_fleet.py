@@ -13,9 +13,9 @@ from camwatch.dashboards._grafana import (
     dashboard,
     hide_columns,
     latest_value,
-    merge_columns,
     panel,
     query,
+    state_table,
     thresholds,
     value_states,
 )
@@ -63,7 +63,6 @@ LATENESS = (
 )
 
 
-UNIT_SECONDS = dm.DynamicConfigValue(id_val="unit", value="s")
 GB_DEVICE_STATES = {0: ("down", "red"), 1: ("up", "green")}
 # Columns of the GB/T 28181 device table, one query each, in this order.
 GB_DEVICE_COLUMNS = {
@@ -325,8 +324,6 @@ def _gb28181_panels() -> list[Builder[dm.Panel]]:
     """Devices registered over GB/T 28181 beside the probed cameras: which are silent, how long since each
     kept alive, their channels up and down, channels no ledger camera links, and device clocks. Without a
     ``gb28181`` section the counts read 0 and the rest shows no data."""
-    state_mappings, state_colours = value_states(GB_DEVICE_STATES)
-    refs = {name: f"Value #{chr(ord('A') + i)}" for i, name in enumerate(GB_DEVICE_COLUMNS)}
     down_colours = thresholds("green", (1.0, "red"))
     return [
         _count_stat(
@@ -364,15 +361,11 @@ def _gb28181_panels() -> list[Builder[dm.Panel]]:
             height=4,
             description="Largest |device clock − camwatch clock| from DeviceStatus answers.",
         ),
-        panel(
-            table.Panel()
-            .transformations(merge_columns({ref: name for name, ref in refs.items()}))
-            .override_by_name(t("State"), _states_column(state_mappings, state_colours))
-            .override_by_name(t("Since keepalive"), [UNIT_SECONDS])
-            .override_by_name(t("Clock offset"), [UNIT_SECONDS])
-            .sort_by([cb.TableSortByFieldState().display_name(t("State")).desc(False)]),
+        state_table(
             "GB/T 28181 devices",
-            *(query(per_device(series), table=True) for series in GB_DEVICE_COLUMNS.values()),
+            {name: per_device(series) for name, series in GB_DEVICE_COLUMNS.items()},
+            states=GB_DEVICE_STATES,
+            units={"Since keepalive": "s", "Clock offset": "s"},
             width=14,
             height=9,
             description=(
@@ -392,17 +385,6 @@ def _gb28181_panels() -> list[Builder[dm.Panel]]:
                 "while it lives; a line climbing past interval × count is a silent device."
             ),
         ),
-    ]
-
-
-def _states_column(
-    mappings: list[dm.ValueMapping], colours: db.ThresholdsConfig
-) -> list[dm.DynamicConfigValue]:
-    """A table column showing a state's name on its colour."""
-    return [
-        dm.DynamicConfigValue(id_val="mappings", value=mappings),
-        dm.DynamicConfigValue(id_val="thresholds", value=colours.build()),
-        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
     ]
 
 

@@ -7,6 +7,7 @@ from typing import Any, Protocol, Self, TypeVar
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import prometheus
+from grafana_foundation_sdk.builders import table as table_panel
 from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as dm
@@ -149,6 +150,37 @@ def value_states(states: dict[int, tuple[str, str]]) -> tuple[list[dm.ValueMappi
     ]
     (_, (_, base)), *rest = ordered
     return mappings, thresholds(base, *((float(value), color) for value, (_, color) in rest))
+
+
+def state_table(
+    title: str,
+    columns: dict[str, str],
+    *,
+    states: dict[int, tuple[str, str]],
+    units: dict[str, str],
+    width: int,
+    height: int,
+    description: str,
+) -> table_panel.Panel:
+    """A table of one row per series (a device, a disk): a column per entry of ``columns`` (its title ->
+    an instant table query, in order), the first a state of ``states`` shown on its colour, by which the
+    rows sort (the lowest, failed, first); ``units``: a column title -> its unit."""
+    mappings, colours = value_states(states)
+    state = next(iter(columns))
+    refs = {f"Value #{chr(ord('A') + i)}": name for i, name in enumerate(columns)}
+    state_column = [
+        dm.DynamicConfigValue(id_val="mappings", value=mappings),
+        dm.DynamicConfigValue(id_val="thresholds", value=colours.build()),
+        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
+    ]
+    builder = (
+        table_panel.Panel().transformations(merge_columns(refs)).override_by_name(t(state), state_column)
+    )
+    for name, unit in units.items():
+        builder = builder.override_by_name(t(name), [dm.DynamicConfigValue(id_val="unit", value=unit)])
+    builder = builder.sort_by([cb.TableSortByFieldState().display_name(t(state)).desc(False)])
+    queries = (query(expr, table=True) for expr in columns.values())
+    return panel(builder, title, *queries, width=width, height=height, description=description)
 
 
 def dashboard(

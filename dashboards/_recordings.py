@@ -3,8 +3,6 @@ stopped, gaps, and the recorders' disks — from the hourly recording check (``c
 ``camwatch_recorder_disk_*``). Without recorders the counts read 0 and the rest shows no data."""
 
 from grafana_foundation_sdk.builders import bargauge, stat, table, timeseries
-from grafana_foundation_sdk.builders import common as cb
-from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
@@ -13,11 +11,10 @@ from camwatch.dashboards._grafana import (
     camera_detail_link,
     hide_columns,
     latest_value,
-    merge_columns,
     panel,
     query,
+    state_table,
     thresholds,
-    value_states,
 )
 from camwatch.dashboards._i18n import t
 from camwatch.dashboards._promql import INSTANCE_LABELS, ON_CAMERA
@@ -28,7 +25,6 @@ DISK_STATES = {0: ("failed", "red"), 1: ("ok", "green")}
 # Retention ÷ target: red below the target, green from it.
 RETENTION_COLOURS = thresholds("red", (1.0, "green"))
 RETENTION_RATIO = "camwatch_recording_retention_seconds / camwatch_recording_retention_target_seconds"
-UNIT_BYTES = dm.DynamicConfigValue(id_val="unit", value="bytes")
 # Columns of the recorder disk table, one query each, in this order.
 DISK_COLUMNS = {
     "Disk state": "camwatch_recorder_disk_ok",
@@ -64,8 +60,6 @@ def per_disk(expr: str) -> str:
 
 def fleet_panels() -> list[Builder[dm.Panel]]:
     """The fleet overview's recordings row."""
-    disk_mappings, disk_colours = value_states(DISK_STATES)
-    refs = {name: f"Value #{chr(ord('A') + i)}" for i, name in enumerate(DISK_COLUMNS)}
     return [
         _count(
             "Recordings stopped",
@@ -134,15 +128,11 @@ def fleet_panels() -> list[Builder[dm.Panel]]:
             height=9,
             description="Cameras up whose recording stopped, with how old their newest footage is.",
         ),
-        panel(
-            table.Panel()
-            .transformations(merge_columns({ref: name for name, ref in refs.items()}))
-            .override_by_name(t("Disk state"), _states_column(disk_mappings, disk_colours))
-            .override_by_name(t("Capacity"), [UNIT_BYTES])
-            .override_by_name(t("Free"), [UNIT_BYTES])
-            .sort_by([cb.TableSortByFieldState().display_name(t("Disk state")).desc(False)]),
+        state_table(
             "Recorder disks",
-            *(query(per_disk(series), table=True) for series in DISK_COLUMNS.values()),
+            {name: per_disk(series) for name, series in DISK_COLUMNS.items()},
+            states=DISK_STATES,
+            units={"Capacity": "bytes", "Free": "bytes"},
             width=10,
             height=9,
             description=(
@@ -189,15 +179,4 @@ def camera_panels(camera: str) -> list[Builder[dm.Panel]]:
                 "monitor.recording.gap show as the recording_gaps fault."
             ),
         ),
-    ]
-
-
-def _states_column(
-    mappings: list[dm.ValueMapping], colours: db.ThresholdsConfig
-) -> list[dm.DynamicConfigValue]:
-    """A table column showing a state's name on its colour."""
-    return [
-        dm.DynamicConfigValue(id_val="mappings", value=mappings),
-        dm.DynamicConfigValue(id_val="thresholds", value=colours.build()),
-        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
     ]

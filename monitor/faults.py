@@ -148,6 +148,16 @@ FLAGGED_FAULTS = tuple(f.name for f in FAULTS if f.kind != "stream")
 STATUS_FAULTS = tuple(f.name for f in FAULTS if f.status)
 # Faults judged on a picture (video and snapshot checks): the picture faults and the day/night switch's.
 JUDGED_ON_PICTURE = (*PICTURE_FAULTS, "mono_by_day")
+# Subtle faults, which one odd picture can show: raised by default only when found on two checks in a row
+# (``monitor.video.confirm``, ``config.models.DEFAULT_CONFIRM``), as the VQD servers confirm them.
+CONFIRMED_TWICE = (
+    "corrupted", "too_dark", "too_bright", "low_contrast", "noise", "stripes", "jitter", "flicker",
+    "mono_by_day",
+)  # fmt: skip
+# The classes of the video-quality-diagnosis (VQD) servers judged beside the first picture checks (issue 26).
+VQD_FAULTS = ("signal_lost", *CONFIRMED_TWICE)
+if unknown := [f for f in VQD_FAULTS if f not in JUDGED_ON_PICTURE]:
+    raise ValueError(f"VQD faults not judged on a picture: {unknown}")
 
 
 def ordered(found: set[str] | frozenset[str]) -> tuple[str, ...]:

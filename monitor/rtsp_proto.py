@@ -211,6 +211,19 @@ def redirect_message(status: int, location: str | None) -> str:
     return f"redirected ({status}) to {shown}; camwatch follows no redirect"
 
 
+# 503 Service Unavailable: a camera at its connection cap, or a server tearing a shared stream down as its
+# last viewer left. camwatch's RTSP clients ask such a request once more, on the same connection, after
+# BUSY_PAUSE seconds, where at least BUSY_ROOM seconds are left after the pause for the answer.
+SERVICE_UNAVAILABLE = 503
+BUSY_PAUSE = 0.5
+BUSY_ROOM = 1.0
+
+
+def may_ask_again(status: int, seconds_left: float) -> bool:
+    """Whether an answer with ``status`` is worth asking again once, ``seconds_left`` before the deadline."""
+    return status == SERVICE_UNAVAILABLE and seconds_left >= BUSY_PAUSE + BUSY_ROOM
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Authentication
 # ---------------------------------------------------------------------------------------------------------

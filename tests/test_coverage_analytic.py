@@ -225,3 +225,100 @@ def test_gaps_and_placement_close_a_gap(tmp_path: Path) -> None:
     closed = CoverageModel.build(new, settings)
     assert whole(closed, "key_road")["ratio"] == pytest.approx(1.0, abs=1e-6)
     assert find_gaps(closed).empty
+
+
+def test_gap_lines_merged_as_dissolve_merges_them() -> None:
+    # merged_lines does in one vectorised GEOS call what GeoDataFrame.dissolve does per group: same rows,
+    # same geometries bit for bit, keys in the same order, rows with a missing key left out.
+    import geopandas as gpd
+
+    from camwatch.coverage.gaps import merged_lines
+
+    rng = np.random.default_rng(11)
+    start = rng.uniform(0, 300, (2000, 2))
+    ends = np.stack([start, start + rng.uniform(-40, 40, (2000, 2))], axis=1)
+    frame = gpd.GeoDataFrame(
+        {
+            "category": rng.choice(["key_road", "village_road", "street"], 2000).astype(object),
+            "area": rng.choice(["b", "a", "c/d", None], 2000).astype(object),
+        },
+        geometry=shapely.linestrings(ends),
+        crs=32650,
+    )
+    dissolved = frame.dissolve(by=["category", "area"], as_index=False)
+    dissolved["geometry"] = shapely.line_merge(dissolved.geometry.to_numpy())
+    expected = dissolved.explode(index_parts=False).reset_index(drop=True)
+    found = merged_lines(frame, ["category", "area"])
+    assert list(found.columns) == list(expected.columns)
+    assert found[["category", "area"]].equals(expected[["category", "area"]])
+    wkb = [shapely.to_wkb(f.geometry.to_numpy()).tolist() for f in (found, expected)]
+    assert wkb[0] == wkb[1] and len(wkb[0]) > 100
+
+
+def test_areas_assigned_as_the_trees_within_query_assigns_them() -> None:
+    # assign_areas tests points against prepared polygons after a box query: the same pairs as the tree's own
+    # "within", points on a boundary included (in no polygon).
+    import geopandas as gpd
+
+    from camwatch.coverage.layers import assign_areas
+
+    rng = np.random.default_rng(5)
+    polys = [shapely.buffer(Point(x, y), r) for x, y, r in rng.uniform((0, 0, 5), (500, 500, 80), (60, 3))]
+    areas = gpd.GeoDataFrame(
+        {"name": [f"v{i}" for i in range(60)], "level": "village"}, geometry=polys, crs=32650
+    )
+    anchors = shapely.points(rng.uniform(0, 500, (5000, 2)))
+    anchors = np.concatenate([anchors, shapely.get_point(shapely.get_exterior_ring(polys[:5]), 0)])
+    names = assign_areas(anchors, areas, gpd.GeoDataFrame(geometry=[], crs=32650))
+    point_i, poly_i = shapely.STRtree(np.asarray(polys)).query(anchors, predicate="within")
+    point_i, first = np.unique(point_i, return_index=True)
+    expected = np.full(len(anchors), "", dtype=object)
+    expected[point_i] = areas["name"].to_numpy()[poly_i[first]]
+    assert names["village"].tolist() == expected.tolist()
+    assert (names["village"] != "").sum() > 100
+
+
+def test_points_along_straight_pieces_as_geos_interpolates_them() -> None:
+    from camwatch.coverage.measure import points_along, segment_lengths
+
+    rng = np.random.default_rng(3)
+    ends = rng.uniform(-5e5, 5e5, (20000, 2, 2))
+    ends[:2000, 1] = ends[:2000, 0] + rng.uniform(-50, 50, (2000, 2))  # road pieces: at most 50 m
+    lines = shapely.linestrings(ends)
+    length = shapely.length(lines)
+    np.testing.assert_array_equal(segment_lengths(ends), length)
+    for distance in (
+        rng.uniform(0, 1, len(ends)) * length,
+        0.5 * length,
+        np.zeros(len(ends)),
+        length,
+        length * 1.5,
+        -rng.uniform(0, 1, len(ends)) * length,
+        np.full(len(ends), 1e-300),
+    ):
+        expected = shapely.get_coordinates(shapely.line_interpolate_point(lines, distance))
+        np.testing.assert_array_equal(points_along(ends, distance), expected)
+    middle = shapely.get_coordinates(shapely.line_interpolate_point(lines, 0.5, normalized=True))
+    np.testing.assert_array_equal(points_along(ends, 0.5 * length), middle)
+
+
+def test_area_paths_join_each_distinct_place_once() -> None:
+    import pandas as pd
+
+    from camwatch.coverage.measure import area_paths
+
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame(
+        {
+            "county": rng.choice(["C1", "C2", None], 3000),
+            "township": rng.choice(["T1", "T2", "T3", ""], 3000),
+            "village": rng.choice([f"V{i}" for i in range(40)] + [""], 3000),
+        }
+    )
+    paths = area_paths(frame)
+    for i, row in enumerate(frame.fillna("").itertuples(index=False)):
+        names = [row.county, row.township, row.village]
+        for level, depth in (("county", 1), ("township", 2), ("village", 3)):
+            expected = "/".join(names[:depth]) if names[depth - 1] != "" else None
+            assert paths[level][i] == expected
+    assert set(paths["all"]) == {"all"}

@@ -8,13 +8,14 @@ import base64
 import logging
 import resource
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from camwatch.config.models import MonitorSettings, OnvifSettings, RtspSettings, VideoSettings
+from camwatch.monitor import rtsp_proto
 from camwatch.monitor.picture.decoder_relay import DecoderRelay
 from camwatch.monitor.probes import onvif as onvif_probe
 from camwatch.monitor.probes import rtsp
@@ -97,29 +98,42 @@ async def test_onvif_endless_reply_stops_at_the_configured_cap() -> None:
 # ----------------------------------------------------------------------------------------- RTSP probe
 
 
-async def serve_once(reply: bytes) -> tuple[asyncio.Server, str, list[int]]:
-    """A server answering OPTIONS 200 then ``reply``; records how many bytes it managed to send."""
-    sent: list[int] = []
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+
+async def raw_camera(handle: Handler) -> tuple[asyncio.Server, str]:
+    """A loopback server running ``handle`` on each connection (a peer that hangs up ends it quietly); the
+    server, and an rtsp:// URL to it."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n")
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(reply)
-            total = len(reply)
-            while True:  # then an endless stream of filler, as fast as the probe reads
-                writer.write(b"x" * 65536)
-                total += 65536
-                sent[:] = [total]
-                await writer.drain()
+            await handle(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.transport.abort()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    return server, f"rtsp://127.0.0.1:{server.sockets[0].getsockname()[1]}/cam", sent
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, f"rtsp://127.0.0.1:{server.sockets[0].getsockname()[1]}/cam"
+
+
+async def serve_once(reply: bytes) -> tuple[asyncio.Server, str, list[int]]:
+    """A server answering OPTIONS 200 then ``reply``; records how many bytes it managed to send."""
+    sent: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(reply)
+        total = len(reply)
+        while True:  # then an endless stream of filler, as fast as the probe reads
+            writer.write(b"x" * 65536)
+            total += 65536
+            sent[:] = [total]
+            await writer.drain()
+
+    return *(await raw_camera(handle)), sent
 
 
 @pytest.mark.parametrize(
@@ -291,3 +305,76 @@ async def test_decoder_relay_bounds_what_the_camera_sends() -> None:
     assert result.status in (ERROR, OFFLINE), result
     assert url in (result.error or "")  # the camera named, not the relay
     assert (sent or [0])[0] < MAX_HEADER_BYTES + (16 << 20)
+
+
+# ------------------------------------------------------------------------------------- a busy camera (503)
+
+SDP = b"v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+
+
+async def busy_camera(busy: int, seen: list[float]) -> tuple[asyncio.Server, str]:
+    """A camera at its connection cap: answers its first ``busy`` DESCRIBEs 503, then with an SDP; notes
+    when each request came."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            seen.append(time.monotonic())
+            cseq = next(
+                line.split(b":", 1)[1].strip()
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"cseq:")
+            )
+            if len(seen) <= busy:
+                writer.write(b"RTSP/1.0 503 Service Unavailable\r\nCSeq: " + cseq + b"\r\n\r\n")
+            else:
+                writer.write(
+                    b"RTSP/1.0 200 OK\r\nCSeq: %s\r\nContent-Type: application/sdp\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (cseq, len(SDP), SDP)
+                )
+            await writer.drain()
+
+    return await raw_camera(handle)
+
+
+async def relayed_describe(relay: DecoderRelay) -> bytes:
+    """What a decoder hears back for its DESCRIBE through ``relay`` (its head)."""
+    port = urlsplit(relay.url).port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(f"DESCRIBE {relay.url} RTSP/1.0\r\nCSeq: 7\r\n\r\n".encode())
+        async with asyncio.timeout(TIMEOUT_S):
+            return await reader.readuntil(b"\r\n\r\n")
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize(("busy", "expected", "asked"), [(1, b"200 OK", 2), (1000, b"503", 2)])
+async def test_decoder_relay_asks_a_busy_camera_once_more_within_the_deadline(
+    busy: int, expected: bytes, asked: int
+) -> None:
+    seen: list[float] = []
+    server, url = await busy_camera(busy, seen)
+    try:
+        started = time.monotonic()
+        async with DecoderRelay(url, None, None, deadline=started + TIMEOUT_S) as relay:
+            head = await relayed_describe(relay)
+    finally:
+        server.close()
+    assert head.startswith(b"RTSP/1.0 " + expected) and b"cseq: 7\r\n" in head.lower()  # the decoder's CSeq
+    assert len(seen) == asked  # asked again once, never more
+    assert seen[1] - seen[0] >= rtsp_proto.BUSY_PAUSE
+    assert time.monotonic() - started < TIMEOUT_S
+
+
+@pytest.mark.parametrize("left", [None, rtsp_proto.BUSY_PAUSE + rtsp_proto.BUSY_ROOM - 0.2])
+async def test_decoder_relay_passes_a_503_on_without_room_to_ask_again(left: float | None) -> None:
+    seen: list[float] = []
+    server, url = await busy_camera(1, seen)
+    try:
+        deadline = None if left is None else time.monotonic() + left
+        async with DecoderRelay(url, None, None, deadline=deadline) as relay:
+            head = await relayed_describe(relay)
+    finally:
+        server.close()
+    assert head.startswith(b"RTSP/1.0 503 Service Unavailable\r\n")
+    assert len(seen) == 1

@@ -1,9 +1,11 @@
 """Recording integrity (录像完整性): the pure footage judgement by hand, the ``recorders:`` config and ledger
-columns, and the recording probe against an ISAPI NVR peer (tests/support/isapi_nvr.py, its own Digest check)
-over real sockets: a stopped channel, a gap, short retention, a failed disk, hostile answers."""
+columns, and the recording probe against an ISAPI NVR peer (camwatch/sim/isapi_nvr.py: its own Digest check,
+nothing of camwatch's client) over real sockets: a stopped channel, a gap, short retention, a failed disk,
+hostile answers."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import time
 from collections.abc import AsyncIterator
@@ -20,8 +22,9 @@ from camwatch.monitor import footage
 from camwatch.monitor.outcome import combine
 from camwatch.monitor.probes import recording
 from camwatch.monitor.probes.base import ProbeContext, ProbeResult
+from camwatch.sim import isapi_nvr
+from camwatch.sim.isapi_nvr import Channel, Disk, Nvr
 from support.cameras import make_camera
-from support.isapi_nvr import Channel, Disk, Nvr, serve
 
 H, DAY = 3600.0, 86400.0
 NOW = 1_800_000_000.0
@@ -170,10 +173,18 @@ def test_bad_recorders_and_rows_are_named(tmp_path):
 # --- the probe against an ISAPI NVR -----------------------------------------------------------------------
 
 
+def test_the_nvr_peer_speaks_the_protocol_without_camwatch():
+    """The tests' peer is the other side of the exchange: nothing of camwatch's own client judges it."""
+    source = Path(isapi_nvr.__file__)
+    tree = ast.parse(source.read_text(encoding="utf-8"), str(source))
+    imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert imported and not [m for m in imported if m.split(".")[0] == "camwatch"]
+
+
 @pytest.fixture
 async def nvr() -> AsyncIterator[tuple[Nvr, int]]:
-    now = time.time()
-    box = Nvr(now=now - 120.0)  # its clock is 2 minutes behind ours: judged by its own
+    box = Nvr(skew=-120.0)  # its clock is 2 minutes behind ours: judged by its own
     clock = box.now
     box.channels = {
         1: Channel([(clock - 40 * DAY, clock - 30.0)]),  # sound
@@ -185,8 +196,8 @@ async def nvr() -> AsyncIterator[tuple[Nvr, int]]:
         7: Channel([(clock - 40 * DAY, clock - 30.0)], hostile="huge"),
         8: Channel([(clock - 40 * DAY, clock - 30.0)], hostile="bomb"),
     }
-    runner, port = await serve(box)
-    yield box, port
+    runner = await box.serve()
+    yield box, box.port
     await runner.cleanup()
 
 

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from camwatch.config.models import RtspSettings, Stream
+from camwatch.monitor import rtsp_proto
 from camwatch.monitor.probes import rtsp
 from camwatch.monitor.probes.base import (
     AUTH_FAILED,
@@ -295,6 +296,66 @@ async def test_connection_closed_before_any_reply_is_offline() -> None:
     async with loopback_server(answering()) as url:
         result = await probe_url(url, timeout=TIMEOUT_S)
     assert result.status == OFFLINE
+
+
+# --------------------------------------------------------------------------------- 503 Service Unavailable
+
+BUSY = b"RTSP/1.0 503 Service Unavailable\r\nCSeq: %s\r\n\r\n"
+
+
+def busy_camera(busy: int, seen: list[tuple[str, float]], *, hang_up: bool = False) -> Handler:
+    """A camera at its connection cap: answers its first ``busy`` requests 503 (hanging up after the first
+    with ``hang_up``), then OPTIONS and DESCRIBE as a camera does; notes each request's method and time."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            method = head.split(b" ", 1)[0].decode()
+            seen.append((method, time.monotonic()))
+            cseq = re.search(rb"CSeq: *(\d+)", head, re.IGNORECASE)
+            number = cseq.group(1) if cseq else b"0"
+            if len(seen) <= busy:
+                writer.write(BUSY % number)
+                if hang_up:
+                    await writer.drain()
+                    return
+            elif method == "OPTIONS":
+                writer.write(OPTIONS_OK.replace(b"CSeq: 1", b"CSeq: " + number))
+            else:
+                writer.write(DESCRIBE_OK.replace(b"CSeq: 2", b"CSeq: " + number))
+            await writer.drain()
+
+    return handler
+
+
+async def test_a_busy_camera_is_asked_once_more_after_a_pause() -> None:
+    seen: list[tuple[str, float]] = []
+    async with loopback_server(busy_camera(1, seen)) as url:
+        result = await probe_url(url, timeout=TIMEOUT_S)
+    assert (result.status, result.details["codec"]) == (OK, "H264")
+    assert [method for method, _ in seen] == ["OPTIONS", "OPTIONS", "DESCRIBE"]
+    assert seen[1][1] - seen[0][1] >= rtsp_proto.BUSY_PAUSE
+
+
+async def test_a_camera_busy_for_good_is_its_503_within_the_deadline() -> None:
+    seen: list[tuple[str, float]] = []
+    started = time.monotonic()
+    async with loopback_server(busy_camera(1000, seen)) as url:
+        result = await probe_url(url, timeout=TIMEOUT_S)
+    assert (result.status, result.error) == (ERROR, "OPTIONS answered 503 Service Unavailable")
+    assert [method for method, _ in seen] == ["OPTIONS", "OPTIONS"]  # asked again once, never more
+    assert time.monotonic() - started < TIMEOUT_S
+
+
+async def test_a_busy_answer_near_the_deadline_or_on_a_closed_connection_is_reported_at_once() -> None:
+    short = rtsp_proto.BUSY_PAUSE + rtsp_proto.BUSY_ROOM - 0.2  # no room for the pause and an answer
+    for timeout, hang_up in ((short, False), (TIMEOUT_S, True)):
+        seen: list[tuple[str, float]] = []
+        started = time.monotonic()
+        async with loopback_server(busy_camera(1000, seen, hang_up=hang_up)) as url:
+            result = await probe_url(url, timeout=timeout)
+        assert (result.status, result.error) == (ERROR, "OPTIONS answered 503 Service Unavailable")
+        assert [method for method, _ in seen] == ["OPTIONS"]
+        assert time.monotonic() - started < timeout
 
 
 # ------------------------------------------------------------------------------------ remembered challenges

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -346,14 +346,20 @@ def write_files(
     (out / "report.md").write_text(text, encoding="utf-8")
 
 
-def write_gap_files(out: Path, gaps: gpd.GeoDataFrame) -> None:
-    """Write ``gaps.geojson`` (EPSG:4326) and ``gaps.fgb`` to ``out``: apart from :func:`write_files`, so that
-    a county's (seconds of GDAL) can be written on the other core while the cameras are suggested."""
+GAP_FORMATS = ("geojson", "fgb")
+
+
+def write_gap_files(out: Path, gaps: gpd.GeoDataFrame, *, formats: Sequence[str] = GAP_FORMATS) -> None:
+    """Write ``gaps.geojson`` (EPSG:4326) and ``gaps.fgb`` to ``out`` (those of ``formats``): apart from
+    :func:`write_files`, so that a county's (seconds of GDAL) can be written on the other core while the
+    cameras are suggested, each file by its own process."""
     out.mkdir(parents=True, exist_ok=True)
     gaps = gaps.to_crs(4326)
-    _write_geojson(gaps, out / "gaps.geojson")
-    # The gaps again for GIS users in FlatGeobuf: full precision, a spatial index.
-    pyogrio.write_dataframe(gaps, out / "gaps.fgb", driver="FlatGeobuf", geometry_type="Unknown")
+    if "geojson" in formats:
+        _write_geojson(gaps, out / "gaps.geojson")
+    if "fgb" in formats:
+        # The gaps again for GIS users in FlatGeobuf: full precision, a spatial index.
+        pyogrio.write_dataframe(gaps, out / "gaps.fgb", driver="FlatGeobuf", geometry_type="Unknown")
 
 
 def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:

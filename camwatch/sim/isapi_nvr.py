@@ -1,13 +1,13 @@
-"""A simulated Hikvision ISAPI NVR for the demo, the simulated fleet and benchmarks, written from Hikvision's
-published XML layouts (ISAPI ``CMSearchDescription``/``CMSearchResult``, ``storage``/``hddList``, ``Time``),
-with its own HTTP Digest check (RFC 2617, qop=auth). (The tests speak to their own peer,
-tests/support/isapi_nvr.py.)
+"""A simulated Hikvision ISAPI NVR for the demo, the simulated fleet, benchmarks and the recording tests'
+peer, written from Hikvision's published XML layouts (ISAPI ``CMSearchDescription``/``CMSearchResult``,
+``storage``/``hddList``, ``Time``), with its own HTTP Digest check (RFC 2617, qop=auth).
 
 Its clock is ours plus ``skew``; each channel has footage ranges (epoch seconds, an open end ``math.inf``
 meaning "still recording", clipped to the NVR's clock; written in recorder-local time with a ``Z`` as real
 NVRs do); disks have a status; a channel can be made hostile: ``endless`` answers MORE forever, ``liar``
 claims more matches than it sends, ``huge`` pads its answer, ``bomb`` answers an entity expansion bomb.
-Nothing of camwatch is used to speak the protocol.
+Nothing of camwatch is used to speak the protocol (it imports no camwatch module): the other side of the
+exchange for the tests too, independent of camwatch's ISAPI client.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -277,29 +277,39 @@ class CameraEventCollector(Collector):
         for camera, flags in sorted(source.flags().items()):
             for name, on in flags.items():
                 event.add_metric([camera, name], 1 if on else 0)
-        messages = CounterMetricFamily(
+        messages = _counters(
             "camwatch_onvif_event_messages",
             "ONVIF event messages read, by event (other: topics not named).",
-            labels=["event"],
+            "event",
+            EVENT_NAMES,
+            source.messages,
         )
-        for name in EVENT_NAMES:
-            messages.add_metric([name], source.messages[name])
-        dropped = CounterMetricFamily(
+        dropped = _counters(
             "camwatch_onvif_event_dropped",
             "ONVIF event messages or pulls dropped: over_limit messages, too_large replies, timeout pulls.",
-            labels=["reason"],
+            "reason",
+            DROP_REASONS,
+            source.dropped,
         )
-        for reason in DROP_REASONS:
-            dropped.add_metric([reason], source.dropped[reason])
-        subscriptions = CounterMetricFamily(
+        subscriptions = _counters(
             "camwatch_onvif_event_subscriptions",
             "ONVIF PullPoint subscriptions: created, renewed, failed, renew_failed, lost.",
-            labels=["result"],
+            "result",
+            SUBSCRIPTION_RESULTS,
+            source.subscriptions,
         )
-        for result in SUBSCRIPTION_RESULTS:
-            subscriptions.add_metric([result], source.subscriptions[result])
         active = GaugeMetricFamily(
             "camwatch_onvif_event_subscriptions_active", "Live ONVIF PullPoint subscriptions."
         )
         active.add_metric([], source.active)
         return [event, messages, dropped, subscriptions, active]
+
+
+def _counters(
+    name: str, documentation: str, label: str, keys: Iterable[str], counts: Mapping[str, float]
+) -> CounterMetricFamily:
+    """A counter family of one label: a sample for each of ``keys``, in their fixed order, zeros included."""
+    family = CounterMetricFamily(name, documentation, labels=[label])
+    for key in keys:
+        family.add_metric([key], counts[key])
+    return family

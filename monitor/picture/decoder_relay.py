@@ -12,6 +12,8 @@ address. It opens ``rtsp://127.0.0.1:PORT/PATH`` on this relay, which
 * with ``transport="udp"``, asks the camera for RTP over UDP instead (the decoder still gets interleaved
   frames): it rewrites each SETUP's ``Transport``, receives on a port pair from ``udp_ports`` and passes on
   only the camera's own packets (``camwatch.monitor.rtp_udp``);
+* asks a request the camera answered 503 (busy: at its connection cap) once more after a short pause, where
+  ``deadline`` leaves room (``rtsp_proto.may_ask_again``); a second 503 goes to the decoder;
 * notes what the camera refused (``refused``, ``transport_refused``) and whether RTP came at all within
   ``rtp_wait`` seconds of PLAY (``no_rtp``): the video check tells a camera without a picture from one whose
   picture is judged.
@@ -23,12 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
 from camwatch.monitor import rtp_udp
 from camwatch.monitor.rtsp_proto import (
+    BUSY_PAUSE,
     DEFAULT_PORT,
     MAX_BODY_BYTES,
     MAX_HEADER_BYTES,
@@ -39,6 +43,7 @@ from camwatch.monitor.rtsp_proto import (
     choose_challenge,
     digest_authorization,
     digest_is_stale,
+    may_ask_again,
     parse_challenges,
     parse_head,
     redirect_message,
@@ -82,6 +87,7 @@ class DecoderRelay:
         transport: str = "tcp",
         udp_ports: rtp_udp.UdpPorts | None = None,
         rtp_wait: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         parts = urlsplit(camera_url)
         if not parts.hostname:
@@ -107,6 +113,8 @@ class DecoderRelay:
         self.transport = transport
         self._udp_ports = udp_ports or rtp_udp.ports(None)
         self._rtp_wait = rtp_wait
+        self._deadline = deadline  # time.monotonic() by which the decoder gives up; None: no 503 retry
+        self._busy_retried = False
         self._tracks: dict[int, rtp_udp.UdpTrack] = {}  # by interleaved RTP channel
         self._camera_ip = ""
         self._local_ip = LOOPBACK
@@ -329,6 +337,11 @@ class DecoderRelay:
                 if status == 401 and sent is not None and self._take_challenge(headers, sent):
                     retry += self._send(sent)
                     continue
+                if sent is not None and self._busy(status, camera, camera_w):
+                    await asyncio.sleep(BUSY_PAUSE)
+                    if not (camera.at_eof() or camera_w.is_closing()):  # else the decoder gets the 503
+                        retry += self._send(sent)
+                        continue
                 if sent is not None:
                     headers = await self._note(sent, status, reason, headers)
                 out += _response(status, reason, headers, body, sent.cseq if sent is not None else None)
@@ -370,6 +383,15 @@ class DecoderRelay:
             if self._rtp_wait is not None:
                 self._rtp_timer = loop.call_later(self._rtp_wait, self._rtp_due)
         return headers
+
+    def _busy(self, status: int, camera: asyncio.StreamReader, camera_w: asyncio.StreamWriter) -> bool:
+        """Whether a 503 is to be asked again (once a session, where the deadline leaves room)."""
+        if self._busy_retried or self._deadline is None or camera.at_eof() or camera_w.is_closing():
+            return False
+        if not may_ask_again(status, self._deadline - time.monotonic()):
+            return False
+        self._busy_retried = True
+        return True
 
     def _rtp_due(self) -> None:
         if self.counts.rtp == 0:

@@ -1,10 +1,10 @@
 """A bounded Hikvision ISAPI client for recorders (NVRs): footage search, disks and the recorder's clock.
 
-Every reply is read through ``BoundedReply``; the login answers a Digest (or Basic) challenge from the
-recorder's own host only and no redirect is followed, so credentials never leave for another host. A search
-is paged (``searchResultPostion``/``maxResults``) and bounded in pages and items: an endless ``MORE``, a page
-that brings nothing new or a ``numOfMatches`` that differs from the items sent makes the answer
-``Incomplete`` — never a gap.
+Every request is one bounded exchange (``bounded_http``: a reply read through a size cap, no redirect
+followed, a Digest or Basic challenge answered only from the recorder itself), so credentials never leave
+for another host. A search is paged (``searchResultPostion``/``maxResults``) and bounded in pages and
+items: an endless ``MORE``, a page that brings nothing new or a ``numOfMatches`` that differs from the
+items sent makes the answer ``Incomplete`` — never a gap.
 
 Many NVRs write their local time with a ``Z``, as if it were UTC: a time with ``Z`` (or no zone at all) is
 read in the recorder's configured ``timezone``; a time with an explicit offset is taken as written.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
@@ -24,9 +24,8 @@ import aiohttp
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from camwatch.monitor.probes.base import AUTH_FAILED, ERROR, NOT_FOUND
-from camwatch.monitor.probes.bounded import BoundedReply
-from camwatch.monitor.rtsp_proto import NoChallenge, RtspProtocolError, answer_challenges
+from camwatch.monitor.probes.base import ERROR, NOT_FOUND
+from camwatch.monitor.probes.bounded_http import DeviceFailed, HttpLogin, exchange, refused
 
 NAMESPACE = "http://www.hikvision.com/ver20/XMLSchema"
 # Results asked per page: what Hikvision's own clients ask.
@@ -39,13 +38,8 @@ _SOUND_DISKS = frozenset({"ok", "idle", "sleep", "sleeping", "full"})
 FULL_BELOW = 256 * 1024 * 1024
 
 
-class IsapiFailed(Exception):
+class IsapiFailed(DeviceFailed):
     """The recorder could not be asked: a probe status (``base``) and a short reason without secrets."""
-
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 class Incomplete(Exception):
@@ -123,59 +117,24 @@ class Client:
     username: str | None
     password: str
     limit: int
-    _challenge: list[str] | None = None
-    _count: int = 0
+    _login: HttpLogin = field(init=False, repr=False)
 
-    def _authorization(self, method: str, path: str) -> str | None:
-        if self._challenge is None or self.username is None:
-            return None
-        self._count += 1  # the Digest nonce count of this answer (Basic ignores it)
-        try:
-            return answer_challenges(
-                self._challenge, username=self.username, password=self.password, method=method, uri=path,
-                nc=self._count,
-            )  # fmt: skip
-        except NoChallenge as exc:
-            raise IsapiFailed(AUTH_FAILED, f"login refused: {exc}") from None
-        except RtspProtocolError as exc:
-            raise IsapiFailed(ERROR, f"malformed challenge: {exc}") from None
+    def __post_init__(self) -> None:
+        self._login = HttpLogin(self.username, self.password, IsapiFailed)
 
     async def request(self, method: str, path: str, body: bytes | None = None) -> bytes:
         """The reply body of ``method path``; a login answers the recorder's challenge (kept for the next
         requests, answered afresh once when the recorder challenges again: a new or stale nonce)."""
-        for attempt in range(2):
-            headers = {"Accept-Encoding": "identity"}
-            if body is not None:
-                headers["Content-Type"] = 'application/xml; charset="UTF-8"'
-            authorization = self._authorization(method, path)
-            if authorization is not None:
-                headers["Authorization"] = authorization
-            raw = await self.session.request(
-                method,
-                self.base + path,
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-                auto_decompress=False,
-            )
-            response = BoundedReply(raw, self.limit)
-            status = response.status
-            if status == 401 and self.username is not None and attempt == 0:
-                self._challenge = list(response.headers.getall("WWW-Authenticate", []))
-                self._count = 0
-                await response.read()  # drain: the answer goes on the same connection
-                continue
-            if status == 200:
-                return await response.read()
-            response.close()
-            if status in (401, 403):
-                raise IsapiFailed(AUTH_FAILED, f"HTTP {status}: login refused")
-            if status == 404:
-                raise IsapiFailed(NOT_FOUND, f"HTTP 404: {path} not found on the recorder")
-            if 300 <= status < 400:
-                raise IsapiFailed(ERROR, f"HTTP {status}: a redirect, not followed (the login stays here)")
-            raise IsapiFailed(ERROR, f"HTTP {status} for {path}")
-        raise IsapiFailed(AUTH_FAILED, "login refused")  # pragma: no cover - the loop returns or raises
+        headers = {"Content-Type": 'application/xml; charset="UTF-8"'} if body is not None else None
+        response = await exchange(
+            self.session, method, self.base + path, path, limit=self.limit, login=self._login,
+            headers=headers, body=body,
+        )  # fmt: skip
+        status = response.status
+        if status == 200:
+            return await response.read()
+        response.close()
+        raise IsapiFailed(*(refused(status, path) or (ERROR, f"HTTP {status} for {path}")))
 
 
 async def clock(client: Client, zone: ZoneInfo) -> float:

@@ -1,10 +1,11 @@
 """A bounded ONVIF Profile G client for recorders: the recorder's clock, its storage, one recording's footage.
 
-Raw SOAP 1.2 over aiohttp rather than onvif-zeep-async: every reply is read through ``BoundedReply`` and
-parsed with defusedxml (entity tricks refused), only the few fields used are read, and the services'
-XAddrs come from ``GetServices`` and are followed only when they name the recorder's own host and port (the
-library would send the login wherever an XAddr points, and builds a full zeep object tree of every reply:
-heavy for an hourly round over thousands of channels). The message layouts are those of ONVIF's
+Raw SOAP 1.2 over aiohttp rather than onvif-zeep-async: every request is one bounded exchange
+(``bounded_http``: a reply read through a size cap, no redirect followed), its reply parsed with defusedxml
+(entity tricks refused), only the few fields used are read, and the services' XAddrs come from
+``GetServices`` and are followed only when they name the recorder's own host and port (the library would
+send the login wherever an XAddr points, and builds a full zeep object tree of every reply: heavy for an
+hourly round over thousands of channels). The message layouts are those of ONVIF's
 ``devicemgmt.wsdl``, ``search.wsdl`` and ``recording.wsdl``; the login is a WS-Security UsernameToken with a
 password digest, dated by the recorder's clock, and a device that also asks for HTTP Digest (or Basic) has
 its challenge answered, as ISAPI's client does.
@@ -36,8 +37,7 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from camwatch.monitor.probes.base import AUTH_FAILED, ERROR, NOT_FOUND
-from camwatch.monitor.probes.bounded import BoundedReply
-from camwatch.monitor.rtsp_proto import NoChallenge, RtspProtocolError, answer_challenges
+from camwatch.monitor.probes.bounded_http import DeviceFailed, HttpLogin, exchange, refused
 
 DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 SEARCH = "http://www.onvif.org/ver10/search/wsdl"
@@ -59,13 +59,8 @@ _BASE64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-
 _SOUND_STORAGE = frozenset({"ok", "normal", "idle", "active", "recording", "ready"})
 
 
-class OnvifFailed(Exception):
+class OnvifFailed(DeviceFailed):
     """The recorder could not be asked: a probe status (``base``) and a short reason without secrets."""
-
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 class Incomplete(Exception):
@@ -170,22 +165,10 @@ class Client:
     limit: int
     offset: float = 0.0  # the recorder's clock minus ours: WS-Security is dated by the recorder's clock
     xaddrs: dict[str, str] = field(default_factory=dict)  # service namespace -> path on the recorder
-    _challenge: list[str] | None = None  # an HTTP login challenge of the device, answered on each request
-    _count: int = 0
+    _login: HttpLogin = field(init=False, repr=False)  # an HTTP login the device asks for beside WS-Security
 
-    def _http_login(self, path: str) -> str | None:
-        if self._challenge is None or self.username is None:
-            return None
-        self._count += 1  # the Digest nonce count of this answer (Basic ignores it)
-        try:
-            return answer_challenges(
-                self._challenge, username=self.username, password=self.password, method="POST", uri=path,
-                nc=self._count,
-            )  # fmt: skip
-        except NoChallenge as exc:
-            raise OnvifFailed(AUTH_FAILED, f"login refused: {exc}") from None
-        except RtspProtocolError as exc:
-            raise OnvifFailed(ERROR, f"malformed challenge: {exc}") from None
+    def __post_init__(self) -> None:
+        self._login = HttpLogin(self.username, self.password, OnvifFailed)
 
     @property
     def base(self) -> str:
@@ -217,44 +200,17 @@ class Client:
             f"{self._security() if login else ''}"
             f'<s:Body><m:{operation} xmlns:m="{service}">{inner}</m:{operation}></s:Body></s:Envelope>'
         )
-        headers = {
-            "Content-Type": f'application/soap+xml; charset=utf-8; action="{service}/{operation}"',
-            "Accept-Encoding": "identity",
-        }
-        for attempt in range(2):
-            authorization = self._http_login(path) if login else None
-            if authorization is not None:
-                headers["Authorization"] = authorization
-            raw = await self.session.post(
-                self.base + path,
-                data=envelope.encode(),
-                headers=headers,
-                allow_redirects=False,
-                auto_decompress=False,
-            )
-            reply = BoundedReply(raw, self.limit)
-            status = reply.status
-            challenges = list(reply.headers.getall("WWW-Authenticate", []))
-            if status == 401 and attempt == 0 and login and self.username is not None and challenges:
-                # A device that asks for HTTP Digest (or Basic) beside WS-Security: answer its challenge.
-                self._challenge, self._count = challenges, 0
-                await reply.read()  # drain: the answer goes on the same connection
-                continue
-            break
-        if 300 <= status < 400:
+        headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{service}/{operation}"'}
+        # A device that asks for HTTP Digest (or Basic) beside WS-Security has its challenge answered.
+        reply = await exchange(
+            self.session, "POST", self.base + path, path, limit=self.limit,
+            login=self._login if login else None, headers=headers, body=envelope.encode(),
+        )  # fmt: skip
+        status = reply.status
+        if (refusal := refused(status, path)) is not None or status not in (200, 400, 500):
             reply.close()
-            raise OnvifFailed(
-                ERROR, f"{operation}: HTTP {status}, a redirect, not followed (the login stays)"
-            )
-        if status in (401, 403):
-            reply.close()
-            raise OnvifFailed(AUTH_FAILED, f"{operation}: HTTP {status}: login refused")
-        if status == 404:
-            reply.close()
-            raise OnvifFailed(NOT_FOUND, f"{operation}: HTTP 404: {path} not found on the recorder")
-        if status not in (200, 400, 500):
-            reply.close()
-            raise OnvifFailed(ERROR, f"{operation}: HTTP {status}")
+            probe_status, reason = refusal or (ERROR, f"HTTP {status}")
+            raise OnvifFailed(probe_status, f"{operation}: {reason}")
         root = parse_xml(await reply.read())
         body = _child(root, "Body")
         if body is None:

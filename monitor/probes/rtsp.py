@@ -6,6 +6,11 @@ probe of that stream answers it up front: two exchanges instead of three. A Dige
 stream that challenged for it and accepted it before; a Basic login (the password in clear) only ever answers
 a challenge received on the same connection. Redirects are never followed: a 3xx is an error naming where
 it points.
+
+A 503 Service Unavailable (a camera at its connection cap, a server tearing a shared stream down as its
+last viewer left) is asked once more, on the same connection and once on it, after
+``rtsp_proto.BUSY_PAUSE`` seconds, where the probe's deadline leaves room for the pause and an answer; a
+second 503, or a camera that hung up meanwhile, is reported as before.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from camwatch.monitor.probes.base import (
     ProbeResult,
 )
 from camwatch.monitor.rtsp_proto import (
+    BUSY_PAUSE,
     DEFAULT_PORT,
     Challenge,
     ResponseParser,
@@ -43,6 +49,7 @@ from camwatch.monitor.rtsp_proto import (
     describe_request,
     digest_authorization,
     digest_is_stale,
+    may_ask_again,
     options_request,
     parse_challenges,
     parse_sdp,
@@ -100,6 +107,7 @@ class _Connection(asyncio.Protocol):
         self._closed = False
         self._received = False
         self.replied = False  # a whole response has arrived at least once
+        self.busy_retried = False  # a 503 has been asked again (once a connection)
         self._cseq = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -144,6 +152,10 @@ class _Connection(asyncio.Protocol):
         if echoed is not None and echoed.strip() != str(cseq):
             raise RtspProtocolError(f"CSeq {echoed[:20]!r} does not match request {cseq}")
         return response
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def next_cseq(self) -> int:
         self._cseq += 1
@@ -309,9 +321,19 @@ def _stale(challenge: Challenge) -> bool:
     return challenge.scheme == "digest" and digest_is_stale(challenge)
 
 
-async def _request(conn: _Connection, method: str, url: str, auth: _Auth) -> RtspResponse:
+async def _request(conn: _Connection, method: str, url: str, auth: _Auth, deadline: float) -> RtspResponse:
     """Send ``method``; answer a 401 once (a second 401 on the same request raises); a connection answers
-    one challenge, and after it only a stale nonce's."""
+    one challenge, and after it only a stale nonce's. A 503 is asked again once (module doc)."""
+    response = await _answered(conn, method, url, auth)
+    left = deadline - asyncio.get_running_loop().time()
+    if conn.busy_retried or not may_ask_again(response.status, left):
+        return response
+    conn.busy_retried = True
+    await asyncio.sleep(BUSY_PAUSE)
+    return response if conn.closed else await _answered(conn, method, url, auth)
+
+
+async def _answered(conn: _Connection, method: str, url: str, auth: _Auth) -> RtspResponse:
     build = options_request if method == "OPTIONS" else describe_request
     for attempt in range(2):
         cseq = conn.next_cseq()
@@ -332,12 +354,12 @@ def _failure(method: str, response: RtspResponse) -> tuple[str, str]:
 
 
 async def _exchange(
-    target: _Target, auth: _Auth, conn: _Connection
+    target: _Target, auth: _Auth, conn: _Connection, deadline: float
 ) -> tuple[str, str | None, dict[str, Any]]:
-    options = await _request(conn, "OPTIONS", target.url, auth)
+    options = await _request(conn, "OPTIONS", target.url, auth, deadline)
     if options.status != 200:
         return (*_failure("OPTIONS", options), {})
-    describe = await _request(conn, "DESCRIBE", target.url, auth)
+    describe = await _request(conn, "DESCRIBE", target.url, auth, deadline)
     if describe.status != 200:
         return (*_failure("DESCRIBE", describe), {})
     try:
@@ -375,8 +397,9 @@ async def probe_url(
     try:
         async with asyncio.timeout(timeout):
             loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
             _, conn = await loop.create_connection(_Connection, target.host, target.port)
-            status, error, details = await _exchange(target, auth, conn)
+            status, error, details = await _exchange(target, auth, conn, deadline)
     except TimeoutError:
         status, error, details = TIMEOUT, f"no complete answer within {timeout:g} s", {}
     except _AuthUnanswerable as exc:

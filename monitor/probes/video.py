@@ -444,6 +444,7 @@ async def _attempt(
         transport=transport,
         udp_ports=rtp_udp.ports(settings.udp_ports),
         rtp_wait=settings.rtp_wait,
+        deadline=deadline,
     )
     cancel = threading.Event()
     progress = Progress()

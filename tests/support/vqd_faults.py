@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from camwatch.monitor.daylight import LocalClock
+from camwatch.monitor.faults import VQD_FAULTS
 from support.vqd_corpus import (
     DAY_NOISE,
     DUSK_NOISE,
@@ -37,18 +38,7 @@ from support.vqd_corpus import (
 )
 
 # Faults the issue adds, each found on the first or the confirming check (``monitor.video.confirm``).
-NEW_FAULTS = (
-    "signal_lost",
-    "corrupted",
-    "too_dark",
-    "too_bright",
-    "low_contrast",
-    "noise",
-    "stripes",
-    "jitter",
-    "flicker",
-    "mono_by_day",
-)
+NEW_FAULTS = VQD_FAULTS
 # scikit-image's grey photographs.
 GREY = frozenset({"camera", "gravel", "brick", "coins"})
 LOOK_ALIKES = (
