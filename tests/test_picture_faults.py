@@ -179,3 +179,9 @@ def test_a_veil_over_a_featureless_scene_is_low_contrast_and_a_cover_over_it_occ
     board = pic(vqd_corpus.cover(rocket, 0.9, level=90, side="centre"))
     assert not analysis.scene_in_flat(board)
     assert "occluded" in analysis.assess([board], fps=15, baseline=None, settings=settings).faults
+
+
+def test_a_black_frame_has_a_sharpness_of_zero_not_an_undefined_one() -> None:
+    black = analysis.picture(np.zeros((360, 640, 3), np.uint8), 0.0)
+    assert analysis.focus(black) == (0.0, 0.0)
+    assert analysis.flat_spread(black) == 1.0 and analysis.textured_spread(black) == 1.0

@@ -37,6 +37,9 @@ _SCENE_INSIDE = 0.5
 # Texture for sharpness is judged at the picture's exposure too (``textured_spread``), and never under this
 # many times its noise.
 _NOISE_TEXTURED = 4.0
+# Whatever the exposure and noise, a block spread under one grey level is flat (a black frame, a drawn
+# screen: no threshold at zero, and no block of no spread counted as textured).
+_ONE_LEVEL = 1.0
 # Laplacian energy of white noise per unit of its variance (kernel 0 1 0 / 1 -4 1 / 0 1 0: 16 + 4 x 1).
 _LAPLACIAN_NOISE = 20.0
 # Weight of a new healthy check in the sharpness baseline (exponentially weighted mean).
@@ -145,7 +148,7 @@ def focus(pic: Picture) -> tuple[float, float]:
 def textured_spread(pic: Picture) -> float:
     """The grey-level spread from which a block of ``pic`` counts as textured for sharpness:
     ``TEXTURED_BLOCK_STD`` in a picture exposed to mid-grey, less in a dimmer one in proportion to its
-    median grey level, but never under ``_NOISE_TEXTURED`` times the picture's noise.
+    median grey level, but never under ``_NOISE_TEXTURED`` times the picture's noise nor one grey level.
 
     Physical reason: a dim exposure (a sodium-lit street at night) scales the scene's detail down with its
     light, below a fixed spread, while its lamps' smooth glows keep a wide one: judged at a fixed spread,
@@ -153,7 +156,7 @@ def textured_spread(pic: Picture) -> float:
     exposure.
     """
     exposed = TEXTURED_BLOCK_STD * min(1.0, float(np.median(pic.grey)) / _MID_GREY)
-    return min(TEXTURED_BLOCK_STD, max(exposed, _NOISE_TEXTURED * pic.noise))
+    return min(TEXTURED_BLOCK_STD, max(exposed, _NOISE_TEXTURED * pic.noise, _ONE_LEVEL))
 
 
 def sharpness(pic: Picture) -> float:
@@ -245,7 +248,7 @@ def uniform_fraction(pic: Picture) -> float:
 def flat_spread(pic: Picture) -> float:
     """The grey-level spread under which a block of ``pic`` shows no texture: ``osd.FLAT_STD`` in a picture
     exposed to mid-grey, less in a dimmer one in proportion to its median grey level, but never under
-    ``_NOISE_FLAT`` times the picture's noise.
+    ``_NOISE_FLAT`` times the picture's noise nor one grey level.
 
     Physical reason: a dim exposure (dusk, a sodium-lit street, an infrared view by its illuminator) scales
     the scene's texture down with its light, so a featureless-looking dark scene still shows its texture
@@ -253,7 +256,7 @@ def flat_spread(pic: Picture) -> float:
     else, however dim.
     """
     exposed = osd.FLAT_STD * min(1.0, float(np.median(pic.grey)) / _MID_GREY)
-    return min(osd.FLAT_STD, max(exposed, _NOISE_FLAT * pic.noise))
+    return min(osd.FLAT_STD, max(exposed, _NOISE_FLAT * pic.noise, _ONE_LEVEL))
 
 
 def covered_share(pic: Picture, surface: osd.Surfaces | None = None) -> float:
