@@ -1,9 +1,9 @@
 """Memory an instance keeps after loading its config and a YAML ledger of N cameras.
 
 Each figure comes from a fresh process that imports what ``camwatch run`` imports, then loads the config:
-RSS after the imports, the RSS the load adds (what stays once the load's temporaries are collected) and
-the load's wall time. To compare two versions side by
-side, run the script with each version's code first on ``PYTHONPATH``.
+RSS after the imports, the RSS the load adds (what stays once the load's temporaries are collected), the
+process's peak RSS (``VmHWM``: the load's peak, imports included) and the load's wall and CPU time. To
+compare two versions side by side, run the script with each version's code first on ``PYTHONPATH``.
 
     python3 benchmarks/bench_load.py [--cameras 10000 50000]
 """
@@ -35,11 +35,13 @@ import camwatch.monitor.service, camwatch.glue  # what `camwatch run` imports
 from camwatch.config.load import load_config
 gc.collect()
 base = rss()
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 config = load_config(Path(sys.argv[1]))
-seconds = time.perf_counter() - started
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
 gc.collect()
-print(json.dumps({"imports": base, "kept": rss() - base, "seconds": seconds, "cameras": len(config.cameras)}))
+peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"imports": base, "kept": rss() - base, "seconds": seconds, "cameras": len(config.cameras),
+                  "peak": peak, "cpu": cpu}))
 """
 
 
@@ -61,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", type=int, nargs="+", default=[10_000, 50_000])
     args = parser.parse_args()
-    print(f"{'cameras':>8} {'imports MB':>11} {'kept MB':>8} {'load s':>7}")
+    print(f"{'cameras':>8} {'imports MB':>11} {'kept MB':>8} {'peak MB':>8} {'load s':>7} {'CPU s':>6}")
     for count in args.cameras:
         with tempfile.TemporaryDirectory(prefix="camwatch-load-") as tmp:
             config = write_ledger(Path(tmp), count)
@@ -70,7 +72,10 @@ def main() -> None:
             out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.splitlines()[-1])
             assert r["cameras"] == count, r
-            print(f"{count:>8,} {r['imports'] / 1e6:>11.0f} {r['kept'] / 1e6:>8.0f} {r['seconds']:>7.1f}")
+            print(
+                f"{count:>8,} {r['imports'] / 1e6:>11.0f} {r['kept'] / 1e6:>8.0f} {r['peak'] / 1e6:>8.0f}"
+                f" {r['seconds']:>7.1f} {r['cpu']:>6.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -57,37 +57,42 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
             root, data = _parse_nodes(loader, may_alias="*" in text)
         finally:
             loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        # libyaml puts an end-of-stream error one line past a last line that has no line break.
-        last_line = max(len(text.splitlines()), 1)
-        where = f"line {min(mark.line + 1, last_line)}" if mark else None
-        reason = f"invalid YAML: {exc.problem or exc}"
-        if exc.context and exc.context_mark:
-            reason += f" ({exc.context} at line {exc.context_mark.line + 1})"
-        raise ConfigError([Problem(file, where, None, reason)]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([Problem(file, None, None, f"invalid YAML: {exc}")]) from None
+        raise ConfigError([yaml_problem(exc, text, file)]) from None
     except RecursionError:
         raise ConfigError([Problem(file, None, None, "invalid YAML: nested too deeply")]) from None
-    duplicates = sorted(_duplicate_keys(root, file), key=lambda p: int((p.where or "0").split()[-1]))
+    duplicates = sorted(duplicate_keys(root, file), key=lambda p: int((p.where or "0").split()[-1]))
     if duplicates:
         raise ConfigError(duplicates)
     return YamlDocument(data, root)
 
 
+def yaml_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
+    """The problem a YAML error makes: its line (and its context's) where PyYAML marked one."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return Problem(file, None, None, f"invalid YAML: {exc}")
+    mark = exc.problem_mark or exc.context_mark
+    # libyaml puts an end-of-stream error one line past a last line that has no line break.
+    last_line = max(len(text.splitlines()), 1)
+    where = f"line {min(mark.line + 1, last_line)}" if mark else None
+    reason = f"invalid YAML: {exc.problem or exc}"
+    if exc.context and exc.context_mark:
+        reason += f" ({exc.context} at line {exc.context_mark.line + 1})"
+    return Problem(file, where, None, reason)
+
+
 def _parse_nodes(loader: Any, *, may_alias: bool) -> tuple[yaml.Node | None, Any]:
     root = loader.get_single_node()
-    if root is not None and may_alias and _expanded_size(root, {}) > _MAX_YAML_NODES:
+    if root is not None and may_alias and expanded_size(root, {}) > MAX_YAML_NODES:
         # Aliases of aliases ("billion laughs") would make every later walk over the data explode.
-        raise yaml.YAMLError(f"aliases expand to more than {_MAX_YAML_NODES:,} nodes")
+        raise yaml.YAMLError(f"aliases expand to more than {MAX_YAML_NODES:,} nodes")
     return root, (loader.construct_document(root) if root is not None else None)
 
 
-_MAX_YAML_NODES = 2_000_000
+MAX_YAML_NODES = 2_000_000
 
 
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+def expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     """How many nodes the document has once aliases are expanded (each shared node counted per use)."""
     if id(node) not in memo:
         memo[id(node)] = 1  # a cycle (a recursive alias) counts once instead of recursing forever
@@ -96,11 +101,11 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
             children = [n for pair in node.value for n in pair]
         elif isinstance(node, yaml.SequenceNode):
             children = node.value
-        memo[id(node)] = 1 + sum(_expanded_size(child, memo) for child in children)
+        memo[id(node)] = 1 + sum(expanded_size(child, memo) for child in children)
     return memo[id(node)]
 
 
-def _duplicate_keys(root: yaml.Node | None, file: str) -> Iterator[Problem]:
+def duplicate_keys(root: yaml.Node | None, file: str) -> Iterator[Problem]:
     """Keys given twice in one mapping (PyYAML keeps the last silently, hiding a hand-editing mistake)."""
     stack = [root] if root is not None else []
     visited: set[int] = set()  # aliases share nodes; visit each once

@@ -77,3 +77,6 @@ class Snapshot:
     # reports.online_target / working_target, exported so that the area alerts compare against them.
     online_target: float = 0.95
     working_target: float = 0.90
+    # The cameras whose plan has a kind that reads a recorder's disks, indexed once per inventory, so a scrape
+    # does not walk every track for them; None: look at every track.
+    recorded: Sequence[str] | None = None

@@ -20,7 +20,7 @@ from camwatch.config.models import Camera, Config, MonitorSettings
 from camwatch.config.scope import monitored
 from camwatch.monitor.clusters import CLUSTER_EVENT, ClusterChange, ClusterTracker, DownCamera
 from camwatch.monitor.daylight import LocalClock
-from camwatch.monitor.exporter import Exporter
+from camwatch.monitor.exporter import DISK_KINDS, Exporter
 from camwatch.monitor.gb28181.metrics import Gb28181Collector
 from camwatch.monitor.gb28181.platform import PROBE as GB28181
 from camwatch.monitor.gb28181.platform import Platform
@@ -48,6 +48,7 @@ RETENTION = "recording_retention_seconds"
 STATE_CHECK_INTERVAL = 30.0  # seconds: how soon a deleted, replaced or read-only state file is found
 WATCH_INTERVAL = 5.0
 CLUSTER_INTERVAL = 5.0
+DISK_KINDS_SET = frozenset(DISK_KINDS)
 MAINTENANCE_INTERVAL = 15.0
 # Recompute effective coverage soon after this share of cameras changed state, not only on its schedule.
 COVERAGE_CHANGE_SHARE = 0.02
@@ -124,7 +125,12 @@ class Service:
         self._coverage_model: CoverageMeasure | None = None
         self._coverage_task: asyncio.Task[None] | None = None
         self.jobs = Housekeeping()
-        self.exporter = Exporter(self.snapshot)
+        # The service reports every result it applies (``_on_probed``) and every inventory swap (``reload``),
+        # so a scrape joins the cameras' cached lines instead of walking them all.
+        self.exporter = Exporter(self.snapshot, follow_changes=True)
+        self._recorded = _recorded(self.plans)
+        self._cluster_inventory: tuple[object, ...] = ()
+        self._cluster_cameras: dict[str, Camera] = {}
         self.registry = self.exporter.registry
         self._listener: Listener | None = None
         # GB/T 28181: ledger cameras by the channel (or device) id they link to.
@@ -166,6 +172,7 @@ class Service:
         if self.config.coverage is not None and self._coverage_factory is not None:
             self.jobs.add_job(self.recompute_coverage, self.config.coverage.recompute_interval, "coverage")
             self._coverage_task = self.jobs.spawn(self._build_coverage(), "coverage-build")
+        self.jobs.spawn(self.exporter.prepare(), "exporter-prepare")
         self._listener = await serve(make_app(self), self.settings.listen, self.settings.web)
         if self.gb is not None:
             await self.gb.start()
@@ -209,6 +216,7 @@ class Service:
         track = self.tracker.tracks.get(camera.id)
         if track is None:
             return
+        self.exporter.changed(track, camera.id in self.maintenance)
         if transition is not None and track.result is not None:  # kept with it for the fault episodes
             transition = replace(transition, reason=reason(camera, track.result, track.plan))
         self.store.stage(track.stored(), transition)
@@ -295,9 +303,12 @@ class Service:
         )
 
     def update_clusters(self, now: float | None = None) -> None:
-        tracks = [t for t in self.tracker.tracks.values() if t.camera.id not in self.maintenance]
-        cameras = {t.camera.id: self._cluster_camera(t) for t in tracks}
-        down = [DownCamera(cameras[t.camera.id], t.status, t.down_since) for t in tracks if t.up is False]
+        cameras = self._cluster_monitored()
+        down = [
+            DownCamera(camera, t.status, t.down_since)
+            for t in self.tracker.tracks.values()
+            if t.up is False and (camera := cameras.get(t.camera.id)) is not None
+        ]
         now = time.time() if now is None else now
         changes = self.cluster_tracker.update(list(cameras.values()), down, now)
         self.clusters = self.cluster_tracker.clusters
@@ -309,6 +320,29 @@ class Service:
                     self.store.stage_event(
                         Event(cam, now, CLUSTER_EVENT, {"cluster": change.cluster.cluster})
                     )
+
+    def _cluster_monitored(self) -> dict[str, Camera]:
+        """The monitored cameras (not in maintenance) as the cluster tracker groups them, listed again only
+        when the inventory, the maintenance set or a GB/T 28181 channel's parent device changed (at 50,000
+        cameras relisting every few seconds was a sixth of the event loop's time)."""
+        tracks = self.tracker.tracks
+        gb = (
+            ()
+            if self.gb is None
+            else tuple(
+                self._cluster_camera(t)
+                for t in tracks.values()
+                if t.camera.gb_id is not None and t.plan.deciding == GB28181
+            )
+        )
+        key = (tracks, self.maintenance, gb)
+        old = self._cluster_inventory
+        if len(old) != 3 or old[0] is not tracks or old[1] != self.maintenance or old[2] != gb:
+            self._cluster_cameras = {
+                cid: self._cluster_camera(t) for cid, t in tracks.items() if cid not in self.maintenance
+            }
+            self._cluster_inventory = key
+        return self._cluster_cameras
 
     def _cluster_camera(self, track: CameraTrack) -> Camera:
         """A camera seen through GB/T 28181 alone depends on its device (NVR, lower platform) as on a switch:
@@ -372,6 +406,7 @@ class Service:
             config_reload_timestamp=self.reload_timestamp,
             online_target=self.config.reports.online_target,
             working_target=self.config.reports.working_target,
+            recorded=self._recorded,
         )
 
     def camera(self, camera_id: str) -> Camera | None:
@@ -467,6 +502,8 @@ class Service:
         inventory_changed = new.cameras != self.config.cameras or new.coverage != self.config.coverage
         self.plans = plans_of(watched)
         self.tracker.replace_inventory(cameras, plans=self.plans)
+        self.exporter.invalidate()
+        self._recorded = _recorded(self.plans)
         self.cluster_tracker.settings = new.monitor.clusters
         self.scheduler.set_cameras(watched, settings=new.monitor, plans=self.plans)
         self.scheduler.local_clock = LocalClock(new.reports.timezone)
@@ -509,6 +546,11 @@ def _log_cluster_change(change: ClusterChange) -> None:
     else:
         alone = f"; still down, paging alone: {', '.join(change.cameras)}" if change.cameras else ""
         log.info("offline cluster %s ended: most of its cameras are back%s", c.cluster, alone)
+
+
+def _recorded(plans: Mapping[str, Plan]) -> tuple[str, ...]:
+    """The cameras with a kind that reads a recorder's disks (the exporter's ``recorder_disks``)."""
+    return tuple(cid for cid, p in plans.items() if not DISK_KINDS_SET.isdisjoint((*p.kinds, *p.sources)))
 
 
 def _gb_links(cameras: tuple[Camera, ...]) -> dict[str, str]:

@@ -164,9 +164,17 @@ def make_app(service: MonitorApp) -> web.Application:
     last_probe: dict[str, float] = {}
     last_asked: dict[str, float] = {}  # /recordings: camera -> when its device was last asked
 
-    async def metrics(_: web.Request) -> web.Response:
-        body = service.exporter.exposition()
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    async def metrics(request: web.Request) -> web.StreamResponse:
+        # Written in blocks, each awaited: probes go on while a slow scraper reads; no whole body is built.
+        size, body = await service.exporter.exposition_blocks()
+        response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE_LATEST})
+        response.content_length = size
+        await response.prepare(request)
+        for block in body:
+            await response.write(block)
+            await asyncio.sleep(0)  # write() awaits only a full buffer: a fast reader would hold the loop
+        await response.write_eof()
+        return response
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response(dict(service.health()))

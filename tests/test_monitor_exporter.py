@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import subprocess
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
@@ -13,6 +15,7 @@ from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
 from camwatch.config.models import Camera, Debounce, Stream
+from camwatch.monitor import exporter as exporter_module
 from camwatch.monitor.exporter import INFO_LABELS, CameraExposition, Exporter
 from camwatch.monitor.exposition import escape_label_value, format_value
 from camwatch.monitor.live import ClusterView, CoverageView, Snapshot
@@ -373,3 +376,117 @@ def test_prometheus_parses_the_body():
         check=False,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+class _NoWalk(list[object]):
+    """Tracks a render must not walk: it may ask how many there are, never iterate them."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("the render walked every track")
+
+
+def test_followed_changes_render_as_a_walk_does_without_walking():
+    """With ``follow_changes`` the owner reports each applied result (as the service does), a scrape only
+    joins the cached lines, and the body is still byte for byte the generic one after every kind of change."""
+    tracker, cameras = varied_fleet()
+    maintenance = frozenset({"maint"})
+    followed = CameraExposition(follow_changes=True)
+
+    def observe(cid: str, results: dict[str, ProbeResult], now: float) -> None:
+        tracker.observe(cid, results, now)
+        followed.changed(tracker.tracks[cid], cid in maintenance)
+
+    def scrape_matches(*, walks: bool = False) -> None:
+        snap = snapshot_of(tracker, maintenance)
+        tracks = snap.tracks.values() if walks else _NoWalk([None] * len(snap.tracks))
+        body = b"".join(followed.render(tracks, snap.maintenance))  # type: ignore[arg-type]
+        assert body == generic_body(snap, service=False)
+
+    scrape_matches(walks=True)  # the first render lays the cameras out
+    observe("down", {"rtsp": ProbeResult("rtsp", True, "ok", 0.2)}, 100.0)
+    observe("东门-1", {"rtsp": ProbeResult("rtsp", True, "ok", 0.4)}, 101.0)
+    observe("never", {"rtsp": ProbeResult("rtsp", False, "timeout", 5.0)}, 102.0)
+    scrape_matches()
+    maintenance = frozenset({"down", "nowhere"})  # "maint" leaves maintenance, "down" enters it
+    scrape_matches()
+    renamed = cameras["东门-1"].model_copy(update={"name": "西门"})
+    same = {cid: c.model_copy() for cid, c in cameras.items() if cid not in ("东门-1", "maint")}
+    tracker.replace_inventory({"东门-1": renamed, **same})
+    followed.invalidate()  # a reload: the next render walks
+    scrape_matches(walks=True)
+    observe("streams", {"rtsp": ProbeResult("rtsp", False, "offline", 1.0)}, 200.0)
+    scrape_matches()
+
+
+def _fleet(n: int) -> Tracker:
+    cameras = {f"c{i}": make_camera(id=f"c{i}", rtsp_url=f"rtsp://127.0.0.1:1/{i}") for i in range(n)}
+    tracker = Tracker(cameras, Debounce(down_after=1, up_after=1))
+    for i, cid in enumerate(cameras):
+        tracker.observe(cid, {"rtsp": ProbeResult("rtsp", True, "ok", 0.01)}, 1000.0 + i)
+    return tracker
+
+
+async def test_a_walk_yields_to_the_loop_and_each_camera_comes_from_one_state(monkeypatch):
+    monkeypatch.setattr(CameraExposition, "SLICE_SECONDS", 0.0)  # yield at every chance
+    tracker = _fleet(2000)
+    followed = CameraExposition(follow_changes=True)
+    applied: list[str] = []
+
+    async def results_arriving() -> None:  # the probes, going on while a scrape walks
+        for i in range(0, 2000, 97):
+            cid = f"c{i}"
+            tracker.observe(cid, {"rtsp": ProbeResult("rtsp", False, "offline", 3.0)}, 5000.0 + i)
+            followed.changed(tracker.tracks[cid], False)
+            applied.append(cid)
+            await asyncio.sleep(0)
+
+    probes = asyncio.create_task(results_arriving())
+    body = b"".join(await followed.render_async(dict(tracker.tracks).values()))
+    assert 0 < len(applied) < 21, "the walk gave the loop no turn (or ended before any)"
+    await probes
+    found = samples(body)
+    for i in range(2000):  # each camera whole: up, success and probe time from the same result
+        up = value(found, "camwatch_camera_up", camera=f"c{i}")
+        success = value(found, "camwatch_probe_success", camera=f"c{i}", probe="rtsp")
+        at = value(found, "camwatch_probe_last_timestamp_seconds", camera=f"c{i}", probe="rtsp")
+        assert (up, success, at) in ((1.0, 1.0, 1000.0 + i), (0.0, 0.0, 5000.0 + i))
+    snap = Snapshot(tracks=dict(tracker.tracks))
+    after = b"".join(await followed.render_async(_NoWalk([None] * 2000)))  # type: ignore[arg-type]
+    assert after == generic_body(snap, service=False)  # what arrived mid-walk is in the next scrape
+
+
+async def test_a_cancelled_walk_leaves_the_next_render_whole(monkeypatch):
+    monkeypatch.setattr(CameraExposition, "SLICE_SECONDS", 0.0)
+    tracker = _fleet(1000)
+    followed = CameraExposition(follow_changes=True)
+    scrape = asyncio.create_task(followed.render_async(dict(tracker.tracks).values()))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    tracker.observe("c3", {"rtsp": ProbeResult("rtsp", False, "timeout", 5.0)}, 9000.0)
+    followed.changed(tracker.tracks["c3"], False)
+    scrape.cancel()  # the scraper went away mid-walk
+    with pytest.raises(asyncio.CancelledError):
+        await scrape
+    snap = Snapshot(tracks=dict(tracker.tracks))
+    body = b"".join(await followed.render_async(snap.tracks.values()))
+    assert body == generic_body(snap, service=False)
+
+
+async def test_the_streamed_body_is_the_body_as_the_scrape_began(monkeypatch):
+    """/metrics writes the body in blocks: the state as the scrape began, whatever arrives meanwhile."""
+    monkeypatch.setattr(exporter_module, "BLOCK_LINES", 2)
+    tracker, _ = varied_fleet()
+    snap = snapshot_of(tracker, frozenset({"maint"}))
+    exporter = Exporter(lambda: snapshot_of(tracker, frozenset({"maint"})), follow_changes=True)
+    exporter.exposition()
+    expected = generic_body(snap, service=True)
+    size, body = await exporter.exposition_blocks()
+    tracker.observe("down", {"rtsp": ProbeResult("rtsp", True, "ok", 0.2)}, 100.0)  # while it is written
+    exporter.changed(tracker.tracks["down"], False)
+    first = next(body)
+    written = first + b"".join(body)
+    assert len(written) == size and len(first) < size
+    assert comparable(samples(written)) == comparable(samples(expected))
+    size, body = await exporter.exposition_blocks()  # the next one: its length kept up with the change
+    written = b"".join(body)
+    assert len(written) == size and value(samples(written), "camwatch_camera_up", camera="down") == 1

@@ -303,3 +303,42 @@ async def test_a_camera_online_without_picture_is_exported_as_no_video(tmp_path)
     assert value(m, "camwatch_camera_working", camera="dark") == 0
     assert value(m, "camwatch_video_fault", camera="dark", fault="no_video") == 1
     assert value(m, "camwatch_probes_total", probe="video", result="no_video") == 1
+
+
+async def test_metrics_follow_results_reloads_and_maintenance(tmp_path, cameras):
+    """The service reports each result it applies to the exporter, whose scrapes then walk no camera: what
+    /metrics serves still follows the probes, a reload (one camera renamed, one removed) and maintenance."""
+    svc = Service(config(tmp_path, cameras))
+    await svc.start()
+    try:
+        await wait_for(lambda: _all_probed(svc))
+        first = await scrape(svc.url)
+        assert value(first, "camwatch_camera_up", camera="live") == 1
+        assert value(first, "camwatch_camera_up", camera="closed") == 0
+        seen = value(first, "camwatch_probe_last_timestamp_seconds", camera="live", probe="rtsp")
+        newer = lambda m: value(m, "camwatch_probe_last_timestamp_seconds", camera="live", probe="rtsp") or 0  # noqa: E731
+        later = await wait_for(lambda: _later(svc.url, newer, seen or 0))  # RTSP every second
+        assert newer(later) > (seen or 0)  # a result applied since shows without any walk
+
+        renamed = cameras[0].model_copy(update={"name": "西门"})
+        assert svc.reload(config(tmp_path, [renamed, cameras[1]])) is True
+        after = await scrape(svc.url)
+        names = {
+            dict(labels)["camera"]: dict(labels).get("name")
+            for n, labels in after
+            if n == "camwatch_camera_info"
+        }
+        assert names == {"live": "西门", "closed": cameras[1].name or ""}
+        assert value(after, "camwatch_camera_up", camera="hang") is None
+
+        svc.maintenance = frozenset({"closed"})  # as refresh_maintenance sets it
+        maintained = await scrape(svc.url)
+        assert value(maintained, "camwatch_camera_maintenance", camera="closed") == 1
+        assert value(maintained, "camwatch_camera_maintenance", camera="live") == 0
+    finally:
+        await svc.stop()
+
+
+async def _later(url: str, newer, than: float):  # type: ignore[no-untyped-def]
+    m = await scrape(url)
+    return m if newer(m) > than else None
