@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,20 @@ _BLOCK = ANALYSIS_WIDTH // GRID_COLUMNS
 _CHANGE_WIDTH, _CHANGE_HEIGHT = ANALYSIS_WIDTH // 4, ANALYSIS_HEIGHT // 4
 # Uniform blocks whose mean grey levels differ by less than this belong to the same region.
 UNIFORM_LEVEL_BAND = 12.0
+# Flatness is judged at the picture's exposure (``flat_spread``): ``osd.FLAT_STD`` at this median grey
+# level, and never under this many times the picture's noise.
+_MID_GREY, _NOISE_FLAT = 128.0, 2.0
+# A flat picture whose structure lies at least this much inside its flat region shows a featureless scene,
+# not a cover (``scene_in_flat``).
+_SCENE_INSIDE = 0.5
+# Texture for sharpness is judged at the picture's exposure too (``textured_spread``), and never under this
+# many times its noise.
+_NOISE_TEXTURED = 4.0
+# Whatever the exposure and noise, a block spread under one grey level is flat (a black frame, a drawn
+# screen: no threshold at zero, and no block of no spread counted as textured).
+_ONE_LEVEL = 1.0
+# Laplacian energy of white noise per unit of its variance (kernel 0 1 0 / 1 -4 1 / 0 1 0: 16 + 4 x 1).
+_LAPLACIAN_NOISE = 20.0
 # Weight of a new healthy check in the sharpness baseline (exponentially weighted mean).
 BASELINE_WEIGHT = 0.2
 # Sharpness is judged on blocks with at least this grey-level spread: flat sky or a wall says nothing of
@@ -52,7 +67,7 @@ _MONO_SPREAD, _MONO_SHARE = 16, 0.02
 _WARM_HUE_DEGREES = (15.0, 105.0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Picture:
     """One analysed frame: ``pts`` in seconds, ``grey`` at the analysis size, ``coarse`` its 4x smaller
     float copy for change detection, ``bgr`` the colour frame at the analysis size."""
@@ -61,6 +76,11 @@ class Picture:
     bgr: np.ndarray
     grey: np.ndarray
     coarse: np.ndarray
+
+    @functools.cached_property
+    def noise(self) -> float:
+        """The picture's noise (``picture_faults.noise_level``), measured once: several measures use it."""
+        return picture_faults.noise_level(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,18 +126,37 @@ def focus(pic: Picture) -> tuple[float, float]:
     variance (x 1000), at the analysis size. Per unit of variance: a dim or low-contrast exposure of the same
     scene keeps its value. The median over blocks: OSD text and a few sharp edges fill a few blocks only
     and cannot lift it. Sharp scenes measure 350-7,000, a defocus of 2.5 px (at 640x360) or more under 150.
+    Textured blocks are judged at the picture's exposure (``textured_spread``).
     """
     grey = pic.grey.astype(np.float32)
     energy = picture_faults.blocks(cv2.Laplacian(grey, cv2.CV_32F) ** 2).mean(axis=2)
     spread = picture_faults.blocks(grey).std(axis=2)
-    textured = spread >= TEXTURED_BLOCK_STD
+    noise = pic.noise
+    textured = spread >= textured_spread(pic)
     if not textured.all():
         # Flat blocks' energy is sensor noise, which every block carries: take it off, so that noise does
-        # not pass for detail in a defocused picture.
-        energy = np.maximum(energy - np.percentile(energy[~textured], 10), 0)
+        # not pass for detail in a defocused picture. At most what white noise of the picture's own level
+        # carries (the Laplacian's 20 sigma squared): a scene with texture all over leaves only a few
+        # "flat" blocks, which carry texture too.
+        floor = min(float(np.percentile(energy[~textured], 10)), _LAPLACIAN_NOISE * noise**2)
+        energy = np.maximum(energy - floor, 0)
     if not textured.any():
         return 0.0, 0.0
     return float(np.median(energy[textured] / spread[textured] ** 2) * 1000), float(textured.mean())
+
+
+def textured_spread(pic: Picture) -> float:
+    """The grey-level spread from which a block of ``pic`` counts as textured for sharpness:
+    ``TEXTURED_BLOCK_STD`` in a picture exposed to mid-grey, less in a dimmer one in proportion to its
+    median grey level, but never under ``_NOISE_TEXTURED`` times the picture's noise nor one grey level.
+
+    Physical reason: a dim exposure (a sodium-lit street at night) scales the scene's detail down with its
+    light, below a fixed spread, while its lamps' smooth glows keep a wide one: judged at a fixed spread,
+    the glows alone would stand for the scene and read as a defocus. Noise is no detail, whatever the
+    exposure.
+    """
+    exposed = TEXTURED_BLOCK_STD * min(1.0, float(np.median(pic.grey)) / _MID_GREY)
+    return min(TEXTURED_BLOCK_STD, max(exposed, _NOISE_TEXTURED * pic.noise, _ONE_LEVEL))
 
 
 def sharpness(pic: Picture) -> float:
@@ -206,24 +245,84 @@ def uniform_fraction(pic: Picture) -> float:
     return _uniform_share(_surfaces(pic))
 
 
+def flat_spread(pic: Picture) -> float:
+    """The grey-level spread under which a block of ``pic`` shows no texture: ``osd.FLAT_STD`` in a picture
+    exposed to mid-grey, less in a dimmer one in proportion to its median grey level, but never under
+    ``_NOISE_FLAT`` times the picture's noise nor one grey level.
+
+    Physical reason: a dim exposure (dusk, a sodium-lit street, an infrared view by its illuminator) scales
+    the scene's texture down with its light, so a featureless-looking dark scene still shows its texture
+    over its noise; a cover (a hand, a bag) hides it, and its blocks carry the sensor's noise and nothing
+    else, however dim.
+    """
+    exposed = osd.FLAT_STD * min(1.0, float(np.median(pic.grey)) / _MID_GREY)
+    return min(osd.FLAT_STD, max(exposed, _NOISE_FLAT * pic.noise, _ONE_LEVEL))
+
+
+def covered_share(pic: Picture, surface: osd.Surfaces | None = None) -> float:
+    """``uniform_fraction`` with flatness judged at the picture's exposure (``flat_spread``)."""
+    surface = surface if surface is not None else _surfaces(pic)
+    if _uniform_share(surface) == 0.0:
+        return 0.0  # nothing is flat even at the widest spread: no need for the picture's noise
+    return _uniform_share(surface, flat_spread(pic))
+
+
 def _surfaces(pic: Picture) -> osd.Surfaces:
     return osd.surfaces(picture_faults.blocks(pic.grey))
 
 
-def _uniform_share(surface: osd.Surfaces) -> float:
+def _uniform_share(surface: osd.Surfaces, flat_std: float = osd.FLAT_STD) -> float:
     """``uniform_fraction`` over the surfaces the blocks show (``osd.surfaces``): a covered view stays
     uniform under its clock and name line. A block filled by an OSD's shaded box shows the box, not the view:
-    OSD blocks at another level than the region are left out of the grid they are counted against."""
-    flat = surface.spread < osd.FLAT_STD
-    if not flat.any():
+    OSD blocks at another level than the region are left out of the grid they are counted against. Blocks
+    spread under ``flat_std`` are flat."""
+    region = _uniform_region(surface, flat_std)
+    if not region.any():
         return 0.0
+    counted = region.size - int((surface.overlaid & ~region).sum())
+    return int(region.sum()) / counted
+
+
+def _uniform_region(surface: osd.Surfaces, flat_std: float) -> np.ndarray:
+    """The largest region (rows x columns) of flat blocks of about one grey level."""
+    flat = surface.spread < flat_std
+    if not flat.any():
+        return flat
     band = (surface.level // UNIFORM_LEVEL_BAND).astype(int)
     # Count flat blocks per level band; a region may straddle two neighbouring bands.
     counts = np.bincount(band[flat], minlength=int(256 // UNIFORM_LEVEL_BAND) + 2)
     lowest = int((counts[:-1] + counts[1:]).argmax())
-    region = flat & ((band == lowest) | (band == lowest + 1))
-    counted = region.size - int((surface.overlaid & ~region).sum())
-    return int(region.sum()) / counted
+    return flat & ((band == lowest) | (band == lowest + 1))
+
+
+def scene_in_flat(pic: Picture, surface: osd.Surfaces | None = None) -> bool:
+    """Whether the flat region of ``pic`` (at its exposure, ``flat_spread``) holds the scene's own
+    structure: most of the structure the picture shows (OSD left out) lies between blocks of the region,
+    along its row or its column, and spreads beyond an OSD line's box.
+
+    Physical reason: a cover (a hand, a bag, a board, paint) is one object over part of the view: what is
+    left of the view lies beside it, outside it. A featureless scene (a sky, a wall) under fog or a veil, or
+    at dusk, keeps its own structure (a mast, a rocket, a kerb, a face) inside its flat expanse.
+    """
+    surface = surface if surface is not None else _surfaces(pic)
+    flat_std = flat_spread(pic)
+    region = _uniform_region(surface, flat_std)
+    structured = (surface.spread >= flat_std) & ~surface.overlaid
+    if not structured.any():
+        return False
+    inside = _between(region, structured)
+    return int(inside.sum()) >= _SCENE_INSIDE * int(structured.sum()) and _beyond_osd(inside)
+
+
+def _between(region: np.ndarray, marked: np.ndarray) -> np.ndarray:
+    """The blocks of ``marked`` with blocks of ``region`` on both sides in their row or in their column."""
+    inside = np.zeros_like(marked)
+    for grid, back in ((region, marked), (region.T, marked.T)):
+        before = np.maximum.accumulate(grid, axis=1)
+        after = np.maximum.accumulate(grid[:, ::-1], axis=1)[:, ::-1]
+        found = back & before & after
+        inside |= found if grid is region else found.T
+    return inside
 
 
 def cast_chroma(pic: Picture) -> float:
@@ -279,6 +378,7 @@ def assess(
     decode_error_ratio: float = 0.0,
     lumas: Sequence[float] = (),
     period: str | None = None,
+    motion: Sequence[tuple[float, np.ndarray]] = (),
 ) -> VideoVerdict:
     """Faults of one check from its pictures in PTS order; the last picture stands for the current view.
 
@@ -289,9 +389,11 @@ def assess(
     against the camera's ``reference`` scene, and not on a black picture, which shows no scene at all.
     A recorder's "no video" screen (``signal_lost``) shows no view either. ``decode_error_ratio``: the share
     of the check's frames in error (``corrupted``); ``lumas``: mean luma of consecutive frames, where the
-    probe decoded some (``flicker``). ``period``: ``day``, ``night`` or ``twilight`` at the camera when the
-    pictures were taken (``camwatch.monitor.daylight``), for ``mono_by_day``; ``None``: not judged. A
-    picture that shows no sound view (black, a "no video" screen, covered, frozen) tells nothing of it.
+    probe decoded some (``flicker``); ``motion``: (PTS, grey picture at the analysis size) of those
+    consecutive frames, judged for ``jitter`` with the pictures. ``period``: ``day``, ``night`` or
+    ``twilight`` at the camera when the pictures were taken (``camwatch.monitor.daylight``), for
+    ``mono_by_day``; ``None``: not judged. A picture that shows no sound view (black, a "no video"
+    screen, covered, frozen) tells nothing of it.
     """
     if not pictures:
         raise ValueError("assess needs at least one picture")
@@ -307,11 +409,15 @@ def assess(
         found.add("black")
     elif (
         (
+            # The widest flatness first: it bounds the share at the picture's exposure, at less cost.
             _uniform_share(surface) >= settings.occluded_fraction
-            # A veiled view (fog or condensation on the lens) is flat too, but its structure is still there.
+            and covered_share(last, surface) >= settings.occluded_fraction
+            # A veiled view (fog or condensation on the lens) is flat too, but its structure is still there;
+            # a featureless scene's own structure lies inside its flat expanse, not beside it.
             and not picture_faults.veiled(last)
+            and not scene_in_flat(last, surface)
         )
-        and all(_uniform_share(_surfaces(pic)) >= settings.occluded_fraction for pic in pictures[:-1])
+        and all(covered_share(pic) >= settings.occluded_fraction for pic in pictures[:-1])
     ):
         # A cover stays; a dim, featureless scene near the threshold crosses it on single frames, as its
         # sensor noise makes blocks flat or not.
@@ -325,7 +431,7 @@ def assess(
     comparison = None
     if not found & {"black", "signal_lost"}:
         found.update(
-            _vqd_faults(pictures, found, level, settings, decode_error_ratio, lumas, surface.overlaid)
+            _vqd_faults(pictures, found, level, settings, decode_error_ratio, lumas, surface.overlaid, motion)
         )
         judged = textured >= TEXTURED_SHARE_MIN or level >= DARK_LUMA
         if judged and is_blurred(crisp, baseline, settings):
@@ -370,6 +476,7 @@ def _vqd_faults(
     decode_error_ratio: float,
     lumas: Sequence[float],
     overlaid: np.ndarray,
+    motion: Sequence[tuple[float, np.ndarray]],
 ) -> set[str]:
     """The VQD picture faults (``picture_faults``) of a picture that shows a view. Darkness and contrast are
     judged on a colour picture only: a camera in the dark switches to its monochrome infrared mode, and a
@@ -397,11 +504,20 @@ def _vqd_faults(
         vqd.add("noise")
     if picture_faults.is_striped(last, settings.stripe_min):
         vqd.add("stripes")
-    if "frozen" not in found and picture_faults.is_jittering(pictures, settings.jitter_shift):
+    if "frozen" not in found and picture_faults.is_jittering(_views(pictures, motion), settings.jitter_shift):
         vqd.add("jitter")
     if picture_faults.is_flickering(lumas, settings.flicker_depth):
         vqd.add("flicker")
     return vqd
+
+
+def _views(pictures: Sequence[Picture], motion: Sequence[tuple[float, np.ndarray]]) -> list[np.ndarray]:
+    """The check's grey pictures in PTS order, its keyframes' and its consecutive frames' (``motion``), each
+    time once."""
+    timed = {pic.pts: pic.grey for pic in pictures}
+    for pts, grey in motion:
+        timed.setdefault(pts, grey)
+    return [timed[pts] for pts in sorted(timed)]
 
 
 def next_baseline(previous: float | None, verdict: VideoVerdict) -> float | None:

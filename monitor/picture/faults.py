@@ -53,12 +53,21 @@ _VEIL_NOISE, _VEILED_SHARE = 2.0, 0.65
 _BANDS_SHARED = 0.5
 # Times the shared profile crosses its trend in each third of the picture: two periods of bands at least.
 _BANDS_CROSSINGS = 4
+# Periodic bands: at least this many periods over the picture (two in each third) ...
+_BANDS_PERIODS = 6
+# ... with at least this share of the strips' power at the bands' frequency in common (1: one wave in all
+# strips, 1/4: unrelated).
+_BANDS_COHERENT = 0.5
 
 # --- jitter -----------------------------------------------------------------------------------------------
 # Where the view's shift is measured (rows, columns at 320x180): clear of OSD lines along the edges.
 _MIDDLE = (slice(36, 144), slice(40, 280))
-# A moved view: at least this share of the middle's pixels changed by more than this many grey levels.
+# A moved view: at least this share of the middle's pixels changed by more than this many grey levels ...
 _MOVED_SHARE, _MOVED_STEP = 0.15, 6.0
+# ... or this share of its textured pixels (Sobel gradient magnitude at least ``_TEXTURED_GRADIENT``: an
+# edge of 4 grey levels a pixel, which a shift by ``jitter_shift`` changes by ``_MOVED_STEP``). Sensor noise
+# at night changes up to a third of them by that much, and no single shift.
+_MOVED_TEXTURED, _TEXTURED_GRADIENT = 0.4, 32.0
 # A phase-correlation peak below this carries no single shift.
 _SHIFT_RESPONSE = 0.1
 # Moves whose directions all agree this closely (cosine) are a steady pan, not a shake.
@@ -180,7 +189,7 @@ def veiled(pic: Picture) -> bool:
     its blocks keep structure above that noise. The first is ``occluded``, the second ``low_contrast``.
     """
     spread = blocks(pic.grey.astype(np.float32)).std(axis=2)
-    floor = max(1.0, _VEIL_NOISE * noise_level(pic))
+    floor = max(1.0, _VEIL_NOISE * pic.noise)
     return float((spread >= floor).mean()) >= _VEILED_SHARE
 
 
@@ -244,7 +253,7 @@ def is_noisy(pic: Picture, noise_max: float) -> bool:
     every pixel, flat sky and walls included; a healthy night picture's noise, after the camera's own
     denoiser and the encoder, stays a few grey levels.
     """
-    return noise_level(pic) > noise_max
+    return pic.noise > noise_max
 
 
 def band_strength(grey: np.ndarray) -> float:
@@ -255,11 +264,7 @@ def band_strength(grey: np.ndarray) -> float:
     profile. Bands of interference are one profile across all strips, repeating in every third of the
     picture.
     """
-    rows = grey.astype(np.float32)
-    strips = np.array_split(rows, 4, axis=1)
-    profiles = np.array([s.mean(axis=1) for s in strips])
-    trend = cv2.GaussianBlur(profiles, (0, 0), sigmaX=6, sigmaY=0.1)
-    banded = profiles - trend
+    banded = _band_profiles(grey)
     strength = float("inf")
     # In each third: an edge across the view (a horizon, a snow line) lies in one of them, bands in all.
     for half in np.array_split(banded, 3, axis=1):
@@ -276,46 +281,104 @@ def band_strength(grey: np.ndarray) -> float:
     return strength
 
 
+def _band_profiles(grey: np.ndarray) -> np.ndarray:
+    """The band profiles of ``grey``'s four upright strips: each strip's row means less their smooth
+    trend (strips x rows)."""
+    rows = grey.astype(np.float32)
+    profiles = np.array([s.mean(axis=1) for s in np.array_split(rows, 4, axis=1)])
+    return profiles - cv2.GaussianBlur(profiles, (0, 0), sigmaX=6, sigmaY=0.1)
+
+
+def periodic_band_strength(grey: np.ndarray) -> float:
+    """Grey levels (standard deviation) of one wave that runs the full width of ``grey`` in every strip and
+    through each third of its height: 0 when the strips share no wave.
+
+    Interference is one frequency: at the strongest frequency the strips' band profiles share (at least
+    ``_BANDS_PERIODS`` periods over the picture) most of their power must be that one wave in all of them
+    (``_BANDS_COHERENT``); the scene's own rows spread over every frequency and differ between strips. The
+    wave's amplitude is then fitted in each third of the picture, the strips' median (an OSD box over one or
+    two strips does not take it away), and the weakest third's counts.
+    """
+    banded = _band_profiles(grey).astype(np.float64)
+    length = banded.shape[1]
+    spectra = np.fft.rfft(banded * np.hanning(length), axis=1)
+    # Power within a bin either side: a wave between two bins spreads over both.
+    near = np.ones(3)
+    shared = np.convolve(np.abs(spectra.mean(axis=0)) ** 2, near, "same")
+    own = np.convolve((np.abs(spectra) ** 2).mean(axis=0), near, "same")
+    shared[:_BANDS_PERIODS] = 0
+    peak = int(shared.argmax())
+    if own[peak] <= 1e-9 or shared[peak] / own[peak] < _BANDS_COHERENT:
+        return 0.0
+    t = np.arange(length)
+    wave = 2 * np.pi * peak / length * t
+    basis = np.stack([np.cos(wave), np.sin(wave)], axis=1)
+    amplitudes = []
+    for third in np.array_split(t, 3):
+        fitted, *_ = np.linalg.lstsq(basis[third], banded[:, third].T, rcond=None)
+        amplitudes.append(float(np.hypot(*np.median(fitted, axis=1))))
+    return min(amplitudes) / np.sqrt(2)
+
+
 def is_striped(pic: Picture, stripe_min: float) -> bool:
-    """条纹: bands of at least ``stripe_min`` grey levels across the whole picture, across or down.
+    """条纹: bands of at least ``stripe_min`` grey levels across the whole picture, across or down: a band
+    profile all strips share and that repeats in every third (``band_strength``), or one wave all strips
+    share (``periodic_band_strength``: a scene with strong structure of its own along the bands, a brick
+    wall, a motorcycle's spokes, hides the first but not the second).
 
     Physical reason: interference on a video line or a power supply adds the same band to every column (or
-    row) of the picture, top to bottom. A zebra crossing, a fence or blinds fill part of a view only, in
-    perspective, and the scene beside and above them does not share their bands.
+    row) of the picture, top to bottom, at one frequency. A zebra crossing, a fence or blinds fill part of a
+    view only, in perspective, and the scene beside and above them does not share their bands.
     """
-    return max(band_strength(pic.grey), band_strength(pic.grey.T)) >= stripe_min
+    grey = pic.grey
+    strongest = max(
+        band_strength(grey),
+        band_strength(grey.T),
+        periodic_band_strength(grey),
+        periodic_band_strength(grey.T),
+    )
+    return strongest >= stripe_min
 
 
-def view_motion(before: Picture, after: Picture) -> tuple[float, float]:
-    """The whole view's move (dx, dy in analysis pixels) between two pictures, (0, 0) when no single shift
-    holds.
+def view_motion(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
+    """The whole view's move (dx, dy in analysis pixels) between two grey pictures at the analysis size,
+    (0, 0) when no single shift holds.
 
     Phase correlation: a shift of the whole view is one sharp peak; a scene's own motion (traffic, leaves) is
     no shift of the whole and leaves the peak at zero. Measured on the middle of the picture (``_MIDDLE``):
     the OSD lines run along its edges and stay put while the view shakes under them.
     """
     rows, columns = _MIDDLE
-    first = before.grey[rows, columns].astype(np.float32)
-    second = after.grey[rows, columns].astype(np.float32)
+    first = before[rows, columns].astype(np.float32)
+    second = after[rows, columns].astype(np.float32)
     window = cv2.createHanningWindow((first.shape[1], first.shape[0]), cv2.CV_32F)
     # A moved view changes everywhere it has texture; passing traffic over a regular pattern (a brick wall)
-    # can fake a peak, but changes a few places only.
-    if float((np.abs(second - first) > _MOVED_STEP).mean()) < _MOVED_SHARE:
-        return 0.0, 0.0
+    # can fake a peak, but changes a few places only. A view with little texture (a rocket against the sky,
+    # a mast) changes only where it has some: judged on its textured pixels.
+    moved = np.abs(second - first) > _MOVED_STEP
+    if float(moved.mean()) < _MOVED_SHARE:
+        gradient = cv2.magnitude(cv2.Sobel(first, cv2.CV_32F, 1, 0), cv2.Sobel(first, cv2.CV_32F, 0, 1))
+        textured = gradient >= _TEXTURED_GRADIENT
+        if not textured.any() or float(moved[textured].mean()) < _MOVED_TEXTURED:
+            return 0.0, 0.0
     (dx, dy), response = cv2.phaseCorrelate(first, second, window)
     return (float(dx), float(dy)) if response >= _SHIFT_RESPONSE else (0.0, 0.0)
 
 
-def is_jittering(pictures: Sequence[Picture], shift_min: float) -> bool:
-    """抖动: the whole view moved by ``shift_min`` analysis pixels or more between two consecutive pictures
-    of the check, and back or on again.
+def is_jittering(views: Sequence[np.ndarray], shift_min: float) -> bool:
+    """抖动: the whole view moved by ``shift_min`` analysis pixels or more between two of the check's
+    grey pictures that follow one another (``views``, in time order: its keyframes and the run of
+    consecutive frames it decodes), and back or on again.
 
     Physical reason: a camera shaking on its pole or bracket moves the whole picture; wind in trees or
     passing traffic moves parts of a fixed view. Two moves are asked for: a camera turned once moved once.
     And not all of them the same way: a PTZ camera panning on its tour moves the whole view steadily in one
-    direction, a shaking one back and across.
+    direction, a shaking one back and across. Consecutive frames see the shake whatever the keyframes
+    happen to show: a camera (or a starved server) that drops or repeats frames leaves pairs without a move
+    and merges others, but a view that keeps shaking still moves between some of them, and the keyframes
+    a second apart land on the shake's positions by chance only.
     """
-    moves = [m for a, b in itertools.pairwise(pictures) if np.hypot(*(m := view_motion(a, b))) >= shift_min]
+    moves = [m for a, b in itertools.pairwise(views) if np.hypot(*(m := view_motion(a, b))) >= shift_min]
     if len(moves) < 2:
         return False
     units = [np.asarray(m) / np.hypot(*m) for m in moves]
@@ -323,24 +386,28 @@ def is_jittering(pictures: Sequence[Picture], shift_min: float) -> bool:
 
 
 def flicker_depth(lumas: Sequence[float]) -> float:
-    """Relative swing of the mean luma over consecutive frames: the median absolute frame-to-frame change
-    over the mean, 0 with fewer than three frames."""
+    """Relative swing of the mean luma over consecutive frames that goes both ways: the smaller of the
+    largest rise and the largest fall from one frame to the next, over the mean; 0 with fewer than three
+    frames."""
     if len(lumas) < 3:
         return 0.0
     values = np.asarray(lumas, np.float64)
     mean = float(values.mean())
     if mean <= 0:
         return 0.0
-    return float(np.median(np.abs(np.diff(values)))) / mean
+    steps = np.diff(values)
+    return max(0.0, min(float(steps.max()), float(-steps.min()))) / mean
 
 
 def is_flickering(lumas: Sequence[float], depth_min: float) -> bool:
-    """闪频: the mean luma of consecutive frames swings by ``depth_min`` of itself from most frames to the
-    next.
+    """闪频: the mean luma of consecutive frames rises by ``depth_min`` of itself from one frame to the next
+    and falls as much from another to its next, within a fraction of a second.
 
     Physical reason: a shutter out of step with mains-powered light (50 Hz) or an exposure loop hunting
-    changes the brightness of every frame; a scene's light (a cloud, a switched lamp, auto-exposure settling)
-    changes once, over seconds, and consecutive frames agree.
+    changes the brightness of frames up and down again; a scene's light (a cloud, a switched lamp,
+    auto-exposure settling) changes once, one way, over seconds, and consecutive frames agree. One rise and
+    one fall are asked for, not a swing at every frame: a camera (or a starved server) that repeats or
+    drops frames shows the same oscillation with some steps of nothing between.
     """
     return flicker_depth(lumas) >= depth_min
 
@@ -361,5 +428,5 @@ def is_mono_by_day(pic: Picture, period: str, noise_max: float) -> bool:
     if period == "day":
         return level >= _DAYLIGHT_LUMA and infrared(pic)
     if period == "night":
-        return level < _NIGHT_LUMA and not infrared(pic) and noise_level(pic) >= _NIGHT_NOISE * noise_max
+        return level < _NIGHT_LUMA and not infrared(pic) and pic.noise >= _NIGHT_NOISE * noise_max
     return False

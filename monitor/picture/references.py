@@ -124,12 +124,14 @@ def judge(
     decode_error_ratio: float = 0.0,
     lumas: Sequence[float] = (),
     period: str | None = None,
+    motion: Sequence[tuple[float, np.ndarray]] = (),
 ) -> Judged:
     """Assess ``pictures`` against the camera's baseline and reference scene (stored under ``keys``), then
     learn from the verdict: the baseline from a healthy check, the reference scene with weight
     ``settings.scene_refresh``. ``alive``: the share of the picture whose sensor noise changed between
     consecutive frames, where the probe measured it (a live static scene is not frozen). ``period``: day or
     night at the camera (``camwatch.monitor.daylight``), for ``mono_by_day``; ``None``: not judged.
+    ``lumas`` and ``motion``: the mean luma and grey picture of consecutive frames (``analysis.assess``).
 
     A still picture with no sensor life is all one check can see of a frozen source, and of a static scene
     whose encoder or denoiser wipes the sensor noise. Minutes tell them apart: a frozen source shows the same
@@ -157,6 +159,7 @@ def judge(
         decode_error_ratio=decode_error_ratio,
         lumas=lumas,
         period=period,
+        motion=motion,
     )
     verdict, renewed = _second_look(
         verdict, pictures[-1], baselines, camera_id, f"{scene_key}:previous", settings, interval

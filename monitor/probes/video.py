@@ -64,7 +64,8 @@ _ALIVE_SKIP, _DEAD_PAIRS, _LIVE_PAIRS = 1, 2, 4
 # subsampling (not averaging) keeps the per-pixel noise that averaging would cancel.
 _ALIVE_WIDTH = 640
 # Consecutive frames after the first keyframe whose mean luma is taken for ``flicker`` (a swing from frame
-# to frame); decoded whatever the keyframes show, at the cost of a few P-frames.
+# to frame) and whose grey picture is judged for ``jitter`` (a shake seen from frame to frame, not only
+# between keyframes a second apart); decoded whatever the keyframes show, at the cost of a few P-frames.
 _BURST_FRAMES = 6
 _PLANAR_8BIT = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12"})
 NO_VIDEO = "no_video"
@@ -101,6 +102,7 @@ class Capture:
     height: int
     alive: float | None = None
     lumas: tuple[float, ...] = ()
+    motion: tuple[tuple[float, np.ndarray], ...] = ()
     decoded: int = 0
     corrupt: int = 0
     packets: int = 0
@@ -117,10 +119,11 @@ class StreamTimeout(Exception):
 class _Watch:
     """Decodes one window of packets as they arrive and keeps the pictures worth analysing.
 
-    Keyframes are decoded alone (the decoder skips every other frame without reconstructing it). When the
-    last keyframe lies more than ``frozen_seconds`` back (a long GOP), the frames since it are decoded in full
-    from then on, one picture every quarter of ``frozen_seconds``. The window ends after ``duration`` seconds,
-    or earlier once the frozen verdict is settled either way.
+    Keyframes are decoded alone: every other frame is kept from the decoder (and skipped by it without
+    reconstruction when handed over with frames that were wanted). When the last keyframe lies more than
+    ``frozen_seconds`` back (a long GOP), the frames since it are decoded in full from then on, one picture
+    every quarter of ``frozen_seconds``. The window ends after ``duration`` seconds, or earlier once the
+    frozen verdict is settled either way.
     """
 
     def __init__(self, stream: Any, settings: VideoSettings, progress: Progress | None = None) -> None:
@@ -143,6 +146,7 @@ class _Watch:
         self._lit = False  # whether the newest picture is above black, measured once per picture
         self.alive: float | None = None
         self.lumas: list[float] = []  # mean luma of the frames that follow the first keyframe
+        self.motion: list[tuple[float, np.ndarray]] = []  # and their grey pictures, with their PTS
         # A float once: Fraction arithmetic on every packet costs more than the rest of the bookkeeping.
         self._time_base = float(stream.time_base)
 
@@ -160,7 +164,10 @@ class _Watch:
         if self._start is None:
             return False  # nothing before the first keyframe can be decoded
         self._gop.append(packet)
-        feed = [packet]
+        # A frame nobody needs is not even handed to the decoder (its slices would only be parsed to be
+        # skipped); the GOP keeps it in case the frames since the keyframe must be decoded in full.
+        wanted = packet.is_keyframe or self._full or self._measuring or self._bursting
+        feed = [packet] if wanted else []
         if not self._full and t - self._seconds(self._gop[0].pts) > self.settings.frozen_seconds:
             self._full, feed = True, self._gop
             self._codec.skip_frame = "DEFAULT"
@@ -242,9 +249,10 @@ class _Watch:
                 self.progress.corrupt += 1
                 continue
             self._follow_sensor(frame)
+            t = self._seconds(frame.pts) - self._start
             if self._bursting:
                 self.lumas.append(float(_sensor_luma(frame).mean()))
-            t = self._seconds(frame.pts) - self._start
+                self.motion.append((t, _motion_view(frame)))
             newest = self.pictures[-1].pts if self.pictures else -1.0
             if t <= newest or (not frame.key_frame and t < self._next_sample):
                 continue
@@ -278,6 +286,18 @@ def _sensor_luma(frame: Any) -> Any:
     else:
         luma = frame.to_ndarray(format="gray")
     return analysis.sensor_sample(luma, _ALIVE_WIDTH).copy()
+
+
+def _motion_view(frame: Any) -> np.ndarray:
+    """The frame's grey picture at the analysis size, from its luma plane where it is 8-bit planar YUV (no
+    colour conversion): all that ``jitter`` compares."""
+    if frame.format.name in _PLANAR_8BIT:
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    else:
+        luma = frame.to_ndarray(format="gray")
+    size = (analysis.ANALYSIS_WIDTH, analysis.ANALYSIS_HEIGHT)
+    return cast(np.ndarray, cv2.resize(luma, size, interpolation=cv2.INTER_AREA))
 
 
 def capture(
@@ -325,6 +345,7 @@ def capture(
             ctx.height,
             watch.alive,
             tuple(watch.lumas),
+            tuple(watch.motion),
             done.decoded,
             done.corrupt,
             done.packets,
@@ -564,6 +585,7 @@ async def probe(camera: Camera, ctx: ProbeContext) -> ProbeResult:
             decode_error_ratio=ratio,
             lumas=got.lumas,
             period=period,
+            motion=got.motion,
         )
         return _Judging(judged, learned, _snapshot(got.pictures[-1]) if keep_jpeg else None)
 
