@@ -6,6 +6,7 @@ import asyncio
 import logging
 import math
 import ssl
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -51,6 +52,7 @@ WATCH_INTERVAL = 5.0
 CLUSTER_INTERVAL = 5.0
 DISK_KINDS_SET = frozenset(DISK_KINDS)
 MAINTENANCE_INTERVAL = 15.0
+CAPTURE_JOIN_BUDGET = 3.0  # seconds a stop waits for video captures to leave native code
 # Recompute effective coverage soon after this share of cameras changed state, not only on its schedule.
 COVERAGE_CHANGE_SHARE = 0.02
 
@@ -198,6 +200,11 @@ class Service:
             await self.gb.stop()
         await self.camera_events.stop()
         await self.scheduler.stop()
+        # The video probe is loaded on first use (the registry imports lazily): never loaded, no capture ran.
+        video = sys.modules.get("camwatch.monitor.probes.video")
+        left = await asyncio.to_thread(video.join_captures, CAPTURE_JOIN_BUDGET) if video else 0
+        if left:
+            log.warning("stopping with %d video capture thread(s) still running", left)
         await self.jobs.stop()
         if self._listener is not None:
             await self._listener.close()

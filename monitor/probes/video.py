@@ -50,6 +50,7 @@ from camwatch.monitor.probes.base import (
 )
 
 log = logging.getLogger(__name__)
+CAPTURE_THREAD = "camwatch-video"  # the decoder threads' name, for a stopping service to wait on
 
 NAME = "video"
 BASELINE_KEY = "sharpness"
@@ -404,8 +405,25 @@ async def _in_thread(fn: Any, timeout: float) -> Any:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle, outcome, failure)
 
-    threading.Thread(target=run, name="camwatch-video", daemon=True).start()
+    threading.Thread(target=run, name=CAPTURE_THREAD, daemon=True).start()
     return await asyncio.wait_for(done, timeout)
+
+
+def join_captures(budget: float) -> int:
+    """Wait at most ``budget`` seconds in all for the capture threads still running; how many are left.
+
+    For a stopping service, after its probes were cancelled (each capture then stops at its next frame, and
+    its relay is closed): a daemon thread still inside OpenCV's or FFmpeg's native code while the interpreter
+    exits aborts the process ("terminate called without an active exception", exit status -6), which would
+    turn a clean stop into a crash.
+    """
+    end = time.monotonic() + budget
+    left = 0
+    for thread in threading.enumerate():
+        if thread.name == CAPTURE_THREAD:
+            thread.join(max(0.0, end - time.monotonic()))
+            left += thread.is_alive()
+    return left
 
 
 def transports(camera: Camera, baselines: BaselineStore) -> tuple[str, ...]:
