@@ -45,7 +45,9 @@ CONTRACT_WORDS: dict[tuple[str, str], tuple[int, str]] = {
 
 
 def _own_module(path: str, kind: str) -> bool:
-    return path in (f"monitor/probes/{kind}.py", SPEC_MODULE) or path.startswith(f"monitor/{kind}/")
+    # A kind's module may be split in parts named after it (the video probe and its stream decoder).
+    own = (f"monitor/probes/{kind}.py", SPEC_MODULE)
+    return path in own or path.startswith((f"monitor/{kind}/", f"monitor/probes/{kind}_"))
 
 
 def _product_files() -> list[Path]:
